@@ -1,0 +1,21 @@
+import { defineConfig } from "vitest/config";
+
+// One run covers every workspace: the platform's own tests in test/, and each package's suite
+// under its own config.
+export default defineConfig({
+  test: {
+    projects: [
+      "ml-core",
+      "deploy-scripts",
+      {
+        test: {
+          name: "platform",
+          include: ["test/**/*.test.ts"],
+          // The Pulumi runtime keeps module-level state (mocks, config, stack); one fork per file
+          // keeps stacks from leaking into each other.
+          pool: "forks",
+        },
+      },
+    ],
+  },
+});
