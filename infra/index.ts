@@ -1,0 +1,76 @@
+// The ml-platform program: load and validate the stack's config, create the components, export
+// what the deploy tools need. Environments differ only in stacks/Pulumi.<stack>.yaml.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { loadConfig } from "./config";
+import { AlarmTopic } from "./components/alarm-topic";
+import { ArtifactStore } from "./components/artifact-store";
+import { ExecutionRole } from "./components/execution-role";
+import { ImageRepositories } from "./components/image-repositories";
+import { InferenceEndpoint } from "./components/inference-endpoint";
+import { ModelRegistry } from "./components/model-registry";
+import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
+import { platformTags } from "./tags";
+
+// Throws, listing every problem, before any resource is registered.
+const config = loadConfig();
+
+// One explicit provider carries the region and the default tags to every resource.
+const provider = new aws.Provider("aws", {
+  region: config.region as aws.Region,
+  defaultTags: { tags: platformTags(config) },
+});
+const opts = { provider };
+
+const caller = aws.getCallerIdentityOutput({}, opts);
+const partition = aws.getPartitionOutput({}, opts);
+const account = { accountId: caller.accountId, partition: partition.partition, region: config.region };
+
+const store = new ArtifactStore("store", { ...account, ...config.artifactStore }, opts);
+
+const images = new ImageRepositories("images", {
+  names: config.images.repositories,
+  kmsKey: store.key,
+  untaggedExpiryDays: config.images.untaggedExpiryDays,
+}, opts);
+
+const role = new ExecutionRole("sagemaker-execution", {
+  ...account,
+  store,
+  repositoryArns: images.arns.apply((arns) => [...arns, ...config.images.pullFromRepositoryArns]),
+}, opts);
+
+const registry = new ModelRegistry("registry", { modelName: config.modelName }, { ...opts, retainOnDelete: config.artifactStore.retainOnDelete });
+
+const alarmTopic = new AlarmTopic("alarms", { kmsKey: store.key, emails: config.alarms.notifyEmails }, opts);
+
+// Nothing to serve until a version is pinned (the first `ml-deploy` promotion writes it).
+const endpoint = config.model
+  ? new InferenceEndpoint("inference", {
+      endpointName: `${config.modelName}-${config.stack}`,
+      model: config.model,
+      serving: config.serving,
+      dataCapture: config.dataCapture,
+      alarms: config.alarms,
+      logRetentionDays: config.logRetentionDays,
+      role,
+      store,
+      alarmTopic: alarmTopic.topic,
+    }, opts)
+  : undefined;
+
+export const region = config.region;
+export const accountId = caller.accountId;
+export const kmsKeyArn = store.key.arn;
+export const datasetBucketName = store.datasets.name;
+export const artifactBucketName = store.artifacts.name;
+export const datasetUri = pulumi.interpolate`s3://${store.datasets.name}/${config.training.datasetPrefix}/`;
+export const trainingOutputUri = pulumi.interpolate`s3://${store.artifacts.name}/${ARTIFACT_PREFIXES.trainingOutput}/`;
+export const checkpointUri = pulumi.interpolate`s3://${store.artifacts.name}/${ARTIFACT_PREFIXES.checkpoints}/`;
+export const promotedModelsUri = pulumi.interpolate`s3://${store.artifacts.name}/${ARTIFACT_PREFIXES.models}/`;
+export const executionRoleArn = role.arn;
+export const repositoryUrls = images.urls;
+export const modelPackageGroupName = registry.groupName;
+export const alarmTopicArn = alarmTopic.topic.arn;
+export const endpointName = endpoint?.endpointName;
+export const servedModel = config.model ?? null;

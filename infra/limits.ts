@@ -1,0 +1,35 @@
+// Service limits the config is validated against, each with the AWS documentation it comes from.
+
+/** Retention periods CloudWatch Logs accepts (PutRetentionPolicy API reference, `retentionInDays`). */
+export const CLOUDWATCH_LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** ProductionVariantServerlessConfig (SageMaker API reference). */
+export const SERVERLESS_LIMITS = {
+  memorySizesMb: [1024, 2048, 3072, 4096, 5120, 6144],
+  maxConcurrency: 200,
+} as const;
+
+/** DeploymentConfig.BlueGreenUpdatePolicy and TrafficRoutingConfig (SageMaker API reference). */
+export const BLUE_GREEN_LIMITS = {
+  /** CanarySize may be at most 50% of the variant's instances. */
+  maxCanaryPercent: 50,
+  /** LinearStepSize must be 10%-50% of the variant's capacity. */
+  minLinearStepPercent: 10,
+  maxLinearStepPercent: 50,
+  maxWaitIntervalSeconds: 3600,
+  maxTerminationWaitSeconds: 3600,
+  minExecutionTimeoutSeconds: 600,
+  maxExecutionTimeoutSeconds: 14400,
+} as const;
+
+/** SageMaker's ModelLatency metric is reported in microseconds (SageMaker endpoint invocation metrics). */
+export const MODEL_LATENCY_UNITS_PER_MS = 1000;
+
+/**
+ * Real-time features Serverless Inference does not support (SageMaker Developer Guide, "Deploy
+ * models with Amazon SageMaker Serverless Inference", feature exclusions): among them network
+ * isolation, VPC configuration, data capture, multiple variants, GPUs.
+ */
+export const SERVERLESS_UNSUPPORTED = ["network isolation", "data capture"] as const;

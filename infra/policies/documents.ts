@@ -1,0 +1,31 @@
+// Plain IAM policy document types: the policy functions return data, tested without Pulumi.
+
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Principal?: "*" | Record<string, string | string[]>;
+  Action: string | string[];
+  Resource?: string | string[];
+  Condition?: Record<string, Record<string, string | string[] | boolean>>;
+}
+
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: PolicyStatement[];
+}
+
+export function policy(...statements: PolicyStatement[]): PolicyDocument {
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/** A trust policy that lets an AWS service assume a role, only on behalf of this account. */
+export function serviceTrustPolicy(service: string, accountId: string): PolicyDocument {
+  return policy({
+    Sid: "TrustServiceForThisAccountOnly",
+    Effect: "Allow",
+    Principal: { Service: service },
+    Action: "sts:AssumeRole",
+    // Confused-deputy protection: the service may assume the role only for this account's resources.
+    Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+  });
+}
