@@ -1,0 +1,294 @@
+/**
+ * The inference app: SageMaker's hosting routes over one loaded predictor. It is a plain
+ * node:http request handler; creating the server and listening happen in runtime/serve.ts, so
+ * tests can mount the app on any server.
+ *
+ * Written on node:http directly rather than on a framework: on this workload (tiny bodies,
+ * thousands of requests a second per core) routing and body handling are most of the cost, and a
+ * hand-written handler measured faster than the frameworks' (bench/serve.mjs compares it with a
+ * bare fixed-body node:http server).
+ *
+ *   GET  /ping                   200 with an empty body while serving; 503 while draining
+ *   POST /invocations            CSV, JSON or JSON lines in; CSV, JSON or JSON lines out
+ *   GET  /execution-parameters   batch transform's tuning hints
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import type { Predictor } from "../model/predictor";
+import { HttpError } from "./errors";
+import { MEDIA_TYPE, requestFormat, responseFormat, type Format } from "./media-types";
+import { REALTIME_MAX_PAYLOAD_BYTES, YIELD_AFTER_MS } from "./limits";
+import { createLogger, type Logger } from "./logger";
+import { DEFAULT_SLICE_ROWS, Scorer, type RowCount } from "./scoring";
+
+/** What GET /execution-parameters answers, in the container spelling SageMaker expects. */
+export interface ExecutionParameters {
+  readonly MaxConcurrentTransforms: number;
+  readonly BatchStrategy: "MULTI_RECORD" | "SINGLE_RECORD";
+  readonly MaxPayloadInMB: number;
+}
+
+export interface AppOptions {
+  readonly predictor: Predictor;
+  /** @default - a logger at info level on stdout */
+  readonly logger?: Logger;
+  /** Largest request body accepted, in bytes; Infinity for none. @default 6 MiB (real-time limit) */
+  readonly maxPayloadBytes?: number;
+  /** @default - MaxConcurrentTransforms 1, MULTI_RECORD, MaxPayloadInMB 6 */
+  readonly executionParameters?: ExecutionParameters;
+  /** Response format when the request has no Accept (or `*` / `*`). @default - the request's format */
+  readonly defaultAccept?: Format;
+  /** Rows scored between checks of the yield budget. @default 2048 */
+  readonly sliceRows?: number;
+  /** Longest stretch of scoring before yielding to the event loop. @default 20 ms */
+  readonly yieldAfterMs?: number;
+}
+
+export interface App {
+  /** The `request` listener. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The `checkContinue` listener: refuses an oversized body before the client sends it. */
+  readonly checkContinue: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Starts shutting down: /ping fails, and every response closes its connection. */
+  drain(): void;
+  readonly draining: boolean;
+  /** Requests received and not yet answered. */
+  readonly inFlight: number;
+}
+
+/**
+ * How much of an oversized body is read and thrown away before answering 413. Answering while the
+ * client is still sending makes many clients see a reset instead of the 413, so moderate excess is
+ * drained; beyond this the connection is closed.
+ */
+const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+
+const TEXT = "text/plain; charset=utf-8";
+const CONTENT_TYPE_OUT: Readonly<Record<Format, string>> = {
+  csv: "text/csv; charset=utf-8",
+  json: MEDIA_TYPE.json,
+  jsonlines: MEDIA_TYPE.jsonlines,
+};
+
+export function createApp(options: AppOptions): App {
+  const logger = options.logger ?? createLogger();
+  const maxPayloadBytes = options.maxPayloadBytes ?? REALTIME_MAX_PAYLOAD_BYTES;
+  const executionParameters = JSON.stringify(
+    options.executionParameters ?? { MaxConcurrentTransforms: 1, BatchStrategy: "MULTI_RECORD", MaxPayloadInMB: 6 },
+  );
+  const scorer = new Scorer(options.predictor, options.sliceRows ?? DEFAULT_SLICE_ROWS);
+  const yieldAfterMs = options.yieldAfterMs ?? YIELD_AFTER_MS;
+  const logRequests = logger.enabled("info");
+  const logPings = logger.enabled("debug");
+  let draining = false;
+  let inFlight = 0;
+
+  /** Counts a request in flight until its response is sent or its connection dies. */
+  function track(res: ServerResponse): void {
+    inFlight++;
+    res.once("close", () => inFlight--);
+  }
+
+  /** Writes a complete response and the access log line. */
+  function send(req: IncomingMessage, res: ServerResponse, started: number, status: number, type: string, body: string, extra?: RequestLog): void {
+    if (res.headersSent || res.destroyed) return;
+    const length = Buffer.byteLength(body);
+    const headers: Record<string, string | number> = { "Content-Type": type, "Content-Length": length };
+    if (draining || extra?.close === true) headers.Connection = "close";
+    if (extra?.headers) Object.assign(headers, extra.headers);
+    res.writeHead(status, headers);
+    res.end(body);
+    if (status >= 500 || (req.url === "/ping" ? logPings : logRequests)) {
+      const fields: Record<string, unknown> = {
+        method: req.method,
+        path: req.url,
+        status,
+        ms: Math.round((performance.now() - started) * 1000) / 1000,
+        bytesIn: extra?.bytesIn ?? 0,
+        bytesOut: length,
+      };
+      if (extra?.rows !== undefined) fields.rows = extra.rows;
+      if (extra?.error !== undefined) fields.error = extra.error;
+      if (status >= 500) logger.error("request failed", fields);
+      else if (req.url === "/ping") logger.debug("request", fields);
+      else logger.info("request", fields);
+    }
+  }
+
+  function sendError(req: IncomingMessage, res: ServerResponse, started: number, err: unknown, extra: RequestLog = {}): void {
+    if (err instanceof HttpError) {
+      send(req, res, started, err.status, TEXT, err.message + "\n", { ...extra, headers: err.headers, error: err.message });
+    } else {
+      // A bug, not the client's doing: the details go to the log only.
+      send(req, res, started, 500, TEXT, "internal server error\n", { ...extra, error: err });
+    }
+  }
+
+  function invocations(req: IncomingMessage, res: ServerResponse, started: number): void {
+    let input: Format | undefined;
+    let output: Format | undefined;
+    let early: unknown;
+    try {
+      input = requestFormat(req.headers["content-type"]);
+      output = responseFormat(req.headers.accept, options.defaultAccept ?? input);
+    } catch (e) {
+      early = e;
+    }
+    const declared = contentLength(req);
+    if (declared > maxPayloadBytes + DISCARD_LIMIT_BYTES) {
+      sendError(req, res, started, tooLarge(maxPayloadBytes), { close: true });
+      res.once("finish", () => req.socket.destroySoon());
+      return;
+    }
+    let chunks: Buffer[] | undefined = early === undefined && declared <= maxPayloadBytes ? [] : undefined;
+    let size = 0;
+    let overflow = declared > maxPayloadBytes;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxPayloadBytes && !overflow) {
+        overflow = true;
+        chunks = undefined;
+      }
+      if (chunks !== undefined) chunks.push(chunk);
+      else if (overflow && size > maxPayloadBytes + DISCARD_LIMIT_BYTES) {
+        sendError(req, res, started, tooLarge(maxPayloadBytes), { close: true, bytesIn: size });
+        req.socket.destroySoon();
+      }
+    });
+    // The client went away mid-body; there is no one to answer.
+    req.on("error", () => res.destroy());
+    req.on("end", () => {
+      if (overflow) return sendError(req, res, started, tooLarge(maxPayloadBytes), { bytesIn: size });
+      if (early !== undefined || chunks === undefined || input === undefined || output === undefined) {
+        return sendError(req, res, started, early, { bytesIn: size });
+      }
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      const count: RowCount = { rows: 0 };
+      let parts: Generator<string, void, undefined>;
+      try {
+        parts = scorer.score(body, input, output, count);
+      } catch (e) {
+        return sendError(req, res, started, e, { bytesIn: size });
+      }
+      pump(req, res, started, parts, [], count, size, CONTENT_TYPE_OUT[output]);
+    });
+  }
+
+  /**
+   * Runs the scoring generator until done, yielding to the event loop whenever a stretch of work
+   * exceeds the budget, so /ping and small requests are served in between.
+   */
+  function pump(
+    req: IncomingMessage,
+    res: ServerResponse,
+    started: number,
+    parts: Generator<string, void, undefined>,
+    out: string[],
+    count: RowCount,
+    bytesIn: number,
+    type: string,
+  ): void {
+    const sliceStart = performance.now();
+    try {
+      for (;;) {
+        const step = parts.next();
+        if (step.done === true) break;
+        out.push(step.value);
+        if (performance.now() - sliceStart > yieldAfterMs) {
+          if (res.destroyed) return;
+          setImmediate(pump, req, res, started, parts, out, count, bytesIn, type);
+          return;
+        }
+      }
+    } catch (e) {
+      return sendError(req, res, started, e, { bytesIn, rows: count.rows });
+    }
+    send(req, res, started, 200, type, out.length === 1 ? out[0] : out.join(""), { bytesIn, rows: count.rows });
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    track(res);
+    try {
+      const url = req.url ?? "/";
+      const q = url.indexOf("?");
+      const path = q < 0 ? url : url.slice(0, q);
+      const method = req.method;
+      switch (path) {
+        case "/invocations":
+          if (method === "POST") return invocations(req, res, started);
+          return discardThen(req, res, started, methodNotAllowed("POST"));
+        case "/ping":
+          if (method === "GET" || method === "HEAD") {
+            if (draining) return send(req, res, started, 503, TEXT, "shutting down\n");
+            return send(req, res, started, 200, TEXT, "");
+          }
+          return discardThen(req, res, started, methodNotAllowed("GET, HEAD"));
+        case "/execution-parameters":
+          if (method === "GET" || method === "HEAD") return send(req, res, started, 200, MEDIA_TYPE.json, executionParameters);
+          return discardThen(req, res, started, methodNotAllowed("GET, HEAD"));
+        default:
+          return discardThen(req, res, started, new HttpError(404, `no route ${method ?? ""} ${path}; routes: GET /ping, POST /invocations, GET /execution-parameters`));
+      }
+    } catch (e) {
+      sendError(req, res, started, e);
+    }
+  }
+
+  /** Reads and drops any body, then answers with `err` (keeps the connection usable). */
+  function discardThen(req: IncomingMessage, res: ServerResponse, started: number, err: HttpError): void {
+    if (req.complete) return sendError(req, res, started, err);
+    req.on("error", () => res.destroy());
+    req.on("end", () => sendError(req, res, started, err));
+    req.resume();
+  }
+
+  function checkContinue(req: IncomingMessage, res: ServerResponse): void {
+    if (contentLength(req) > maxPayloadBytes) {
+      // The client waits for 100 Continue before sending the body; refusing now saves sending it.
+      track(res);
+      sendError(req, res, performance.now(), tooLarge(maxPayloadBytes), { close: true });
+      return;
+    }
+    res.writeContinue();
+    handle(req, res);
+  }
+
+  return {
+    handle,
+    checkContinue,
+    drain() {
+      draining = true;
+    },
+    get draining() {
+      return draining;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+  };
+}
+
+interface RequestLog {
+  bytesIn?: number;
+  rows?: number;
+  error?: unknown;
+  close?: boolean;
+  headers?: Readonly<Record<string, string>>;
+}
+
+function contentLength(req: IncomingMessage): number {
+  const header = req.headers["content-length"];
+  if (header === undefined) return 0;
+  const n = Number(header);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function tooLarge(limit: number): HttpError {
+  const mb = Math.round((limit / (1024 * 1024)) * 100) / 100;
+  return new HttpError(413, `request body exceeds ${mb} MB; send fewer rows per request (batch transform: lower MaxPayloadInMB)`);
+}
+
+function methodNotAllowed(allow: string): HttpError {
+  return new HttpError(405, `method not allowed; use ${allow}`, { Allow: allow });
+}

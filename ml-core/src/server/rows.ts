@@ -1,0 +1,47 @@
+/**
+ * What every request parser produces: encoded feature rows, row-major, written into a buffer the
+ * caller owns, a slice at a time. Slicing bounds memory for large batch payloads and lets the
+ * server answer /ping between slices.
+ */
+import type { Predictor } from "../model/predictor";
+import { badRow } from "./errors";
+
+export interface RowSource {
+  /**
+   * Encodes up to `maxRows` further rows into `x` (row-major, `features.length` values per row).
+   * Returns how many rows it wrote; 0 once the input is exhausted. Throws an HttpError(400) naming
+   * the row and column of the first bad value.
+   */
+  next(x: Float64Array, maxRows: number): number;
+}
+
+/** What parsers need to know about the model's inputs, computed once per predictor. */
+export class FeatureSchema {
+  readonly nFeatures: number;
+  readonly names: readonly string[];
+  readonly numeric: Uint8Array;
+  readonly indexOf: ReadonlyMap<string, number>;
+
+  constructor(readonly predictor: Predictor) {
+    this.names = predictor.features.map((f) => f.name);
+    this.nFeatures = this.names.length;
+    this.numeric = Uint8Array.from(predictor.features, (f) => (f.kind === "numeric" ? 1 : 0));
+    this.indexOf = new Map(this.names.map((n, i) => [n, i]));
+  }
+
+  /** `encode` for text and JSON values, turning its RangeError into a 400 that names the cell. */
+  encode(row: number, feature: number, raw: string | number | boolean | null): number {
+    try {
+      return this.predictor.encode(feature, raw);
+    } catch (e) {
+      if (e instanceof RangeError) throw badRow(row, e.message, { index: feature, name: this.names[feature] });
+      throw e;
+    }
+  }
+
+  /** "5 features (a, b, c, d, e)", shortened for wide models. */
+  describe(): string {
+    const shown = this.names.length <= 8 ? this.names.join(", ") : `${this.names.slice(0, 8).join(", ")}, …`;
+    return `${this.nFeatures} feature${this.nFeatures === 1 ? "" : "s"} (${shown})`;
+  }
+}

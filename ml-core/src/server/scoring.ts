@@ -1,0 +1,79 @@
+/**
+ * Body in, predictions out: the one scoring path shared by the server's /invocations and
+ * `ml-core predict`. Work is done a slice of rows at a time and handed out as text chunks, so a
+ * caller can stream them to a file or yield to its event loop between slices.
+ */
+import type { Predictor } from "../model/predictor";
+import { CsvRows } from "./csv";
+import { HttpError } from "./errors";
+import { Formatter } from "./format";
+import { InstanceRows, JsonLinesRows, jsonInstances } from "./json";
+import type { Format } from "./media-types";
+import { FeatureSchema, type RowSource } from "./rows";
+
+/** Rows per slice: big enough to amortise per-call costs, small enough to stay in L2 and to yield often. */
+export const DEFAULT_SLICE_ROWS = 2048;
+
+export class Scorer {
+  readonly schema: FeatureSchema;
+  readonly formatter: Formatter;
+  /** Encoded rows of the current slice; reused, as a slice is encoded and scored without yielding. */
+  private readonly x: Float64Array;
+
+  constructor(
+    readonly predictor: Predictor,
+    readonly sliceRows = DEFAULT_SLICE_ROWS,
+  ) {
+    this.schema = new FeatureSchema(predictor);
+    this.formatter = new Formatter(predictor);
+    this.x = new Float64Array(sliceRows * Math.max(1, this.schema.nFeatures));
+  }
+
+  /** The rows of a whole request body. */
+  rows(body: Buffer, format: Format): RowSource {
+    switch (format) {
+      case "csv":
+        return new CsvRows(body, 0, body.length, this.schema);
+      case "jsonlines":
+        return new JsonLinesRows(body, 0, body.length, this.schema);
+      case "json":
+        return new InstanceRows(jsonInstances(body), this.schema);
+    }
+  }
+
+  /**
+   * The response to a request body, as chunks to concatenate. The first chunk is produced when
+   * the iterator is first advanced, so a malformed first row throws there (before any output);
+   * a malformed later row throws between chunks. Throws 400 for a body without rows.
+   */
+  *score(body: Buffer, input: Format, output: Format, count: RowCount = { rows: 0 }): Generator<string, void, undefined> {
+    const source = this.rows(body, input);
+    let first = true;
+    for (const chunk of this.predictions(source, output, count)) {
+      yield first && output === "json" ? `{"predictions":[${chunk}` : output === "json" ? `,${chunk}` : chunk;
+      first = false;
+    }
+    if (first) throw new HttpError(400, "the request body holds no rows");
+    if (output === "json") yield "]}";
+  }
+
+  /**
+   * Formatted predictions for every row of `source`, one chunk per slice (JSON records without the
+   * surrounding array). Adds the rows scored to `count`.
+   */
+  *predictions(source: RowSource, output: Format, count: RowCount = { rows: 0 }): Generator<string, void, undefined> {
+    const { x, predictor, formatter } = this;
+    const nFeatures = this.schema.nFeatures;
+    let n: number;
+    while ((n = source.next(x, this.sliceRows)) > 0) {
+      const y = predictor.predict(n === this.sliceRows ? x : x.subarray(0, n * nFeatures), n);
+      count.rows += n;
+      yield formatter.format(output, y, n);
+    }
+  }
+}
+
+/** Rows scored so far by one call, for access logs and `predict`'s summary. */
+export interface RowCount {
+  rows: number;
+}
