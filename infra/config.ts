@@ -95,7 +95,9 @@ const deployment = z.strictObject({
 
 const serverlessServing = z.strictObject({
   mode: z.literal("serverless"),
-  memorySizeMb: z.union(SERVERLESS_LIMITS.memorySizesMb.map((m) => z.literal(m)) as [z.ZodLiteral<number>, z.ZodLiteral<number>, ...z.ZodLiteral<number>[]]),
+  memorySizeMb: z.number().refine((m) => (SERVERLESS_LIMITS.memorySizesMb as readonly number[]).includes(m), {
+    message: `must be one of ${SERVERLESS_LIMITS.memorySizesMb.join(", ")}`,
+  }),
   maxConcurrency: z.number().int().min(1).max(SERVERLESS_LIMITS.maxConcurrency),
   /** Keeps this many instances warm (no cold start); absent scales to zero. */
   provisionedConcurrency: z.number().int().min(1).max(SERVERLESS_LIMITS.maxConcurrency).optional(),
@@ -111,7 +113,9 @@ const instanceServing = z.strictObject({
   deployment: deployment.default(deployment.parse({})),
 });
 
-const serving = z.discriminatedUnion("mode", [serverlessServing, instanceServing]);
+const serving = z.discriminatedUnion("mode", [serverlessServing, instanceServing], {
+  error: "must be one of: serverless, instances",
+});
 
 const dataCapture = z.strictObject({
   enabled: z.boolean(),
@@ -143,12 +147,14 @@ const training = z.strictObject({
   hyperparameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
 });
 
+const metricName = z.string().regex(/^[a-z]+:[a-z0-9_]+$/, "metric names look like <channel>:<metric>, e.g. validation:auc");
+
 const promotion = z.strictObject({
   requireApproval: z.boolean().default(true),
   /** Gate: a registered metric must be at least this (e.g. "validation:auc": 0.8). */
-  minMetrics: z.record(z.string().regex(/^[a-z]+:[a-z0-9_]+$/), z.number()).default({}),
+  minMetrics: z.record(metricName, z.number()).default({}),
   /** Gate: a registered metric must be at most this (e.g. "validation:logloss": 0.6). */
-  maxMetrics: z.record(z.string().regex(/^[a-z]+:[a-z0-9_]+$/), z.number()).default({}),
+  maxMetrics: z.record(metricName, z.number()).default({}),
   smokeMaxLatencyMs: z.number().positive().default(1000),
 });
 
@@ -219,7 +225,7 @@ function crossFieldProblems(s: PlatformSettings): Array<[string, string]> {
     if (scaling.min > scaling.max) {
       problems.push(["serving.autoscaling.min", `(${scaling.min}) exceeds serving.autoscaling.max (${scaling.max})`]);
     }
-    if (scaling.enabled && (instanceCount < scaling.min || instanceCount > scaling.max)) {
+    if (scaling.enabled && scaling.min <= scaling.max && (instanceCount < scaling.min || instanceCount > scaling.max)) {
       problems.push(["serving.instanceCount", `(${instanceCount}) is outside serving.autoscaling bounds [${scaling.min}, ${scaling.max}]`]);
     }
     if (highAvailability && instanceCount < 2) {
@@ -238,6 +244,15 @@ function crossFieldProblems(s: PlatformSettings): Array<[string, string]> {
     }
   }
   return problems;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node: unknown = root;
+  for (const step of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<PropertyKey, unknown>)[step];
+  }
+  return node;
 }
 
 function describeValue(value: unknown): string {
@@ -266,7 +281,9 @@ export function parsePlatformConfig(stack: string, raw: Record<string, unknown>,
         }
         continue;
       }
-      const shown = issue.code === "invalid_type" && issue.input === undefined ? "is missing" : `(${describeValue(issue.input)}) ${issue.message}`;
+      // The value at the key itself (for a union, zod reports the enclosing object as input).
+      const value = valueAt(raw, issue.path);
+      const shown = value === undefined ? "is missing" : `(${describeValue(value)}) ${issue.message}`;
       problems.push(`${stack}: ${key(path)} ${shown}`);
     }
   } else {

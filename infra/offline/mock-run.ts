@@ -5,6 +5,8 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
+// Internal, but it is exactly what the Node.js runtime awaits before the program exits.
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 
 export const PROJECT_NAME = "mlPlatform";
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -34,6 +36,18 @@ export interface PlanResult {
   readonly stack: string;
   readonly resources: PlannedResource[];
   readonly outputs: Record<string, unknown>;
+}
+
+/** The program failed; carries what it had registered by then (nothing, for a config error). */
+export class ProgramError extends Error {
+  constructor(
+    readonly stackName: string,
+    override readonly cause: unknown,
+    readonly registeredResources: string[],
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = "ProgramError";
+  }
 }
 
 /** A stack's raw config as the Pulumi CLI hands it to the program: `ns:key` → string (JSON for structured values). */
@@ -131,10 +145,11 @@ export async function runProgram(
         const id = `${args.name}-id`;
         let state: Record<string, any> = { ...args.inputs, ...computedState(args.type, args.name, args.inputs, region) };
         if (args.type.startsWith("pulumi:providers:")) {
-          providerTags.set(`${urn}::${id}`, decodeProviderTags(args.inputs.defaultTags));
+          providerTags.set(`${args.name}::${id}`, decodeProviderTags(args.inputs.defaultTags));
         } else if (args.provider && args.type.startsWith("aws:")) {
           // Like the AWS provider: tagsAll = provider default tags overlaid by the resource's own.
-          const defaults = providerTags.get(args.provider) ?? {};
+          // A provider reference is "<urn>::<id>"; the URN ends in "::<name>".
+          const defaults = providerTags.get(args.provider.split("::").slice(-2).join("::")) ?? {};
           state = { ...state, tagsAll: { ...defaults, ...(args.inputs.tags ?? {}) } };
         }
         byUrn.set(urn, { type: args.type, name: args.name, inputs: args.inputs, state, provider: args.provider, custom: args.custom ?? true });
@@ -159,6 +174,8 @@ export async function runProgram(
   );
   pulumi.runtime.setAllConfig(config);
 
+  const registered = () => [...byUrn.values()].filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => `${r.type}::${r.name}`);
+  let failure: { error: unknown } | undefined;
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
     // Legacy stack transformations run in-process, so they see every resource's options.
     pulumi.runtime.registerStackTransformation((t) => {
@@ -173,9 +190,18 @@ export async function runProgram(
       });
       return undefined;
     });
-    const program = await loadProgram();
-    return { ...program };
+    try {
+      return { ...(await loadProgram()) };
+    } catch (error) {
+      // Reported after the stack settles, so the runtime has no rejected promise left dangling.
+      failure = { error };
+      return {};
+    }
   });
+  // Resources whose inputs wait on other resources' outputs register after the stack's outputs
+  // resolve; drain the RPC queue (as the real runtime does before exiting) so none is missed.
+  await waitForRPCs();
+  if (failure) throw new ProgramError(stack, failure.error, registered());
 
   const resources: PlannedResource[] = [];
   for (const [urn, r] of byUrn) {

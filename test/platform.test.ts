@@ -1,0 +1,287 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { ProgramError, type PlanResult } from "../infra/offline/mock-run";
+import { REQUIRED_TAG_KEYS } from "../infra/tags";
+import { json, ofType, one, planStack } from "./helpers/platform";
+import { isTaggable } from "./helpers/taggable";
+
+const T = {
+  bucket: "aws:s3/bucket:Bucket",
+  sse: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  publicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  versioning: "aws:s3/bucketVersioning:BucketVersioning",
+  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  key: "aws:kms/key:Key",
+  repo: "aws:ecr/repository:Repository",
+  repoLifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+  role: "aws:iam/role:Role",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  group: "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
+  model: "aws:sagemaker/model:Model",
+  config: "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+  endpoint: "aws:sagemaker/endpoint:Endpoint",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  target: "aws:appautoscaling/target:Target",
+  scalingPolicy: "aws:appautoscaling/policy:Policy",
+  topic: "aws:sns/topic:Topic",
+} as const;
+
+const plans: Record<string, PlanResult> = {};
+beforeAll(async () => {
+  // One real program run per real stack file.
+  for (const stack of ["dev", "staging", "prod"]) plans[stack] = await planStack(stack);
+});
+
+/** The bucket-level resource of `type` that belongs to the bucket resource `bucket`. */
+function forBucket(plan: PlanResult, type: string, bucketName: string) {
+  const bucket = plan.resources.find((r) => r.name === bucketName)!;
+  return ofType(plan, type).filter((r) => r.inputs.bucket === bucket.state.bucket || r.inputs.bucket === `${bucketName}-id`);
+}
+
+describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
+  const plan = () => plans[stack];
+
+  it("creates the datasets and artifacts buckets, each with every guardrail", () => {
+    const buckets = ofType(plan(), T.bucket);
+    expect(buckets.map((b) => b.name).sort()).toEqual(["store-artifacts-bucket", "store-datasets-bucket"]);
+    const keyArn = one(plan(), T.key).state.arn;
+    for (const bucket of buckets) {
+      const [sse] = forBucket(plan(), T.sse, bucket.name);
+      expect(sse.inputs.rules).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn }, bucketKeyEnabled: true }]);
+      const [block] = forBucket(plan(), T.publicAccess, bucket.name);
+      expect(block.inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+      const [ownership] = forBucket(plan(), T.ownership, bucket.name);
+      expect(ownership.inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
+      const [versioning] = forBucket(plan(), T.versioning, bucket.name);
+      expect(versioning.inputs.versioningConfiguration.status).toBe("Enabled");
+      const [lifecycle] = forBucket(plan(), T.lifecycle, bucket.name);
+      expect(lifecycle.inputs.rules.some((r: any) => r.noncurrentVersionExpiration?.noncurrentDays > 0)).toBe(true);
+      expect(lifecycle.dependsOn).toContain(versioning.name);
+    }
+  });
+
+  it("denies every non-TLS request to each bucket", () => {
+    for (const bucket of ofType(plan(), T.bucket)) {
+      const [bucketPolicy] = forBucket(plan(), T.bucketPolicy, bucket.name);
+      const doc = json(bucketPolicy.inputs.policy);
+      expect(doc.Statement).toContainEqual({
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [bucket.state.arn, `${bucket.state.arn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      });
+    }
+  });
+
+  it("rotates the customer-managed key", () => {
+    expect(one(plan(), T.key).inputs.enableKeyRotation).toBe(true);
+  });
+
+  it("scans images on push, keeps tags immutable, encrypts with the key and expires untagged images", () => {
+    const repo = one(plan(), T.repo);
+    expect(repo.inputs).toMatchObject({
+      imageTagMutability: "IMMUTABLE",
+      imageScanningConfiguration: { scanOnPush: true },
+      encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: one(plan(), T.key).state.arn }],
+    });
+    const rules = json(one(plan(), T.repoLifecycle).inputs.policy).rules;
+    expect(rules[0].selection).toMatchObject({ tagStatus: "untagged", countType: "sinceImagePushed" });
+  });
+
+  it("lets only SageMaker, for this account, assume the execution role", () => {
+    const trust = json(one(plan(), T.role).inputs.assumeRolePolicy);
+    expect(trust.Statement).toEqual([
+      expect.objectContaining({
+        Effect: "Allow",
+        Principal: { Service: "sagemaker.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+      }),
+    ]);
+    expect(one(plan(), T.role).inputs.managedPolicyArns ?? []).toEqual([]);
+  });
+
+  it("grants the execution role no wildcard action and scopes writes to the platform's resources", () => {
+    for (const rolePolicy of ofType(plan(), T.rolePolicy)) {
+      for (const statement of json(rolePolicy.inputs.policy).Statement) {
+        const actions = [statement.Action].flat();
+        expect(actions.filter((a: string) => a === "*" || a.endsWith(":*"))).toEqual([]);
+        const resources = [statement.Resource].flat();
+        if (resources.includes("*")) {
+          // Only actions IAM cannot scope to a resource may use "*".
+          expect(actions.every((a: string) => ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"].includes(a))).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("registers a model package group for the model", () => {
+    expect(one(plan(), T.group).inputs.modelPackageGroupName).toBe(`churn-${stack}`);
+  });
+
+  it("serves the pinned model version through the execution role", () => {
+    const model = one(plan(), T.model);
+    expect(model.inputs.executionRoleArn).toBe(one(plan(), T.role).state.arn);
+    expect(model.inputs.primaryContainer.modelPackageName).toMatch(new RegExp(`model-package/churn-${stack}/\\d+$`));
+    expect(model.dependsOn).toContain("sagemaker-execution-permissions");
+  });
+
+  it("tags every taggable resource through the provider's default tags", () => {
+    const taggable = plan().resources.filter((r) => r.custom && isTaggable(r.type));
+    expect(taggable.length).toBeGreaterThan(10);
+    for (const resource of taggable) {
+      expect(resource.provider, `${resource.name} must use the platform provider`).toBe("aws");
+      for (const key of REQUIRED_TAG_KEYS) expect(resource.state.tagsAll, `${resource.type} ${resource.name}`).toHaveProperty(key);
+      expect(resource.state.tagsAll.stack).toBe(stack);
+    }
+  });
+
+  it("exports what the deploy tools need", () => {
+    const outputs = plan().outputs;
+    for (const key of ["region", "accountId", "kmsKeyArn", "datasetBucketName", "artifactBucketName", "executionRoleArn", "repositoryUrls", "modelPackageGroupName", "endpointName", "datasetUri", "trainingOutputUri", "checkpointUri"]) {
+      expect(outputs[key], key).toBeDefined();
+    }
+    expect(outputs.endpointName).toBe(`churn-${stack}`);
+    expect(outputs.repositoryUrls).toEqual({ "ml-core": expect.stringMatching(/^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\//) });
+    expect(outputs.datasetUri).toMatch(/^s3:\/\/.+\/datasets\/churn\/v1\/$/);
+  });
+
+  it("encrypts the endpoint's logs with the key and keeps them as long as configured", () => {
+    const logGroup = one(plan(), T.logGroup);
+    expect(logGroup.inputs).toMatchObject({ name: `/aws/sagemaker/Endpoints/churn-${stack}`, kmsKeyId: one(plan(), T.key).state.arn });
+    expect(one(plan(), T.endpoint).dependsOn).toContain(logGroup.name);
+  });
+
+  it("alarms on model 5XX errors and p99 latency, notifying the encrypted topic", () => {
+    const alarms = ofType(plan(), T.alarm);
+    expect(alarms.map((a) => a.inputs.metricName).sort()).toEqual(["Invocation5XXErrors", "ModelLatency"]);
+    const topic = one(plan(), T.topic);
+    expect(topic.inputs.kmsMasterKeyId).toBe(one(plan(), T.key).state.arn);
+    for (const alarm of alarms) {
+      expect(alarm.inputs.dimensions).toEqual({ EndpointName: `churn-${stack}`, VariantName: "primary" });
+      expect(alarm.inputs.alarmActions).toEqual([topic.state.arn]);
+    }
+  });
+});
+
+describe("dev: serverless, cheap, disposable", () => {
+  it("serves from a serverless variant that scales to zero", () => {
+    const variant = one(plans.dev, T.config).inputs.productionVariants[0];
+    expect(variant.serverlessConfig).toEqual({ memorySizeInMb: 2048, maxConcurrency: 5 });
+    expect(variant.instanceType).toBeUndefined();
+    expect(variant.serverlessConfig.provisionedConcurrency).toBeUndefined();
+  });
+
+  it("creates no autoscaling or blue/green deployment (serverless scales itself)", () => {
+    expect(ofType(plans.dev, T.target)).toEqual([]);
+    expect(ofType(plans.dev, T.scalingPolicy)).toEqual([]);
+    expect(one(plans.dev, T.endpoint).inputs.deploymentConfig).toBeUndefined();
+  });
+
+  it("lets destroy empty the buckets and does not protect them", () => {
+    for (const bucket of ofType(plans.dev, T.bucket)) {
+      expect(bucket.inputs.forceDestroy).toBe(true);
+      expect(bucket.protect).toBe(false);
+    }
+  });
+});
+
+describe.each(["staging", "prod"])("%s: instance endpoint", (stack) => {
+  it("encrypts the endpoint's storage and captures traffic to the artifact bucket with the key", () => {
+    const config = one(plans[stack], T.config).inputs;
+    const keyArn = one(plans[stack], T.key).state.arn;
+    const artifacts = plans[stack].resources.find((r) => r.name === "store-artifacts-bucket")!;
+    expect(config.kmsKeyArn).toBe(keyArn);
+    expect(config.dataCaptureConfig).toMatchObject({
+      enableCapture: true,
+      destinationS3Uri: `s3://${artifacts.state.bucket}/data-capture/`,
+      kmsKeyId: keyArn,
+    });
+  });
+
+  it("isolates the model container from the network", () => {
+    expect(one(plans[stack], T.model).inputs.enableNetworkIsolation).toBe(true);
+  });
+
+  it("rolls a blue/green deployment back on either alarm", () => {
+    const deployment = one(plans[stack], T.endpoint).inputs.deploymentConfig;
+    const alarmNames = ofType(plans[stack], T.alarm).map((a) => a.state.name).sort();
+    expect(deployment.autoRollbackConfiguration.alarms.map((a: any) => a.alarmName).sort()).toEqual(alarmNames);
+    expect(deployment.blueGreenUpdatePolicy.trafficRoutingConfiguration.type).toBeDefined();
+  });
+
+  it("scales the variant on invocations per instance, within the configured bounds, after the endpoint exists", () => {
+    const target = one(plans[stack], T.target);
+    expect(target.inputs).toMatchObject({
+      serviceNamespace: "sagemaker",
+      resourceId: `endpoint/churn-${stack}/variant/primary`,
+      scalableDimension: "sagemaker:variant:DesiredInstanceCount",
+    });
+    const policy = one(plans[stack], T.scalingPolicy);
+    expect(policy.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType).toBe("SageMakerVariantInvocationsPerInstance");
+    expect(policy.inputs.resourceId).toBe(target.inputs.resourceId);
+  });
+});
+
+describe("prod: highly available, protected", () => {
+  it("runs at least two instances and never scales below two", () => {
+    const variant = one(plans.prod, T.config).inputs.productionVariants[0];
+    expect(variant.initialInstanceCount).toBeGreaterThanOrEqual(2);
+    expect(one(plans.prod, T.target).inputs.minCapacity).toBeGreaterThanOrEqual(2);
+  });
+
+  it("shifts traffic by canary and watches it before going further", () => {
+    const routing = one(plans.prod, T.endpoint).inputs.deploymentConfig.blueGreenUpdatePolicy.trafficRoutingConfiguration;
+    expect(routing).toEqual({ type: "CANARY", canarySize: { type: "CAPACITY_PERCENT", value: 10 }, waitIntervalInSeconds: 600 });
+  });
+
+  it("protects the data: buckets and key cannot be deleted and survive the stack", () => {
+    for (const r of [...ofType(plans.prod, T.bucket), one(plans.prod, T.key)]) {
+      expect(r.protect, r.name).toBe(true);
+      expect(r.retainOnDelete, r.name).toBe(true);
+    }
+    for (const bucket of ofType(plans.prod, T.bucket)) expect(bucket.inputs.forceDestroy).toBe(false);
+  });
+
+  it("keeps the model registry when the stack goes", () => {
+    expect(one(plans.prod, T.group).retainOnDelete).toBe(true);
+  });
+});
+
+describe("invalid config", () => {
+  it("fails the program before any resource is registered, listing every problem", async () => {
+    const run = planStack("prod", {
+      "mlPlatform:serving": { mode: "instances", instanceType: "ml.c6i.xlarge", instanceCount: 2, highAvailability: true, autoscaling: { min: 3, max: 2, targetInvocationsPerInstance: 100 } },
+      "mlPlatform:logRetentionDays": 10,
+    });
+    await expect(run).rejects.toThrow(/prod: mlPlatform:logRetentionDays \(10\)/);
+    await expect(planStack("prod", { "mlPlatform:serving": { mode: "instances", instanceType: "ml.c6i.xlarge", instanceCount: 2, autoscaling: { min: 3, max: 2, targetInvocationsPerInstance: 100 } } }))
+      .rejects.toThrow("prod: mlPlatform:serving.autoscaling.min (3) exceeds serving.autoscaling.max (2)");
+  });
+
+  it("registers nothing when the config is invalid", async () => {
+    const error = await planStack("dev", { "mlPlatform:tags": { costCenter: "x" } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProgramError);
+    expect((error as ProgramError).message).toContain("dev: mlPlatform:tags.owner is missing");
+    expect((error as ProgramError).registeredResources).toEqual([]);
+  });
+
+  it("does register resources for a valid config (the check above can tell)", async () => {
+    const plan = await planStack("dev");
+    expect(plan.resources.length).toBeGreaterThan(0);
+  });
+});
+
+describe("without a pinned model", () => {
+  it("builds the platform but no endpoint until a version is promoted", async () => {
+    const plan = await planStack("staging", { "mlPlatform:model": undefined });
+    expect(ofType(plan, T.endpoint)).toEqual([]);
+    expect(ofType(plan, T.model)).toEqual([]);
+    expect(ofType(plan, T.bucket)).toHaveLength(2);
+    expect(plan.outputs.endpointName).toBeUndefined();
+  });
+});
