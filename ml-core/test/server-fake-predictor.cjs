@@ -17,6 +17,9 @@ function score(age, income, color) {
   return 0.1 * (Number.isNaN(age) ? 0 : age) - 0.001 * (Number.isNaN(income) ? 0 : income) + (color === 0 ? 1 : 0);
 }
 
+// An age of 666 makes predict throw an Error whose message must never reach a client.
+const BUG_AGE = 666;
+
 function fakePredictor({ objective = "binary", slowMicrosPerRow = 0 } = {}) {
   const classes = objective === "binary" ? ["no", "yes"] : objective === "multiclass" ? ["a", "b", "c"] : undefined;
   return {
@@ -39,6 +42,7 @@ function fakePredictor({ objective = "binary", slowMicrosPerRow = 0 } = {}) {
         const until = performance.now() + (slowMicrosPerRow * nRows) / 1000;
         while (performance.now() < until);
       }
+      for (let r = 0; r < nRows; r++) if (x[r * 3] === BUG_AGE) throw new Error("secret internals: /opt/ml/model/private");
       const k = classes === undefined ? 1 : classes.length;
       const out = new Float64Array(nRows * k);
       for (let r = 0; r < nRows; r++) {
@@ -59,4 +63,4 @@ function fakePredictor({ objective = "binary", slowMicrosPerRow = 0 } = {}) {
   };
 }
 
-module.exports = { fakePredictor, score, FEATURES };
+module.exports = { fakePredictor, score, FEATURES, BUG_AGE };

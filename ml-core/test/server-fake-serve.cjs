@@ -2,7 +2,8 @@
 "use strict";
 // Runs `ml-core serve` (the compiled runtime) over a hand-written predictor, so the server tests can
 // control what a model does: how long it takes to load (FAKE_LOAD_MS) and to score a row
-// (FAKE_SLOW_US_PER_ROW), and its objective (FAKE_OBJECTIVE). Arguments are serve's flags.
+// (FAKE_SLOW_US_PER_ROW), whether loading fails (FAKE_LOAD_ERROR), and its objective
+// (FAKE_OBJECTIVE). Arguments are serve's flags.
 const { serveCommand } = require("../dist/runtime/serve.js");
 const { fakePredictor } = require("./server-fake-predictor.cjs");
 
@@ -12,7 +13,10 @@ const predictor = fakePredictor({
   slowMicrosPerRow: Number(process.env.FAKE_SLOW_US_PER_ROW ?? 0),
 });
 serveCommand({
-  loadPredictor: () => (loadMs > 0 ? new Promise((resolve) => setTimeout(() => resolve(predictor), loadMs)) : predictor),
+  loadPredictor: (modelDir) => {
+    if (process.env.FAKE_LOAD_ERROR) throw new Error(`cannot read model ${modelDir}/model.json: ${process.env.FAKE_LOAD_ERROR}`);
+    return loadMs > 0 ? new Promise((resolve) => setTimeout(() => resolve(predictor), loadMs)) : predictor;
+  },
 })
   .parseAsync(process.argv.slice(2), { from: "user" })
   .catch((e) => {
