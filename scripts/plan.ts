@@ -1,0 +1,49 @@
+// `npm run plan -- <stack> [--json]` and `npm run plan -- --diff <a> <b>`: what `pulumi up` would
+// create in a stack, evaluated offline under Pulumi's mocked provider with the stack's real config.
+import * as path from "node:path";
+import { Command } from "commander";
+import { buildReport, diffReports, renderCounts, renderDiff, renderTree, type PlanReport } from "../infra/offline/plan-report";
+import { listStacks, ProgramError, runProgram } from "../infra/offline/mock-run";
+
+const INFRA_DIR = path.resolve(__dirname, "..", "infra");
+
+/** Imports the program afresh: it runs once per import, and --diff runs it twice. */
+async function loadProgram(): Promise<Record<string, unknown>> {
+  for (const file of Object.keys(require.cache)) if (file.startsWith(INFRA_DIR + path.sep) && !file.includes(`${path.sep}offline${path.sep}`)) delete require.cache[file];
+  return require(path.join(INFRA_DIR, "index.ts"));
+}
+
+async function report(stack: string): Promise<PlanReport> {
+  return buildReport(await runProgram(stack, loadProgram));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command("plan")
+    .description("Show what `pulumi up` would create for a stack, offline (mocked provider, real config).")
+    .argument("[stack]", `stack to plan (${listStacks().join(", ")})`)
+    .option("--json", "print the plan as JSON")
+    .option("--diff <stacks...>", "compare two stacks' resources and settings, e.g. --diff dev prod")
+    .showHelpAfterError()
+    .action(async (stack: string | undefined, opts: { json?: boolean; diff?: string[] }) => {
+      if (opts.diff) {
+        if (opts.diff.length !== 2) throw new UsageError("--diff takes exactly two stacks, e.g. --diff dev prod");
+        const [a, b] = opts.diff;
+        const d = diffReports(await report(a), await report(b));
+        console.log(opts.json ? JSON.stringify(d, null, 2) : renderDiff(d));
+        return;
+      }
+      if (!stack) throw new UsageError(`name a stack (${listStacks().join(", ")}) or use --diff <a> <b>`);
+      const r = await report(stack);
+      console.log(opts.json ? JSON.stringify(r, null, 2) : `${renderTree(r)}\n\nresources by type\n${renderCounts(r)}`);
+    });
+  await program.parseAsync(argv, { from: "user" });
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  // The same message `pulumi up` prints for an invalid config: every problem, naming stack and key.
+  const message = error instanceof ProgramError || error instanceof UsageError || error instanceof Error ? error.message : String(error);
+  console.error(`plan: ${message}`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+});
