@@ -16,6 +16,7 @@ import type { Format } from "./media-types";
 
 export class Formatter {
   private readonly nClasses: number;
+  private readonly classes: readonly string[];
   private readonly csvLabels: readonly string[];
   private readonly jsonLabels: readonly string[];
   /** `"class":` fragments of the probabilities object, comma-led after the first. */
@@ -24,6 +25,7 @@ export class Formatter {
   constructor(predictor: Predictor) {
     const classes = predictor.objective === "regression" ? [] : (predictor.classes ?? []);
     this.nClasses = classes.length;
+    this.classes = classes;
     this.csvLabels = classes.map(csvField);
     this.jsonLabels = classes.map((c) => `{"predicted_label":${JSON.stringify(c)},"probabilities":{`);
     this.jsonKeys = classes.map((c, k) => `${k === 0 ? "" : ","}${JSON.stringify(c)}:`);
@@ -32,7 +34,7 @@ export class Formatter {
   /** The header `ml-core predict` writes to a CSV file when its input had one. */
   csvHeader(): string {
     if (this.nClasses === 0) return "score\n";
-    return `predicted_label,${this.csvLabels.map((l) => csvField(`probability_${l}`)).join(",")}\n`;
+    return `predicted_label,${this.classes.map((c) => csvField(`probability_${c}`)).join(",")}\n`;
   }
 
   /**
