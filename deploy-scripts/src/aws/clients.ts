@@ -1,0 +1,56 @@
+import { S3Client } from "@aws-sdk/client-s3";
+import { SageMakerClient } from "@aws-sdk/client-sagemaker";
+import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
+// The SDK's own retry strategies. `@smithy/core` is what every v3 client is built on; it is
+// installed with them (see the report to declare it in package.json).
+import { ConfiguredRetryStrategy, StandardRetryStrategy } from "@smithy/core/retry";
+
+/** The AWS clients the commands use, one per service and region; tests pass their own. */
+export interface AwsClients {
+  sagemaker(region: string): SageMakerClient;
+  runtime(region: string): SageMakerRuntimeClient;
+  s3(region: string): S3Client;
+}
+
+export interface RetrySettings {
+  /** Attempts per call, first included. */
+  readonly maxAttempts: number;
+  /** Fixed delay between attempts, in ms; absent: the SDK's exponential backoff with jitter. */
+  readonly delayMs?: number;
+}
+
+/**
+ * Polling a training job or an endpoint is a long run of Describe calls; SageMaker throttles those
+ * per account, so allow more attempts than the SDK's default of 3 before giving up.
+ */
+export const DEFAULT_RETRY: RetrySettings = { maxAttempts: 8 };
+
+export interface ClientOptions {
+  readonly retry?: RetrySettings;
+  /** Replaces the HTTP layer (tests of the SDK's retry behaviour). */
+  readonly requestHandler?: unknown;
+}
+
+export function clientConfig(region: string, opts: ClientOptions = {}) {
+  const retry = opts.retry ?? DEFAULT_RETRY;
+  return {
+    region,
+    maxAttempts: retry.maxAttempts,
+    retryStrategy:
+      retry.delayMs === undefined ? new StandardRetryStrategy(retry.maxAttempts) : new ConfiguredRetryStrategy(retry.maxAttempts, () => retry.delayMs ?? 0),
+    ...(opts.requestHandler === undefined ? {} : { requestHandler: opts.requestHandler as never }),
+  };
+}
+
+export function createAwsClients(opts: ClientOptions = {}): AwsClients {
+  const cache = new Map<string, unknown>();
+  function memo<T>(key: string, make: () => T): T {
+    if (!cache.has(key)) cache.set(key, make());
+    return cache.get(key) as T;
+  }
+  return {
+    sagemaker: (region) => memo(`sagemaker:${region}`, () => new SageMakerClient(clientConfig(region, opts))),
+    runtime: (region) => memo(`runtime:${region}`, () => new SageMakerRuntimeClient(clientConfig(region, opts))),
+    s3: (region) => memo(`s3:${region}`, () => new S3Client(clientConfig(region, opts))),
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Every AWS SDK command ml-deploy sends, with the IAM permissions AWS checks for it and the resource
+ * each is checked on, computed from the command's own input. `test/deployer-policy.test.ts` runs
+ * the commands against mocks, looks every sent command up here and asks the deployer policy
+ * (`infra/policies/deployer-policy.ts`) whether it allows each permission: a new SDK call without
+ * an entry, or a policy that lost an action, fails that test.
+ */
+
+export interface PermissionEnv {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** The KMS key that encrypts a bucket's objects by default (SSE-KMS bucket keys). */
+  kmsKeyOfBucket(bucket: string): string;
+}
+
+export interface RequiredPermission {
+  readonly action: string;
+  readonly resource: string;
+  /** Condition keys and the values AWS puts into the request context for this call. */
+  readonly context?: Readonly<Record<string, string>>;
+}
+
+type Input = Record<string, unknown>;
+type Rule = (input: Input, env: PermissionEnv) => RequiredPermission[];
+
+const str = (input: Input, key: string): string => {
+  const v = input[key];
+  if (typeof v !== "string") throw new Error(`permission rule: input.${key} is not a string`);
+  return v;
+};
+const sm = (env: PermissionEnv, type: string, name: string) =>
+  `arn:${env.partition}:sagemaker:${env.region}:${env.accountId}:${type}/${name.toLowerCase()}`;
+const object = (env: PermissionEnv, bucket: string, key: string) => `arn:${env.partition}:s3:::${bucket}/${key}`;
+
+/** Keyed by the SDK command class name (`CreateTrainingJobCommand`). */
+export const SDK_PERMISSIONS: Readonly<Record<string, Rule>> = {
+  // SageMaker
+  CreateTrainingJobCommand: (input, env): RequiredPermission[] => {
+    const job = sm(env, "training-job", str(input, "TrainingJobName"));
+    return [
+      { action: "sagemaker:CreateTrainingJob", resource: job },
+      // Tags on a create call are authorised as sagemaker:AddTags on the new resource.
+      ...(Array.isArray(input.Tags) && input.Tags.length > 0
+        ? [{ action: "sagemaker:AddTags", resource: job, context: { "sagemaker:TaggingAction": "CreateTrainingJob" } }]
+        : []),
+      { action: "iam:PassRole", resource: str(input, "RoleArn"), context: { "iam:PassedToService": "sagemaker.amazonaws.com" } },
+    ];
+  },
+  DescribeTrainingJobCommand: (input, env) => [{ action: "sagemaker:DescribeTrainingJob", resource: sm(env, "training-job", str(input, "TrainingJobName")) }],
+  ListTagsCommand: (input) => [{ action: "sagemaker:ListTags", resource: str(input, "ResourceArn") }],
+  // ListModelPackages has no resource-level permissions in IAM.
+  ListModelPackagesCommand: () => [{ action: "sagemaker:ListModelPackages", resource: "*" }],
+  CreateModelPackageCommand: (input, env) => [
+    { action: "sagemaker:CreateModelPackage", resource: `${sm(env, "model-package", str(input, "ModelPackageGroupName"))}/*` },
+  ],
+  DescribeModelPackageCommand: (input) => [{ action: "sagemaker:DescribeModelPackage", resource: lowerArn(str(input, "ModelPackageName")) }],
+  UpdateModelPackageCommand: (input) => [{ action: "sagemaker:UpdateModelPackage", resource: lowerArn(str(input, "ModelPackageArn")) }],
+  DescribeEndpointCommand: (input, env) => [{ action: "sagemaker:DescribeEndpoint", resource: sm(env, "endpoint", str(input, "EndpointName")) }],
+  // SageMaker Runtime
+  InvokeEndpointCommand: (input, env) => [{ action: "sagemaker:InvokeEndpoint", resource: sm(env, "endpoint", str(input, "EndpointName")) }],
+  // S3 (HeadObject is authorised as s3:GetObject)
+  HeadObjectCommand: (input, env) => [{ action: "s3:GetObject", resource: object(env, str(input, "Bucket"), str(input, "Key")) }],
+  GetObjectCommand: (input, env) => {
+    const bucket = str(input, "Bucket");
+    return [
+      { action: "s3:GetObject", resource: object(env, bucket, str(input, "Key")) },
+      { action: "kms:Decrypt", resource: env.kmsKeyOfBucket(bucket) },
+    ];
+  },
+  PutObjectCommand: (input, env) => [
+    { action: "s3:PutObject", resource: object(env, str(input, "Bucket"), str(input, "Key")) },
+    { action: "kms:GenerateDataKey", resource: str(input, "SSEKMSKeyId") },
+  ],
+  CopyObjectCommand: (input, env) => {
+    const source = decodeURIComponent(str(input, "CopySource"));
+    const slash = source.indexOf("/");
+    const sourceBucket = source.slice(0, slash);
+    return [
+      { action: "s3:GetObject", resource: object(env, sourceBucket, source.slice(slash + 1)) },
+      { action: "kms:Decrypt", resource: env.kmsKeyOfBucket(sourceBucket) },
+      { action: "s3:PutObject", resource: object(env, str(input, "Bucket"), str(input, "Key")) },
+      { action: "kms:GenerateDataKey", resource: str(input, "SSEKMSKeyId") },
+    ];
+  },
+  ListObjectsV2Command: (input, env) => [
+    { action: "s3:ListBucket", resource: `arn:${env.partition}:s3:::${str(input, "Bucket")}`, context: { "s3:prefix": String(input.Prefix ?? "") } },
+  ],
+};
+
+/**
+ * What `ml-deploy images` needs from ECR: `docker push` and the digest lookup speak the registry
+ * API, not the SDK, so these are listed by hand for the repository pushed to.
+ */
+export function dockerPushPermissions(repositoryArn: string): RequiredPermission[] {
+  return [
+    { action: "ecr:GetAuthorizationToken", resource: "*" },
+    ...["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"].map(
+      (action) => ({ action, resource: repositoryArn }),
+    ),
+  ];
+}
+
+export function requiredPermissions(commandName: string, input: Input, env: PermissionEnv): RequiredPermission[] {
+  const rule = SDK_PERMISSIONS[commandName];
+  if (!rule) throw new Error(`${commandName} is sent by ml-deploy but has no entry in SDK_PERMISSIONS (deploy-scripts/src/aws/permissions.ts)`);
+  return rule(input, env);
+}
+
+/** Model package ARNs come back with the group's case; IAM sees SageMaker ARNs in lower case. */
+function lowerArn(arn: string): string {
+  const i = arn.indexOf(":model-package/");
+  return i < 0 ? arn : arn.slice(0, i) + arn.slice(i).toLowerCase();
+}

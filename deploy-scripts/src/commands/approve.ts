@@ -1,0 +1,73 @@
+import { UpdateModelPackageCommand } from "@aws-sdk/client-sagemaker";
+import { Command, Option } from "commander";
+import { parseModelPackageArn } from "../aws/arn";
+import { DESCRIPTION_MAX_LENGTH } from "../aws/limits";
+import { action, stackOption, withCommon, type CommandFactory } from "../cli";
+import type { Context } from "../context";
+import { CliError } from "../errors";
+import { metricGateFailures } from "../registry/metrics";
+import { describeVersion, resolveVersionArn, type ModelVersion } from "../registry/model-version";
+import { readStackOutputs } from "../stacks/gateway";
+import { formatVersion } from "./register";
+
+export type Decision = "Approved" | "Rejected";
+
+export interface DecideOptions {
+  stack: string;
+  version: string;
+  reason: string;
+  json?: boolean;
+}
+
+export interface DecideResult {
+  stack: string;
+  decision: Decision;
+  previous: string;
+  version: ModelVersion;
+  /** The stack's own promotion gates the version misses: shown, not enforced, at approval. */
+  warnings: string[];
+}
+
+/**
+ * Records a human decision on a version: `Approved` or `Rejected`, with the reason as the
+ * version's ApprovalDescription (shown in the console and kept in the registry's history).
+ */
+export async function decide(ctx: Context, decision: Decision, opts: DecideOptions): Promise<DecideResult> {
+  if (opts.reason.trim() === "") throw new CliError("--reason must not be empty: it is the record of why");
+  const { settings } = await ctx.stackFiles.read(opts.stack);
+  const outputs = await readStackOutputs(ctx.stacks, opts.stack);
+  const sm = ctx.aws.sagemaker(outputs.region);
+  const arn = await resolveVersionArn(sm, outputs.modelPackageGroupName, opts.version);
+  if (parseModelPackageArn(arn).group !== outputs.modelPackageGroupName) {
+    throw new CliError(`${arn} is not in stack "${opts.stack}"'s model package group ${outputs.modelPackageGroupName}`, {
+      hint: "a version is approved in the group it lives in; promote copies it into the next stage's group",
+    });
+  }
+  const before = await describeVersion(sm, arn);
+  if (before.status !== "Completed") throw new CliError(`version ${before.version} is ${before.status}, not Completed; it cannot be ${decision.toLowerCase()}`);
+  const warnings = decision === "Approved" ? metricGateFailures(before.metrics, settings.promotion, `stack "${opts.stack}"`) : [];
+  for (const w of warnings) ctx.out.warn(w);
+
+  ctx.out.step(`${decision === "Approved" ? "Approving" : "Rejecting"} version ${before.version} of ${before.group}`);
+  await sm.send(new UpdateModelPackageCommand({ ModelPackageArn: arn, ModelApprovalStatus: decision, ApprovalDescription: opts.reason.slice(0, DESCRIPTION_MAX_LENGTH) }));
+  const version = await describeVersion(sm, arn);
+  return { stack: opts.stack, decision, previous: before.approval, version, warnings };
+}
+
+function formatDecision(r: DecideResult): string {
+  return [`${r.decision.toLowerCase()} version ${r.version.version} (was ${r.previous})`, formatVersion(r.version), ...r.warnings.map((w) => `warning: ${w}`)].join("\n");
+}
+
+function decisionCommand(name: "approve" | "reject", decision: Decision, description: string): CommandFactory {
+  return (deps) =>
+    withCommon(
+      new Command(name)
+        .description(description)
+        .addOption(stackOption("the stack whose model package group holds the version"))
+        .addOption(new Option("--version <ref>", 'version ARN, version number in the stack\'s group, "latest" or "latest-approved"').makeOptionMandatory())
+        .addOption(new Option("--reason <text>", "why: recorded as the version's approval description").makeOptionMandatory()),
+    ).action(action(deps, (ctx, opts: DecideOptions) => decide(ctx, decision, opts), formatDecision));
+}
+
+export const approveCommand = decisionCommand("approve", "Approved", "Approve a model version, with a reason (it may then be promoted)");
+export const rejectCommand = decisionCommand("reject", "Rejected", "Reject a model version, with a reason (promotion will refuse it)");

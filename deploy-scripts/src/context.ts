@@ -1,0 +1,59 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createAwsClients, type AwsClients } from "./aws/clients";
+import { StackFiles } from "./config/stack-file";
+import { createOutput, type Output, type Streams } from "./output";
+import { AutomationStackGateway } from "./stacks/automation";
+import type { StackGateway } from "./stacks/gateway";
+import { exec as realExec, type Exec } from "./system/exec";
+import { gitCommit } from "./system/git";
+
+/** Everything a command touches outside its own code; `main` builds the real one, tests a fake. */
+export interface Deps {
+  readonly streams: Streams;
+  readonly repoRoot: string;
+  readonly stacks: StackGateway;
+  readonly stackFiles: StackFiles;
+  readonly aws: AwsClients;
+  readonly exec: Exec;
+  readonly gitCommit: () => Promise<string>;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Between two Describe calls while waiting for a job or an endpoint. */
+  readonly pollIntervalMs: number;
+}
+
+export interface Context extends Deps {
+  readonly out: Output;
+  readonly json: boolean;
+}
+
+/** The repository root: the nearest directory above `from` that holds the Pulumi project file. */
+export function findRepoRoot(from: string): string {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from);
+  }
+}
+
+export function defaultDeps(overrides: Partial<Deps> = {}): Deps {
+  const repoRoot = overrides.repoRoot ?? process.env.ML_DEPLOY_ROOT ?? findRepoRoot(process.cwd());
+  const exec = overrides.exec ?? realExec;
+  return {
+    streams: { stdout: process.stdout, stderr: process.stderr },
+    stacks: new AutomationStackGateway(repoRoot),
+    stackFiles: new StackFiles(path.join(repoRoot, "stacks")),
+    aws: createAwsClients(),
+    exec,
+    gitCommit: () => gitCommit(exec, repoRoot),
+    now: Date.now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    pollIntervalMs: 30_000,
+    ...overrides,
+    repoRoot,
+  };
+}
+
+export function contextFor(deps: Deps, json: boolean): Context {
+  return { ...deps, out: createOutput(deps.streams), json };
+}

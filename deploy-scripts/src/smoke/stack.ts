@@ -1,0 +1,91 @@
+import { promises as fs } from "node:fs";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { DescribeEndpointCommand } from "@aws-sdk/client-sagemaker";
+import { joinS3, parseS3Uri } from "../aws/arn";
+import type { StackSettings } from "../config/settings";
+import type { Context } from "../context";
+import { CliError } from "../errors";
+import type { StackOutputs } from "../stacks/gateway";
+import { runSmoke, type SmokeResult } from "./run";
+import { sampleFromCsv, type SampleRows } from "./sample";
+import { sageMakerTransport } from "./transports";
+
+/** Rows a smoke test sends by default: enough to catch a row-count or ordering bug, small enough to be instant. */
+export const DEFAULT_SMOKE_ROWS = 5;
+/** Bytes read from the start of a validation file for the sample rows (a ranged GET, not the whole file). */
+export const SAMPLE_READ_BYTES = 256 * 1024;
+
+export interface SampleSource {
+  /** A local CSV file with a header row; the label column, if present, is dropped. */
+  readonly file?: string;
+  readonly rows: number;
+}
+
+/**
+ * The rows to send: from `--samples FILE`, or else the first rows of the stack's validation
+ * channel (the data the model was validated on, so every feature is present and typed as in
+ * training). The label column is the `label` hyperparameter.
+ */
+export async function loadSamples(ctx: Context, source: SampleSource, outputs: StackOutputs, settings: StackSettings): Promise<SampleRows> {
+  const label = settings.training?.hyperparameters.label;
+  const labelName = label === undefined ? undefined : String(label);
+  if (source.file) {
+    const text = await fs.readFile(source.file, "utf8").catch((err: Error) => {
+      throw new CliError(`cannot read --samples ${source.file}: ${err.message}`);
+    });
+    return fromCsv(text, source.file, { maxRows: source.rows, label: labelName });
+  }
+  const s3 = ctx.aws.s3(outputs.region);
+  const { bucket, key } = parseS3Uri(joinS3(outputs.datasetUri, "validation") + "/");
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 100 }));
+  const first = (listed.Contents ?? []).find((o) => o.Key && !o.Key.endsWith("/") && (o.Size ?? 0) > 0);
+  if (!first?.Key) {
+    throw new CliError(`no sample rows: s3://${bucket}/${key} is empty`, { hint: "pass --samples <csv file with a header row>" });
+  }
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: first.Key, Range: `bytes=0-${SAMPLE_READ_BYTES - 1}` }));
+  const text = (await object.Body?.transformToString("utf8")) ?? "";
+  return fromCsv(text, `s3://${bucket}/${first.Key}`, { maxRows: source.rows, label: labelName, partial: (first.Size ?? 0) > SAMPLE_READ_BYTES });
+}
+
+function fromCsv(text: string, where: string, opts: { maxRows: number; label?: string; partial?: boolean }): SampleRows {
+  try {
+    const header = text.slice(0, text.search(/\r?\n/) >>> 0);
+    // A samples file may already be features only: drop the label only where there is one.
+    const label = opts.label !== undefined && header.split(",").map((c) => c.trim().replace(/^"|"$/g, "")).includes(opts.label) ? opts.label : undefined;
+    return sampleFromCsv(text, { ...opts, label });
+  } catch (err) {
+    throw new CliError(`cannot take sample rows from ${where}: ${(err as Error).message}`);
+  }
+}
+
+export interface EndpointState {
+  readonly name: string | undefined;
+  readonly status: string;
+  readonly failureReason?: string;
+}
+
+export async function endpointState(ctx: Context, outputs: StackOutputs): Promise<EndpointState> {
+  if (!outputs.endpointName) return { name: undefined, status: "None" };
+  const out = await ctx.aws.sagemaker(outputs.region).send(new DescribeEndpointCommand({ EndpointName: outputs.endpointName }));
+  return { name: outputs.endpointName, status: out.EndpointStatus ?? "Unknown", failureReason: out.FailureReason };
+}
+
+export interface StackSmoke {
+  readonly stack: string;
+  readonly endpoint: EndpointState;
+  readonly smoke?: SmokeResult;
+  /** Empty when the endpoint is in service and every check passed. */
+  readonly problems: readonly string[];
+}
+
+/** Checks a stack's endpoint is InService, then sends it the smoke requests. Never throws on a failed check. */
+export async function smokeStack(ctx: Context, stack: string, outputs: StackOutputs, sample: SampleRows, maxLatencyMs: number): Promise<StackSmoke> {
+  const endpoint = await endpointState(ctx, outputs);
+  if (!endpoint.name) return { stack, endpoint, problems: [`stack "${stack}" has no endpoint (it pins no model)`] };
+  if (endpoint.status !== "InService") {
+    return { stack, endpoint, problems: [`endpoint ${endpoint.name} of stack "${stack}" is ${endpoint.status}, not InService${endpoint.failureReason ? `: ${endpoint.failureReason}` : ""}`] };
+  }
+  ctx.out.step(`Smoke-testing endpoint ${endpoint.name} of stack "${stack}" with ${sample.rows.length} rows`);
+  const smoke = await runSmoke(sageMakerTransport(ctx.aws.runtime(outputs.region), endpoint.name), sample, { maxLatencyMs });
+  return { stack, endpoint, smoke, problems: smoke.problems.map((p) => `smoke test of stack "${stack}": ${p}`) };
+}

@@ -1,0 +1,31 @@
+import type * as automation from "@pulumi/pulumi/automation";
+import type { ChangeSummary, RunOptions, StackGateway } from "./gateway";
+
+/**
+ * The Automation API behind `StackGateway`: the same project, stack files and backend as
+ * `pulumi up --stack <name>` run at the repository root. `@pulumi/pulumi/automation` is loaded
+ * lazily: it is large, and `--help` or a command that never touches Pulumi should not pay for it.
+ */
+export class AutomationStackGateway implements StackGateway {
+  constructor(private readonly workDir: string) {}
+
+  private async select(stackName: string) {
+    const { LocalWorkspace } = require("@pulumi/pulumi/automation") as typeof automation;
+    return LocalWorkspace.selectStack({ stackName, workDir: this.workDir });
+  }
+
+  async outputs(stack: string): Promise<Record<string, unknown>> {
+    const map = await (await this.select(stack)).outputs();
+    return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, (v as automation.OutputValue).value]));
+  }
+
+  async preview(stack: string, opts: RunOptions = {}): Promise<ChangeSummary> {
+    const result = await (await this.select(stack)).preview({ diff: true, onOutput: opts.onOutput, color: "never" });
+    return { ...result.changeSummary } as ChangeSummary;
+  }
+
+  async up(stack: string, opts: RunOptions = {}): Promise<ChangeSummary> {
+    const result = await (await this.select(stack)).up({ onOutput: opts.onOutput, color: "never" });
+    return { ...(result.summary.resourceChanges ?? {}) } as ChangeSummary;
+  }
+}
