@@ -1,0 +1,91 @@
+/**
+ * The model file (`model.json`): what training writes and every scorer reads. It is plain JSON so
+ * that any language can read it; the layout of each tree is columnar (one array per node field),
+ * which maps one-to-one onto the flat typed arrays of the predictor.
+ *
+ * Versioning: `formatVersion` is bumped on any change a version-1 reader would misread. Readers
+ * refuse versions they do not know instead of guessing.
+ */
+import type { Objective } from "./predictor";
+
+export const MODEL_FORMAT = "ml-core-gbdt";
+export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FILE = "model.json";
+export const METRICS_FILE = "metrics.json";
+
+export interface NumericFeature {
+  readonly name: string;
+  readonly kind: "numeric";
+}
+
+export interface CategoricalFeature {
+  readonly name: string;
+  readonly kind: "categorical";
+  /** Category spellings; a category's code is its index here. Anything else encodes as missing. */
+  readonly categories: readonly string[];
+}
+
+export type FeatureSchema = NumericFeature | CategoricalFeature;
+
+/**
+ * One tree, columnar: node `i` is described by the i-th entry of every array. Node 0 is the root.
+ * A leaf has `feature[i] === -1` and its contribution in `value[i]` (learning rate already applied).
+ * An internal node sends a row left when
+ * - numeric feature: `x <= threshold[i]`;
+ * - categorical feature: the row's category code is in `categoriesLeft[i]`;
+ * - the value is missing (or an unseen category): `missingLeft[i] === 1`.
+ */
+export interface TreeJson {
+  /** Which output this tree adds to: 0 for binary/regression, the class index for multiclass. */
+  readonly output: number;
+  readonly feature: number[];
+  /** Numeric split threshold; null for leaves and categorical splits. */
+  readonly threshold: (number | null)[];
+  /** Category codes sent left by a categorical split; null elsewhere. */
+  readonly categoriesLeft: (number[] | null)[];
+  readonly missingLeft: number[];
+  readonly left: number[];
+  readonly right: number[];
+  readonly value: number[];
+  /** Training rows that reached the node (for importance and explanation tools). */
+  readonly count: number[];
+  /** Split gain of an internal node; 0 for leaves. */
+  readonly gain: number[];
+}
+
+export interface ModelJson {
+  readonly format: typeof MODEL_FORMAT;
+  readonly formatVersion: number;
+  readonly objective: Objective;
+  /** Label column name ("label" when the data had no header). */
+  readonly label: string;
+  /** Class labels (classification), in output order; null for regression. */
+  readonly classes: string[] | null;
+  readonly features: FeatureSchema[];
+  /** Raw score before any tree, one per output (log-odds, log-priors or the label mean). */
+  readonly baseline: number[];
+  readonly trees: TreeJson[];
+  /** The hyperparameters the model was trained with, as the strings given plus resolved defaults. */
+  readonly hyperparameters: Record<string, string>;
+  readonly training: TrainingInfo;
+  /** Validation (and training) metrics at the kept iteration, as in metrics.json's flat map. */
+  readonly metrics: Record<string, number>;
+}
+
+export interface TrainingInfo {
+  /** `sha256:<hex>` over the training channel's bytes, file by file in name order. */
+  readonly dataHash: string;
+  readonly trainRows: number;
+  readonly validationRows: number;
+  /** Boosting rounds kept in the model (after early stopping, the best round). */
+  readonly rounds: number;
+  /** Rounds actually run. */
+  readonly roundsRun: number;
+  readonly stoppedEarly: boolean;
+  readonly mlCoreVersion: string;
+}
+
+/** Number of outputs (raw scores per row): one per class for multiclass, else one. */
+export function outputCount(objective: Objective, classes: readonly string[] | null): number {
+  return objective === "multiclass" ? (classes?.length ?? 0) : 1;
+}

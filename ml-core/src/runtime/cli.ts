@@ -1,0 +1,9 @@
+// The `ml-core` command line: registration only; each command lives in its own file.
+import { Command } from "commander";
+
+export function main(argv: string[]): void {
+  const program = new Command("ml-core")
+    .description("Gradient-boosted trees behind the SageMaker training and hosting contract")
+    .showHelpAfterError();
+  void program.parseAsync(argv, { from: "user" });
+}
