@@ -33,7 +33,12 @@ const artifactStore = z.strictObject({
   forceDestroy: z.boolean().default(false),
   /** Days a replaced or deleted object version is kept. */
   noncurrentVersionExpirationDays: positiveInt.default(30),
-  /** Days training outputs and checkpoints are kept; absent keeps them. */
+  /** Days spot-training checkpoints are kept (useless once a job has ended). */
+  checkpointExpirationDays: positiveInt.default(14),
+  /**
+   * Days training outputs are kept; absent keeps them. Registered versions point at their training
+   * output, so set this only where versions are served from promoted copies (`models/`).
+   */
   trainingOutputExpirationDays: positiveInt.optional(),
   /** Days captured endpoint requests and responses are kept. */
   dataCaptureExpirationDays: positiveInt.default(90),

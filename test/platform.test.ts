@@ -62,6 +62,13 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
     }
   });
 
+  it("expires checkpoints and captured traffic, never the training outputs registered versions point at", () => {
+    const [lifecycle] = forBucket(plan(), T.lifecycle, "store-artifacts-bucket");
+    const expiring = Object.fromEntries(lifecycle.inputs.rules.filter((r: any) => r.expiration).map((r: any) => [r.filter.prefix, r.expiration.days]));
+    expect(Object.keys(expiring).sort()).toEqual(["checkpoints/", "data-capture/"]);
+    expect(lifecycle.inputs.rules.every((r: any) => r.status === "Enabled")).toBe(true);
+  });
+
   it("denies every non-TLS request to each bucket", () => {
     for (const bucket of ofType(plan(), T.bucket)) {
       const [bucketPolicy] = forBucket(plan(), T.bucketPolicy, bucket.name);

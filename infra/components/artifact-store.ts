@@ -25,7 +25,9 @@ export interface ArtifactStoreArgs {
   readonly forceDestroy?: boolean;
   /** Days a replaced or deleted object version is kept. */
   readonly noncurrentVersionExpirationDays: number;
-  /** Days training outputs and checkpoints are kept. @default - kept */
+  /** Days spot-training checkpoints are kept. */
+  readonly checkpointExpirationDays: number;
+  /** Days training outputs are kept. @default - kept (registered versions point at them) */
   readonly trainingOutputExpirationDays?: number;
   /** Days captured endpoint traffic is kept. */
   readonly dataCaptureExpirationDays: number;
@@ -34,7 +36,7 @@ export interface ArtifactStoreArgs {
 }
 
 /** The lifecycle rules of the two buckets, as data (tested directly). */
-export function artifactLifecycleRules(args: Pick<ArtifactStoreArgs, "noncurrentVersionExpirationDays" | "trainingOutputExpirationDays" | "dataCaptureExpirationDays" | "abortIncompleteMultipartUploadDays">) {
+export function artifactLifecycleRules(args: Pick<ArtifactStoreArgs, "noncurrentVersionExpirationDays" | "checkpointExpirationDays" | "trainingOutputExpirationDays" | "dataCaptureExpirationDays" | "abortIncompleteMultipartUploadDays">) {
   const housekeeping = {
     id: "expire-noncurrent-versions-and-abort-uploads",
     status: "Enabled",
@@ -46,10 +48,10 @@ export function artifactLifecycleRules(args: Pick<ArtifactStoreArgs, "noncurrent
   const artifacts = [
     housekeeping,
     expire("expire-data-capture", ARTIFACT_PREFIXES.dataCapture, args.dataCaptureExpirationDays),
+    expire("expire-checkpoints", ARTIFACT_PREFIXES.checkpoints, args.checkpointExpirationDays),
   ];
   if (args.trainingOutputExpirationDays !== undefined) {
     artifacts.push(expire("expire-training-output", ARTIFACT_PREFIXES.trainingOutput, args.trainingOutputExpirationDays));
-    artifacts.push(expire("expire-checkpoints", ARTIFACT_PREFIXES.checkpoints, args.trainingOutputExpirationDays));
   }
   return { datasets: [housekeeping], artifacts };
 }
