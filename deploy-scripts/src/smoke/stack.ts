@@ -43,7 +43,7 @@ export async function loadSamples(ctx: Context, source: SampleSource, outputs: S
     throw new CliError(`no sample rows: s3://${bucket}/${key} is empty`, { hint: "pass --samples <csv file with a header row>" });
   }
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: first.Key, Range: `bytes=0-${SAMPLE_READ_BYTES - 1}` }));
-  const text = (await object.Body?.transformToString("utf8")) ?? "";
+  const text = await bodyText(object.Body);
   return fromCsv(text, `s3://${bucket}/${first.Key}`, { maxRows: source.rows, label: labelName, partial: (first.Size ?? 0) > SAMPLE_READ_BYTES });
 }
 
@@ -88,4 +88,14 @@ export async function smokeStack(ctx: Context, stack: string, outputs: StackOutp
   ctx.out.step(`Smoke-testing endpoint ${endpoint.name} of stack "${stack}" with ${sample.rows.length} rows`);
   const smoke = await runSmoke(sageMakerTransport(ctx.aws.runtime(outputs.region), endpoint.name), sample, { maxLatencyMs });
   return { stack, endpoint, smoke, problems: smoke.problems.map((p) => `smoke test of stack "${stack}": ${p}`) };
+}
+
+/** An S3 body as text: the SDK's stream mixin where present, else any async-iterable stream. */
+async function bodyText(body: unknown): Promise<string> {
+  if (body === undefined || body === null) return "";
+  const mixin = body as { transformToString?: (encoding?: string) => Promise<string> };
+  if (typeof mixin.transformToString === "function") return mixin.transformToString("utf8");
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString("utf8");
 }

@@ -1,0 +1,147 @@
+import { writeFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import * as lib from "../src/index";
+import { hasInstanceStorage } from "../src/aws/limits";
+import { metricDefinitions } from "../src/registry/metrics";
+import { trainingJobName } from "../src/commands/train";
+import { IMAGE, World, bucket, executionRole, kmsKey } from "./world";
+
+let world: World;
+beforeEach(() => {
+  world = new World(lib);
+});
+afterEach(() => world.dispose());
+
+describe("train", () => {
+  it("creates the training job from the stack's outputs and training settings", async () => {
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE, "--json"]);
+    expect(r.code).toBe(0);
+    const [input] = world.sent("CreateTrainingJobCommand");
+    const jobName = r.json().jobName as string;
+    expect(jobName).toMatch(/^churn-dev-\d{8}-\d{6}$/);
+    expect(input).toMatchObject({
+      TrainingJobName: jobName,
+      RoleArn: executionRole("dev"),
+      AlgorithmSpecification: { TrainingImage: IMAGE, TrainingInputMode: "File" },
+      HyperParameters: { objective: "binary", label: "churn", num_rounds: "200", learning_rate: "0.1", early_stopping: "true" },
+      InputDataConfig: [
+        { ChannelName: "train", ContentType: "text/csv", DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/train/` } } },
+        { ChannelName: "validation", ContentType: "text/csv", DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/validation/` } } },
+      ],
+      OutputDataConfig: { S3OutputPath: `s3://${bucket("dev", "artifacts")}/training-output/`, KmsKeyId: kmsKey("dev") },
+      ResourceConfig: { InstanceType: "ml.m5.large", InstanceCount: 1, VolumeSizeInGB: 30, VolumeKmsKeyId: kmsKey("dev") },
+      StoppingCondition: { MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 7200 },
+      EnableManagedSpotTraining: true,
+      CheckpointConfig: { S3Uri: `s3://${bucket("dev", "artifacts")}/checkpoints/${jobName}/`, LocalPath: "/opt/ml/checkpoints" },
+      RetryStrategy: { MaximumRetryAttempts: 2 },
+      EnableNetworkIsolation: true,
+    });
+    expect(input!.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: "owner", Value: "ml-platform-team" },
+        { Key: "ml-platform:git-commit", Value: "0123456789abcdef0123456789abcdef01234567" },
+        { Key: "ml-platform:dataset", Value: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/` },
+        { Key: "ml-platform:dataset-hash", Value: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) },
+      ]),
+    );
+    expect((input!.AlgorithmSpecification as { MetricDefinitions: unknown[] }).MetricDefinitions).toHaveLength(14);
+  });
+
+  it("without spot, sets no MaxWaitTimeInSeconds and no checkpoints", async () => {
+    writeFileSync(world.stackPath("dev"), world.stackText("dev").replace("spot: true", "spot: false"));
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE]);
+    expect(r.code).toBe(0);
+    const [input] = world.sent("CreateTrainingJobCommand");
+    expect(input!.StoppingCondition).toEqual({ MaxRuntimeInSeconds: 3600 });
+    expect(input!.EnableManagedSpotTraining).toBe(false);
+    expect(input!.CheckpointConfig).toBeUndefined();
+  });
+
+  it("--wait prints each status transition with the elapsed time and the job's metrics", async () => {
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE, "--wait"]);
+    expect(r.code).toBe(0);
+    for (const s of ["InProgress / Starting", "InProgress / Downloading - Downloading message", "InProgress / Training", "Completed / Completed"]) expect(r.stderr).toContain(s);
+    expect(r.stderr).toMatch(/\[\s+\d+m\d\ds\] InProgress \/ Training/);
+    expect(r.stdout).toContain("validation:auc = 0.9");
+    expect(r.stdout).toContain("spot savings   67%");
+    expect(r.stdout).toMatch(/next: ml-deploy register --stack dev --job churn-dev-/);
+  });
+
+  it("--wait on a failed job prints FailureReason and exits non-zero", async () => {
+    world.jobScript = [
+      { TrainingJobStatus: "InProgress", SecondaryStatus: "Training" },
+      { TrainingJobStatus: "Failed", SecondaryStatus: "Failed", FailureReason: "AlgorithmError: label column churn not found" },
+    ];
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE, "--wait"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: training job churn-dev-\S+ failed: AlgorithmError: label column churn not found/);
+    expect(r.stderr).toContain("/aws/sagemaker/TrainingJobs");
+  });
+
+  it("refuses an image referred to by tag", async () => {
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE.replace(/@sha256:.*/, ":latest")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("is not an ECR image by digest");
+    expect(world.sent("CreateTrainingJobCommand")).toEqual([]);
+  });
+
+  it("names every empty channel before starting anything", async () => {
+    for (const key of [...world.objects.keys()]) if (key.startsWith(`${bucket("dev", "datasets")}/`)) world.objects.delete(key);
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("the dataset has no data for channels train, validation");
+    expect(world.sent("CreateTrainingJobCommand")).toEqual([]);
+  });
+
+  it("without --image and without Docker, says how to get an image", async () => {
+    const r = await world.run(["train", "--stack", "dev"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Docker is not installed");
+  });
+});
+
+describe("metric definitions", () => {
+  const lines = ["train:auc=0.995000", "validation:auc=0.987600", "validation:logloss=1.5e-3", "validation:r2=-0.25", "pretrain:auc=0.5", "validation:auc is great"];
+  const extract = (name: string) => {
+    const def = metricDefinitions().find((d) => d.Name === name)!;
+    const re = new RegExp(def.Regex!.replace(/^\\b/, "\\b"));
+    return lines.map((l) => re.exec(l)?.[1]).filter((v) => v !== undefined);
+  };
+
+  it.each([
+    ["validation:auc", ["0.987600"]],
+    ["train:auc", ["0.995000"]],
+    ["validation:logloss", ["1.5e-3"]],
+    ["validation:r2", ["-0.25"]],
+    ["validation:accuracy", []],
+  ])("%s matches exactly its own lines", (name, expected) => {
+    expect(extract(name)).toEqual(expected);
+  });
+
+  it("covers every metric ml-core reports on both channels, within SageMaker's limit of 40", () => {
+    const names = metricDefinitions().map((d) => d.Name);
+    expect(names).toHaveLength(14);
+    expect(names).toEqual(expect.arrayContaining(["train:accuracy", "validation:f1", "validation:rmse", "validation:mae"]));
+  });
+});
+
+describe("naming and limits", () => {
+  it("names jobs <model>-<stack>-<utc timestamp>", () => {
+    expect(trainingJobName("churn", "dev", new Date("2025-03-01T12:34:56Z"))).toBe("churn-dev-20250301-123456");
+  });
+
+  it("refuses a name over SageMaker's 63 characters", () => {
+    expect(() => trainingJobName("m".repeat(50), "staging", new Date(0))).toThrow(/at most 63/);
+  });
+
+  it.each([
+    ["ml.m5.xlarge", false],
+    ["ml.m5d.xlarge", true],
+    ["ml.g4dn.xlarge", true],
+    ["ml.g5.2xlarge", true],
+    ["ml.c5.large", false],
+    ["ml.p4d.24xlarge", true],
+  ])("%s has instance storage: %s", (type, expected) => {
+    expect(hasInstanceStorage(type)).toBe(expected);
+  });
+});

@@ -1,0 +1,449 @@
+/**
+ * A small, stateful AWS + Pulumi world for the CLI's tests: aws-sdk-client-mock stubs that behave
+ * like SageMaker, SageMaker Runtime and S3 (a registry with versions, training jobs, objects,
+ * endpoints), a fake stack gateway, and stack files in a temp directory. `run(argv)` drives the real
+ * `main` and captures what it prints. Used by this package's tests and by the top-level
+ * deployer-policy test (which passes in the built package).
+ */
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import {
+  CreateModelPackageCommand,
+  CreateTrainingJobCommand,
+  DescribeEndpointCommand,
+  DescribeModelPackageCommand,
+  DescribeTrainingJobCommand,
+  ListModelPackagesCommand,
+  ListTagsCommand,
+  SageMakerClient,
+  UpdateModelPackageCommand,
+  type DescribeModelPackageCommandOutput,
+  type DescribeTrainingJobCommandOutput,
+} from "@aws-sdk/client-sagemaker";
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
+import { mockClient } from "aws-sdk-client-mock";
+import type * as pkg from "../src/index";
+
+export const REGION = "eu-west-1";
+export const ACCOUNT = "111122223333";
+export const IMAGE = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/ml-core-dev-8d2e6b1@sha256:${"a".repeat(64)}`;
+export const STACKS = ["dev", "staging", "prod"] as const;
+export type StackName = (typeof STACKS)[number];
+
+export const group = (stack: string) => `churn-${stack}-group`;
+export const packageArn = (stack: string, version: number) => `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${group(stack)}/${version}`;
+export const kmsKey = (stack: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${stack}-key`;
+export const bucket = (stack: string, kind: "artifacts" | "datasets") => `churn-${stack}-${kind}`;
+export const endpoint = (stack: string) => `churn-${stack}-endpoint`;
+export const executionRole = (stack: string) => `arn:aws:iam::${ACCOUNT}:role/churn-${stack}-execution`;
+export const COMPLETED_JOB = "churn-dev-20250101-000000";
+
+export function outputsFor(stack: string, withEndpoint = true): Record<string, unknown> {
+  return {
+    region: REGION,
+    accountId: ACCOUNT,
+    datasetBucketName: bucket(stack, "datasets"),
+    artifactBucketName: bucket(stack, "artifacts"),
+    kmsKeyArn: kmsKey(stack),
+    executionRoleArn: executionRole(stack),
+    deployerRoleArn: `arn:aws:iam::${ACCOUNT}:role/churn-${stack}-deployer`,
+    repositoryUrls: { "ml-core": `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/ml-core-${stack}` },
+    modelPackageGroupName: group(stack),
+    ...(withEndpoint ? { endpointName: endpoint(stack) } : {}),
+    trainingOutputUri: `s3://${bucket(stack, "artifacts")}/training-output/`,
+    checkpointUri: `s3://${bucket(stack, "artifacts")}/checkpoints/`,
+    datasetUri: `s3://${bucket(stack, "datasets")}/datasets/churn/v1/`,
+  };
+}
+
+const TRAINING = `  mlPlatform:training:
+    instanceType: ml.m5.large
+    instanceCount: 1
+    volumeSizeGb: 30
+    maxRuntimeSeconds: 3600
+    spot: true
+    maxWaitSeconds: 7200
+    datasetPrefix: datasets/churn/v1
+    hyperparameters:
+      objective: binary
+      label: churn
+      num_rounds: 200
+      learning_rate: 0.1
+      early_stopping: true
+`;
+
+export const STACK_FILES: Record<StackName, string> = {
+  dev: `# dev: where every new model version lands first.
+config:
+  aws:region: eu-west-1
+  mlPlatform:modelName: churn
+  mlPlatform:tags:
+    owner: ml-platform-team
+    costCenter: CC-4711
+  # The version the endpoint serves.
+  mlPlatform:model:
+    packageArn: ${packageArn("dev", 1)}
+${TRAINING}  mlPlatform:promotion:
+    requireApproval: false
+    minMetrics:
+      validation:auc: 0.70
+    smokeMaxLatencyMs: 3000
+`,
+  staging: `# staging: like prod, smaller.
+config:
+  aws:region: eu-west-1
+  mlPlatform:modelName: churn
+  mlPlatform:tags:
+    owner: ml-platform-team
+    costCenter: CC-4711
+  # Written by \`ml-deploy promote --from dev --to staging\`.
+  mlPlatform:model:
+    packageArn: ${packageArn("staging", 1)}
+  mlPlatform:serving:
+    mode: serverless # infra's business
+${TRAINING}  mlPlatform:promotion:
+    requireApproval: true
+    minMetrics:
+      validation:auc: 0.80
+    maxMetrics:
+      validation:logloss: 0.60
+    smokeMaxLatencyMs: 1000
+`,
+  prod: `# prod: serves customers.
+config:
+  aws:region: eu-west-1
+  mlPlatform:modelName: churn
+  mlPlatform:tags:
+    owner: ml-platform-team
+    costCenter: CC-4711
+  mlPlatform:model:
+    packageArn: ${packageArn("prod", 2)}
+    previousPackageArns:
+      - ${packageArn("prod", 1)}
+${TRAINING}  mlPlatform:promotion:
+    requireApproval: true
+    minMetrics:
+      validation:auc: 0.85
+    maxMetrics:
+      validation:logloss: 0.50
+    smokeMaxLatencyMs: 1000
+`,
+};
+
+export const VALIDATION_CSV = "tenure,plan,monthly,churn\n12,basic,29.5,0\n3,premium,89.0,1\n40,basic,19.9,0\n7,\"pro, annual\",55.0,1\n22,premium,70.1,0\n1,basic,25.0,1\n";
+
+/** A gzipped ustar archive, as SageMaker writes model.tar.gz (entries named `./<file>`). */
+export function tarGz(files: Record<string, string>, prefix = "./"): Buffer {
+  const blocks: Buffer[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    const data = Buffer.from(content);
+    const header = Buffer.alloc(512);
+    header.write(`${prefix}${name}`, 0, "utf8");
+    header.write("0000644\0", 100);
+    header.write("0000000\0", 108);
+    header.write("0000000\0", 116);
+    header.write(data.length.toString(8).padStart(11, "0") + "\0", 124);
+    header.write("00000000000\0", 136);
+    header.write("        ", 148);
+    header.write("0", 156);
+    header.write("ustar\0", 257);
+    header.write("00", 263);
+    const sum = header.reduce((a, b) => a + b, 0);
+    header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
+    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
+}
+
+export interface SentCall {
+  readonly command: string;
+  readonly input: Record<string, unknown>;
+}
+
+type PackageState = Omit<DescribeModelPackageCommandOutput, "$metadata">;
+type JobState = Omit<DescribeTrainingJobCommandOutput, "$metadata">;
+
+export class World {
+  readonly dir: string;
+  readonly stacks: pkg.FakeStackGateway;
+  readonly objects = new Map<string, Buffer>();
+  readonly packages = new Map<string, PackageState>();
+  readonly jobs = new Map<string, JobState & { tags: Array<{ Key: string; Value: string }> }>();
+  readonly endpoints = new Map<string, string>();
+  readonly tokens = new Map<string, string>();
+  /** Statuses a new training job goes through, one per DescribeTrainingJob. */
+  jobScript: Array<Partial<JobState>> = [
+    { TrainingJobStatus: "InProgress", SecondaryStatus: "Starting" },
+    { TrainingJobStatus: "InProgress", SecondaryStatus: "Downloading" },
+    { TrainingJobStatus: "InProgress", SecondaryStatus: "Training" },
+    { TrainingJobStatus: "Completed", SecondaryStatus: "Completed" },
+  ];
+  /** How the endpoints answer: ml-core's JSON, a wrong number of rows, or a model error. */
+  invoke: "ok" | "wrong-count" | "error" = "ok";
+  invokeDelayMs = 0;
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  readonly sm = mockClient(SageMakerClient);
+  readonly runtime = mockClient(SageMakerRuntimeClient);
+  readonly s3 = mockClient(S3Client);
+  private clock = Date.parse("2025-03-01T12:00:00Z");
+
+  constructor(private readonly lib: Pick<typeof pkg, "main" | "FakeStackGateway" | "StackFiles" | "createAwsClients">) {
+    this.dir = mkdtempSync(path.join(tmpdir(), "ml-deploy-"));
+    mkdirSync(path.join(this.dir, "stacks"));
+    for (const stack of STACKS) writeFileSync(this.stackPath(stack), STACK_FILES[stack]);
+    this.stacks = new lib.FakeStackGateway(Object.fromEntries(STACKS.map((s) => [s, outputsFor(s)])));
+    for (const stack of STACKS) {
+      this.endpoints.set(endpoint(stack), "InService");
+      this.objects.set(`${bucket(stack, "datasets")}/datasets/churn/v1/train/part-0.csv`, Buffer.from(VALIDATION_CSV));
+      this.objects.set(`${bucket(stack, "datasets")}/datasets/churn/v1/validation/part-0.csv`, Buffer.from(VALIDATION_CSV));
+    }
+    this.addJob(COMPLETED_JOB, { "validation:auc": 0.91, "validation:logloss": 0.31, "train:auc": 0.95 });
+    this.addPackage("dev", { approval: "Approved", metrics: { "validation:auc": 0.91, "validation:logloss": 0.31 }, job: "churn-dev-20240101-000000" });
+    this.addPackage("dev", { approval: "PendingManualApproval", metrics: { "validation:auc": 0.75, "validation:logloss": 0.7 }, job: "churn-dev-20240201-000000" });
+    this.addPackage("staging", { approval: "Approved", metrics: { "validation:auc": 0.88, "validation:logloss": 0.4 } });
+    this.addPackage("prod", { approval: "Approved", metrics: { "validation:auc": 0.9, "validation:logloss": 0.4 } });
+    this.addPackage("prod", { approval: "Approved", metrics: { "validation:auc": 0.9, "validation:logloss": 0.4 } });
+    this.install();
+  }
+
+  stackPath(stack: string): string {
+    return path.join(this.dir, "stacks", `Pulumi.${stack}.yaml`);
+  }
+
+  stackText(stack: string): string {
+    return readFileSync(this.stackPath(stack), "utf8");
+  }
+
+  addJob(name: string, metrics: Record<string, number> | undefined, status: Partial<JobState> = { TrainingJobStatus: "Completed", SecondaryStatus: "Completed" }): void {
+    const artifact = `s3://${bucket("dev", "artifacts")}/training-output/${name}/output/model.tar.gz`;
+    this.objects.set(artifact.slice(5), tarGz({ "model.json": "{}", ...(metrics ? { "metrics.json": JSON.stringify(metrics) } : {}) }));
+    this.jobs.set(name, {
+      TrainingJobName: name,
+      TrainingJobArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/${name}`,
+      AlgorithmSpecification: { TrainingImage: IMAGE, TrainingInputMode: "File" },
+      ModelArtifacts: { S3ModelArtifacts: artifact },
+      CreationTime: new Date(this.clock),
+      StoppingCondition: {},
+      FinalMetricDataList: Object.entries(metrics ?? { "validation:auc": 0.9 }).map(([MetricName, Value]) => ({ MetricName, Value })),
+      ...status,
+      tags: [
+        { Key: "ml-platform:git-commit", Value: "abc123" },
+        { Key: "ml-platform:dataset", Value: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/` },
+        { Key: "ml-platform:dataset-hash", Value: "sha256:feed" },
+      ],
+    });
+  }
+
+  addPackage(stack: string, opts: { approval: string; metrics: Record<string, number>; job?: string; promotedFrom?: string }): string {
+    const g = group(stack);
+    const version = [...this.packages.values()].filter((p) => p.ModelPackageGroupName === g).length + 1;
+    const arn = packageArn(stack, version);
+    const job = opts.job ?? `churn-${stack}-2024${String(version).padStart(2, "0")}01-000000`;
+    this.objects.set(`${bucket(stack, "artifacts")}/training-output/${job}/output/model.tar.gz`, tarGz({ "model.json": "{}" }));
+    this.packages.set(arn, {
+      ModelPackageName: g,
+      ModelPackageGroupName: g,
+      ModelPackageVersion: version,
+      ModelPackageArn: arn,
+      ModelPackageDescription: opts.promotedFrom ? `Promoted from ${opts.promotedFrom}` : `Trained by job ${job} from commit abc123`,
+      CreationTime: new Date(this.clock + version * 1000),
+      ModelPackageStatus: "Completed",
+      ModelPackageStatusDetails: { ValidationStatuses: [] },
+      ModelApprovalStatus: opts.approval as never,
+      InferenceSpecification: { Containers: [{ Image: IMAGE, ModelDataUrl: `s3://${bucket(stack, "artifacts")}/training-output/${job}/output/model.tar.gz` }], SupportedContentTypes: ["text/csv"], SupportedResponseMIMETypes: ["application/json"] },
+      CustomerMetadataProperties: {
+        trainingJobName: job,
+        gitCommit: "abc123",
+        ...(opts.promotedFrom ? { promotedFrom: opts.promotedFrom } : {}),
+        ...Object.fromEntries(Object.entries(opts.metrics).map(([k, v]) => [`metric:${k}`, String(v)])),
+      },
+    });
+    return arn;
+  }
+
+  /** Every command sent to any of the three clients, in order per client. */
+  calls(): SentCall[] {
+    return [this.sm, this.runtime, this.s3].flatMap((m) =>
+      m.calls().map((c) => {
+        const cmd = c.args[0] as unknown as { constructor: { name: string }; input: Record<string, unknown> };
+        return { command: cmd.constructor.name, input: cmd.input };
+      }),
+    );
+  }
+
+  sent(command: string): Array<Record<string, unknown>> {
+    return this.calls().filter((c) => c.command === command).map((c) => c.input);
+  }
+
+  async run(argv: string[], overrides: Partial<pkg.Deps> = {}): Promise<{ code: number; stdout: string; stderr: string; json: () => any }> {
+    this.stdout.length = 0;
+    this.stderr.length = 0;
+    const code = await this.lib.main(argv, {
+      streams: { stdout: { write: (t: string) => this.stdout.push(t) }, stderr: { write: (t: string) => this.stderr.push(t) } },
+      repoRoot: this.dir,
+      stacks: this.stacks,
+      stackFiles: new this.lib.StackFiles(path.join(this.dir, "stacks")),
+      aws: this.lib.createAwsClients({ retry: { maxAttempts: 3, delayMs: 1 } }),
+      exec: async () => ({ code: 127, stdout: "", stderr: "not available in tests" }),
+      gitCommit: async () => "0123456789abcdef0123456789abcdef01234567",
+      now: () => (this.clock += 65_000),
+      sleep: async () => undefined,
+      pollIntervalMs: 0,
+      ...overrides,
+    });
+    const stdout = this.stdout.join("");
+    return { code, stdout, stderr: this.stderr.join(""), json: () => JSON.parse(stdout) };
+  }
+
+  dispose(): void {
+    this.sm.restore();
+    this.runtime.restore();
+    this.s3.restore();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private install(): void {
+    const notFound = (name: string, message: string) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } });
+    this.sm.on(CreateTrainingJobCommand).callsFake((input) => {
+      const script = [...this.jobScript];
+      this.jobs.set(input.TrainingJobName, {
+        TrainingJobName: input.TrainingJobName,
+        TrainingJobArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/${input.TrainingJobName}`,
+        AlgorithmSpecification: input.AlgorithmSpecification,
+        ModelArtifacts: { S3ModelArtifacts: `${input.OutputDataConfig.S3OutputPath}${input.TrainingJobName}/output/model.tar.gz` },
+        CreationTime: new Date(this.clock),
+        StoppingCondition: input.StoppingCondition,
+        TrainingJobStatus: "InProgress",
+        SecondaryStatus: "Starting",
+        tags: input.Tags,
+        script,
+      } as never);
+      return { TrainingJobArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/${input.TrainingJobName}` };
+    });
+    this.sm.on(DescribeTrainingJobCommand).callsFake((input) => {
+      const job = this.jobs.get(input.TrainingJobName) as (JobState & { script?: Array<Partial<JobState>> }) | undefined;
+      if (!job) throw notFound("ValidationException", `Requested resource not found: ${input.TrainingJobName}`);
+      const next = job.script?.shift();
+      if (next) Object.assign(job, next, { SecondaryStatusTransitions: [{ Status: next.SecondaryStatus, StartTime: new Date(this.clock), StatusMessage: `${next.SecondaryStatus} message` }] });
+      if (job.TrainingJobStatus === "Completed" && !job.FinalMetricDataList) {
+        job.FinalMetricDataList = [{ MetricName: "validation:auc", Value: 0.9 }];
+        job.TrainingTimeInSeconds = 600;
+        job.BillableTimeInSeconds = 200;
+      }
+      return { ...job };
+    });
+    this.sm.on(ListTagsCommand).callsFake((input) => ({ Tags: [...this.jobs.values()].find((j) => j.TrainingJobArn === input.ResourceArn)?.tags ?? [] }));
+    this.sm.on(ListModelPackagesCommand).callsFake((input) => {
+      const all = [...this.packages.values()]
+        .filter((p) => p.ModelPackageGroupName === input.ModelPackageGroupName)
+        .sort((a, b) => (b.ModelPackageVersion ?? 0) - (a.ModelPackageVersion ?? 0));
+      // Two per page, to exercise the paginators.
+      const start = Number(input.NextToken ?? 0);
+      const size = Math.min(input.MaxResults ?? 2, 2);
+      const page = all.slice(start, start + size);
+      return {
+        ModelPackageSummaryList: page.map((p) => ({
+          ModelPackageArn: p.ModelPackageArn,
+          ModelPackageGroupName: p.ModelPackageGroupName,
+          ModelPackageVersion: p.ModelPackageVersion,
+          ModelPackageDescription: p.ModelPackageDescription,
+          ModelApprovalStatus: p.ModelApprovalStatus,
+          ModelPackageStatus: p.ModelPackageStatus,
+          CreationTime: p.CreationTime,
+        })),
+        NextToken: start + size < all.length ? String(start + size) : undefined,
+      };
+    });
+    this.sm.on(DescribeModelPackageCommand).callsFake((input) => {
+      const p = this.packages.get(input.ModelPackageName);
+      if (!p) throw notFound("ValidationException", `ModelPackage ${input.ModelPackageName} does not exist.`);
+      return structuredClone(p);
+    });
+    this.sm.on(CreateModelPackageCommand).callsFake((input) => {
+      const known = input.ClientToken && this.tokens.get(input.ClientToken);
+      if (known) return { ModelPackageArn: known };
+      const g = input.ModelPackageGroupName;
+      const version = [...this.packages.values()].filter((p) => p.ModelPackageGroupName === g).length + 1;
+      const arn = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${g}/${version}`;
+      this.packages.set(arn, {
+        ModelPackageName: g,
+        ModelPackageGroupName: g,
+        ModelPackageVersion: version,
+        ModelPackageArn: arn,
+        ModelPackageDescription: input.ModelPackageDescription,
+        CreationTime: new Date(this.clock),
+        ModelPackageStatus: "Completed",
+        ModelPackageStatusDetails: { ValidationStatuses: [] },
+        ModelApprovalStatus: input.ModelApprovalStatus,
+        InferenceSpecification: input.InferenceSpecification,
+        CustomerMetadataProperties: input.CustomerMetadataProperties,
+        MetadataProperties: input.MetadataProperties,
+        ModelMetrics: input.ModelMetrics,
+      });
+      if (input.ClientToken) this.tokens.set(input.ClientToken, arn);
+      return { ModelPackageArn: arn };
+    });
+    this.sm.on(UpdateModelPackageCommand).callsFake((input) => {
+      const p = this.packages.get(input.ModelPackageArn);
+      if (!p) throw notFound("ValidationException", `ModelPackage ${input.ModelPackageArn} does not exist.`);
+      Object.assign(p, { ModelApprovalStatus: input.ModelApprovalStatus, ApprovalDescription: input.ApprovalDescription });
+      return { ModelPackageArn: input.ModelPackageArn };
+    });
+    this.sm.on(DescribeEndpointCommand).callsFake((input) => {
+      const status = this.endpoints.get(input.EndpointName);
+      if (!status) throw notFound("ValidationException", `Could not find endpoint "${input.EndpointName}".`);
+      return { EndpointName: input.EndpointName, EndpointStatus: status, ...(status === "Failed" ? { FailureReason: "model container failed its ping" } : {}) };
+    });
+    this.runtime.on(InvokeEndpointCommand).callsFake(async (input) => {
+      if (this.invokeDelayMs > 0) await new Promise((r) => setTimeout(r, this.invokeDelayMs));
+      if (this.invoke === "error") throw Object.assign(new Error("Received server error (500) from primary: model failed"), { name: "ModelError" });
+      const body = Buffer.from(input.Body).toString("utf8");
+      const rows = input.ContentType === "text/csv" ? body.trim().split("\n").length : (JSON.parse(body) as { instances: unknown[] }).instances.length;
+      const n = this.invoke === "wrong-count" ? rows - 1 : rows;
+      const predictions = Array.from({ length: n }, (_, i) => ({ predicted_label: i % 2, probabilities: { "0": 0.25, "1": 0.75 } }));
+      return { ContentType: "application/json", Body: Buffer.from(JSON.stringify({ predictions })) };
+    });
+    const s3NotFound = (key: string) => Object.assign(new Error(`NoSuchKey: ${key}`), { name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
+    this.s3.on(ListObjectsV2Command).callsFake((input) => ({
+      Contents: [...this.objects.entries()]
+        .filter(([k]) => k.startsWith(`${input.Bucket}/${input.Prefix ?? ""}`))
+        .map(([k, v]) => ({ Key: k.slice(input.Bucket.length + 1), Size: v.length, ETag: `"${v.length}"` })),
+    }));
+    this.s3.on(GetObjectCommand).callsFake((input) => {
+      const body = this.objects.get(`${input.Bucket}/${input.Key}`);
+      if (!body) throw s3NotFound(input.Key);
+      const range = /^bytes=(\d+)-(\d+)$/.exec(input.Range ?? "");
+      const bytes = range ? body.subarray(Number(range[1]), Number(range[2]) + 1) : body;
+      return { Body: Readable.from([bytes]), ContentLength: bytes.length };
+    });
+    this.s3.on(HeadObjectCommand).callsFake((input) => {
+      const body = this.objects.get(`${input.Bucket}/${input.Key}`);
+      if (!body) throw s3NotFound(input.Key);
+      return { ContentLength: body.length };
+    });
+    this.s3.on(PutObjectCommand).callsFake((input) => {
+      this.objects.set(`${input.Bucket}/${input.Key}`, Buffer.from(input.Body as string));
+      return {};
+    });
+    this.s3.on(CopyObjectCommand).callsFake((input) => {
+      const source = decodeURIComponent(input.CopySource);
+      const body = this.objects.get(source);
+      if (!body) throw s3NotFound(source);
+      this.objects.set(`${input.Bucket}/${input.Key}`, body);
+      return {};
+    });
+  }
+}
