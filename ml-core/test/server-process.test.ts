@@ -1,12 +1,20 @@
 /**
- * The server as SageMaker runs it: a child process on a port, spoken to over HTTP. The model is the
- * hand-written predictor of server-fake-predictor.cjs, whose formula the expectations recompute.
+ * The server as SageMaker runs it: a child process on a port, spoken to over HTTP. Most tests use
+ * the hand-written predictor of server-fake-predictor.cjs, whose formula the expectations recompute
+ * and whose loading and scoring speed they control; the last ones run `ml-core serve` itself on a
+ * real model directory.
  */
-import * as net from "node:net";
+import * as fs from "node:fs";
 import * as http from "node:http";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadPredictor } from "../src/model/load";
+import { Scorer } from "../src/server/scoring";
 import { BUG_AGE, score } from "./server-fake-predictor.cjs";
-import { ensureBuilt, invoke, killAll, request, sleep, startServer, waitReady, type RunningServer } from "./server-helpers";
+import { BIN, ensureBuilt, invoke, killAll, request, sleep, startServer, waitReady, type RunningServer } from "./server-helpers";
+import { testRows, writeTestModel } from "./server-model";
 
 const MiB = 1024 * 1024;
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
@@ -407,4 +415,44 @@ describe("several workers", () => {
 
     expect(await server.stop()).toEqual({ code: 0, signal: null });
   }, 30_000);
+});
+
+describe("`ml-core serve` with a real model directory", () => {
+  let dir: string;
+  let server: RunningServer;
+  const rows = testRows(500);
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ml-core-serve-"));
+    writeTestModel(path.join(dir, "model"), { trees: 30, depth: 4 });
+    // The SageMaker layout: <SAGEMAKER_BASE_DIR>/model.
+    server = await startServer({ script: BIN, env: { SAGEMAKER_BASE_DIR: dir } });
+  }, 30_000);
+  afterAll(async () => {
+    expect((await server.stop()).code).toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ["text/csv", "csv", rows.join("\n") + "\n"],
+    ["application/json", "json", JSON.stringify({ instances: rows.map((r) => r.split(",")) })],
+    ["application/jsonlines", "jsonlines", rows.map((r) => JSON.stringify(r.split(","))).join("\n")],
+  ] as const)("answers %s exactly as the in-process scorer does", async (contentType, format, body) => {
+    const expected = [...new Scorer(loadPredictor(path.join(dir, "model"))).score(Buffer.from(body), format, "csv")].join("");
+    const res = await invoke(server.port, body, contentType, "text/csv");
+    expect(res.status).toBe(200);
+    expect(res.body).toBe(expected);
+    expect(res.body.split("\n")).toHaveLength(501);
+  });
+
+  it("logs what it loaded", () => {
+    expect(server.logs().find((l) => l.msg === "model loaded")).toMatchObject({ modelDir: path.join(dir, "model"), objective: "binary", features: 5, classes: 2 });
+  });
+});
+
+it("`ml-core serve` exits 1 naming the missing model file", async () => {
+  const server = await startServer({ script: BIN, env: { SAGEMAKER_BASE_DIR: "/nonexistent-base" }, waitReady: false });
+  expect((await server.exited).code).toBe(1);
+  expect(server.logs().find((l) => l.level === "error")?.msg).toBe(
+    "cannot load the model from /nonexistent-base/model: cannot read model /nonexistent-base/model/model.json: no such file",
+  );
 });

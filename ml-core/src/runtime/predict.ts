@@ -41,6 +41,8 @@ export interface PredictOptions {
   readonly contentType?: string;
   /** Output format as a media type. @default - from the output's extension, else the input's format */
   readonly accept?: string;
+  /** Bytes read at a time. @default 4 MiB */
+  readonly chunkBytes?: number;
 }
 
 export interface PredictSummary {
@@ -91,7 +93,7 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
   const toStdout = options.output === "-";
   const tmp = toStdout ? undefined : path.join(path.dirname(options.output), `.${path.basename(options.output)}.${process.pid}.tmp`);
   const out: Writable = toStdout ? process.stdout : fs.createWriteStream(tmp as string, { highWaterMark: CHUNK_BYTES });
-  const inStream: Readable = options.input === "-" ? process.stdin : fs.createReadStream(options.input, { highWaterMark: CHUNK_BYTES });
+  const inStream: Readable = options.input === "-" ? process.stdin : fs.createReadStream(options.input, { highWaterMark: options.chunkBytes ?? CHUNK_BYTES });
 
   let header = false;
   try {
