@@ -1,0 +1,23 @@
+// Every policy of the pack, as a plain array: index.ts serves it to the Pulumi CLI, the tests run
+// it in-process. Importing this module starts nothing.
+import type { PlatformPolicy } from "./lib/policy";
+import { iamPolicies } from "./rules/iam";
+import { imagePolicies } from "./rules/images";
+import { monitoringPolicies } from "./rules/monitoring";
+import { sageMakerPolicies } from "./rules/sagemaker";
+import { storagePolicies } from "./rules/storage";
+import { tagPolicies } from "./rules/tags";
+
+export const POLICY_PACK_NAME = "ml-platform";
+
+export const policies: readonly PlatformPolicy[] = [
+  ...storagePolicies,
+  ...imagePolicies,
+  ...iamPolicies,
+  ...sageMakerPolicies,
+  ...monitoringPolicies,
+  ...tagPolicies,
+];
+
+export type { ControlRef, PlatformPolicy } from "./lib/policy";
+export { TRAINING_JOB_RULES, validateTrainingJobRequest, type TrainingJobRequest, type TrainingJobViolation } from "./training-job";
