@@ -244,7 +244,7 @@ export class World {
         { Key: "ml-platform:dataset", Value: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/` },
         { Key: "ml-platform:dataset-hash", Value: "sha256:feed" },
       ],
-    });
+    } as JobState & { tags: Array<{ Key: string; Value: string }> });
   }
 
   addPackage(stack: string, opts: { approval: string; metrics: Record<string, number>; job?: string; promotedFrom?: string }): string {
@@ -282,6 +282,13 @@ export class World {
         return { command: cmd.constructor.name, input: cmd.input };
       }),
     );
+  }
+
+  /** Forgets the calls recorded so far (the state of the world stays). */
+  resetCalls(): void {
+    this.sm.resetHistory();
+    this.runtime.resetHistory();
+    this.s3.resetHistory();
   }
 
   sent(command: string): Array<Record<string, unknown>> {
