@@ -10,8 +10,23 @@ import { readStackOutputs, type StackOutputs } from "../stacks/gateway";
 
 export const DEFAULT_REPOSITORY = "ml-core";
 export const DEFAULT_DOCKERFILE = "ml-core/Dockerfile";
-/** What the ml-core image is built from; a change anywhere here is a new image. */
-export const DEFAULT_HASH_PATHS = ["ml-core", "package.json", "package-lock.json", "tsconfig.base.json", ".dockerignore"];
+/**
+ * What the ml-core image is built from (what ml-core/Dockerfile copies, per its
+ * Dockerfile.dockerignore allowlist); a change anywhere here is a new image.
+ */
+export const DEFAULT_HASH_PATHS = [
+  "package.json",
+  "package-lock.json",
+  "tsconfig.base.json",
+  "deploy-scripts/package.json",
+  "ml-core/package.json",
+  "ml-core/tsconfig.json",
+  "ml-core/bin",
+  "ml-core/src",
+  "ml-core/Dockerfile.dockerignore",
+];
+/** The Dockerfile's build argument that names its base image (`ARG NODE_IMAGE=node:…`). */
+export const BASE_IMAGE_ARG = "NODE_IMAGE";
 
 export interface ImagesOptions {
   stack: string;
@@ -27,6 +42,8 @@ export interface ImagesResult {
   stack: string;
   repositoryUrl: string;
   tag: string;
+  /** The base image the build used, pinned by digest when the registry could be asked. */
+  baseImage: string | undefined;
   digest: string;
   /** What `train` and the registry use: the repository and the digest, never a tag. */
   imageUri: string;
@@ -49,17 +66,20 @@ export async function images(ctx: Context, opts: ImagesOptions): Promise<ImagesR
   const repositoryUrl = repositoryUrlOf(outputs, opts.stack, opts.repository);
   await requireDocker(ctx);
   const dockerfile = opts.dockerfile ?? DEFAULT_DOCKERFILE;
-  const tag = await sourceTag(ctx, [...(opts.hashPath ?? DEFAULT_HASH_PATHS), dockerfile]);
+  const baseImage = await pinnedBaseImage(ctx, dockerfile);
+  // The base image's digest is part of the tag: a patched base image is a new image.
+  const tag = await sourceTag(ctx, [...(opts.hashPath ?? DEFAULT_HASH_PATHS), dockerfile], baseImage ?? "");
   const ref = `${repositoryUrl}:${tag}`;
 
   const existing = await remoteDigest(ctx, ref);
   if (existing) {
     ctx.out.step(`${ref} is already in ECR; nothing to build`);
-    return { stack: opts.stack, repositoryUrl, tag, digest: existing, imageUri: `${repositoryUrl}@${existing}`, built: false, pushed: false };
+    return { stack: opts.stack, repositoryUrl, tag, baseImage, digest: existing, imageUri: `${repositoryUrl}@${existing}`, built: false, pushed: false };
   }
 
-  ctx.out.step(`Building ${ref}`);
-  const build = await ctx.exec("docker", ["build", "--platform", opts.platform ?? "linux/amd64", "-f", dockerfile, "-t", ref, opts.context ?? "."], {
+  ctx.out.step(`Building ${ref}${baseImage ? ` on ${baseImage}` : ""}`);
+  const buildArgs = baseImage ? ["--build-arg", `${BASE_IMAGE_ARG}=${baseImage}`] : [];
+  const build = await ctx.exec("docker", ["build", "--platform", opts.platform ?? "linux/amd64", ...buildArgs, "-f", dockerfile, "-t", ref, opts.context ?? "."], {
     cwd: ctx.repoRoot,
     onOutput: (t) => ctx.out.passthrough(t),
   });
@@ -74,14 +94,33 @@ export async function images(ctx: Context, opts: ImagesOptions): Promise<ImagesR
   if (push.code !== 0) throw new CliError(`docker push failed (exit ${push.code})`, { details: lastLines(push.stderr || push.stdout) });
   const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1] ?? (await remoteDigest(ctx, ref));
   if (!digest) throw new CliError(`pushed ${ref} but could not read its digest`);
-  return { stack: opts.stack, repositoryUrl, tag, digest, imageUri: `${repositoryUrl}@${digest}`, built: true, pushed: true };
+  return { stack: opts.stack, repositoryUrl, tag, baseImage, digest, imageUri: `${repositoryUrl}@${digest}`, built: true, pushed: true };
+}
+
+/**
+ * The Dockerfile's `ARG NODE_IMAGE=<ref>` default, resolved to `<ref>@sha256:…` so the build cannot
+ * silently pick up a different base image under the same tag. Undefined when the Dockerfile has no
+ * such argument; the tag as written (with a warning) when the registry cannot be asked.
+ */
+async function pinnedBaseImage(ctx: Context, dockerfile: string): Promise<string | undefined> {
+  const text = await fs.readFile(path.join(ctx.repoRoot, dockerfile), "utf8").catch(() => {
+    throw new CliError(`no Dockerfile at ${dockerfile}`, { hint: "pass --dockerfile <path relative to the repository root>" });
+  });
+  const declared = new RegExp(`^ARG ${BASE_IMAGE_ARG}=(\\S+)`, "m").exec(text)?.[1];
+  if (!declared || declared.includes("@sha256:")) return declared;
+  const digest = await remoteDigest(ctx, declared);
+  if (!digest) {
+    ctx.out.warn(`could not resolve the digest of ${declared}; building on the tag`);
+    return declared;
+  }
+  return `${declared}@${digest}`;
 }
 
 /** The digest URI of the image for the current sources, when `images` has pushed it. */
 export async function currentImageUri(ctx: Context, stack: string, outputs: StackOutputs): Promise<string> {
   const repositoryUrl = repositoryUrlOf(outputs, stack);
   await requireDocker(ctx);
-  const tag = await sourceTag(ctx, [...DEFAULT_HASH_PATHS, DEFAULT_DOCKERFILE]);
+  const tag = await sourceTag(ctx, [...DEFAULT_HASH_PATHS, DEFAULT_DOCKERFILE], (await pinnedBaseImage(ctx, DEFAULT_DOCKERFILE)) ?? "");
   const digest = await remoteDigest(ctx, `${repositoryUrl}:${tag}`);
   if (!digest) {
     throw new CliError(`the image for the current sources (${repositoryUrl}:${tag}) is not in ECR`, {
@@ -117,12 +156,12 @@ async function requireDocker(ctx: Context): Promise<void> {
  * but not ignored) under the given paths, so the tag is the same on every machine for the same
  * sources and build outputs or local junk do not change it.
  */
-export async function sourceTag(ctx: Context, paths: readonly string[]): Promise<string> {
+export async function sourceTag(ctx: Context, paths: readonly string[], salt = ""): Promise<string> {
   const listed = await ctx.exec("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ...paths], { cwd: ctx.repoRoot });
   if (listed.code !== 0) throw new CliError("cannot list the image's source files with git", { details: lastLines(listed.stderr) });
   const files = [...new Set(listed.stdout.split("\0").filter(Boolean))].sort();
   if (files.length === 0) throw new CliError(`no source files under ${paths.join(", ")}`);
-  const hash = createHash("sha256");
+  const hash = createHash("sha256").update(`${salt}\0`);
   for (const file of files) {
     const bytes = await fs.readFile(path.join(ctx.repoRoot, file)).catch(() => undefined); // deleted but still in the index
     if (bytes === undefined) continue;
@@ -165,6 +204,7 @@ export function formatImages(r: ImagesResult): string {
   return formatFields([
     ["image", r.imageUri],
     ["tag", r.tag],
+    ["base image", r.baseImage],
     ["built", r.built ? "yes" : "no (already in ECR)"],
   ]);
 }
