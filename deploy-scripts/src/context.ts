@@ -41,7 +41,8 @@ export function defaultDeps(overrides: Partial<Deps> = {}): Deps {
   const exec = overrides.exec ?? realExec;
   return {
     streams: { stdout: process.stdout, stderr: process.stderr },
-    stacks: new AutomationStackGateway(repoRoot),
+    // ML_DEPLOY_POLICY_PACKS: comma-separated policy pack directories, as `pulumi up --policy-pack`.
+    stacks: new AutomationStackGateway(repoRoot, (process.env.ML_DEPLOY_POLICY_PACKS ?? "").split(",").filter(Boolean).map((p) => path.resolve(repoRoot, p))),
     stackFiles: new StackFiles(path.join(repoRoot, "stacks")),
     aws: createAwsClients(),
     exec,

@@ -79,6 +79,8 @@ export type { StackGateway, StackOutputs } from "./stacks/gateway";
 export { createAwsClients, type AwsClients } from "./aws/clients";
 export { SDK_PERMISSIONS, dockerPushPermissions, requiredPermissions, type PermissionEnv, type RequiredPermission } from "./aws/permissions";
 export { StackFiles } from "./config/stack-file";
+export { trainingJobInput, type TrainingJobSpec } from "./commands/train";
+export { metricDefinitions } from "./registry/metrics";
 export { buildSmokeRequests, type SmokeRequest, type SmokeResponse, type SmokeTransport } from "./smoke/requests";
 export { checkSmokeResponse } from "./smoke/checks";
 export { runSmoke, type SmokeResult } from "./smoke/run";

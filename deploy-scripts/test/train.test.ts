@@ -35,6 +35,7 @@ describe("train", () => {
       CheckpointConfig: { S3Uri: `s3://${bucket("dev", "artifacts")}/checkpoints/${jobName}/`, LocalPath: "/opt/ml/checkpoints" },
       RetryStrategy: { MaximumRetryAttempts: 2 },
       EnableNetworkIsolation: true,
+      EnableInterContainerTrafficEncryption: true,
     });
     expect(input!.Tags).toEqual(
       expect.arrayContaining([

@@ -184,9 +184,10 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
     ...(t.spot ? { CheckpointConfig: { S3Uri: joinS3(outputs.checkpointUri, spec.jobName) + "/", LocalPath: CHECKPOINT_LOCAL_PATH } } : {}),
     // SageMaker retries the job on internal errors and capacity shortages, not on algorithm errors.
     RetryStrategy: { MaximumRetryAttempts: spec.maxRetries },
-    // ml-core needs no network: the container gets none, and traffic between instances is encrypted.
+    // ml-core needs no network: the container gets none. Traffic between instances is encrypted
+    // (free on one instance, and the policy pack's rule holds whatever the count).
     EnableNetworkIsolation: true,
-    EnableInterContainerTrafficEncryption: t.instanceCount > 1,
+    EnableInterContainerTrafficEncryption: true,
     Tags: tags,
   };
 }

@@ -7,7 +7,11 @@ import type { ChangeSummary, RunOptions, StackGateway } from "./gateway";
  * lazily: it is large, and `--help` or a command that never touches Pulumi should not pay for it.
  */
 export class AutomationStackGateway implements StackGateway {
-  constructor(private readonly workDir: string) {}
+  /** `policyPacks`: directories of policy packs every preview and update runs (`--policy-pack`). */
+  constructor(
+    private readonly workDir: string,
+    private readonly policyPacks: readonly string[] = [],
+  ) {}
 
   private async select(stackName: string) {
     const { LocalWorkspace } = require("@pulumi/pulumi/automation") as typeof automation;
@@ -20,12 +24,12 @@ export class AutomationStackGateway implements StackGateway {
   }
 
   async preview(stack: string, opts: RunOptions = {}): Promise<ChangeSummary> {
-    const result = await (await this.select(stack)).preview({ diff: true, onOutput: opts.onOutput, color: "never" });
+    const result = await (await this.select(stack)).preview({ diff: true, onOutput: opts.onOutput, color: "never", policyPacks: [...this.policyPacks] });
     return { ...result.changeSummary } as ChangeSummary;
   }
 
   async up(stack: string, opts: RunOptions = {}): Promise<ChangeSummary> {
-    const result = await (await this.select(stack)).up({ onOutput: opts.onOutput, color: "never" });
+    const result = await (await this.select(stack)).up({ onOutput: opts.onOutput, color: "never", policyPacks: [...this.policyPacks] });
     return { ...(result.summary.resourceChanges ?? {}) } as ChangeSummary;
   }
 }
