@@ -5,3 +5,11 @@ export { loadPredictor, loadModel, parseModel, ModelFormatError } from "./model/
 export { saveModel } from "./model/save";
 export { FlatPredictor, sigmoid } from "./model/flat-predictor";
 export * from "./model/format";
+export { METRIC_NAMES, METRIC_CHANNELS, metricDefinitions, formatMetricLine, computeMetrics } from "./eval/metrics";
+export { HYPERPARAMETERS, parseHyperparameters, HyperparameterError } from "./runtime/hyperparameters";
+export { runTrainingJob } from "./runtime/training-job";
+export type { TrainingJobSpec, JobIO, JobOutcome } from "./runtime/training-job";
+export { TrainingSession, resolveLabels, probabilities } from "./model/fit";
+export type { FitParams, FitInput, FitResult, Checkpoint } from "./model/fit";
+export { readTrainingTable, readTableWithSchema, DataError } from "./data/table";
+export type { DataSchema, Table, LayoutOptions } from "./data/table";

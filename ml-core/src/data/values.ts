@@ -66,3 +66,46 @@ function slowParse(text: string): number | undefined {
 export function isMissing(text: string): boolean {
   return MISSING_TOKENS.has(text) || (text.length > 0 && text.trim().length === 0);
 }
+
+/**
+ * `parseNumber` over the bytes `buf[start, end)`, without making a string in the common case
+ * (same fast path, same result). Values beyond ±MAX_VALUE (the text "inf", "1e999") are clamped to
+ * ±MAX_VALUE, as `clampNumber` does at scoring time.
+ */
+export function parseNumberBytes(buf: Uint8Array, start: number, end: number): number | undefined {
+  if (start === end) return NaN;
+  let i = start;
+  const first = buf[i];
+  const negative = first === 45;
+  if (negative || first === 43) i++;
+  const digitsStart = i;
+  let mantissa = 0;
+  let significant = 0;
+  let fraction = -1;
+  for (; i < end; i++) {
+    const c = buf[i];
+    if (c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      if (mantissa !== 0) significant++;
+      if (fraction >= 0) fraction++;
+    } else if (c === 46 && fraction < 0) {
+      fraction = 0;
+    } else {
+      break;
+    }
+  }
+  const nDigits = end - digitsStart - (fraction >= 0 ? 1 : 0);
+  if (i === end && nDigits > 0 && significant <= 15 && fraction <= 22) {
+    const v = fraction > 0 ? mantissa / POW10[fraction] : mantissa;
+    return negative ? -v : v;
+  }
+  let text = "";
+  for (let j = start; j < end; j++) text += String.fromCharCode(buf[j]);
+  const v = parseNumber(text);
+  return v === undefined ? undefined : clampNumber(v);
+}
+
+/** ±Infinity become ±MAX_VALUE, so that JSON (which has no Infinity) can hold every threshold. */
+export function clampNumber(v: number): number {
+  return v === Infinity ? Number.MAX_VALUE : v === -Infinity ? -Number.MAX_VALUE : v;
+}

@@ -3,7 +3,7 @@
  * scoring is a tight loop over contiguous memory with no allocation per row. This is what the
  * inference server calls on its hot path; training keeps its own structures (see gbdt/grower.ts).
  */
-import { parseNumber } from "../data/values";
+import { clampNumber, parseNumber } from "../data/values";
 import type { FeatureInfo, Objective, Predictor } from "./predictor";
 import { outputCount, type ModelJson } from "./format";
 
@@ -119,13 +119,13 @@ export class FlatPredictor implements Predictor {
       const text = typeof raw === "string" ? raw : String(raw);
       return codes.get(text) ?? NaN;
     }
-    if (typeof raw === "number") return raw;
+    if (typeof raw === "number") return clampNumber(raw);
     if (typeof raw === "boolean") return raw ? 1 : 0;
     const v = parseNumber(raw);
     if (v === undefined) {
       throw new RangeError(`feature "${info.name}" is numeric but got ${JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + "…" : raw)}`);
     }
-    return v;
+    return clampNumber(v);
   }
 
   /**

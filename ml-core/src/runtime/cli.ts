@@ -1,13 +1,17 @@
 // The `ml-core` command line: registration only; each command lives in its own file.
 import { Command } from "commander";
-import { predictCommand } from "./predict";
-import { serveCommand } from "./serve";
+import { trainCommand } from "./train";
 
 export function main(argv: string[]): void {
   const program = new Command("ml-core")
     .description("Gradient-boosted trees behind the SageMaker training and hosting contract")
     .showHelpAfterError();
-  program.addCommand(serveCommand());
-  program.addCommand(predictCommand());
-  void program.parseAsync(argv, { from: "user" });
+  program.addCommand(trainCommand());
+  program.parseAsync(argv, { from: "user" }).catch(fail);
+}
+
+/** The one error path: a clear message on stderr and a non-zero exit status. */
+function fail(e: unknown): void {
+  process.stderr.write(`ml-core: error: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
 }

@@ -1,0 +1,191 @@
+/**
+ * A streaming CSV reader (RFC 4180: comma separated, optional double quotes, "" escapes a quote,
+ * LF or CRLF line ends). It works on bytes and hands each record to the caller as field offsets
+ * into a buffer, so numeric fields are parsed without creating a string per value; a file is read
+ * in chunks, so memory does not grow with its size. `.gz` files are decompressed first.
+ */
+import * as fs from "node:fs";
+import * as zlib from "node:zlib";
+
+const CHUNK_BYTES = 8 << 20;
+const COMMA = 44;
+const QUOTE = 34;
+const LF = 10;
+const CR = 13;
+
+/** One parsed record; valid only during the callback. */
+export interface CsvRecord {
+  /** The file being read and the (1-based) line where this record starts. */
+  readonly file: string;
+  readonly line: number;
+  readonly nFields: number;
+  readonly buf: Buffer;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  /** 1 when the field was quoted and contains an escaped quote (`text` unescapes it). */
+  readonly escaped: Uint8Array;
+}
+
+export class CsvError extends Error {
+  override readonly name = "CsvError";
+}
+
+export function fieldText(r: CsvRecord, i: number): string {
+  const s = r.buf.toString("utf8", r.starts[i], r.ends[i]);
+  return r.escaped[i] === 1 ? s.replace(/""/g, '"') : s;
+}
+
+/**
+ * Calls `onRecord` for every non-blank record of `file`, in order; return false from it to stop.
+ * `onBytes` sees the file's raw bytes as read (for hashing).
+ */
+export function readCsv(file: string, onRecord: (r: CsvRecord) => boolean | void, onBytes?: (chunk: Buffer) => void): void {
+  const parser = new Parser(file, onRecord);
+  if (file.endsWith(".gz")) {
+    const raw = fs.readFileSync(file);
+    onBytes?.(raw);
+    let data: Buffer;
+    try {
+      data = zlib.gunzipSync(raw);
+    } catch (e) {
+      throw new CsvError(`${file}: not a valid gzip file (${(e as Error).message})`);
+    }
+    parser.push(data, true);
+    return;
+  }
+  const fd = fs.openSync(file, "r");
+  try {
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, CHUNK_BYTES, null);
+      if (n > 0) onBytes?.(chunk.subarray(0, n));
+      if (!parser.push(chunk.subarray(0, n), n === 0)) break;
+      if (n === 0) break;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+class Parser {
+  private pending: Buffer = Buffer.alloc(0);
+  private line = 1;
+  private first = true;
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
+  private escaped = new Uint8Array(64);
+  private stopped = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly onRecord: (r: CsvRecord) => boolean | void,
+  ) {}
+
+  /** Parses all complete records of pending + data; at EOF also the last one. Returns false once stopped. */
+  push(data: Buffer, eof: boolean): boolean {
+    if (this.stopped) return false;
+    let buf = this.pending.length > 0 ? Buffer.concat([this.pending, data]) : data;
+    let pos = 0;
+    if (this.first && buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3; // UTF-8 BOM
+    if (this.first && buf.length >= 3) this.first = false;
+    const n = buf.length;
+    while (pos < n) {
+      const end = this.parseRecord(buf, pos, eof);
+      if (end < 0) break; // incomplete record: wait for more data
+      pos = end;
+      if (this.stopped) return false;
+    }
+    // Keep the unparsed tail (a copy: `data` is the caller's reusable chunk buffer).
+    this.pending = pos < n ? Buffer.from(buf.subarray(pos)) : Buffer.alloc(0);
+    buf = Buffer.alloc(0);
+    return true;
+  }
+
+  /** Parses one record starting at `pos`; returns the position after it, or -1 if incomplete. */
+  private parseRecord(buf: Buffer, pos: number, eof: boolean): number {
+    const n = buf.length;
+    let nf = 0;
+    let i = pos;
+    const startLine = this.line;
+    let lines = 0;
+    for (;;) {
+      if (nf === this.starts.length) this.grow();
+      if (i < n && buf[i] === QUOTE) {
+        // Quoted field: up to the closing quote not followed by another quote.
+        let j = i + 1;
+        let esc = 0;
+        for (;;) {
+          if (j >= n) {
+            if (!eof) return -1;
+            throw new CsvError(`${this.file}:${startLine}: unterminated quoted field`);
+          }
+          const c = buf[j];
+          if (c === QUOTE) {
+            if (j + 1 < n && buf[j + 1] === QUOTE) {
+              esc = 1;
+              j += 2;
+              continue;
+            }
+            if (j + 1 >= n && !eof) return -1;
+            break;
+          }
+          if (c === LF) lines++;
+          j++;
+        }
+        this.starts[nf] = i + 1;
+        this.ends[nf] = j;
+        this.escaped[nf] = esc;
+        nf++;
+        i = j + 1;
+        if (i < n && buf[i] !== COMMA && buf[i] !== LF && buf[i] !== CR) {
+          throw new CsvError(`${this.file}:${startLine}: unexpected character after a closing quote in field ${nf}`);
+        }
+      } else {
+        let j = i;
+        while (j < n) {
+          const c = buf[j];
+          if (c === COMMA || c === LF || c === CR) break;
+          j++;
+        }
+        if (j >= n && !eof) return -1;
+        this.starts[nf] = i;
+        this.ends[nf] = j;
+        this.escaped[nf] = 0;
+        nf++;
+        i = j;
+      }
+      // i is at a delimiter or the end.
+      if (i < n && buf[i] === COMMA) {
+        i++;
+        continue;
+      }
+      if (i < n && buf[i] === CR) {
+        if (i + 1 >= n && !eof) return -1;
+        i++;
+      }
+      if (i < n && buf[i] === LF) i++;
+      else if (i >= n && !eof) return -1;
+      break;
+    }
+    this.line += lines + 1;
+    // A blank line is one empty unquoted field: skip it.
+    if (!(nf === 1 && this.ends[0] === this.starts[0] && buf[this.starts[0] - 1] !== QUOTE)) {
+      const r: CsvRecord = { file: this.file, line: startLine, nFields: nf, buf, starts: this.starts, ends: this.ends, escaped: this.escaped };
+      if (this.onRecord(r) === false) this.stopped = true;
+    }
+    return i;
+  }
+
+  private grow(): void {
+    const m = this.starts.length * 2;
+    const s = new Int32Array(m);
+    s.set(this.starts);
+    const e = new Int32Array(m);
+    e.set(this.ends);
+    const q = new Uint8Array(m);
+    q.set(this.escaped);
+    this.starts = s;
+    this.ends = e;
+    this.escaped = q;
+  }
+}

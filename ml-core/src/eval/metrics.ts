@@ -1,0 +1,147 @@
+/**
+ * Evaluation metrics, with the names the training job prints (`validation:auc=0.987600`) and the
+ * SageMaker MetricDefinitions match.
+ */
+import type { Objective } from "../model/predictor";
+
+/** Every metric name training can print, per objective. */
+export const METRIC_NAMES = {
+  classification: ["accuracy", "auc", "logloss", "f1"],
+  regression: ["rmse", "mae", "r2"],
+} as const;
+
+export type MetricName = (typeof METRIC_NAMES)["classification" | "regression"][number];
+
+/** Channels metrics are reported for. */
+export const METRIC_CHANNELS = ["train", "validation"] as const;
+
+/** Probabilities are clipped to [eps, 1 − eps] for log loss (as scikit-learn does). */
+const EPS = 1e-15;
+
+/**
+ * Metrics for predictions `pred` against labels `y`: for classification `pred` holds class
+ * probabilities row-major (nRows × nClasses) and `y` class indices; for regression both are values.
+ */
+export function computeMetrics(objective: Objective, y: Float64Array, pred: Float64Array, nClasses: number): Record<MetricName, number> | Record<string, number> {
+  if (objective === "regression") return { rmse: rmse(y, pred), mae: mae(y, pred), r2: r2(y, pred) };
+  return { accuracy: accuracy(y, pred, nClasses), auc: auc(y, pred, nClasses), logloss: logloss(y, pred, nClasses), f1: f1(y, pred, nClasses) };
+}
+
+export function rmse(y: ArrayLike<number>, p: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s += (y[i] - p[i]) ** 2;
+  return Math.sqrt(s / y.length);
+}
+
+export function mae(y: ArrayLike<number>, p: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s += Math.abs(y[i] - p[i]);
+  return s / y.length;
+}
+
+/** Coefficient of determination; 0 when y is constant and predicted exactly (sklearn gives 1.0 then; we avoid the 0/0). */
+export function r2(y: ArrayLike<number>, p: ArrayLike<number>): number {
+  let mean = 0;
+  for (let i = 0; i < y.length; i++) mean += y[i];
+  mean /= y.length;
+  let ssRes = 0;
+  let ssTot = 0;
+  for (let i = 0; i < y.length; i++) {
+    ssRes += (y[i] - p[i]) ** 2;
+    ssTot += (y[i] - mean) ** 2;
+  }
+  if (ssTot === 0) return ssRes === 0 ? 1 : 0;
+  return 1 - ssRes / ssTot;
+}
+
+function argmax(p: ArrayLike<number>, offset: number, k: number): number {
+  let best = 0;
+  for (let j = 1; j < k; j++) if (p[offset + j] > p[offset + best]) best = j;
+  return best;
+}
+
+export function accuracy(y: ArrayLike<number>, p: ArrayLike<number>, k: number): number {
+  let right = 0;
+  for (let i = 0; i < y.length; i++) if (argmax(p, i * k, k) === y[i]) right++;
+  return right / y.length;
+}
+
+export function logloss(y: ArrayLike<number>, p: ArrayLike<number>, k: number): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s -= Math.log(Math.min(Math.max(p[i * k + y[i]], EPS), 1 - EPS));
+  return s / y.length;
+}
+
+/**
+ * F1: binary, of the positive class (the second class); multiclass, the unweighted mean over
+ * classes (sklearn's average="macro"). A class never predicted nor present contributes 0.
+ */
+export function f1(y: ArrayLike<number>, p: ArrayLike<number>, k: number): number {
+  const tp = new Float64Array(k);
+  const fp = new Float64Array(k);
+  const fn = new Float64Array(k);
+  for (let i = 0; i < y.length; i++) {
+    const yhat = argmax(p, i * k, k);
+    if (yhat === y[i]) tp[yhat]++;
+    else {
+      fp[yhat]++;
+      fn[y[i]]++;
+    }
+  }
+  const f1Of = (c: number): number => (tp[c] === 0 ? 0 : (2 * tp[c]) / (2 * tp[c] + fp[c] + fn[c]));
+  if (k === 2) return f1Of(1);
+  let s = 0;
+  for (let c = 0; c < k; c++) s += f1Of(c);
+  return s / k;
+}
+
+/**
+ * ROC AUC: binary, of the positive class's probability; multiclass, the unweighted mean of
+ * one-vs-rest AUCs (sklearn's multi_class="ovr", average="macro"). NaN when undefined (one class).
+ */
+export function auc(y: ArrayLike<number>, p: ArrayLike<number>, k: number): number {
+  const n = y.length;
+  const scores = new Float64Array(n);
+  const positive = new Uint8Array(n);
+  const one = (c: number): number => {
+    for (let i = 0; i < n; i++) {
+      scores[i] = p[i * k + c];
+      positive[i] = y[i] === c ? 1 : 0;
+    }
+    return binaryAuc(scores, positive);
+  };
+  if (k === 2) return one(1);
+  let s = 0;
+  for (let c = 0; c < k; c++) s += one(c);
+  return s / k;
+}
+
+/** Mann–Whitney U with average ranks for ties: the probability a positive outranks a negative. */
+export function binaryAuc(scores: Float64Array, positive: Uint8Array): number {
+  const n = scores.length;
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  let nPos = 0;
+  for (let i = 0; i < n; i++) nPos += positive[i];
+  const nNeg = n - nPos;
+  if (nPos === 0 || nNeg === 0) return NaN;
+  let rankSum = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
+    const avgRank = (i + j) / 2 + 1;
+    for (let t = i; t <= j; t++) if (positive[order[t]] === 1) rankSum += avgRank;
+    i = j + 1;
+  }
+  return (rankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
+}
+
+/** `<channel>:<metric>=<value>`, six decimals: the line SageMaker's metric regexes read. */
+export function formatMetricLine(channel: string, name: string, value: number): string {
+  return `${channel}:${name}=${Number.isFinite(value) ? value.toFixed(6) : "nan"}`;
+}
+
+/** Regexes for SageMaker MetricDefinitions, one per channel × metric. */
+export function metricDefinitions(objective: Objective): { Name: string; Regex: string }[] {
+  const names = objective === "regression" ? METRIC_NAMES.regression : METRIC_NAMES.classification;
+  return METRIC_CHANNELS.flatMap((ch) => names.map((m) => ({ Name: `${ch}:${m}`, Regex: `${ch}:${m}=([-+0-9.eE]+)` })));
+}

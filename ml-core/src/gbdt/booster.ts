@@ -1,0 +1,233 @@
+/**
+ * The boosting loop: each round computes gradients of the loss at the current predictions, grows
+ * one tree per output on them, and adds the trees' (shrunk) leaf values to the predictions.
+ *
+ * The loop is a step function over explicit state (`BoosterState`) so that a caller can stop
+ * between rounds, save the state, and later resume to the very same model: everything random comes
+ * from one seeded generator whose state is part of the checkpoint, and predictions are rebuilt by
+ * adding the saved trees in their original order (float addition in the same order gives the same
+ * bits).
+ */
+import type { TreeJson } from "../model/format";
+import type { BinMapper } from "./binning";
+import { growTree, type GrowerContext, type GrowerOptions } from "./grower";
+import { HistogramPool } from "./histogram";
+import type { Loss } from "./loss";
+import { Random } from "./random";
+import { addBinnedPredictions, fromTreeJson, toTreeJson } from "./tree";
+import { GradientArray, RowIndexArray, type BinMatrix } from "./types";
+
+export interface BoosterOptions extends GrowerOptions {
+  readonly numRound: number;
+  /** Fraction of rows drawn (without replacement) for each round; 1 = all. */
+  readonly subsample: number;
+  /** Fraction of features drawn for each tree; 1 = all. */
+  readonly colsampleBytree: number;
+  /** Stop after this many rounds without improvement of the validation loss; 0 = off. */
+  readonly earlyStoppingRounds: number;
+  /** An improvement must lower the validation loss by more than this. */
+  readonly earlyStoppingTol: number;
+  readonly seed: number;
+}
+
+export interface BinnedData {
+  readonly bins: BinMatrix;
+  readonly nRows: number;
+  /** Labels: class index for classification, the value for regression. */
+  readonly y: Float64Array;
+}
+
+/** Everything needed to continue training exactly where it stopped. */
+export interface BoosterState {
+  readonly round: number;
+  readonly trees: TreeJson[];
+  readonly rng: number[];
+  readonly bestRound: number;
+  readonly bestLoss: number | null;
+  readonly trainLoss: number[];
+  readonly validationLoss: number[];
+}
+
+export class Booster {
+  readonly baseline: Float64Array;
+  /** Raw predictions, row-major nRows × nOutputs. */
+  readonly trainRaw: Float64Array;
+  readonly validRaw: Float64Array | undefined;
+  private round = 0;
+  private trees: TreeJson[] = [];
+  private rng: Random;
+  private bestRound = 0;
+  private bestLoss: number | null = null;
+  private bestTrainRaw: Float64Array | undefined;
+  private bestValidRaw: Float64Array | undefined;
+  private readonly trainLoss: number[] = [];
+  private readonly validationLoss: number[] = [];
+  private stopped = false;
+  private readonly ctx: GrowerContext;
+  private readonly g: GradientArray[];
+  private readonly h: GradientArray[];
+  private readonly allFeatures: Uint32Array;
+
+  constructor(
+    readonly loss: Loss,
+    readonly mapper: BinMapper,
+    readonly train: BinnedData,
+    readonly valid: BinnedData | undefined,
+    readonly opts: BoosterOptions,
+    resume?: BoosterState,
+  ) {
+    const K = loss.nOutputs;
+    const n = train.nRows;
+    this.baseline = loss.baseline(train.y, n);
+    this.trainRaw = new Float64Array(n * K);
+    for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) this.trainRaw[i * K + k] = this.baseline[k];
+    if (valid) {
+      this.validRaw = new Float64Array(valid.nRows * K);
+      for (let i = 0; i < valid.nRows; i++) for (let k = 0; k < K; k++) this.validRaw[i * K + k] = this.baseline[k];
+    }
+    this.g = Array.from({ length: K }, () => new GradientArray(n));
+    this.h = Array.from({ length: K }, () => new GradientArray(loss.constantHessian ? 0 : n));
+    const nFeatures = mapper.features.length;
+    this.allFeatures = Uint32Array.from({ length: nFeatures }, (_, i) => i);
+    this.ctx = {
+      bins: train.bins,
+      nRows: n,
+      featureBins: mapper.features,
+      pool: new HistogramPool(nFeatures),
+      rows: new RowIndexArray(n),
+      scratch: new RowIndexArray(n),
+      orderedG: new GradientArray(n),
+      orderedH: new GradientArray(loss.constantHessian ? 0 : n),
+    };
+    this.rng = new Random(opts.seed);
+    if (resume) this.restore(resume);
+  }
+
+  get roundsRun(): number {
+    return this.round;
+  }
+
+  /** True once `numRound` rounds ran or early stopping fired. */
+  get done(): boolean {
+    return this.stopped || this.round >= this.opts.numRound;
+  }
+
+  get stoppedEarly(): boolean {
+    return this.stopped;
+  }
+
+  /** Runs one boosting round. */
+  step(): void {
+    if (this.done) return;
+    const { loss, train, opts, ctx } = this;
+    const K = loss.nOutputs;
+    const n = train.nRows;
+    loss.gradients(train.y, this.trainRaw, n, this.g, this.h);
+
+    let nSample = n;
+    const natural = opts.subsample >= 1;
+    if (!natural) {
+      nSample = 0;
+      for (let i = 0; i < n; i++) if (this.rng.next() < opts.subsample) ctx.rows[nSample++] = i;
+    }
+    const sampled = natural ? undefined : ctx.rows.slice(0, nSample);
+
+    for (let k = 0; k < K; k++) {
+      if (natural) for (let i = 0; i < n; i++) ctx.rows[i] = i;
+      else ctx.rows.set(sampled as Uint32Array);
+      const features = opts.colsampleBytree < 1 ? sampleSorted(this.allFeatures.length, opts.colsampleBytree, this.rng) : this.allFeatures;
+      const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k], loss.constantHessian ? null : this.h[k], features, opts, this.rng);
+      if (natural) {
+        // Every row sits in exactly one leaf's range: no tree walk needed for the training set.
+        const raw = this.trainRaw;
+        for (const leaf of leaves) {
+          const v = tree.value[leaf.node];
+          for (let i = leaf.start; i < leaf.start + leaf.count; i++) raw[ctx.rows[i] * K + k] += v;
+        }
+      } else {
+        addBinnedPredictions(tree, train.bins, n, this.trainRaw, K, k);
+      }
+      if (this.valid && this.validRaw) addBinnedPredictions(tree, this.valid.bins, this.valid.nRows, this.validRaw, K, k);
+      this.trees.push(toTreeJson(tree, this.mapper, k));
+    }
+    this.round++;
+    this.afterRound();
+  }
+
+  private afterRound(): void {
+    const { valid, validRaw, opts } = this;
+    if (!valid || !validRaw) return;
+    const vLoss = this.loss.meanLoss(valid.y, validRaw, valid.nRows);
+    this.validationLoss.push(vLoss);
+    if (this.bestLoss === null || vLoss < this.bestLoss - opts.earlyStoppingTol) {
+      this.bestLoss = vLoss;
+      this.bestRound = this.round;
+      if (opts.earlyStoppingRounds > 0) {
+        this.bestTrainRaw = this.trainRaw.slice();
+        this.bestValidRaw = validRaw.slice();
+      }
+    } else if (opts.earlyStoppingRounds > 0 && this.round - this.bestRound >= opts.earlyStoppingRounds) {
+      this.stopped = true;
+    }
+  }
+
+  /** Mean training loss at the current round (costs a pass over the data; for progress lines). */
+  currentTrainLoss(): number {
+    return this.loss.meanLoss(this.train.y, this.trainRaw, this.train.nRows);
+  }
+
+  currentValidationLoss(): number | undefined {
+    return this.validationLoss.at(-1);
+  }
+
+  /**
+   * The model to keep: with early stopping on a validation set, the trees up to the best round;
+   * otherwise all of them. Raw predictions match the kept trees.
+   */
+  result(): { trees: TreeJson[]; rounds: number; trainRaw: Float64Array; validRaw: Float64Array | undefined } {
+    const K = this.loss.nOutputs;
+    if (this.valid && this.opts.earlyStoppingRounds > 0 && this.bestRound > 0 && this.bestRound < this.round) {
+      return { trees: this.trees.slice(0, this.bestRound * K), rounds: this.bestRound, trainRaw: this.bestTrainRaw as Float64Array, validRaw: this.bestValidRaw };
+    }
+    return { trees: this.trees.slice(), rounds: this.round, trainRaw: this.trainRaw, validRaw: this.validRaw };
+  }
+
+  state(): BoosterState {
+    return {
+      round: this.round,
+      trees: this.trees.slice(),
+      rng: this.rng.state,
+      bestRound: this.bestRound,
+      bestLoss: this.bestLoss,
+      trainLoss: this.trainLoss.slice(),
+      validationLoss: this.validationLoss.slice(),
+    };
+  }
+
+  private restore(s: BoosterState): void {
+    const K = this.loss.nOutputs;
+    if (s.trees.length !== s.round * K) throw new Error(`checkpoint holds ${s.trees.length} trees for ${s.round} rounds of ${K} output(s)`);
+    this.rng = new Random(s.rng);
+    this.bestLoss = s.bestLoss;
+    this.bestRound = s.bestRound;
+    this.validationLoss.push(...s.validationLoss);
+    this.trainLoss.push(...s.trainLoss);
+    for (let t = 0; t < s.trees.length; t++) {
+      const tree = fromTreeJson(s.trees[t], this.mapper);
+      const k = s.trees[t].output;
+      addBinnedPredictions(tree, this.train.bins, this.train.nRows, this.trainRaw, K, k);
+      if (this.valid && this.validRaw) addBinnedPredictions(tree, this.valid.bins, this.valid.nRows, this.validRaw, K, k);
+      this.trees.push(s.trees[t]);
+      if ((t + 1) % K === 0 && (t + 1) / K === s.bestRound && this.opts.earlyStoppingRounds > 0 && this.validRaw) {
+        this.bestTrainRaw = this.trainRaw.slice();
+        this.bestValidRaw = this.validRaw.slice();
+      }
+    }
+    this.round = s.round;
+    if (this.valid && this.opts.earlyStoppingRounds > 0 && this.round - this.bestRound >= this.opts.earlyStoppingRounds && this.round > 0) this.stopped = true;
+  }
+}
+
+function sampleSorted(n: number, fraction: number, rng: Random): Uint32Array {
+  return rng.sample(n, Math.max(1, Math.round(n * fraction)));
+}

@@ -1,0 +1,223 @@
+/**
+ * Grows one tree on binned data from gradients and hessians (sklearn's TreeGrower).
+ *
+ * Rows live in one index array; each node owns a contiguous range of it, and a split partitions its
+ * range in place (stable, so ranges stay in ascending row order and column reads stay sequential).
+ * Leaf-wise growth (LightGBM's, sklearn's) always splits the leaf with the largest gain until
+ * `maxLeafNodes`; depth-wise growth (XGBoost's default) splits level by level until `maxDepth`.
+ */
+import type { FeatureBins } from "./binning";
+import { accumulate, HistogramPool, subtractInto } from "./histogram";
+import type { Random } from "./random";
+import { findBestSplit, type SplitConstraints, type SplitInfo } from "./split";
+import type { BinTree } from "./tree";
+import { MISSING_BIN, type BinMatrix, type GradientArray, type RowIndexArray } from "./types";
+
+export type GrowPolicy = "leafwise" | "depthwise";
+
+export interface GrowerOptions extends SplitConstraints {
+  readonly growPolicy: GrowPolicy;
+  /** 0 = no limit. */
+  readonly maxLeafNodes: number;
+  /** 0 = no limit; the root has depth 0. */
+  readonly maxDepth: number;
+  readonly learningRate: number;
+  /** Fraction of the tree's features considered at each split (1 = all). */
+  readonly colsampleBynode: number;
+}
+
+/** Shared, reused buffers for growing many trees on one training set. */
+export interface GrowerContext {
+  readonly bins: BinMatrix;
+  readonly nRows: number;
+  readonly featureBins: readonly FeatureBins[];
+  readonly pool: HistogramPool;
+  /** Row indices of the tree's sample; partitioned in place while growing. */
+  readonly rows: RowIndexArray;
+  readonly scratch: RowIndexArray;
+  readonly orderedG: GradientArray;
+  readonly orderedH: GradientArray;
+}
+
+interface Node {
+  id: number;
+  start: number;
+  count: number;
+  depth: number;
+  sumG: number;
+  sumH: number;
+  hist: Float64Array | null;
+  split: SplitInfo | null;
+}
+
+export interface GrownTree {
+  readonly tree: BinTree;
+  /** For each leaf, its node id and range in `ctx.rows`: lets the caller update predictions. */
+  readonly leaves: { node: number; start: number; count: number }[];
+}
+
+/**
+ * Grows a tree over `ctx.rows[0 .. nSample)`. `natural` says those rows are 0..nRows-1 in order
+ * (no subsampling), which lets the root histogram skip the gather. `g`/`h` are indexed by row;
+ * `h` null means constant hessian 1.
+ */
+export function growTree(
+  ctx: GrowerContext,
+  nSample: number,
+  natural: boolean,
+  g: GradientArray,
+  h: GradientArray | null,
+  treeFeatures: Uint32Array,
+  opts: GrowerOptions,
+  rng: Random,
+): GrownTree {
+  const tree: BinTree = { feature: [], binThreshold: [], categoriesLeft: [], missingLeft: [], left: [], right: [], value: [], count: [], gain: [] };
+  const newNode = (start: number, count: number, depth: number, sumG: number, sumH: number): Node => {
+    const id = tree.feature.length;
+    tree.feature.push(-1);
+    tree.binThreshold.push(-1);
+    tree.categoriesLeft.push(null);
+    tree.missingLeft.push(false);
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.value.push(0);
+    tree.count.push(count);
+    tree.gain.push(0);
+    return { id, start, count, depth, sumG, sumH, hist: null, split: null };
+  };
+
+  let sumG = 0;
+  let sumH = 0;
+  for (let i = 0; i < nSample; i++) {
+    const r = ctx.rows[i];
+    sumG += g[r];
+    sumH += h === null ? 1 : h[r];
+  }
+  const root = newNode(0, nSample, 0, sumG, sumH);
+  const leaves: Node[] = [];
+  const candidates: Node[] = [];
+  let nLeaves = 1;
+
+  const canSplit = (n: Node): boolean =>
+    n.count >= 2 * opts.minSamplesLeaf && n.sumH >= 2 * opts.minSumHessianInLeaf && (opts.maxDepth === 0 || n.depth < opts.maxDepth);
+
+  const findSplit = (n: Node): void => {
+    const feats = opts.colsampleBynode < 1 ? sampleFeatures(treeFeatures, opts.colsampleBynode, rng) : treeFeatures;
+    n.split = findBestSplit(n.hist as Float64Array, feats, ctx.featureBins, n.sumG, n.sumH, n.count, opts);
+    if (n.split === null) finalize(n);
+    else candidates.push(n);
+  };
+  const finalize = (n: Node): void => {
+    if (n.hist !== null) ctx.pool.release(n.hist);
+    n.hist = null;
+    leaves.push(n);
+  };
+
+  if (canSplit(root)) {
+    root.hist = ctx.pool.acquire();
+    buildHistogram(ctx, root, natural ? null : ctx.rows, g, h, treeFeatures);
+    findSplit(root);
+  } else {
+    finalize(root);
+  }
+
+  const maxLeaves = opts.maxLeafNodes === 0 ? Infinity : opts.maxLeafNodes;
+  while (candidates.length > 0 && nLeaves < maxLeaves) {
+    const node = opts.growPolicy === "leafwise" ? popBest(candidates) : (candidates.shift() as Node);
+    const split = node.split as SplitInfo;
+    const leftCount = partition(ctx, node, split);
+    nLeaves++;
+    const l = newNode(node.start, leftCount, node.depth + 1, split.leftG, split.leftH);
+    const r = newNode(node.start + leftCount, node.count - leftCount, node.depth + 1, split.rightG, split.rightH);
+    tree.feature[node.id] = split.feature;
+    tree.binThreshold[node.id] = split.binThreshold;
+    tree.categoriesLeft[node.id] = split.categoriesLeft;
+    tree.missingLeft[node.id] = split.missingLeft;
+    tree.left[node.id] = l.id;
+    tree.right[node.id] = r.id;
+    tree.gain[node.id] = split.gain;
+
+    const splitL = canSplit(l) && nLeaves < maxLeaves;
+    const splitR = canSplit(r) && nLeaves < maxLeaves;
+    if (splitL || splitR) {
+      const [small, large] = l.count <= r.count ? [l, r] : [r, l];
+      small.hist = ctx.pool.acquire();
+      buildHistogram(ctx, small, ctx.rows, g, h, treeFeatures);
+      subtractInto(node.hist as Float64Array, small.hist, treeFeatures);
+      large.hist = node.hist;
+      node.hist = null;
+      for (const child of [l, r]) {
+        if (child === l ? splitL : splitR) findSplit(child);
+        else finalize(child);
+      }
+    } else {
+      ctx.pool.release(node.hist as Float64Array);
+      node.hist = null;
+      finalize(l);
+      finalize(r);
+    }
+  }
+  for (const n of candidates) finalize(n);
+
+  for (const n of leaves) tree.value[n.id] = (-opts.learningRate * n.sumG) / (n.sumH + opts.l2Regularization);
+  leaves.sort((a, b) => a.id - b.id);
+  return { tree, leaves: leaves.map((n) => ({ node: n.id, start: n.start, count: n.count })) };
+}
+
+function buildHistogram(ctx: GrowerContext, n: Node, rows: RowIndexArray | null, g: GradientArray, h: GradientArray | null, features: Uint32Array): void {
+  const hist = n.hist as Float64Array;
+  let gi = g;
+  let hi = h;
+  if (rows !== null) {
+    // Gather the node's gradients once into row order; every feature pass then streams them.
+    const { orderedG, orderedH } = ctx;
+    const end = n.start + n.count;
+    for (let i = n.start, j = 0; i < end; i++, j++) orderedG[j] = g[rows[i]];
+    if (h !== null) for (let i = n.start, j = 0; i < end; i++, j++) orderedH[j] = h[rows[i]];
+    gi = orderedG;
+    hi = h === null ? null : orderedH;
+  }
+  for (let i = 0; i < features.length; i++) {
+    const f = features[i];
+    accumulate(hist, f, ctx.bins.subarray(f * ctx.nRows, (f + 1) * ctx.nRows), rows, n.start, n.count, gi, hi);
+  }
+}
+
+/** Stable in-place partition of the node's range (left rows first); returns the left row count. */
+function partition(ctx: GrowerContext, n: Node, s: SplitInfo): number {
+  const lut = new Uint8Array(256);
+  if (s.categoriesLeft === null) lut.fill(1, 0, s.binThreshold + 1);
+  else for (const c of s.categoriesLeft) lut[c] = 1;
+  lut[MISSING_BIN] = s.missingLeft ? 1 : 0;
+  const col = ctx.bins.subarray(s.feature * ctx.nRows, (s.feature + 1) * ctx.nRows);
+  const { rows, scratch } = ctx;
+  let l = n.start;
+  let r = 0;
+  const end = n.start + n.count;
+  for (let i = n.start; i < end; i++) {
+    const row = rows[i];
+    if (lut[col[row]] === 1) rows[l++] = row;
+    else scratch[r++] = row;
+  }
+  rows.set(scratch.subarray(0, r), l);
+  return l - n.start;
+}
+
+function popBest(candidates: Node[]): Node {
+  // A leaf-wise tree has at most a few hundred candidates: a linear scan beats a heap's overhead.
+  let bi = 0;
+  for (let i = 1; i < candidates.length; i++) {
+    const a = (candidates[i].split as SplitInfo).gain;
+    const b = (candidates[bi].split as SplitInfo).gain;
+    if (a > b || (a === b && candidates[i].id < candidates[bi].id)) bi = i;
+  }
+  const [n] = candidates.splice(bi, 1);
+  return n;
+}
+
+export function sampleFeatures(features: Uint32Array, fraction: number, rng: Random): Uint32Array {
+  const k = Math.max(1, Math.round(features.length * fraction));
+  if (k >= features.length) return features;
+  const picked = rng.sample(features.length, k);
+  return picked.map((i) => features[i]);
+}

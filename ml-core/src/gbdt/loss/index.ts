@@ -1,0 +1,18 @@
+import type { Objective } from "../../model/predictor";
+import { binaryLogloss } from "./binary-logloss";
+import type { Loss } from "./loss";
+import { multiclassLogloss } from "./multiclass-logloss";
+import { squaredError } from "./squared-error";
+
+export type { Loss } from "./loss";
+
+export function lossFor(objective: Objective, nClasses: number): Loss {
+  switch (objective) {
+    case "regression":
+      return squaredError;
+    case "binary":
+      return binaryLogloss;
+    case "multiclass":
+      return multiclassLogloss(nClasses);
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Best split of one node from its histograms. Gains are sklearn's: for a child with gradient sum G
+ * and hessian sum H, its score is G² / (H + λ); a split's gain is left + right − parent (the
+ * constant ½ dropped), and a split must gain more than `minGainToSplit`.
+ */
+import { FEATURE_STRIDE } from "./histogram";
+import type { FeatureBins } from "./binning";
+import { MISSING_BIN } from "./types";
+
+export interface SplitConstraints {
+  readonly l2Regularization: number;
+  readonly minSamplesLeaf: number;
+  readonly minSumHessianInLeaf: number;
+  readonly minGainToSplit: number;
+}
+
+export interface SplitInfo {
+  readonly feature: number;
+  readonly gain: number;
+  /** Numeric: rows with bin <= binThreshold go left. Unused for categorical splits. */
+  readonly binThreshold: number;
+  /** Categorical: the category codes (bins) sent left; null for numeric splits. */
+  readonly categoriesLeft: number[] | null;
+  readonly missingLeft: boolean;
+  readonly leftG: number;
+  readonly leftH: number;
+  readonly leftCount: number;
+  readonly rightG: number;
+  readonly rightH: number;
+  readonly rightCount: number;
+}
+
+/**
+ * A category joins the categorical split search only with at least this many rows in the node, and
+ * the same number smooths its gradient ratio (LightGBM's `min_data_per_group`/`cat_smooth`,
+ * sklearn's MIN_CAT_SUPPORT): rare categories otherwise produce splits that do not generalise.
+ */
+export const MIN_CAT_SUPPORT = 10;
+
+export function score(g: number, h: number, l2: number): number {
+  return (g * g) / (h + l2);
+}
+
+export function findBestSplit(
+  hist: Float64Array,
+  features: ArrayLike<number>,
+  bins: readonly FeatureBins[],
+  sumG: number,
+  sumH: number,
+  count: number,
+  c: SplitConstraints,
+): SplitInfo | null {
+  let best: SplitInfo | null = null;
+  for (let i = 0; i < features.length; i++) {
+    const f = features[i];
+    const s = bins[f].categorical ? bestCategorical(hist, f, bins[f].nBins, sumG, sumH, count, c) : bestNumeric(hist, f, bins[f].nBins, sumG, sumH, count, c);
+    // Strictly better only: ties go to the lower feature index, whatever the order of `features`.
+    if (s !== null && (best === null || s.gain > best.gain || (s.gain === best.gain && f < best.feature))) best = s;
+  }
+  return best;
+}
+
+function bestNumeric(hist: Float64Array, f: number, nBins: number, G: number, H: number, C: number, c: SplitConstraints): SplitInfo | null {
+  const base = f * FEATURE_STRIDE;
+  const l2 = c.l2Regularization;
+  const minLeaf = c.minSamplesLeaf;
+  const minHess = c.minSumHessianInLeaf;
+  const parentScore = score(G, H, l2);
+  const mo = base + MISSING_BIN * 3;
+  const mG = hist[mo], mH = hist[mo + 1], mC = hist[mo + 2];
+  let bestGain = c.minGainToSplit;
+  let bestBin = -1;
+  let bestMissingLeft = false;
+  let bG = 0, bH = 0, bC = 0;
+  // Pass 1: missing values (if any) go right. With missing values present, the last candidate
+  // (all values left, missing right) is the "split on missing" split.
+  let lG = 0, lH = 0, lC = 0;
+  const end = nBins - 1 + (mC > 0 ? 1 : 0);
+  for (let b = 0; b < end; b++) {
+    const o = base + b * 3;
+    lG += hist[o];
+    lH += hist[o + 1];
+    lC += hist[o + 2];
+    const rC = C - lC;
+    if (lC < minLeaf || lH < minHess) continue;
+    if (rC < minLeaf || H - lH < minHess) break;
+    const gain = score(lG, lH, l2) + score(G - lG, H - lH, l2) - parentScore;
+    if (gain > bestGain) {
+      bestGain = gain;
+      bestBin = b;
+      bestMissingLeft = false;
+      bG = lG;
+      bH = lH;
+      bC = lC;
+    }
+  }
+  // Pass 2: missing values go left.
+  if (mC > 0) {
+    lG = mG;
+    lH = mH;
+    lC = mC;
+    for (let b = 0; b < nBins - 1; b++) {
+      const o = base + b * 3;
+      lG += hist[o];
+      lH += hist[o + 1];
+      lC += hist[o + 2];
+      const rC = C - lC;
+      if (lC < minLeaf || lH < minHess) continue;
+      if (rC < minLeaf || H - lH < minHess) break;
+      const gain = score(lG, lH, l2) + score(G - lG, H - lH, l2) - parentScore;
+      if (gain > bestGain) {
+        bestGain = gain;
+        bestBin = b;
+        bestMissingLeft = true;
+        bG = lG;
+        bH = lH;
+        bC = lC;
+      }
+    }
+  }
+  if (bestBin < 0) return null;
+  // No missing value reached this node: send future ones where most rows went (as sklearn).
+  const missingLeft = mC > 0 ? bestMissingLeft : bC >= C - bC;
+  return {
+    feature: f, gain: bestGain, binThreshold: bestBin, categoriesLeft: null, missingLeft,
+    leftG: bG, leftH: bH, leftCount: bC, rightG: G - bG, rightH: H - bH, rightCount: C - bC,
+  };
+}
+
+/**
+ * Categorical features (after LightGBM and sklearn): sort the categories by G / (H + smoothing) and
+ * scan the sorted order from both ends, so a split sends a set of categories left without trying
+ * all 2^k subsets; for squared error this ordering contains the optimal partition (Fisher, 1958).
+ * Missing values take part as a category of their own.
+ */
+function bestCategorical(hist: Float64Array, f: number, nBins: number, G: number, H: number, C: number, c: SplitConstraints): SplitInfo | null {
+  const base = f * FEATURE_STRIDE;
+  const l2 = c.l2Regularization;
+  const cats: number[] = [];
+  const ratio = new Map<number, number>();
+  for (let b = 0; b < nBins; b++) considerCategory(b);
+  considerCategory(MISSING_BIN);
+  function considerCategory(b: number): void {
+    const o = base + b * 3;
+    if (hist[o + 2] >= MIN_CAT_SUPPORT) {
+      cats.push(b);
+      ratio.set(b, hist[o] / (hist[o + 1] + MIN_CAT_SUPPORT));
+    }
+  }
+  if (cats.length <= 1) return null;
+  cats.sort((a, b) => (ratio.get(a) as number) - (ratio.get(b) as number) || a - b);
+  const parentScore = score(G, H, l2);
+  const middle = (cats.length + 1) >> 1;
+  let bestGain = c.minGainToSplit;
+  let bestEnd = -1;
+  let bestDir = 1;
+  let bG = 0, bH = 0, bC = 0;
+  for (const dir of [1, -1]) {
+    let lG = 0, lH = 0, lC = 0;
+    for (let i = 0; i < middle; i++) {
+      const b = dir === 1 ? cats[i] : cats[cats.length - 1 - i];
+      const o = base + b * 3;
+      lG += hist[o];
+      lH += hist[o + 1];
+      lC += hist[o + 2];
+      const rC = C - lC;
+      if (lC < c.minSamplesLeaf || lH < c.minSumHessianInLeaf) continue;
+      if (rC < c.minSamplesLeaf || H - lH < c.minSumHessianInLeaf) break;
+      const gain = score(lG, lH, l2) + score(G - lG, H - lH, l2) - parentScore;
+      if (gain > bestGain) {
+        bestGain = gain;
+        bestEnd = i;
+        bestDir = dir;
+        bG = lG;
+        bH = lH;
+        bC = lC;
+      }
+    }
+  }
+  if (bestEnd < 0) return null;
+  const left = (bestDir === 1 ? cats.slice(0, bestEnd + 1) : cats.slice(cats.length - 1 - bestEnd)).sort((a, b) => a - b);
+  const mC = hist[base + MISSING_BIN * 3 + 2];
+  let missingLeft: boolean;
+  if (left.includes(MISSING_BIN)) {
+    missingLeft = true;
+    left.pop();
+  } else {
+    // Missing values too rare to be a category here were counted on the right; with none at all,
+    // future ones go where most rows went.
+    missingLeft = mC > 0 ? false : bC >= C - bC;
+  }
+  return {
+    feature: f, gain: bestGain, binThreshold: -1, categoriesLeft: left, missingLeft,
+    leftG: bG, leftH: bH, leftCount: bC, rightG: G - bG, rightH: H - bH, rightCount: C - bC,
+  };
+}

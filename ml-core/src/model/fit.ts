@@ -1,0 +1,248 @@
+/**
+ * The training pipeline, pure: tables in, model out. Resolves the objective and classes from the
+ * label, bins the features, runs the booster, evaluates the kept model, and assembles `model.json`.
+ * It is a step-by-step session (not one call) so that the runtime can interleave rounds with
+ * signal handling and checkpoints; it never reads the environment or the file system.
+ */
+import { createHash } from "node:crypto";
+import type { DataSchema, LabelColumn, Table } from "../data/table";
+import { computeMetrics } from "../eval/metrics";
+import { BinMapper } from "../gbdt/binning";
+import { Booster, type BoosterOptions, type BoosterState } from "../gbdt/booster";
+import { lossFor } from "../gbdt/loss";
+import { Random } from "../gbdt/random";
+import { FlatPredictor, sigmoid, softmaxInPlace } from "./flat-predictor";
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FeatureSchema, type ModelJson } from "./format";
+import type { Objective } from "./predictor";
+
+export const ML_CORE_VERSION = "0.1.0";
+export const CHECKPOINT_VERSION = 1;
+
+export interface FitParams extends BoosterOptions {
+  readonly objective: Objective | "auto";
+  readonly maxBins: number;
+}
+
+export interface FitInput {
+  readonly schema: DataSchema;
+  readonly train: Table;
+  readonly validation?: Table;
+  readonly params: FitParams;
+  /** Recorded in the model as given (strings, defaults resolved by the caller). */
+  readonly hyperparameters: Record<string, string>;
+}
+
+export interface Checkpoint {
+  readonly checkpointVersion: number;
+  /** Identifies data and hyperparameters: a checkpoint only resumes the run that wrote it. */
+  readonly fingerprint: string;
+  readonly state: BoosterState;
+}
+
+export interface RoundProgress {
+  readonly round: number;
+  readonly numRound: number;
+  readonly trainLoss: number;
+  readonly validationLoss: number | undefined;
+}
+
+export interface FitResult {
+  readonly model: ModelJson;
+  /** Flat `<channel>:<metric>` map, as printed and as in metrics.json. */
+  readonly metrics: Record<string, number>;
+  readonly lossHistory: { readonly validation: number[] };
+}
+
+export class LabelError extends Error {
+  override readonly name = "LabelError";
+}
+
+export class TrainingSession {
+  readonly objective: Objective;
+  readonly classes: string[] | null;
+  readonly fingerprint: string;
+  private readonly booster: Booster;
+  private readonly yTrain: Float64Array;
+  private readonly yValid: Float64Array | undefined;
+
+  constructor(private readonly input: FitInput, resume?: Checkpoint) {
+    const { schema, train, validation, params } = input;
+    const labels = resolveLabels(params.objective, schema.label, train.label, validation?.label);
+    this.objective = labels.objective;
+    this.classes = labels.classes;
+    this.yTrain = labels.yTrain;
+    this.yValid = labels.yValid;
+    this.fingerprint = fingerprintOf(input);
+
+    const nCategories = schema.features.map((f) => (f.kind === "categorical" ? (f.categories?.length ?? 0) : undefined));
+    // Binning has its own generator, so it is the same whatever the boosting draws.
+    const mapper = BinMapper.fit(train.columns, train.nRows, nCategories, params.maxBins, new Random(params.seed ^ 0x5bd1e995));
+    const trainBins = mapper.transform(train.columns, train.nRows);
+    const validBins = validation ? mapper.transform(validation.columns, validation.nRows) : undefined;
+    // The raw columns are not needed past this point: release them (the bins are 8x smaller).
+    train.columns.length = 0;
+    if (validation) validation.columns.length = 0;
+
+    const loss = lossFor(this.objective, this.classes?.length ?? 0);
+    let state: BoosterState | undefined;
+    if (resume !== undefined) {
+      if (resume.checkpointVersion !== CHECKPOINT_VERSION || resume.fingerprint !== this.fingerprint) {
+        throw new Error("checkpoint does not match this data and these hyperparameters");
+      }
+      state = resume.state;
+    }
+    this.booster = new Booster(
+      loss,
+      mapper,
+      { bins: trainBins, nRows: train.nRows, y: this.yTrain },
+      validBins && validation && this.yValid ? { bins: validBins, nRows: validation.nRows, y: this.yValid } : undefined,
+      params,
+      state,
+    );
+  }
+
+  get done(): boolean {
+    return this.booster.done;
+  }
+
+  get round(): number {
+    return this.booster.roundsRun;
+  }
+
+  step(): void {
+    this.booster.step();
+  }
+
+  progress(): RoundProgress {
+    return {
+      round: this.booster.roundsRun,
+      numRound: this.input.params.numRound,
+      trainLoss: this.booster.currentTrainLoss(),
+      validationLoss: this.booster.currentValidationLoss(),
+    };
+  }
+
+  checkpoint(): Checkpoint {
+    return { checkpointVersion: CHECKPOINT_VERSION, fingerprint: this.fingerprint, state: this.booster.state() };
+  }
+
+  finish(): FitResult {
+    const { schema, train, validation, hyperparameters } = this.input;
+    const result = this.booster.result();
+    const nClasses = this.classes?.length ?? 0;
+    const metrics: Record<string, number> = {};
+    const add = (channel: string, y: Float64Array, raw: Float64Array): void => {
+      const m = computeMetrics(this.objective, y, probabilities(this.objective, raw, y.length, nClasses), nClasses);
+      for (const [k, v] of Object.entries(m)) metrics[`${channel}:${k}`] = v;
+    };
+    add("train", this.yTrain, result.trainRaw);
+    if (this.yValid && result.validRaw) add("validation", this.yValid, result.validRaw);
+
+    const features: FeatureSchema[] = schema.features.map((f) =>
+      f.kind === "categorical" ? { name: f.name, kind: "categorical", categories: f.categories ?? [] } : { name: f.name, kind: "numeric" },
+    );
+    const model: ModelJson = {
+      format: MODEL_FORMAT,
+      formatVersion: MODEL_FORMAT_VERSION,
+      objective: this.objective,
+      label: schema.label,
+      classes: this.classes,
+      features,
+      baseline: Array.from(this.booster.baseline),
+      trees: result.trees,
+      hyperparameters,
+      training: {
+        dataHash: train.dataHash,
+        trainRows: train.nRows,
+        validationRows: validation?.nRows ?? 0,
+        rounds: result.rounds,
+        roundsRun: this.booster.roundsRun,
+        stoppedEarly: this.booster.stoppedEarly,
+        mlCoreVersion: ML_CORE_VERSION,
+      },
+      metrics,
+    };
+    // The shipped predictor must accept what we wrote (fails loudly on any format slip).
+    new FlatPredictor(model);
+    return { model, metrics, lossHistory: { validation: this.booster.state().validationLoss } };
+  }
+}
+
+/** Probabilities (classification, nRows × nClasses) or values (regression) from raw scores. */
+export function probabilities(objective: Objective, raw: Float64Array, n: number, nClasses: number): Float64Array {
+  if (objective === "regression") return raw;
+  if (objective === "binary") {
+    const out = new Float64Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      const p = sigmoid(raw[i]);
+      out[2 * i] = 1 - p;
+      out[2 * i + 1] = p;
+    }
+    return out;
+  }
+  const out = raw.slice();
+  for (let i = 0; i < n; i++) softmaxInPlace(out, i * nClasses, nClasses);
+  return out;
+}
+
+/** Identifies a run's data and hyperparameters (what a checkpoint must match to be resumed). */
+export function fingerprintOf(input: Pick<FitInput, "train" | "validation" | "hyperparameters">): string {
+  const h = createHash("sha256");
+  h.update(input.train.dataHash);
+  h.update(input.validation?.dataHash ?? "-");
+  const hp = input.hyperparameters;
+  h.update(JSON.stringify(Object.keys(hp).sort().map((k) => [k, hp[k]])));
+  return `sha256:${h.digest("hex")}`;
+}
+
+interface ResolvedLabels {
+  objective: Objective;
+  classes: string[] | null;
+  yTrain: Float64Array;
+  yValid: Float64Array | undefined;
+}
+
+/**
+ * Decides the objective (for "auto": text labels or exactly two distinct numbers → classification,
+ * else regression) and turns labels into class indices or values.
+ */
+export function resolveLabels(objective: Objective | "auto", labelName: string, train: LabelColumn, valid: LabelColumn | undefined): ResolvedLabels {
+  const n = train.numeric.length;
+  const numericValues = new Set<number>();
+  for (let i = 0; i < n; i++) if (train.textCode[i] < 0) numericValues.add(train.numeric[i]);
+  const hasText = train.texts.length > 0;
+  let resolved: Objective;
+  if (objective === "auto") {
+    const distinct = numericValues.size + train.texts.length;
+    resolved = hasText ? (distinct === 2 ? "binary" : "multiclass") : distinct === 2 ? "binary" : "regression";
+  } else {
+    resolved = objective;
+  }
+  if (resolved === "regression") {
+    if (hasText) throw new LabelError(`objective regression needs a numeric label, but column "${labelName}" has ${JSON.stringify(train.texts[0])}`);
+    return { objective: resolved, classes: null, yTrain: Float64Array.from(train.numeric), yValid: valid ? numericValidation(valid, labelName) : undefined };
+  }
+  // Classes: numeric labels in numeric order, then text labels in text order.
+  const classes = [...[...numericValues].sort((a, b) => a - b).map(String), ...[...train.texts].sort()];
+  if (classes.length < 2) throw new LabelError(`column "${labelName}" has a single value (${classes[0]}): nothing to classify`);
+  if (resolved === "binary" && classes.length !== 2) {
+    throw new LabelError(`objective binary needs exactly 2 label values, column "${labelName}" has ${classes.length} (${classes.slice(0, 10).join(", ")}${classes.length > 10 ? ", …" : ""}); use objective=multiclass`);
+  }
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const encode = (col: LabelColumn, channel: string): Float64Array => {
+    const y = new Float64Array(col.numeric.length);
+    for (let i = 0; i < y.length; i++) {
+      const name = col.textCode[i] < 0 ? String(col.numeric[i]) : col.texts[col.textCode[i]];
+      const k = index.get(name);
+      if (k === undefined) throw new LabelError(`${channel} label ${JSON.stringify(name)} (row ${i + 1}) is not one of the training classes: ${classes.join(", ")}`);
+      y[i] = k;
+    }
+    return y;
+  };
+  return { objective: resolved, classes, yTrain: encode(train, "train"), yValid: valid ? encode(valid, "validation") : undefined };
+}
+
+function numericValidation(valid: LabelColumn, labelName: string): Float64Array {
+  if (valid.texts.length > 0) throw new LabelError(`validation column "${labelName}" has non-numeric label ${JSON.stringify(valid.texts[0])}`);
+  return Float64Array.from(valid.numeric);
+}

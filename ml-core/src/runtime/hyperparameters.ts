@@ -1,0 +1,135 @@
+/**
+ * Hyperparameters: the one table of names, defaults and allowed values, and the parser that turns
+ * SageMaker's `hyperparameters.json` (every value a string) or `--hp key=value` pairs into typed
+ * training parameters. Every problem is collected and reported at once, with the valid choices.
+ */
+import type { LayoutOptions } from "../data/table";
+import type { GrowPolicy } from "../gbdt/grower";
+import { MAX_BINS } from "../gbdt/types";
+import type { FitParams } from "../model/fit";
+
+type Kind =
+  | { type: "int"; min: number; max: number }
+  | { type: "float"; min: number; max: number; minExclusive?: boolean }
+  | { type: "enum"; values: readonly string[] }
+  | { type: "string" };
+
+export interface HyperparameterSpec {
+  readonly name: string;
+  readonly kind: Kind;
+  /** Default as a string; undefined when the default depends on other values (see `doc`). */
+  readonly default: string | undefined;
+  readonly doc: string;
+}
+
+/** AWS: at most 100 hyperparameters, keys and values at most 256 characters (CreateTrainingJob). */
+export const MAX_HYPERPARAMETER_LENGTH = 256;
+
+export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
+  { name: "objective", kind: { type: "enum", values: ["auto", "binary", "multiclass", "regression"] }, default: "auto", doc: "auto: text labels or exactly two distinct numeric labels give classification (binary or multiclass), other numeric labels regression." },
+  { name: "label", kind: { type: "string" }, default: undefined, doc: "Name of the label column; the CSV files then have a header row. Unset: no header, the label is the first column (SageMaker built-in algorithms' convention) and features are named f0, f1, ..." },
+  { name: "categorical_columns", kind: { type: "string" }, default: "", doc: "Comma-separated feature names to treat as categorical even if their values look numeric. Columns with non-numeric values in their first 1000 rows are categorical anyway." },
+  { name: "num_round", kind: { type: "int", min: 1, max: 100_000 }, default: "100", doc: "Boosting rounds (trees per output)." },
+  { name: "learning_rate", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "0.1", doc: "Shrinkage applied to every leaf value." },
+  { name: "grow_policy", kind: { type: "enum", values: ["leafwise", "depthwise"] }, default: "leafwise", doc: "leafwise: split the leaf with the largest gain first (LightGBM, scikit-learn); depthwise: level by level (XGBoost)." },
+  { name: "max_leaf_nodes", kind: { type: "int", min: 0, max: 65_536 }, default: undefined, doc: "Most leaves per tree; 0 = no limit. Default 31 for leafwise, 0 for depthwise. Must be 0 or at least 2." },
+  { name: "max_depth", kind: { type: "int", min: 0, max: 64 }, default: undefined, doc: "Deepest level of a tree (root = 0); 0 = no limit. Default 0 for leafwise, 6 for depthwise." },
+  { name: "min_samples_leaf", kind: { type: "int", min: 1, max: 1e9 }, default: "20", doc: "Fewest training rows in a leaf." },
+  { name: "min_sum_hessian_in_leaf", kind: { type: "float", min: 0, max: 1e9 }, default: "0.001", doc: "Smallest hessian sum in a leaf (XGBoost's min_child_weight)." },
+  { name: "l2_regularization", kind: { type: "float", min: 0, max: 1e9 }, default: "0", doc: "L2 penalty on leaf values (XGBoost's lambda)." },
+  { name: "min_gain_to_split", kind: { type: "float", min: 0, max: 1e9 }, default: "0", doc: "A split must gain more than this (XGBoost's gamma, on the halved-loss scale of scikit-learn)." },
+  { name: "max_bins", kind: { type: "int", min: 2, max: MAX_BINS }, default: "255", doc: "Bins per numeric feature, and most categories kept per categorical feature (the most frequent; others read as missing)." },
+  { name: "subsample", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of rows drawn for each round." },
+  { name: "colsample_bytree", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of features drawn for each tree." },
+  { name: "colsample_bynode", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of the tree's features considered at each split." },
+  { name: "early_stopping_rounds", kind: { type: "int", min: 0, max: 100_000 }, default: "10", doc: "With a validation channel: stop when the validation loss has not improved for this many rounds, and keep the model of the best round; 0 = off." },
+  { name: "early_stopping_tol", kind: { type: "float", min: 0, max: 1e9 }, default: "1e-7", doc: "An improvement must lower the validation loss by more than this." },
+  { name: "seed", kind: { type: "int", min: 0, max: 4_294_967_295 }, default: "0", doc: "Seed of every random draw (binning sample, row and column subsampling). Same seed, data and hyperparameters: same model." },
+];
+
+/** Keys SageMaker itself may add (automatic model tuning, framework estimators): accepted and ignored. */
+export const IGNORED_PREFIXES = ["sagemaker_", "_tuning_objective_metric"];
+
+export class HyperparameterError extends Error {
+  override readonly name = "HyperparameterError";
+}
+
+export interface ParsedHyperparameters {
+  readonly params: FitParams;
+  readonly layout: Omit<LayoutOptions, "maxCategories">;
+  /** Every hyperparameter with its effective value, as strings (recorded in the model). */
+  readonly resolved: Record<string, string>;
+}
+
+export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperparameters {
+  const problems: string[] = [];
+  const specs = new Map(HYPERPARAMETERS.map((s) => [s.name, s]));
+  const given: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (IGNORED_PREFIXES.some((p) => key.startsWith(p))) continue;
+    if (!specs.has(key)) {
+      problems.push(`unknown hyperparameter "${key}"; valid ones: ${HYPERPARAMETERS.map((s) => s.name).join(", ")}`);
+      continue;
+    }
+    if (typeof value === "string") given[key] = value;
+    else if (typeof value === "number" || typeof value === "boolean") given[key] = String(value);
+    else problems.push(`${key}: ${JSON.stringify(value)} is not a string`);
+    if (given[key] !== undefined && given[key].length > MAX_HYPERPARAMETER_LENGTH) problems.push(`${key}: value longer than ${MAX_HYPERPARAMETER_LENGTH} characters`);
+  }
+  const values = new Map<string, string | number>();
+  for (const spec of HYPERPARAMETERS) {
+    const text = given[spec.name];
+    if (text === undefined) continue;
+    const v = parseValue(spec, text.trim());
+    if (typeof v === "string" && spec.kind.type !== "enum" && spec.kind.type !== "string") problems.push(`${spec.name}: ${v}`);
+    else if (spec.kind.type === "enum" && !spec.kind.values.includes(text.trim())) problems.push(`${spec.name}: ${JSON.stringify(text)} is not one of ${spec.kind.values.join(", ")}`);
+    else values.set(spec.name, v);
+  }
+  const get = <T extends string | number>(name: string): T => (values.get(name) ?? parseValue(specs.get(name) as HyperparameterSpec, (specs.get(name) as HyperparameterSpec).default as string)) as T;
+  const growPolicy = get<GrowPolicy>("grow_policy");
+  const maxLeafNodes = (values.get("max_leaf_nodes") as number | undefined) ?? (growPolicy === "leafwise" ? 31 : 0);
+  const maxDepth = (values.get("max_depth") as number | undefined) ?? (growPolicy === "depthwise" ? 6 : 0);
+  if (maxLeafNodes === 1) problems.push("max_leaf_nodes: 1 is not allowed (0 = no limit, or at least 2)");
+  if (growPolicy === "depthwise" && maxDepth === 0 && maxLeafNodes === 0) problems.push("grow_policy depthwise needs max_depth or max_leaf_nodes to bound the tree");
+  const label = values.get("label") as string | undefined;
+  if (label !== undefined && label.length === 0) problems.push(`label: must name a column (or be left out for headerless data)`);
+  if (problems.length > 0) throw new HyperparameterError(`invalid hyperparameters:\n  ${problems.join("\n  ")}`);
+
+  const categoricalColumns = (get<string>("categorical_columns") || "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const params: FitParams = {
+    objective: get("objective"),
+    maxBins: get("max_bins"),
+    numRound: get("num_round"),
+    learningRate: get("learning_rate"),
+    growPolicy,
+    maxLeafNodes,
+    maxDepth,
+    minSamplesLeaf: get("min_samples_leaf"),
+    minSumHessianInLeaf: get("min_sum_hessian_in_leaf"),
+    l2Regularization: get("l2_regularization"),
+    minGainToSplit: get("min_gain_to_split"),
+    subsample: get("subsample"),
+    colsampleBytree: get("colsample_bytree"),
+    colsampleBynode: get("colsample_bynode"),
+    earlyStoppingRounds: get("early_stopping_rounds"),
+    earlyStoppingTol: get("early_stopping_tol"),
+    seed: get("seed"),
+  };
+  const resolved: Record<string, string> = {};
+  for (const spec of HYPERPARAMETERS) {
+    const v = spec.name === "max_leaf_nodes" ? maxLeafNodes : spec.name === "max_depth" ? maxDepth : values.get(spec.name) ?? spec.default;
+    if (v !== undefined) resolved[spec.name] = String(v);
+  }
+  return { params, layout: { labelColumn: label, categoricalColumns }, resolved };
+}
+
+/** The typed value, or a string describing what is wrong (for numeric kinds). */
+function parseValue(spec: HyperparameterSpec, text: string): string | number {
+  const k = spec.kind;
+  if (k.type === "enum" || k.type === "string") return text;
+  const allowed = k.type === "int" ? `an integer in ${k.min}-${k.max}` : `a number in ${k.minExclusive ? "(" : "["}${k.min}, ${k.max}]`;
+  const v = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(v) || (k.type === "int" && !Number.isInteger(v))) return `${JSON.stringify(text)} is not ${allowed}`;
+  if (v < k.min || v > k.max || (k.type === "float" && k.minExclusive && v === k.min)) return `${JSON.stringify(text)} is out of range (allowed: ${allowed})`;
+  return v;
+}

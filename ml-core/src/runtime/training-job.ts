@@ -1,0 +1,114 @@
+/**
+ * One training job, whichever way it was started (SageMaker contract or the convenience CLI form):
+ * hyperparameters → data → rounds (with checkpoint on request) → model directory and metric lines.
+ */
+import { readTableWithSchema, readTrainingTable } from "../data/table";
+import { formatMetricLine } from "../eval/metrics";
+import { fingerprintOf, TrainingSession, type Checkpoint } from "../model/fit";
+import { saveModel } from "../model/save";
+import { loadCheckpoint, removeCheckpoint, saveCheckpoint } from "./checkpoint";
+import { parseHyperparameters } from "./hyperparameters";
+
+export interface TrainingJobSpec {
+  readonly trainFiles: readonly string[];
+  readonly validationFiles?: readonly string[];
+  /** As read from hyperparameters.json or --hp (values are strings). */
+  readonly hyperparameters: Record<string, unknown>;
+  readonly modelDir: string;
+  /** Where to save a checkpoint on stop and look for one to resume; none: no checkpointing. */
+  readonly checkpointDir?: string;
+}
+
+export interface JobIO {
+  /** Human progress (stderr). */
+  progress(line: string): void;
+  /** A metric line for SageMaker's regexes (stdout). */
+  metric(line: string): void;
+  /** True once the job was asked to stop (SIGTERM). Polled between rounds. */
+  stopRequested(): boolean;
+}
+
+export type JobOutcome =
+  | {
+      readonly status: "completed";
+      readonly modelDir: string;
+      readonly objective: string;
+      readonly classes: string[] | null;
+      readonly rounds: number;
+      readonly roundsRun: number;
+      readonly resumedFromRound: number | null;
+      readonly metrics: Record<string, number>;
+      readonly seconds: number;
+    }
+  | { readonly status: "stopped"; readonly checkpoint: string; readonly round: number; readonly seconds: number };
+
+export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<JobOutcome> {
+  const t0 = performance.now();
+  const seconds = (): number => Math.round((performance.now() - t0) / 10) / 100;
+  const hp = parseHyperparameters(spec.hyperparameters);
+  const { schema, table: train } = readTrainingTable(spec.trainFiles, "train", { ...hp.layout, maxCategories: hp.params.maxBins });
+  const validation = spec.validationFiles && spec.validationFiles.length > 0 ? readTableWithSchema(spec.validationFiles, "validation", schema) : undefined;
+  io.progress(
+    `read ${train.nRows} training rows${validation ? ` and ${validation.nRows} validation rows` : ""}; ` +
+      `${schema.features.length} features (${schema.features.filter((f) => f.kind === "categorical").length} categorical), label "${schema.label}" (${seconds()}s)`,
+  );
+
+  let resume: Checkpoint | undefined;
+  if (spec.checkpointDir !== undefined) {
+    const cp = loadCheckpoint(spec.checkpointDir);
+    if (cp !== undefined) {
+      if (cp.fingerprint === fingerprintOf({ train, validation, hyperparameters: hp.resolved })) {
+        resume = cp;
+        io.progress(`resuming from the checkpoint at round ${cp.state.round}`);
+      } else {
+        io.progress(`ignoring the checkpoint in ${spec.checkpointDir}: it belongs to other data or hyperparameters`);
+      }
+    }
+  }
+  const input = { schema, train, validation, params: hp.params, hyperparameters: hp.resolved };
+  const session = new TrainingSession(input, resume);
+  io.progress(`objective ${session.objective}${session.classes ? ` (classes: ${session.classes.join(", ")})` : ""}`);
+
+  const numRound = hp.params.numRound;
+  const group = Math.max(1, Math.floor(numRound / 10));
+  const stop = (): JobOutcome => {
+    const file = saveCheckpoint(spec.checkpointDir as string, session.checkpoint());
+    io.progress(`stop requested: saved a checkpoint at round ${session.round} to ${file}`);
+    return { status: "stopped", checkpoint: file, round: session.round, seconds: seconds() };
+  };
+  while (!session.done) {
+    if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
+    session.step();
+    if (session.round % group === 0 || session.done) {
+      const p = session.progress();
+      io.progress(
+        `[round ${p.round}/${p.numRound}] train_loss=${p.trainLoss.toFixed(6)}` +
+          (p.validationLoss !== undefined ? ` validation_loss=${p.validationLoss.toFixed(6)}` : "") +
+          ` ${seconds()}s`,
+      );
+    }
+    // Let a pending SIGTERM handler run: the rounds are synchronous CPU work.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
+
+  const result = session.finish();
+  const report = { ...result.metrics, rounds: result.model.training.rounds, loss_history: result.lossHistory };
+  saveModel(spec.modelDir, result.model, report);
+  for (const [name, value] of Object.entries(result.metrics)) {
+    const [channel, metric] = name.split(":");
+    io.metric(formatMetricLine(channel, metric, value));
+  }
+  if (spec.checkpointDir !== undefined) removeCheckpoint(spec.checkpointDir);
+  return {
+    status: "completed",
+    modelDir: spec.modelDir,
+    objective: session.objective,
+    classes: session.classes,
+    rounds: result.model.training.rounds,
+    roundsRun: result.model.training.roundsRun,
+    resumedFromRound: resume?.state.round ?? null,
+    metrics: result.metrics,
+    seconds: seconds(),
+  };
+}
