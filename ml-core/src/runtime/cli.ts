@@ -1,5 +1,7 @@
 // The `ml-core` command line: registration only; each command lives in its own file.
 import { Command } from "commander";
+import { predictCommand } from "./predict";
+import { serveCommand } from "./serve";
 import { trainCommand } from "./train";
 
 export function main(argv: string[]): void {
@@ -7,6 +9,8 @@ export function main(argv: string[]): void {
     .description("Gradient-boosted trees behind the SageMaker training and hosting contract")
     .showHelpAfterError();
   program.addCommand(trainCommand());
+  program.addCommand(serveCommand());
+  program.addCommand(predictCommand());
   program.parseAsync(argv, { from: "user" }).catch(fail);
 }
 
