@@ -1,4 +1,4 @@
-import { readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as lib from "../src/index";
 import { MAX_PREVIOUS_VERSIONS, parseSettings, pinPackage, pinPrevious } from "../src/config/stack-file";
@@ -31,6 +31,10 @@ describe("pinPackage", () => {
   it("replaces an artifactUri + image pin, and adds one where there was none", () => {
     const artifact = STACK_FILES.staging.replace(/ {4}packageArn: .*\n/, "    artifactUri: s3://b/training-output/j/output/model.tar.gz\n    image: x@sha256:1\n");
     expect(parseSettings("staging", pinPackage(artifact, arn(3))).model).toEqual({ packageArn: arn(3), previousPackageArns: [] });
+    const empty = STACK_FILES.staging.replace(/ {4}packageArn: .*\n/, "").replace("  mlPlatform:model:", "  mlPlatform:model: # nothing yet");
+    const pinned = pinPackage(empty, arn(3));
+    expect(parseSettings("staging", pinned).model).toEqual({ packageArn: arn(3), previousPackageArns: [] });
+    expect(pinned).toContain(`  mlPlatform:model: # nothing yet\n    packageArn: ${arn(3)}\n  mlPlatform:serving:`);
     const none = STACK_FILES.staging.replace(/ {2}mlPlatform:model:\n {4}packageArn: .*\n/, "");
     expect(parseSettings("staging", pinPackage(none, arn(3))).model).toEqual({ packageArn: arn(3), previousPackageArns: [] });
   });
@@ -79,5 +83,19 @@ describe("StackFiles.write", () => {
     writeFileSync(`${world.dir}/stacks/keep.txt`, "x");
     await expect(files.write("dev", "config: {}\n")).rejects.toThrow(/ENOENT/);
     expect(world.stackText("dev")).toBe(STACK_FILES.dev);
+  });
+});
+
+describe("the repository's own stack files", () => {
+  const dir = `${__dirname}/../../stacks`;
+  it.each(["dev", "staging", "prod"])("%s parses, and pinning a version keeps every comment", (stack) => {
+    const text = readFileSync(`${dir}/Pulumi.${stack}.yaml`, "utf8");
+    const settings = parseSettings(stack, text);
+    expect(settings.modelName).toBe("churn");
+    const next = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-x/99";
+    const pinned = pinPackage(text, next);
+    expect(parseSettings(stack, pinned).model?.packageArn).toBe(next);
+    const comments = (t: string) => t.split("\n").filter((l) => l.trim().startsWith("#") || l.includes(" # "));
+    expect(comments(pinned)).toEqual(comments(text));
   });
 });

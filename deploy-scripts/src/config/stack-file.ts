@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { Document, isMap, parseDocument } from "yaml";
+import { Document, isMap, isScalar, parseDocument } from "yaml";
 import { CliError } from "../errors";
 import { CONFIG_NAMESPACE, settingsInput, stackSettingsSchema, type StackSettings } from "./settings";
 
@@ -99,25 +99,61 @@ export function pinPrevious(text: string, to?: string): string {
 }
 
 function editModel(text: string, next: (model: { packageArn?: string; previous: string[] }) => { packageArn: string; previous: string[] }): string {
-  const doc = parseDocument(text);
+  const doc = parseDocument(text, { keepSourceTokens: false });
   const config = doc.get("config", true);
   if (!isMap(config)) throw new CliError("the stack file has no `config:` map");
-  const current = (doc.getIn(["config", MODEL_KEY]) as unknown) ?? null;
+  const pair = config.items.find((p) => isScalar(p.key) && p.key.value === MODEL_KEY);
+  const current = pair?.value;
   const currentJs = isMap(current) ? (current.toJSON() as Record<string, unknown>) : {};
   const { packageArn, previous } = next({
     packageArn: typeof currentJs.packageArn === "string" ? currentJs.packageArn : undefined,
     previous: Array.isArray(currentJs.previousPackageArns) ? currentJs.previousPackageArns.filter((a): a is string => typeof a === "string") : [],
   });
-  if (!isMap(current)) {
-    doc.setIn(["config", MODEL_KEY], doc.createNode({}));
-  }
-  doc.deleteIn(["config", MODEL_KEY, "artifactUri"]);
-  doc.deleteIn(["config", MODEL_KEY, "image"]);
-  doc.setIn(["config", MODEL_KEY, "packageArn"], packageArn);
   const kept = previous.slice(0, MAX_PREVIOUS_VERSIONS);
-  if (kept.length > 0) doc.setIn(["config", MODEL_KEY, "previousPackageArns"], doc.createNode(kept));
-  else doc.deleteIn(["config", MODEL_KEY, "previousPackageArns"]);
-  return stringify(doc);
+
+  // Only the lines of `mlPlatform:model` are rewritten; every other byte of the file stays as it
+  // was. (Re-printing the whole document would re-indent some comments.) Comments inside the old
+  // model block are dropped with it: the block is the tool's to write.
+  const firstKey = config.items[0]?.key;
+  const keyOffset = isScalar(pair?.key) ? pair.key.range![0] : isScalar(firstKey) ? firstKey.range![0] : undefined;
+  if (keyOffset === undefined) return stringify(withModel(doc, packageArn, kept));
+  const indent = keyOffset - (text.lastIndexOf("\n", keyOffset - 1) + 1);
+  const body = renderModel(packageArn, kept, " ".repeat(indent + 2));
+  if (pair && isMap(current) && current.items.length > 0 && current.range) {
+    const from = text.lastIndexOf("\n", current.range[0] - 1) + 1;
+    const to = lineEnd(text, current.range[1]);
+    return text.slice(0, from) + body + text.slice(to);
+  }
+  if (pair && (current === null || current === undefined || (isScalar(current) && current.value === null))) {
+    const keyEnd = lineEnd(text, isScalar(pair.key) ? pair.key.range![1] : keyOffset);
+    const line = text.slice(text.lastIndexOf("\n", keyOffset - 1) + 1, keyEnd).replace(/\n$/, "");
+    const rest = text.slice(keyEnd);
+    return text.slice(0, text.lastIndexOf("\n", keyOffset - 1) + 1) + line.replace(/:\s*(?:null|~)?\s*(#.*)?$/, (_m, comment?: string) => (comment ? `: ${comment}` : ":")) + "\n" + body + rest;
+  }
+  if (!pair && config.range) {
+    const at = lineEnd(text, config.range[1]);
+    const prefix = at > 0 && text[at - 1] !== "\n" ? "\n" : "";
+    return text.slice(0, at) + prefix + `${" ".repeat(indent)}${MODEL_KEY}:\n` + body + text.slice(at);
+  }
+  return stringify(withModel(doc, packageArn, kept));
+}
+
+/** The offset just past the end of the line holding `offset` (after its newline, if any). */
+function lineEnd(text: string, offset: number): number {
+  const nl = text.indexOf("\n", Math.max(0, offset - 1));
+  return nl < 0 ? text.length : nl + 1;
+}
+
+function renderModel(packageArn: string, previous: readonly string[], indent: string): string {
+  const lines = [`${indent}packageArn: ${packageArn}`];
+  if (previous.length > 0) lines.push(`${indent}previousPackageArns:`, ...previous.map((a) => `${indent}  - ${a}`));
+  return lines.join("\n") + "\n";
+}
+
+/** The fallback for unusual layouts (flow-style config, a scalar model value): edit the tree. */
+function withModel(doc: Document, packageArn: string, previous: readonly string[]): Document {
+  doc.setIn(["config", MODEL_KEY], doc.createNode(previous.length > 0 ? { packageArn, previousPackageArns: [...previous] } : { packageArn }));
+  return doc;
 }
 
 function stringify(doc: Document): string {
