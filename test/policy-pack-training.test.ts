@@ -65,15 +65,6 @@ describe("training job rules (pure functions over a CreateTrainingJob request)",
   );
 });
 
-/**
- * Where the deploy tool's request builder does not meet a rule yet, by rule: reported to its
- * maintainers. Delete an entry once `trainingJobInput` is fixed; the test then holds it to the rule.
- */
-const KNOWN_BUILDER_GAPS: Record<string, (request: TrainingJobRequest) => boolean> = {
-  // trainingJobInput sets EnableInterContainerTrafficEncryption only when instanceCount > 1.
-  "training-inter-container-encryption": (request) => (request.ResourceConfig?.InstanceCount ?? 1) === 1,
-};
-
 describe("the deploy tool's real CreateTrainingJob requests", () => {
   const plans: Record<string, PlanResult> = {};
   beforeAll(async () => {
@@ -97,12 +88,10 @@ describe("the deploy tool's real CreateTrainingJob requests", () => {
     }) as TrainingJobRequest;
   }
 
-  const unexpected = (request: TrainingJobRequest) => validateTrainingJobRequest(request).filter((v) => !KNOWN_BUILDER_GAPS[v.rule]?.(request));
-
-  it.each(["dev", "staging", "prod"])("%s: passes every training rule (known builder gaps aside)", (stack) => {
+  it.each(["dev", "staging", "prod"])("%s: passes every training rule, single-instance inter-container encryption included", (stack) => {
     const request = requestFor(stack);
-    expect(request.StoppingCondition?.MaxRuntimeInSeconds).toBeGreaterThan(0);
-    expect(unexpected(request)).toEqual([]);
+    expect(request.ResourceConfig?.InstanceCount).toBe(1);
+    expect(validateTrainingJobRequest(request)).toEqual([]);
   });
 
   it("a distributed job from the builder passes every training rule, inter-container encryption included", () => {
@@ -115,11 +104,5 @@ describe("the deploy tool's real CreateTrainingJob requests", () => {
     const request = requestFor("staging", { instanceType: "ml.m5d.xlarge", instanceCount: 2 });
     expect(request.ResourceConfig?.VolumeKmsKeyId).toBeUndefined();
     expect(validateTrainingJobRequest(request)).toEqual([]);
-  });
-
-  it("still flags the known gap on single-instance jobs (so the entry above is deleted when it is fixed)", () => {
-    const request = requestFor("dev");
-    const gaps = validateTrainingJobRequest(request).filter((v) => KNOWN_BUILDER_GAPS[v.rule]?.(request)).map((v) => v.rule);
-    expect(gaps).toEqual(Object.keys(KNOWN_BUILDER_GAPS));
   });
 });

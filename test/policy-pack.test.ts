@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import type * as aws from "@pulumi/aws";
+import type { Unwrap } from "@pulumi/pulumi";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import type { EcrRepositoryProps, KmsKeyProps, LogGroupProps, MetricAlarmProps, SnsTopicProps } from "../infra/policy-pack/lib/types";
 import { policies, type PlatformPolicy } from "../infra/policy-pack/policies";
 import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS, isForbiddenManagedPolicy } from "../infra/policy-pack/lib/iam";
 import { runResourcePolicy, runStackPolicy, urnOf, type FakeResource, type PolicyConfig } from "./helpers/policy-harness";
@@ -29,6 +32,24 @@ describe("the pack", () => {
       expect(p.description.length, p.name).toBeGreaterThan(20);
       expect(p.tags ?? [], p.name).toEqual(p.controls.map((c) => c.id));
     }
+  });
+});
+
+describe("the props the resource rules read", () => {
+  /** Fields of `Props` that `Args` (the AWS SDK's) does not define: none, or a rule reads a misspelt field. */
+  type Unknown<Props, Args> = Exclude<keyof Props, keyof Args>;
+
+  it("are fields the AWS SDK defines, with the SDK's types (checked by tsc)", () => {
+    expectTypeOf<Unknown<KmsKeyProps, aws.kms.KeyArgs>>().toEqualTypeOf<never>();
+    expectTypeOf<Unwrap<aws.kms.KeyArgs>>().toExtend<KmsKeyProps>();
+    expectTypeOf<Unknown<EcrRepositoryProps, aws.ecr.RepositoryArgs>>().toEqualTypeOf<never>();
+    expectTypeOf<Unwrap<aws.ecr.RepositoryArgs>>().toExtend<EcrRepositoryProps>();
+    expectTypeOf<Unknown<LogGroupProps, aws.cloudwatch.LogGroupArgs>>().toEqualTypeOf<never>();
+    expectTypeOf<Unwrap<aws.cloudwatch.LogGroupArgs>>().toExtend<LogGroupProps>();
+    expectTypeOf<Unknown<SnsTopicProps, aws.sns.TopicArgs>>().toEqualTypeOf<never>();
+    expectTypeOf<Unwrap<aws.sns.TopicArgs>>().toExtend<SnsTopicProps>();
+    expectTypeOf<Unknown<MetricAlarmProps, aws.cloudwatch.MetricAlarmArgs>>().toEqualTypeOf<never>();
+    expectTypeOf<Unwrap<aws.cloudwatch.MetricAlarmArgs>>().toExtend<MetricAlarmProps>();
   });
 });
 

@@ -1,4 +1,4 @@
-import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type { ReportViolation, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 
 /** A control a rule implements, by the ID its framework gives it. */
 export interface ControlRef {
@@ -19,3 +19,14 @@ export const checkov = (id: string, note?: string): ControlRef => ({ framework: 
 
 /** Policy tags: the control IDs, so Pulumi Cloud can filter violations by them. */
 export const controlTags = (controls: readonly ControlRef[]) => controls.map((c) => c.id);
+
+/**
+ * `validateResourceOfType` by type token: runs `validate` on resources of `type` with their props
+ * typed, and reports every other resource not applicable, as the SDK helper does for a class.
+ */
+export function validateResourceOfType<TProps>(type: string, validate: (props: TProps, args: ResourceValidationArgs, reportViolation: ReportViolation) => void): ResourceValidation {
+  const fn = (args: ResourceValidationArgs, reportViolation: ReportViolation) =>
+    args.type === type ? validate(args.props as TProps, args, reportViolation) : args.notApplicable(`Policy only applies to resources of type '${type}'`);
+  // The policy SDK skips a validation whose function carries the type it applies to without calling it.
+  return Object.assign(fn, { __pulumiType: type });
+}

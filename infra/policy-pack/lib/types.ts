@@ -24,4 +24,38 @@ export const TYPES = {
   sageMakerModel: "aws:sagemaker/model:Model",
   sageMakerEndpointConfig: "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
   scalingTarget: "aws:appautoscaling/target:Target",
+  kmsKey: "aws:kms/key:Key",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  snsTopic: "aws:sns/topic:Topic",
+  metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
 } as const;
+
+// The props the resource rules read, as plain data. The pack deliberately does not import
+// @pulumi/aws: its type definitions are thousands of files that ts-node would type-check every
+// time the CLI loads the pack. test/policy-pack.test.ts checks these against the SDK's own types.
+export interface KmsKeyProps {
+  enableKeyRotation?: boolean;
+  customerMasterKeySpec?: string;
+  policy?: string;
+}
+
+export interface EcrRepositoryProps {
+  imageTagMutability?: string;
+  imageScanningConfiguration?: { scanOnPush?: boolean };
+  encryptionConfigurations?: Array<{ encryptionType?: string; kmsKey?: string }>;
+}
+
+export interface LogGroupProps {
+  retentionInDays?: number;
+  kmsKeyId?: string;
+}
+
+export interface SnsTopicProps {
+  kmsMasterKeyId?: string;
+}
+
+export interface MetricAlarmProps {
+  /** ARNs (the SDK also takes Topic objects; the engine sees their ARNs). */
+  alarmActions?: unknown[];
+  actionsEnabled?: boolean;
+}

@@ -1,16 +1,14 @@
 // ECR repositories: scanned on push, immutable tags, encrypted with KMS, expiring old images.
-import * as aws from "@pulumi/aws";
-import { validateResourceOfType } from "@pulumi/policy";
-import { checkov, controlTags, securityHub, type PlatformPolicy } from "../lib/policy";
+import { checkov, controlTags, securityHub, validateResourceOfType, type PlatformPolicy } from "../lib/policy";
 import { asArray, asRecord, describe, parseJson, refersTo } from "../lib/resources";
-import { TYPES } from "../lib/types";
+import { TYPES, type EcrRepositoryProps } from "../lib/types";
 
 export const ecrScanOnPush: PlatformPolicy = {
   name: "ecr-scan-on-push",
   description: "ECR repositories scan every image for vulnerabilities when it is pushed.",
   severity: "high",
   controls: [securityHub("ECR.1", "repository-level scan on push; ECR.1 also accepts registry-level enhanced scanning"), checkov("CKV_AWS_163")],
-  validateResource: validateResourceOfType(aws.ecr.Repository, (repo, args, reportViolation) => {
+  validateResource: validateResourceOfType<EcrRepositoryProps>(TYPES.ecrRepository, (repo, args, reportViolation) => {
     if (repo.imageScanningConfiguration?.scanOnPush !== true) {
       reportViolation(`${describe(args)}: imageScanningConfiguration.scanOnPush is ${JSON.stringify(repo.imageScanningConfiguration?.scanOnPush ?? null)}; set it to true`);
     }
@@ -22,7 +20,7 @@ export const ecrImmutableTags: PlatformPolicy = {
   description: "ECR repositories make image tags immutable, so a tag always names the same image.",
   severity: "medium",
   controls: [securityHub("ECR.2"), checkov("CKV_AWS_51")],
-  validateResource: validateResourceOfType(aws.ecr.Repository, (repo, args, reportViolation) => {
+  validateResource: validateResourceOfType<EcrRepositoryProps>(TYPES.ecrRepository, (repo, args, reportViolation) => {
     // IMMUTABLE_WITH_EXCLUSION lets matching tags move again, so it is not accepted either.
     if (repo.imageTagMutability !== "IMMUTABLE") {
       reportViolation(`${describe(args)}: imageTagMutability is ${JSON.stringify(repo.imageTagMutability ?? "MUTABLE")}; set it to "IMMUTABLE"`);
@@ -35,7 +33,7 @@ export const ecrKmsEncryption: PlatformPolicy = {
   description: "ECR repositories encrypt images with a KMS key (not the default AES-256).",
   severity: "medium",
   controls: [checkov("CKV_AWS_136")],
-  validateResource: validateResourceOfType(aws.ecr.Repository, (repo, args, reportViolation) => {
+  validateResource: validateResourceOfType<EcrRepositoryProps>(TYPES.ecrRepository, (repo, args, reportViolation) => {
     const types = (repo.encryptionConfigurations ?? []).map((c) => c.encryptionType);
     if (!types.includes("KMS") && !types.includes("KMS_DSSE")) {
       reportViolation(`${describe(args)}: encryptionConfigurations[].encryptionType is ${JSON.stringify(types[0] ?? "AES256")}; set it to "KMS" with the platform key`);

@@ -1,8 +1,7 @@
 // Logs, alarms and their notifications: kept for a set time, encrypted, and acted upon.
-import * as aws from "@pulumi/aws";
-import { validateResourceOfType } from "@pulumi/policy";
-import { checkov, controlTags, securityHub, type PlatformPolicy } from "../lib/policy";
+import { checkov, controlTags, securityHub, validateResourceOfType, type PlatformPolicy } from "../lib/policy";
 import { describe } from "../lib/resources";
+import { TYPES, type LogGroupProps, type MetricAlarmProps, type SnsTopicProps } from "../lib/types";
 
 export const logGroupRetentionAndKms: PlatformPolicy = {
   name: "cloudwatch-log-group-retention-kms",
@@ -16,7 +15,7 @@ export const logGroupRetentionAndKms: PlatformPolicy = {
   configSchema: {
     properties: { minRetentionDays: { type: "integer", minimum: 1, default: 1, description: "Shortest retention allowed, in days (365 matches CloudWatch.16 and CKV_AWS_338)." } },
   },
-  validateResource: validateResourceOfType(aws.cloudwatch.LogGroup, (group, args, reportViolation) => {
+  validateResource: validateResourceOfType<LogGroupProps>(TYPES.logGroup, (group, args, reportViolation) => {
     const min = args.getConfig<{ minRetentionDays?: number }>().minRetentionDays ?? 1;
     const days = group.retentionInDays;
     if (days === undefined || days === 0) reportViolation(`${describe(args)}: retentionInDays is not set (events are kept forever); set one of CloudWatch Logs' retention periods`);
@@ -30,7 +29,7 @@ export const snsTopicKms: PlatformPolicy = {
   description: "SNS topics encrypt messages at rest with a KMS key.",
   severity: "medium",
   controls: [checkov("CKV_AWS_26")],
-  validateResource: validateResourceOfType(aws.sns.Topic, (topic, args, reportViolation) => {
+  validateResource: validateResourceOfType<SnsTopicProps>(TYPES.snsTopic, (topic, args, reportViolation) => {
     if (typeof topic.kmsMasterKeyId !== "string" || topic.kmsMasterKeyId === "") reportViolation(`${describe(args)}: kmsMasterKeyId is not set; encrypt the topic with the platform key`);
   }),
 };
@@ -40,7 +39,7 @@ export const alarmActions: PlatformPolicy = {
   description: "CloudWatch alarms have actions configured and enabled, so an alarm reaches someone.",
   severity: "high",
   controls: [securityHub("CloudWatch.15"), securityHub("CloudWatch.17")],
-  validateResource: validateResourceOfType(aws.cloudwatch.MetricAlarm, (alarm, args, reportViolation) => {
+  validateResource: validateResourceOfType<MetricAlarmProps>(TYPES.metricAlarm, (alarm, args, reportViolation) => {
     if ((alarm.alarmActions ?? []).length === 0) reportViolation(`${describe(args)}: alarmActions is empty; notify the stack's alarm topic`);
     if (alarm.actionsEnabled === false) reportViolation(`${describe(args)}: actionsEnabled is false; alarms must act`);
   }),

@@ -1,12 +1,11 @@
 // S3 buckets and the KMS key. With @pulumi/aws v7 a bucket's settings are separate resources that
 // name the bucket (encryption, public access block, versioning, policy, lifecycle, ownership), so
 // a bucket can only be judged with the whole stack in view: these are stack policies.
-import * as aws from "@pulumi/aws";
-import { validateResourceOfType, type PolicyResource, type ReportViolation, type StackValidationArgs } from "@pulumi/policy";
+import type { PolicyResource, ReportViolation, StackValidationArgs } from "@pulumi/policy";
 import { label, statementsOf } from "../lib/iam";
-import { checkov, controlTags, securityHub, type PlatformPolicy } from "../lib/policy";
+import { checkov, controlTags, securityHub, validateResourceOfType, type PlatformPolicy } from "../lib/policy";
 import { asArray, asRecord, asStrings, describe, refersTo } from "../lib/resources";
-import { TYPES } from "../lib/types";
+import { TYPES, type KmsKeyProps } from "../lib/types";
 
 const T = {
   bucket: TYPES.bucket,
@@ -153,7 +152,7 @@ export const kmsKeyRotation: PlatformPolicy = {
   description: "Customer-managed symmetric KMS keys rotate their key material automatically.",
   severity: "medium",
   controls: [securityHub("KMS.4"), checkov("CKV_AWS_7")],
-  validateResource: validateResourceOfType(aws.kms.Key, (key, args, reportViolation) => {
+  validateResource: validateResourceOfType<KmsKeyProps>(TYPES.kmsKey, (key, args, reportViolation) => {
     // Only symmetric encryption keys can rotate automatically; asymmetric and HMAC keys cannot.
     const spec = key.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
     if (spec !== "SYMMETRIC_DEFAULT") return args.notApplicable(`key spec ${spec} does not support automatic rotation`);
@@ -166,7 +165,7 @@ export const kmsKeyPolicyNoPublicPrincipal: PlatformPolicy = {
   description: "KMS key policies grant nothing to the wildcard principal \"*\" without a condition.",
   severity: "critical",
   controls: [checkov("CKV_AWS_33")],
-  validateResource: validateResourceOfType(aws.kms.Key, (key, args, reportViolation) => {
+  validateResource: validateResourceOfType<KmsKeyProps>(TYPES.kmsKey, (key, args, reportViolation) => {
     // The key policy is a resource policy: granting kms:* to the account root is how it delegates
     // to IAM (the standard key policy), so principals, not actions, are what matter here.
     statementsOf(key.policy).forEach((s, i) => {
