@@ -10,7 +10,7 @@ import { loadPredictor } from "../src/model/load";
 import { predictFile } from "../src/runtime/predict";
 import { Scorer } from "../src/server/scoring";
 import type { Format } from "../src/server/media-types";
-import { BIN, ensureBuilt } from "./server-helpers";
+import { BIN, ML_CORE, ensureBuilt } from "./server-helpers";
 import { testRows, writeTestModel } from "./server-model";
 
 let dir: string;
@@ -119,9 +119,30 @@ describe("the predict command", () => {
     expect(run.stderr).toMatch(/^scored 3 rows in \d+\.\d\d s \([\d,]+ rows\/s\): - → stdout\n$/);
   });
 
+  it("scores a file of many chunks on several threads, in order, numbering rows across chunks", () => {
+    // The compiled module, as the CLI runs it: worker threads load dist/runtime/predict.js.
+    const script = `
+      const { predictFile } = require(${JSON.stringify(path.join(ML_CORE, "dist", "runtime", "predict.js"))});
+      const [modelDir, input, output] = process.argv.slice(1);
+      predictFile({ modelDir, input, output, chunkBytes: 4096, threads: 3 }).then(
+        (s) => console.log(JSON.stringify(s)),
+        (e) => { console.log(JSON.stringify({ error: e.message })); process.exitCode = 1; });`;
+    const body = rows.join("\n") + "\n";
+    const ok = spawnSync(process.execPath, ["-e", script, modelDir, file("threads-in.csv", body), file("threads-out.csv")], { encoding: "utf8" });
+    expect(ok.stderr).toBe("");
+    expect(JSON.parse(ok.stdout)).toMatchObject({ rows: 3000 });
+    expect(fs.readFileSync(file("threads-out.csv"), "utf8")).toBe(served(body, "csv", "csv"));
+
+    const bad = ["x0,x1,x2,x3,color", ...rows.slice(0, 2500), "1,2,3,4,red,extra", ...rows.slice(2500)].join("\n");
+    const failed = spawnSync(process.execPath, ["-e", script, modelDir, file("threads-bad.csv", bad), file("threads-bad-out.csv")], { encoding: "utf8" });
+    expect(failed.status).toBe(1);
+    expect(JSON.parse(failed.stdout)).toEqual({ error: `${file("threads-bad.csv")}: row 2502: expected 5 features (x0, x1, x2, x3, color), found 6 columns` });
+    expect(fs.existsSync(file("threads-bad-out.csv"))).toBe(false);
+  });
+
   it("exits 1 with the reason on bad input", () => {
     const run = spawnSync(process.execPath, [BIN, "predict", "--model-dir", modelDir, "--input", file("cli-bad.csv", "1,2\n")], { encoding: "utf8" });
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain("cli-bad.csv: row 1: expected 5 features");
+    expect(run.stderr).toMatch(/^ml-core: error: .*cli-bad\.csv: row 1: expected 5 features \(x0, x1, x2, x3, color\), found 2 columns\n$/);
   });
 });

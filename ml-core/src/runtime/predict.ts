@@ -13,14 +13,16 @@
  */
 import { once } from "node:events";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Readable, Writable } from "node:stream";
-import { Command, Option } from "commander";
+import { isMainThread, parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { loadPredictor } from "../model/load";
 import type { Predictor } from "../model/predictor";
-import { CsvRows, headerLayout, identityLayout, lastRecordEnd, readRecord, type ColumnLayout } from "../server/csv";
-import { HttpError } from "../server/errors";
+import { CsvRows, headerLayout, identityLayout, lastRecordEnd, readRecord } from "../server/csv";
+import { HttpError, RowError } from "../server/errors";
 import { InstanceRows, JsonLinesRows, jsonInstances } from "../server/json";
 import { requestFormat, type Format } from "../server/media-types";
 import type { RowSource } from "../server/rows";
@@ -43,6 +45,16 @@ export interface PredictOptions {
   readonly accept?: string;
   /** Bytes read at a time. @default 4 MiB */
   readonly chunkBytes?: number;
+  /** Scoring threads for inputs longer than one chunk. @default one per CPU */
+  readonly threads?: number;
+}
+
+/**
+ * One scoring thread per CPU; none when running from TypeScript source (tests), where a worker
+ * thread could not load this file.
+ */
+function defaultThreads(): number {
+  return __filename.endsWith(".ts") ? 1 : os.availableParallelism();
 }
 
 export interface PredictSummary {
@@ -100,9 +112,11 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
     const sink = new Sink(out, outputFormat);
     if (inputFormat === "json") {
       const whole = await readAll(inStream);
-      await sink.writeAll(scorer.predictions(new InstanceRows(jsonInstances(whole), scorer.schema), outputFormat, count));
+      for (const part of scorer.predictions(new InstanceRows(jsonInstances(whole), scorer.schema), outputFormat, count)) await sink.write(part);
     } else {
-      header = await streamRecords(inStream, inputFormat, scorer, sink, count);
+      // Threads load the model from its directory; a predictor handed in (tests) stays on this one.
+      const threads = predictor === undefined ? (options.threads ?? defaultThreads()) : 1;
+      header = await streamRecords(inStream, inputFormat, outputFormat, scorer, sink, count, { modelDir: options.modelDir, threads });
     }
     if (count.rows === 0) throw new PredictError(`${options.input}: no rows to score`);
     await sink.end();
@@ -133,48 +147,223 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
   };
 }
 
-/**
- * Reads CSV or JSON lines chunk by chunk, scoring each chunk's complete records and carrying the
- * partial last one over. Returns whether a CSV header was found.
- */
-async function streamRecords(input: Readable, format: Format, scorer: Scorer, sink: Sink, count: RowCount): Promise<boolean> {
-  let carry: Buffer | undefined;
-  let layout: ColumnLayout | undefined;
-  let header = false;
-  let row = 1;
-  const score = async (buf: Buffer, start: number, end: number): Promise<void> => {
-    if (layout === undefined) {
-      // The first record decides whether there is a header; it must be whole.
-      layout = identityLayout(scorer.schema.nFeatures);
-      if (format === "csv") {
-        const bom = buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf ? 3 : 0;
-        const { fields, next } = readRecord(buf, start + bom, end, 1);
-        const byName = headerLayout(fields, scorer.schema);
-        if (byName !== undefined) {
-          layout = byName;
-          header = true;
-          start = next;
-          row = 2;
-          sink.header(scorer.formatter.csvHeader());
-        } else {
-          checkNotPartialHeader(fields, scorer);
-        }
-      }
-    }
-    const source: RowSource & { readonly row: number } =
-      format === "csv" ? new CsvRows(buf, start, end, scorer.schema, layout, row) : new JsonLinesRows(buf, start, end, scorer.schema, row);
-    await sink.writeAll(scorer.predictions(source, sink.format, count));
-    row = source.row;
-  };
+/** What scoring one chunk of complete records gives. */
+interface ChunkResult {
+  /** The formatted predictions (JSON records comma-separated, without the surrounding array). */
+  readonly text: string;
+  readonly rows: number;
+  /** Lines of input consumed, counting blank ones: the next chunk's rows are numbered after them. */
+  readonly lines: number;
+}
 
+/** What a scoring thread needs to know, fixed for the whole file. */
+interface ChunkSpec {
+  readonly format: Format;
+  readonly outputFormat: Format;
+  readonly nColumns: number;
+  readonly target: Int32Array;
+}
+
+/**
+ * Scores the records of one chunk, numbering rows from 1 (the caller shifts row numbers in errors):
+ * the unit of work, on the main thread or on a scoring thread.
+ */
+function scoreChunk(scorer: Scorer, spec: ChunkSpec, buf: Buffer, fileStart: boolean): ChunkResult {
+  const source: RowSource & { readonly row: number } =
+    spec.format === "csv"
+      ? new CsvRows(buf, 0, buf.length, scorer.schema, { nColumns: spec.nColumns, target: spec.target }, 1, fileStart)
+      : new JsonLinesRows(buf, 0, buf.length, scorer.schema, 1);
+  const count: RowCount = { rows: 0 };
+  let text = "";
+  for (const part of scorer.predictions(source, spec.outputFormat, count)) {
+    text += text !== "" && spec.outputFormat === "json" ? "," + part : part;
+  }
+  return { text, rows: count.rows, lines: source.row - 1 };
+}
+
+/** Chunks of the input cut after their last complete record (CSV quoting respected). */
+async function* recordChunks(input: Readable, format: Format): AsyncGenerator<Buffer> {
+  let carry: Buffer | undefined;
   for await (const chunk of input as AsyncIterable<Buffer>) {
     const buf = carry === undefined ? chunk : Buffer.concat([carry, chunk]);
     const end = format === "csv" ? lastRecordEnd(buf, 0, buf.length) : buf.lastIndexOf(10) + 1;
-    if (end > 0) await score(buf, 0, end);
+    if (end > 0) yield buf.subarray(0, end);
     carry = end < buf.length ? buf.subarray(end) : undefined;
   }
-  if (carry !== undefined && carry.length > 0) await score(carry, 0, carry.length);
+  if (carry !== undefined && carry.length > 0) yield carry;
+}
+
+/**
+ * Streams CSV or JSON lines through the scorer. A file of more than one chunk is scored by a pool of
+ * threads (the predictor is CPU-bound and a file job has nothing else to wait on), with results
+ * written in input order. Returns whether a CSV header was found.
+ */
+async function streamRecords(
+  input: Readable,
+  format: Format,
+  outputFormat: Format,
+  scorer: Scorer,
+  sink: Sink,
+  count: RowCount,
+  pool: { modelDir: string; threads: number } | undefined,
+): Promise<boolean> {
+  const chunks = recordChunks(input, format);
+  const first = await chunks.next();
+  if (first.done === true) return false;
+  let buf = first.value;
+  let layout = identityLayout(scorer.schema.nFeatures);
+  let header = false;
+  let linesBefore = 0;
+  if (format === "csv") {
+    // The first record decides whether there is a header.
+    const bom = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+    const { fields, next } = readRecord(buf, bom, buf.length, 1);
+    const byName = headerLayout(fields, scorer.schema);
+    if (byName !== undefined) {
+      layout = byName;
+      header = true;
+      buf = buf.subarray(next);
+      linesBefore = 1;
+      sink.header(scorer.formatter.csvHeader());
+    } else {
+      checkNotPartialHeader(fields, scorer);
+    }
+  }
+  const spec: ChunkSpec = { format, outputFormat, nColumns: layout.nColumns, target: layout.target };
+  const emit = async (result: ChunkResult): Promise<void> => {
+    await sink.write(result.text);
+    count.rows += result.rows;
+    linesBefore += result.lines;
+  };
+  const renumber = (e: unknown): unknown => (e instanceof RowError ? new RowError(e.row + linesBefore, e.detail, e.column) : e);
+
+  const second = await chunks.next();
+  if (pool === undefined || pool.threads <= 1 || second.done === true) {
+    let fileStart = !header;
+    const scoreHere = async (b: Buffer): Promise<void> => {
+      let result: ChunkResult;
+      try {
+        result = scoreChunk(scorer, spec, b, fileStart);
+      } catch (e) {
+        throw renumber(e);
+      }
+      fileStart = false;
+      await emit(result);
+    };
+    await scoreHere(buf);
+    if (second.done !== true) {
+      await scoreHere(second.value);
+      for await (const b of chunks) await scoreHere(b);
+    }
+    return header;
+  }
+
+  const threads = new ScoringThreads(pool.threads, { modelDir: pool.modelDir, spec });
+  try {
+    const inFlight: Promise<ChunkResult>[] = [threads.score(buf, !header), threads.score(second.value, false)];
+    const drainOne = async (): Promise<void> => {
+      let result: ChunkResult;
+      try {
+        result = await (inFlight.shift() as Promise<ChunkResult>);
+      } catch (e) {
+        throw renumber(e);
+      }
+      await emit(result);
+    };
+    for await (const next of chunks) {
+      // Two chunks per thread keep every thread busy while the oldest result is written.
+      while (inFlight.length >= 2 * pool.threads) await drainOne();
+      inFlight.push(threads.score(next, false));
+    }
+    while (inFlight.length > 0) await drainOne();
+  } finally {
+    await threads.close();
+  }
   return header;
+}
+
+/** Messages between the main thread and a scoring thread. */
+interface ThreadInit {
+  readonly mlCorePredictThread: true;
+  readonly modelDir: string;
+  readonly spec: ChunkSpec;
+}
+type ThreadReply =
+  | { readonly seq: number; readonly result: ChunkResult }
+  | { readonly seq: number; readonly rowError: { row: number; detail: string; column?: { index: number; name: string } } }
+  | { readonly seq: number; readonly httpError: { status: number; message: string } }
+  | { readonly seq: number; readonly error: { message: string; stack?: string } };
+
+/** A fixed pool of worker threads, each with its own copy of the model, scoring chunks round-robin. */
+class ScoringThreads {
+  private readonly workers: Worker[];
+  private readonly waiting = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: unknown) => void }>();
+  private seq = 0;
+
+  constructor(n: number, init: Omit<ThreadInit, "mlCorePredictThread">) {
+    const workerData: ThreadInit = { mlCorePredictThread: true, ...init };
+    this.workers = Array.from({ length: n }, () => {
+      const w = new Worker(__filename, { workerData });
+      w.on("message", (reply: ThreadReply) => this.settle(reply));
+      w.on("error", (e) => this.failAll(e));
+      return w;
+    });
+  }
+
+  score(buf: Buffer, fileStart: boolean): Promise<ChunkResult> {
+    const seq = this.seq++;
+    // A copy the thread can own: the read buffer may be shared with the next chunk.
+    const bytes = new Uint8Array(buf.length);
+    bytes.set(buf);
+    const result = new Promise<ChunkResult>((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject });
+      this.workers[seq % this.workers.length].postMessage({ seq, bytes, fileStart }, [bytes.buffer]);
+    });
+    // Results are awaited in input order, so a later chunk may fail before anyone awaits it (or
+    // never be awaited, after an earlier failure): that must not count as an unhandled rejection.
+    result.catch(() => undefined);
+    return result;
+  }
+
+  private settle(reply: ThreadReply): void {
+    const waiter = this.waiting.get(reply.seq);
+    if (waiter === undefined) return;
+    this.waiting.delete(reply.seq);
+    if ("result" in reply) waiter.resolve(reply.result);
+    else if ("rowError" in reply) waiter.reject(new RowError(reply.rowError.row, reply.rowError.detail, reply.rowError.column));
+    else if ("httpError" in reply) waiter.reject(new HttpError(reply.httpError.status, reply.httpError.message));
+    else waiter.reject(Object.assign(new Error(reply.error.message), { stack: reply.error.stack }));
+  }
+
+  private failAll(e: unknown): void {
+    for (const waiter of this.waiting.values()) waiter.reject(e);
+    this.waiting.clear();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** The body of a scoring thread: load the model once, then score chunks as they come. */
+function runScoringThread(init: ThreadInit): void {
+  const scorer = new Scorer(loadPredictor(init.modelDir), SLICE_ROWS);
+  const port = parentPort as MessagePort;
+  port.on("message", (job: { seq: number; bytes: Uint8Array; fileStart: boolean }) => {
+    const { seq } = job;
+    try {
+      const buf = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+      port.postMessage({ seq, result: scoreChunk(scorer, init.spec, buf, job.fileStart) } satisfies ThreadReply);
+    } catch (e) {
+      if (e instanceof RowError) port.postMessage({ seq, rowError: { row: e.row, detail: e.detail, column: e.column } } satisfies ThreadReply);
+      else if (e instanceof HttpError) port.postMessage({ seq, httpError: { status: e.status, message: e.message } } satisfies ThreadReply);
+      else port.postMessage({ seq, error: { message: (e as Error).message, stack: (e as Error).stack } } satisfies ThreadReply);
+    }
+  });
+}
+
+if (!isMainThread && (workerData as Partial<ThreadInit> | undefined)?.mlCorePredictThread === true) {
+  runScoringThread(workerData as ThreadInit);
 }
 
 /** A first line that names some features but not all is a broken header, not data. */
@@ -206,13 +395,11 @@ class Sink {
     if (this.format === "csv") this.out.write(text);
   }
 
-  async writeAll(chunks: Iterable<string>): Promise<void> {
-    for (const chunk of chunks) {
-      let text = chunk;
-      if (this.format === "json") text = (this.first ? '{"predictions":[' : ",") + chunk;
-      this.first = false;
-      if (!this.out.write(text)) await once(this.out, "drain");
-    }
+  async write(chunk: string): Promise<void> {
+    if (chunk === "") return;
+    const text = this.format === "json" ? (this.first ? '{"predictions":[' : ",") + chunk : chunk;
+    this.first = false;
+    if (!this.out.write(text)) await once(this.out, "drain");
   }
 
   async end(): Promise<void> {
@@ -229,6 +416,7 @@ export function predictCommand(): Command {
     .option("--output <file>", 'where to write predictions; "-" for stdout', "-")
     .addOption(new Option("--content-type <type>", "input format, when the extension does not say (text/csv, application/json, application/jsonlines)"))
     .addOption(new Option("--accept <type>", "output format (default: from the output's extension, else the input's format)"))
+    .addOption(new Option("--threads <n>", "scoring threads for inputs larger than one 4 MiB chunk (default: one per CPU)").argParser(positiveInt("--threads")))
     .option("--json", "print the summary as JSON")
     .action(async (opts: PredictOptions & { json?: boolean }) => {
       const summary = await predictFile(opts);
@@ -236,6 +424,14 @@ export function predictCommand(): Command {
       const stream = opts.output === "-" ? process.stderr : process.stdout;
       stream.write(opts.json === true ? JSON.stringify(summary) + "\n" : formatSummary(summary) + "\n");
     });
+}
+
+function positiveInt(flag: string): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
+    return n;
+  };
 }
 
 export function formatSummary(s: PredictSummary): string {

@@ -66,9 +66,11 @@ export class CsvRows implements RowSource {
     private readonly schema: FeatureSchema,
     private readonly layout: ColumnLayout = identityLayout(schema.nFeatures),
     firstRow = 1,
+    /** Whether `start` is the start of the file (where a byte order mark may be). */
+    fileStart = firstRow === 1,
   ) {
     // A UTF-8 byte order mark (spreadsheet exports) is not part of the first field.
-    this.pos = firstRow === 1 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf ? start + 3 : start;
+    this.pos = fileStart && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf ? start + 3 : start;
     this.row = firstRow;
   }
 

@@ -14,8 +14,22 @@ export class HttpError extends Error {
   }
 }
 
+export interface Column {
+  readonly index: number;
+  readonly name: string;
+}
+
 /** A 400 naming the row (1-based, in the order rows appear in the body) and, when known, the column. */
-export function badRow(row: number, message: string, column?: { index: number; name: string }): HttpError {
-  const where = column === undefined ? `row ${row}` : `row ${row}, column ${column.index + 1} (${column.name})`;
-  return new HttpError(400, `${where}: ${message}`);
+export class RowError extends HttpError {
+  constructor(
+    readonly row: number,
+    readonly detail: string,
+    readonly column?: Column,
+  ) {
+    super(400, `${column === undefined ? `row ${row}` : `row ${row}, column ${column.index + 1} (${column.name})`}: ${detail}`);
+  }
+}
+
+export function badRow(row: number, detail: string, column?: Column): RowError {
+  return new RowError(row, detail, column);
 }
