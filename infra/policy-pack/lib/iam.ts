@@ -51,6 +51,9 @@ export const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS: ReadonlySet<string> = n
   "cloudwatch:PutMetricData",
   // STS: identifies the caller; takes no resource.
   "sts:GetCallerIdentity",
+  // SageMaker: List* actions name no resource type (a model package group policy can still limit
+  // cross-account listing); the deployer lists a group's versions with it.
+  "sagemaker:ListModelPackages",
   // X-Ray: trace segments have no ARN (what SageMaker containers use when tracing is on).
   "xray:PutTraceSegments",
   "xray:PutTelemetryRecords",
