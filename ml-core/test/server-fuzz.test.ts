@@ -3,12 +3,16 @@
  * the server answers with a client error or a prediction, never a 500, never dies, and /ping keeps
  * answering. Seeded, so a failure replays; bounded in count and time.
  */
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, invoke, killAll, request, rng, startServer, type RunningServer } from "./server-helpers";
+import { BIN, ensureBuilt, invoke, killAll, request, rng, startServer, type RunningServer } from "./server-helpers";
+import { writeTestModel } from "./server-model";
 
 const SEED = 20240607;
-const REQUESTS = 2000;
+const REQUESTS = 1000;
 const RAW_CONNECTIONS = 60;
 const TIME_BUDGET_MS = 15_000;
 const CONCURRENCY = 8;
@@ -28,9 +32,23 @@ const CONTENT_TYPES = [
 const ACCEPTS = [undefined, "*/*", "text/csv", "application/json", "application/jsonlines", "text/*;q=0.2, application/*", "application/xml", "q=1", ",,,", "*/*;q=abc", "text/csv;q=0"];
 const TRICKY = ['"', ",", "\r", "\n", "\0", "\uffff", "\ud800", " ", "-", "+", ".", "e", "E", "[", "]", "{", "}", ":", "null", "NaN", "1e400", "-0", "0x1F", "Infinity", "\\", "red"];
 
-const VALID_CSV = "30,1000,red\n40,,blue\n-5.5,2e3,green\n";
-const VALID_JSON = '{"instances": [[30, 1000, "red"], {"age": 40, "color": "blue"}, {"features": [1, 2, "green"]}]}';
-const VALID_JSONL = '[30,1000,"red"]\n{"age":40}\n{"features":[1,2,"green"]}\n';
+interface Corpus {
+  readonly csv: string;
+  readonly json: string;
+  readonly jsonl: string;
+}
+
+/** Valid bodies to mangle, for the fake model (age, income, color) and the real one (x0-x3, color). */
+const FAKE: Corpus = {
+  csv: "30,1000,red\n40,,blue\n-5.5,2e3,green\n",
+  json: '{"instances": [[30, 1000, "red"], {"age": 40, "color": "blue"}, {"features": [1, 2, "green"]}]}',
+  jsonl: '[30,1000,"red"]\n{"age":40}\n{"features":[1,2,"green"]}\n',
+};
+const REAL: Corpus = {
+  csv: "30,1000,1.5,-2,red\n40,,NA,7e-3,blue\n-5.5,2e3,0,0,green\n",
+  json: '{"instances": [[30, 1000, 1, 2, "red"], {"x0": 40, "color": "blue"}, {"features": [1, 2, 3, 4, "green"]}]}',
+  jsonl: '[30,1000,1,2,"red"]\n{"x0":40}\n{"features":[1,2,3,4,"green"]}\n',
+};
 
 function mutate(text: string, rand: () => number): string {
   let s = text;
@@ -53,12 +71,12 @@ function randomBytes(rand: () => number, n: number): Buffer {
   return b;
 }
 
-function randomBody(rand: () => number): string | Buffer {
+function randomBody(rand: () => number, corpus: Corpus): string | Buffer {
   const kind = rand();
   if (kind < 0.2) return randomBytes(rand, Math.floor(rand() * 2000));
-  if (kind < 0.45) return mutate(VALID_CSV, rand);
-  if (kind < 0.7) return mutate(VALID_JSON, rand);
-  if (kind < 0.85) return mutate(VALID_JSONL, rand);
+  if (kind < 0.45) return mutate(corpus.csv, rand);
+  if (kind < 0.7) return mutate(corpus.json, rand);
+  if (kind < 0.85) return mutate(corpus.jsonl, rand);
   if (kind < 0.9) return "[".repeat(1 + Math.floor(rand() * 100_000));
   if (kind < 0.95) return '{"instances": ' + "[".repeat(Math.floor(rand() * 1000)) + "30" + "]".repeat(Math.floor(rand() * 1000)) + "}";
   return Array.from({ length: 1 + Math.floor(rand() * 200) }, () => TRICKY[Math.floor(rand() * TRICKY.length)]).join(",");
@@ -67,19 +85,30 @@ function randomBody(rand: () => number): string | Buffer {
 beforeAll(() => ensureBuilt(), 120_000);
 afterAll(() => killAll());
 
-describe("fuzzing /invocations", () => {
+describe.each([
+  ["the hand-written test predictor", FAKE],
+  ["a real model directory", REAL],
+])("fuzzing /invocations of a server with %s", (_what, corpus) => {
   let server: RunningServer;
+  let dir: string | undefined;
   beforeAll(async () => {
-    server = await startServer();
+    if (corpus === REAL) {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "ml-core-fuzz-"));
+      writeTestModel(path.join(dir, "model"), { trees: 20 });
+      server = await startServer({ script: BIN, env: { SAGEMAKER_BASE_DIR: dir } });
+    } else {
+      server = await startServer();
+    }
   }, 30_000);
   afterAll(async () => {
     expect((await server.stop()).code).toBe(0);
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it(`answers ${REQUESTS} malformed requests with client errors only, and keeps answering /ping`, async () => {
     const rand = rng(SEED);
     const cases = Array.from({ length: REQUESTS }, () => ({
-      body: randomBody(rand),
+      body: randomBody(rand, corpus),
       contentType: CONTENT_TYPES[Math.floor(rand() * CONTENT_TYPES.length)],
       accept: ACCEPTS[Math.floor(rand() * ACCEPTS.length)],
     }));
@@ -104,7 +133,7 @@ describe("fuzzing /invocations", () => {
     expect(statuses.get(200) ?? 0).toBeGreaterThan(0);
     expect(statuses.get(400) ?? 0).toBeGreaterThan(0);
     expect((await request(server.port, { path: "/ping" })).status).toBe(200);
-    expect((await invoke(server.port, VALID_CSV, "text/csv")).body.split("\n")).toHaveLength(4);
+    expect((await invoke(server.port, corpus.csv, "text/csv")).body.split("\n")).toHaveLength(4);
   }, 60_000);
 
   it(`survives ${RAW_CONNECTIONS} connections of broken HTTP`, async () => {

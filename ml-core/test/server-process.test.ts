@@ -4,6 +4,7 @@
  * and whose loading and scoring speed they control; the last ones run `ml-core serve` itself on a
  * real model directory.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
@@ -14,7 +15,7 @@ import { loadPredictor } from "../src/model/load";
 import { Scorer } from "../src/server/scoring";
 import { BUG_AGE, score } from "./server-fake-predictor.cjs";
 import { BIN, ensureBuilt, invoke, killAll, request, sleep, startServer, waitReady, type RunningServer } from "./server-helpers";
-import { testRows, writeTestModel } from "./server-model";
+import { testRows } from "./server-model";
 
 const MiB = 1024 * 1024;
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
@@ -417,16 +418,26 @@ describe("several workers", () => {
   }, 30_000);
 });
 
-describe("`ml-core serve` with a real model directory", () => {
+describe("`ml-core serve` with a model trained by `ml-core train`", () => {
   let dir: string;
   let server: RunningServer;
   const rows = testRows(500);
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ml-core-serve-"));
-    writeTestModel(path.join(dir, "model"), { trees: 30, depth: 4 });
+    // A small training set with a numeric rule and a categorical effect, header and label last.
+    const training = testRows(2000, 4, 11).map((r) => {
+      const [x0, x1, , , color] = r.split(",");
+      const z = Number(x0 || 0) * 0.05 - Number(x1 || 0) * 0.03 + (color === "red" ? 1 : -0.5);
+      return `${r},${z > 0 ? "yes" : "no"}`;
+    });
+    fs.writeFileSync(path.join(dir, "train.csv"), ["x0,x1,x2,x3,color,y", ...training].join("\n") + "\n");
     // The SageMaker layout: <SAGEMAKER_BASE_DIR>/model.
+    const train = spawnSync(process.execPath, [BIN, "train", "--train", path.join(dir, "train.csv"), "--model-dir", path.join(dir, "model"), "--hp", "label=y", "--hp", "num_round=20"], {
+      encoding: "utf8",
+    });
+    expect(train.status, train.stderr).toBe(0);
     server = await startServer({ script: BIN, env: { SAGEMAKER_BASE_DIR: dir } });
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     expect((await server.stop()).code).toBe(0);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -446,6 +457,11 @@ describe("`ml-core serve` with a real model directory", () => {
 
   it("logs what it loaded", () => {
     expect(server.logs().find((l) => l.msg === "model loaded")).toMatchObject({ modelDir: path.join(dir, "model"), objective: "binary", features: 5, classes: 2 });
+  });
+
+  it("predicts the rule it was trained on", async () => {
+    const res = await invoke(server.port, "50,-50,0,0,red\n-50,50,0,0,blue\n", "text/csv");
+    expect(res.body.split("\n").map((l) => l.split(",")[0])).toEqual(["yes", "no", ""]);
   });
 });
 
