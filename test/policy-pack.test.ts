@@ -1,8 +1,10 @@
 import type * as aws from "@pulumi/aws";
 import type { Unwrap } from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { EcrRepositoryProps, KmsKeyProps, LogGroupProps, MetricAlarmProps, SnsTopicProps } from "../infra/policy-pack/lib/types";
-import { policies, type PlatformPolicy } from "../infra/policy-pack/policies";
+import { policies, TRAINING_JOB_RULES, type PlatformPolicy } from "../infra/policy-pack/policies";
 import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS, isForbiddenManagedPolicy } from "../infra/policy-pack/lib/iam";
 import { runResourcePolicy, runStackPolicy, urnOf, type FakeResource, type PolicyConfig } from "./helpers/policy-harness";
 
@@ -50,6 +52,16 @@ describe("the props the resource rules read", () => {
     expectTypeOf<Unwrap<aws.sns.TopicArgs>>().toExtend<SnsTopicProps>();
     expectTypeOf<Unknown<MetricAlarmProps, aws.cloudwatch.MetricAlarmArgs>>().toEqualTypeOf<never>();
     expectTypeOf<Unwrap<aws.cloudwatch.MetricAlarmArgs>>().toExtend<MetricAlarmProps>();
+  });
+});
+
+describe("the README's rules table", () => {
+  const readme = fs.readFileSync(path.join(__dirname, "..", "infra", "policy-pack", "README.md"), "utf8");
+  const row = (name: string) => readme.split("\n").find((line) => line.startsWith(`| \`${name}\` |`));
+
+  it.each([...policies, ...TRAINING_JOB_RULES].map((p) => [p.name, p.controls.map((c) => c.id)] as const))("lists %s with its control IDs %j", (name, ids) => {
+    expect(row(name), `README row for ${name}`).toBeDefined();
+    for (const id of ids) expect(row(name)).toContain(id);
   });
 });
 
