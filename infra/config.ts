@@ -166,6 +166,8 @@ const promotion = z.strictObject({
 const deployer = z.strictObject({
   /** Principals (e.g. the CI runner's role) allowed to assume the deployer role. */
   trustedPrincipalArns: z.array(z.string().regex(ARN, "must be an IAM principal ARN")).default([]),
+  /** The stack versions are promoted from into this one (staging: dev; prod: staging); the deployer may read it. */
+  promotesFrom: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a stack name").optional(),
 });
 
 /** Every key this program reads, with its schema; anything else under `mlPlatform:` is a typo. */

@@ -4,11 +4,13 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { AlarmTopic } from "./components/alarm-topic";
+import { DeployerRole } from "./components/deployer-role";
 import { ArtifactStore } from "./components/artifact-store";
 import { ExecutionRole } from "./components/execution-role";
 import { ImageRepositories } from "./components/image-repositories";
 import { InferenceEndpoint } from "./components/inference-endpoint";
 import { ModelRegistry } from "./components/model-registry";
+import type { DeployerStageArgs } from "./policies/deployer-policy";
 import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
 import { platformTags } from "./tags";
 
@@ -44,10 +46,13 @@ const registry = new ModelRegistry("registry", { modelName: config.modelName }, 
 
 const alarmTopic = new AlarmTopic("alarms", { kmsKey: store.key, emails: config.alarms.notifyEmails }, opts);
 
+// Fixed per stack: clients, alarms, the log group and the deployer's policy know it before it exists.
+const plannedEndpointName = `${config.modelName}-${config.stack}`;
+
 // Nothing to serve until a version is pinned (the first `ml-deploy` promotion writes it).
 const endpoint = config.model
   ? new InferenceEndpoint("inference", {
-      endpointName: `${config.modelName}-${config.stack}`,
+      endpointName: plannedEndpointName,
       model: config.model,
       serving: config.serving,
       dataCapture: config.dataCapture,
@@ -59,6 +64,32 @@ const endpoint = config.model
     }, opts)
   : undefined;
 
+/** This stack's resources as the deployer role of the next stage (and this one's) sees them. */
+const deployerStage: pulumi.Output<DeployerStageArgs> = pulumi.output({
+  region: config.region,
+  accountId: caller.accountId,
+  datasetBucketArn: store.datasets.arn,
+  artifactBucketArn: store.artifacts.arn,
+  kmsKeyArn: store.key.arn,
+  modelPackageGroupName: registry.groupName,
+  endpointName: plannedEndpointName,
+});
+
+// The stage versions come from: read through its stack outputs, so no ARN is copied by hand.
+const source = config.deployer.promotesFrom
+  ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${config.deployer.promotesFrom}`, {}, opts)
+  : undefined;
+
+const deployer = new DeployerRole("deployer", {
+  ...account,
+  stage: deployerStage,
+  executionRoleArn: role.arn,
+  trainingJobNamePrefix: plannedEndpointName,
+  repositoryArns: images.arns,
+  sources: source ? source.requireOutput("deployerStage").apply((stage) => [stage as DeployerStageArgs]) : [],
+  trustedPrincipalArns: config.deployer.trustedPrincipalArns,
+}, opts);
+
 export const region = config.region;
 export const accountId = caller.accountId;
 export const kmsKeyArn = store.key.arn;
@@ -69,6 +100,8 @@ export const trainingOutputUri = pulumi.interpolate`s3://${store.artifacts.name}
 export const checkpointUri = pulumi.interpolate`s3://${store.artifacts.name}/${ARTIFACT_PREFIXES.checkpoints}/`;
 export const promotedModelsUri = pulumi.interpolate`s3://${store.artifacts.name}/${ARTIFACT_PREFIXES.models}/`;
 export const executionRoleArn = role.arn;
+export const deployerRoleArn = deployer.arn;
+export { deployerStage };
 export const repositoryUrls = images.urls;
 export const modelPackageGroupName = registry.groupName;
 export const alarmTopicArn = alarmTopic.topic.arn;

@@ -29,7 +29,7 @@ describe("plan report", () => {
     const config = lines.findIndex((l) => l.includes("EndpointConfiguration  inference-config"));
     expect(component).toBeGreaterThan(0);
     expect(config).toBeGreaterThan(component);
-    expect(lines[config]).toMatch(/^ {3}[├└]─ .*variant=2 x ml\.c6i\.xlarge {2}kmsEncrypted=true {2}dataCapturePercent=20/);
+    expect(lines[config]).toMatch(/^[│ ] {2}[├└]─ .*variant=2 x ml\.c6i\.xlarge {2}kmsEncrypted=true {2}dataCapturePercent=20/);
     expect(tree).toMatch(/aws:kms\/key:Key {2}store-key {2}enableKeyRotation=true .*\[protect, retainOnDelete\]/);
   });
 

@@ -99,8 +99,11 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
     expect(rules[0].selection).toMatchObject({ tagStatus: "untagged", countType: "sinceImagePushed" });
   });
 
+  const executionRole = () => plan().resources.find((r) => r.name === "sagemaker-execution-role")!;
+  const deployerRole = () => plan().resources.find((r) => r.name === "deployer-role")!;
+
   it("lets only SageMaker, for this account, assume the execution role", () => {
-    const trust = json(one(plan(), T.role).inputs.assumeRolePolicy);
+    const trust = json(executionRole().inputs.assumeRolePolicy);
     expect(trust.Statement).toEqual([
       expect.objectContaining({
         Effect: "Allow",
@@ -109,21 +112,37 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
         Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
       }),
     ]);
-    expect(one(plan(), T.role).inputs.managedPolicyArns ?? []).toEqual([]);
+    for (const role of ofType(plan(), T.role)) expect(role.inputs.managedPolicyArns ?? [], role.name).toEqual([]);
   });
 
-  it("grants the execution role no wildcard action and scopes writes to the platform's resources", () => {
-    for (const rolePolicy of ofType(plan(), T.rolePolicy)) {
+  it("grants no wildcard action in any role, and '*' resources only to actions IAM cannot scope", () => {
+    const policies = ofType(plan(), T.rolePolicy);
+    expect(policies.map((p) => p.name).sort()).toEqual(["deployer-permissions", "sagemaker-execution-permissions"]);
+    for (const rolePolicy of policies) {
       for (const statement of json(rolePolicy.inputs.policy).Statement) {
         const actions = [statement.Action].flat();
-        expect(actions.filter((a: string) => a === "*" || a.endsWith(":*"))).toEqual([]);
+        expect(actions.filter((a: string) => a === "*" || a.endsWith(":*")), statement.Sid).toEqual([]);
         const resources = [statement.Resource].flat();
         if (resources.includes("*")) {
-          // Only actions IAM cannot scope to a resource may use "*".
-          expect(actions.every((a: string) => ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"].includes(a))).toBe(true);
+          expect(actions.every((a: string) => ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "sagemaker:ListModelPackages"].includes(a)), statement.Sid).toBe(true);
         }
       }
     }
+  });
+
+  it("lets the deployer pass only the execution role, only to SageMaker, and run only this stack's jobs", () => {
+    const permissions = json(plan().resources.find((r) => r.name === "deployer-permissions")!.inputs.policy).Statement;
+    const passRole = permissions.find((s: any) => [s.Action].flat().includes("iam:PassRole"));
+    expect(passRole.Resource).toBe(executionRole().state.arn);
+    expect(passRole.Condition).toEqual({ StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } });
+    const training = permissions.find((s: any) => [s.Action].flat().includes("sagemaker:CreateTrainingJob"));
+    expect(training.Resource).toBe(`arn:aws:sagemaker:eu-west-1:123456789012:training-job/churn-${stack}-*`);
+  });
+
+  it("lets only the configured principals assume the deployer role", () => {
+    const trust = json(deployerRole().inputs.assumeRolePolicy).Statement;
+    const expected = stack === "dev" ? ["arn:aws:iam::123456789012:root"] : ["arn:aws:iam::111122223333:role/ci-runner"];
+    expect(trust).toEqual([{ Sid: "TrustedDeployers", Effect: "Allow", Principal: { AWS: expected }, Action: "sts:AssumeRole" }]);
   });
 
   it("registers a model package group for the model", () => {
@@ -132,7 +151,7 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
 
   it("serves the pinned model version through the execution role", () => {
     const model = one(plan(), T.model);
-    expect(model.inputs.executionRoleArn).toBe(one(plan(), T.role).state.arn);
+    expect(model.inputs.executionRoleArn).toBe(executionRole().state.arn);
     expect(model.inputs.primaryContainer.modelPackageName).toMatch(new RegExp(`model-package/churn-${stack}/\\d+$`));
     expect(model.dependsOn).toContain("sagemaker-execution-permissions");
   });
@@ -149,7 +168,7 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
 
   it("exports what the deploy tools need", () => {
     const outputs = plan().outputs;
-    for (const key of ["region", "accountId", "kmsKeyArn", "datasetBucketName", "artifactBucketName", "executionRoleArn", "repositoryUrls", "modelPackageGroupName", "endpointName", "datasetUri", "trainingOutputUri", "checkpointUri"]) {
+    for (const key of ["region", "accountId", "kmsKeyArn", "datasetBucketName", "artifactBucketName", "executionRoleArn", "deployerRoleArn", "deployerStage", "repositoryUrls", "modelPackageGroupName", "endpointName", "datasetUri", "trainingOutputUri", "checkpointUri"]) {
       expect(outputs[key], key).toBeDefined();
     }
     expect(outputs.endpointName).toBe(`churn-${stack}`);
@@ -231,6 +250,26 @@ describe.each(["staging", "prod"])("%s: instance endpoint", (stack) => {
     const policy = one(plans[stack], T.scalingPolicy);
     expect(policy.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType).toBe("SageMakerVariantInvocationsPerInstance");
     expect(policy.inputs.resourceId).toBe(target.inputs.resourceId);
+  });
+});
+
+describe.each([["staging", "dev"], ["prod", "staging"]])("%s: promoted into from %s", (stack, source) => {
+  it("reads the source stage through a stack reference and lets the deployer read, not write, it", () => {
+    const reference = one(plans[stack], "pulumi:pulumi:StackReference");
+    expect(reference.name).toBe(`organization/mlPlatform/${source}`);
+    const permissions = json(plans[stack].resources.find((r) => r.name === "deployer-permissions")!.inputs.policy).Statement;
+    const readRegistries = permissions.find((s: any) => s.Sid === "ReadEarlierRegistries");
+    expect(readRegistries).toMatchObject({ Action: "sagemaker:DescribeModelPackage", Resource: [`arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-${source}/*`] });
+    const writes = permissions.filter((s: any) => [s.Action].flat().some((a: string) => /:(Put|Create|Update|Delete)/.test(a)));
+    for (const w of writes) expect(JSON.stringify(w.Resource), w.Sid).not.toContain(`churn-${source}`);
+  });
+});
+
+describe("dev: promoted into from nowhere", () => {
+  it("has no stack reference and no read access to other stages", () => {
+    expect(ofType(plans.dev, "pulumi:pulumi:StackReference")).toEqual([]);
+    const permissions = json(plans.dev.resources.find((r) => r.name === "deployer-permissions")!.inputs.policy).Statement;
+    expect(permissions.find((s: any) => s.Sid === "ReadEarlierRegistries")).toBeUndefined();
   });
 });
 

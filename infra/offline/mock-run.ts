@@ -111,6 +111,26 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
   }
 }
 
+/**
+ * What another stack of this project exports, as far as a stack reference reads it: the same
+ * physical names the mocks give that stack's resources.
+ */
+function referencedStackOutputs(stack: string, region: string): Record<string, unknown> {
+  const bucketArn = (logical: string) => computedState("aws:s3/bucket:Bucket", logical, {}, region).arn;
+  const modelName = readStackConfig(stack)["mlPlatform:modelName"] ?? "model";
+  return {
+    deployerStage: {
+      region,
+      accountId: MOCK_ACCOUNT.accountId,
+      datasetBucketArn: bucketArn("store-datasets-bucket"),
+      artifactBucketArn: bucketArn("store-artifacts-bucket"),
+      kmsKeyArn: computedState("aws:kms/key:Key", "store-key", {}, region).arn,
+      modelPackageGroupName: `${modelName}-${stack}`,
+      endpointName: `${modelName}-${stack}`,
+    },
+  };
+}
+
 function decodeProviderTags(defaultTags: unknown): Record<string, string> {
   const value = typeof defaultTags === "string" ? JSON.parse(defaultTags) : defaultTags;
   return (value as { tags?: Record<string, string> } | undefined)?.tags ?? {};
@@ -144,7 +164,9 @@ export async function runProgram(
         const urn = `urn:pulumi:${stack}::${PROJECT_NAME}::${args.type}::${args.name}`;
         const id = `${args.name}-id`;
         let state: Record<string, any> = { ...args.inputs, ...computedState(args.type, args.name, args.inputs, region) };
-        if (args.type.startsWith("pulumi:providers:")) {
+        if (args.type === "pulumi:pulumi:StackReference") {
+          state = { name: args.name, outputs: referencedStackOutputs(args.name.split("/").pop()!, region), secretOutputNames: [] };
+        } else if (args.type.startsWith("pulumi:providers:")) {
           providerTags.set(`${args.name}::${id}`, decodeProviderTags(args.inputs.defaultTags));
         } else if (args.provider && args.type.startsWith("aws:")) {
           // Like the AWS provider: tagsAll = provider default tags overlaid by the resource's own.
@@ -171,6 +193,8 @@ export async function runProgram(
     PROJECT_NAME,
     stack,
     false,
+    // Self-managed backends name the organization "organization" too.
+    "organization",
   );
   pulumi.runtime.setAllConfig(config);
 

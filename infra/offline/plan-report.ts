@@ -43,7 +43,8 @@ const KEY_SETTINGS: Record<string, (inputs: Record<string, any>) => Record<strin
     encryptionType: i.encryptionConfigurations?.[0]?.encryptionType,
   }),
   "aws:ecr/lifecyclePolicy:LifecyclePolicy": (i) => ({ rules: (parse(i.policy)?.rules ?? []).map((r: any) => r.description) }),
-  "aws:iam/role:Role": (i) => ({ trustedBy: (parse(i.assumeRolePolicy)?.Statement ?? []).map((s: any) => s.Principal?.Service ?? s.Principal?.AWS) }),
+  "aws:iam/role:Role": (i) => ({ trustedBy: (parse(i.assumeRolePolicy)?.Statement ?? []).flatMap((s: any) => [s.Principal?.Service ?? s.Principal?.AWS].flat()) }),
+  "pulumi:pulumi:StackReference": (i) => ({ stack: i.name }),
   "aws:iam/rolePolicy:RolePolicy": (i) => ({ statements: (parse(i.policy)?.Statement ?? []).map((s: any) => s.Sid) }),
   "aws:sagemaker/modelPackageGroup:ModelPackageGroup": (i) => ({ modelPackageGroupName: i.modelPackageGroupName }),
   "aws:sagemaker/model:Model": (i) => ({
