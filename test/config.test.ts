@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, decodeConfigValue, parsePlatformConfig } from "../infra/config";
+import { parseHyperparameters } from "@ml-platform/ml-core";
 import { listStacks, readStackConfig } from "../infra/offline/mock-run";
 
 /** A stack's config as the program sees it: keys without the namespace, values decoded. */
@@ -118,5 +119,16 @@ describe("invalid config", () => {
     const { raw, region } = rawConfig("prod");
     const broken = { ...raw, logRetentionDays: 10 };
     expect(() => parsePlatformConfig("prod", broken, region)).toThrow(/invalid configuration for stack "prod" \(1 problem\):\n {2}prod: mlPlatform:logRetentionDays/);
+  });
+});
+
+describe("training settings against ml-core", () => {
+  it.each(["dev", "staging", "prod"])("%s's hyperparameters are ones ml-core train accepts", (stack) => {
+    const { raw, region } = rawConfig(stack);
+    const config = parsePlatformConfig(stack, raw, region);
+    // SageMaker hands every hyperparameter to the container as a string.
+    const asStrings = Object.fromEntries(Object.entries(config.training.hyperparameters).map(([k, v]) => [k, String(v)]));
+    expect(() => parseHyperparameters(asStrings)).not.toThrow();
+    expect(() => parseHyperparameters({ ...asStrings, num_rounds: "5" })).toThrow(/unknown hyperparameter "num_rounds"/);
   });
 });

@@ -115,7 +115,7 @@ describe("changing the pinned model version (staging)", () => {
 describe("the diff itself", () => {
   it("sees a change that would replace the Endpoint (so the checks above can fail)", async () => {
     const before = await planStack("staging");
-    const after = await planStack("staging", { "mlPlatform:modelName": "churn2" });
+    const after = await planStack("staging", { "mlPlatform:modelName": "flight-delays2" });
     const steps = diff(before, after);
     expect(steps.get(urnOf(after, "aws:sagemaker/endpoint:Endpoint"))?.step).toBe("replace");
   });

@@ -136,7 +136,7 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
     expect(passRole.Resource).toBe(executionRole().state.arn);
     expect(passRole.Condition).toEqual({ StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } });
     const training = permissions.find((s: any) => [s.Action].flat().includes("sagemaker:CreateTrainingJob"));
-    expect(training.Resource).toBe(`arn:aws:sagemaker:eu-west-1:123456789012:training-job/churn-${stack}-*`);
+    expect(training.Resource).toBe(`arn:aws:sagemaker:eu-west-1:123456789012:training-job/flight-delays-${stack}-*`);
   });
 
   it("lets only the configured principals assume the deployer role", () => {
@@ -146,13 +146,13 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
   });
 
   it("registers a model package group for the model", () => {
-    expect(one(plan(), T.group).inputs.modelPackageGroupName).toBe(`churn-${stack}`);
+    expect(one(plan(), T.group).inputs.modelPackageGroupName).toBe(`flight-delays-${stack}`);
   });
 
   it("serves the pinned model version through the execution role", () => {
     const model = one(plan(), T.model);
     expect(model.inputs.executionRoleArn).toBe(executionRole().state.arn);
-    expect(model.inputs.primaryContainer.modelPackageName).toMatch(new RegExp(`model-package/churn-${stack}/\\d+$`));
+    expect(model.inputs.primaryContainer.modelPackageName).toMatch(new RegExp(`model-package/flight-delays-${stack}/\\d+$`));
     expect(model.dependsOn).toContain("sagemaker-execution-permissions");
   });
 
@@ -171,14 +171,14 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
     for (const key of ["region", "accountId", "kmsKeyArn", "datasetBucketName", "artifactBucketName", "executionRoleArn", "deployerRoleArn", "deployerStage", "repositoryUrls", "modelPackageGroupName", "endpointName", "datasetUri", "trainingOutputUri", "checkpointUri"]) {
       expect(outputs[key], key).toBeDefined();
     }
-    expect(outputs.endpointName).toBe(`churn-${stack}`);
+    expect(outputs.endpointName).toBe(`flight-delays-${stack}`);
     expect(outputs.repositoryUrls).toEqual({ "ml-core": expect.stringMatching(/^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\//) });
-    expect(outputs.datasetUri).toMatch(/^s3:\/\/.+\/datasets\/churn\/v1\/$/);
+    expect(outputs.datasetUri).toMatch(/^s3:\/\/.+\/datasets\/flight-delays\/v1\/$/);
   });
 
   it("encrypts the endpoint's logs with the key and keeps them as long as configured", () => {
     const logGroup = one(plan(), T.logGroup);
-    expect(logGroup.inputs).toMatchObject({ name: `/aws/sagemaker/Endpoints/churn-${stack}`, kmsKeyId: one(plan(), T.key).state.arn });
+    expect(logGroup.inputs).toMatchObject({ name: `/aws/sagemaker/Endpoints/flight-delays-${stack}`, kmsKeyId: one(plan(), T.key).state.arn });
     expect(one(plan(), T.endpoint).dependsOn).toContain(logGroup.name);
   });
 
@@ -188,7 +188,7 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
     const topic = one(plan(), T.topic);
     expect(topic.inputs.kmsMasterKeyId).toBe(one(plan(), T.key).state.arn);
     for (const alarm of alarms) {
-      expect(alarm.inputs.dimensions).toEqual({ EndpointName: `churn-${stack}`, VariantName: "primary" });
+      expect(alarm.inputs.dimensions).toEqual({ EndpointName: `flight-delays-${stack}`, VariantName: "primary" });
       expect(alarm.inputs.alarmActions).toEqual([topic.state.arn]);
     }
   });
@@ -244,7 +244,7 @@ describe.each(["staging", "prod"])("%s: instance endpoint", (stack) => {
     const target = one(plans[stack], T.target);
     expect(target.inputs).toMatchObject({
       serviceNamespace: "sagemaker",
-      resourceId: `endpoint/churn-${stack}/variant/primary`,
+      resourceId: `endpoint/flight-delays-${stack}/variant/primary`,
       scalableDimension: "sagemaker:variant:DesiredInstanceCount",
     });
     const policy = one(plans[stack], T.scalingPolicy);
@@ -259,9 +259,9 @@ describe.each([["staging", "dev"], ["prod", "staging"]])("%s: promoted into from
     expect(reference.name).toBe(`organization/mlPlatform/${source}`);
     const permissions = json(plans[stack].resources.find((r) => r.name === "deployer-permissions")!.inputs.policy).Statement;
     const readRegistries = permissions.find((s: any) => s.Sid === "ReadEarlierRegistries");
-    expect(readRegistries).toMatchObject({ Action: "sagemaker:DescribeModelPackage", Resource: [`arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-${source}/*`] });
+    expect(readRegistries).toMatchObject({ Action: "sagemaker:DescribeModelPackage", Resource: [`arn:aws:sagemaker:eu-west-1:123456789012:model-package/flight-delays-${source}/*`] });
     const writes = permissions.filter((s: any) => [s.Action].flat().some((a: string) => /:(Put|Create|Update|Delete)/.test(a)));
-    for (const w of writes) expect(JSON.stringify(w.Resource), w.Sid).not.toContain(`churn-${source}`);
+    for (const w of writes) expect(JSON.stringify(w.Resource), w.Sid).not.toContain(`flight-delays-${source}`);
   });
 });
 

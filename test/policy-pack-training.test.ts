@@ -12,7 +12,7 @@ import { planStack } from "./helpers/platform";
 
 const KEY = "arn:aws:kms:eu-west-1:123456789012:key/k1";
 const GOOD: TrainingJobRequest = {
-  TrainingJobName: "churn-dev-20250101-000000",
+  TrainingJobName: "flight-delays-dev-20250101-000000",
   EnableInterContainerTrafficEncryption: true,
   EnableNetworkIsolation: true,
   EnableManagedSpotTraining: true,
@@ -76,7 +76,7 @@ describe("the deploy tool's real CreateTrainingJob requests", () => {
     const settings = parseSettings(stack, fs.readFileSync(path.join(STACKS_DIR, `Pulumi.${stack}.yaml`), "utf8"));
     const outputs = stackOutputsSchema.parse(plans[stack].outputs);
     return trainingJobInput({
-      jobName: `churn-${stack}-20250101-000000`,
+      jobName: `flight-delays-${stack}-20250101-000000`,
       image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml-core@sha256:${"a".repeat(64)}`,
       outputs,
       training: { ...settings.training!, ...training },

@@ -365,7 +365,7 @@ describe("SageMaker endpoint configurations", () => {
     ]);
     const target = (minCapacity: number): FakeResource => ({
       type: "aws:appautoscaling/target:Target", name: "scaling", providerProps: PROD_TAGS,
-      props: { serviceNamespace: "sagemaker", scalableDimension: "sagemaker:variant:DesiredInstanceCount", resourceId: "endpoint/churn-prod/variant/primary", minCapacity, maxCapacity: 8 },
+      props: { serviceNamespace: "sagemaker", scalableDimension: "sagemaker:variant:DesiredInstanceCount", resourceId: "endpoint/flight-delays-prod/variant/primary", minCapacity, maxCapacity: 8 },
     });
     expect(await resourceMessages("sagemaker-prod-high-availability", target(2))).toEqual([]);
     expect(await resourceMessages("sagemaker-prod-high-availability", target(1))).toEqual(['Target "scaling": minCapacity is 1; a production variant must not scale below 2 instances']);

@@ -91,7 +91,7 @@ describe("the repository's own stack files", () => {
   it.each(["dev", "staging", "prod"])("%s parses, and pinning a version keeps every comment", (stack) => {
     const text = readFileSync(`${dir}/Pulumi.${stack}.yaml`, "utf8");
     const settings = parseSettings(stack, text);
-    expect(settings.modelName).toBe("churn");
+    expect(settings.modelName).toBe("flight-delays");
     const next = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-x/99";
     const pinned = pinPackage(text, next);
     expect(parseSettings(stack, pinned).model?.packageArn).toBe(next);
