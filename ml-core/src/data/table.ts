@@ -16,6 +16,8 @@ export const headerlessFeatureName = (i: number): string => `f${i}`;
 export interface LayoutOptions {
   /** Name of the label column: the files have a header row. Undefined: no header, label first. */
   readonly labelColumn?: string;
+  /** Columns that are neither label nor feature (ids, other targets). */
+  readonly ignoreColumns?: readonly string[];
   /** Columns to treat as categorical even when their values look numeric (e.g. zip codes). */
   readonly categoricalColumns?: readonly string[];
   /** Most categories kept per categorical column (the most frequent); the rest read as missing. */
@@ -109,8 +111,15 @@ function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema, "featu
   if (dup !== undefined) problems.push(`${file}: column "${dup}" appears more than once in the header`);
   const labelColumn = header ? columnNames.indexOf(opts.labelColumn as string) : 0;
   if (labelColumn < 0) problems.push(`${file}: label column "${opts.labelColumn}" not found; columns are: ${columnNames.join(", ")}`);
-  if (columnNames.length < 2) problems.push(`${file}: needs a label and at least one feature column, found ${columnNames.length} column(s)`);
+  if (columnNames.length < 2 && labelColumn >= 0) problems.push(`${file}: needs a label and at least one feature column, found ${columnNames.length} column(s)`);
   const forced = new Set(opts.categoricalColumns ?? []);
+  const ignored = new Set(opts.ignoreColumns ?? []);
+  for (const c of ignored) {
+    if (!columnNames.includes(c) || columnNames.indexOf(c) === labelColumn) {
+      problems.push(`ignore_columns: "${c}" is not a feature column; feature columns are: ${columnNames.filter((_, i) => i !== labelColumn).join(", ")}`);
+    }
+  }
+  if (ignored.size > 0 && columnNames.filter((n, i) => i !== labelColumn && !ignored.has(n)).length === 0) problems.push("ignore_columns: no feature column left");
   for (const c of forced) {
     if (!columnNames.includes(c) || columnNames.indexOf(c) === labelColumn) {
       problems.push(`categorical_columns: "${c}" is not a feature column; feature columns are: ${columnNames.filter((_, i) => i !== labelColumn).join(", ")}`);
@@ -119,7 +128,7 @@ function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema, "featu
   if (problems.length > 0) throw new DataError(problems.join("\n"));
   const features: ColumnSpec[] = [];
   columnNames.forEach((name, column) => {
-    if (column === labelColumn) return;
+    if (column === labelColumn || ignored.has(name)) return;
     const categorical = forced.has(name) || nonNumeric[column];
     features.push(categorical ? { name, kind: "categorical", column, categories: [] } : { name, kind: "numeric", column });
   });

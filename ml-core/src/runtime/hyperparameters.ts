@@ -29,6 +29,7 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
   { name: "objective", kind: { type: "enum", values: ["auto", "binary", "multiclass", "regression"] }, default: "auto", doc: "auto: text labels or exactly two distinct numeric labels give classification (binary or multiclass), other numeric labels regression." },
   { name: "label", kind: { type: "string" }, default: undefined, doc: "Name of the label column; the CSV files then have a header row. Unset: no header, the label is the first column (SageMaker built-in algorithms' convention) and features are named f0, f1, ..." },
   { name: "categorical_columns", kind: { type: "string" }, default: "", doc: "Comma-separated feature names to treat as categorical even if their values look numeric. Columns with non-numeric values in their first 1000 rows are categorical anyway." },
+  { name: "ignore_columns", kind: { type: "string" }, default: "", doc: "Comma-separated column names that are neither label nor feature (ids, other targets)." },
   { name: "num_round", kind: { type: "int", min: 1, max: 100_000 }, default: "100", doc: "Boosting rounds (trees per output)." },
   { name: "learning_rate", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "0.1", doc: "Shrinkage applied to every leaf value." },
   { name: "grow_policy", kind: { type: "enum", values: ["leafwise", "depthwise"] }, default: "leafwise", doc: "leafwise: split the leaf with the largest gain first (LightGBM, scikit-learn); depthwise: level by level (XGBoost)." },
@@ -120,7 +121,8 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     const v = spec.name === "max_leaf_nodes" ? maxLeafNodes : spec.name === "max_depth" ? maxDepth : values.get(spec.name) ?? spec.default;
     if (v !== undefined) resolved[spec.name] = String(v);
   }
-  return { params, layout: { labelColumn: label, categoricalColumns }, resolved };
+  const ignoreColumns = (get<string>("ignore_columns") || "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  return { params, layout: { labelColumn: label, categoricalColumns, ignoreColumns }, resolved };
 }
 
 /** The typed value, or a string describing what is wrong (for numeric kinds). */

@@ -1,0 +1,37 @@
+// One timed training run of ml-core in a fresh process (so that maxRSS is this run's own), for
+// bench/train.mjs. Prints one JSON line.
+import { createRequire } from "node:module";
+import { performance } from "node:perf_hooks";
+const require = createRequire(import.meta.url);
+const mlcore = require("../ml-core/dist/index.js");
+
+const [trainFile, holdoutFile, hpJson] = process.argv.slice(2);
+const hp = mlcore.parseHyperparameters(JSON.parse(hpJson));
+const t0 = performance.now();
+const { schema, table } = mlcore.readTrainingTable([trainFile], "train", { ...hp.layout, maxCategories: hp.params.maxBins });
+const t1 = performance.now();
+const session = new mlcore.TrainingSession({ schema, train: table, params: hp.params, hyperparameters: hp.resolved });
+while (!session.done) session.step();
+const { model } = session.finish();
+const t2 = performance.now();
+
+const holdout = mlcore.readTableWithSchema([holdoutFile], "holdout", schema);
+const predictor = new mlcore.FlatPredictor(model);
+const nF = schema.features.length;
+const x = new Float64Array(holdout.nRows * nF);
+for (let f = 0; f < nF; f++) for (let i = 0; i < holdout.nRows; i++) x[i * nF + f] = holdout.columns[f][i];
+const t3 = performance.now();
+const pred = predictor.predict(x, holdout.nRows);
+const t4 = performance.now();
+const labels = mlcore.resolveLabels(model.objective, schema.label, table.label, holdout.label);
+const metrics = mlcore.computeMetrics(model.objective, labels.yValid, pred, model.classes?.length ?? 0);
+console.log(JSON.stringify({
+  readSeconds: (t1 - t0) / 1000,
+  fitSeconds: (t2 - t1) / 1000,
+  predictRowsPerSecond: holdout.nRows / ((t4 - t3) / 1000),
+  maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  trainRows: table.nRows,
+  holdoutRows: holdout.nRows,
+  trees: model.trees.length,
+  metrics,
+}));

@@ -1,0 +1,69 @@
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { readTableWithSchema, readTrainingTable } from "../src/data/table";
+import { tmpDir, writeFile } from "./helpers";
+
+const layout = { labelColumn: "y", maxCategories: 255 };
+
+function csvFiles(...texts: string[]): string[] {
+  const dir = tmpDir();
+  return texts.map((t, i) => writeFile(path.join(dir, `part-${i}.csv`), t));
+}
+
+describe("reading the training channel", () => {
+  it("with a header: the label is the named column, text columns become categorical", () => {
+    const { schema, table } = readTrainingTable(csvFiles("x,color,y\n1.5,red,0\n2.5,blue,1\n,red,1\n"), "train", layout);
+    expect(schema.features.map((f) => [f.name, f.kind])).toEqual([["x", "numeric"], ["color", "categorical"]]);
+    expect(schema.features[1].categories).toEqual(["blue", "red"]);
+    expect(Array.from(table.columns[0])).toEqual([1.5, 2.5, NaN]);
+    expect(Array.from(table.columns[1])).toEqual([1, 0, 1]);
+    expect(Array.from(table.label.numeric)).toEqual([0, 1, 1]);
+  });
+
+  it("without a header: the label is the first column and features are f0, f1, ...", () => {
+    const { schema, table } = readTrainingTable(csvFiles("1,0.5,a\n0,0.25,b\n"), "train", { maxCategories: 255 });
+    expect(schema.label).toBe("label");
+    expect(schema.features.map((f) => f.name)).toEqual(["f0", "f1"]);
+    expect(table.nRows).toBe(2);
+  });
+
+  it("reads several files of a channel in order, checking that their headers agree", () => {
+    const { table } = readTrainingTable(csvFiles("x,y\n1,0\n", "x,y\n2,1\n3,0\n"), "train", layout);
+    expect(Array.from(table.columns[0])).toEqual([1, 2, 3]);
+    expect(() => readTrainingTable(csvFiles("x,y\n1,0\n", "x,z\n2,1\n"), "train", layout)).toThrow(/part-1\.csv:1: header \(x,z\) differs/);
+  });
+
+  it("treats listed numeric-looking columns as categorical and drops ignored ones", () => {
+    const { schema } = readTrainingTable(csvFiles("zip,id,y\n98101,1,0\n10001,2,1\n"), "train", { ...layout, categoricalColumns: ["zip"], ignoreColumns: ["id"] });
+    expect(schema.features).toEqual([{ name: "zip", kind: "categorical", column: 0, categories: ["10001", "98101"] }]);
+  });
+
+  it("keeps the most frequent categories when there are more than maxCategories", () => {
+    const rows = ["c,y", ...["a", "a", "a", "b", "b", "c"].map((c) => `${c},1`)].join("\n");
+    const { schema, table } = readTrainingTable(csvFiles(rows), "train", { ...layout, maxCategories: 2 });
+    expect(schema.features[0].categories).toEqual(["a", "b"]);
+    expect(table.columns[0][5]).toBeNaN();
+  });
+
+  it.each([
+    ["a non-numeric value in a numeric column", "x,y\n" + "1,0\n".repeat(1000) + "oops,1\n", /part-0\.csv:1002: column "x" is numeric but has "oops"/],
+    ["a wrong field count", "x,y\n1,0\n2\n", /part-0\.csv:3: expected 2 fields, found 1/],
+    ["a missing label", "x,y\n1,0\n2,\n", /part-0\.csv:3: column "y" \(the label\) is missing/],
+    ["an unknown label column", "a,b\n1,0\n", /label column "y" not found; columns are: a, b/],
+    ["an empty channel", "x,y\n", /no data rows/],
+  ])("fails clearly on %s", (_, text, message) => {
+    expect(() => readTrainingTable(csvFiles(text), "train", layout)).toThrow(message);
+  });
+
+  it("fails clearly on a channel without files", () => {
+    expect(() => readTrainingTable([], "train", layout)).toThrow(/channel "train" has no files/);
+  });
+});
+
+describe("reading the validation channel", () => {
+  it("uses the training categories; unseen categories read as missing", () => {
+    const { schema } = readTrainingTable(csvFiles("c,y\nred,0\nblue,1\n"), "train", layout);
+    const v = readTableWithSchema(csvFiles("c,y\nblue,1\ngreen,0\n"), "validation", schema);
+    expect(Array.from(v.columns[0])).toEqual([0, NaN]);
+  });
+});

@@ -1,0 +1,29 @@
+// Training in-process from CSV files, as the training job does, for the model-level tests.
+import { readTableWithSchema, readTrainingTable, type DataSchema, type Table } from "../src/data/table";
+import { FlatPredictor } from "../src/model/flat-predictor";
+import { TrainingSession, type FitResult } from "../src/model/fit";
+import { parseHyperparameters } from "../src/runtime/hyperparameters";
+
+export interface Trained extends FitResult {
+  schema: DataSchema;
+  predictor: FlatPredictor;
+}
+
+export function trainFiles(trainFiles: string[], hp: Record<string, string>, validationFiles?: string[]): Trained {
+  const parsed = parseHyperparameters(hp);
+  const { schema, table } = readTrainingTable(trainFiles, "train", { ...parsed.layout, maxCategories: parsed.params.maxBins });
+  const validation = validationFiles ? readTableWithSchema(validationFiles, "validation", schema) : undefined;
+  const session = new TrainingSession({ schema, train: table, validation, params: parsed.params, hyperparameters: parsed.resolved });
+  while (!session.done) session.step();
+  const result = session.finish();
+  return { ...result, schema, predictor: new FlatPredictor(result.model) };
+}
+
+/** Row-major encoded features of a table read against a schema (what a scorer would pass). */
+export function featureMatrix(files: string[], schema: DataSchema): { x: Float64Array; table: Table } {
+  const table = readTableWithSchema(files, "test", schema);
+  const nF = schema.features.length;
+  const x = new Float64Array(table.nRows * nF);
+  for (let f = 0; f < nF; f++) for (let i = 0; i < table.nRows; i++) x[i * nF + f] = table.columns[f][i];
+  return { x, table };
+}
