@@ -70,8 +70,12 @@ async function start(server, port, model) {
   } else if (server === "bare") {
     proc = spawn(process.execPath, [path.join(BENCH, "serve-bare.mjs"), String(port), String(WORKERS)], { stdio: "ignore" });
   } else {
-    proc = spawn(GUNICORN, ["--chdir", BENCH, "--workers", String(WORKERS), "--bind", `127.0.0.1:${port}`, "--log-level", "warning", "serve_sklearn:app"], {
-      env: { ...process.env, MODEL_PATH: model.sklearnModel },
+    // gthread with one thread per worker: one request at a time per worker, like the sync worker,
+    // but with keep-alive (the sync worker closes every connection, which load generators, and
+    // SageMaker's front end with its nginx, do not do). OMP_NUM_THREADS=1 favours scikit-learn: its
+    // OpenMP threads otherwise spin up and wait on every small request.
+    proc = spawn(GUNICORN, ["--chdir", BENCH, "--workers", String(WORKERS), "--worker-class", "gthread", "--threads", "1", "--keep-alive", "65", "--bind", `127.0.0.1:${port}`, "--log-level", "warning", "serve_sklearn:app"], {
+      env: { ...process.env, MODEL_PATH: model.sklearnModel, OMP_NUM_THREADS: "1" },
       stdio: ["ignore", "ignore", "inherit"],
     });
   }
@@ -159,7 +163,7 @@ async function main() {
         p50: r.p50,
         p99: r.p99,
         vsBare: r.rps / bare.rps,
-        vsFlask: flask ? r.rps / flask.rps : undefined,
+        vsFlask: flask && flask.rps > 0 ? r.rps / flask.rps : undefined,
         errors: r.errors,
       });
     }
