@@ -8,7 +8,9 @@ import { FeatureSchema } from "../src/server/rows";
 import { Scorer } from "../src/server/scoring";
 import { fakePredictor } from "./server-fake-predictor.cjs";
 import { rng } from "./server-helpers";
+import { FlatPredictor } from "../src/model/flat-predictor";
 import type { Predictor } from "../src/model/predictor";
+import { testModel, testRows } from "./server-model";
 
 /** One numeric feature whose `encode` is Number() on the trimmed text (the reference). */
 const oneNumber: Predictor = {
@@ -151,6 +153,14 @@ describe("response formats", () => {
 });
 
 describe("the scorer", () => {
+  it.each(["binary", "multiclass", "regression"] as const)("scores a %s row alone exactly as within a batch (one-row requests take another path)", (objective) => {
+    const predictor = new FlatPredictor(testModel({ objective, trees: 23, depth: 5, seed: 9 }));
+    const body = testRows(203, 4, 5).join("\n");
+    const batch = [...new Scorer(predictor).score(Buffer.from(body), "csv", "csv")].join("");
+    const alone = body.split("\n").map((row) => [...new Scorer(predictor).score(Buffer.from(row), "csv", "csv")].join("")).join("");
+    expect(alone).toBe(batch);
+  });
+
   it("gives the same bytes for one body whatever the slice size", () => {
     const body = Buffer.from(Array.from({ length: 999 }, (_, i) => `${i % 500},${i * 3},${["red", "green", "blue"][i % 3]}`).join("\n"));
     const whole = [...new Scorer(fakePredictor() as Predictor, 4096).score(body, "csv", "json")].join("");
