@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { approveCommand, rejectCommand } from "./commands/approve";
 import { deployCommand } from "./commands/deploy";
 import { imagesCommand } from "./commands/images";
+import { localCommand } from "./commands/local";
 import { promoteCommand } from "./commands/promote";
 import { registerCommand } from "./commands/register";
 import { rollbackCommand } from "./commands/rollback";
@@ -27,6 +28,7 @@ export function createProgram(deps: () => Deps): Command {
     smokeCommand,
     rollbackCommand,
     statusCommand,
+    localCommand,
   ]) {
     program.addCommand(factory(deps).exitOverride());
   }
@@ -80,6 +82,9 @@ export { createAwsClients, type AwsClients } from "./aws/clients";
 export { SDK_PERMISSIONS, dockerPushPermissions, requiredPermissions, type PermissionEnv, type RequiredPermission } from "./aws/permissions";
 export { StackFiles } from "./config/stack-file";
 export { trainingJobInput, type TrainingJobSpec } from "./commands/train";
+export { modelPackageInput, type ModelPackageSpec } from "./commands/register";
+export { LocalModelRegistry, localArn, contentDigest } from "./local/registry";
+export { runLocalLifecycle, prepareTrainingTree, type LifecycleOptions, type LifecycleResult } from "./local/lifecycle";
 export { metricDefinitions } from "./registry/metrics";
 export { buildSmokeRequests, type SmokeRequest, type SmokeResponse, type SmokeTransport } from "./smoke/requests";
 export { checkSmokeResponse } from "./smoke/checks";

@@ -19,6 +19,7 @@ const COMMANDS: Array<[string, string[]]> = [
   ["smoke", ["--stack", "--samples", "--rows", "--max-latency-ms"]],
   ["rollback", ["--stack", "--to", "--dry-run", "--yes"]],
   ["status", ["--stack"]],
+  ["local", ["--stack", "--data", "--work-dir", "--rows"]],
 ];
 
 describe("ml-deploy --help", () => {

@@ -1,0 +1,65 @@
+import * as path from "node:path";
+import { Command, Option } from "commander";
+import { action, positiveInt, withCommon, type CommandFactory } from "../cli";
+import type { Context } from "../context";
+import { runLocalLifecycle, type LifecycleResult } from "../local/lifecycle";
+import { formatFields } from "../output";
+
+export interface LocalOptions {
+  stack: string;
+  data: string;
+  workDir: string;
+  rows: number;
+  json?: boolean;
+}
+
+export async function local(ctx: Context, opts: LocalOptions): Promise<LifecycleResult> {
+  const { settings } = await ctx.stackFiles.read(opts.stack);
+  return runLocalLifecycle({
+    workDir: path.resolve(ctx.repoRoot, opts.workDir),
+    dataDir: path.resolve(ctx.repoRoot, opts.data),
+    stack: opts.stack,
+    settings,
+    smokeRows: opts.rows,
+    mlCoreBin: require.resolve("@ml-platform/ml-core/bin/ml-core.js"),
+    gitCommit: await ctx.gitCommit(),
+    out: ctx.out,
+  });
+}
+
+export function formatLocal(r: LifecycleResult): string {
+  const validation = Object.entries(r.metrics).filter(([k]) => k.startsWith("validation:"));
+  const slowest = Math.max(...r.smoke.requests.map((q) => q.latencyMs));
+  return [
+    "",
+    "The lifecycle ran end to end on this machine:",
+    formatFields([
+      ["version", `${r.version.arn} (${r.version.approval})`],
+      ["metrics", validation.map(([k, v]) => `${k}=${v.toFixed(4)}`).join("  ")],
+      ["promotion gates", r.gateFailures.length === 0 ? "met" : `missed: ${r.gateFailures.join("; ")}`],
+      ["smoke test", `passed: ${r.smoke.requests.length} requests of ${r.smoke.rows} rows, slowest ${slowest} ms`],
+      ["model", r.modelDir],
+      ["training tree", r.trainingDir],
+      ["registry", path.join(r.registryDir, r.version.group)],
+      ["time (s)", Object.entries(r.secondsByStep).map(([k, v]) => `${k} ${v}`).join(", ")],
+    ]),
+    "",
+    "Next, in the cloud (see deploy-scripts/README.md):",
+    "  pulumi up --stack dev                                  # the platform",
+    "  ml-deploy images --stack dev                           # the ml-core image, pushed by digest",
+    "  ml-deploy train --stack dev --wait                     # the same training, as a SageMaker job",
+    "  ml-deploy register --stack dev --job <job name>        # the same registration, in SageMaker's registry",
+    "  ml-deploy deploy --stack dev --version latest          # pin it; `pulumi up` serves it",
+    "  ml-deploy promote --from dev --to staging              # behind the gates",
+  ].join("\n");
+}
+
+export const localCommand: CommandFactory = (deps) =>
+  withCommon(
+    new Command("local")
+      .description("Run the whole lifecycle on this machine, no cloud account: train through the container contract, evaluate, register (file registry), serve, smoke-test")
+      .addOption(new Option("-s, --stack <name>", "the stack whose training settings and promotion gates apply").default("dev"))
+      .addOption(new Option("--data <dir>", "directory with train.csv and validation.csv").default("examples/flight-delays/data"))
+      .addOption(new Option("--work-dir <dir>", "where runs, models and the local registry are kept").default(".local"))
+      .addOption(new Option("--rows <n>", "rows the smoke test sends").argParser(positiveInt("--rows")).default(5)),
+  ).action(action(deps, local, formatLocal));

@@ -1,0 +1,244 @@
+// The whole lifecycle on this machine, through the same code paths as the cloud: ml-core trains
+// through the SageMaker container contract on an /opt/ml-shaped tree, the version is registered
+// with the CreateModelPackage request `register` sends (into a file registry), ml-core serves it
+// over HTTP as an endpoint's container would, and the cloud smoke test's client checks it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { modelPackageInput } from "../commands/register";
+import type { StackSettings } from "../config/settings";
+import { CliError } from "../errors";
+import type { Output } from "../output";
+import { metricGateFailures, parseMetricsJson, type Metrics } from "../registry/metrics";
+import type { ModelVersion } from "../registry/model-version";
+import { runSmoke, type SmokeResult } from "../smoke/run";
+import { sampleFromCsv } from "../smoke/sample";
+import { httpTransport } from "../smoke/transports";
+import { contentDigest, LocalModelRegistry } from "./registry";
+
+/** The channels the example data provides, as SageMaker lays them out under /opt/ml/input/data. */
+const CHANNELS = ["train", "validation"] as const;
+/** How long `ml-core serve` may take to answer /ping (SageMaker allows a container far longer). */
+const STARTUP_TIMEOUT_MS = 30_000;
+/** SageMaker sends SIGTERM and kills after 30 s; the server must be gone well before. */
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+export interface LifecycleOptions {
+  /** Where runs, models and the registry live (`.local/` in the repository). */
+  readonly workDir: string;
+  /** Directory with `train.csv` and `validation.csv` (header row, label column). */
+  readonly dataDir: string;
+  /** The stack whose training settings and promotion gates apply (its config, as in the cloud). */
+  readonly stack: string;
+  readonly settings: StackSettings;
+  /** Rows the smoke test sends. */
+  readonly smokeRows: number;
+  /** `ml-core`'s launcher (bin/ml-core.js). */
+  readonly mlCoreBin: string;
+  readonly gitCommit: string;
+  readonly out: Output;
+  /** Run identifier (the training "job" name); a timestamp by default. */
+  readonly runId?: string;
+}
+
+export interface LifecycleResult {
+  readonly runId: string;
+  readonly trainingDir: string;
+  readonly modelDir: string;
+  readonly metrics: Metrics;
+  /** Promotion gates of the stack the model misses (empty: it would be deployable there). */
+  readonly gateFailures: string[];
+  readonly version: ModelVersion;
+  readonly registryDir: string;
+  readonly endpoint: string;
+  readonly smoke: SmokeResult;
+  readonly secondsByStep: Record<string, number>;
+}
+
+export async function runLocalLifecycle(opts: LifecycleOptions): Promise<LifecycleResult> {
+  const { out, settings } = opts;
+  const training = settings.training;
+  if (!training) throw new CliError(`stack "${opts.stack}" has no mlPlatform:training settings to train with`);
+  const label = training.hyperparameters.label === undefined ? undefined : String(training.hyperparameters.label);
+  const runId = opts.runId ?? `${settings.modelName}-local-${timestamp(new Date())}`;
+  const base = path.join(opts.workDir, "runs", runId, "opt", "ml");
+  const timings: Record<string, number> = {};
+  const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await fn();
+    } finally {
+      timings[step] = Math.round((performance.now() - start) / 100) / 10;
+    }
+  };
+
+  out.step(`Training ${runId} through the SageMaker training contract (${base})`);
+  const datasetHash = await timed("train", async () => {
+    const hash = prepareTrainingTree(base, opts.dataDir, training.hyperparameters);
+    await trainInContainerContract(opts.mlCoreBin, base, out);
+    return hash;
+  });
+
+  out.step("Evaluating on the validation channel");
+  const modelDir = path.join(base, "model");
+  const metrics = parseMetricsJson(fs.readFileSync(path.join(modelDir, "metrics.json"), "utf8"));
+  for (const [name, value] of Object.entries(metrics).filter(([k]) => k.startsWith("validation:"))) out.info(`${name} = ${value.toFixed(4)}`);
+  const gateFailures = metricGateFailures(metrics, settings.promotion, opts.stack);
+  if (gateFailures.length === 0) out.info(`meets ${opts.stack}'s promotion gates`);
+  for (const failure of gateFailures) out.warn(failure);
+
+  out.step("Registering the version in the local model registry");
+  const registryDir = path.join(opts.workDir, "registry");
+  const registry = new LocalModelRegistry(registryDir);
+  const approved = gateFailures.length === 0 && !settings.promotion.requireApproval;
+  const version = await timed("register", async () =>
+    registry.register(
+      modelPackageInput({
+        group: `${settings.modelName}-local`,
+        description: `${settings.modelName} trained locally by ${runId}`,
+        // No container image is built here: the "image" is the ml-core code that ran, by digest.
+        image: `local/ml-core@${contentDigest(path.join(path.dirname(opts.mlCoreBin), "..", "dist"))}`,
+        modelDataUrl: pathToFileUrl(modelDir),
+        metrics,
+        metricsReportUri: pathToFileUrl(path.join(modelDir, "metrics.json")),
+        approval: approved ? "Approved" : "PendingManualApproval",
+        gitCommit: opts.gitCommit,
+        generatedBy: "ml-deploy local",
+        metadata: { trainingJobName: runId, datasetUri: pathToFileUrl(opts.dataDir), datasetHash, stack: "local" },
+        idempotencyKey: `local/${runId}`,
+      }),
+    ),
+  );
+  out.info(`${version.arn} (${version.approval})`);
+
+  out.step("Serving it with ml-core serve, as an endpoint's container");
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const server = await timed("serve", () => startServer(opts.mlCoreBin, base, port, out));
+  let smoke: SmokeResult;
+  try {
+    out.info(`listening on ${endpoint}`);
+    out.step(`Smoke-testing ${endpoint} with the cloud smoke test's client`);
+    const validation = fs.readFileSync(path.join(opts.dataDir, "validation.csv"), "utf8");
+    const sample = sampleFromCsv(validation, { label, maxRows: opts.smokeRows });
+    smoke = await timed("smoke", () => runSmoke(httpTransport(endpoint), sample, { maxLatencyMs: settings.promotion.smokeMaxLatencyMs }));
+    for (const r of smoke.requests) out.info(`${r.name}: ${r.latencyMs} ms${r.problems.length ? ` - ${r.problems.join("; ")}` : ""}`);
+  } finally {
+    out.step("Stopping the server (SIGTERM, as SageMaker does)");
+    await stopServer(server);
+  }
+  if (!smoke.passed) throw new CliError("the local smoke test failed", { details: [...smoke.problems] });
+
+  return { runId, trainingDir: base, modelDir, metrics, gateFailures, version, registryDir, endpoint, smoke, secondsByStep: timings };
+}
+
+/**
+ * Lays out /opt/ml as SageMaker does before `docker run IMAGE train`: hyperparameters (every value
+ * a string), the channel descriptions, the resource config, and each channel's files. Returns the
+ * dataset's digest.
+ */
+export function prepareTrainingTree(base: string, dataDir: string, hyperparameters: Record<string, string | number | boolean>): string {
+  const config = path.join(base, "input", "config");
+  fs.mkdirSync(config, { recursive: true });
+  fs.mkdirSync(path.join(base, "output"), { recursive: true });
+  fs.writeFileSync(path.join(config, "hyperparameters.json"), JSON.stringify(Object.fromEntries(Object.entries(hyperparameters).map(([k, v]) => [k, String(v)]))));
+  const channel = { ContentType: "text/csv", TrainingInputMode: "File", S3DistributionType: "FullyReplicated", RecordWrapperType: "None" };
+  fs.writeFileSync(path.join(config, "inputdataconfig.json"), JSON.stringify(Object.fromEntries(CHANNELS.map((c) => [c, channel]))));
+  fs.writeFileSync(path.join(config, "resourceconfig.json"), JSON.stringify({ current_host: "algo-1", hosts: ["algo-1"], network_interface_name: "eth0" }));
+  const hash = createHash("sha256");
+  for (const name of CHANNELS) {
+    const source = path.join(dataDir, `${name}.csv`);
+    if (!fs.existsSync(source)) throw new CliError(`the ${name} channel's data is missing: ${source}`);
+    const target = path.join(base, "input", "data", name);
+    fs.mkdirSync(target, { recursive: true });
+    fs.copyFileSync(source, path.join(target, `${name}.csv`));
+    hash.update(name).update(fs.readFileSync(source));
+  }
+  return `sha256:${hash.digest("hex")}`;
+}
+
+/** `docker run IMAGE train`, minus Docker: the same entrypoint, with the base directory moved. */
+function trainInContainerContract(mlCoreBin: string, base: string, out: Output): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [mlCoreBin, "train"], {
+      env: { ...process.env, SAGEMAKER_BASE_DIR: base, TRAINING_JOB_NAME: path.basename(path.dirname(path.dirname(base))) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const forward = (chunk: Buffer) => chunk.toString().split("\n").filter(Boolean).forEach((line) => out.info(line));
+    child.stdout.on("data", forward);
+    child.stderr.on("data", forward);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0) return resolve();
+      const failureFile = path.join(base, "output", "failure");
+      const reason = fs.existsSync(failureFile) ? fs.readFileSync(failureFile, "utf8").trim() : `ml-core train exited with code ${code}`;
+      reject(new CliError(`training failed: ${reason}`));
+    });
+  });
+}
+
+interface RunningServer {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+}
+
+async function startServer(mlCoreBin: string, base: string, port: number, out: Output): Promise<RunningServer> {
+  const child = spawn(process.execPath, [mlCoreBin, "serve"], {
+    env: { ...process.env, SAGEMAKER_BASE_DIR: base, SAGEMAKER_BIND_TO_PORT: String(port), SAGEMAKER_MODEL_SERVER_WORKERS: "1", LOG_LEVEL: "warn" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null) throw new CliError(`ml-core serve exited with code ${child.exitCode} before answering /ping`, { details: stderr.split("\n").filter(Boolean) });
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/ping`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) return { child, exited };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new CliError(`ml-core serve did not answer /ping within ${STARTUP_TIMEOUT_MS / 1000} s`);
+    }
+    out.info("waiting for /ping ...");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function stopServer(server: RunningServer): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  server.child.kill("SIGTERM");
+  const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), SHUTDOWN_TIMEOUT_MS).unref());
+  const code = await Promise.race([server.exited, timeout]);
+  if (code === "timeout") {
+    server.child.kill("SIGKILL");
+    throw new CliError(`ml-core serve did not stop within ${SHUTDOWN_TIMEOUT_MS / 1000} s of SIGTERM`);
+  }
+  if (code !== 0) throw new CliError(`ml-core serve exited with code ${code} on SIGTERM (expected 0)`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function pathToFileUrl(p: string): string {
+  return `file://${path.resolve(p).split(path.sep).join("/")}`;
+}
+
+function timestamp(d: Date): string {
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}-${pad(d.getUTCMilliseconds(), 3)}`;
+}
