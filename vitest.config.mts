@@ -11,6 +11,7 @@ export default defineConfig({
         test: {
           name: "platform",
           include: ["test/**/*.test.ts"],
+          env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
           // The Pulumi runtime keeps module-level state (mocks, config, stack); one fork per file
           // keeps stacks from leaking into each other.
           pool: "forks",
