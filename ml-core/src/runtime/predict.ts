@@ -181,14 +181,37 @@ function scoreChunk(scorer: Scorer, spec: ChunkSpec, buf: Buffer, fileStart: boo
   return { text, rows: count.rows, lines: source.row - 1 };
 }
 
-/** Chunks of the input cut after their last complete record (CSV quoting respected). */
+/**
+ * Chunks of the input cut after their last complete record (CSV quoting respected). Only the record
+ * that straddles two reads is copied (into a small seam buffer); the rest are views of the reads.
+ */
 async function* recordChunks(input: Readable, format: Format): AsyncGenerator<Buffer> {
+  const recordEnd = (buf: Buffer, start: number): number => (format === "csv" ? lastRecordEnd(buf, start, buf.length) : buf.lastIndexOf(10) + 1);
   let carry: Buffer | undefined;
   for await (const chunk of input as AsyncIterable<Buffer>) {
-    const buf = carry === undefined ? chunk : Buffer.concat([carry, chunk]);
-    const end = format === "csv" ? lastRecordEnd(buf, 0, buf.length) : buf.lastIndexOf(10) + 1;
-    if (end > 0) yield buf.subarray(0, end);
-    carry = end < buf.length ? buf.subarray(end) : undefined;
+    let start = 0;
+    if (carry !== undefined) {
+      // Complete the carried record with this read's first line(s); retry further when the line
+      // feed found was inside a quoted field.
+      let head = chunk.indexOf(10);
+      while (head >= 0) {
+        const seam = Buffer.concat([carry, chunk.subarray(0, head + 1)]);
+        if (recordEnd(seam, 0) === seam.length) {
+          yield seam;
+          start = head + 1;
+          carry = undefined;
+          break;
+        }
+        head = chunk.indexOf(10, head + 1);
+      }
+      if (carry !== undefined) {
+        carry = Buffer.concat([carry, chunk]);
+        continue;
+      }
+    }
+    const end = Math.max(start, recordEnd(chunk, start));
+    if (end > start) yield chunk.subarray(start, end);
+    carry = end < chunk.length ? chunk.subarray(end) : undefined;
   }
   if (carry !== undefined && carry.length > 0) yield carry;
 }
