@@ -140,9 +140,12 @@ export class Booster {
       if (natural) {
         // Every row sits in exactly one leaf's range: no tree walk needed for the training set.
         const raw = this.trainRaw;
+        const rows = ctx.rows;
         for (const leaf of leaves) {
           const v = tree.value[leaf.node];
-          for (let i = leaf.start; i < leaf.start + leaf.count; i++) raw[ctx.rows[i] * K + k] += v;
+          const end = leaf.start + leaf.count;
+          if (K === 1) for (let i = leaf.start; i < end; i++) raw[rows[i]] += v;
+          else for (let i = leaf.start; i < end; i++) raw[rows[i] * K + k] += v;
         }
       } else {
         addBinnedPredictions(tree, train.bins, n, this.trainRaw, K, k);

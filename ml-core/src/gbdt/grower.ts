@@ -115,7 +115,7 @@ export function growTree(
 
   if (canSplit(root)) {
     root.hist = ctx.pool.acquire();
-    buildHistogram(ctx, root, natural ? null : ctx.rows, g, h, treeFeatures);
+    buildHistogram(ctx, root, natural, g, h, treeFeatures);
     findSplit(root);
   } else {
     finalize(root);
@@ -142,7 +142,7 @@ export function growTree(
     if (splitL || splitR) {
       const [small, large] = l.count <= r.count ? [l, r] : [r, l];
       small.hist = ctx.pool.acquire();
-      buildHistogram(ctx, small, ctx.rows, g, h, treeFeatures);
+      buildHistogram(ctx, small, false, g, h, treeFeatures);
       subtractInto(node.hist as Float64Array, small.hist, treeFeatures);
       large.hist = node.hist;
       node.hist = null;
@@ -164,11 +164,13 @@ export function growTree(
   return { tree, leaves: leaves.map((n) => ({ node: n.id, start: n.start, count: n.count })) };
 }
 
-function buildHistogram(ctx: GrowerContext, n: Node, rows: RowIndexArray | null, g: GradientArray, h: GradientArray | null, features: Uint32Array): void {
+/** `natural`: the node is every row in order (the root without subsampling): no gather needed. */
+function buildHistogram(ctx: GrowerContext, n: Node, natural: boolean, g: GradientArray, h: GradientArray | null, features: Uint32Array): void {
   const hist = n.hist as Float64Array;
+  const rows = ctx.rows;
   let gi = g;
   let hi = h;
-  if (rows !== null) {
+  if (!natural) {
     // Gather the node's gradients once into row order; every feature pass then streams them.
     const { orderedG, orderedH } = ctx;
     const end = n.start + n.count;
@@ -179,7 +181,7 @@ function buildHistogram(ctx: GrowerContext, n: Node, rows: RowIndexArray | null,
   }
   for (let i = 0; i < features.length; i++) {
     const f = features[i];
-    accumulate(hist, f, ctx.bins.subarray(f * ctx.nRows, (f + 1) * ctx.nRows), rows, n.start, n.count, gi, hi);
+    accumulate(hist, f, ctx.bins.subarray(f * ctx.nRows, (f + 1) * ctx.nRows), natural ? null : rows, n.start, n.count, gi, hi);
   }
 }
 
@@ -194,10 +196,14 @@ function partition(ctx: GrowerContext, n: Node, s: SplitInfo): number {
   let l = n.start;
   let r = 0;
   const end = n.start + n.count;
+  // Branch-free: write the row to both sides and advance one. Writing rows[l] is safe as l <= i.
   for (let i = n.start; i < end; i++) {
     const row = rows[i];
-    if (lut[col[row]] === 1) rows[l++] = row;
-    else scratch[r++] = row;
+    const left = lut[col[row]];
+    rows[l] = row;
+    scratch[r] = row;
+    l += left;
+    r += left ^ 1;
   }
   rows.set(scratch.subarray(0, r), l);
   return l - n.start;

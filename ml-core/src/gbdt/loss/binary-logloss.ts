@@ -1,5 +1,4 @@
 /** Binary classification: log loss on the log-odds, g = p − y, h = p(1 − p); y is 0 or 1. */
-import { sigmoid } from "../../model/flat-predictor";
 import type { Loss } from "./loss";
 
 /** Probabilities are kept this far from 0 and 1 when a loss is evaluated (as sklearn's log_loss). */
@@ -19,7 +18,8 @@ export const binaryLogloss: Loss = {
     const g0 = g[0];
     const h0 = h[0];
     for (let i = 0; i < n; i++) {
-      const p = sigmoid(raw[i]);
+      // Branch-free sigmoid: exp overflow gives 1 / Infinity = 0, underflow gives 1; never NaN.
+      const p = 1 / (1 + Math.exp(-raw[i]));
       g0[i] = p - y[i];
       h0[i] = p * (1 - p);
     }
