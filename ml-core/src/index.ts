@@ -9,7 +9,8 @@ export { METRIC_NAMES, METRIC_CHANNELS, metricDefinitions, formatMetricLine, com
 export { HYPERPARAMETERS, parseHyperparameters, HyperparameterError } from "./runtime/hyperparameters";
 export { runTrainingJob } from "./runtime/training-job";
 export type { TrainingJobSpec, JobIO, JobOutcome } from "./runtime/training-job";
-export { TrainingSession, resolveLabels, probabilities } from "./model/fit";
+export { TrainingSession, resolveLabels, probabilities, binningSeed } from "./model/fit";
 export type { FitParams, FitInput, FitResult, Checkpoint } from "./model/fit";
-export { readTrainingTable, readTableWithSchema, DataError } from "./data/table";
-export type { DataSchema, Table, LayoutOptions } from "./data/table";
+export { readTrainingTable, readTableWithSchema, readBinnedTrainingData, readBinnedTable, DataError } from "./data/table";
+export type { DataSchema, Table, BinnedTable, LayoutOptions } from "./data/table";
+export { Random } from "./gbdt/random";

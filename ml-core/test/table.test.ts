@@ -1,6 +1,8 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readTableWithSchema, readTrainingTable } from "../src/data/table";
+import { readBinnedTable, readBinnedTrainingData, readTableWithSchema, readTrainingTable } from "../src/data/table";
+import { BinMapper } from "../src/gbdt/binning";
+import { Random } from "../src/gbdt/random";
 import { tmpDir, writeFile } from "./helpers";
 
 const layout = { labelColumn: "y", maxCategories: 255 };
@@ -65,5 +67,25 @@ describe("reading the validation channel", () => {
     const { schema } = readTrainingTable(csvFiles("c,y\nred,0\nblue,1\n"), "train", layout);
     const v = readTableWithSchema(csvFiles("c,y\nblue,1\ngreen,0\n"), "validation", schema);
     expect(Array.from(v.columns[0])).toEqual([0, NaN]);
+  });
+});
+
+describe("reading straight into bins (two passes, as training does)", () => {
+  it("gives the bins of the raw columns binned afterwards, with the same schema and labels", () => {
+    const rows = Array.from({ length: 700 }, (_, i) => `${(i * 37) % 101 / 7},${["a", "b", "c", "NA"][i % 4]},${i % 3 === 0 ? "" : i % 17},${i % 2}`);
+    const files = csvFiles(["x,c,m,y", ...rows].join("\n"));
+    const raw = readTrainingTable(files, "train", layout);
+    const binned = readBinnedTrainingData(files, "train", layout, 16, new Random(1));
+    expect(binned.schema).toEqual(raw.schema);
+    const mapper = BinMapper.fit(raw.table.columns, raw.table.nRows, raw.schema.features.map((f) => f.categories?.length), 16, new Random(1));
+    expect(binned.mapper.features).toEqual(mapper.features);
+    expect(Array.from(binned.table.bins)).toEqual(Array.from(mapper.transform(raw.table.columns, raw.table.nRows)));
+    expect(Array.from(binned.table.label.numeric)).toEqual(Array.from(raw.table.label.numeric));
+    expect(binned.table.dataHash).toBe(raw.table.dataHash);
+
+    const valid = csvFiles("x,c,m,y\n3.5,b,,1\n99,zzz,4,0\n");
+    const vb = readBinnedTable(valid, "validation", binned.schema, binned.mapper);
+    const vr = readTableWithSchema(valid, "validation", raw.schema);
+    expect(Array.from(vb.bins)).toEqual(Array.from(mapper.transform(vr.columns, vr.nRows)));
   });
 });

@@ -1,7 +1,8 @@
 // Training in-process from CSV files, as the training job does, for the model-level tests.
-import { readTableWithSchema, readTrainingTable, type DataSchema, type Table } from "../src/data/table";
+import { readBinnedTable, readBinnedTrainingData, readTableWithSchema, type DataSchema, type Table } from "../src/data/table";
+import { Random } from "../src/gbdt/random";
 import { FlatPredictor } from "../src/model/flat-predictor";
-import { TrainingSession, type FitResult } from "../src/model/fit";
+import { binningSeed, TrainingSession, type FitResult } from "../src/model/fit";
 import { parseHyperparameters } from "../src/runtime/hyperparameters";
 
 export interface Trained extends FitResult {
@@ -11,9 +12,9 @@ export interface Trained extends FitResult {
 
 export function trainFiles(trainFiles: string[], hp: Record<string, string>, validationFiles?: string[]): Trained {
   const parsed = parseHyperparameters(hp);
-  const { schema, table } = readTrainingTable(trainFiles, "train", { ...parsed.layout, maxCategories: parsed.params.maxBins });
-  const validation = validationFiles ? readTableWithSchema(validationFiles, "validation", schema) : undefined;
-  const session = new TrainingSession({ schema, train: table, validation, params: parsed.params, hyperparameters: parsed.resolved });
+  const { schema, mapper, table } = readBinnedTrainingData(trainFiles, "train", { ...parsed.layout, maxCategories: parsed.params.maxBins }, parsed.params.maxBins, new Random(binningSeed(parsed.params.seed)));
+  const validation = validationFiles ? readBinnedTable(validationFiles, "validation", schema, mapper) : undefined;
+  const session = new TrainingSession({ schema, mapper, train: table, validation, params: parsed.params, hyperparameters: parsed.resolved });
   while (!session.done) session.step();
   const result = session.finish();
   return { ...result, schema, predictor: new FlatPredictor(result.model) };

@@ -5,6 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import { BINNING_SAMPLE, BinMapper, findThresholds } from "../gbdt/binning";
+import type { Random } from "../gbdt/random";
 import { CsvError, fieldText, readCsv, type CsvRecord } from "./csv";
 import { MISSING_TOKENS, parseNumberBytes } from "./values";
 
@@ -135,23 +137,37 @@ function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema, "featu
   return { header, label: columnNames[labelColumn], labelColumn, nColumns: columnNames.length, columnNames, features };
 }
 
-function readTable(files: readonly string[], channel: string, schema: DataSchema, learnCategories: boolean): Table {
+/** What a channel scan reports besides the rows. */
+interface ScanSummary {
+  readonly nRows: number;
+  readonly dataHash: string;
+  readonly bytes: number;
+}
+
+/**
+ * Decodes every row of `files` against `schema`: each feature to a number (a category's code for
+ * categorical columns, NaN for missing), the label to a number or a text code. `codeMaps` maps a
+ * categorical column's text to its code; with `learnCategories` new texts get the next code and
+ * are appended to `learned`, otherwise they read as missing. `onRow` receives the decoded row in a
+ * buffer that is reused for the next row.
+ */
+function scan(
+  files: readonly string[],
+  channel: string,
+  schema: DataSchema,
+  codeMaps: (Map<string, number> | undefined)[],
+  learned: (string[] | undefined)[],
+  learnCategories: boolean,
+  label: { texts: string[]; codes: Map<string, number> },
+  onRow: (row: number, values: Float64Array, labelNum: number, labelCode: number) => void,
+): ScanSummary {
   const hash = createHash("sha256");
   let bytes = 0;
   for (const f of files) bytes += fileSize(f);
-  // Pre-size the columns from the byte count (a row is at least 2 bytes per column); grow if short.
-  let capacity = Math.max(1024, Math.min(Math.ceil(bytes / Math.max(8, schema.nColumns * 4)), 1 << 26));
   const nF = schema.features.length;
-  let columns = schema.features.map(() => new Float64Array(capacity));
-  let labelNum = new Float64Array(capacity);
-  let labelCode = new Int32Array(capacity);
-  const labelTexts: string[] = [];
-  const labelTextCodes = new Map<string, number>();
-  const codeMaps = schema.features.map((f) => (f.kind === "categorical" ? new Map((f.categories ?? []).map((c, i) => [c, i])) : undefined));
-  const learned = schema.features.map((f) => (f.kind === "categorical" ? (f.categories as string[]) : undefined));
   const specs = schema.features;
+  const values = new Float64Array(nF);
   let n = 0;
-
   for (const file of files) {
     let headerPending = schema.header;
     wrapCsv(() =>
@@ -166,63 +182,51 @@ function readTable(files: readonly string[], channel: string, schema: DataSchema
           if (r.nFields !== schema.nColumns) {
             throw new DataError(`${r.file}:${r.line}: expected ${schema.nColumns} fields, found ${r.nFields}`);
           }
-          if (n === capacity) {
-            capacity *= 2;
-            columns = columns.map((c) => grow(c, capacity));
-            labelNum = grow(labelNum, capacity);
-            const lc = new Int32Array(capacity);
-            lc.set(labelCode);
-            labelCode = lc;
-          }
-          // Label.
-          const ls = r.starts[schema.labelColumn];
-          const le = r.ends[schema.labelColumn];
-          const lv = parseNumberBytes(r.buf, ls, le);
+          const lv = parseNumberBytes(r.buf, r.starts[schema.labelColumn], r.ends[schema.labelColumn]);
+          let labelNum = NaN;
+          let labelCode = -1;
           if (lv === undefined) {
             const text = fieldText(r, schema.labelColumn);
-            let code = labelTextCodes.get(text);
+            let code = label.codes.get(text);
             if (code === undefined) {
-              code = labelTexts.length;
-              labelTexts.push(text);
-              labelTextCodes.set(text, code);
+              code = label.texts.length;
+              label.texts.push(text);
+              label.codes.set(text, code);
             }
-            labelNum[n] = NaN;
-            labelCode[n] = code;
+            labelCode = code;
           } else if (lv !== lv) {
             throw new DataError(`${r.file}:${r.line}: column "${schema.label}" (the label) is missing`);
           } else {
-            labelNum[n] = lv;
-            labelCode[n] = -1;
+            labelNum = lv;
           }
-          // Features.
           for (let j = 0; j < nF; j++) {
-            const spec = specs[j];
-            const c = spec.column;
+            const c = specs[j].column;
             const codes = codeMaps[j];
             if (codes === undefined) {
               const v = parseNumberBytes(r.buf, r.starts[c], r.ends[c]);
               if (v === undefined) {
                 throw new DataError(
-                  `${r.file}:${r.line}: column "${spec.name}" is numeric but has ${JSON.stringify(fieldText(r, c))}` +
+                  `${r.file}:${r.line}: column "${specs[j].name}" is numeric but has ${JSON.stringify(fieldText(r, c))}` +
                     ` (a column is numeric when its first ${SCHEMA_SAMPLE_ROWS} values are; list it in categorical_columns otherwise)`,
                 );
               }
-              columns[j][n] = v;
+              values[j] = v;
             } else {
               const text = fieldText(r, c);
               let code = codes.get(text);
               if (code === undefined) {
-                if (MISSING_TOKENS.has(text.trim()) || !learnCategories) {
-                  columns[j][n] = NaN;
+                if (!learnCategories || MISSING_TOKENS.has(text.trim())) {
+                  values[j] = NaN;
                   continue;
                 }
                 code = codes.size;
                 codes.set(text, code);
                 (learned[j] as string[]).push(text);
               }
-              columns[j][n] = code;
+              values[j] = code;
             }
           }
+          onRow(n, values, labelNum, labelCode);
           n++;
         },
         (chunk) => hash.update(chunk),
@@ -231,13 +235,181 @@ function readTable(files: readonly string[], channel: string, schema: DataSchema
     if (headerPending) throw new DataError(`${file}: empty file (expected a header row)`);
   }
   if (n === 0) throw new DataError(`channel "${channel}" has no data rows (files: ${files.join(", ")})`);
+  return { nRows: n, dataHash: `sha256:${hash.digest("hex")}`, bytes };
+}
+
+/** A growable label column. */
+class LabelBuilder {
+  private numeric = new Float64Array(1024);
+  private textCode: Int32Array | undefined;
+  readonly texts: string[] = [];
+  readonly codes = new Map<string, number>();
+  private n = 0;
+
+  add(row: number, num: number, code: number): void {
+    if (row === this.numeric.length) {
+      const m = row * 2;
+      this.numeric = growTo(this.numeric, m);
+      if (this.textCode) this.textCode = growIntTo(this.textCode, m);
+    }
+    this.numeric[row] = num;
+    if (code >= 0 && this.textCode === undefined) {
+      // Allocated at the first text label only: numeric labels (the common case) need none.
+      this.textCode = new Int32Array(this.numeric.length).fill(-1);
+    }
+    if (this.textCode) this.textCode[row] = code;
+    this.n = row + 1;
+  }
+
+  build(): LabelColumn {
+    return {
+      numeric: this.numeric.subarray(0, this.n),
+      textCode: this.textCode ? this.textCode.subarray(0, this.n) : new Int32Array(this.n).fill(-1),
+      texts: this.texts,
+    };
+  }
+}
+
+function categoryState(schema: DataSchema, learn: boolean): { codeMaps: (Map<string, number> | undefined)[]; learned: (string[] | undefined)[] } {
   return {
-    nRows: n,
-    columns: columns.map((c) => c.subarray(0, n)),
-    label: { numeric: labelNum.subarray(0, n), textCode: labelCode.subarray(0, n), texts: labelTexts },
-    dataHash: `sha256:${hash.digest("hex")}`,
-    bytes,
+    codeMaps: schema.features.map((f) => (f.kind === "categorical" ? new Map((learn ? [] : (f.categories ?? [])).map((c, i) => [c, i])) : undefined)),
+    learned: schema.features.map((f) => (f.kind === "categorical" ? (learn ? [] : (f.categories as string[])) : undefined)),
   };
+}
+
+/** Reads a channel into raw columns (numbers and category codes). */
+function readTable(files: readonly string[], channel: string, schema: DataSchema, learnCategories: boolean): Table {
+  const { codeMaps, learned } = categoryState(schema, learnCategories);
+  let capacity = 1024;
+  let columns = schema.features.map(() => new Float64Array(capacity));
+  const labels = new LabelBuilder();
+  const summary = scan(files, channel, schema, codeMaps, learned, learnCategories, labels, (row, values, ln, lc) => {
+    if (row === capacity) {
+      capacity *= 2;
+      columns = columns.map((c) => growTo(c, capacity));
+    }
+    for (let j = 0; j < values.length; j++) columns[j][row] = values[j];
+    labels.add(row, ln, lc);
+  });
+  if (learnCategories) {
+    schema.features.forEach((f, j) => {
+      if (f.kind === "categorical") (f.categories as string[]).push(...(learned[j] as string[]));
+    });
+  }
+  return { ...summary, columns: columns.map((c) => c.subarray(0, summary.nRows)), label: labels.build() };
+}
+
+/** A channel read straight into bins (see `readBinnedTrainingData`). */
+export interface BinnedTable {
+  readonly nRows: number;
+  /** Column-major bins, `bins[f * nRows + row]`. */
+  readonly bins: Uint8Array;
+  readonly label: LabelColumn;
+  readonly dataHash: string;
+  readonly bytes: number;
+}
+
+/**
+ * Reads the training channel straight into bins, in two passes over the files, so that the raw
+ * values never sit in memory (8 bytes each, against 1 for a bin; LightGBM loads the same way):
+ * pass 1 checks every row, learns the categories and their counts, keeps the labels and a uniform
+ * sample of `BINNING_SAMPLE` rows (reservoir sampling, seeded); the bin thresholds come from the
+ * sample; pass 2 bins every value. With fewer rows than the sample size every row is used, and the
+ * thresholds are exactly those of `BinMapper.fit` on the full columns.
+ */
+export function readBinnedTrainingData(files: readonly string[], channel: string, opts: LayoutOptions, maxBins: number, rng: Random): { schema: DataSchema; mapper: BinMapper; table: BinnedTable } {
+  if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
+  const inferred = inferSchema(files[0], opts);
+  const nF = inferred.features.length;
+  const { codeMaps, learned } = categoryState(inferred, true);
+  const numeric = inferred.features.map((f, j) => (f.kind === "numeric" ? j : -1)).filter((j) => j >= 0);
+  const K = BINNING_SAMPLE;
+  const sample = numeric.map(() => new Float64Array(1024));
+  const counts: number[][] = inferred.features.map(() => []);
+  const labels = new LabelBuilder();
+  let sampleRows = 0;
+  const summary = scan(files, channel, inferred, codeMaps, learned, true, labels, (row, values, ln, lc) => {
+    labels.add(row, ln, lc);
+    for (let j = 0; j < nF; j++) {
+      const v = values[j];
+      if (codeMaps[j] !== undefined && v === v) counts[j][v] = (counts[j][v] ?? 0) + 1;
+    }
+    // Algorithm R: row i replaces a random slot with probability K / (i + 1).
+    let slot = row;
+    if (row >= K) {
+      slot = rng.int(row + 1);
+      if (slot >= K) return;
+    } else {
+      sampleRows = row + 1;
+      if (row === sample[0]?.length) for (let k = 0; k < sample.length; k++) sample[k] = growTo(sample[k], Math.min(K, row * 2));
+    }
+    for (let k = 0; k < numeric.length; k++) sample[k][slot] = values[numeric[k]];
+  });
+
+  // Categories: the most frequent maxBins, ordered by name; old code -> new code.
+  const remaps: (Float64Array | undefined)[] = [];
+  const features: ColumnSpec[] = inferred.features.map((f, j) => {
+    if (f.kind !== "categorical") return f;
+    const seen = learned[j] as string[];
+    const c = Float64Array.from(seen, (_, i) => counts[j][i] ?? 0);
+    const { categories, remap } = keepCategories(seen, c, maxBins);
+    remaps[j] = remap;
+    return { ...f, categories };
+  });
+  const schema: DataSchema = { ...inferred, features };
+  const nCategories = features.map((f) => (f.kind === "categorical" ? (f.categories as string[]).length : undefined));
+  const mapper = new BinMapper(
+    features.map((f, j) => {
+      if (f.kind === "categorical") return { categorical: true, nBins: Math.max(nCategories[j] as number, 1), thresholds: new Float64Array(0) };
+      const thresholds = findThresholds(sample[numeric.indexOf(j)], sampleRows, undefined, maxBins);
+      return { categorical: false, nBins: thresholds.length + 1, thresholds };
+    }),
+  );
+
+  // Pass 2: bins. The category maps already hold every text (no new codes can appear).
+  const n = summary.nRows;
+  const bins = new Uint8Array(nF * n);
+  const one = new Float64Array(1);
+  const binOne = new Uint8Array(1);
+  scan(files, channel, inferred, codeMaps, learned, false, { texts: [], codes: new Map() }, (row, values) => {
+    for (let j = 0; j < nF; j++) {
+      const remap = remaps[j];
+      one[0] = remap === undefined ? values[j] : values[j] === values[j] ? remap[values[j]] : NaN;
+      mapper.transformColumn(j, one, 1, binOne);
+      bins[j * n + row] = binOne[0];
+    }
+  });
+  return { schema, mapper, table: { nRows: n, bins, label: labels.build(), dataHash: summary.dataHash, bytes: summary.bytes } };
+}
+
+/** Reads another channel (validation) straight into bins with the training schema and bins. */
+export function readBinnedTable(files: readonly string[], channel: string, schema: DataSchema, mapper: BinMapper): BinnedTable {
+  if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
+  const { codeMaps, learned } = categoryState(schema, false);
+  const nF = schema.features.length;
+  let capacity = 1024;
+  let bins = schema.features.map(() => new Uint8Array(capacity));
+  const labels = new LabelBuilder();
+  const one = new Float64Array(1);
+  const summary = scan(files, channel, schema, codeMaps, learned, false, labels, (row, values, ln, lc) => {
+    if (row === capacity) {
+      capacity *= 2;
+      bins = bins.map((b) => {
+        const c = new Uint8Array(capacity);
+        c.set(b);
+        return c;
+      });
+    }
+    for (let j = 0; j < nF; j++) {
+      one[0] = values[j];
+      mapper.transformColumn(j, one, 1, bins[j].subarray(row, row + 1));
+    }
+    labels.add(row, ln, lc);
+  });
+  const n = summary.nRows;
+  const all = new Uint8Array(nF * n);
+  bins.forEach((b, j) => all.set(b.subarray(0, n), j * n));
+  return { nRows: n, bins: all, label: labels.build(), dataHash: summary.dataHash, bytes: summary.bytes };
 }
 
 function checkHeader(r: CsvRecord, schema: DataSchema): void {
@@ -249,23 +421,35 @@ function checkHeader(r: CsvRecord, schema: DataSchema): void {
 
 /**
  * Orders a categorical column's categories by name and keeps at most `max` of them (the most
- * frequent): each category needs its own bin. Recodes the column in place.
+ * frequent; ties: first seen): each category needs its own bin.
  */
-function finalizeCategories(spec: ColumnSpec, col: Float64Array, nRows: number, max: number): ColumnSpec {
-  const seen = spec.categories as string[];
-  const counts = new Float64Array(seen.length);
-  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) counts[col[i]]++;
+function keepCategories(seen: readonly string[], counts: Float64Array, max: number): { categories: string[]; remap: Float64Array } {
   let keep = seen.map((_, i) => i);
   if (keep.length > max) keep = keep.sort((a, b) => counts[b] - counts[a] || a - b).slice(0, max);
   keep.sort((a, b) => (seen[a] < seen[b] ? -1 : seen[a] > seen[b] ? 1 : 0));
   const remap = new Float64Array(seen.length).fill(NaN);
   keep.forEach((old, code) => (remap[old] = code));
-  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) col[i] = remap[col[i]];
-  return { ...spec, categories: keep.map((i) => seen[i]) };
+  return { categories: keep.map((i) => seen[i]), remap };
 }
 
-function grow(a: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
+/** Recodes a raw categorical column in place to the kept categories. */
+function finalizeCategories(spec: ColumnSpec, col: Float64Array, nRows: number, max: number): ColumnSpec {
+  const seen = spec.categories as string[];
+  const counts = new Float64Array(seen.length);
+  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) counts[col[i]]++;
+  const { categories, remap } = keepCategories(seen, counts, max);
+  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) col[i] = remap[col[i]];
+  return { ...spec, categories };
+}
+
+function growTo(a: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
   const b = new Float64Array(capacity);
+  b.set(a.subarray(0, Math.min(a.length, capacity)));
+  return b;
+}
+
+function growIntTo(a: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(capacity).fill(-1);
   b.set(a);
   return b;
 }

@@ -5,12 +5,11 @@
  * signal handling and checkpoints; it never reads the environment or the file system.
  */
 import { createHash } from "node:crypto";
-import type { DataSchema, LabelColumn, Table } from "../data/table";
+import type { BinnedTable, DataSchema, LabelColumn } from "../data/table";
 import { computeMetrics } from "../eval/metrics";
-import { BinMapper } from "../gbdt/binning";
+import type { BinMapper } from "../gbdt/binning";
 import { Booster, type BoosterOptions, type BoosterState } from "../gbdt/booster";
 import { lossFor } from "../gbdt/loss";
-import { Random } from "../gbdt/random";
 import { FlatPredictor, sigmoid, softmaxInPlace } from "./flat-predictor";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FeatureSchema, type ModelJson } from "./format";
 import type { Objective } from "./predictor";
@@ -23,10 +22,17 @@ export interface FitParams extends BoosterOptions {
   readonly maxBins: number;
 }
 
+/** Binning's own seed, derived from `seed` so that binning is the same whatever boosting draws. */
+export function binningSeed(seed: number): number {
+  return (seed ^ 0x5bd1e995) >>> 0;
+}
+
 export interface FitInput {
   readonly schema: DataSchema;
-  readonly train: Table;
-  readonly validation?: Table;
+  /** The bins the tables were read with (`readBinnedTrainingData`). */
+  readonly mapper: BinMapper;
+  readonly train: BinnedTable;
+  readonly validation?: BinnedTable;
   readonly params: FitParams;
   /** Recorded in the model as given (strings, defaults resolved by the caller). */
   readonly hyperparameters: Record<string, string>;
@@ -66,22 +72,13 @@ export class TrainingSession {
   private readonly yValid: Float64Array | undefined;
 
   constructor(private readonly input: FitInput, resume?: Checkpoint) {
-    const { schema, train, validation, params } = input;
+    const { schema, train, validation, params, mapper } = input;
     const labels = resolveLabels(params.objective, schema.label, train.label, validation?.label);
     this.objective = labels.objective;
     this.classes = labels.classes;
     this.yTrain = labels.yTrain;
     this.yValid = labels.yValid;
     this.fingerprint = fingerprintOf(input);
-
-    const nCategories = schema.features.map((f) => (f.kind === "categorical" ? (f.categories?.length ?? 0) : undefined));
-    // Binning has its own generator, so it is the same whatever the boosting draws.
-    const mapper = BinMapper.fit(train.columns, train.nRows, nCategories, params.maxBins, new Random(params.seed ^ 0x5bd1e995));
-    const trainBins = mapper.transform(train.columns, train.nRows);
-    const validBins = validation ? mapper.transform(validation.columns, validation.nRows) : undefined;
-    // The raw columns are not needed past this point: release them (the bins are 8x smaller).
-    train.columns.length = 0;
-    if (validation) validation.columns.length = 0;
 
     const loss = lossFor(this.objective, this.classes?.length ?? 0);
     let state: BoosterState | undefined;
@@ -94,8 +91,8 @@ export class TrainingSession {
     this.booster = new Booster(
       loss,
       mapper,
-      { bins: trainBins, nRows: train.nRows, y: this.yTrain },
-      validBins && validation && this.yValid ? { bins: validBins, nRows: validation.nRows, y: this.yValid } : undefined,
+      { bins: train.bins, nRows: train.nRows, y: this.yTrain },
+      validation && this.yValid ? { bins: validation.bins, nRows: validation.nRows, y: this.yValid } : undefined,
       params,
       state,
     );

@@ -2,9 +2,10 @@
  * One training job, whichever way it was started (SageMaker contract or the convenience CLI form):
  * hyperparameters → data → rounds (with checkpoint on request) → model directory and metric lines.
  */
-import { readTableWithSchema, readTrainingTable } from "../data/table";
+import { readBinnedTable, readBinnedTrainingData } from "../data/table";
+import { Random } from "../gbdt/random";
 import { formatMetricLine } from "../eval/metrics";
-import { fingerprintOf, TrainingSession, type Checkpoint } from "../model/fit";
+import { binningSeed, fingerprintOf, TrainingSession, type Checkpoint } from "../model/fit";
 import { saveModel } from "../model/save";
 import { loadCheckpoint, removeCheckpoint, saveCheckpoint } from "./checkpoint";
 import { parseHyperparameters } from "./hyperparameters";
@@ -46,8 +47,9 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
   const t0 = performance.now();
   const seconds = (): number => Math.round((performance.now() - t0) / 10) / 100;
   const hp = parseHyperparameters(spec.hyperparameters);
-  const { schema, table: train } = readTrainingTable(spec.trainFiles, "train", { ...hp.layout, maxCategories: hp.params.maxBins });
-  const validation = spec.validationFiles && spec.validationFiles.length > 0 ? readTableWithSchema(spec.validationFiles, "validation", schema) : undefined;
+  const layout = { ...hp.layout, maxCategories: hp.params.maxBins };
+  const { schema, mapper, table: train } = readBinnedTrainingData(spec.trainFiles, "train", layout, hp.params.maxBins, new Random(binningSeed(hp.params.seed)));
+  const validation = spec.validationFiles && spec.validationFiles.length > 0 ? readBinnedTable(spec.validationFiles, "validation", schema, mapper) : undefined;
   io.progress(
     `read ${train.nRows} training rows${validation ? ` and ${validation.nRows} validation rows` : ""}; ` +
       `${schema.features.length} features (${schema.features.filter((f) => f.kind === "categorical").length} categorical), label "${schema.label}" (${seconds()}s)`,
@@ -65,7 +67,7 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
       }
     }
   }
-  const input = { schema, train, validation, params: hp.params, hyperparameters: hp.resolved };
+  const input = { schema, mapper, train, validation, params: hp.params, hyperparameters: hp.resolved };
   const session = new TrainingSession(input, resume);
   io.progress(`objective ${session.objective}${session.classes ? ` (classes: ${session.classes.join(", ")})` : ""}`);
 
