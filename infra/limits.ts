@@ -33,3 +33,17 @@ export const MODEL_LATENCY_UNITS_PER_MS = 1000;
  * isolation, VPC configuration, data capture, multiple variants, GPUs.
  */
 export const SERVERLESS_UNSUPPORTED = ["network isolation", "data capture"] as const;
+
+/**
+ * Whether a SageMaker instance type keeps its ML volume on local NVMe instance storage, which the
+ * hardware encrypts: SageMaker then rejects a KMS key for it (CreateEndpointConfig's `KmsKeyId`,
+ * CreateTrainingJob's `VolumeKmsKeyId`: "some instances use local storage ... you can't specify a
+ * key"). Families with a `d` in their suffix (m5d, c6id, g4dn, p4d, r5d, ...), and accelerated
+ * families whose storage is always local.
+ */
+export function hasLocalInstanceStorage(instanceType: string): boolean {
+  const family = instanceType.split(".")[1] ?? "";
+  return /^[a-z]+\d+[a-z]*d[a-z]*$/.test(family) || ALWAYS_LOCAL_STORAGE_FAMILIES.has(family);
+}
+
+const ALWAYS_LOCAL_STORAGE_FAMILIES: ReadonlySet<string> = new Set(["g5", "g6", "g6e", "p5", "p5e", "p5en", "trn1", "trn1n", "trn2"]);

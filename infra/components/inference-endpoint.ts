@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { InstanceServingSettings, PinnedModel, PlatformSettings, ServingSettings } from "../config";
-import { MODEL_LATENCY_UNITS_PER_MS } from "../limits";
+import { hasLocalInstanceStorage, MODEL_LATENCY_UNITS_PER_MS } from "../limits";
 import { ARTIFACT_PREFIXES } from "../policies/execution-role-policy";
 import { ArtifactStore } from "./artifact-store";
 import { ExecutionRole } from "./execution-role";
@@ -118,8 +118,9 @@ export class InferenceEndpoint extends pulumi.ComponentResource {
     const capture = args.dataCapture;
     this.endpointConfig = new aws.sagemaker.EndpointConfiguration(`${name}-config`, {
       productionVariants: [productionVariant(serving, this.model.name)],
-      // Serverless variants have no ML storage volume to encrypt; SageMaker rejects a key there.
-      kmsKeyArn: instanceBased ? store.key.arn : undefined,
+      // Serverless variants and instances with local NVMe storage (encrypted by the hardware) have
+      // no volume for the key, and SageMaker rejects one there.
+      kmsKeyArn: instanceBased && !hasLocalInstanceStorage(serving.instanceType) ? store.key.arn : undefined,
       dataCaptureConfig: capture.enabled
         ? {
             enableCapture: true,
