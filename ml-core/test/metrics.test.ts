@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accuracy, auc, f1, formatMetricLine, logloss, mae, metricDefinitions, METRIC_NAMES, r2, rmse } from "../src/eval/metrics";
+import { accuracy, auc, binaryMetricsInPlace, f1, formatMetricLine, logloss, mae, metricDefinitions, METRIC_NAMES, r2, rmse } from "../src/eval/metrics";
 
 // Binary probabilities as [p0, p1] pairs.
 const probs = (p1: number[]): Float64Array => Float64Array.from(p1.flatMap((p) => [1 - p, p]));
@@ -46,5 +46,15 @@ describe("metrics", () => {
     expect(Number(new RegExp(def?.Regex as string).exec(`round 9\n${line}\n`)?.[1])).toBe(0.987654);
     expect(metricDefinitions("regression").map((d) => d.Name)).toContain("train:r2");
     expect(METRIC_NAMES.classification).toEqual(["accuracy", "auc", "logloss", "f1"]);
+  });
+});
+
+describe("binaryMetricsInPlace (training's evaluation of large sets)", () => {
+  it("matches the general metrics, ties and zero probabilities included", () => {
+    const y = Float64Array.of(0, 0, 1, 1, 0, 1, 0, 1, 1, 0);
+    const p1 = [0.2, 0.6, 0.6, 0.9, 0, 0, 0.5, 0.5, 1, 0.35];
+    const general = { accuracy: accuracy(y, probs(p1), 2), auc: auc(y, probs(p1), 2), logloss: logloss(y, probs(p1), 2), f1: f1(y, probs(p1), 2) };
+    const fast = binaryMetricsInPlace(y, Float64Array.from(p1));
+    for (const k of Object.keys(general) as (keyof typeof general)[]) expect(fast[k]).toBeCloseTo(general[k], 12);
   });
 });

@@ -50,17 +50,29 @@ export function readCsv(file: string, onRecord: (r: CsvRecord) => boolean | void
     } catch (e) {
       throw new CsvError(`${file}: not a valid gzip file (${(e as Error).message})`);
     }
-    parser.push(data, true);
+    parser.parse(data, true);
     return;
   }
   const fd = fs.openSync(file, "r");
   try {
-    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    // One buffer for the whole file: the unparsed tail of a chunk moves to its front and the next
+    // chunk is read after it, so reading allocates nothing per chunk.
+    let buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    let filled = 0;
     for (;;) {
-      const n = fs.readSync(fd, chunk, 0, CHUNK_BYTES, null);
-      if (n > 0) onBytes?.(chunk.subarray(0, n));
-      if (!parser.push(chunk.subarray(0, n), n === 0)) break;
-      if (n === 0) break;
+      if (filled === buf.length) {
+        // A record longer than the buffer: grow it.
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      const n = fs.readSync(fd, buf, filled, buf.length - filled, null);
+      if (n > 0) onBytes?.(buf.subarray(filled, filled + n));
+      filled += n;
+      const consumed = parser.parse(buf.subarray(0, filled), n === 0);
+      if (consumed < 0 || n === 0) break;
+      buf.copyWithin(0, consumed, filled);
+      filled -= consumed;
     }
   } finally {
     fs.closeSync(fd);
@@ -68,7 +80,6 @@ export function readCsv(file: string, onRecord: (r: CsvRecord) => boolean | void
 }
 
 class Parser {
-  private pending: Buffer = Buffer.alloc(0);
   private line = 1;
   private first = true;
   private starts = new Int32Array(64);
@@ -81,24 +92,23 @@ class Parser {
     private readonly onRecord: (r: CsvRecord) => boolean | void,
   ) {}
 
-  /** Parses all complete records of pending + data; at EOF also the last one. Returns false once stopped. */
-  push(data: Buffer, eof: boolean): boolean {
-    if (this.stopped) return false;
-    let buf = this.pending.length > 0 ? Buffer.concat([this.pending, data]) : data;
+  /**
+   * Parses the complete records at the start of `buf` (at EOF, all of them). Returns how many bytes
+   * were consumed, or -1 once the caller's callback asked to stop.
+   */
+  parse(buf: Buffer, eof: boolean): number {
+    if (this.stopped) return -1;
     let pos = 0;
     if (this.first && buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3; // UTF-8 BOM
-    if (this.first && buf.length >= 3) this.first = false;
+    if (this.first && (buf.length >= 3 || eof)) this.first = false;
     const n = buf.length;
     while (pos < n) {
       const end = this.parseRecord(buf, pos, eof);
       if (end < 0) break; // incomplete record: wait for more data
       pos = end;
-      if (this.stopped) return false;
+      if (this.stopped) return -1;
     }
-    // Keep the unparsed tail (a copy: `data` is the caller's reusable chunk buffer).
-    this.pending = pos < n ? Buffer.from(buf.subarray(pos)) : Buffer.alloc(0);
-    buf = Buffer.alloc(0);
-    return true;
+    return pos;
   }
 
   /** Parses one record starting at `pos`; returns the position after it, or -1 if incomplete. */

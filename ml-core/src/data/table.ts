@@ -46,11 +46,11 @@ export interface DataSchema {
 
 /**
  * The label as read: numeric values in `numeric` (NaN where the text is not a number), and the
- * non-numeric ones as codes into `texts` (-1 where numeric).
+ * non-numeric ones as codes into `texts` (-1 where numeric; undefined when every label is numeric).
  */
 export interface LabelColumn {
   readonly numeric: Float64Array;
-  readonly textCode: Int32Array;
+  readonly textCode: Int32Array | undefined;
   readonly texts: string[];
 }
 
@@ -238,13 +238,19 @@ function scan(
   return { nRows: n, dataHash: `sha256:${hash.digest("hex")}`, bytes };
 }
 
-/** A growable label column. */
+/** A growable label column (exactly sized when the row count is known). */
 class LabelBuilder {
-  private numeric = new Float64Array(1024);
+  private numeric: Float64Array;
   private textCode: Int32Array | undefined;
-  readonly texts: string[] = [];
-  readonly codes = new Map<string, number>();
   private n = 0;
+
+  constructor(
+    capacity = 1024,
+    readonly texts: string[] = [],
+    readonly codes = new Map<string, number>(),
+  ) {
+    this.numeric = new Float64Array(Math.max(capacity, 1));
+  }
 
   add(row: number, num: number, code: number): void {
     if (row === this.numeric.length) {
@@ -262,9 +268,11 @@ class LabelBuilder {
   }
 
   build(): LabelColumn {
+    // Exactly sized already, or copied to the exact length (the doubling buffer becomes garbage).
+    const exact = this.n === this.numeric.length;
     return {
-      numeric: this.numeric.subarray(0, this.n),
-      textCode: this.textCode ? this.textCode.subarray(0, this.n) : new Int32Array(this.n).fill(-1),
+      numeric: exact ? this.numeric : this.numeric.slice(0, this.n),
+      textCode: exact ? this.textCode : this.textCode?.slice(0, this.n),
       texts: this.texts,
     };
   }
@@ -326,10 +334,9 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
   const K = BINNING_SAMPLE;
   const sample = numeric.map(() => new Float64Array(1024));
   const counts: number[][] = inferred.features.map(() => []);
-  const labels = new LabelBuilder();
+  const labelTexts = { texts: [] as string[], codes: new Map<string, number>() };
   let sampleRows = 0;
-  const summary = scan(files, channel, inferred, codeMaps, learned, true, labels, (row, values, ln, lc) => {
-    labels.add(row, ln, lc);
+  const summary = scan(files, channel, inferred, codeMaps, learned, true, labelTexts, (row, values) => {
     for (let j = 0; j < nF; j++) {
       const v = values[j];
       if (codeMaps[j] !== undefined && v === v) counts[j][v] = (counts[j][v] ?? 0) + 1;
@@ -366,12 +373,14 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
     }),
   );
 
-  // Pass 2: bins. The category maps already hold every text (no new codes can appear).
+  // Pass 2: bins and labels, exactly sized. The category and label maps already hold every text.
   const n = summary.nRows;
   const bins = new Uint8Array(nF * n);
+  const labels = new LabelBuilder(n, labelTexts.texts, labelTexts.codes);
   const one = new Float64Array(1);
   const binOne = new Uint8Array(1);
-  scan(files, channel, inferred, codeMaps, learned, false, { texts: [], codes: new Map() }, (row, values) => {
+  scan(files, channel, inferred, codeMaps, learned, false, labels, (row, values, ln, lc) => {
+    labels.add(row, ln, lc);
     for (let j = 0; j < nF; j++) {
       const remap = remaps[j];
       one[0] = remap === undefined ? values[j] : values[j] === values[j] ? remap[values[j]] : NaN;

@@ -96,8 +96,10 @@ export class Booster {
       pool: new HistogramPool(nFeatures),
       rows: new RowIndexArray(n),
       scratch: new RowIndexArray(n),
-      orderedG: new GradientArray(n),
-      orderedH: new GradientArray(loss.constantHessian ? 0 : n),
+      // Gathered gradients serve the smaller child only (at most half its parent), except for a
+      // subsampled root, which is gathered whole.
+      orderedG: new GradientArray(opts.subsample < 1 ? n : Math.ceil(n / 2)),
+      orderedH: new GradientArray(loss.constantHessian ? 0 : opts.subsample < 1 ? n : Math.ceil(n / 2)),
     };
     this.rng = new Random(opts.seed);
     if (resume) this.restore(resume);

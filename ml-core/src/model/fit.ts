@@ -6,11 +6,12 @@
  */
 import { createHash } from "node:crypto";
 import type { BinnedTable, DataSchema, LabelColumn } from "../data/table";
-import { computeMetrics } from "../eval/metrics";
+import { binaryMetricsInPlace, computeMetrics } from "../eval/metrics";
 import type { BinMapper } from "../gbdt/binning";
 import { Booster, type BoosterOptions, type BoosterState } from "../gbdt/booster";
 import { lossFor } from "../gbdt/loss";
 import { FlatPredictor, sigmoid, softmaxInPlace } from "./flat-predictor";
+
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FeatureSchema, type ModelJson } from "./format";
 import type { Objective } from "./predictor";
 
@@ -71,8 +72,15 @@ export class TrainingSession {
   private readonly yTrain: Float64Array;
   private readonly yValid: Float64Array | undefined;
 
-  constructor(private readonly input: FitInput, resume?: Checkpoint) {
+  /** What `finish` needs of the input; the tables themselves (labels above all) are not kept. */
+  private readonly input: Pick<FitInput, "schema" | "hyperparameters" | "params"> & {
+    train: Pick<BinnedTable, "dataHash" | "nRows">;
+    validation: Pick<BinnedTable, "nRows"> | undefined;
+  };
+
+  constructor(input: FitInput, resume?: Checkpoint) {
     const { schema, train, validation, params, mapper } = input;
+    this.input = { schema, hyperparameters: input.hyperparameters, params, train: { dataHash: train.dataHash, nRows: train.nRows }, validation: validation && { nRows: validation.nRows } };
     const labels = resolveLabels(params.objective, schema.label, train.label, validation?.label);
     this.objective = labels.objective;
     this.classes = labels.classes;
@@ -123,13 +131,22 @@ export class TrainingSession {
     return { checkpointVersion: CHECKPOINT_VERSION, fingerprint: this.fingerprint, state: this.booster.state() };
   }
 
+  /** Evaluates and assembles the model. Ends the session: its prediction buffers are reused. */
   finish(): FitResult {
     const { schema, train, validation, hyperparameters } = this.input;
     const result = this.booster.result();
     const nClasses = this.classes?.length ?? 0;
     const metrics: Record<string, number> = {};
     const add = (channel: string, y: Float64Array, raw: Float64Array): void => {
-      const m = computeMetrics(this.objective, y, probabilities(this.objective, raw, y.length, nClasses), nClasses);
+      // Probabilities overwrite the raw scores in place: no second copy of a large training set.
+      let m: Record<string, number>;
+      if (this.objective === "binary") {
+        for (let i = 0; i < y.length; i++) raw[i] = 1 / (1 + Math.exp(-raw[i]));
+        m = binaryMetricsInPlace(y, raw);
+      } else {
+        if (this.objective === "multiclass") for (let i = 0; i < y.length; i++) softmaxInPlace(raw, i * nClasses, nClasses);
+        m = computeMetrics(this.objective, y, raw, nClasses);
+      }
       for (const [k, v] of Object.entries(m)) metrics[`${channel}:${k}`] = v;
     };
     add("train", this.yTrain, result.trainRaw);
@@ -201,12 +218,15 @@ interface ResolvedLabels {
 
 /**
  * Decides the objective (for "auto": text labels or exactly two distinct numbers → classification,
- * else regression) and turns labels into class indices or values.
+ * else regression) and turns labels into class indices or values. The returned label arrays are
+ * the columns' own `numeric` arrays, overwritten in place with class indices for classification
+ * (training data can be large; a second copy of the label is avoidable).
  */
 export function resolveLabels(objective: Objective | "auto", labelName: string, train: LabelColumn, valid: LabelColumn | undefined): ResolvedLabels {
   const n = train.numeric.length;
   const numericValues = new Set<number>();
-  for (let i = 0; i < n; i++) if (train.textCode[i] < 0) numericValues.add(train.numeric[i]);
+  const codes = train.textCode;
+  for (let i = 0; i < n; i++) if (codes === undefined || codes[i] < 0) numericValues.add(train.numeric[i]);
   const hasText = train.texts.length > 0;
   let resolved: Objective;
   if (objective === "auto") {
@@ -217,7 +237,7 @@ export function resolveLabels(objective: Objective | "auto", labelName: string, 
   }
   if (resolved === "regression") {
     if (hasText) throw new LabelError(`objective regression needs a numeric label, but column "${labelName}" has ${JSON.stringify(train.texts[0])}`);
-    return { objective: resolved, classes: null, yTrain: Float64Array.from(train.numeric), yValid: valid ? numericValidation(valid, labelName) : undefined };
+    return { objective: resolved, classes: null, yTrain: train.numeric, yValid: valid ? numericValidation(valid, labelName) : undefined };
   }
   // Classes: numeric labels in numeric order, then text labels in text order.
   const classes = [...[...numericValues].sort((a, b) => a - b).map(String), ...[...train.texts].sort()];
@@ -227,9 +247,10 @@ export function resolveLabels(objective: Objective | "auto", labelName: string, 
   }
   const index = new Map(classes.map((c, i) => [c, i]));
   const encode = (col: LabelColumn, channel: string): Float64Array => {
-    const y = new Float64Array(col.numeric.length);
+    const y = col.numeric;
     for (let i = 0; i < y.length; i++) {
-      const name = col.textCode[i] < 0 ? String(col.numeric[i]) : col.texts[col.textCode[i]];
+      const code = col.textCode === undefined ? -1 : col.textCode[i];
+      const name = code < 0 ? String(col.numeric[i]) : col.texts[code];
       const k = index.get(name);
       if (k === undefined) throw new LabelError(`${channel} label ${JSON.stringify(name)} (row ${i + 1}) is not one of the training classes: ${classes.join(", ")}`);
       y[i] = k;
@@ -241,5 +262,5 @@ export function resolveLabels(objective: Objective | "auto", labelName: string, 
 
 function numericValidation(valid: LabelColumn, labelName: string): Float64Array {
   if (valid.texts.length > 0) throw new LabelError(`validation column "${labelName}" has non-numeric label ${JSON.stringify(valid.texts[0])}`);
-  return Float64Array.from(valid.numeric);
+  return valid.numeric;
 }

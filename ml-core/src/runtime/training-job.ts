@@ -43,10 +43,11 @@ export type JobOutcome =
     }
   | { readonly status: "stopped"; readonly checkpoint: string; readonly round: number; readonly seconds: number };
 
-export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<JobOutcome> {
-  const t0 = performance.now();
-  const seconds = (): number => Math.round((performance.now() - t0) / 10) / 100;
-  const hp = parseHyperparameters(spec.hyperparameters);
+/**
+ * Reads the channels and builds the session (resuming from a matching checkpoint). A function of
+ * its own so that the tables go out of scope once the session holds what it needs.
+ */
+function startSession(spec: TrainingJobSpec, hp: ReturnType<typeof parseHyperparameters>, io: JobIO, seconds: () => number): { session: TrainingSession; resume: Checkpoint | undefined } {
   const layout = { ...hp.layout, maxCategories: hp.params.maxBins };
   const { schema, mapper, table: train } = readBinnedTrainingData(spec.trainFiles, "train", layout, hp.params.maxBins, new Random(binningSeed(hp.params.seed)));
   const validation = spec.validationFiles && spec.validationFiles.length > 0 ? readBinnedTable(spec.validationFiles, "validation", schema, mapper) : undefined;
@@ -54,7 +55,6 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
     `read ${train.nRows} training rows${validation ? ` and ${validation.nRows} validation rows` : ""}; ` +
       `${schema.features.length} features (${schema.features.filter((f) => f.kind === "categorical").length} categorical), label "${schema.label}" (${seconds()}s)`,
   );
-
   let resume: Checkpoint | undefined;
   if (spec.checkpointDir !== undefined) {
     const cp = loadCheckpoint(spec.checkpointDir);
@@ -67,8 +67,15 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
       }
     }
   }
-  const input = { schema, mapper, train, validation, params: hp.params, hyperparameters: hp.resolved };
-  const session = new TrainingSession(input, resume);
+  const session = new TrainingSession({ schema, mapper, train, validation, params: hp.params, hyperparameters: hp.resolved }, resume);
+  return { session, resume };
+}
+
+export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<JobOutcome> {
+  const t0 = performance.now();
+  const seconds = (): number => Math.round((performance.now() - t0) / 10) / 100;
+  const hp = parseHyperparameters(spec.hyperparameters);
+  const { session, resume } = startSession(spec, hp, io, seconds);
   io.progress(`objective ${session.objective}${session.classes ? ` (classes: ${session.classes.join(", ")})` : ""}`);
 
   const numRound = hp.params.numRound;
