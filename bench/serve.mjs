@@ -4,10 +4,13 @@
 // this machine) and (c) Flask under gunicorn serving the same trees through scikit-learn, the way
 // SageMaker's scikit-learn container does. One table: requests/s, p50/p99 and ratios.
 //
-//   npx tsc -b && node bench/serve.mjs [--duration 10] [--workers 1] [--json]
+//   npx tsc -b && node bench/serve.mjs [--duration 10] [--rounds 5] [--workers 1] [--json]
 //
 // Every server gets the same number of worker processes (default 1: autocannon itself needs the
 // other core of a 2-core machine). Access logs of ml-core stay on (info level) as in production.
+// All servers run side by side and each scenario is measured in rounds that alternate between them
+// (duration/rounds seconds each), so a change in the machine's load affects all of them alike.
+// Latency percentiles come from every response's own time, not autocannon's whole-ms histogram.
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import * as http from "node:http";
@@ -22,6 +25,7 @@ const flag = (name, fallback) => {
 };
 const DURATION = Number(flag("duration", "10"));
 const WORKERS = Number(flag("workers", "1"));
+const ROUNDS = Number(flag("rounds", "5"));
 const JSON_OUT = args.includes("--json");
 
 const log = (msg) => process.stderr.write(msg + "\n");
@@ -91,15 +95,27 @@ function stop(proc) {
   });
 }
 
+/**
+ * One autocannon run; resolves with its result and every response's latency (ms), recorded into a
+ * preallocated array so that the load generator itself allocates nothing per response (its GC
+ * pauses would show up as server latency).
+ */
 function load(port, body, connections, duration) {
-  return autocannon({
-    url: `http://127.0.0.1:${port}/invocations`,
-    method: "POST",
-    headers: { "content-type": "text/csv" },
-    body,
-    connections,
-    duration,
+  return new Promise((resolve, reject) => {
+    const recorded = new Float64Array(Math.ceil(duration * 100_000));
+    let n = 0;
+    const instance = autocannon(
+      { url: `http://127.0.0.1:${port}/invocations`, method: "POST", headers: { "content-type": "text/csv" }, body, connections, duration },
+      (err, result) => (err ? reject(err) : resolve({ result, latencies: recorded.subarray(0, n) })),
+    );
+    instance.on("response", (_client, _status, _bytes, responseTime) => {
+      if (n < recorded.length) recorded[n++] = responseTime;
+    });
   });
+}
+
+function percentile(sorted, q) {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 const SERVERS = [
@@ -122,10 +138,13 @@ async function main() {
   log(`model: ${model.source}; ${WORKERS} worker(s) per server; ${DURATION} s per run`);
 
   const results = {};
-  for (const server of servers) {
-    const port = await freePort();
-    const proc = await start(server.id, port, model);
-    try {
+  const running = [];
+  try {
+    for (const server of servers) {
+      const port = await freePort();
+      running.push({ server, port, proc: await start(server.id, port, model) });
+    }
+    for (const { server, port } of running) {
       for (const s of scenarios) {
         const check = await post(port, s.body);
         const lines = check.text.trimEnd().split("\n").length;
@@ -135,19 +154,34 @@ async function main() {
       }
       log(`${server.label}: warming up`);
       await load(port, scenarios[1].body, 32, 2);
-      for (const s of scenarios) {
-        log(`${server.label}: ${s.name}, concurrency ${s.connections}`);
-        const r = await load(port, s.body, s.connections, DURATION);
-        results[`${server.id}|${s.name}|${s.connections}`] = {
-          rps: r.requests.average,
-          p50: r.latency.p50,
-          p99: r.latency.p99,
-          errors: r.errors + r.non2xx + r.timeouts,
-        };
-      }
-    } finally {
-      await stop(proc);
     }
+    for (const s of scenarios) {
+      log(`${s.name}, concurrency ${s.connections}: ${ROUNDS} rounds of ${DURATION / ROUNDS} s per server`);
+      const acc = new Map(running.map(({ server }) => [server.id, { requests: 0, seconds: 0, errors: 0, latencies: [] }]));
+      // latencies: one Float64Array per round, concatenated below.
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const { server, port } of running) {
+          const { result, latencies } = await load(port, s.body, s.connections, DURATION / ROUNDS);
+          const a = acc.get(server.id);
+          a.requests += result.requests.total;
+          a.seconds += result.duration;
+          a.errors += result.errors + result.non2xx + result.timeouts;
+          a.latencies.push(latencies.slice());
+        }
+      }
+      for (const [id, a] of acc) {
+        const all = new Float64Array(a.latencies.reduce((k, l) => k + l.length, 0));
+        let at = 0;
+        for (const l of a.latencies) {
+          all.set(l, at);
+          at += l.length;
+        }
+        const sorted = all.sort();
+        results[`${id}|${s.name}|${s.connections}`] = { rps: a.requests / a.seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), errors: a.errors };
+      }
+    }
+  } finally {
+    for (const { proc } of running) await stop(proc);
   }
 
   const table = [];
@@ -160,8 +194,8 @@ async function main() {
         scenario: `${s.name}, c=${s.connections}`,
         server: server.label,
         rps: Math.round(r.rps),
-        p50: r.p50,
-        p99: r.p99,
+        p50: Math.round(r.p50 * 100) / 100,
+        p99: Math.round(r.p99 * 100) / 100,
         vsBare: r.rps / bare.rps,
         vsFlask: flask && flask.rps > 0 ? r.rps / flask.rps : undefined,
         errors: r.errors,
@@ -186,7 +220,7 @@ async function main() {
   const target = table.find((r) => r.scenario === "1 row, c=32" && r.server === "ml-core serve");
   lines.push("");
   lines.push(`targets (1 row, c=32): ${(target.vsBare * 100).toFixed(0)}% of bare (>= 70%), ${target.vsFlask === undefined ? "n/a" : target.vsFlask.toFixed(1) + "x"} Flask (>= 5x), p99 ${target.p99} ms (< 5 ms)`);
-  process.stdout.write(`model: ${model.source}; ${WORKERS} worker(s) per server; ${DURATION} s per run; node ${process.version}\n` + lines.join("\n") + "\n");
+  process.stdout.write(`model: ${model.source}; ${WORKERS} worker(s) per server; ${DURATION} s per scenario and server in ${ROUNDS} alternating rounds; node ${process.version}\n` + lines.join("\n") + "\n");
 }
 
 main().catch((e) => {
