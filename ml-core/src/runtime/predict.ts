@@ -149,8 +149,13 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
 
 /** What scoring one chunk of complete records gives. */
 interface ChunkResult {
-  /** The formatted predictions (JSON records comma-separated, without the surrounding array). */
-  readonly text: string;
+  /**
+   * The formatted predictions as UTF-8, one buffer per slice (JSON records comma-separated, without
+   * the surrounding array). Bytes rather than strings: a chunk's worth of row strings kept until
+   * written outlived the young generation, and promoting them cost more than formatting them; each
+   * buffer owns its memory, so a scoring thread can transfer it instead of copying.
+   */
+  readonly parts: Uint8Array[];
   readonly rows: number;
   /** Lines of input consumed, counting blank ones: the next chunk's rows are numbered after them. */
   readonly lines: number;
@@ -174,11 +179,14 @@ function scoreChunk(scorer: Scorer, spec: ChunkSpec, buf: Buffer, fileStart: boo
       ? new CsvRows(buf, 0, buf.length, scorer.schema, { nColumns: spec.nColumns, target: spec.target }, 1, fileStart)
       : new JsonLinesRows(buf, 0, buf.length, scorer.schema, 1);
   const count: RowCount = { rows: 0 };
-  let text = "";
+  const parts: Uint8Array[] = [];
   for (const part of scorer.predictions(source, spec.outputFormat, count)) {
-    text += text !== "" && spec.outputFormat === "json" ? "," + part : part;
+    const text = parts.length > 0 && spec.outputFormat === "json" ? "," + part : part;
+    const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+    bytes.write(text);
+    parts.push(bytes);
   }
-  return { text, rows: count.rows, lines: source.row - 1 };
+  return { parts, rows: count.rows, lines: source.row - 1 };
 }
 
 /**
@@ -254,7 +262,7 @@ async function streamRecords(
   }
   const spec: ChunkSpec = { format, outputFormat, nColumns: layout.nColumns, target: layout.target };
   const emit = async (result: ChunkResult): Promise<void> => {
-    await sink.write(result.text);
+    for (const [i, part] of result.parts.entries()) await sink.write(part, i > 0);
     count.rows += result.rows;
     linesBefore += result.lines;
   };
@@ -376,7 +384,8 @@ function runScoringThread(init: ThreadInit): void {
     const { seq } = job;
     try {
       const buf = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
-      port.postMessage({ seq, result: scoreChunk(scorer, init.spec, buf, job.fileStart) } satisfies ThreadReply);
+      const result = scoreChunk(scorer, init.spec, buf, job.fileStart);
+      port.postMessage({ seq, result } satisfies ThreadReply, result.parts.map((p) => p.buffer as ArrayBuffer));
     } catch (e) {
       if (e instanceof RowError) port.postMessage({ seq, rowError: { row: e.row, detail: e.detail, column: e.column } } satisfies ThreadReply);
       else if (e instanceof HttpError) port.postMessage({ seq, httpError: { status: e.status, message: e.message } } satisfies ThreadReply);
@@ -418,11 +427,12 @@ class Sink {
     if (this.format === "csv") this.out.write(text);
   }
 
-  async write(chunk: string): Promise<void> {
-    if (chunk === "") return;
-    const text = this.format === "json" ? (this.first ? '{"predictions":[' : ",") + chunk : chunk;
+  /** Writes a chunk of records; `continues` when it continues the previous chunk's records. */
+  async write(chunk: string | Uint8Array, continues = false): Promise<void> {
+    if (chunk.length === 0) return;
+    if (this.format === "json" && !continues) this.out.write(this.first ? '{"predictions":[' : ",");
     this.first = false;
-    if (!this.out.write(text)) await once(this.out, "drain");
+    if (!this.out.write(chunk)) await once(this.out, "drain");
   }
 
   async end(): Promise<void> {
