@@ -59,13 +59,15 @@ const train = subset(files.train, rows);
 const holdout = files.holdout;
 const rawBytes = fs.statSync(train).size;
 const skVersion = hasSklearn();
+// What each runtime holds before any data: subtracted in the "above baseline" row.
+const pyBaseline = skVersion ? runJson("/usr/bin/python3", ["-c", "import json, resource, pandas, numpy, sklearn.ensemble, sklearn.metrics; print(json.dumps({'maxRssBytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))"]) : undefined;
 const nodeBaseline = runJson(process.execPath, ["-e", `require(${JSON.stringify(path.join(here, "../ml-core/dist/index.js"))}); console.log(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }))`]);
 
 const mb = (b) => (b / 1e6).toFixed(0);
 const f = (x, d = 2) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(d));
 console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; node ${process.version}` + (skVersion ? `; scikit-learn ${skVersion}` : ""));
 console.log(`data: ${path.relative(process.cwd(), train)} (${mb(rawBytes)} MB raw CSV) → holdout ${path.relative(process.cwd(), holdout)}; features dep_time, weekday, yearday, distance (numeric), origin, destination (categorical)`);
-console.log(`hyperparameters (both): ${Object.entries(HP).map(([k, v]) => `${k}=${v}`).join(" ")}, no early stopping; node baseline RSS ${mb(nodeBaseline.maxRssBytes)} MB`);
+console.log(`hyperparameters (both): ${Object.entries(HP).map(([k, v]) => `${k}=${v}`).join(" ")}, no early stopping; runtime baseline RSS (modules loaded, no data): node ${mb(nodeBaseline.maxRssBytes)} MB` + (pyBaseline ? `, python ${mb(pyBaseline.maxRssBytes)} MB` : ""));
 if (!skVersion) console.log("scikit-learn not found (apt-get install python3-sklearn python3-pandas): ml-core only");
 
 for (const task of tasks) {
@@ -86,6 +88,7 @@ for (const task of tasks) {
     ["CSV read time (s)", ...cols.map(([, r]) => f(r.readSeconds)), ...(sk ? [ratio(ours.readSeconds, sk.readSeconds)] : []), ...(sk1 ? [ratio(ours.readSeconds, sk1.readSeconds)] : [])],
     ["peak RSS, read + fit (MB)", ...cols.map(([, r]) => mb(r.maxRssBytes)), ...(sk ? [ratio(ours.maxRssBytes, sk.maxRssBytes)] : []), ...(sk1 ? [ratio(ours.maxRssBytes, sk1.maxRssBytes)] : [])],
     ["peak RSS / raw CSV", ...cols.map(([, r]) => f(r.maxRssBytes / rawBytes, 2) + "×"), ...(sk ? [""] : []), ...(sk1 ? [""] : [])],
+    ["(peak − baseline) / raw CSV", ...cols.map(([n, r]) => f((r.maxRssBytes - (n === "ml-core" ? nodeBaseline : pyBaseline).maxRssBytes) / rawBytes, 2) + "×"), ...(sk ? [""] : []), ...(sk1 ? [""] : [])],
     [`holdout ${t.metric}`, ...cols.map(([, r]) => f(r.metrics[t.metric], 4)), ...(sk ? [diff(ours.metrics[t.metric], sk.metrics[t.metric])] : []), ...(sk1 ? [diff(ours.metrics[t.metric], sk1.metrics[t.metric])] : [])],
   ];
   if (task === "regression") table.push(["holdout rmse", ...cols.map(([, r]) => f(r.metrics.rmse, 3)), ...(sk ? [diff(ours.metrics.rmse, sk.metrics.rmse)] : []), ...(sk1 ? [diff(ours.metrics.rmse, sk1.metrics.rmse)] : [])]);

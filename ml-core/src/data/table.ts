@@ -377,15 +377,12 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
   const n = summary.nRows;
   const bins = new Uint8Array(nF * n);
   const labels = new LabelBuilder(n, labelTexts.texts, labelTexts.codes);
-  const one = new Float64Array(1);
-  const binOne = new Uint8Array(1);
   scan(files, channel, inferred, codeMaps, learned, false, labels, (row, values, ln, lc) => {
     labels.add(row, ln, lc);
     for (let j = 0; j < nF; j++) {
       const remap = remaps[j];
-      one[0] = remap === undefined ? values[j] : values[j] === values[j] ? remap[values[j]] : NaN;
-      mapper.transformColumn(j, one, 1, binOne);
-      bins[j * n + row] = binOne[0];
+      const v = values[j];
+      bins[j * n + row] = mapper.binOfValue(j, remap === undefined || v !== v ? v : remap[v]);
     }
   });
   return { schema, mapper, table: { nRows: n, bins, label: labels.build(), dataHash: summary.dataHash, bytes: summary.bytes } };
@@ -399,7 +396,6 @@ export function readBinnedTable(files: readonly string[], channel: string, schem
   let capacity = 1024;
   let bins = schema.features.map(() => new Uint8Array(capacity));
   const labels = new LabelBuilder();
-  const one = new Float64Array(1);
   const summary = scan(files, channel, schema, codeMaps, learned, false, labels, (row, values, ln, lc) => {
     if (row === capacity) {
       capacity *= 2;
@@ -409,10 +405,7 @@ export function readBinnedTable(files: readonly string[], channel: string, schem
         return c;
       });
     }
-    for (let j = 0; j < nF; j++) {
-      one[0] = values[j];
-      mapper.transformColumn(j, one, 1, bins[j].subarray(row, row + 1));
-    }
+    for (let j = 0; j < nF; j++) bins[j][row] = mapper.binOfValue(j, values[j]);
     labels.add(row, ln, lc);
   });
   const n = summary.nRows;

@@ -79,6 +79,22 @@ export class BinMapper {
     }
   }
 
+  /** The bin of one value of feature f (a category code for a categorical feature; NaN: missing). */
+  binOfValue(f: number, v: number): number {
+    const info = this.features[f];
+    if (v !== v) return MISSING_BIN;
+    if (info.categorical) return v >= 0 && v < info.nBins ? v : MISSING_BIN;
+    const t = info.thresholds;
+    let lo = 0;
+    let hi = t.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (v <= t[mid]) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
   /** The value-space threshold of the split "bin <= b" on numeric feature f. */
   threshold(f: number, b: number): number {
     const t = this.features[f].thresholds;
