@@ -135,20 +135,13 @@ export class Booster {
     const sampled = natural ? undefined : ctx.rows.slice(0, nSample);
 
     for (let k = 0; k < K; k++) {
-      if (natural) for (let i = 0; i < n; i++) ctx.rows[i] = i;
+      if (natural) fillIdentity(ctx.rows, n);
       else ctx.rows.set(sampled as Uint32Array);
       const features = opts.colsampleBytree < 1 ? sampleSorted(this.allFeatures.length, opts.colsampleBytree, this.rng) : this.allFeatures;
       const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k], loss.constantHessian ? null : this.h[k], features, opts, this.rng);
       if (natural) {
         // Every row sits in exactly one leaf's range: no tree walk needed for the training set.
-        const raw = this.trainRaw;
-        const rows = ctx.rows;
-        for (const leaf of leaves) {
-          const v = tree.value[leaf.node];
-          const end = leaf.start + leaf.count;
-          if (K === 1) for (let i = leaf.start; i < end; i++) raw[rows[i]] += v;
-          else for (let i = leaf.start; i < end; i++) raw[rows[i] * K + k] += v;
-        }
+        for (const leaf of leaves) addToRows(this.trainRaw, ctx.rows, leaf.start, leaf.start + leaf.count, tree.value[leaf.node], K, k);
       } else {
         addBinnedPredictions(tree, train.bins, n, this.trainRaw, K, k);
       }
@@ -231,6 +224,17 @@ export class Booster {
     this.round = s.round;
     if (this.valid && this.opts.earlyStoppingRounds > 0 && this.round - this.bestRound >= this.opts.earlyStoppingRounds && this.round > 0) this.stopped = true;
   }
+}
+
+// Small hot loops live in their own functions: V8 optimizes them on their own, whatever the rest
+// of `step` does (measured: the same loops inline in `step` ran ~2x slower).
+function fillIdentity(rows: Uint32Array, n: number): void {
+  for (let i = 0; i < n; i++) rows[i] = i;
+}
+
+function addToRows(raw: Float64Array, rows: Uint32Array, start: number, end: number, v: number, K: number, k: number): void {
+  if (K === 1) for (let i = start; i < end; i++) raw[rows[i]] += v;
+  else for (let i = start; i < end; i++) raw[rows[i] * K + k] += v;
 }
 
 function sampleSorted(n: number, fraction: number, rng: Random): Uint32Array {

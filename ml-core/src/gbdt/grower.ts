@@ -196,14 +196,10 @@ function partition(ctx: GrowerContext, n: Node, s: SplitInfo): number {
   let l = n.start;
   let r = 0;
   const end = n.start + n.count;
-  // Branch-free: write the row to both sides and advance one. Writing rows[l] is safe as l <= i.
   for (let i = n.start; i < end; i++) {
     const row = rows[i];
-    const left = lut[col[row]];
-    rows[l] = row;
-    scratch[r] = row;
-    l += left;
-    r += left ^ 1;
+    if (lut[col[row]] === 1) rows[l++] = row;
+    else scratch[r++] = row;
   }
   rows.set(scratch.subarray(0, r), l);
   return l - n.start;
