@@ -19,7 +19,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { Command, Option } from "commander";
-import { loadPredictor } from "../model/load";
+import { loadPredictor, ModelFormatError } from "../model/load";
 import type { Predictor } from "../model/predictor";
 import { createApp, type ExecutionParameters } from "../server/app";
 import {
@@ -175,7 +175,7 @@ async function runWorker(config: ServeConfig, deps: ServeDeps): Promise<void> {
   const workerId = cluster.isWorker ? cluster.worker?.id : undefined;
   const logger = createLogger({ level: config.logLevel, base: workerId === undefined ? { pid: process.pid } : { pid: process.pid, worker: workerId } });
   const fail = (msg: string, err: unknown): never => {
-    logger.error(msg, { error: err });
+    logger.error(msg, err === undefined ? undefined : { error: err });
     logger.flush();
     process.exit(1);
   };
@@ -187,7 +187,8 @@ async function runWorker(config: ServeConfig, deps: ServeDeps): Promise<void> {
   try {
     predictor = await (deps.loadPredictor ?? loadPredictor)(config.modelDir);
   } catch (e) {
-    return fail(`cannot load the model from ${config.modelDir}: ${(e as Error).message}`, e);
+    // A missing or invalid model is the operator's to fix, not a bug: the message says it all.
+    return fail(`cannot load the model from ${config.modelDir}: ${(e as Error).message}`, e instanceof ModelFormatError ? undefined : e);
   }
   logger.info("model loaded", {
     modelDir: config.modelDir,
