@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { HYPERPARAMETERS, parseHyperparameters } from "../src/runtime/hyperparameters";
 
@@ -36,7 +38,11 @@ describe("hyperparameters", () => {
     expect(() => parseHyperparameters({ num_round: "x", eta: "0.1" })).toThrow(/num_round: .*\n.*unknown hyperparameter "eta"|unknown hyperparameter "eta"[\s\S]*num_round/);
   });
 
-  it("documents every hyperparameter", () => {
-    for (const spec of HYPERPARAMETERS) expect(spec.doc.length).toBeGreaterThan(20);
+  it("documents every hyperparameter, here and in the README's table", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "../README.md"), "utf8");
+    for (const spec of HYPERPARAMETERS) {
+      expect(spec.doc.length).toBeGreaterThan(20);
+      expect(readme).toContain(`| \`${spec.name}\` | ${spec.default === undefined ? "see meaning" : spec.default === "" ? "none" : `\`${spec.default}\``} |`);
+    }
   });
 });

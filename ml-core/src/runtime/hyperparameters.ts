@@ -38,7 +38,7 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
   { name: "min_samples_leaf", kind: { type: "int", min: 1, max: 1e9 }, default: "20", doc: "Fewest training rows in a leaf." },
   { name: "min_sum_hessian_in_leaf", kind: { type: "float", min: 0, max: 1e9 }, default: "0.001", doc: "Smallest hessian sum in a leaf (XGBoost's min_child_weight)." },
   { name: "l2_regularization", kind: { type: "float", min: 0, max: 1e9 }, default: "0", doc: "L2 penalty on leaf values (XGBoost's lambda)." },
-  { name: "min_gain_to_split", kind: { type: "float", min: 0, max: 1e9 }, default: "0", doc: "A split must gain more than this (XGBoost's gamma, on the halved-loss scale of scikit-learn)." },
+  { name: "min_gain_to_split", kind: { type: "float", min: 0, max: 1e9 }, default: "0", doc: "A split must gain more than this. Gains omit the ½ of the loss, as scikit-learn's do: XGBoost's gamma g is 2g here." },
   { name: "max_bins", kind: { type: "int", min: 2, max: MAX_BINS }, default: "255", doc: "Bins per numeric feature, and most categories kept per categorical feature (the most frequent; others read as missing)." },
   { name: "subsample", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of rows drawn for each round." },
   { name: "colsample_bytree", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of features drawn for each tree." },
