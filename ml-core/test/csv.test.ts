@@ -39,7 +39,12 @@ describe("readCsv", () => {
     expect(records(zlib.gzipSync("a,b\n1,2\n"), "a.csv.gz").map((r) => r.fields)).toEqual([["a", "b"], ["1", "2"]]);
   });
 
-  it("reads records that straddle its 8 MiB read chunks", () => {
+  it("reads a record longer than its read buffer", () => {
+    const long = "x".repeat(3 << 20);
+    expect(records(`a,b\n1,"${long}"\n2,z\n`).map((r) => r.fields[1].length)).toEqual([1, 3 << 20, 1]);
+  });
+
+  it("reads records that straddle its 1 MiB read chunks", () => {
     const line = "123456.789,abcdefgh,\"q,q\"\n";
     const n = Math.ceil((9 << 20) / line.length);
     const rows = records(line.repeat(n));

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as zlib from "node:zlib";
 
-const CHUNK_BYTES = 8 << 20;
+const CHUNK_BYTES = 1 << 20;
 const COMMA = 44;
 const QUOTE = 34;
 const LF = 10;
