@@ -403,7 +403,9 @@ describe("several workers", () => {
     for (let i = 0; i < 20; i++) expect((await invoke(server.port, "30,1000,red\n", "text/csv")).status).toBe(200);
     const params = JSON.parse((await request(server.port, { path: "/execution-parameters" })).body) as { MaxConcurrentTransforms: number };
     expect(params.MaxConcurrentTransforms).toBe(2);
-    await sleep(100);
+    // /ping answers as soon as one worker listens; on a busy machine the second may still be starting.
+    const ready = Date.now() + 10_000;
+    while (!server.logs().some((l) => l.msg === "all workers listening") && Date.now() < ready) await sleep(50);
     const workerPids = [...new Set(server.logs().filter((l) => l.msg === "listening").map((l) => l.pid as number))];
     expect(workerPids).toHaveLength(2);
     expect(server.logs().find((l) => l.msg === "all workers listening")).toMatchObject({ role: "primary", workers: 2 });
