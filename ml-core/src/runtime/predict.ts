@@ -19,7 +19,8 @@ import { performance } from "node:perf_hooks";
 import type { Readable, Writable } from "node:stream";
 import { isMainThread, parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { loadPredictor } from "../model/load";
+import { BlockPredictor } from "../model/block-predictor";
+import { loadModel } from "../model/load";
 import type { Predictor } from "../model/predictor";
 import { CsvRows, headerLayout, identityLayout, lastRecordEnd, readRecord } from "../server/csv";
 import { HttpError, RowError } from "../server/errors";
@@ -93,10 +94,15 @@ export function fileFormat(file: string, mediaType: string | undefined, fallback
   return EXTENSION_FORMAT[path.extname(file).toLowerCase()] ?? fallback;
 }
 
+/** The model in `modelDir`, as the batch predictor (same outputs as the server's, bit for bit). */
+function loadBatchPredictor(modelDir: string): Predictor {
+  return new BlockPredictor(loadModel(modelDir));
+}
+
 /** Scores `input` into `output`. `predictor` defaults to the model in `modelDir`. */
 export async function predictFile(options: PredictOptions, predictor?: Predictor): Promise<PredictSummary> {
   const started = performance.now();
-  const model = predictor ?? loadPredictor(options.modelDir);
+  const model = predictor ?? loadBatchPredictor(options.modelDir);
   const inputFormat = fileFormat(options.input, options.contentType, "csv");
   const outputFormat = fileFormat(options.output, options.accept, inputFormat);
   const scorer = new Scorer(model, SLICE_ROWS);
@@ -378,7 +384,7 @@ class ScoringThreads {
 
 /** The body of a scoring thread: load the model once, then score chunks as they come. */
 function runScoringThread(init: ThreadInit): void {
-  const scorer = new Scorer(loadPredictor(init.modelDir), SLICE_ROWS);
+  const scorer = new Scorer(loadBatchPredictor(init.modelDir), SLICE_ROWS);
   const port = parentPort as MessagePort;
   port.on("message", (job: { seq: number; bytes: Uint8Array; fileStart: boolean }) => {
     const { seq } = job;

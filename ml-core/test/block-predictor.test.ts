@@ -1,0 +1,178 @@
+/**
+ * BlockPredictor (the batch scorer behind `ml-core predict`) must give FlatPredictor's outputs to
+ * the last bit: the server scores with FlatPredictor, and a file scored locally must match it.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { BlockPredictor } from "../src/model/block-predictor";
+import { FlatPredictor, MODEL_FORMAT_VERSION, type ModelJson, type TreeJson } from "../src/index";
+import { lcg, split, tmpDir, toCsv, VEGA, writeFile } from "./helpers";
+import { featureMatrix, trainFiles } from "./train-helpers";
+
+const N_FEATURES = 5;
+
+/** A random tree over N_FEATURES numeric features; with `categorical`, some splits on feature 0 as a category set. */
+function randomTree(rand: () => number, leaves: number, output: number, categorical = false): TreeJson {
+  const t: TreeJson = { output, feature: [-1], threshold: [null], categoriesLeft: [null], missingLeft: [0], left: [-1], right: [-1], value: [0], count: [1], gain: [0] };
+  const open = [0];
+  while (open.length < leaves) {
+    const n = open.splice(Math.floor(rand() * open.length), 1)[0];
+    const f = Math.floor(rand() * N_FEATURES);
+    t.feature[n] = f;
+    if (categorical && f === 0) t.categoriesLeft[n] = [0, 1, 2, 3].filter(() => rand() < 0.5);
+    // Thresholds on a coarse grid, so that inputs often equal them exactly.
+    else t.threshold[n] = Math.round(rand() * 8 - 4) / 4;
+    t.missingLeft[n] = rand() < 0.5 ? 1 : 0;
+    for (const side of ["left", "right"] as const) {
+      const id = t.feature.length;
+      t.feature.push(-1);
+      t.threshold.push(null);
+      t.categoriesLeft.push(null);
+      t.missingLeft.push(0);
+      t.left.push(-1);
+      t.right.push(-1);
+      t.value.push(rand() - 0.5);
+      t.count.push(1);
+      t.gain.push(0);
+      t[side][n] = id;
+      open.push(id);
+    }
+  }
+  return t;
+}
+
+function randomModel(objective: ModelJson["objective"], seed: number, opts: { trees?: number; categorical?: boolean } = {}): ModelJson {
+  const rand = lcg(seed);
+  const classes = objective === "binary" ? ["no", "yes"] : objective === "multiclass" ? ["a", "b", "c"] : null;
+  const nOut = objective === "multiclass" ? 3 : 1;
+  const nTrees = opts.trees ?? 40;
+  const trees = Array.from({ length: nTrees }, (_, i) => randomTree(rand, 1 + Math.floor(rand() * 31), i % nOut, opts.categorical));
+  const features: ModelJson["features"] = Array.from({ length: N_FEATURES }, (_, i) =>
+    opts.categorical && i === 0 ? { name: `f${i}`, kind: "categorical" as const, categories: ["p", "q", "r", "s"] } : { name: `f${i}`, kind: "numeric" as const },
+  );
+  return {
+    format: "ml-core-gbdt", formatVersion: MODEL_FORMAT_VERSION, objective, label: "y", classes,
+    features, baseline: Array.from({ length: nOut }, () => rand() - 0.5), trees, hyperparameters: {}, metrics: {},
+    training: { dataHash: "sha256:0", trainRows: 1, validationRows: 0, rounds: nTrees, roundsRun: nTrees, stoppedEarly: false, mlCoreVersion: "0" },
+  };
+}
+
+/** Rows mixing ordinary values, values on the threshold grid, NaN, ±Infinity, ±0 and extremes. */
+function randomRows(rand: () => number, nRows: number, categorical = false): Float64Array {
+  const special = [NaN, NaN, Infinity, -Infinity, 0, -0, Number.MAX_VALUE, -Number.MAX_VALUE, 0.25, -0.5, 1];
+  const x = new Float64Array(nRows * N_FEATURES);
+  for (let i = 0; i < x.length; i++) {
+    const u = rand();
+    if (categorical && i % N_FEATURES === 0) x[i] = u < 0.1 ? NaN : Math.floor(rand() * 4);
+    else x[i] = u < 0.3 ? special[Math.floor(rand() * special.length)] : u < 0.6 ? Math.round(rand() * 8 - 4) / 4 : rand() * 10 - 5;
+  }
+  return x;
+}
+
+/** Indices where the two outputs differ in any bit (Object.is tells -0 from 0 and matches NaN). */
+function differences(a: Float64Array, b: Float64Array): number[] {
+  expect(a.length).toBe(b.length);
+  const bad: number[] = [];
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) bad.push(i);
+  return bad;
+}
+
+describe("BlockPredictor", () => {
+  it.each([
+    ["binary", 1],
+    ["binary", 2],
+    ["multiclass", 3],
+    ["regression", 4],
+  ] as const)("gives FlatPredictor's %s outputs bit for bit on random trees (seed %i)", (objective, seed) => {
+    const m = randomModel(objective, seed);
+    const block = new BlockPredictor(m);
+    const flat = new FlatPredictor(m);
+    expect(block.fast).toBe(true);
+    const rand = lcg(seed + 100);
+    // Row counts around the eight-row lanes, and one call after a larger one (reused buffers).
+    for (const nRows of [1, 7, 8, 9, 63, 500, 3]) {
+      const x = randomRows(rand, nRows);
+      expect(differences(block.predict(x, nRows), flat.predict(x, nRows))).toEqual([]);
+      expect(differences(block.predictRaw(x, nRows), flat.predictRaw(x, nRows))).toEqual([]);
+    }
+  });
+
+  it("scores only the first nRows rows of a longer buffer", () => {
+    const m = randomModel("binary", 5);
+    const x = randomRows(lcg(6), 20);
+    expect(differences(new BlockPredictor(m).predict(x, 11), new FlatPredictor(m).predict(x, 11))).toEqual([]);
+  });
+
+  it("sends missing values the way each split says, on a stump", () => {
+    const stump = (missingLeft: number, leaf: number): TreeJson => ({
+      output: 0, feature: [0, -1, -1], threshold: [0.5, null, null], categoriesLeft: [null, null, null], missingLeft: [missingLeft, 0, 0],
+      left: [1, -1, -1], right: [2, -1, -1], value: [0, -leaf, leaf], count: [2, 1, 1], gain: [1, 0, 0],
+    });
+    const m = randomModel("regression", 7, { trees: 1 });
+    m.trees = [stump(1, 1), stump(0, 10)];
+    m.baseline = [0];
+    const block = new BlockPredictor(m);
+    expect(block.fast).toBe(true);
+    const x = new Float64Array(N_FEATURES * 3);
+    x[0] = NaN; // row 0: missing → left (-1) in the first tree, right (+10) in the second
+    x[N_FEATURES] = 0.5; // row 1: on the threshold → left in both
+    x[2 * N_FEATURES] = Infinity; // row 2: right in both
+    expect(Array.from(block.predict(x, 3))).toEqual([9, -11, 11]);
+  });
+
+  it("hands models with categorical splits to FlatPredictor, with the same outputs", () => {
+    const m = randomModel("multiclass", 8, { categorical: true });
+    const block = new BlockPredictor(m);
+    expect(block.fast).toBe(false);
+    const x = randomRows(lcg(9), 50, true);
+    expect(differences(block.predict(x, 50), new FlatPredictor(m).predict(x, 50))).toEqual([]);
+  });
+
+  it("hands a split without a finite threshold to FlatPredictor", () => {
+    const m = randomModel("binary", 10, { trees: 3 });
+    const t = m.trees.find((tree) => tree.feature[0] >= 0) as TreeJson;
+    t.threshold[0] = null;
+    const block = new BlockPredictor(m);
+    expect(block.fast).toBe(false);
+    const x = randomRows(lcg(11), 30);
+    expect(differences(block.predict(x, 30), new FlatPredictor(m).predict(x, 30))).toEqual([]);
+  });
+
+  it("encodes fields as FlatPredictor does", () => {
+    const m = randomModel("binary", 12, { categorical: true });
+    const block = new BlockPredictor(m);
+    const flat = new FlatPredictor(m);
+    for (const [f, raw] of [[0, "q"], [0, "unseen"], [1, "1.5"], [1, ""], [2, 3], [3, true], [4, null]] as const) {
+      expect(Object.is(block.encode(f, raw), flat.encode(f, raw))).toBe(true);
+    }
+    expect(() => block.encode(1, "abc")).toThrow(RangeError);
+  });
+
+  describe("on models trained from real data (vega-datasets seattle-weather)", () => {
+    const text = fs.readFileSync(path.join(VEGA, "seattle-weather.csv"), "utf8").trim().split("\n");
+    const rows = text.slice(1).map((line) => {
+      const [date, precipitation, tempMax, tempMin, wind, weather] = line.split(",");
+      // A few missing cells, so that trained splits learn a missing-value direction.
+      return { weather, rain: weather === "rain" ? "yes" : "no", month: Number(date.slice(5, 7)), precipitation: Number(date.slice(8, 10)) % 9 === 0 ? "" : precipitation, temp_max: tempMax, temp_min: tempMin, wind };
+    });
+    const features = ["month", "precipitation", "temp_max", "temp_min", "wind"];
+    const dir = tmpDir();
+    const { train, test } = split(rows, 0.3);
+
+    it.each([
+      ["weather", "multiclass"],
+      ["rain", "binary"],
+      ["temp_max", "regression"],
+    ])("label %s (%s)", (label) => {
+      const columns = [label, ...features.filter((f) => f !== label)];
+      const trainFile = writeFile(path.join(dir, `${label}-train.csv`), toCsv(train, columns));
+      const testFile = writeFile(path.join(dir, `${label}-test.csv`), toCsv(test, columns));
+      const t = trainFiles([trainFile], { label, num_round: "60" });
+      const block = new BlockPredictor(t.model);
+      expect(block.fast).toBe(true);
+      const { x, table } = featureMatrix([testFile], t.schema);
+      expect(differences(block.predict(x, table.nRows), t.predictor.predict(x, table.nRows))).toEqual([]);
+    });
+  });
+});
