@@ -31,6 +31,8 @@ import { Scorer, type RowCount } from "../server/scoring";
 
 /** Bytes read per chunk: large enough that the carried-over partial record costs nothing. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Bytes of input a scoring thread gets at a time, at least (a job ends at a chunk's end). */
+const JOB_BYTES = 1024 * 1024;
 /** Rows per predictor call; larger than the server's, since nothing waits on a file job. */
 const SLICE_ROWS = 8192;
 
@@ -297,7 +299,7 @@ async function streamRecords(
 
   const threads = new ScoringThreads(pool.threads, { modelDir: pool.modelDir, spec });
   try {
-    const inFlight: Promise<ChunkResult>[] = [threads.score(buf, !header), threads.score(second.value, false)];
+    const inFlight: Promise<ChunkResult>[] = [];
     const drainOne = async (): Promise<void> => {
       let result: ChunkResult;
       try {
@@ -307,11 +309,30 @@ async function streamRecords(
       }
       await emit(result);
     };
-    for await (const next of chunks) {
-      // Two chunks per thread keep every thread busy while the oldest result is written.
+    // Reads come as a large chunk and a one-record seam chunk (the record split between two
+    // reads). Sent alone, round-robin, every seam went to the same thread, which then idled while
+    // the other scored every large chunk; so chunks are joined into jobs of at least JOB_BYTES,
+    // in the one copy that hands a thread a buffer it owns.
+    let job: Buffer[] = [];
+    let jobBytes = 0;
+    let fileStart = !header;
+    const dispatch = async (): Promise<void> => {
+      // Two jobs per thread keep every thread busy while the oldest result is written.
       while (inFlight.length >= 2 * pool.threads) await drainOne();
-      inFlight.push(threads.score(next, false));
-    }
+      inFlight.push(threads.score(job, fileStart));
+      fileStart = false;
+      job = [];
+      jobBytes = 0;
+    };
+    const add = async (b: Buffer): Promise<void> => {
+      job.push(b);
+      jobBytes += b.length;
+      if (jobBytes >= JOB_BYTES) await dispatch();
+    };
+    await add(buf);
+    await add(second.value);
+    for await (const next of chunks) await add(next);
+    if (job.length > 0) await dispatch();
     while (inFlight.length > 0) await drainOne();
   } finally {
     await threads.close();
@@ -347,11 +368,16 @@ class ScoringThreads {
     });
   }
 
-  score(buf: Buffer, fileStart: boolean): Promise<ChunkResult> {
+  /** Scores consecutive chunks as one job. */
+  score(chunks: readonly Buffer[], fileStart: boolean): Promise<ChunkResult> {
     const seq = this.seq++;
     // A copy the thread can own: the read buffer may be shared with the next chunk.
-    const bytes = new Uint8Array(buf.length);
-    bytes.set(buf);
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
     const result = new Promise<ChunkResult>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
       this.workers[seq % this.workers.length].postMessage({ seq, bytes, fileStart }, [bytes.buffer]);
