@@ -27,7 +27,7 @@ import { HttpError, RowError } from "../server/errors";
 import { InstanceRows, JsonLinesRows, jsonInstances } from "../server/json";
 import { requestFormat, type Format } from "../server/media-types";
 import type { RowSource } from "../server/rows";
-import { Scorer, type RowCount } from "../server/scoring";
+import { predictionBytes, Scorer, type RowCount } from "../server/scoring";
 
 /** Bytes read per chunk: large enough that the carried-over partial record costs nothing. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -188,13 +188,17 @@ function scoreChunk(scorer: Scorer, spec: ChunkSpec, buf: Buffer, fileStart: boo
       : new JsonLinesRows(buf, 0, buf.length, scorer.schema, 1);
   const count: RowCount = { rows: 0 };
   const parts: Uint8Array[] = [];
-  for (const part of scorer.predictions(source, spec.outputFormat, count)) {
-    const text = parts.length > 0 && spec.outputFormat === "json" ? "," + part : part;
-    const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
-    bytes.write(text);
-    parts.push(bytes);
+  for (const part of predictionBytes(scorer, source, spec.outputFormat, count)) {
+    parts.push(parts.length > 0 && spec.outputFormat === "json" ? withLeadingComma(part) : part);
   }
   return { parts, rows: count.rows, lines: source.row - 1 };
+}
+
+function withLeadingComma(part: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(part.length + 1);
+  bytes[0] = 44;
+  bytes.set(part, 1);
+  return bytes;
 }
 
 /**

@@ -21,6 +21,10 @@ export class Formatter {
   private readonly jsonLabels: readonly string[];
   /** `"class":` fragments of the probabilities object, comma-led after the first. */
   private readonly jsonKeys: readonly string[];
+  /** `csvLabels` as UTF-8, for `csvBytes`. */
+  private readonly csvLabelBytes: readonly Uint8Array[];
+  /** The longest entry of `csvLabelBytes`. */
+  private readonly maxLabelBytes: number;
 
   constructor(predictor: Predictor) {
     const classes = predictor.objective === "regression" ? [] : (predictor.classes ?? []);
@@ -29,6 +33,41 @@ export class Formatter {
     this.csvLabels = classes.map(csvField);
     this.jsonLabels = classes.map((c) => `{"predicted_label":${JSON.stringify(c)},"probabilities":{`);
     this.jsonKeys = classes.map((c, k) => `${k === 0 ? "" : ","}${JSON.stringify(c)}:`);
+    this.csvLabelBytes = this.csvLabels.map((l) => Buffer.from(l, "utf8"));
+    this.maxLabelBytes = this.csvLabelBytes.reduce((m, b) => Math.max(m, b.length), 0);
+  }
+
+  /**
+   * The bytes of `format("csv", y, nRows)`, written straight into one buffer that owns its memory
+   * (so a scoring thread can transfer it). For `ml-core predict`: concatenating a slice's rows
+   * into a string, then encoding it, cost more than the numbers' own conversion and most of the
+   * garbage collection of a file job.
+   */
+  csvBytes(y: Float64Array, nRows: number): Uint8Array {
+    const k = this.nClasses;
+    const perRow = k === 0 ? MAX_NUMBER_CHARS + 1 : this.maxLabelBytes + k * (MAX_NUMBER_CHARS + 1) + 1;
+    const out = new Uint8Array(nRows * perRow);
+    let pos = 0;
+    if (k === 0) {
+      for (let r = 0; r < nRows; r++) {
+        pos = writeAscii(out, pos, csvNumber(y[r]));
+        out[pos++] = LF;
+      }
+      return out.subarray(0, pos);
+    }
+    const labels = this.csvLabelBytes;
+    for (let r = 0; r < nRows; r++) {
+      const base = r * k;
+      // The same label choice as `csv`: for two classes `p1 > p0`, which is argmax's tie rule.
+      const label = labels[argmax(y, base, k)];
+      for (let i = 0; i < label.length; i++) out[pos++] = label[i];
+      for (let j = 0; j < k; j++) {
+        out[pos++] = COMMA;
+        pos = writeAscii(out, pos, csvNumber(y[base + j]));
+      }
+      out[pos++] = LF;
+    }
+    return out.subarray(0, pos);
   }
 
   /** The header `ml-core predict` writes to a CSV file when its input had one. */
@@ -101,6 +140,20 @@ function argmax(y: Float64Array, base: number, k: number): number {
   let best = 0;
   for (let j = 1; j < k; j++) if (y[base + j] > y[base + best]) best = j;
   return best;
+}
+
+const COMMA = 44;
+const LF = 10;
+/**
+ * Room for one `String(v)` of a double: the longest are 25 characters ("-0.0000017420527170611222",
+ * 17 digits after 5 zeros); 32 leaves a margin.
+ */
+const MAX_NUMBER_CHARS = 32;
+
+/** Copies an ASCII string (a formatted number) into `out` at `pos`; returns the end. */
+function writeAscii(out: Uint8Array, pos: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[pos++] = text.charCodeAt(i);
+  return pos;
 }
 
 function jsonNumber(v: number): string {

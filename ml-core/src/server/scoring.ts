@@ -20,6 +20,11 @@ export class Scorer {
   /** Encoded rows of the current slice; reused, as a slice is encoded and scored without yielding. */
   private readonly x: Float64Array;
 
+  /** The buffer `predictions` encodes a slice into (for `predictionBytes`, which shares it). */
+  get sliceBuffer(): Float64Array {
+    return this.x;
+  }
+
   constructor(
     readonly predictor: Predictor,
     readonly sliceRows = DEFAULT_SLICE_ROWS,
@@ -70,6 +75,31 @@ export class Scorer {
       count.rows += n;
       yield formatter.format(output, y, n);
     }
+  }
+}
+
+/**
+ * `predictions` as UTF-8, each chunk in a buffer of its own (transferable to another thread). CSV
+ * is formatted straight into bytes (Formatter.csvBytes): the same bytes as the text, without building
+ * it.
+ */
+export function* predictionBytes(scorer: Scorer, source: RowSource, output: Format, count: RowCount = { rows: 0 }): Generator<Uint8Array, void, undefined> {
+  if (output !== "csv") {
+    for (const text of scorer.predictions(source, output, count)) {
+      const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+      bytes.write(text);
+      yield bytes;
+    }
+    return;
+  }
+  const { predictor, formatter, sliceRows } = scorer;
+  const x = scorer.sliceBuffer;
+  const nFeatures = scorer.schema.nFeatures;
+  let n: number;
+  while ((n = source.next(x, sliceRows)) > 0) {
+    const y = predictor.predict(n === sliceRows ? x : x.subarray(0, n * nFeatures), n);
+    count.rows += n;
+    yield formatter.csvBytes(y, n);
   }
 }
 
