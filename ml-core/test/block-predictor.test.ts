@@ -6,7 +6,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BlockPredictor } from "../src/model/block-predictor";
-import { FlatPredictor, MODEL_FORMAT_VERSION, type ModelJson, type TreeJson } from "../src/index";
+import { FlatPredictor, MODEL_FORMAT_VERSION, type ModelJson, type Predictor, type TreeJson } from "../src/index";
+import { CsvRows } from "../src/server/csv";
+import { FeatureSchema } from "../src/server/rows";
 import { lcg, split, tmpDir, toCsv, VEGA, writeFile } from "./helpers";
 import { featureMatrix, trainFiles } from "./train-helpers";
 
@@ -174,5 +176,31 @@ describe("BlockPredictor", () => {
       const { x, table } = featureMatrix([testFile], t.schema);
       expect(differences(block.predict(x, table.nRows), t.predictor.predict(x, table.nRows))).toEqual([]);
     });
+  });
+});
+
+describe("CSV parsing for the shipped predictors", () => {
+  it("encodes the numbers it parses itself exactly as the predictor's encode would", () => {
+    const m = randomModel("binary", 13);
+    const flat = new FlatPredictor(m);
+    // The same predictor behind a plain object: the parser must call its encode for every field.
+    const wrapped: Predictor = { objective: flat.objective, features: flat.features, classes: flat.classes, encode: (f, raw) => flat.encode(f, raw), predict: (x, n) => flat.predict(x, n) };
+    const fields = ["-0", "-0.000", "0", "1e5", "1E-22", "-1.5e+3", "123456789012345678", "9007199254740993", "0.1", "-7.25", "", "NaN", " 3", "1e400", "-1e400", "4.9e-324"];
+    const rand = lcg(14);
+    const body = Buffer.from(
+      Array.from({ length: 200 }, () => Array.from({ length: N_FEATURES }, () => fields[Math.floor(rand() * fields.length)]).join(",")).join("\n") + "\n",
+    );
+    const encoded = (p: Predictor): Float64Array => {
+      const schema = new FeatureSchema(p);
+      const x = new Float64Array(200 * N_FEATURES);
+      expect(new CsvRows(body, 0, body.length, schema).next(x, 200)).toBe(200);
+      return x;
+    };
+    expect(new FeatureSchema(flat).finiteNumbersEncodeAsThemselves).toBe(true);
+    expect(new FeatureSchema(new BlockPredictor(m)).finiteNumbersEncodeAsThemselves).toBe(true);
+    expect(new FeatureSchema(wrapped).finiteNumbersEncodeAsThemselves).toBe(false);
+    const reference = encoded(wrapped);
+    expect(differences(encoded(flat), reference)).toEqual([]);
+    expect(differences(encoded(new BlockPredictor(m)), reference)).toEqual([]);
   });
 });

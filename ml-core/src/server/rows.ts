@@ -3,6 +3,8 @@
  * caller owns, a slice at a time. Slicing bounds memory for large batch payloads and lets the
  * server answer /ping between slices.
  */
+import { BlockPredictor } from "../model/block-predictor";
+import { FlatPredictor } from "../model/flat-predictor";
 import type { Predictor } from "../model/predictor";
 import { badRow } from "./errors";
 
@@ -21,12 +23,19 @@ export class FeatureSchema {
   readonly names: readonly string[];
   readonly numeric: Uint8Array;
   readonly indexOf: ReadonlyMap<string, number>;
+  /**
+   * Whether the predictor's `encode` returns a finite number unchanged for a numeric feature, as
+   * the shipped predictors do (data/values.ts clampNumber only changes ±Infinity), so a parser
+   * may skip the call for the numbers it converts itself.
+   */
+  readonly finiteNumbersEncodeAsThemselves: boolean;
 
   constructor(readonly predictor: Predictor) {
     this.names = predictor.features.map((f) => f.name);
     this.nFeatures = this.names.length;
     this.numeric = Uint8Array.from(predictor.features, (f) => (f.kind === "numeric" ? 1 : 0));
     this.indexOf = new Map(this.names.map((n, i) => [n, i]));
+    this.finiteNumbersEncodeAsThemselves = predictor instanceof FlatPredictor || predictor instanceof BlockPredictor;
   }
 
   /** `encode` for text and JSON values, turning its RangeError into a 400 that names the cell. */
