@@ -51,6 +51,14 @@ describe("predictFile", () => {
     expect(fs.readFileSync(out, "utf8")).toBe(served(rows.slice(0, 50).join("\n"), "csv", "csv"));
   });
 
+  it("reads again, twice as much, when a chunk holds no whole record, and scores a last record without a line feed", async () => {
+    const body = rows.slice(0, 40).map((r, i) => (i % 5 === 0 ? r.replace(/,(\w+)$/, ',"$1"') : r)).join("\n");
+    const out = file("tiny-chunks.csv");
+    // Every record is longer than 8 bytes.
+    await predictFile({ modelDir, input: file("tiny-chunks-in.csv", body), output: out, chunkBytes: 8 });
+    expect(fs.readFileSync(out, "utf8")).toBe(served(rows.slice(0, 40).join("\n"), "csv", "csv"));
+  });
+
   it("matches columns by a header line, ignores extra columns, and writes a header", async () => {
     const reordered = rows.slice(0, 20).map((r) => {
       const [x0, x1, x2, x3, color] = r.split(",");

@@ -113,18 +113,25 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
   const toStdout = options.output === "-";
   const tmp = toStdout ? undefined : path.join(path.dirname(options.output), `.${path.basename(options.output)}.${process.pid}.tmp`);
   const out: Writable = toStdout ? process.stdout : fs.createWriteStream(tmp as string, { highWaterMark: CHUNK_BYTES });
-  const inStream: Readable = options.input === "-" ? process.stdin : fs.createReadStream(options.input, { highWaterMark: options.chunkBytes ?? CHUNK_BYTES });
+  let inStream: Readable | undefined;
+  const stream = (): Readable => (inStream ??= options.input === "-" ? process.stdin : fs.createReadStream(options.input, { highWaterMark: options.chunkBytes ?? CHUNK_BYTES }));
 
   let header = false;
   try {
     const sink = new Sink(out, outputFormat);
     if (inputFormat === "json") {
-      const whole = await readAll(inStream);
+      const whole = await readAll(stream());
       for (const part of scorer.predictions(new InstanceRows(jsonInstances(whole), scorer.schema), outputFormat, count)) await sink.write(part);
     } else {
       // Threads load the model from its directory; a predictor handed in (tests) stays on this one.
       const threads = predictor === undefined ? (options.threads ?? defaultThreads()) : 1;
-      header = await streamRecords(inStream, inputFormat, outputFormat, scorer, sink, count, { modelDir: options.modelDir, threads });
+      // A file is read at record boundaries into buffers of its own, which go to the threads
+      // without a copy; stdin comes as the stream cuts it.
+      const source =
+        options.input === "-"
+          ? { chunks: recordChunks(stream(), inputFormat), owned: false }
+          : { chunks: fileRecordChunks(options.input, inputFormat, options.chunkBytes ?? CHUNK_BYTES), owned: true };
+      header = await streamRecords(source, inputFormat, outputFormat, scorer, sink, count, { modelDir: options.modelDir, threads });
     }
     if (count.rows === 0) throw new PredictError(`${options.input}: no rows to score`);
     await sink.end();
@@ -138,7 +145,7 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
       out.destroy();
       fs.rmSync(tmp, { force: true });
     }
-    inStream.destroy();
+    inStream?.destroy();
     if (e instanceof HttpError) throw new PredictError(`${options.input}: ${e.message}`);
     throw e;
   }
@@ -202,6 +209,44 @@ function withLeadingComma(part: Uint8Array): Uint8Array {
 }
 
 /**
+ * The records of a file in chunks of about `chunkBytes`, each read at a record boundary into a
+ * buffer of its own (so it can be moved to a scoring thread). The partial record at the end of a
+ * read is read again at the start of the next, instead of being joined to it by a copy; a chunk
+ * without a complete record is read again twice as large.
+ */
+async function* fileRecordChunks(file: string, format: Format, chunkBytes: number): AsyncGenerator<Buffer> {
+  const fh = await fs.promises.open(file, "r");
+  try {
+    let position = 0;
+    let size = chunkBytes;
+    for (;;) {
+      const buf = Buffer.allocUnsafeSlow(size);
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await fh.read(buf, filled, size - filled, position + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      if (filled < size) {
+        // The end of the file: the rest, whether or not its last record ends with a line feed.
+        if (filled > 0) yield buf.subarray(0, filled);
+        return;
+      }
+      const end = format === "csv" ? lastRecordEnd(buf, 0, filled) : buf.lastIndexOf(10) + 1;
+      if (end === 0) {
+        size *= 2;
+        continue;
+      }
+      yield buf.subarray(0, end);
+      position += end;
+      size = chunkBytes;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
  * Chunks of the input cut after their last complete record (CSV quoting respected). Only the record
  * that straddles two reads is copied (into a small seam buffer); the rest are views of the reads.
  */
@@ -242,7 +287,7 @@ async function* recordChunks(input: Readable, format: Format): AsyncGenerator<Bu
  * written in input order. Returns whether a CSV header was found.
  */
 async function streamRecords(
-  input: Readable,
+  source: { chunks: AsyncGenerator<Buffer>; owned: boolean },
   format: Format,
   outputFormat: Format,
   scorer: Scorer,
@@ -250,7 +295,25 @@ async function streamRecords(
   count: RowCount,
   pool: { modelDir: string; threads: number } | undefined,
 ): Promise<boolean> {
-  const chunks = recordChunks(input, format);
+  const { chunks, owned } = source;
+  try {
+    return await scoreRecords(chunks, owned, format, outputFormat, scorer, sink, count, pool);
+  } finally {
+    // Closes the file when scoring stopped early (an error) or never iterated to the end.
+    await chunks.return(undefined);
+  }
+}
+
+async function scoreRecords(
+  chunks: AsyncGenerator<Buffer>,
+  owned: boolean,
+  format: Format,
+  outputFormat: Format,
+  scorer: Scorer,
+  sink: Sink,
+  count: RowCount,
+  pool: { modelDir: string; threads: number } | undefined,
+): Promise<boolean> {
   const first = await chunks.next();
   if (first.done === true) return false;
   let buf = first.value;
@@ -313,17 +376,18 @@ async function streamRecords(
       }
       await emit(result);
     };
-    // Reads come as a large chunk and a one-record seam chunk (the record split between two
-    // reads). Sent alone, round-robin, every seam went to the same thread, which then idled while
-    // the other scored every large chunk; so chunks are joined into jobs of at least JOB_BYTES,
-    // in the one copy that hands a thread a buffer it owns.
+    // A file's chunks each go to a thread as they are. Stdin's come as a large chunk and a
+    // one-record seam chunk (the record split between two reads): sent alone, round-robin, every
+    // seam went to the same thread, which then idled while the other scored every large chunk; so
+    // those are joined into jobs of at least JOB_BYTES, in the one copy that hands a thread a
+    // buffer it owns.
     let job: Buffer[] = [];
     let jobBytes = 0;
     let fileStart = !header;
     const dispatch = async (): Promise<void> => {
       // Two jobs per thread keep every thread busy while the oldest result is written.
       while (inFlight.length >= 2 * pool.threads) await drainOne();
-      inFlight.push(threads.score(job, fileStart));
+      inFlight.push(threads.score(job, fileStart, owned));
       fileStart = false;
       job = [];
       jobBytes = 0;
@@ -331,7 +395,7 @@ async function streamRecords(
     const add = async (b: Buffer): Promise<void> => {
       job.push(b);
       jobBytes += b.length;
-      if (jobBytes >= JOB_BYTES) await dispatch();
+      if (owned || jobBytes >= JOB_BYTES) await dispatch();
     };
     await add(buf);
     await add(second.value);
@@ -372,19 +436,26 @@ class ScoringThreads {
     });
   }
 
-  /** Scores consecutive chunks as one job. */
-  score(chunks: readonly Buffer[], fileStart: boolean): Promise<ChunkResult> {
+  /**
+   * Scores consecutive chunks as one job. A single chunk that is `owned` (the only view of its
+   * memory) is moved to the thread; otherwise the job is copied into a buffer the thread can own.
+   */
+  score(chunks: readonly Buffer[], fileStart: boolean, owned: boolean): Promise<ChunkResult> {
     const seq = this.seq++;
-    // A copy the thread can own: the read buffer may be shared with the next chunk.
-    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of chunks) {
-      bytes.set(c, at);
-      at += c.length;
+    let bytes: Uint8Array;
+    if (owned && chunks.length === 1) {
+      bytes = chunks[0];
+    } else {
+      bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const c of chunks) {
+        bytes.set(c, at);
+        at += c.length;
+      }
     }
     const result = new Promise<ChunkResult>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      this.workers[seq % this.workers.length].postMessage({ seq, bytes, fileStart }, [bytes.buffer]);
+      this.workers[seq % this.workers.length].postMessage({ seq, bytes, fileStart }, [bytes.buffer as ArrayBuffer]);
     });
     // Results are awaited in input order, so a later chunk may fail before anyone awaits it (or
     // never be awaited, after an earlier failure): that must not count as an unhandled rejection.
