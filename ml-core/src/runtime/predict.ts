@@ -104,9 +104,22 @@ function loadBatchPredictor(modelDir: string): Predictor {
 /** Scores `input` into `output`. `predictor` defaults to the model in `modelDir`. */
 export async function predictFile(options: PredictOptions, predictor?: Predictor): Promise<PredictSummary> {
   const started = performance.now();
-  const model = predictor ?? loadBatchPredictor(options.modelDir);
   const inputFormat = fileFormat(options.input, options.contentType, "csv");
   const outputFormat = fileFormat(options.output, options.accept, inputFormat);
+  const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
+  // Threads load the model from its directory (a predictor handed in, in tests, stays on this
+  // one). For a file of more than one chunk they start first, so that their start-up (~130 ms)
+  // overlaps this thread's model load; for stdin, once a second chunk arrives.
+  const nThreads = predictor === undefined && inputFormat !== "json" ? (options.threads ?? defaultThreads()) : 1;
+  let threads = nThreads > 1 && options.input !== "-" && fileSize(options.input) > chunkBytes ? new ScoringThreads(nThreads, options.modelDir) : undefined;
+  const pool = (): ScoringThreads | undefined => (nThreads > 1 ? (threads ??= new ScoringThreads(nThreads, options.modelDir)) : undefined);
+  let model: Predictor;
+  try {
+    model = predictor ?? loadBatchPredictor(options.modelDir);
+  } catch (e) {
+    await threads?.close();
+    throw e;
+  }
   const scorer = new Scorer(model, SLICE_ROWS);
   const count: RowCount = { rows: 0 };
 
@@ -114,7 +127,7 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
   const tmp = toStdout ? undefined : path.join(path.dirname(options.output), `.${path.basename(options.output)}.${process.pid}.tmp`);
   const out: Writable = toStdout ? process.stdout : fs.createWriteStream(tmp as string, { highWaterMark: CHUNK_BYTES });
   let inStream: Readable | undefined;
-  const stream = (): Readable => (inStream ??= options.input === "-" ? process.stdin : fs.createReadStream(options.input, { highWaterMark: options.chunkBytes ?? CHUNK_BYTES }));
+  const stream = (): Readable => (inStream ??= options.input === "-" ? process.stdin : fs.createReadStream(options.input, { highWaterMark: chunkBytes }));
 
   let header = false;
   try {
@@ -123,16 +136,15 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
       const whole = await readAll(stream());
       for (const part of scorer.predictions(new InstanceRows(jsonInstances(whole), scorer.schema), outputFormat, count)) await sink.write(part);
     } else {
-      // Threads load the model from its directory; a predictor handed in (tests) stays on this one.
-      const threads = predictor === undefined ? (options.threads ?? defaultThreads()) : 1;
       // A file is read at record boundaries into buffers of its own, which go to the threads
       // without a copy; stdin comes as the stream cuts it.
       const source =
         options.input === "-"
           ? { chunks: recordChunks(stream(), inputFormat), owned: false }
-          : { chunks: fileRecordChunks(options.input, inputFormat, options.chunkBytes ?? CHUNK_BYTES), owned: true };
-      header = await streamRecords(source, inputFormat, outputFormat, scorer, sink, count, { modelDir: options.modelDir, threads });
+          : { chunks: fileRecordChunks(options.input, inputFormat, chunkBytes), owned: true };
+      header = await streamRecords(source, inputFormat, outputFormat, scorer, sink, count, pool);
     }
+    await threads?.close();
     if (count.rows === 0) throw new PredictError(`${options.input}: no rows to score`);
     await sink.end();
     if (tmp !== undefined) {
@@ -141,6 +153,8 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
       fs.renameSync(tmp, options.output);
     }
   } catch (e) {
+    // Before the output is destroyed: writes still in flight finish while the threads stop.
+    await threads?.close();
     if (tmp !== undefined) {
       out.destroy();
       fs.rmSync(tmp, { force: true });
@@ -293,7 +307,7 @@ async function streamRecords(
   scorer: Scorer,
   sink: Sink,
   count: RowCount,
-  pool: { modelDir: string; threads: number } | undefined,
+  pool: () => ScoringThreads | undefined,
 ): Promise<boolean> {
   const { chunks, owned } = source;
   try {
@@ -312,7 +326,7 @@ async function scoreRecords(
   scorer: Scorer,
   sink: Sink,
   count: RowCount,
-  pool: { modelDir: string; threads: number } | undefined,
+  pool: () => ScoringThreads | undefined,
 ): Promise<boolean> {
   const first = await chunks.next();
   if (first.done === true) return false;
@@ -344,7 +358,8 @@ async function scoreRecords(
   const renumber = (e: unknown): unknown => (e instanceof RowError ? new RowError(e.row + linesBefore, e.detail, e.column) : e);
 
   const second = await chunks.next();
-  if (pool === undefined || pool.threads <= 1 || second.done === true) {
+  const threads = second.done === true ? undefined : pool();
+  if (threads === undefined || second.done === true) {
     let fileStart = !header;
     const scoreHere = async (b: Buffer): Promise<void> => {
       let result: ChunkResult;
@@ -364,47 +379,42 @@ async function scoreRecords(
     return header;
   }
 
-  const threads = new ScoringThreads(pool.threads, { modelDir: pool.modelDir, spec });
-  try {
-    const inFlight: Promise<ChunkResult>[] = [];
-    const drainOne = async (): Promise<void> => {
-      let result: ChunkResult;
-      try {
-        result = await (inFlight.shift() as Promise<ChunkResult>);
-      } catch (e) {
-        throw renumber(e);
-      }
-      await emit(result);
-    };
-    // A file's chunks each go to a thread as they are. Stdin's come as a large chunk and a
-    // one-record seam chunk (the record split between two reads): sent alone, round-robin, every
-    // seam went to the same thread, which then idled while the other scored every large chunk; so
-    // those are joined into jobs of at least JOB_BYTES, in the one copy that hands a thread a
-    // buffer it owns.
-    let job: Buffer[] = [];
-    let jobBytes = 0;
-    let fileStart = !header;
-    const dispatch = async (): Promise<void> => {
-      // Two jobs per thread keep every thread busy while the oldest result is written.
-      while (inFlight.length >= 2 * pool.threads) await drainOne();
-      inFlight.push(threads.score(job, fileStart, owned));
-      fileStart = false;
-      job = [];
-      jobBytes = 0;
-    };
-    const add = async (b: Buffer): Promise<void> => {
-      job.push(b);
-      jobBytes += b.length;
-      if (owned || jobBytes >= JOB_BYTES) await dispatch();
-    };
-    await add(buf);
-    await add(second.value);
-    for await (const next of chunks) await add(next);
-    if (job.length > 0) await dispatch();
-    while (inFlight.length > 0) await drainOne();
-  } finally {
-    await threads.close();
-  }
+  const inFlight: Promise<ChunkResult>[] = [];
+  const drainOne = async (): Promise<void> => {
+    let result: ChunkResult;
+    try {
+      result = await (inFlight.shift() as Promise<ChunkResult>);
+    } catch (e) {
+      throw renumber(e);
+    }
+    await emit(result);
+  };
+  // A file's chunks each go to a thread as they are. Stdin's come as a large chunk and a
+  // one-record seam chunk (the record split between two reads): sent alone, round-robin, every
+  // seam went to the same thread, which then idled while the other scored every large chunk; so
+  // those are joined into jobs of at least JOB_BYTES, in the one copy that hands a thread a
+  // buffer it owns.
+  let job: Buffer[] = [];
+  let jobBytes = 0;
+  let fileStart = !header;
+  const dispatch = async (): Promise<void> => {
+    // Two jobs per thread keep every thread busy while the oldest result is written.
+    while (inFlight.length >= 2 * threads.size) await drainOne();
+    inFlight.push(threads.score(spec, job, fileStart, owned));
+    fileStart = false;
+    job = [];
+    jobBytes = 0;
+  };
+  const add = async (b: Buffer): Promise<void> => {
+    job.push(b);
+    jobBytes += b.length;
+    if (owned || jobBytes >= JOB_BYTES) await dispatch();
+  };
+  await add(buf);
+  await add(second.value);
+  for await (const next of chunks) await add(next);
+  if (job.length > 0) await dispatch();
+  while (inFlight.length > 0) await drainOne();
   return header;
 }
 
@@ -412,7 +422,12 @@ async function scoreRecords(
 interface ThreadInit {
   readonly mlCorePredictThread: true;
   readonly modelDir: string;
+}
+interface ThreadJob {
+  readonly seq: number;
   readonly spec: ChunkSpec;
+  readonly bytes: Uint8Array;
+  readonly fileStart: boolean;
 }
 type ThreadReply =
   | { readonly seq: number; readonly result: ChunkResult }
@@ -426,9 +441,12 @@ class ScoringThreads {
   private readonly waiting = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: unknown) => void }>();
   private seq = 0;
 
-  constructor(n: number, init: Omit<ThreadInit, "mlCorePredictThread">) {
-    const workerData: ThreadInit = { mlCorePredictThread: true, ...init };
-    this.workers = Array.from({ length: n }, () => {
+  constructor(
+    readonly size: number,
+    modelDir: string,
+  ) {
+    const workerData: ThreadInit = { mlCorePredictThread: true, modelDir };
+    this.workers = Array.from({ length: size }, () => {
       const w = new Worker(__filename, { workerData });
       w.on("message", (reply: ThreadReply) => this.settle(reply));
       w.on("error", (e) => this.failAll(e));
@@ -440,7 +458,7 @@ class ScoringThreads {
    * Scores consecutive chunks as one job. A single chunk that is `owned` (the only view of its
    * memory) is moved to the thread; otherwise the job is copied into a buffer the thread can own.
    */
-  score(chunks: readonly Buffer[], fileStart: boolean, owned: boolean): Promise<ChunkResult> {
+  score(spec: ChunkSpec, chunks: readonly Buffer[], fileStart: boolean, owned: boolean): Promise<ChunkResult> {
     const seq = this.seq++;
     let bytes: Uint8Array;
     if (owned && chunks.length === 1) {
@@ -455,7 +473,7 @@ class ScoringThreads {
     }
     const result = new Promise<ChunkResult>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      this.workers[seq % this.workers.length].postMessage({ seq, bytes, fileStart }, [bytes.buffer as ArrayBuffer]);
+      this.workers[seq % this.workers.length].postMessage({ seq, spec, bytes, fileStart } satisfies ThreadJob, [bytes.buffer as ArrayBuffer]);
     });
     // Results are awaited in input order, so a later chunk may fail before anyone awaits it (or
     // never be awaited, after an earlier failure): that must not count as an unhandled rejection.
@@ -487,11 +505,11 @@ class ScoringThreads {
 function runScoringThread(init: ThreadInit): void {
   const scorer = new Scorer(loadBatchPredictor(init.modelDir), SLICE_ROWS);
   const port = parentPort as MessagePort;
-  port.on("message", (job: { seq: number; bytes: Uint8Array; fileStart: boolean }) => {
+  port.on("message", (job: ThreadJob) => {
     const { seq } = job;
     try {
       const buf = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
-      const result = scoreChunk(scorer, init.spec, buf, job.fileStart);
+      const result = scoreChunk(scorer, job.spec, buf, job.fileStart);
       port.postMessage({ seq, result } satisfies ThreadReply, result.parts.map((p) => p.buffer as ArrayBuffer));
     } catch (e) {
       if (e instanceof RowError) port.postMessage({ seq, rowError: { row: e.row, detail: e.detail, column: e.column } } satisfies ThreadReply);
@@ -503,6 +521,15 @@ function runScoringThread(init: ThreadInit): void {
 
 if (!isMainThread && (workerData as Partial<ThreadInit> | undefined)?.mlCorePredictThread === true) {
   runScoringThread(workerData as ThreadInit);
+}
+
+/** The size of a file, or 0 when it cannot be read (opening it will say why). */
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** A first line that names some features but not all is a broken header, not data. */
