@@ -77,7 +77,7 @@ const deployerStage: pulumi.Output<DeployerStageArgs> = pulumi.output({
 
 // The stage versions come from: read through its stack outputs, so no ARN is copied by hand.
 const source = config.deployer.promotesFrom
-  ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${config.deployer.promotesFrom}`, {}, opts)
+  ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${config.deployer.promotesFrom}`)
   : undefined;
 
 const deployer = new DeployerRole("deployer", {
