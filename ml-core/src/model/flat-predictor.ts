@@ -273,26 +273,31 @@ export class FlatPredictor implements Predictor {
   }
 
   predict(x: Float64Array, nRows: number): Float64Array {
-    const nOut = this.nOutputs;
-    switch (this.objective) {
-      case "regression":
-        return this.predictRaw(x, nRows);
-      case "binary": {
-        const raw = this.predictRaw(x, nRows);
-        const out = new Float64Array(nRows * 2);
-        for (let r = 0; r < nRows; r++) {
-          const p = sigmoid(raw[r]);
-          out[2 * r] = 1 - p;
-          out[2 * r + 1] = p;
-        }
-        return out;
+    return rawToOutputs(this.objective, this.predictRaw(x, nRows), nRows, this.nOutputs);
+  }
+}
+
+/**
+ * Raw scores (nRows × nOutputs) to what `Predictor.predict` returns: class probabilities, or the
+ * values themselves for regression. Every predictor goes through this one function, so the same
+ * raw scores give the same bits.
+ */
+export function rawToOutputs(objective: Objective, raw: Float64Array, nRows: number, nOutputs: number): Float64Array {
+  switch (objective) {
+    case "regression":
+      return raw;
+    case "binary": {
+      const out = new Float64Array(nRows * 2);
+      for (let r = 0; r < nRows; r++) {
+        const p = sigmoid(raw[r]);
+        out[2 * r] = 1 - p;
+        out[2 * r + 1] = p;
       }
-      case "multiclass": {
-        const out = this.predictRaw(x, nRows);
-        for (let r = 0; r < nRows; r++) softmaxInPlace(out, r * nOut, nOut);
-        return out;
-      }
+      return out;
     }
+    case "multiclass":
+      for (let r = 0; r < nRows; r++) softmaxInPlace(raw, r * nOutputs, nOutputs);
+      return raw;
   }
 }
 
