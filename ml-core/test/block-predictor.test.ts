@@ -9,39 +9,19 @@ import { BlockPredictor } from "../src/model/block-predictor";
 import { FlatPredictor, MODEL_FORMAT_VERSION, type ModelJson, type Predictor, type TreeJson } from "../src/index";
 import { CsvRows } from "../src/server/csv";
 import { FeatureSchema } from "../src/server/rows";
-import { lcg, split, tmpDir, toCsv, VEGA, writeFile } from "./helpers";
+import { lcg, randomTree as sharedRandomTree, split, tmpDir, toCsv, VEGA, writeFile } from "./helpers";
 import { featureMatrix, trainFiles } from "./train-helpers";
 
 const N_FEATURES = 5;
 
 /** A random tree over N_FEATURES numeric features; with `categorical`, some splits on feature 0 as a category set. */
 function randomTree(rand: () => number, leaves: number, output: number, categorical = false): TreeJson {
-  const t: TreeJson = { output, feature: [-1], threshold: [null], categoriesLeft: [null], missingLeft: [0], left: [-1], right: [-1], value: [0], count: [1], gain: [0] };
-  const open = [0];
-  while (open.length < leaves) {
-    const n = open.splice(Math.floor(rand() * open.length), 1)[0];
-    const f = Math.floor(rand() * N_FEATURES);
-    t.feature[n] = f;
-    if (categorical && f === 0) t.categoriesLeft[n] = [0, 1, 2, 3].filter(() => rand() < 0.5);
+  return sharedRandomTree(rand, leaves, output, (r) => {
+    const feature = Math.floor(r() * N_FEATURES);
+    if (categorical && feature === 0) return { feature, categoriesLeft: [0, 1, 2, 3].filter(() => r() < 0.5) };
     // Thresholds on a coarse grid, so that inputs often equal them exactly.
-    else t.threshold[n] = Math.round(rand() * 8 - 4) / 4;
-    t.missingLeft[n] = rand() < 0.5 ? 1 : 0;
-    for (const side of ["left", "right"] as const) {
-      const id = t.feature.length;
-      t.feature.push(-1);
-      t.threshold.push(null);
-      t.categoriesLeft.push(null);
-      t.missingLeft.push(0);
-      t.left.push(-1);
-      t.right.push(-1);
-      t.value.push(rand() - 0.5);
-      t.count.push(1);
-      t.gain.push(0);
-      t[side][n] = id;
-      open.push(id);
-    }
-  }
-  return t;
+    return { feature, threshold: Math.round(r() * 8 - 4) / 4 };
+  });
 }
 
 function randomModel(objective: ModelJson["objective"], seed: number, opts: { trees?: number; categorical?: boolean } = {}): ModelJson {

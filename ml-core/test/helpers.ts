@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { TreeJson } from "../src/index";
 
 export const VEGA = path.resolve(__dirname, "../../node_modules/vega-datasets/data");
 export const REPO = path.resolve(__dirname, "../..");
@@ -47,4 +48,39 @@ export function split<T>(rows: T[], testFraction: number, seed = 7): { train: T[
   const test: T[] = [];
   for (const row of rows) (r() < testFraction ? test : train).push(row);
   return { train, test };
+}
+
+/** How a random tree's internal node splits: on a feature, by a threshold or a set of category codes. */
+export type RandomSplit = { feature: number; threshold: number } | { feature: number; categoriesLeft: number[] };
+
+/**
+ * A random tree of `leaves` leaves, node ids in creation order. `chooseSplit` draws each internal
+ * node's split; missing-value directions and leaf values are drawn here, in a fixed order.
+ */
+export function randomTree(rand: () => number, leaves: number, output: number, chooseSplit: (rand: () => number) => RandomSplit): TreeJson {
+  const t: TreeJson = { output, feature: [-1], threshold: [null], categoriesLeft: [null], missingLeft: [0], left: [-1], right: [-1], value: [0], count: [1], gain: [0] };
+  const open = [0];
+  while (open.length < leaves) {
+    const n = open.splice(Math.floor(rand() * open.length), 1)[0];
+    const split = chooseSplit(rand);
+    t.feature[n] = split.feature;
+    if ("categoriesLeft" in split) t.categoriesLeft[n] = split.categoriesLeft;
+    else t.threshold[n] = split.threshold;
+    t.missingLeft[n] = rand() < 0.5 ? 1 : 0;
+    for (const side of ["left", "right"] as const) {
+      const id = t.feature.length;
+      t.feature.push(-1);
+      t.threshold.push(null);
+      t.categoriesLeft.push(null);
+      t.missingLeft.push(0);
+      t.left.push(-1);
+      t.right.push(-1);
+      t.value.push(rand() - 0.5);
+      t.count.push(1);
+      t.gain.push(0);
+      t[side][n] = id;
+      open.push(id);
+    }
+  }
+  return t;
 }

@@ -2,35 +2,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { FlatPredictor, loadPredictor, MODEL_FORMAT_VERSION, saveModel, type ModelJson, type TreeJson } from "../src/index";
-import { lcg, tmpDir } from "./helpers";
+import { lcg, randomTree as sharedRandomTree, tmpDir } from "./helpers";
 
-/** A random tree over 3 features (feature 2 categorical with 5 categories), node ids in DFS order. */
+/** A random tree over 3 features (feature 2 categorical with 5 categories). */
 function randomTree(rand: () => number, leaves: number, output = 0): TreeJson {
-  const t: TreeJson = { output, feature: [-1], threshold: [null], categoriesLeft: [null], missingLeft: [0], left: [-1], right: [-1], value: [0], count: [1], gain: [0] };
-  const open = [0];
-  while (open.length < leaves) {
-    const n = open.splice(Math.floor(rand() * open.length), 1)[0];
-    const f = Math.floor(rand() * 3);
-    t.feature[n] = f;
-    if (f === 2) t.categoriesLeft[n] = [0, 1, 2, 3, 4].filter(() => rand() < 0.5);
-    else t.threshold[n] = rand();
-    t.missingLeft[n] = rand() < 0.5 ? 1 : 0;
-    for (const side of ["left", "right"] as const) {
-      const id = t.feature.length;
-      t.feature.push(-1);
-      t.threshold.push(null);
-      t.categoriesLeft.push(null);
-      t.missingLeft.push(0);
-      t.left.push(-1);
-      t.right.push(-1);
-      t.value.push(rand() - 0.5);
-      t.count.push(1);
-      t.gain.push(0);
-      t[side][n] = id;
-      open.push(id);
-    }
-  }
-  return t;
+  return sharedRandomTree(rand, leaves, output, (r) => {
+    const feature = Math.floor(r() * 3);
+    return feature === 2 ? { feature, categoriesLeft: [0, 1, 2, 3, 4].filter(() => r() < 0.5) } : { feature, threshold: r() };
+  });
 }
 
 function model(objective: ModelJson["objective"], trees: TreeJson[], classes: string[] | null, baseline: number[]): ModelJson {
