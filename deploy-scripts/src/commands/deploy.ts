@@ -2,18 +2,10 @@ import { Command, Option } from "commander";
 import { action, positiveInt, stackOption, withCommon, type CommandFactory } from "../cli";
 import type { Context } from "../context";
 import { DEFAULT_SMOKE_ROWS } from "../smoke/stack";
-import { formatPromote, promote, type PromoteResult } from "./promote";
+import { formatPromote, promote, type PromoteOptions, type PromoteResult } from "./promote";
 
-export interface DeployOptions {
-  stack: string;
-  version: string;
-  dryRun?: boolean;
-  yes?: boolean;
-  samples?: string;
-  rows?: number;
-  rollback?: boolean;
-  json?: boolean;
-}
+/** `promote`'s options, with one stack instead of a source and a target, and a version required. */
+export type DeployOptions = Omit<PromoteOptions, "from" | "to" | "version"> & { stack: string; version: string };
 
 /**
  * Pins a version of the stack's own model package group: how the first stage (dev, which has no
