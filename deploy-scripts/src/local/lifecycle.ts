@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { modelPackageInput } from "../commands/register";
 import type { StackSettings } from "../config/settings";
 import { CliError } from "../errors";
@@ -100,13 +101,13 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
         description: `${settings.modelName} trained locally by ${runId}`,
         // No container image is built here: the "image" is the ml-core code that ran, by digest.
         image: `local/ml-core@${contentDigest(path.join(path.dirname(opts.mlCoreBin), "..", "dist"))}`,
-        modelDataUrl: pathToFileUrl(modelDir),
+        modelDataUrl: fileUrl(modelDir),
         metrics,
-        metricsReportUri: pathToFileUrl(path.join(modelDir, "metrics.json")),
+        metricsReportUri: fileUrl(path.join(modelDir, "metrics.json")),
         approval: approved ? "Approved" : "PendingManualApproval",
         gitCommit: opts.gitCommit,
         generatedBy: "ml-deploy local",
-        metadata: { trainingJobName: runId, datasetUri: pathToFileUrl(opts.dataDir), datasetHash, stack: "local" },
+        metadata: { trainingJobName: runId, datasetUri: fileUrl(opts.dataDir), datasetHash, stack: "local" },
         idempotencyKey: `local/${runId}`,
       }),
     ),
@@ -234,9 +235,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function pathToFileUrl(p: string): string {
-  return `file://${path.resolve(p).split(path.sep).join("/")}`;
-}
+const fileUrl = (p: string) => pathToFileURL(p).href;
 
 function timestamp(d: Date): string {
   const pad = (n: number, w = 2) => String(n).padStart(w, "0");
