@@ -305,14 +305,18 @@ export function parsePlatformConfig(stack: string, raw: Record<string, unknown>,
  * resource is registered. Structured values arrive JSON-encoded; plain ones as strings.
  */
 export function loadConfig(): PlatformConfig {
+  const region = new pulumi.Config("aws").get("region");
+  return parsePlatformConfig(pulumi.getStack(), platformSettings(pulumi.runtime.allConfig()), region, pulumi.getProject());
+}
+
+/** The `mlPlatform:` keys of a stack's config (`ns:key` → string), without the namespace, decoded. */
+export function platformSettings(all: Record<string, string>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
   const prefix = `${CONFIG_NAMESPACE}:`;
-  for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
-    if (!fullKey.startsWith(prefix)) continue;
-    raw[fullKey.slice(prefix.length)] = decodeConfigValue(value);
+  for (const [fullKey, value] of Object.entries(all)) {
+    if (fullKey.startsWith(prefix)) raw[fullKey.slice(prefix.length)] = decodeConfigValue(value);
   }
-  const region = new pulumi.Config("aws").get("region");
-  return parsePlatformConfig(pulumi.getStack(), raw, region, pulumi.getProject());
+  return raw;
 }
 
 /** Pulumi hands every value over as a string; structured and numeric ones are JSON. */

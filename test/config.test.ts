@@ -1,16 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, decodeConfigValue, parsePlatformConfig } from "../infra/config";
+import { ConfigError, parsePlatformConfig, platformSettings } from "../infra/config";
 import { parseHyperparameters } from "@ml-platform/ml-core";
 import { listStacks, readStackConfig } from "../infra/offline/mock-run";
 
 /** A stack's config as the program sees it: keys without the namespace, values decoded. */
 function rawConfig(stack: string): { raw: Record<string, unknown>; region: string | undefined } {
-  const raw: Record<string, unknown> = {};
   const all = readStackConfig(stack);
-  for (const [key, value] of Object.entries(all)) {
-    if (key.startsWith("mlPlatform:")) raw[key.slice("mlPlatform:".length)] = decodeConfigValue(value);
-  }
-  return { raw, region: all["aws:region"] };
+  return { raw: platformSettings(all), region: all["aws:region"] };
 }
 
 function problemsOf(stack: string, mutate: (raw: Record<string, any>) => void): string[] {
