@@ -72,7 +72,7 @@ describe("BlockPredictor", () => {
     const flat = new FlatPredictor(m);
     expect(block.fast).toBe(true);
     const rand = lcg(seed + 100);
-    // Row counts around the eight-row lanes, and one call after a larger one (reused buffers).
+    // Row counts around the four-row lanes, and one call after a larger one (reused buffers).
     for (const nRows of [1, 7, 8, 9, 63, 500, 3]) {
       const x = randomRows(rand, nRows);
       expect(differences(block.predict(x, nRows), flat.predict(x, nRows))).toEqual([]);
@@ -101,6 +101,38 @@ describe("BlockPredictor", () => {
     x[N_FEATURES] = 0.5; // row 1: on the threshold → left in both
     x[2 * N_FEATURES] = Infinity; // row 2: right in both
     expect(Array.from(block.predict(x, 3))).toEqual([9, -11, 11]);
+  });
+
+  it("keeps one-leaf trees (first, middle and last of an output's chain) and their order of addition", () => {
+    const leaf = (output: number, value: number): TreeJson => ({
+      output, feature: [-1], threshold: [null], categoriesLeft: [null], missingLeft: [0], left: [-1], right: [-1], value: [value], count: [1], gain: [0],
+    });
+    const m = randomModel("multiclass", 15, { trees: 12 });
+    // 0.1 + 0.2 + 0.3 differs from 0.3 + 0.2 + 0.1 in the last bit: a changed order would show.
+    m.trees = [leaf(0, 0.1), leaf(1, 1e-17), ...m.trees, leaf(0, 0.2), leaf(2, -3), leaf(0, 0.3)];
+    const block = new BlockPredictor(m);
+    expect(block.fast).toBe(true);
+    const x = randomRows(lcg(16), 37);
+    expect(differences(block.predictRaw(x, 37), new FlatPredictor(m).predictRaw(x, 37))).toEqual([]);
+  });
+
+  it("ranks features with hundreds of distinct thresholds, and -0 against 0", () => {
+    const rand = lcg(17);
+    const m = randomModel("regression", 17, { trees: 120 });
+    // Fine thresholds on feature 1 (hundreds of distinct ones across the trees), and ±0 on feature 2.
+    for (const t of m.trees) {
+      t.feature.forEach((f, i) => {
+        if (f === 1) t.threshold[i] = Math.round((rand() * 10 - 5) * 1e6) / 1e6;
+        if (f === 2) t.threshold[i] = rand() < 0.5 ? -0 : 0;
+      });
+    }
+    const block = new BlockPredictor(m);
+    expect(block.fast).toBe(true);
+    const distinct = new Set(m.trees.flatMap((t) => t.threshold.filter((_, i) => t.feature[i] === 1)));
+    expect(distinct.size).toBeGreaterThan(256); // the binary search's steps of 256 and more are taken
+    const x = randomRows(rand, 400);
+    for (let r = 0; r < 400; r += 3) x[r * N_FEATURES + 2] = r % 2 ? -0 : 0;
+    expect(differences(block.predict(x, 400), new FlatPredictor(m).predict(x, 400))).toEqual([]);
   });
 
   it("hands models with categorical splits to FlatPredictor, with the same outputs", () => {
