@@ -3,7 +3,7 @@
  * must be exactly those of the server's text (Formatter.format, Scorer.predictions).
  */
 import { describe, expect, it } from "vitest";
-import { BlockPredictor } from "../src/model/block-predictor";
+import { ChainPredictor } from "../src/model/chain-predictor";
 import type { Predictor } from "../src/model/predictor";
 import { CsvRows } from "../src/server/csv";
 import { Formatter } from "../src/server/format";
@@ -45,7 +45,7 @@ describe("Formatter.csvBytes", () => {
 
 describe("predictionBytes", () => {
   it.each(["binary", "multiclass", "regression"] as const)("gives the UTF-8 of Scorer.predictions, in every output format (%s)", (objective) => {
-    const predictor = new BlockPredictor(testModel({ objective, trees: 20, depth: 4 }));
+    const predictor = new ChainPredictor(testModel({ objective, trees: 20, depth: 4 }));
     const scorer = new Scorer(predictor, 64);
     const body = Buffer.from(testRows(500).join("\n") + "\n");
     for (const format of ["csv", "json", "jsonlines"] as const) {

@@ -4,7 +4,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { FlatPredictor, MAX_CATEGORY_CODE } from "./flat-predictor";
+import { ChainPredictor } from "./chain-predictor";
+import { MAX_CATEGORY_CODE } from "./flat-predictor";
 import { MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, outputCount, type ModelJson } from "./format";
 
 export class ModelFormatError extends Error {
@@ -24,9 +25,12 @@ export function loadModel(modelDir: string): ModelJson {
   return parseModel(text, file);
 }
 
-/** Loads the model in `modelDir` as a ready-to-score predictor. */
-export function loadPredictor(modelDir: string): FlatPredictor {
-  return new FlatPredictor(loadModel(modelDir));
+/**
+ * Loads the model in `modelDir` as a ready-to-score predictor: the chained walk, which gives
+ * FlatPredictor's results bit for bit, faster, and hands it the models it cannot take.
+ */
+export function loadPredictor(modelDir: string): ChainPredictor {
+  return new ChainPredictor(loadModel(modelDir));
 }
 
 /** Parses and checks model JSON text; `source` names the file in error messages. */

@@ -19,8 +19,7 @@ import { performance } from "node:perf_hooks";
 import type { Readable, Writable } from "node:stream";
 import { isMainThread, parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { BlockPredictor } from "../model/block-predictor";
-import { loadModel } from "../model/load";
+import { loadPredictor } from "../model/load";
 import type { Predictor } from "../model/predictor";
 import { CsvRows, headerLayout, identityLayout, lastRecordEnd, readRecord } from "../server/csv";
 import { HttpError, RowError } from "../server/errors";
@@ -96,11 +95,6 @@ export function fileFormat(file: string, mediaType: string | undefined, fallback
   return EXTENSION_FORMAT[path.extname(file).toLowerCase()] ?? fallback;
 }
 
-/** The model in `modelDir`, as the batch predictor (same outputs as the server's, bit for bit). */
-function loadBatchPredictor(modelDir: string): Predictor {
-  return new BlockPredictor(loadModel(modelDir));
-}
-
 /** Scores `input` into `output`. `predictor` defaults to the model in `modelDir`. */
 export async function predictFile(options: PredictOptions, predictor?: Predictor): Promise<PredictSummary> {
   const started = performance.now();
@@ -115,7 +109,7 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
   const pool = (): ScoringThreads | undefined => (nThreads > 1 ? (threads ??= new ScoringThreads(nThreads, options.modelDir)) : undefined);
   let model: Predictor;
   try {
-    model = predictor ?? loadBatchPredictor(options.modelDir);
+    model = predictor ?? loadPredictor(options.modelDir);
   } catch (e) {
     await threads?.close();
     throw e;
@@ -503,7 +497,7 @@ class ScoringThreads {
 
 /** The body of a scoring thread: load the model once, then score chunks as they come. */
 function runScoringThread(init: ThreadInit): void {
-  const scorer = new Scorer(loadBatchPredictor(init.modelDir), SLICE_ROWS);
+  const scorer = new Scorer(loadPredictor(init.modelDir), SLICE_ROWS);
   const port = parentPort as MessagePort;
   port.on("message", (job: ThreadJob) => {
     const { seq } = job;

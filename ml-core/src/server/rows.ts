@@ -3,7 +3,7 @@
  * caller owns, a slice at a time. Slicing bounds memory for large batch payloads and lets the
  * server answer /ping between slices.
  */
-import { BlockPredictor } from "../model/block-predictor";
+import { ChainPredictor } from "../model/chain-predictor";
 import { FlatPredictor } from "../model/flat-predictor";
 import type { Predictor } from "../model/predictor";
 import { badRow } from "./errors";
@@ -35,7 +35,7 @@ export class FeatureSchema {
     this.nFeatures = this.names.length;
     this.numeric = Uint8Array.from(predictor.features, (f) => (f.kind === "numeric" ? 1 : 0));
     this.indexOf = new Map(this.names.map((n, i) => [n, i]));
-    this.finiteNumbersEncodeAsThemselves = predictor instanceof FlatPredictor || predictor instanceof BlockPredictor;
+    this.finiteNumbersEncodeAsThemselves = predictor instanceof FlatPredictor || predictor instanceof ChainPredictor;
   }
 
   /** `encode` for text and JSON values, turning its RangeError into a 400 that names the cell. */

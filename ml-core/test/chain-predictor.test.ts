@@ -1,11 +1,13 @@
 /**
- * BlockPredictor (the batch scorer behind `ml-core predict`) must give FlatPredictor's outputs to
- * the last bit: the server scores with FlatPredictor, and a file scored locally must match it.
+ * ChainPredictor (what the server and `ml-core predict` score with) must give FlatPredictor's
+ * outputs to the last bit, through both of its walks (blocks of four rows, and single rows): a
+ * row's prediction must not depend on how many rows came with it, nor on which predictor a model
+ * gets (FlatPredictor takes the models ChainPredictor cannot).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BlockPredictor } from "../src/model/block-predictor";
+import { ChainPredictor } from "../src/model/chain-predictor";
 import { FlatPredictor, MODEL_FORMAT_VERSION, type ModelJson, type Predictor, type TreeJson } from "../src/index";
 import { CsvRows } from "../src/server/csv";
 import { FeatureSchema } from "../src/server/rows";
@@ -60,7 +62,7 @@ function differences(a: Float64Array, b: Float64Array): number[] {
   return bad;
 }
 
-describe("BlockPredictor", () => {
+describe("ChainPredictor", () => {
   it.each([
     ["binary", 1],
     ["binary", 2],
@@ -68,7 +70,7 @@ describe("BlockPredictor", () => {
     ["regression", 4],
   ] as const)("gives FlatPredictor's %s outputs bit for bit on random trees (seed %i)", (objective, seed) => {
     const m = randomModel(objective, seed);
-    const block = new BlockPredictor(m);
+    const block = new ChainPredictor(m);
     const flat = new FlatPredictor(m);
     expect(block.fast).toBe(true);
     const rand = lcg(seed + 100);
@@ -83,7 +85,7 @@ describe("BlockPredictor", () => {
   it("scores only the first nRows rows of a longer buffer", () => {
     const m = randomModel("binary", 5);
     const x = randomRows(lcg(6), 20);
-    expect(differences(new BlockPredictor(m).predict(x, 11), new FlatPredictor(m).predict(x, 11))).toEqual([]);
+    expect(differences(new ChainPredictor(m).predict(x, 11), new FlatPredictor(m).predict(x, 11))).toEqual([]);
   });
 
   it("sends missing values the way each split says, on a stump", () => {
@@ -94,7 +96,7 @@ describe("BlockPredictor", () => {
     const m = randomModel("regression", 7, { trees: 1 });
     m.trees = [stump(1, 1), stump(0, 10)];
     m.baseline = [0];
-    const block = new BlockPredictor(m);
+    const block = new ChainPredictor(m);
     expect(block.fast).toBe(true);
     const x = new Float64Array(N_FEATURES * 3);
     x[0] = NaN; // row 0: missing → left (-1) in the first tree, right (+10) in the second
@@ -110,7 +112,7 @@ describe("BlockPredictor", () => {
     const m = randomModel("multiclass", 15, { trees: 12 });
     // 0.1 + 0.2 + 0.3 differs from 0.3 + 0.2 + 0.1 in the last bit: a changed order would show.
     m.trees = [leaf(0, 0.1), leaf(1, 1e-17), ...m.trees, leaf(0, 0.2), leaf(2, -3), leaf(0, 0.3)];
-    const block = new BlockPredictor(m);
+    const block = new ChainPredictor(m);
     expect(block.fast).toBe(true);
     const x = randomRows(lcg(16), 37);
     expect(differences(block.predictRaw(x, 37), new FlatPredictor(m).predictRaw(x, 37))).toEqual([]);
@@ -126,7 +128,7 @@ describe("BlockPredictor", () => {
         if (f === 2) t.threshold[i] = rand() < 0.5 ? -0 : 0;
       });
     }
-    const block = new BlockPredictor(m);
+    const block = new ChainPredictor(m);
     expect(block.fast).toBe(true);
     const distinct = new Set(m.trees.flatMap((t) => t.threshold.filter((_, i) => t.feature[i] === 1)));
     expect(distinct.size).toBeGreaterThan(256); // the binary search's steps of 256 and more are taken
@@ -137,7 +139,7 @@ describe("BlockPredictor", () => {
 
   it("hands models with categorical splits to FlatPredictor, with the same outputs", () => {
     const m = randomModel("multiclass", 8, { categorical: true });
-    const block = new BlockPredictor(m);
+    const block = new ChainPredictor(m);
     expect(block.fast).toBe(false);
     const x = randomRows(lcg(9), 50, true);
     expect(differences(block.predict(x, 50), new FlatPredictor(m).predict(x, 50))).toEqual([]);
@@ -147,7 +149,7 @@ describe("BlockPredictor", () => {
     const m = randomModel("binary", 10, { trees: 3 });
     const t = m.trees.find((tree) => tree.feature[0] >= 0) as TreeJson;
     t.threshold[0] = null;
-    const block = new BlockPredictor(m);
+    const block = new ChainPredictor(m);
     expect(block.fast).toBe(false);
     const x = randomRows(lcg(11), 30);
     expect(differences(block.predict(x, 30), new FlatPredictor(m).predict(x, 30))).toEqual([]);
@@ -155,7 +157,7 @@ describe("BlockPredictor", () => {
 
   it("encodes fields as FlatPredictor does", () => {
     const m = randomModel("binary", 12, { categorical: true });
-    const block = new BlockPredictor(m);
+    const block = new ChainPredictor(m);
     const flat = new FlatPredictor(m);
     for (const [f, raw] of [[0, "q"], [0, "unseen"], [1, "1.5"], [1, ""], [2, 3], [3, true], [4, null]] as const) {
       expect(Object.is(block.encode(f, raw), flat.encode(f, raw))).toBe(true);
@@ -183,7 +185,7 @@ describe("BlockPredictor", () => {
       const trainFile = writeFile(path.join(dir, `${label}-train.csv`), toCsv(train, columns));
       const testFile = writeFile(path.join(dir, `${label}-test.csv`), toCsv(test, columns));
       const t = trainFiles([trainFile], { label, num_round: "60" });
-      const block = new BlockPredictor(t.model);
+      const block = new ChainPredictor(t.model);
       expect(block.fast).toBe(true);
       const { x, table } = featureMatrix([testFile], t.schema);
       expect(differences(block.predict(x, table.nRows), t.predictor.predict(x, table.nRows))).toEqual([]);
@@ -209,10 +211,10 @@ describe("CSV parsing for the shipped predictors", () => {
       return x;
     };
     expect(new FeatureSchema(flat).finiteNumbersEncodeAsThemselves).toBe(true);
-    expect(new FeatureSchema(new BlockPredictor(m)).finiteNumbersEncodeAsThemselves).toBe(true);
+    expect(new FeatureSchema(new ChainPredictor(m)).finiteNumbersEncodeAsThemselves).toBe(true);
     expect(new FeatureSchema(wrapped).finiteNumbersEncodeAsThemselves).toBe(false);
     const reference = encoded(wrapped);
     expect(differences(encoded(flat), reference)).toEqual([]);
-    expect(differences(encoded(new BlockPredictor(m)), reference)).toEqual([]);
+    expect(differences(encoded(new ChainPredictor(m)), reference)).toEqual([]);
   });
 });
