@@ -14,6 +14,8 @@ export interface TestModelOptions {
   depth?: number;
   /** Numeric features x0, x1, ...; then one categorical feature "color" (red, green, blue). */
   numeric?: number;
+  /** Whether the "color" feature is there. @default true */
+  categorical?: boolean;
   seed?: number;
 }
 
@@ -26,7 +28,7 @@ export function testModel(opts: TestModelOptions = {}): ModelJson {
   const rand = rng(opts.seed ?? 1);
   const features: FeatureSchema[] = [
     ...Array.from({ length: nNumeric }, (_, i) => ({ name: `x${i}`, kind: "numeric" as const })),
-    { name: "color", kind: "categorical", categories: COLORS },
+    ...(opts.categorical === false ? [] : [{ name: "color", kind: "categorical" as const, categories: COLORS }]),
   ];
   const classes = objective === "binary" ? ["no", "yes"] : objective === "multiclass" ? ["a", "b", "c"] : null;
   const nOut = objective === "multiclass" ? 3 : 1;
@@ -73,11 +75,11 @@ export function writeTestModel(dir: string, opts: TestModelOptions = {}): ModelJ
 }
 
 /** `n` seeded CSV rows for a test model: numeric values in [-60, 60), some missing, and a color. */
-export function testRows(n: number, nNumeric = 4, seed = 2): string[] {
+export function testRows(n: number, nNumeric = 4, seed = 2, categorical = true): string[] {
   const rand = rng(seed);
   return Array.from({ length: n }, () => {
     const cells = Array.from({ length: nNumeric }, () => (rand() < 0.05 ? "" : String(Math.round((rand() * 120 - 60) * 1000) / 1000)));
-    cells.push(COLORS[Math.floor(rand() * 3)]);
+    if (categorical) cells.push(COLORS[Math.floor(rand() * 3)]);
     return cells.join(",");
   });
 }

@@ -8,6 +8,7 @@ import { FeatureSchema } from "../src/server/rows";
 import { Scorer } from "../src/server/scoring";
 import { fakePredictor } from "./server-fake-predictor.cjs";
 import { rng } from "./server-helpers";
+import { ChainPredictor } from "../src/model/chain-predictor";
 import { FlatPredictor } from "../src/model/flat-predictor";
 import type { Predictor } from "../src/model/predictor";
 import { testModel, testRows } from "./server-model";
@@ -154,11 +155,32 @@ describe("response formats", () => {
 
 describe("the scorer", () => {
   it.each(["binary", "multiclass", "regression"] as const)("scores a %s row alone exactly as within a batch (one-row requests take another path)", (objective) => {
-    const predictor = new FlatPredictor(testModel({ objective, trees: 23, depth: 5, seed: 9 }));
-    const body = testRows(203, 4, 5).join("\n");
-    const batch = [...new Scorer(predictor).score(Buffer.from(body), "csv", "csv")].join("");
-    const alone = body.split("\n").map((row) => [...new Scorer(predictor).score(Buffer.from(row), "csv", "csv")].join("")).join("");
-    expect(alone).toBe(batch);
+    // With the categorical feature, ChainPredictor hands the model to FlatPredictor; without, it walks it.
+    const models = [testModel({ objective, trees: 23, depth: 5, seed: 9 }), testModel({ objective, trees: 23, depth: 5, seed: 9, categorical: false })];
+    for (const predictor of [new FlatPredictor(models[0]), new ChainPredictor(models[1])]) {
+      expect(predictor instanceof FlatPredictor || predictor.fast).toBe(true);
+      const body = testRows(203, 4, 5, predictor instanceof FlatPredictor).join("\n");
+      const batch = [...new Scorer(predictor).score(Buffer.from(body), "csv", "csv")].join("");
+      const alone = body.split("\n").map((row) => new Scorer(predictor).scoreAll(Buffer.from(row), "csv", "csv")).join("");
+      expect(alone).toBe(batch);
+    }
+  });
+
+  it.each([
+    ["csv", "csv"],
+    ["csv", "json"],
+    ["jsonlines", "jsonlines"],
+    ["json", "csv"],
+  ] as const)("answers a %s body as %s alike in one call (small bodies) and in slices (large ones)", (input, output) => {
+    const rows = testRows(57, 4, 11, false);
+    const arrays = rows.map((r) => `[${r.split(",").map((c) => (c === "" ? "null" : c))}]`);
+    const body = Buffer.from(input === "csv" ? rows.join("\n") : input === "json" ? `{"instances":[${arrays.join(",")}]}` : arrays.join("\n"));
+    const predictor = new ChainPredictor(testModel({ objective: "multiclass", trees: 12, depth: 4, seed: 12, categorical: false }));
+    const counts = { sliced: { rows: 0 }, whole: { rows: 0 } };
+    const sliced = [...new Scorer(predictor, 5).score(body, input, output, counts.sliced)].join("");
+    expect(new Scorer(predictor, 5).scoreAll(body, input, output, counts.whole)).toBe(sliced);
+    expect(counts).toEqual({ sliced: { rows: 57 }, whole: { rows: 57 } });
+    expect(() => new Scorer(predictor).scoreAll(Buffer.from("\n\n"), "csv", output)).toThrow("the request body holds no rows");
   });
 
   it("gives the same bytes for one body whatever the slice size", () => {

@@ -77,6 +77,10 @@ export function createApp(options: AppOptions): App {
     options.executionParameters ?? { MaxConcurrentTransforms: 1, BatchStrategy: "MULTI_RECORD", MaxPayloadInMB: 6 },
   );
   const scorer = new Scorer(options.predictor, options.sliceRows ?? DEFAULT_SLICE_ROWS);
+  // A body this small holds at most one slice of rows (a row takes at least two bytes, its value
+  // and a line break), which the generator path would also score without yielding; so it is
+  // scored in one call, without the generators' machinery.
+  const oneSliceBytes = 2 * scorer.sliceRows;
   const yieldAfterMs = options.yieldAfterMs ?? YIELD_AFTER_MS;
   const logRequests = logger.enabled("info");
   const logPings = logger.enabled("debug");
@@ -159,6 +163,15 @@ export function createApp(options: AppOptions): App {
       }
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
       const count: RowCount = { rows: 0 };
+      if (size <= oneSliceBytes) {
+        let text: string;
+        try {
+          text = scorer.scoreAll(body, input, output, count);
+        } catch (e) {
+          return sendError(req, res, started, e, { bytesIn: size, rows: count.rows });
+        }
+        return send(req, res, started, 200, CONTENT_TYPE_OUT[output], text, { bytesIn: size, rows: count.rows });
+      }
       let parts: Generator<string, void, undefined>;
       try {
         parts = scorer.score(body, input, output, count);
