@@ -13,6 +13,7 @@
  */
 import type { Predictor } from "../model/predictor";
 import type { Format } from "./media-types";
+import { writeShortest } from "./shortest";
 
 export class Formatter {
   private readonly nClasses: number;
@@ -52,7 +53,7 @@ export class Formatter {
     let pos = 0;
     if (k === 0) {
       for (let r = 0; r < nRows; r++) {
-        pos = writeAscii(out, pos, csvNumber(y[r]));
+        pos = writeCsvNumber(out, pos, y[r]);
         out[pos++] = LF;
       }
       return out.subarray(0, pos);
@@ -65,7 +66,7 @@ export class Formatter {
       for (let i = 0; i < label.length; i++) out[pos++] = label[i];
       for (let j = 0; j < k; j++) {
         out[pos++] = COMMA;
-        pos = writeAscii(out, pos, csvNumber(y[base + j]));
+        pos = writeCsvNumber(out, pos, y[base + j]);
       }
       out[pos++] = LF;
     }
@@ -156,6 +157,12 @@ const MAX_NUMBER_CHARS = 32;
 function writeAscii(out: Uint8Array, pos: number, text: string): number {
   for (let i = 0; i < text.length; i++) out[pos++] = text.charCodeAt(i);
   return pos;
+}
+
+/** `csvNumber(v)` written into `out` at `pos`; returns the end. */
+function writeCsvNumber(out: Uint8Array, pos: number, v: number): number {
+  const end = writeShortest(out, pos, v);
+  return end >= 0 ? end : writeAscii(out, pos, csvNumber(v));
 }
 
 function jsonNumber(v: number): string {
