@@ -47,7 +47,7 @@ export interface PredictOptions {
   readonly accept?: string;
   /** Bytes read at a time. @default 4 MiB */
   readonly chunkBytes?: number;
-  /** Scoring threads for inputs longer than one chunk. @default one per CPU */
+  /** Scoring threads, the calling one included, for inputs longer than one chunk. @default one per CPU */
   readonly threads?: number;
 }
 
@@ -104,9 +104,10 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
   // Threads load the model from its directory (a predictor handed in, in tests, stays on this
   // one). For a file of more than one chunk they start first, so that their start-up (~130 ms)
   // overlaps this thread's model load; for stdin, once a second chunk arrives.
+  // This thread scores too, so `threads` scorers take `threads − 1` worker threads.
   const nThreads = predictor === undefined && inputFormat !== "json" ? (options.threads ?? defaultThreads()) : 1;
-  let threads = nThreads > 1 && options.input !== "-" && fileSize(options.input) > chunkBytes ? new ScoringThreads(nThreads, options.modelDir) : undefined;
-  const pool = (): ScoringThreads | undefined => (nThreads > 1 ? (threads ??= new ScoringThreads(nThreads, options.modelDir)) : undefined);
+  let threads = nThreads > 1 && options.input !== "-" && fileSize(options.input) > chunkBytes ? new ScoringThreads(nThreads - 1, options.modelDir) : undefined;
+  const pool = (): ScoringThreads | undefined => (nThreads > 1 ? (threads ??= new ScoringThreads(nThreads - 1, options.modelDir)) : undefined);
   let model: Predictor;
   try {
     model = predictor ?? loadPredictor(options.modelDir);
@@ -373,15 +374,27 @@ async function scoreRecords(
     return header;
   }
 
-  const inFlight: Promise<ChunkResult>[] = [];
+  // Results in input order; each job is scored by a worker thread with room (two jobs in flight
+  // each), or else here. Scoring here too saves a worker's start-up (~150 ms of a CPU: its own
+  // modules and copy of the model) and puts this thread, otherwise idle between reads and writes,
+  // to work while the workers start.
+  const inFlight: { readonly result: Promise<ChunkResult>; settled: boolean }[] = [];
   const drainOne = async (): Promise<void> => {
     let result: ChunkResult;
     try {
-      result = await (inFlight.shift() as Promise<ChunkResult>);
+      result = await (inFlight.shift() as (typeof inFlight)[number]).result;
     } catch (e) {
       throw renumber(e);
     }
     await emit(result);
+  };
+  const track = (result: Promise<ChunkResult>): void => {
+    const entry = { result, settled: false };
+    const settle = (): void => {
+      entry.settled = true;
+    };
+    result.then(settle, settle);
+    inFlight.push(entry);
   };
   // A file's chunks each go to a thread as they are. Stdin's come as a large chunk and a
   // one-record seam chunk (the record split between two reads): sent alone, round-robin, every
@@ -392,12 +405,26 @@ async function scoreRecords(
   let jobBytes = 0;
   let fileStart = !header;
   const dispatch = async (): Promise<void> => {
-    // Two jobs per thread keep every thread busy while the oldest result is written.
-    while (inFlight.length >= 2 * threads.size) await drainOne();
-    inFlight.push(threads.score(spec, job, fileStart, owned));
+    if (threads.pending < 2 * threads.size) {
+      track(threads.score(spec, job, fileStart, owned));
+    } else {
+      const here = job.length === 1 ? job[0] : Buffer.concat(job, jobBytes);
+      let result: Promise<ChunkResult>;
+      try {
+        result = Promise.resolve(scoreChunk(scorer, spec, here, fileStart));
+      } catch (e) {
+        // Reported in input order, after the results of earlier jobs.
+        result = Promise.reject(e);
+        result.catch(() => undefined);
+      }
+      track(result);
+    }
     fileStart = false;
     job = [];
     jobBytes = 0;
+    // Write what is done, in order; wait only when too much is pending.
+    while (inFlight.length > 0 && inFlight[0].settled) await drainOne();
+    while (inFlight.length > 2 * threads.size + 1) await drainOne();
   };
   const add = async (b: Buffer): Promise<void> => {
     job.push(b);
@@ -429,11 +456,16 @@ type ThreadReply =
   | { readonly seq: number; readonly httpError: { status: number; message: string } }
   | { readonly seq: number; readonly error: { message: string; stack?: string } };
 
-/** A fixed pool of worker threads, each with its own copy of the model, scoring chunks round-robin. */
+/** A fixed pool of worker threads, each with its own copy of the model, scoring jobs round-robin. */
 class ScoringThreads {
   private readonly workers: Worker[];
   private readonly waiting = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: unknown) => void }>();
   private seq = 0;
+
+  /** Jobs sent and not yet answered. */
+  get pending(): number {
+    return this.waiting.size;
+  }
 
   constructor(
     readonly size: number,
@@ -577,7 +609,7 @@ export function predictCommand(): Command {
     .option("--output <file>", 'where to write predictions; "-" for stdout', "-")
     .addOption(new Option("--content-type <type>", "input format, when the extension does not say (text/csv, application/json, application/jsonlines)"))
     .addOption(new Option("--accept <type>", "output format (default: from the output's extension, else the input's format)"))
-    .addOption(new Option("--threads <n>", "scoring threads for inputs larger than one 4 MiB chunk (default: one per CPU)").argParser(positiveInt("--threads")))
+    .addOption(new Option("--threads <n>", "scoring threads, this one included, for inputs larger than one 4 MiB chunk (default: one per CPU)").argParser(positiveInt("--threads")))
     .option("--json", "print the summary as JSON")
     .action(async (opts: PredictOptions & { json?: boolean }) => {
       const summary = await predictFile(opts);
