@@ -64,6 +64,9 @@ export interface App {
 const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
 
 const TEXT = "text/plain; charset=utf-8";
+/** The access log's `path` of the common routes, serialized once. */
+const INVOCATIONS_JSON = JSON.stringify("/invocations");
+const PING_JSON = JSON.stringify("/ping");
 const CONTENT_TYPE_OUT: Readonly<Record<Format, string>> = {
   csv: "text/csv; charset=utf-8",
   json: MEDIA_TYPE.json,
@@ -86,11 +89,15 @@ export function createApp(options: AppOptions): App {
   const logPings = logger.enabled("debug");
   let draining = false;
   let inFlight = 0;
+  const responseClosed = (): void => {
+    inFlight--;
+  };
 
   /** Counts a request in flight until its response is sent or its connection dies. */
   function track(res: ServerResponse): void {
     inFlight++;
-    res.once("close", () => inFlight--);
+    // `on` with one shared listener: a response closes once, and `once` wraps a new closure per call.
+    res.on("close", responseClosed);
   }
 
   /** Writes a complete response and the access log line. */
@@ -107,7 +114,9 @@ export function createApp(options: AppOptions): App {
       logger.error("request failed", { method: req.method, path: req.url, status, ms: Number(elapsed(started)), bytesIn: extra?.bytesIn ?? 0, error: extra?.error });
     } else if (isPing ? logPings : logRequests) {
       // Serialized by hand: this line is written for every request.
-      let members = `"method":"${req.method ?? ""}","path":${JSON.stringify(req.url)},"status":${status},"ms":${elapsed(started)},"bytesIn":${extra?.bytesIn ?? 0},"bytesOut":${length}`;
+      const url = req.url;
+      const path = url === "/invocations" ? INVOCATIONS_JSON : url === "/ping" ? PING_JSON : JSON.stringify(url);
+      let members = `"method":"${req.method ?? ""}","path":${path},"status":${status},"ms":${elapsed(started)},"bytesIn":${extra?.bytesIn ?? 0},"bytesOut":${length}`;
       if (extra?.rows !== undefined) members += `,"rows":${extra.rows}`;
       if (extra?.error !== undefined) members += `,"error":${JSON.stringify(extra.error instanceof Error ? extra.error.message : String(extra.error))}`;
       logger.line(isPing ? "debug" : "info", "request", members);

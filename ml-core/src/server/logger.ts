@@ -84,8 +84,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     writeOut(bytes); // synchronous: the buffer is free again afterwards
   };
 
+  // The access log repeats one message: its JSON is kept.
+  let lastMsg = "";
+  let lastMsgJson = '""';
   const append = (lvl: Exclude<LogLevel, "silent">, msg: string, members: string): void => {
-    const text = `{"time":"${now()}","level":"${lvl}",${baseText}"msg":${JSON.stringify(msg)}${members === "" ? "" : "," + members}}\n`;
+    if (msg !== lastMsg) {
+      lastMsg = msg;
+      lastMsgJson = JSON.stringify(msg);
+    }
+    const text = `{"time":"${now()}","level":"${lvl}",${baseText}"msg":${lastMsgJson}${members === "" ? "" : "," + members}}\n`;
     // At most 3 bytes of UTF-8 per UTF-16 unit, so the write below always fits.
     if (used + 3 * text.length > BUFFER_BYTES) {
       flush();
