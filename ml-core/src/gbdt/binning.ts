@@ -6,6 +6,7 @@
  */
 import type { Random } from "./random";
 import { BinArray, MAX_BINS, MISSING_BIN, type BinMatrix } from "./types";
+import { lowerBound } from "../data/sorted";
 
 /** Rows used to find thresholds; more changes the thresholds very little and costs a sort. */
 export const BINNING_SAMPLE = 200_000;
@@ -105,15 +106,7 @@ export class BinMapper {
 
   /** The inverse of `threshold`: the bin b of a value-space threshold (for rebuilding trees). */
   binOf(f: number, threshold: number): number {
-    const t = this.features[f].thresholds;
-    let lo = 0;
-    let hi = t.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (t[mid] < threshold) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return lowerBound(this.features[f].thresholds, threshold);
   }
 }
 

@@ -27,6 +27,7 @@
  * this predictor's previous form, 1.6, as every row waited for the deepest of its group); one row
  * 1.2 µs (FlatPredictor 2.8).
  */
+import { lowerBound } from "../data/sorted";
 import { FlatPredictor, rawToOutputs } from "./flat-predictor";
 import type { ModelJson, TreeJson } from "./format";
 import type { FeatureInfo, Objective, Predictor } from "./predictor";
@@ -354,16 +355,4 @@ function rowWalker(table: ChainTable, layout: WordLayout, treeStart: Int32Array,
 /** Bits to hold every integer 0 … n (at least 1). */
 function bitsFor(n: number): number {
   return Math.max(1, Math.ceil(Math.log2(n + 1)));
-}
-
-/** The number of entries of sorted `a` below `v`: the rank of threshold `v` among its feature's cuts. */
-function lowerBound(a: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -70,6 +70,11 @@ function highestDifference(a: number, b: number): number {
   }
 }
 
+/** -1, 0 or 1: how far a low part, off by at most one 10^9, lies outside [0, 10^9). */
+function carryOf(lo: number): number {
+  return lo >= E9 ? 1 : lo < 0 ? -1 : 0;
+}
+
 /** 2^e for an integer e of a normal double's range, exactly. */
 function pow2(e: number): number {
   words[0] = 0;
@@ -123,31 +128,19 @@ export function writeShortest(out: Uint8Array, pos: number, v: number): number {
   // bHi · 10^9 is exact (bHi · 1953125 < 2^48, times 2^9); the quotient may be one off.
   let bHi = Math.floor(B / E9);
   let bLo = B - bHi * E9;
-  if (bLo < 0) {
-    bLo += E9;
-    bHi--;
-  } else if (bLo >= E9) {
-    bLo -= E9;
-    bHi++;
-  }
+  const bLoCarry = carryOf(bLo);
+  bLo -= bLoCarry * E9;
+  bHi += bLoCarry;
   let uLo = bLo + kMax;
   let uHi = bHi;
-  if (uLo >= E9) {
-    uLo -= E9;
-    uHi++;
-  } else if (uLo < 0) {
-    uLo += E9;
-    uHi--;
-  }
+  const uLoCarry = carryOf(uLo);
+  uLo -= uLoCarry * E9;
+  uHi += uLoCarry;
   let lLo = bLo + kMin - 1;
   let lHi = bHi;
-  if (lLo >= E9) {
-    lLo -= E9;
-    lHi++;
-  } else if (lLo < 0) {
-    lLo += E9;
-    lHi--;
-  }
+  const lLoCarry = carryOf(lLo);
+  lLo -= lLoCarry * E9;
+  lHi += lLoCarry;
   // Every candidate must have 17 digits (L' = 10^16 − 1 is fine: it is not a candidate).
   if (uHi >= 1e8 || (lHi < 1e7 && !(lHi === 1e7 - 1 && lLo === E9 - 1))) return -1;
 
@@ -192,13 +185,9 @@ export function writeShortest(out: Uint8Array, pos: number, v: number): number {
     else if (k < kMin) k = kMin;
     nLo = bLo + k;
     nHi = bHi;
-    if (nLo >= E9) {
-      nLo -= E9;
-      nHi++;
-    } else if (nLo < 0) {
-      nLo += E9;
-      nHi--;
-    }
+    const nLoCarry = carryOf(nLo);
+    nLo -= nLoCarry * E9;
+    nHi += nLoCarry;
   }
 
   let low = nLo | 0;
