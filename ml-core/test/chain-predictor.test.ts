@@ -18,12 +18,22 @@ const N_FEATURES = 5;
 
 /** A random tree over N_FEATURES numeric features; with `categorical`, some splits on feature 0 as a category set. */
 function randomTree(rand: () => number, leaves: number, output: number, categorical = false): TreeJson {
-  return sharedRandomTree(rand, leaves, output, (r) => {
-    const feature = Math.floor(r() * N_FEATURES);
-    if (categorical && feature === 0) return { feature, categoriesLeft: [0, 1, 2, 3].filter(() => r() < 0.5) };
-    // Thresholds on a coarse grid, so that inputs often equal them exactly.
-    return { feature, threshold: Math.round(r() * 8 - 4) / 4 };
-  });
+  return inexact(
+    sharedRandomTree(rand, leaves, output, (r) => {
+      const feature = Math.floor(r() * N_FEATURES);
+      if (categorical && feature === 0) return { feature, categoriesLeft: [0, 1, 2, 3].filter(() => r() < 0.5) };
+      // Thresholds on a coarse grid, so that inputs often equal them exactly.
+      return { feature, threshold: Math.round(r() * 8 - 4) / 4 };
+    }),
+  );
+}
+
+/**
+ * The tree with leaf values divided by 3. The generator's values are multiples of 2^-32, whose
+ * sums are exact in any order; thirds are rounded, so a sum in another order shows in its bits.
+ */
+function inexact(t: TreeJson): TreeJson {
+  return { ...t, value: t.value.map((v) => v / 3) };
 }
 
 function randomModel(objective: ModelJson["objective"], seed: number, opts: { trees?: number; categorical?: boolean } = {}): ModelJson {
@@ -135,6 +145,29 @@ describe("ChainPredictor", () => {
     const x = randomRows(rand, 400);
     for (let r = 0; r < 400; r += 3) x[r * N_FEATURES + 2] = r % 2 ? -0 : 0;
     expect(differences(block.predict(x, 400), new FlatPredictor(m).predict(x, 400))).toEqual([]);
+  });
+
+  it("walks a model too large for one table of packed words (many features, many trees) in several, in order", () => {
+    // 200 features take 9 bits of the word and their thresholds (up to about 100 a feature) 7,
+    // leaving 14 for the slot: 16,384 slots a table, while 600 trees of 20 to 40 leaves take 35,000.
+    const nF = 200;
+    const rand = lcg(18);
+    const trees = Array.from({ length: 600 }, (_, i) =>
+      inexact(sharedRandomTree(rand, 20 + Math.floor(rand() * 21), i % 3, (r) => ({ feature: Math.floor(r() * nF), threshold: Math.round(r() * 500 - 250) / 50 }))),
+    );
+    const m: ModelJson = {
+      ...randomModel("multiclass", 18, { trees: 1 }),
+      features: Array.from({ length: nF }, (_, i) => ({ name: `f${i}`, kind: "numeric" as const })),
+      trees,
+    };
+    const chain = new ChainPredictor(m);
+    const flat = new FlatPredictor(m);
+    expect(chain.fast).toBe(true);
+    expect(chain.tables).toBeGreaterThan(1);
+    const x = Float64Array.from({ length: 23 * nF }, () => (rand() < 0.05 ? NaN : Math.round(rand() * 600 - 300) / 50));
+    // 23 rows: five blocks of four and three single rows.
+    expect(differences(chain.predictRaw(x, 23), flat.predictRaw(x, 23))).toEqual([]);
+    expect(differences(chain.predictRaw(x, 1), flat.predictRaw(x, 1))).toEqual([]);
   });
 
   it("hands models with categorical splits to FlatPredictor, with the same outputs", () => {

@@ -66,6 +66,8 @@ export class ChainPredictor implements Predictor {
   readonly nOutputs: number;
   /** Whether the chained walks are used; false means every call goes to the FlatPredictor. */
   readonly fast: boolean;
+  /** Tables of packed words the trees take: one unless the model is too wide or too large for one. */
+  readonly tables: number;
 
   private readonly flat: FlatPredictor;
   /** Per feature, its sorted distinct thresholds padded with +Infinity to a power of two, back to back. */
@@ -92,8 +94,8 @@ export class ChainPredictor implements Predictor {
 
     const thresholds: Set<number>[] = Array.from({ length: nF }, () => new Set());
     let supported = true;
-    let nSlots = 1;
-    for (const t of model.trees) {
+    // Slots per tree: two per inner node; a one-leaf tree becomes a node whose two edges both leave the leaf.
+    const treeSlots = model.trees.map((t) => {
       let inner = 0;
       for (let i = 0; i < t.feature.length; i++) {
         const f = t.feature[i];
@@ -103,17 +105,31 @@ export class ChainPredictor implements Predictor {
         if (t.categoriesLeft[i] !== null || typeof th !== "number" || !Number.isFinite(th)) supported = false;
         else thresholds[f].add(th === 0 ? 0 : th); // -0 and 0 compare alike: one rank for both
       }
-      // A one-leaf tree becomes a node whose two edges both leave the leaf.
-      nSlots += 2 * Math.max(1, inner);
-    }
+      return 2 * Math.max(1, inner);
+    });
     const sortedCuts = thresholds.map((s) => Float64Array.from(s).sort());
     const maxCuts = sortedCuts.reduce((m, c) => Math.max(m, c.length), 0);
     const columnBits = bitsFor(2 * Math.max(1, nF) - 1);
     // Row ranks run 0 … maxCuts; END's rank field (all ones) must be at least that.
     const rankBits = bitsFor(maxCuts);
     const layout: WordLayout = { columnBits, rankBits, childShift: columnBits + rankBits };
-    if (rankBits > 16 || nSlots >= 2 ** (30 - layout.childShift)) supported = false;
+    // Consecutive trees in groups whose slots (END's too) fit the word's child field: a wide or
+    // large model takes several tables, walked one after the other, so its sums keep their order.
+    const capacity = 2 ** (30 - layout.childShift);
+    const groups: number[][] = [];
+    let used = capacity;
+    treeSlots.forEach((n, i) => {
+      if (1 + n > capacity) supported = false;
+      if (used + n > capacity) {
+        groups.push([]);
+        used = 1;
+      }
+      groups[groups.length - 1].push(i);
+      used += n;
+    });
+    if (rankBits > 16) supported = false;
     this.fast = supported;
+    this.tables = supported ? groups.length : 0;
 
     this.cutsOffset = new Int32Array(nF);
     this.firstStep = new Int32Array(nF);
@@ -130,15 +146,26 @@ export class ChainPredictor implements Predictor {
     if (!supported) return;
     sortedCuts.forEach((c, f) => this.cuts.set(c, this.cutsOffset[f]));
 
-    const trees = model.trees.map((_, i) => i);
     const baseline = Float64Array.from(model.baseline);
-    const byOutput = Array.from({ length: this.nOutputs }, (_, k) => trees.filter((i) => model.trees[i].output === k));
-    this.walkRows = rowsWalker(buildChains(model.trees, byOutput, nSlots, sortedCuts, layout), layout, baseline, nF);
-    // Consecutive trees, as evenly as they divide.
-    const treeStart = Int32Array.from({ length: LANES + 1 }, (_, a) => Math.floor((a * trees.length) / LANES));
-    const ranges = Array.from({ length: LANES }, (_, a) => trees.slice(treeStart[a], treeStart[a + 1]));
     const treeOutput = Int32Array.from(model.trees, (t) => t.output);
-    this.walkRow = rowWalker(buildChains(model.trees, ranges, nSlots, sortedCuts, layout), layout, treeStart, treeOutput, baseline);
+    const slotsIn = (trees: readonly number[]): number => trees.reduce((n, i) => n + treeSlots[i], 1);
+    this.walkRows = rowsWalker(
+      groups.map((g) => buildChains(model.trees, Array.from({ length: this.nOutputs }, (_, k) => g.filter((i) => treeOutput[i] === k)), slotsIn(g), sortedCuts, layout)),
+      layout,
+      baseline,
+      nF,
+    );
+    this.walkRow = rowWalker(
+      groups.map((g) => {
+        // Consecutive trees, as evenly as they divide.
+        const treeStart = Int32Array.from({ length: LANES + 1 }, (_, a) => g[0] + Math.floor((a * g.length) / LANES));
+        const ranges = Array.from({ length: LANES }, (_, a) => g.slice(treeStart[a] - g[0], treeStart[a + 1] - g[0]));
+        return { table: buildChains(model.trees, ranges, slotsIn(g), sortedCuts, layout), treeStart };
+      }),
+      layout,
+      treeOutput,
+      baseline,
+    );
   }
 
   encode(featureIndex: number, raw: string | number | boolean | null | undefined): number {
@@ -272,10 +299,19 @@ type RowWalk = (ranks: Uint16Array, at: number, out: Float64Array, o: number) =>
 // The two walks are closures over one model's tables and field widths: shifts by captured
 // constants measured 10% faster than by values read per call.
 
-function rowsWalker(table: ChainTable, layout: WordLayout, baseline: Float64Array, nFeatures: number): RowsWalk {
+function rowsWalker(groups: readonly ChainTable[], layout: WordLayout, baseline: Float64Array, nFeatures: number): RowsWalk {
+  const nOut = baseline.length;
+  const walks = groups.map((table) => groupRowsWalker(table, layout, nOut, nFeatures));
+  return (ranks, nRows, out) => {
+    for (let r = 0; r < nRows; r++) for (let k = 0; k < nOut; k++) out[r * nOut + k] = baseline[k];
+    for (const walk of walks) walk(ranks, nRows, out);
+  };
+}
+
+/** Adds one group's trees to the running sums in `out`, four rows side by side. */
+function groupRowsWalker(table: ChainTable, layout: WordLayout, nOut: number, nFeatures: number): RowsWalk {
   const { word: W, value: V, first } = table;
   const { columnBits, childShift } = layout;
-  const nOut = first.length;
   const columnMask = (1 << columnBits) - 1;
   const rankMask = (1 << layout.rankBits) - 1;
   // The child field alone: without LEAF_BIT, and without the sign bits an arithmetic shift of END's word brings.
@@ -285,9 +321,10 @@ function rowsWalker(table: ChainTable, layout: WordLayout, baseline: Float64Arra
     for (let r = 0; r < nRows; r += LANES) {
       const b0 = r * w, b1 = b0 + w, b2 = b1 + w, b3 = b2 + w;
       for (let k = 0; k < nOut; k++) {
+        const o = r * nOut + k;
         const start = first[k];
         let w0 = start, w1 = start, w2 = start, w3 = start;
-        let s0 = baseline[k], s1 = s0, s2 = s0, s3 = s0;
+        let s0 = out[o], s1 = out[o + nOut], s2 = out[o + 2 * nOut], s3 = out[o + 3 * nOut];
         let e0 = END, e1 = END, e2 = END, e3 = END;
         while ((w0 & w1 & w2 & w3) >= 0) {
           e0 = ((w0 >> childShift) & childMask) + +(ranks[b0 + (w0 & columnMask)] > ((w0 >> columnBits) & rankMask));
@@ -303,7 +340,6 @@ function rowsWalker(table: ChainTable, layout: WordLayout, baseline: Float64Arra
           s2 += V[e2];
           s3 += V[e3];
         }
-        const o = r * nOut + k;
         out[o] = s0;
         out[o + nOut] = s1;
         out[o + 2 * nOut] = s2;
@@ -313,19 +349,34 @@ function rowsWalker(table: ChainTable, layout: WordLayout, baseline: Float64Arra
   };
 }
 
-function rowWalker(table: ChainTable, layout: WordLayout, treeStart: Int32Array, treeOutput: Int32Array, baseline: Float64Array): RowWalk {
+function rowWalker(
+  groups: readonly { readonly table: ChainTable; readonly treeStart: Int32Array }[],
+  layout: WordLayout,
+  treeOutput: Int32Array,
+  baseline: Float64Array,
+): RowWalk {
+  const nOut = baseline.length;
+  // Walk a writes its trees' leaf values from its first tree's place + a on; the one extra place
+  // per walk takes the -0 that a finished walk keeps writing while the others go on.
+  const leaves = new Float64Array(groups.reduce((n, g) => Math.max(n, g.treeStart[LANES] - g.treeStart[0]), 0) + LANES);
+  const walks = groups.map((g) => groupRowWalker(g.table, g.treeStart, layout, treeOutput, leaves));
+  return (ranks, b, out, o) => {
+    for (let k = 0; k < nOut; k++) out[o + k] = baseline[k];
+    for (const walk of walks) walk(ranks, b, out, o);
+  };
+}
+
+/** Adds one group's trees to one row's running sums in `out`, four runs of trees side by side. */
+function groupRowWalker(table: ChainTable, treeStart: Int32Array, layout: WordLayout, treeOutput: Int32Array, leaves: Float64Array): RowWalk {
   const { word: W, value: V, first } = table;
   const { columnBits, childShift } = layout;
   const columnMask = (1 << columnBits) - 1;
   const rankMask = (1 << layout.rankBits) - 1;
   const childMask = (LEAF_BIT - 1) >>> childShift;
-  const nOut = baseline.length;
-  // Walk a writes its trees' leaf values from treeStart[a] + a on; the one extra place per walk
-  // takes the -0 that a finished walk keeps writing while the others go on.
-  const leaves = new Float64Array(treeStart[LANES] + LANES);
+  const t0 = treeStart[0];
   return (ranks, b, out, o) => {
     let w0 = first[0], w1 = first[1], w2 = first[2], w3 = first[3];
-    let p0 = treeStart[0], p1 = treeStart[1] + 1, p2 = treeStart[2] + 2, p3 = treeStart[3] + 3;
+    let p0 = 0, p1 = treeStart[1] - t0 + 1, p2 = treeStart[2] - t0 + 2, p3 = treeStart[3] - t0 + 3;
     let e = END;
     while ((w0 & w1 & w2 & w3) >= 0) {
       e = ((w0 >> childShift) & childMask) + +(ranks[b + (w0 & columnMask)] > ((w0 >> columnBits) & rankMask));
@@ -345,9 +396,8 @@ function rowWalker(table: ChainTable, layout: WordLayout, treeStart: Int32Array,
       leaves[p3] = V[e];
       p3 += (w3 >> 30) & 1;
     }
-    for (let k = 0; k < nOut; k++) out[o + k] = baseline[k];
     for (let a = 0; a < LANES; a++) {
-      for (let t = treeStart[a], end = treeStart[a + 1]; t < end; t++) out[o + treeOutput[t]] += leaves[t + a];
+      for (let t = treeStart[a], end = treeStart[a + 1]; t < end; t++) out[o + treeOutput[t]] += leaves[t - t0 + a];
     }
   };
 }
