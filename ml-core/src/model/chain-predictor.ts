@@ -2,8 +2,9 @@
  * The shipped predictor for numeric-only models: the same trees and the same sums as FlatPredictor
  * (bit for bit, tested), walked several times faster, for one row (the server's common request)
  * as for a million (`ml-core predict`). Models it cannot take (categorical splits, a split without
- * a finite threshold, more nodes or thresholds than the packed word holds) are scored by the
- * FlatPredictor it wraps.
+ * a finite threshold, a single tree or a feature's thresholds too large for the packed word) are
+ * scored by the FlatPredictor it wraps. A model with more trees than one table of words can
+ * address takes several tables of consecutive trees, walked one after the other.
  *
  * The ideas, each measured on the benchmarks' model (100 trees of 31 leaves, 8 features, 5.0
  * steps walked per tree on average, deepest leaf at 10.6 on average):
