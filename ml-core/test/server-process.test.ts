@@ -113,6 +113,25 @@ describe("a running server", () => {
     expect(res.headers["content-type"]).toBe(expected);
   });
 
+  it("reads header names in any case, takes the first Content-Type and every Accept line, as Node does", async () => {
+    /** One request written as raw bytes (the client libraries normalise headers); the whole response. */
+    const raw = (headers: string[], body: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = net.connect(server.port, "127.0.0.1");
+        let response = "";
+        socket.on("data", (c: Buffer) => (response += c.toString()));
+        socket.on("error", reject);
+        socket.on("close", () => resolve(response));
+        socket.write(`POST /invocations HTTP/1.1\r\nHost: x\r\n${headers.map((h) => h + "\r\n").join("")}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      });
+    const twoAccepts = await raw(["CONTENT-type: text/csv", "Accept: application/xml", "accept: application/json"], "30,1000,red\n");
+    expect(twoAccepts).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(twoAccepts).toMatch(/\r\nContent-Type: application\/json\r\n/i);
+    const twoTypes = await raw(["Content-Type: text/csv", "Content-Type: application/json"], "30,1000,red\n");
+    expect(twoTypes).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(twoTypes.endsWith(`\r\n\r\n${expectedCsv(30, 1000, "red")}\n`)).toBe(true);
+  });
+
   it.each([["application/xml"], ["text/html, application/pdf"], ["application/json;q=0"], ["image/*"]])(
     "answers 406 naming the supported types for Accept %s",
     async (accept) => {

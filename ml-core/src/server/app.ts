@@ -137,8 +137,8 @@ export function createApp(options: AppOptions): App {
     let output: Format | undefined;
     let early: unknown;
     try {
-      input = requestFormat(req.headers["content-type"]);
-      output = responseFormat(req.headers.accept, options.defaultAccept ?? input);
+      input = requestFormat(requestHeader(req, "content-type"));
+      output = responseFormat(requestHeader(req, "accept", true), options.defaultAccept ?? input);
     } catch (e) {
       early = e;
     }
@@ -301,8 +301,26 @@ function elapsed(started: number): string {
   return `${(us - frac) / 1000}.${frac < 10 ? "00" : frac < 100 ? "0" : ""}${frac}`;
 }
 
+/**
+ * A request header by its lower-case name, read from `rawHeaders`: `req.headers` builds an object
+ * of every header on first use, which cost 6% of one-row throughput (measured on a bare server).
+ * Repeated headers as Node's `headers` has them: the first value, or with `join` (Accept) all of
+ * them joined by ", ".
+ */
+function requestHeader(req: IncomingMessage, name: string, join = false): string | undefined {
+  const raw = req.rawHeaders;
+  let value: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i];
+    if (key.length !== name.length || key.toLowerCase() !== name) continue;
+    if (!join) return raw[i + 1];
+    value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
+  }
+  return value;
+}
+
 function contentLength(req: IncomingMessage): number {
-  const header = req.headers["content-length"];
+  const header = requestHeader(req, "content-length");
   if (header === undefined) return 0;
   const n = Number(header);
   return Number.isFinite(n) ? n : 0;
