@@ -25,7 +25,8 @@ export interface Predictor {
    */
   encode(featureIndex: number, raw: string | number | boolean | null | undefined): number;
   /**
-   * Scores `nRows` rows stored row-major in `x` (nRows × features.length, already encoded).
+   * Scores the first `nRows` rows stored row-major in `x` (already encoded; `x` may be longer: the
+   * scorer passes its whole slice buffer rather than a view of the rows filled).
    * Returns, row-major, class probabilities (nRows × classes.length) for classification, or one
    * predicted value per row for regression.
    */

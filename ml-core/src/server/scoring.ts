@@ -76,7 +76,7 @@ export class Scorer {
     let n: number;
     let first = true;
     while ((n = source.next(x, sliceRows)) > 0) {
-      const y = predictor.predict(n === sliceRows ? x : x.subarray(0, n * this.schema.nFeatures), n);
+      const y = predictor.predict(x, n);
       count.rows += n;
       text += frame(output, formatter.format(output, y, n), first);
       first = false;
@@ -91,10 +91,9 @@ export class Scorer {
    */
   *predictions(source: RowSource, output: Format, count: RowCount = { rows: 0 }): Generator<string, void, undefined> {
     const { x, predictor, formatter } = this;
-    const nFeatures = this.schema.nFeatures;
     let n: number;
     while ((n = source.next(x, this.sliceRows)) > 0) {
-      const y = predictor.predict(n === this.sliceRows ? x : x.subarray(0, n * nFeatures), n);
+      const y = predictor.predict(x, n);
       count.rows += n;
       yield formatter.format(output, y, n);
     }
@@ -117,10 +116,9 @@ export function* predictionBytes(scorer: Scorer, source: RowSource, output: Form
   }
   const { predictor, formatter, sliceRows } = scorer;
   const x = scorer.sliceBuffer;
-  const nFeatures = scorer.schema.nFeatures;
   let n: number;
   while ((n = source.next(x, sliceRows)) > 0) {
-    const y = predictor.predict(n === sliceRows ? x : x.subarray(0, n * nFeatures), n);
+    const y = predictor.predict(x, n);
     count.rows += n;
     yield formatter.csvBytes(y, n);
   }
