@@ -21,7 +21,7 @@ import { isMainThread, parentPort, Worker, workerData, type MessagePort } from "
 import { Command, InvalidArgumentError, Option } from "commander";
 import { loadPredictor } from "../model/load";
 import type { Predictor } from "../model/predictor";
-import { CsvRows, headerLayout, identityLayout, lastRecordEnd, readRecord } from "../server/csv";
+import { CsvRows, headerLayout, lastRecordEnd, readRecord } from "../server/csv";
 import { HttpError, RowError } from "../server/errors";
 import { InstanceRows, JsonLinesRows, jsonInstances } from "../server/json";
 import { requestFormat, type Format } from "../server/media-types";
@@ -326,7 +326,7 @@ async function scoreRecords(
   const first = await chunks.next();
   if (first.done === true) return false;
   let buf = first.value;
-  let layout = identityLayout(scorer.schema.nFeatures);
+  let layout = scorer.schema.featureOrder;
   let header = false;
   let linesBefore = 0;
   if (format === "csv") {

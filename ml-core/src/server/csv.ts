@@ -64,7 +64,7 @@ export class CsvRows implements RowSource {
     start: number,
     private readonly end: number,
     private readonly schema: FeatureSchema,
-    private readonly layout: ColumnLayout = identityLayout(schema.nFeatures),
+    private readonly layout: ColumnLayout = schema.featureOrder,
     firstRow = 1,
     /** Whether `start` is the start of the file (where a byte order mark may be). */
     fileStart = firstRow === 1,

@@ -6,6 +6,7 @@
 import { ChainPredictor } from "../model/chain-predictor";
 import { FlatPredictor } from "../model/flat-predictor";
 import type { Predictor } from "../model/predictor";
+import { identityLayout, type ColumnLayout } from "./csv";
 import { badRow } from "./errors";
 
 export interface RowSource {
@@ -29,6 +30,8 @@ export class FeatureSchema {
    * may skip the call for the numbers it converts itself.
    */
   readonly finiteNumbersEncodeAsThemselves: boolean;
+  /** CSV columns that are the features in order (request bodies, headerless files); built once. */
+  readonly featureOrder: ColumnLayout;
 
   constructor(readonly predictor: Predictor) {
     this.names = predictor.features.map((f) => f.name);
@@ -36,6 +39,7 @@ export class FeatureSchema {
     this.numeric = Uint8Array.from(predictor.features, (f) => (f.kind === "numeric" ? 1 : 0));
     this.indexOf = new Map(this.names.map((n, i) => [n, i]));
     this.finiteNumbersEncodeAsThemselves = predictor instanceof FlatPredictor || predictor instanceof ChainPredictor;
+    this.featureOrder = identityLayout(this.nFeatures);
   }
 
   /** `encode` for text and JSON values, turning its RangeError into a 400 that names the cell. */

@@ -4,7 +4,7 @@
  * caller can stream them to a file or yield to its event loop between slices.
  */
 import type { Predictor } from "../model/predictor";
-import { CsvRows, identityLayout, type ColumnLayout } from "./csv";
+import { CsvRows } from "./csv";
 import { HttpError } from "./errors";
 import { Formatter } from "./format";
 import { InstanceRows, JsonLinesRows, jsonInstances } from "./json";
@@ -19,8 +19,6 @@ export class Scorer {
   readonly formatter: Formatter;
   /** Encoded rows of the current slice; reused, as a slice is encoded and scored without yielding. */
   private readonly x: Float64Array;
-  /** Request CSV columns are the features in order; built once, not per request. */
-  private readonly csvLayout: ColumnLayout;
 
   /** The buffer `predictions` encodes a slice into (for `predictionBytes`, which shares it). */
   get sliceBuffer(): Float64Array {
@@ -34,14 +32,13 @@ export class Scorer {
     this.schema = new FeatureSchema(predictor);
     this.formatter = new Formatter(predictor);
     this.x = new Float64Array(sliceRows * Math.max(1, this.schema.nFeatures));
-    this.csvLayout = identityLayout(this.schema.nFeatures);
   }
 
   /** The rows of a whole request body. */
   rows(body: Buffer, format: Format): RowSource {
     switch (format) {
       case "csv":
-        return new CsvRows(body, 0, body.length, this.schema, this.csvLayout);
+        return new CsvRows(body, 0, body.length, this.schema);
       case "jsonlines":
         return new JsonLinesRows(body, 0, body.length, this.schema);
       case "json":
