@@ -137,7 +137,12 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
         options.input === "-"
           ? { chunks: recordChunks(stream(), inputFormat), owned: false }
           : { chunks: fileRecordChunks(options.input, inputFormat, chunkBytes), owned: true };
-      header = await streamRecords(source, inputFormat, outputFormat, scorer, sink, count, pool);
+      try {
+        header = await scoreRecords(source.chunks, source.owned, inputFormat, outputFormat, scorer, sink, count, pool);
+      } finally {
+        // Closes the file when scoring stopped early (an error) or never iterated to the end.
+        await source.chunks.return(undefined);
+      }
     }
     await threads?.close();
     if (count.rows === 0) throw new PredictError(`${options.input}: no rows to score`);
@@ -295,24 +300,6 @@ async function* recordChunks(input: Readable, format: Format): AsyncGenerator<Bu
  * threads (the predictor is CPU-bound and a file job has nothing else to wait on), with results
  * written in input order. Returns whether a CSV header was found.
  */
-async function streamRecords(
-  source: { chunks: AsyncGenerator<Buffer>; owned: boolean },
-  format: Format,
-  outputFormat: Format,
-  scorer: Scorer,
-  sink: Sink,
-  count: RowCount,
-  pool: () => ScoringThreads | undefined,
-): Promise<boolean> {
-  const { chunks, owned } = source;
-  try {
-    return await scoreRecords(chunks, owned, format, outputFormat, scorer, sink, count, pool);
-  } finally {
-    // Closes the file when scoring stopped early (an error) or never iterated to the end.
-    await chunks.return(undefined);
-  }
-}
-
 async function scoreRecords(
   chunks: AsyncGenerator<Buffer>,
   owned: boolean,
