@@ -400,9 +400,8 @@ async function scoreRecords(
       try {
         result = Promise.resolve(scoreChunk(scorer, spec, here, fileStart));
       } catch (e) {
-        // Reported in input order, after the results of earlier jobs.
+        // Reported in input order, after the results of earlier jobs (track handles the rejection).
         result = Promise.reject(e);
-        result.catch(() => undefined);
       }
       track(result);
     }
