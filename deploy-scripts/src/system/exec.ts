@@ -29,6 +29,15 @@ export const exec: Exec = (command, args, opts = {}) =>
       stderr += d.toString();
       opts.onOutput?.(d.toString());
     });
+    // Every child stream can fail on its own: a program that exits without reading its input
+    // (`git rev-parse` never does) closes the pipe, and writing to it raises EPIPE on stdin. An
+    // unhandled stream error kills the whole CLI, so each one is noted and the exit code decides.
+    const streamError = (err: Error) => {
+      if ((err as NodeJS.ErrnoException).code !== "EPIPE") stderr += `${err.message}\n`;
+    };
+    child.stdin.on("error", streamError);
+    child.stdout.on("error", streamError);
+    child.stderr.on("error", streamError);
     child.on("error", (err: NodeJS.ErrnoException) => resolve({ code: err.code === "ENOENT" ? 127 : 1, stdout, stderr: stderr + err.message }));
     child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
     child.stdin.end(opts.input ?? "");
