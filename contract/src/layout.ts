@@ -1,0 +1,47 @@
+// Where things live in a stack's buckets. Infra grants access and sets lifecycle rules by these
+// prefixes; the tools write and read objects under them; a change here moves both at once.
+
+/** Prefixes of the artifact bucket (no slashes): each is a separate grant and lifecycle rule. */
+export const ARTIFACT_PREFIXES = {
+  /** SageMaker training jobs' `OutputDataConfig.S3OutputPath`: `<prefix>/<job>/output/model.tar.gz`. */
+  trainingOutput: "training-output",
+  /** Spot training checkpoints, `<prefix>/<job>/`; worthless once the job has ended. */
+  checkpoints: "checkpoints",
+  /** Endpoint data capture (requests and responses). */
+  dataCapture: "data-capture",
+  /** Registry-owned objects: model-quality reports and model artifacts copied in by promotion. */
+  models: "models",
+} as const;
+
+export type ArtifactPrefix = (typeof ARTIFACT_PREFIXES)[keyof typeof ARTIFACT_PREFIXES];
+
+/** The one prefix of the dataset bucket training may read: `datasets/<name>/<version>/<channel>/`. */
+export const DATASET_PREFIX = "datasets";
+
+/** The input channels ml-core trains on, each a folder under the stack's dataset prefix. */
+export const DATASET_CHANNELS = ["train", "validation"] as const;
+
+/** File names inside and beside a model artifact. */
+export const FILES = {
+  /** What SageMaker packs a training job's `/opt/ml/model` into, and what hosting unpacks. */
+  modelArtifact: "model.tar.gz",
+  /** The metrics ml-core writes into the model directory (so into model.tar.gz): `<channel>:<metric>` → number. */
+  metrics: "metrics.json",
+  /** The registry's model-quality report (`ModelMetrics.ModelQuality.Statistics`). */
+  modelQualityReport: "model-quality.json",
+} as const;
+
+/** Where SageMaker puts a training job's artifact under the training output prefix (key, no bucket). */
+export function trainingArtifactKey(jobName: string): string {
+  return `${ARTIFACT_PREFIXES.trainingOutput}/${jobName}/output/${FILES.modelArtifact}`;
+}
+
+/** The model-quality report `register` writes for a training job's version. */
+export function registeredReportKey(jobName: string): string {
+  return `${ARTIFACT_PREFIXES.models}/registered/${jobName}/${FILES.modelQualityReport}`;
+}
+
+/** Where `promote` copies a version's artifact and report in the target stack: `models/promoted/<group>/<version>/`. */
+export function promotedModelPrefix(group: string, version: number): string {
+  return `${ARTIFACT_PREFIXES.models}/promoted/${group}/${version}`;
+}
