@@ -1,199 +1,10 @@
+// The Pulumi side of a stack's config: read it as `pulumi up` hands it over, validate it with the
+// contract's schema (shared with ml-deploy), throw once before any resource is registered.
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { CLOUDWATCH_LOG_RETENTION_DAYS, SERVERLESS_LIMITS, BLUE_GREEN_LIMITS } from "./limits";
+import { CONFIG_NAMESPACE, ConfigError, parseStackSettings, type PlatformSettings } from "@ml-platform/contract";
 
-/** The stack config namespace: keys are written `mlPlatform:<key>` in stacks/Pulumi.<stack>.yaml. */
-export const CONFIG_NAMESPACE = "mlPlatform";
-
-const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/;
-const MODEL_PACKAGE_VERSION_ARN = /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[A-Za-z0-9-]{1,63}\/\d+$/;
-// ECR image pinned by digest: <account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<64 hex>.
-const IMAGE_BY_DIGEST = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$/;
-const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
-// Resource-name prefixes: SageMaker names allow [a-zA-Z0-9-], at most 63 characters; we keep room for suffixes.
-const NAME_PREFIX = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
-
-const positiveInt = z.number().int().positive();
-const nonNegativeInt = z.number().int().nonnegative();
-const tagValue = z.string().min(1).max(256);
-
-const tags = z
-  .object({
-    owner: tagValue.describe("team or person accountable for the stack"),
-    costCenter: tagValue.describe("cost centre that pays for it"),
-  })
-  .catchall(tagValue);
-
-const artifactStore = z.strictObject({
-  /** Keep the buckets and key in the account when the stack is destroyed or they leave the program. */
-  retainOnDelete: z.boolean().default(false),
-  /** Pulumi `protect`: refuse to delete the buckets and key at all until unprotected. */
-  protect: z.boolean().default(false),
-  /** Let `pulumi destroy` empty non-empty buckets (dev only; conflicts with `protect`). */
-  forceDestroy: z.boolean().default(false),
-  /** Days a replaced or deleted object version is kept. */
-  noncurrentVersionExpirationDays: positiveInt.default(30),
-  /** Days spot-training checkpoints are kept (useless once a job has ended). */
-  checkpointExpirationDays: positiveInt.default(14),
-  /**
-   * Days training outputs are kept; absent keeps them. Registered versions point at their training
-   * output, so set this only where versions are served from promoted copies (`models/`).
-   */
-  trainingOutputExpirationDays: positiveInt.optional(),
-  /** Days captured endpoint requests and responses are kept. */
-  dataCaptureExpirationDays: positiveInt.default(90),
-  /** Days before an unfinished multipart upload is aborted. */
-  abortIncompleteMultipartUploadDays: positiveInt.default(7),
-});
-
-const images = z.strictObject({
-  /** ECR repositories to create, one per container image. */
-  repositories: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/)).min(1).default(["ml-core"]),
-  /** Days after which untagged images (superseded pushes) are expired. */
-  untaggedExpiryDays: positiveInt.default(7),
-  /** Repositories of earlier stages whose images this stack's models may run (promotion pins by digest). */
-  pullFromRepositoryArns: z.array(z.string().regex(ARN, "must be an ECR repository ARN")).default([]),
-});
-
-const pinnedModel = z.union([
-  z.strictObject({
-    /** A model package version in a SageMaker model registry: immutable, approved, promoted. */
-    packageArn: z.string().regex(MODEL_PACKAGE_VERSION_ARN, "must be a model package version ARN (…:model-package/<group>/<version>)"),
-    previousPackageArns: z.array(z.string().regex(MODEL_PACKAGE_VERSION_ARN)).default([]),
-  }),
-  z.strictObject({
-    /** The model artifact (model.tar.gz) in S3, for teams not using the registry. */
-    artifactUri: z.string().regex(/^s3:\/\/[a-z0-9.-]{3,63}\/.+\.tar\.gz$/, "must be an s3://bucket/key.tar.gz URI"),
-    /** The serving image, pinned by digest so the served bits cannot change under the same config. */
-    image: z.string().regex(IMAGE_BY_DIGEST, "must be an ECR image pinned by digest (<repo URI>@sha256:<64 hex>)"),
-    previousPackageArns: z.array(z.string().regex(MODEL_PACKAGE_VERSION_ARN)).default([]),
-  }),
-]);
-
-const autoscaling = z.strictObject({
-  enabled: z.boolean().default(true),
-  min: positiveInt,
-  max: positiveInt,
-  /** Target of the target-tracking policy on SageMakerVariantInvocationsPerInstance (per minute). */
-  targetInvocationsPerInstance: z.number().positive(),
-  scaleInCooldownSeconds: nonNegativeInt.default(300),
-  scaleOutCooldownSeconds: nonNegativeInt.default(60),
-});
-
-const deployment = z.strictObject({
-  trafficRouting: z.enum(["ALL_AT_ONCE", "CANARY", "LINEAR"]).default("CANARY"),
-  /** CANARY: share of capacity that takes traffic first. */
-  canaryPercent: z.number().int().min(1).max(BLUE_GREEN_LIMITS.maxCanaryPercent).default(10),
-  /** LINEAR: share of capacity shifted per step. */
-  linearStepPercent: z.number().int().min(BLUE_GREEN_LIMITS.minLinearStepPercent).max(BLUE_GREEN_LIMITS.maxLinearStepPercent).default(25),
-  /** Baking time between traffic shifts, watched by the rollback alarms. */
-  waitIntervalSeconds: z.number().int().min(0).max(BLUE_GREEN_LIMITS.maxWaitIntervalSeconds).default(300),
-  /** How long the old (blue) fleet is kept after the shift completes, for a fast rollback. */
-  terminationWaitSeconds: z.number().int().min(0).max(BLUE_GREEN_LIMITS.maxTerminationWaitSeconds).default(300),
-  maximumExecutionTimeoutSeconds: z
-    .number()
-    .int()
-    .min(BLUE_GREEN_LIMITS.minExecutionTimeoutSeconds)
-    .max(BLUE_GREEN_LIMITS.maxExecutionTimeoutSeconds)
-    .default(3600),
-});
-
-const serverlessServing = z.strictObject({
-  mode: z.literal("serverless"),
-  memorySizeMb: z.number().refine((m) => (SERVERLESS_LIMITS.memorySizesMb as readonly number[]).includes(m), {
-    message: `must be one of ${SERVERLESS_LIMITS.memorySizesMb.join(", ")}`,
-  }),
-  maxConcurrency: z.number().int().min(1).max(SERVERLESS_LIMITS.maxConcurrency),
-  /** Keeps this many instances warm (no cold start); absent scales to zero. */
-  provisionedConcurrency: z.number().int().min(1).max(SERVERLESS_LIMITS.maxConcurrency).optional(),
-});
-
-const instanceServing = z.strictObject({
-  mode: z.literal("instances"),
-  instanceType: z.string().regex(SAGEMAKER_INSTANCE_TYPE, "must be a SageMaker instance type such as ml.m5.large"),
-  instanceCount: positiveInt,
-  /** Spread over at least two instances (SageMaker places them in different Availability Zones). */
-  highAvailability: z.boolean().default(false),
-  autoscaling,
-  deployment: deployment.default(deployment.parse({})),
-});
-
-const serving = z.discriminatedUnion("mode", [serverlessServing, instanceServing], {
-  error: "must be one of: serverless, instances",
-});
-
-const dataCapture = z.strictObject({
-  enabled: z.boolean(),
-  samplingPercent: z.number().int().min(0).max(100).default(100),
-});
-
-const alarms = z.strictObject({
-  /** Model (container) 5XX responses per period that trip the alarm and roll a deployment back. */
-  invocation5xxErrors: nonNegativeInt,
-  /** p99 model latency, in milliseconds, that trips the latency alarm. */
-  modelLatencyP99Ms: z.number().positive(),
-  periodSeconds: z.number().int().min(10).default(60),
-  evaluationPeriods: positiveInt.default(3),
-  /** E-mail addresses subscribed to the stack's alarm topic. */
-  notifyEmails: z.array(z.email()).default([]),
-});
-
-const training = z.strictObject({
-  instanceType: z.string().regex(SAGEMAKER_INSTANCE_TYPE, "must be a SageMaker instance type such as ml.m5.xlarge"),
-  instanceCount: positiveInt.default(1),
-  volumeSizeGb: positiveInt.default(30),
-  maxRuntimeSeconds: positiveInt.default(3600),
-  /** Managed spot training: cheaper, may be interrupted and resumed from a checkpoint. */
-  spot: z.boolean().default(false),
-  /** With spot: total time including waiting for capacity; at least maxRuntimeSeconds. */
-  maxWaitSeconds: positiveInt.optional(),
-  /** Where the channels live under the dataset bucket: <prefix>/train/ and <prefix>/validation/. */
-  datasetPrefix: z.string().regex(/^[a-zA-Z0-9!_.*'()/-]+$/, "must be an S3 key prefix without leading or trailing slash").refine((p) => !p.startsWith("/") && !p.endsWith("/"), "must not start or end with '/'"),
-  hyperparameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-});
-
-const metricName = z.string().regex(/^[a-z]+:[a-z0-9_]+$/, "metric names look like <channel>:<metric>, e.g. validation:auc");
-
-const promotion = z.strictObject({
-  requireApproval: z.boolean().default(true),
-  /** Gate: a registered metric must be at least this (e.g. "validation:auc": 0.8). */
-  minMetrics: z.record(metricName, z.number()).default({}),
-  /** Gate: a registered metric must be at most this (e.g. "validation:logloss": 0.6). */
-  maxMetrics: z.record(metricName, z.number()).default({}),
-  smokeMaxLatencyMs: z.number().positive().default(1000),
-});
-
-const deployer = z.strictObject({
-  /** Principals (e.g. the CI runner's role) allowed to assume the deployer role. */
-  trustedPrincipalArns: z.array(z.string().regex(ARN, "must be an IAM principal ARN")).default([]),
-  /** The stack versions are promoted from into this one (staging: dev; prod: staging); the deployer may read it. */
-  promotesFrom: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a stack name").optional(),
-});
-
-/** Every key this program reads, with its schema; anything else under `mlPlatform:` is a typo. */
-export const configSchema = z.strictObject({
-  modelName: z.string().regex(NAME_PREFIX, "must be 2-32 lowercase letters, digits or '-', starting with a letter"),
-  tags,
-  artifactStore: artifactStore.default(artifactStore.parse({})),
-  logRetentionDays: z
-    .number()
-    .refine((d) => (CLOUDWATCH_LOG_RETENTION_DAYS as readonly number[]).includes(d), {
-      message: `must be one of CloudWatch Logs' retention periods: ${CLOUDWATCH_LOG_RETENTION_DAYS.join(", ")}`,
-    }),
-  images: images.default(images.parse({})),
-  model: pinnedModel.optional(),
-  serving,
-  dataCapture,
-  alarms,
-  training,
-  promotion: promotion.default(promotion.parse({})),
-  deployer: deployer.default(deployer.parse({})),
-});
-
-export type PlatformSettings = z.infer<typeof configSchema>;
-export type ServingSettings = PlatformSettings["serving"];
-export type InstanceServingSettings = Extract<ServingSettings, { mode: "instances" }>;
-export type PinnedModel = NonNullable<PlatformSettings["model"]>;
+export { CONFIG_NAMESPACE, ConfigError } from "@ml-platform/contract";
+export type { InstanceServingSettings, PinnedModel, PlatformSettings, ServingSettings } from "@ml-platform/contract";
 
 /** The validated view of one stack's config, plus what Pulumi itself knows of the stack. */
 export interface PlatformConfig extends PlatformSettings {
@@ -202,121 +13,32 @@ export interface PlatformConfig extends PlatformSettings {
   readonly region: string;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly stackName: string,
-    readonly problems: readonly string[],
-  ) {
-    super(`invalid configuration for stack "${stackName}" (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`);
-    this.name = "ConfigError";
-  }
-}
-
-/** Rules that involve more than one key; each returns problems as [key path, message]. */
-function crossFieldProblems(s: PlatformSettings): Array<[string, string]> {
-  const problems: Array<[string, string]> = [];
-  const store = s.artifactStore;
-  if (store.forceDestroy && (store.protect || store.retainOnDelete)) {
-    problems.push(["artifactStore.forceDestroy", "(true) conflicts with artifactStore.protect/retainOnDelete: data cannot be both protected and force-destroyed"]);
-  }
-  if (s.serving.mode === "serverless") {
-    const { provisionedConcurrency: provisioned, maxConcurrency } = s.serving;
-    if (provisioned !== undefined && provisioned > maxConcurrency) {
-      problems.push(["serving.provisionedConcurrency", `(${provisioned}) exceeds serving.maxConcurrency (${maxConcurrency})`]);
-    }
-    if (s.dataCapture.enabled) {
-      problems.push(["dataCapture.enabled", "(true) is not supported with serving.mode serverless: SageMaker Serverless Inference has no data capture"]);
-    }
-  } else {
-    const { autoscaling: scaling, instanceCount, highAvailability } = s.serving;
-    if (scaling.min > scaling.max) {
-      problems.push(["serving.autoscaling.min", `(${scaling.min}) exceeds serving.autoscaling.max (${scaling.max})`]);
-    }
-    if (scaling.enabled && scaling.min <= scaling.max && (instanceCount < scaling.min || instanceCount > scaling.max)) {
-      problems.push(["serving.instanceCount", `(${instanceCount}) is outside serving.autoscaling bounds [${scaling.min}, ${scaling.max}]`]);
-    }
-    if (highAvailability && instanceCount < 2) {
-      problems.push(["serving.instanceCount", `(${instanceCount}) must be at least 2 when serving.highAvailability is true`]);
-    }
-    if (highAvailability && scaling.enabled && scaling.min < 2) {
-      problems.push(["serving.autoscaling.min", `(${scaling.min}) must be at least 2 when serving.highAvailability is true`]);
-    }
-  }
-  if (s.training.spot) {
-    const wait = s.training.maxWaitSeconds;
-    if (wait === undefined) {
-      problems.push(["training.maxWaitSeconds", "is required when training.spot is true"]);
-    } else if (wait < s.training.maxRuntimeSeconds) {
-      problems.push(["training.maxWaitSeconds", `(${wait}) is less than training.maxRuntimeSeconds (${s.training.maxRuntimeSeconds})`]);
-    }
-  }
-  return problems;
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let node: unknown = root;
-  for (const step of path) {
-    if (node === null || typeof node !== "object") return undefined;
-    node = (node as Record<PropertyKey, unknown>)[step];
-  }
-  return node;
-}
-
-function describeValue(value: unknown): string {
-  if (value === undefined) return "missing";
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
 /**
- * Validates one stack's raw config (keys without the namespace, values as Pulumi parses them).
- * Every problem is collected, then thrown at once, each naming the stack and the full key.
+ * Validates one stack's config: `config` is its flat map (`mlPlatform:<key>` → decoded value),
+ * `region` the AWS provider's. Every problem is collected, then thrown at once, each naming the
+ * stack and the full key.
  */
-export function parsePlatformConfig(stack: string, raw: Record<string, unknown>, region: string | undefined, project = CONFIG_NAMESPACE): PlatformConfig {
+export function parsePlatformConfig(stack: string, config: Readonly<Record<string, unknown>>, region: string | undefined, project = CONFIG_NAMESPACE): PlatformConfig {
   const problems: string[] = [];
-  const key = (path: string) => `${CONFIG_NAMESPACE}:${path}`;
   if (!region) problems.push(`${stack}: aws:region is missing (set it with \`pulumi config set aws:region <region>\`)`);
-
-  const parsed = configSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.join(".");
-      if (issue.code === "unrecognized_keys") {
-        for (const unknown of issue.keys) {
-          const where = path ? `${path}.${unknown}` : unknown;
-          problems.push(`${stack}: ${key(where)} is not a known setting`);
-        }
-        continue;
-      }
-      // The value at the key itself (for a union, zod reports the enclosing object as input).
-      const value = valueAt(raw, issue.path);
-      const shown = value === undefined ? "is missing" : `(${describeValue(value)}) ${issue.message}`;
-      problems.push(`${stack}: ${key(path)} ${shown}`);
-    }
-  } else {
-    for (const [path, message] of crossFieldProblems(parsed.data)) problems.push(`${stack}: ${key(path)} ${message}`);
-  }
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(stack, problems);
-  return { ...parsed.data, stack, project, region: region! };
+  const parsed = parseStackSettings(stack, config);
+  if (!parsed.ok) problems.push(...parsed.problems.map((p) => p.text));
+  if (!parsed.ok || !region) throw new ConfigError(stack, problems);
+  return { ...parsed.settings, stack, project, region };
 }
 
 /**
  * Reads the current stack's config the way `pulumi up` provides it and validates it before any
- * resource is registered. Structured values arrive JSON-encoded; plain ones as strings.
+ * resource is registered.
  */
 export function loadConfig(): PlatformConfig {
   const region = new pulumi.Config("aws").get("region");
-  return parsePlatformConfig(pulumi.getStack(), platformSettings(pulumi.runtime.allConfig()), region, pulumi.getProject());
+  return parsePlatformConfig(pulumi.getStack(), decodeConfig(pulumi.runtime.allConfig()), region, pulumi.getProject());
 }
 
-/** The `mlPlatform:` keys of a stack's config (`ns:key` → string), without the namespace, decoded. */
-export function platformSettings(all: Record<string, string>): Record<string, unknown> {
-  const raw: Record<string, unknown> = {};
-  const prefix = `${CONFIG_NAMESPACE}:`;
-  for (const [fullKey, value] of Object.entries(all)) {
-    if (fullKey.startsWith(prefix)) raw[fullKey.slice(prefix.length)] = decodeConfigValue(value);
-  }
-  return raw;
+/** A stack's config as the program receives it (`ns:key` → string), each value decoded. */
+export function decodeConfig(all: Readonly<Record<string, string>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(all).map(([key, value]) => [key, decodeConfigValue(value)]));
 }
 
 /** Pulumi hands every value over as a string; structured and numeric ones are JSON. */

@@ -13,6 +13,7 @@ import { ModelRegistry } from "./components/model-registry";
 import type { DeployerStageArgs } from "./policies/deployer-policy";
 import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
 import { platformTags } from "./tags";
+import type { StackOutputs } from "@ml-platform/contract";
 
 // Throws, listing every problem, before any resource is registered.
 const config = loadConfig();
@@ -107,3 +108,15 @@ export const modelPackageGroupName = registry.groupName;
 export const alarmTopicArn = alarmTopic.topic.arn;
 export const endpointName = endpoint?.endpointName;
 export const servedModel = config.model ?? null;
+
+/**
+ * Compile-time check of the outputs against the contract the tools parse them with
+ * (`@ml-platform/contract` outputs.ts): every declared output is exported here with its declared
+ * type, and nothing is exported that the contract does not declare.
+ */
+export type CheckedOutputs = ExactOutputs<Omit<typeof import("./index"), "CheckedOutputs">>;
+type ExactOutputs<T extends DeclaredOutputs & Record<Exclude<keyof T, keyof StackOutputs>, never>> = T;
+// Over `Extract<keyof ...>` rather than `keyof`: such a mapped type keeps no `?`, so every output is required.
+type DeclaredOutputs = { [K in Extract<keyof StackOutputs, string>]: pulumi.Input<Exclude<StackOutputs[K], undefined>> | (K extends OptionalOutput ? undefined : never) };
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- `{}` matches exactly the optional keys
+type OptionalOutput = { [K in keyof StackOutputs]-?: {} extends Pick<StackOutputs, K> ? K : never }[keyof StackOutputs];

@@ -2,8 +2,11 @@
 // names), each with the parse helper that reads it. Parsers return undefined on a mismatch: the
 // caller knows which setting or argument the value came from and names it in its own error.
 
-/** Any ARN: `arn:<partition>:<service>:<region>:<account>:<resource>` (IAM's has an empty region). */
-export const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/;
+/** Any ARN: `arn:<partition>:<service>:<region>:<account>:<resource>` (S3's has neither region nor account). */
+export const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/;
+
+/** An ARN of a resource in an account (an IAM principal, an ECR repository): the account is required. */
+export const ACCOUNT_ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/;
 
 /** A model package *version* (not a group): `arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>`. */
 export const MODEL_PACKAGE_VERSION_ARN = /^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):(\d{12}):model-package\/([A-Za-z0-9-]{1,63})\/(\d+)$/;

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { BLUE_GREEN_LIMITS, CLOUDWATCH_LOG_RETENTION_DAYS, SERVERLESS_LIMITS, TAGS } from "./limits";
 import {
-  ARN,
+  ACCOUNT_ARN,
   IMAGE_BY_DIGEST,
   METRIC_NAME,
   MODEL_ARTIFACT_URI,
@@ -59,7 +59,7 @@ const images = z.strictObject({
   /** Days after which untagged images (superseded pushes) are expired. */
   untaggedExpiryDays: positiveInt.default(7),
   /** Repositories of earlier stages whose images this stack's models may run (promotion pins by digest). */
-  pullFromRepositoryArns: z.array(z.string().regex(ARN, "must be an ECR repository ARN")).default([]),
+  pullFromRepositoryArns: z.array(z.string().regex(ACCOUNT_ARN, "must be an ECR repository ARN")).default([]),
 });
 
 const pinnedModel = z.union([
@@ -172,7 +172,7 @@ const promotion = z.strictObject({
 
 const deployer = z.strictObject({
   /** Principals (e.g. the CI runner's role) allowed to assume the deployer role. */
-  trustedPrincipalArns: z.array(z.string().regex(ARN, "must be an IAM principal ARN")).default([]),
+  trustedPrincipalArns: z.array(z.string().regex(ACCOUNT_ARN, "must be an IAM principal ARN")).default([]),
   /** The stack versions are promoted from into this one (staging: dev; prod: staging); the deployer may read it. */
   promotesFrom: z.string().regex(STACK_NAME, "must be a stack name").optional(),
   /**
