@@ -83,6 +83,18 @@ const TRAINING = `  mlPlatform:training:
       early_stopping: true
 `;
 
+// The keys only infra acts on: ml-deploy validates a whole stack file with the schema \`pulumi up\` uses.
+const INFRA = `  mlPlatform:logRetentionDays: 30
+  mlPlatform:dataCapture:
+    enabled: false
+  mlPlatform:alarms:
+    invocation5xxErrors: 1
+    modelLatencyP99Ms: 500
+`;
+const SERVERLESS = `    memorySizeMb: 2048
+    maxConcurrency: 5
+`;
+
 export const STACK_FILES: Record<StackName, string> = {
   dev: `# dev: where every new model version lands first.
 config:
@@ -94,7 +106,9 @@ config:
   # The version the endpoint serves.
   mlPlatform:model:
     packageArn: ${packageArn("dev", 1)}
-${TRAINING}  mlPlatform:promotion:
+  mlPlatform:serving:
+    mode: serverless
+${SERVERLESS}${INFRA}${TRAINING}  mlPlatform:promotion:
     requireApproval: false
     minMetrics:
       validation:auc: 0.70
@@ -112,7 +126,7 @@ config:
     packageArn: ${packageArn("staging", 1)}
   mlPlatform:serving:
     mode: serverless # infra's business
-${TRAINING}  mlPlatform:promotion:
+${SERVERLESS}${INFRA}${TRAINING}  mlPlatform:promotion:
     requireApproval: true
     minMetrics:
       validation:auc: 0.80
@@ -131,7 +145,9 @@ config:
     packageArn: ${packageArn("prod", 2)}
     previousPackageArns:
       - ${packageArn("prod", 1)}
-${TRAINING}  mlPlatform:promotion:
+  mlPlatform:serving:
+    mode: serverless
+${SERVERLESS}${INFRA}${TRAINING}  mlPlatform:promotion:
     requireApproval: true
     minMetrics:
       validation:auc: 0.85

@@ -1,60 +1,58 @@
+import {
+  CONFIG_NAMESPACE,
+  parseStackSettings,
+  platformSettingsSchema,
+  type PlatformSettings,
+  type PromotionSettings,
+  type TrainingSettings,
+} from "@ml-platform/contract";
 import { z } from "zod";
 
 /**
- * The part of a stack's config (`stacks/Pulumi.<stack>.yaml`) the commands read. `infra/config.ts`
- * owns the full, strict schema and rejects typos at `pulumi up`; here unknown keys pass through, so
- * the CLI keeps working while infra gains settings it does not care about.
+ * A stack's config (`stacks/Pulumi.<stack>.yaml`) as the commands see it. The schema is the
+ * contract's, the one `pulumi up` applies: a typo or a bad value in a stack file fails here too,
+ * naming the key, before any command acts on the stack.
  */
-export const CONFIG_NAMESPACE = "mlPlatform";
+export { CONFIG_NAMESPACE };
+export type { PromotionSettings, TrainingSettings };
 
-const metricName = z.string().regex(/^[a-z]+:[a-z0-9_]+$/, "must be <channel>:<metric>, e.g. validation:auc");
+export const pinnedModelSchema = platformSettingsSchema.shape.model;
+export const trainingSchema = platformSettingsSchema.shape.training;
+export const promotionSchema = platformSettingsSchema.shape.promotion;
 
-export const pinnedModelSchema = z.object({
-  packageArn: z.string().optional(),
-  artifactUri: z.string().optional(),
-  image: z.string().optional(),
-  /** Newest first; written by promote/deploy/rollback, read by rollback. */
-  previousPackageArns: z.array(z.string()).default([]),
-});
+/**
+ * The pinned version, read field by field: `packageArn`, or `artifactUri` + `image`; newest first
+ * in `previousPackageArns` (written by promote/deploy/rollback, read by rollback).
+ */
+export interface PinnedModel {
+  readonly packageArn?: string;
+  readonly artifactUri?: string;
+  readonly image?: string;
+  readonly previousPackageArns: string[];
+}
 
-export const trainingSchema = z.object({
-  instanceType: z.string().min(1),
-  instanceCount: z.number().int().positive().default(1),
-  volumeSizeGb: z.number().int().positive().default(30),
-  maxRuntimeSeconds: z.number().int().positive().default(3600),
-  spot: z.boolean().default(false),
-  maxWaitSeconds: z.number().int().positive().optional(),
-  datasetPrefix: z.string().min(1),
-  hyperparameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-});
+export type StackSettings = Omit<PlatformSettings, "model"> & {
+  /** `aws:region`, the provider's; the commands take the region from the stack outputs. */
+  readonly region?: string;
+  readonly model?: PinnedModel;
+};
 
-export const promotionSchema = z.object({
-  requireApproval: z.boolean().default(true),
-  minMetrics: z.record(metricName, z.number()).default({}),
-  maxMetrics: z.record(metricName, z.number()).default({}),
-  smokeMaxLatencyMs: z.number().positive().default(1000),
-});
-
-export const stackSettingsSchema = z.object({
-  region: z.string().optional(),
-  modelName: z.string().min(1),
-  tags: z.record(z.string(), z.string()).default({}),
-  model: pinnedModelSchema.nullish().transform((m) => m ?? undefined),
-  training: trainingSchema.optional(),
-  promotion: promotionSchema.default(promotionSchema.parse({})),
-});
-
-export type StackSettings = z.infer<typeof stackSettingsSchema>;
-export type TrainingSettings = z.infer<typeof trainingSchema>;
-export type PromotionSettings = z.infer<typeof promotionSchema>;
-export type PinnedModel = z.infer<typeof pinnedModelSchema>;
-
-/** Maps the flat `config:` block (`mlPlatform:modelName`, `aws:region`) to the settings object. */
-export function settingsInput(config: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { region: config["aws:region"] };
-  const prefix = `${CONFIG_NAMESPACE}:`;
-  for (const [key, value] of Object.entries(config)) {
-    if (key.startsWith(prefix)) out[key.slice(prefix.length)] = value;
+/**
+ * Validates the flat `config:` block (`mlPlatform:modelName`, `aws:region`, ...) with the contract's
+ * schema; each problem is an issue at its key path (`promotion.minMetrics.auc`).
+ */
+export const stackSettingsSchema = z.record(z.string(), z.unknown()).transform((config, ctx): StackSettings => {
+  // The caller (stack-file.ts) names the stack in its error; each issue carries the key and what is wrong.
+  const result = parseStackSettings("", config);
+  if (!result.ok) {
+    for (const problem of result.problems) ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.message });
+    return z.NEVER;
   }
-  return out;
+  const region = config["aws:region"];
+  return { ...result.settings, region: typeof region === "string" ? region : undefined };
+});
+
+/** The input of `stackSettingsSchema`: the flat `config:` block, keys as written. */
+export function settingsInput(config: Record<string, unknown>): Record<string, unknown> {
+  return { ...config };
 }

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { parseStackOutputs, type StackOutputs } from "@ml-platform/contract";
 import { CliError } from "../errors";
 
 /**
@@ -20,37 +20,17 @@ export interface RunOptions {
 /** Counts per operation, e.g. `{ same: 30, update: 1, replace: 2 }`. */
 export type ChangeSummary = Record<string, number>;
 
-const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
-
-/** The stack outputs the commands read; the names are the contract with `infra/index.ts`. */
-export const stackOutputsSchema = z.object({
-  region: z.string().min(1),
-  accountId: z.string().regex(/^\d{12}$/),
-  datasetBucketName: z.string().min(3),
-  artifactBucketName: z.string().min(3),
-  kmsKeyArn: z.string().startsWith("arn:"),
-  executionRoleArn: z.string().startsWith("arn:"),
-  deployerRoleArn: z.string().startsWith("arn:").optional(),
-  repositoryUrls: z.record(z.string(), z.string()).default({}),
-  modelPackageGroupName: z.string().min(1),
-  /** Absent while the stack pins no model. */
-  endpointName: z.string().min(1).optional(),
-  trainingOutputUri: z.string().regex(S3_URI),
-  checkpointUri: z.string().regex(S3_URI),
-  datasetUri: z.string().regex(S3_URI),
-});
-
-export type StackOutputs = z.infer<typeof stackOutputsSchema>;
+/** The stack outputs the commands read: the contract's, the same names and types infra/index.ts exports. */
+export { stackOutputsSchema, type StackOutputs } from "@ml-platform/contract";
 
 /** Reads and validates a stack's outputs, naming every missing or malformed one. */
 export async function readStackOutputs(gateway: StackGateway, stack: string): Promise<StackOutputs> {
-  const raw = await gateway.outputs(stack);
-  const parsed = stackOutputsSchema.safeParse(raw);
-  if (!parsed.success) {
+  const parsed = parseStackOutputs(await gateway.outputs(stack));
+  if (!parsed.ok) {
     throw new CliError(`stack "${stack}" does not have the outputs ml-deploy needs`, {
-      details: parsed.error.issues.map((i) => `${i.path.join(".") || "(outputs)"}: ${i.message}`),
+      details: [...parsed.problems],
       hint: `run \`pulumi up --stack ${stack}\` first (the outputs are created by the platform's infra program)`,
     });
   }
-  return parsed.data;
+  return parsed.outputs;
 }
