@@ -1,15 +1,8 @@
+import { ARTIFACT_PREFIXES, DATASET_PREFIX } from "@ml-platform/contract";
 import { policy, PolicyDocument, PolicyStatement } from "./documents";
 
-/** Prefixes of the artifact bucket that SageMaker jobs and endpoints write to. */
-export const ARTIFACT_PREFIXES = {
-  trainingOutput: "training-output",
-  checkpoints: "checkpoints",
-  dataCapture: "data-capture",
-  /** Model artifacts copied in by promotion from an earlier stage. */
-  models: "models",
-} as const;
-
-export const DATASET_PREFIX = "datasets";
+// The bucket layout is the contract's (shared with ml-deploy); re-exported for infra's importers.
+export { ARTIFACT_PREFIXES, DATASET_PREFIX };
 
 export interface ExecutionRolePolicyArgs {
   partition: string;
