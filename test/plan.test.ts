@@ -84,7 +84,7 @@ describe("plan document (npm run plan -- <stack> --json)", () => {
 describe("plan report (the human view)", () => {
   it("counts resources by type", () => {
     const prod = buildReport(plans.prod);
-    expect(prod.countsByType["aws:s3/bucket:Bucket"]).toBe(2);
+    expect(prod.countsByType["aws:s3/bucket:Bucket"]).toBe(3);
     expect(prod.countsByType["aws:appautoscaling/target:Target"]).toBe(1);
     expect(Object.values(prod.countsByType).reduce((a, b) => a + b, 0)).toBe(prod.resourceCount);
   });
