@@ -54,7 +54,7 @@ function hasSklearn() {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-const files = prepareFlights();
+const files = await prepareFlights();
 const train = subset(files.train, rows);
 const holdout = files.holdout;
 const rawBytes = fs.statSync(train).size;

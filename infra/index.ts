@@ -29,7 +29,7 @@ const caller = aws.getCallerIdentityOutput({}, opts);
 const partition = aws.getPartitionOutput({}, opts);
 const account = { accountId: caller.accountId, partition: partition.partition, region: config.region };
 
-const store = new ArtifactStore("store", { ...account, ...config.artifactStore }, opts);
+const store = new ArtifactStore("store", { ...account, ...config.artifactStore, logRetentionDays: config.logRetentionDays }, opts);
 
 const images = new ImageRepositories("images", {
   names: config.images.repositories,

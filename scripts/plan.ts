@@ -2,7 +2,7 @@
 // create in a stack, evaluated offline under Pulumi's mocked provider with the stack's real config.
 import * as path from "node:path";
 import { Command } from "commander";
-import { buildReport, diffReports, renderCounts, renderDiff, renderTree, type PlanReport } from "../infra/offline/plan-report";
+import { buildReport, diffReports, renderCounts, renderDiff, renderTree, toPlanDocument } from "../infra/offline/plan-report";
 import { listStacks, ProgramError, runProgram } from "../infra/offline/mock-run";
 
 const INFRA_DIR = path.resolve(__dirname, "..", "infra");
@@ -13,28 +13,33 @@ async function loadProgram(): Promise<Record<string, unknown>> {
   return require(path.join(INFRA_DIR, "index.ts"));
 }
 
-async function report(stack: string): Promise<PlanReport> {
-  return buildReport(await runProgram(stack, loadProgram));
+function plan(stack: string) {
+  return runProgram(stack, loadProgram);
 }
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command("plan")
     .description("Show what `pulumi up` would create for a stack, offline (mocked provider, real config).")
     .argument("[stack]", `stack to plan (${listStacks().join(", ")})`)
-    .option("--json", "print the plan as JSON")
-    .option("--diff <stacks...>", "compare two stacks' resources and settings, e.g. --diff dev prod")
+    .option("--json", "print the plan as JSON: every resource's type, name, URN, parent, options and full inputs, and the stack outputs (secrets shown as \"[secret]\")")
+    .option("--diff <stacks...>", "compare two stacks' resources, inputs and options, e.g. --diff dev prod")
     .showHelpAfterError()
     .action(async (stack: string | undefined, opts: { json?: boolean; diff?: string[] }) => {
       if (opts.diff) {
         if (opts.diff.length !== 2) throw new UsageError("--diff takes exactly two stacks, e.g. --diff dev prod");
         const [a, b] = opts.diff;
-        const d = diffReports(await report(a), await report(b));
+        const d = diffReports(toPlanDocument(await plan(a)), toPlanDocument(await plan(b)));
         console.log(opts.json ? JSON.stringify(d, null, 2) : renderDiff(d));
         return;
       }
       if (!stack) throw new UsageError(`name a stack (${listStacks().join(", ")}) or use --diff <a> <b>`);
-      const r = await report(stack);
-      console.log(opts.json ? JSON.stringify(r, null, 2) : `${renderTree(r)}\n\nresources by type\n${renderCounts(r)}`);
+      const result = await plan(stack);
+      if (opts.json) {
+        console.log(JSON.stringify(toPlanDocument(result), null, 2));
+        return;
+      }
+      const r = buildReport(result);
+      console.log(`${renderTree(r)}\n\nresources by type\n${renderCounts(r)}`);
     });
   await program.parseAsync(argv, { from: "user" });
 }

@@ -51,6 +51,11 @@ const artifactStore = z.strictObject({
   dataCaptureExpirationDays: positiveInt.default(90),
   /** Days before an unfinished multipart upload is aborted. */
   abortIncompleteMultipartUploadDays: positiveInt.default(7),
+  /**
+   * Own the account's `/aws/sagemaker/TrainingJobs` log group (one per account and region): true in
+   * exactly one of the stacks that share an account and region, false in the others.
+   */
+  trainingLogGroup: z.boolean().default(true),
 });
 
 const images = z.strictObject({

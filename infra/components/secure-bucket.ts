@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { tlsOnlyBucketPolicy } from "../policies/bucket-policy";
+import { policy } from "../policies/documents";
+import { denyUploadsBypassingKeyStatements, tlsOnlyBucketPolicy } from "../policies/bucket-policy";
+import type { AccessLogBucket } from "./access-log-bucket";
 
 export interface SecureBucketArgs {
   /** Customer-managed key every object is encrypted with (SSE-KMS, with an S3 bucket key). */
@@ -12,11 +14,17 @@ export interface SecureBucketArgs {
    * @default false
    */
   readonly forceDestroy?: boolean;
+  /**
+   * Where S3 delivers this bucket's server access logs (Security Hub S3.9), under `prefix`.
+   * @default - no access logging
+   */
+  readonly accessLogs?: { readonly bucket: AccessLogBucket; readonly prefix: string };
 }
 
 /**
  * An S3 bucket with every guardrail on: versioning, SSE-KMS with bucket keys, all public access
- * blocked, ACLs disabled (bucket owner enforced), TLS-only bucket policy and lifecycle rules.
+ * blocked, ACLs disabled (bucket owner enforced), a bucket policy that denies non-TLS requests and
+ * uploads that bypass the key, lifecycle rules, and access logging when a log bucket is given.
  */
 export class SecureBucket extends pulumi.ComponentResource {
   readonly bucket: aws.s3.Bucket;
@@ -60,10 +68,20 @@ export class SecureBucket extends pulumi.ComponentResource {
     }, child);
 
     // S3 rejects a bucket policy while the public access block is being applied concurrently.
+    // The resource keeps its name (`-tls-only`) so existing stacks update the policy in place.
     new aws.s3.BucketPolicy(`${name}-tls-only`, {
       bucket: bucketId,
-      policy: this.bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicy(arn))),
+      policy: pulumi.all([this.bucket.arn, args.kmsKey.arn]).apply(([arn, keyArn]) =>
+        JSON.stringify(policy(...tlsOnlyBucketPolicy(arn).Statement, ...denyUploadsBypassingKeyStatements(arn, keyArn)))),
     }, { ...child, dependsOn: [publicAccess, ownership] });
+
+    if (args.accessLogs) {
+      new aws.s3.BucketLogging(`${name}-access-logging`, {
+        bucket: bucketId,
+        targetBucket: args.accessLogs.bucket.name,
+        targetPrefix: args.accessLogs.prefix,
+      }, child);
+    }
 
     // Lifecycle rules on noncurrent versions need versioning to be in place first.
     new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 // Internal, but it is exactly what the Node.js runtime awaits before the program exits.
-const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+const { waitForRPCs, getMonitor } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void>; getMonitor: () => unknown };
 
 export const PROJECT_NAME = "mlPlatform";
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -15,12 +15,34 @@ export const STACKS_DIR = path.join(REPO_ROOT, "stacks");
 /** What the mocked account looks like. */
 export const MOCK_ACCOUNT = { accountId: "123456789012", partition: "aws" } as const;
 
+/** Resource options as the program set them (only those set), resources named by URN. */
+export interface PlannedOptions {
+  readonly protect?: true;
+  readonly retainOnDelete?: true;
+  /** URNs of the explicit `dependsOn` resources. */
+  readonly dependsOn?: string[];
+  /** URN of the provider that manages the resource (custom resources). */
+  readonly provider?: string;
+  readonly deleteBeforeReplace?: true;
+  readonly ignoreChanges?: string[];
+  readonly replaceOnChanges?: string[];
+  /** Former names, as strings (URNs) or alias specs. */
+  readonly aliases?: unknown[];
+}
+
 export interface PlannedResource {
   readonly type: string;
   readonly name: string;
+  /** The URN the engine gives it: the parents' types joined with `$` (the stack itself omitted). */
   readonly urn: string;
   /** Logical name of the parent component, if any. */
   readonly parent?: string;
+  /** URN of the parent (the stack, for top-level resources). */
+  readonly parentUrn?: string;
+  /**
+   * Inputs as the engine receives them: a secret (`pulumi.secret`, secret config) stays wrapped
+   * in the runtime's secret signature object (see `isSecretValue`), as it is on the wire.
+   */
   readonly inputs: Record<string, any>;
   /** Outputs as the mock computed them (inputs plus names, ARNs and tagsAll a provider would fill in). */
   readonly state: Record<string, any>;
@@ -30,12 +52,39 @@ export interface PlannedResource {
   readonly protect: boolean;
   readonly retainOnDelete: boolean;
   readonly dependsOn: string[];
+  readonly options: PlannedOptions;
 }
 
 export interface PlanResult {
   readonly stack: string;
+  /** URN of the stack resource, the root of the tree. */
+  readonly stackUrn: string;
   readonly resources: PlannedResource[];
+  /** Stack outputs, secrets wrapped as in `inputs`. */
   readonly outputs: Record<string, unknown>;
+}
+
+// The runtime's wire encoding of a secret: `{ [SIG_KEY]: SECRET_SIG, value }` (runtime/rpc).
+const { specialSigKey: SIG_KEY, specialSecretSig: SECRET_SIG, deserializeProperty } = require("@pulumi/pulumi/runtime/rpc") as {
+  specialSigKey: string;
+  specialSecretSig: string;
+  deserializeProperty: (value: unknown) => unknown;
+};
+
+/** Whether a recorded input or output value is a secret (its plaintext is under `.value`). */
+export function isSecretValue(value: unknown): value is { value: unknown } {
+  return value !== null && typeof value === "object" && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/**
+ * The engine's URN for a resource (pulumi/sdk/go/common/resource/urn.go, CreateURN): the type is
+ * qualified by the parent's qualified type, except under the root stack. The mock monitor's own
+ * URNs prefix only the immediate parent's type, stack included, so they are built here instead.
+ */
+export function engineUrn(stack: string, type: string, name: string, parentUrn?: string): string {
+  const parentType = parentUrn?.split("::")[2];
+  const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+  return `urn:pulumi:${stack}::${PROJECT_NAME}::${qualified}::${name}`;
 }
 
 /** The program failed; carries what it had registered by then (nothing, for a config error). */
@@ -156,7 +205,18 @@ export async function runProgram(
 
   const byUrn = new Map<string, { type: string; name: string; inputs: any; state: any; provider?: string; custom: boolean }>();
   const providerTags = new Map<string, Record<string, string>>();
-  const options = new Map<string, { resource: { __protect?: boolean }; retainOnDelete: boolean; dependsOn: string[]; parent?: string }>();
+  interface RecordedOptions {
+    resource: { __protect?: boolean };
+    retainOnDelete: boolean;
+    dependsOn: string[];
+    parent?: string;
+    parentType?: string;
+    deleteBeforeReplace?: boolean;
+    ignoreChanges?: string[];
+    replaceOnChanges?: string[];
+    aliases?: unknown[];
+  }
+  const options = new Map<string, RecordedOptions>();
 
   await pulumi.runtime.setMocks(
     {
@@ -204,13 +264,18 @@ export async function runProgram(
     // Legacy stack transformations run in-process, so they see every resource's options.
     pulumi.runtime.registerStackTransformation((t) => {
       const opts = t.opts as pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions;
-      const deps = ([] as unknown[]).concat(opts.dependsOn ?? []) as Array<{ __name?: string }>;
+      const deps = ([] as unknown[]).concat(opts.dependsOn ?? []) as Array<{ __name?: string; __pulumiType?: string }>;
+      const parent = opts.parent as { __name?: string; __pulumiType?: string } | undefined;
       options.set(`${t.type}::${t.name}`, {
         // The constructor resolves `protect` (inherited from the parent) after transformations run.
         resource: t.resource as unknown as { __protect?: boolean },
         retainOnDelete: opts.retainOnDelete ?? false,
-        dependsOn: deps.map((d) => d.__name ?? "?"),
-        parent: (opts.parent as { __name?: string } | undefined)?.__name,
+        dependsOn: deps.map((d) => `${d.__pulumiType}::${d.__name}`),
+        parent: parent?.__name === undefined ? undefined : `${parent.__pulumiType}::${parent.__name}`,
+        deleteBeforeReplace: opts.deleteBeforeReplace,
+        ignoreChanges: opts.ignoreChanges,
+        replaceOnChanges: opts.replaceOnChanges,
+        aliases: opts.aliases?.length ? aliasesOf(opts.aliases) : undefined,
       });
       return undefined;
     });
@@ -227,23 +292,83 @@ export async function runProgram(
   await waitForRPCs();
   if (failure) throw new ProgramError(stack, failure.error, registered());
 
+  // URNs as the engine builds them, parents first (a parent registers before its children).
+  const stackUrn = engineUrn(stack, "pulumi:pulumi:Stack", `${PROJECT_NAME}-${stack}`);
+  const urnOf = new Map<string, string>();
+  const resolveUrn = (key: string): string => {
+    const known = urnOf.get(key);
+    if (known) return known;
+    const [type, name] = [key.slice(0, key.lastIndexOf("::")), key.slice(key.lastIndexOf("::") + 2)];
+    const parent = options.get(key)?.parent;
+    const urn = engineUrn(stack, type, name, parent ? resolveUrn(parent) : stackUrn);
+    urnOf.set(key, urn);
+    return urn;
+  };
+  const nameOf = (key: string) => key.slice(key.lastIndexOf("::") + 2);
+
   const resources: PlannedResource[] = [];
-  for (const [urn, r] of byUrn) {
+  for (const r of byUrn.values()) {
     if (r.type === "pulumi:pulumi:Stack") continue;
-    const o = options.get(`${r.type}::${r.name}`);
+    const key = `${r.type}::${r.name}`;
+    const o = options.get(key);
+    const protect = o?.resource.__protect ?? false;
+    // A provider reference is "<urn>::<id>"; the URN's third part is the (qualified) type.
+    const ref = r.provider ? r.provider.split("::") : undefined;
+    const providerKey = ref ? `${ref[2].split("$").pop()}::${ref[3]}` : undefined;
+    const planned: PlannedOptions = {
+      ...(protect ? { protect: true as const } : {}),
+      ...(o?.retainOnDelete ? { retainOnDelete: true as const } : {}),
+      ...(o?.dependsOn.length ? { dependsOn: o.dependsOn.map(resolveUrn) } : {}),
+      ...(providerKey ? { provider: resolveUrn(providerKey) } : {}),
+      ...(o?.deleteBeforeReplace ? { deleteBeforeReplace: true as const } : {}),
+      ...(o?.ignoreChanges?.length ? { ignoreChanges: o.ignoreChanges } : {}),
+      ...(o?.replaceOnChanges?.length ? { replaceOnChanges: o.replaceOnChanges } : {}),
+      ...(o?.aliases ? { aliases: o.aliases } : {}),
+    };
     resources.push({
       type: r.type,
       name: r.name,
-      urn,
-      parent: o?.parent,
+      urn: resolveUrn(key),
+      parent: o?.parent ? nameOf(o.parent) : undefined,
+      parentUrn: o?.parent ? resolveUrn(o.parent) : stackUrn,
       inputs: r.inputs,
       state: r.state,
-      provider: r.provider?.split("::")[3],
+      provider: providerKey ? nameOf(providerKey) : undefined,
       custom: r.custom,
-      protect: o?.resource.__protect ?? false,
+      protect,
       retainOnDelete: o?.retainOnDelete ?? false,
-      dependsOn: o?.dependsOn ?? [],
+      dependsOn: (o?.dependsOn ?? []).map(nameOf),
+      options: planned,
     });
   }
-  return { stack, resources, outputs: (outputs ?? {}) as Record<string, unknown> };
+  return { stack, stackUrn, resources, outputs: stackOutputs() ?? ((outputs ?? {}) as Record<string, unknown>) };
+}
+
+/** Aliases as data: a string is a URN; an alias spec keeps its plain fields, a parent by name. */
+function aliasesOf(aliases: readonly unknown[]): unknown[] {
+  return aliases.map((a) => {
+    if (typeof a === "string") return a;
+    const spec = a as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(spec)) {
+      if (v === undefined) continue;
+      out[k] = k === "parent" && v !== null && typeof v === "object" ? (v as { __name?: string }).__name : v;
+    }
+    return out;
+  });
+}
+
+/**
+ * The stack's outputs as the stack resource registered them with the (mock) monitor: serialized,
+ * so a secret output is still marked secret (the program's resolved exports lose that).
+ */
+function stackOutputs(): Record<string, unknown> | undefined {
+  const monitor = getMonitor() as unknown as { getRegisteredResources?: () => Map<string, { urn: string; state: unknown }> };
+  for (const [urn, r] of monitor.getRegisteredResources?.() ?? []) {
+    if (urn.split("::")[2]?.split("$").pop() !== "pulumi:pulumi:Stack") continue;
+    const state = r.state as { toJavaScript?: () => Record<string, unknown> } | Record<string, unknown>;
+    const plain = typeof state.toJavaScript === "function" ? (state.toJavaScript as () => Record<string, unknown>)() : (state as Record<string, unknown>);
+    return Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, deserializeProperty(v)]));
+  }
+  return undefined;
 }

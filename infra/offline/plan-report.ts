@@ -1,6 +1,81 @@
-// Turns an offline run of the program into what a reviewer reads: the resource tree with each
-// resource's key settings, counts by type, and the differences between two stacks.
-import type { PlannedResource, PlanResult } from "./mock-run";
+// Turns an offline run of the program into what a reviewer reads (the resource tree with each
+// resource's key settings, counts by type) and what a machine reads (the plan document: every
+// resource's full inputs and options, secrets masked), and the differences between two stacks.
+import * as pulumi from "@pulumi/pulumi";
+import { isSecretValue, type PlannedOptions, type PlannedResource, type PlanResult } from "./mock-run";
+
+/** What `pulumi preview --json` shows for a secret value. */
+export const SECRET_MASK = "[secret]";
+
+/** One resource of the plan document. */
+export interface PlanDocumentResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  /** Component resource (false) or a provider's resource (true). */
+  readonly custom: boolean;
+  /** URN of the parent (the stack's URN for top-level resources). */
+  readonly parent?: string;
+  /** Only the options the program set. */
+  readonly options: PlannedOptions;
+  /** Every input, as JSON; secrets are `"[secret]"`. */
+  readonly inputs: Record<string, unknown>;
+}
+
+/**
+ * The machine-readable plan (`npm run plan -- <stack> --json`): the contract other tools (the
+ * deploy CLI, reviews, policy checks) read instead of re-running the program.
+ */
+export interface PlanDocument {
+  readonly stack: string;
+  readonly stackUrn: string;
+  readonly resources: PlanDocumentResource[];
+  /** Stack outputs; secret outputs are `"[secret]"`. */
+  readonly outputs: Record<string, unknown>;
+}
+
+/**
+ * A recorded value as plain JSON: secrets masked, assets by their source, resource references by
+ * URN (how the engine serializes them). Anything else non-JSON is a bug in the program and throws.
+ */
+export function toJsonValue(value: unknown, urnOf: (type: string, name: string) => string | undefined, where = "value"): unknown {
+  if (isSecretValue(value)) return SECRET_MASK;
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
+  if (Array.isArray(value)) return value.map((v, i) => toJsonValue(v, urnOf, `${where}[${i}]`));
+  if (pulumi.Resource.isInstance(value)) {
+    const r = value as unknown as { __pulumiType: string; __name: string };
+    return urnOf(r.__pulumiType, r.__name) ?? `${r.__pulumiType}::${r.__name}`;
+  }
+  if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) {
+    const a = value as unknown as Record<string, unknown>;
+    return Object.fromEntries(["path", "text", "uri"].filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
+  }
+  if (typeof value === "object") {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toJsonValue(v, urnOf, `${where}.${k}`)]));
+  }
+  throw new Error(`plan: ${where} is a ${typeof value}, which has no JSON form`);
+}
+
+/** The machine-readable plan of one stack. */
+export function toPlanDocument(plan: PlanResult): PlanDocument {
+  const urns = new Map(plan.resources.map((r) => [`${r.type}::${r.name}`, r.urn]));
+  const urnOf = (type: string, name: string) => urns.get(`${type}::${name}`);
+  return {
+    stack: plan.stack,
+    stackUrn: plan.stackUrn,
+    resources: plan.resources.map((r) => ({
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      custom: r.custom,
+      ...(r.parentUrn ? { parent: r.parentUrn } : {}),
+      options: r.options,
+      inputs: toJsonValue(r.inputs, urnOf, r.name) as Record<string, unknown>,
+    })),
+    outputs: toJsonValue(plan.outputs, urnOf, "outputs") as Record<string, unknown>,
+  };
+}
 
 export interface ResourceSummary {
   readonly type: string;
@@ -101,6 +176,7 @@ export function summarize(resource: PlannedResource): ResourceSummary {
 
 export function buildReport(plan: PlanResult): PlanReport {
   const resources = plan.resources.map(summarize);
+  const outputs = toPlanDocument({ ...plan, resources: [] }).outputs;
   const countsByType: Record<string, number> = {};
   for (const r of resources) countsByType[r.type] = (countsByType[r.type] ?? 0) + 1;
   return {
@@ -108,7 +184,7 @@ export function buildReport(plan: PlanResult): PlanReport {
     resourceCount: resources.length,
     countsByType: Object.fromEntries(Object.entries(countsByType).sort(([a], [b]) => a.localeCompare(b))),
     resources,
-    outputs: plan.outputs,
+    outputs,
   };
 }
 
@@ -152,23 +228,50 @@ export interface StackDiff {
   readonly from: string;
   readonly to: string;
   readonly onlyIn: Record<string, string[]>;
+  /** Each differing input or option, by dotted path (`inputs.productionVariants[0].instanceType`). */
   readonly changed: Array<{ resource: string; setting: string; from: unknown; to: unknown }>;
 }
 
-/** What differs between two stacks: resources only one of them has, and settings that differ. */
-export function diffReports(a: PlanReport, b: PlanReport): StackDiff {
-  const key = (r: ResourceSummary) => `${r.type}  ${r.name}`;
+/**
+ * A resource's inputs and options as path → leaf value. Policy documents and other JSON held in a
+ * string are expanded, so a diff names the statement that changed rather than the whole string.
+ */
+export function flatten(value: unknown, path: string, out: Map<string, unknown> = new Map()): Map<string, unknown> {
+  if (typeof value === "string" && /^\s*[[{]/.test(value)) {
+    try {
+      return flatten(JSON.parse(value), path, out);
+    } catch {
+      // Not JSON after all: a leaf.
+    }
+  }
+  if (Array.isArray(value)) {
+    if (value.length === 0) out.set(path, []);
+    value.forEach((v, i) => flatten(v, `${path}[${i}]`, out));
+  } else if (value !== null && typeof value === "object") {
+    // An empty object is no setting (`options: {}`); an empty list can be one (no subscribers).
+    for (const [k, v] of Object.entries(value)) flatten(v, `${path}.${k}`, out);
+  } else {
+    out.set(path, value);
+  }
+  return out;
+}
+
+/** What differs between two stacks: resources only one of them has, and every input and option that differs. */
+export function diffReports(a: PlanDocument, b: PlanDocument): StackDiff {
+  const key = (r: PlanDocumentResource) => `${r.type}  ${r.name}`;
   const left = new Map(a.resources.map((r) => [key(r), r]));
   const right = new Map(b.resources.map((r) => [key(r), r]));
   const changed: StackDiff["changed"] = [];
+  const settingsOf = (r: PlanDocumentResource) => flatten({ options: r.options, inputs: r.inputs }, "").entries();
   for (const [k, l] of left) {
     const r = right.get(k);
     if (!r) continue;
-    const settings = new Set([...Object.keys(l.settings), ...Object.keys(r.settings), "protect", "retainOnDelete"]);
-    for (const s of settings) {
-      const lv = s === "protect" || s === "retainOnDelete" ? l[s] : l.settings[s];
-      const rv = s === "protect" || s === "retainOnDelete" ? r[s] : r.settings[s];
-      if (JSON.stringify(lv) !== JSON.stringify(rv)) changed.push({ resource: k, setting: s, from: lv, to: rv });
+    const lv = new Map([...settingsOf(l)].map(([p, v]) => [p.slice(1), v]));
+    const rv = new Map([...settingsOf(r)].map(([p, v]) => [p.slice(1), v]));
+    // Stack names appear in URNs; a resource's own identity is not a difference.
+    const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y) || (typeof x === "string" && typeof y === "string" && x.replace(`urn:pulumi:${a.stack}::`, "urn:pulumi:") === y.replace(`urn:pulumi:${b.stack}::`, "urn:pulumi:"));
+    for (const setting of new Set([...lv.keys(), ...rv.keys()])) {
+      if (!same(lv.get(setting), rv.get(setting))) changed.push({ resource: k, setting, from: lv.get(setting), to: rv.get(setting) });
     }
   }
   return {

@@ -4,6 +4,7 @@ import type { PlatformPolicy } from "./lib/policy";
 import { iamPolicies } from "./rules/iam";
 import { imagePolicies } from "./rules/images";
 import { monitoringPolicies } from "./rules/monitoring";
+import { resourcePolicyPolicies } from "./rules/resource-policies";
 import { sageMakerPolicies } from "./rules/sagemaker";
 import { storagePolicies } from "./rules/storage";
 import { tagPolicies } from "./rules/tags";
@@ -14,6 +15,7 @@ export const policies: readonly PlatformPolicy[] = [
   ...storagePolicies,
   ...imagePolicies,
   ...iamPolicies,
+  ...resourcePolicyPolicies,
   ...sageMakerPolicies,
   ...monitoringPolicies,
   ...tagPolicies,

@@ -10,6 +10,8 @@ export interface Statement {
   readonly resources: string[];
   readonly notResources: string[];
   readonly principal: unknown;
+  /** `NotPrincipal`: with Allow, admits everyone but the listed principals. */
+  readonly notPrincipal: unknown;
   readonly condition?: Props;
 }
 
@@ -27,6 +29,7 @@ export function statementsOf(document: unknown): Statement[] {
       resources: asStrings(s.Resource),
       notResources: asStrings(s.NotResource),
       principal: s.Principal,
+      notPrincipal: s.NotPrincipal,
       condition: asRecord(s.Condition),
     }];
   });
@@ -34,10 +37,11 @@ export function statementsOf(document: unknown): Statement[] {
 
 export const label = (s: Statement, index: number) => (s.sid ? `statement "${s.sid}"` : `statement #${index + 1}`);
 
-/** `*`, or every action of a service (`s3:*`); `s3:Get*` is a prefix and allowed (as IAM.21 does). */
-export function isWildcardAction(action: string): boolean {
-  return action === "*" || /^[a-z0-9-]+:\*$/i.test(action);
-}
+/**
+ * Any `*` or `?` in an action: `*` and `s3:*` (IAM.1, IAM.21), and also `iam:Put*` or
+ * `s3:Get?bject`, which grant actions nobody listed (including ones AWS adds later).
+ */
+export const isWildcardAction = (action: string) => /[*?]/.test(action);
 
 /**
  * Actions that IAM cannot scope to a resource: the Service Authorization Reference lists them with

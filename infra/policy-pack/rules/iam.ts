@@ -1,55 +1,29 @@
-// IAM: least privilege in every identity policy the stack creates, no AWS managed FullAccess or
-// admin policies, and SageMaker may assume a role only on behalf of this account. Resource
-// policies (KMS key policies, bucket policies) are not identity policies and have their own rules.
+// IAM: least privilege in every policy document the stack writes, whatever resource carries it
+// (roles' inline and attached policies, managed policies, and the resource policies of buckets,
+// keys, repositories and topics), no AWS managed FullAccess or admin policies, and trust policies
+// that admit only named principals, services only on behalf of this account and resource.
 import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import {
-  conditionKeys,
-  isForbiddenManagedPolicy,
-  isWildcardAction,
-  label,
-  servicePrincipals,
-  statementsOf,
-  supportsNoResourceScope,
-  type Statement,
-} from "../lib/iam";
+import { arnWildcardProblem, conditionTests, isAccountWide, isPinning, pins, principalsOf, statementsOfKind, IDENTITY_KEYS, type DocumentKind } from "../lib/documents";
+import { isForbiddenManagedPolicy, isWildcardAction, supportsNoResourceScope, type Statement } from "../lib/iam";
 import { checkov, controlTags, securityHub, type PlatformPolicy } from "../lib/policy";
-import { asArray, asRecord, asStrings, describe } from "../lib/resources";
+import { asStrings, describe } from "../lib/resources";
 import { TYPES } from "../lib/types";
 
-/** Resource types whose `policy` input is an identity-based policy document. */
-const POLICY_DOCUMENT_TYPES = new Set<string>([
-  TYPES.iamPolicy,
-  TYPES.iamRolePolicy,
-  TYPES.iamUserPolicy,
-  TYPES.iamGroupPolicy,
-]);
-
-/** The identity-based permission documents a resource defines, each with where it sits. */
-export function permissionDocuments(type: string, props: Record<string, unknown>): Array<{ where: string; document: unknown }> {
-  if (POLICY_DOCUMENT_TYPES.has(type)) return [{ where: "policy", document: props.policy }];
-  if (type === TYPES.iamRole) {
-    return asArray(props.inlinePolicies).map((p, i) => ({ where: `inlinePolicies[${i}] (${String(asRecord(p)?.name ?? "unnamed")})`, document: asRecord(p)?.policy }));
-  }
-  return [];
-}
-
-/** A resource policy over the identity documents of every IAM resource type that carries one. */
-function documentRule(check: (s: Statement, where: string, report: (message: string) => void) => void): ResourceValidationPolicy["validateResource"] {
+/** A resource policy over the statements of every document of `kinds` a resource carries. */
+function documentRule(kinds: readonly DocumentKind[], check: (s: Statement, where: string, kind: DocumentKind, report: (message: string) => void) => void): ResourceValidationPolicy["validateResource"] {
   return (args: ResourceValidationArgs, reportViolation) => {
-    const documents = permissionDocuments(args.type, args.props);
-    if (documents.length === 0) return args.notApplicable("not an IAM resource with a permissions policy");
-    for (const { where, document } of documents) {
-      statementsOf(document).forEach((s, i) => check(s, `${where} ${label(s, i)}`, (message) => reportViolation(`${describe(args)}: ${message}`)));
-    }
+    const statements = statementsOfKind(args.type, args.props, kinds);
+    if (statements.length === 0) return args.notApplicable(`carries no ${kinds.join(" or ")} policy document`);
+    for (const { statement, where, kind } of statements) check(statement, where, kind, (message) => reportViolation(`${describe(args)}: ${message}`));
   };
 }
 
 export const iamNoWildcardActions: PlatformPolicy = {
   name: "iam-no-wildcard-actions",
-  description: "IAM policies allow no \"*\" action, no whole-service \"<service>:*\" action and no NotAction.",
+  description: "No policy document (identity, trust or resource policy) allows an action with a wildcard (\"*\", \"s3:*\", \"iam:Put*\") or uses NotAction.",
   severity: "high",
   controls: [securityHub("IAM.1"), securityHub("IAM.21"), checkov("CKV_AWS_1"), checkov("CKV_AWS_63")],
-  validateResource: documentRule((s, where, report) => {
+  validateResource: documentRule(["identity", "trust", "resource"], (s, where, _kind, report) => {
     if (s.effect !== "Allow") return;
     const wild = s.actions.filter(isWildcardAction);
     if (wild.length > 0) report(`${where} allows ${wild.map((a) => `"${a}"`).join(", ")}; list the actions the role needs`);
@@ -60,13 +34,17 @@ export const iamNoWildcardActions: PlatformPolicy = {
 
 export const iamNoWildcardResource: PlatformPolicy = {
   name: "iam-no-wildcard-resource",
-  description: "IAM policies grant actions on Resource \"*\" only for actions that have no resource-level permissions.",
+  description: "Policies grant actions on Resource \"*\" only for actions that have no resource-level permissions, and name no ARN with a wildcard for its service, region, account or resource name.",
   severity: "high",
   controls: [checkov("CKV_AWS_355"), checkov("CKV_AWS_290", "CKV_AWS_290 flags write access without constraints; this rule is stricter: any scopable action on \"*\"")],
-  validateResource: documentRule((s, where, report) => {
+  validateResource: documentRule(["identity", "resource"], (s, where, kind, report) => {
     if (s.effect !== "Allow") return;
     if (s.notResources.length > 0) return report(`${where} uses NotResource with Allow, which grants the actions on every other resource; list the resources instead`);
-    if (!s.resources.includes("*")) return;
+    for (const problem of s.resources.map(arnWildcardProblem).filter((p) => p !== undefined)) {
+      report(`${where}: ${problem}; name the resources (a trailing prefix wildcard such as bucket/datasets/* is fine)`);
+    }
+    // In a key or repository policy "*" is the resource itself.
+    if (kind !== "identity" || !s.resources.includes("*")) return;
     const scopable = s.actions.filter((a) => !supportsNoResourceScope(a));
     if (scopable.length > 0) {
       report(`${where} allows ${scopable.map((a) => `"${a}"`).join(", ")} on Resource "*"; name the resources (only actions without resource-level permissions, such as ecr:GetAuthorizationToken and cloudwatch:PutMetricData, may use "*")`);
@@ -84,11 +62,14 @@ const ATTACHMENT_PROPERTIES: ReadonlyMap<string, readonly string[]> = new Map([
   [TYPES.iamUserPolicyAttachment, ["policyArn"]],
   [TYPES.iamGroupPolicyAttachment, ["policyArn"]],
   [TYPES.iamPolicyAttachment, ["policyArn"]],
+  ["aws-native:iam:Role", ["managedPolicyArns"]],
+  ["aws-native:iam:User", ["managedPolicyArns"]],
+  ["aws-native:iam:Group", ["managedPolicyArns"]],
 ]);
 
 export const iamNoFullAccessManagedPolicies: PlatformPolicy = {
   name: "iam-no-full-access-managed-policies",
-  description: "No AWS managed AdministratorAccess, PowerUserAccess or *FullAccess policy is attached to any role, user or group.",
+  description: "No AWS managed AdministratorAccess, PowerUserAccess or *FullAccess policy is attached to any role, user or group, by attachment resource or by the role's own list.",
   severity: "high",
   controls: [checkov("CKV_AWS_274", "AdministratorAccess; the *FullAccess policies are this platform's rule (no standard control)")],
   validateResource: (args, reportViolation) => {
@@ -102,24 +83,36 @@ export const iamNoFullAccessManagedPolicies: PlatformPolicy = {
   },
 };
 
-/** Condition keys that tie a service's use of a role to this account (confused-deputy protection). */
-const SOURCE_CONDITION_KEYS = ["aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid"];
 
-export const iamSageMakerTrustSourceAccount: PlatformPolicy = {
-  name: "iam-sagemaker-trust-source-account",
-  description: "A role SageMaker may assume is trusted only with an aws:SourceAccount (or aws:SourceArn) condition.",
-  severity: "high",
-  controls: [],
-  validateResource: (args, reportViolation) => {
-    if (args.type !== TYPES.iamRole) return args.notApplicable("not an IAM role");
-    statementsOf(args.props.assumeRolePolicy).forEach((s, i) => {
-      if (s.effect !== "Allow" || !servicePrincipals(s.principal).includes("sagemaker.amazonaws.com")) return;
-      if (!conditionKeys(s.condition).some((k) => SOURCE_CONDITION_KEYS.includes(k))) {
-        reportViolation(`${describe(args)}: trust policy ${label(s, i)} lets sagemaker.amazonaws.com assume the role with no aws:SourceAccount or aws:SourceArn condition; add Condition StringEquals aws:SourceAccount <account ID>`);
-      }
-    });
-  },
+/** Condition keys that narrow an account-wide trust to some of its principals. */
+const NARROWING_KEYS = ["aws:principalarn", "aws:userid", "sts:externalid", "aws:principalorgpaths"];
+const narrows = (key: string) => NARROWING_KEYS.includes(key) || key.startsWith("aws:principaltag/");
+
+export const iamTrustPolicy: PlatformPolicy = {
+  name: "iam-trust-policy",
+  description: "Role trust policies admit no \"*\" or whole-account principal without a condition naming who, and a service only with aws:SourceAccount and aws:SourceArn (confused-deputy protection).",
+  severity: "critical",
+  controls: [checkov("CKV_AWS_60", "Principal \"*\" in a trust policy; not in the shared reference, verify against checkov's index")],
+  validateResource: documentRule(["trust"], (s, where, _kind, report) => {
+    if (s.effect !== "Allow") return;
+    if (s.notPrincipal !== undefined) return report(`${where} uses NotPrincipal with Allow, which lets everyone else assume the role; name the principals`);
+    const principals = principalsOf(s.principal);
+    const tests = conditionTests(s.condition);
+    // Keys a condition pins to listed values (an IfExists or negated test pins nothing).
+    const pinned = tests.filter(isPinning).map((t) => t.key);
+    if (principals.anyone && !pinned.some((k) => IDENTITY_KEYS.includes(k) || narrows(k))) {
+      report(`${where} lets any principal of any account assume the role; name the principals, or pin aws:PrincipalArn / aws:PrincipalOrgID`);
+    }
+    const wide = principals.aws.filter(isAccountWide);
+    if (wide.length > 0 && !pinned.some(narrows)) {
+      report(`${where} trusts every principal of ${wide.join(", ")} with no condition naming which; trust the deployer's role ARN, or pin aws:PrincipalArn (or sts:ExternalId for a third party)`);
+    }
+    for (const service of principals.services) {
+      const missing = [["aws:sourceaccount", "aws:SourceAccount"], ["aws:sourcearn", "aws:SourceArn"]].filter(([key]) => !pins(tests, [key])).map(([, shown]) => shown);
+      if (missing.length > 0) report(`${where} lets ${service} assume the role with no ${missing.join(" and no ")} condition; add StringEquals aws:SourceAccount <account ID> and ArnLike aws:SourceArn <the service resources' ARN pattern>`);
+    }
+  }),
 };
 
-export const iamPolicies: PlatformPolicy[] = [iamNoWildcardActions, iamNoWildcardResource, iamNoFullAccessManagedPolicies, iamSageMakerTrustSourceAccount]
+export const iamPolicies: PlatformPolicy[] = [iamNoWildcardActions, iamNoWildcardResource, iamNoFullAccessManagedPolicies, iamTrustPolicy]
   .map((p) => ({ ...p, tags: controlTags(p.controls) }));

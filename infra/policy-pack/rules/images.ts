@@ -1,5 +1,6 @@
 // ECR repositories: scanned on push, immutable tags, encrypted with KMS, expiring old images.
 import { checkov, controlTags, securityHub, validateResourceOfType, type PlatformPolicy } from "../lib/policy";
+import { customerKeyProblem } from "../lib/documents";
 import { asArray, asRecord, describe, parseJson, refersTo } from "../lib/resources";
 import { TYPES, type EcrRepositoryProps } from "../lib/types";
 
@@ -30,15 +31,21 @@ export const ecrImmutableTags: PlatformPolicy = {
 
 export const ecrKmsEncryption: PlatformPolicy = {
   name: "ecr-kms-encryption",
-  description: "ECR repositories encrypt images with a KMS key (not the default AES-256).",
+  description: "ECR repositories encrypt images with a customer-managed KMS key (not AES-256, not the AWS managed aws/ecr key).",
   severity: "medium",
   controls: [checkov("CKV_AWS_136")],
-  validateResource: validateResourceOfType<EcrRepositoryProps>(TYPES.ecrRepository, (repo, args, reportViolation) => {
-    const types = (repo.encryptionConfigurations ?? []).map((c) => c.encryptionType);
-    if (!types.includes("KMS") && !types.includes("KMS_DSSE")) {
-      reportViolation(`${describe(args)}: encryptionConfigurations[].encryptionType is ${JSON.stringify(types[0] ?? "AES256")}; set it to "KMS" with the platform key`);
+  validateResource: (args, reportViolation) => {
+    // aws-native spells the list as one `encryptionConfiguration`.
+    if (args.type !== TYPES.ecrRepository && args.type !== "aws-native:ecr:Repository") return args.notApplicable("not an ECR repository");
+    const configs = [...asArray(args.props.encryptionConfigurations), ...asArray(args.props.encryptionConfiguration)].map(asRecord);
+    const kms = configs.filter((c) => c?.encryptionType === "KMS" || c?.encryptionType === "KMS_DSSE");
+    if (kms.length === 0) {
+      return reportViolation(`${describe(args)}: encryptionConfigurations[].encryptionType is ${JSON.stringify(configs[0]?.encryptionType ?? "AES256")}; set it to "KMS" with the platform key`);
     }
-  }),
+    // KMS without a key means the AWS managed aws/ecr key.
+    const problem = kms.map((c) => customerKeyProblem(c?.kmsKey)).find((p) => p !== undefined);
+    if (problem) reportViolation(`${describe(args)}: encryptionConfigurations[].kmsKey: ${problem}`);
+  },
 };
 
 export const ecrLifecyclePolicy: PlatformPolicy = {

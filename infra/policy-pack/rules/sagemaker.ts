@@ -5,12 +5,16 @@
 // configs only.
 import type { PolicyResource, ResourceValidationArgs } from "@pulumi/policy";
 import { hasLocalInstanceStorage } from "../lib/instance-storage";
+import { customerKeyProblem, globMatches, statementsOfKind } from "../lib/documents";
 import { checkov, controlTags, securityHub, type PlatformPolicy } from "../lib/policy";
-import { asArray, asRecord, describe, isProduction, PRODUCTION_CONFIG_SCHEMA, tagsOf, type ProductionConfig, type Props } from "../lib/resources";
+import { asArray, asRecord, describe, isProduction, PRODUCTION_CONFIG_SCHEMA, refersTo, tagsOf, type ProductionConfig, type Props } from "../lib/resources";
 import { TYPES } from "../lib/types";
 
-const ENDPOINT_CONFIG = TYPES.sageMakerEndpointConfig;
-const MODEL = TYPES.sageMakerModel;
+/** Endpoint configurations and models in both providers' spellings (same fields, camelCased). */
+const ENDPOINT_CONFIGS: readonly string[] = [TYPES.sageMakerEndpointConfig, "aws-native:sagemaker:EndpointConfig"];
+const MODELS: readonly string[] = [TYPES.sageMakerModel, "aws-native:sagemaker:Model"];
+/** The classic provider calls the volume key `kmsKeyArn`, aws-native (CloudFormation) `kmsKeyId`. */
+const volumeKeyOf = (props: Props): unknown => props.kmsKeyArn ?? props.kmsKeyId;
 const SCALING_TARGET = TYPES.scalingTarget;
 
 interface Variant {
@@ -44,14 +48,17 @@ export const endpointConfigKms: PlatformPolicy = {
   severity: "high",
   controls: [checkov("CKV_AWS_98")],
   validateResource: (args, reportViolation) => {
-    if (args.type !== ENDPOINT_CONFIG) return args.notApplicable("not a SageMaker endpoint configuration");
+    if (!ENDPOINT_CONFIGS.includes(args.type)) return args.notApplicable("not a SageMaker endpoint configuration");
     const variants = variantsOf(args.props).filter(instanceBased);
     if (variants.length === 0) return args.notApplicable("serverless variants only: they have no ML storage volume and SageMaker rejects a KmsKeyId");
     // Local NVMe storage is hardware-encrypted and SageMaker rejects a key for it.
     const needKey = variants.filter((v) => v.instanceType === undefined || !hasLocalInstanceStorage(v.instanceType));
     if (needKey.length === 0) return args.notApplicable("instance types with local NVMe storage only (hardware-encrypted; SageMaker rejects a KmsKeyId)");
-    if (typeof args.props.kmsKeyArn !== "string" || args.props.kmsKeyArn === "") {
+    const key = volumeKeyOf(args.props);
+    if (typeof key !== "string" || key === "") {
       reportViolation(`${describe(args)}: kmsKeyArn is not set but variant${needKey.length > 1 ? "s" : ""} ${needKey.map((v) => `"${v.name}" (${v.instanceType ?? "no instance type"})`).join(", ")} run on instances; set kmsKeyArn to the platform key`);
+    } else if (customerKeyProblem(key)) {
+      reportViolation(`${describe(args)}: the volume key ${customerKeyProblem(key)}`);
     }
   },
 };
@@ -67,7 +74,7 @@ function known<T>(read: () => T): T | undefined {
 
 /** The variants, across the stack's endpoint configurations, that serve `model`. */
 function variantsServing(model: PolicyResource, configs: PolicyResource[]): Variant[] {
-  const modelName = known(() => model.props.name);
+  const modelName = known(() => model.props.name ?? model.props.modelName);
   return configs.flatMap((config) => {
     const variants = known(() => variantsOf(config.props)) ?? [];
     const byName = variants.filter((v) => modelName !== undefined && known(() => v.modelName) === modelName);
@@ -85,9 +92,9 @@ export const modelNetworkIsolation: PlatformPolicy = {
   severity: "medium",
   controls: [securityHub("SageMaker.5", "instance-based serving; serverless-only models are exempt"), checkov("CKV_AWS_370")],
   validateStack: (args, reportViolation) => {
-    const models = args.resources.filter((r) => r.type === MODEL);
+    const models = args.resources.filter((r) => MODELS.includes(r.type));
     if (models.length === 0) return args.notApplicable("no SageMaker models in the stack");
-    const configs = args.resources.filter((r) => r.type === ENDPOINT_CONFIG);
+    const configs = args.resources.filter((r) => ENDPOINT_CONFIGS.includes(r.type));
     for (const model of models) {
       if (model.props.enableNetworkIsolation === true) continue;
       const serving = variantsServing(model, configs);
@@ -105,11 +112,13 @@ export const dataCaptureKms: PlatformPolicy = {
   severity: "high",
   controls: [],
   validateResource: (args, reportViolation) => {
-    if (args.type !== ENDPOINT_CONFIG) return args.notApplicable("not a SageMaker endpoint configuration");
+    if (!ENDPOINT_CONFIGS.includes(args.type)) return args.notApplicable("not a SageMaker endpoint configuration");
     const capture = asRecord(args.props.dataCaptureConfig);
     if (!capture || capture.enableCapture === false) return args.notApplicable("data capture is off");
     if (typeof capture.kmsKeyId !== "string" || capture.kmsKeyId === "") {
       reportViolation(`${describe(args)}: dataCaptureConfig.kmsKeyId is not set; captured payloads are customer data: encrypt them with the platform key`);
+    } else if (customerKeyProblem(capture.kmsKeyId)) {
+      reportViolation(`${describe(args)}: dataCaptureConfig.kmsKeyId ${customerKeyProblem(capture.kmsKeyId)}`);
     }
   },
 };
@@ -123,7 +132,7 @@ export const prodDataCapture: PlatformPolicy = {
   controls: [],
   configSchema: { properties: { ...PRODUCTION_CONFIG_SCHEMA } },
   validateResource: (args, reportViolation) => {
-    if (args.type !== ENDPOINT_CONFIG) return args.notApplicable("not a SageMaker endpoint configuration");
+    if (!ENDPOINT_CONFIGS.includes(args.type)) return args.notApplicable("not a SageMaker endpoint configuration");
     if (!isProduction(productionConfig(args), tagsOf(args))) return args.notApplicable("not a production stack");
     const capture = asRecord(args.props.dataCaptureConfig);
     const serverless = variantsOf(args.props).filter((v) => v.serverless).map((v) => `"${v.name}"`);
@@ -153,7 +162,7 @@ export const prodHighAvailability: PlatformPolicy = {
   },
   validateResource: (args, reportViolation) => {
     const isScalingTarget = args.type === SCALING_TARGET && args.props.scalableDimension === "sagemaker:variant:DesiredInstanceCount";
-    if (args.type !== ENDPOINT_CONFIG && !isScalingTarget) return args.notApplicable("not a SageMaker endpoint configuration or variant scaling target");
+    if (!ENDPOINT_CONFIGS.includes(args.type) && !isScalingTarget) return args.notApplicable("not a SageMaker endpoint configuration or variant scaling target");
     const config = productionConfig(args);
     if (!isProduction(config, tagsOf(args))) return args.notApplicable("not a production stack");
     const min = config.minInstances ?? DEFAULT_MIN_PRODUCTION_INSTANCES;
@@ -171,5 +180,38 @@ export const prodHighAvailability: PlatformPolicy = {
   },
 };
 
-export const sageMakerPolicies: PlatformPolicy[] = [endpointConfigKms, modelNetworkIsolation, dataCaptureKms, prodDataCapture, prodHighAvailability]
+const ROLE_TYPES = ["aws:iam/role:Role", "aws-native:iam:Role"];
+const ROLE_POLICY_TYPES = ["aws:iam/rolePolicy:RolePolicy", "aws-native:iam:RolePolicy"];
+/** What only a training job writes: its log streams in SageMaker's fixed training log group. */
+const TRAINING_LOG_STREAM = "log-group:/aws/sagemaker/TrainingJobs:log-stream:any-job/algo-1";
+
+/** Whether a role's permissions (inline, or in role policies naming it) let it write training job logs. */
+function writesTrainingLogs(role: PolicyResource, all: PolicyResource[]): boolean {
+  const names = [role.props.name, role.props.id, role.props.roleName].filter((n) => n !== undefined);
+  const documents = [role, ...all.filter((r) => ROLE_POLICY_TYPES.includes(r.type) && (refersTo(r, "role", role, names) || refersTo(r, "roleName", role, names)))];
+  return documents.some((r) => statementsOfKind(r.type, r.props, ["identity"]).some(({ statement: s }) =>
+    s.effect === "Allow"
+    && s.actions.some((a) => globMatches(a, "logs:PutLogEvents"))
+    && s.resources.some((res) => res === "*" || (/^arn:[^:]+:logs:/.test(res) && globMatches(res.split(":").slice(5).join(":"), TRAINING_LOG_STREAM)))));
+}
+
+export const separateTrainingAndHostingRoles: PlatformPolicy = {
+  name: "sagemaker-separate-training-hosting-roles",
+  description: "The role SageMaker hosts models with (a Model's executionRoleArn) is not a training role: it cannot write training job logs.",
+  severity: "medium",
+  controls: [],
+  validateStack: (args, reportViolation) => {
+    const models = args.resources.filter((r) => MODELS.includes(r.type));
+    if (models.length === 0) return args.notApplicable("no SageMaker models in the stack");
+    const roles = args.resources.filter((r) => ROLE_TYPES.includes(r.type));
+    for (const model of models) {
+      const hosting = roles.filter((role) => refersTo(model, "executionRoleArn", role, [role.props.arn]));
+      for (const role of hosting.filter((r) => writesTrainingLogs(r, args.resources))) {
+        reportViolation(`${describe(model)}: is hosted with ${describe(role)}, which can also write training job logs (a training role); host with a role of its own, without training's data and output access`, model.urn);
+      }
+    }
+  },
+};
+
+export const sageMakerPolicies: PlatformPolicy[] = [endpointConfigKms, modelNetworkIsolation, dataCaptureKms, prodDataCapture, prodHighAvailability, separateTrainingAndHostingRoles]
   .map((p) => ({ ...p, tags: controlTags(p.controls) }));
