@@ -11,6 +11,7 @@ import { statusCommand } from "./commands/status";
 import { trainCommand } from "./commands/train";
 import { defaultDeps, type Deps } from "./context";
 import { CliError, EXIT, describeError } from "./errors";
+import { prerequisiteError } from "./prerequisites";
 
 export function createProgram(deps: () => Deps): Command {
   const program = new Command("ml-deploy")
@@ -55,8 +56,10 @@ export async function main(argv: readonly string[], overrides: Partial<Deps> = {
       // Help and version exit 0; usage errors were already printed by commander.
       code = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     } else {
-      code = err instanceof CliError ? err.exitCode : EXIT.failure;
-      printError(err, argv.includes("--json"), streams);
+      // No global option takes a value, so the first word that is not an option is the command.
+      const error = prerequisiteError(err, argv.find((a) => !a.startsWith("-")) ?? "") ?? err;
+      code = error instanceof CliError ? error.exitCode : EXIT.failure;
+      printError(error, argv.includes("--json"), streams);
     }
   }
   process.exitCode = code;

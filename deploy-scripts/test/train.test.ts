@@ -93,12 +93,6 @@ describe("train", () => {
     expect(r.stderr).toContain("the dataset has no data for channels train, validation");
     expect(world.sent("CreateTrainingJobCommand")).toEqual([]);
   });
-
-  it("without --image and without Docker, says how to get an image", async () => {
-    const r = await world.run(["train", "--stack", "dev"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("Docker is not installed");
-  });
 });
 
 describe("metric definitions", () => {

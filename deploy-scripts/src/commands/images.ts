@@ -6,6 +6,7 @@ import { action, stackOption, withCommon, type CommandFactory } from "../cli";
 import type { Context } from "../context";
 import { CliError } from "../errors";
 import { formatFields } from "../output";
+import { MissingPrerequisite } from "../prerequisites";
 import { readStackOutputs, type StackOutputs } from "../stacks/gateway";
 
 export const DEFAULT_REPOSITORY = "ml-core";
@@ -142,13 +143,9 @@ function repositoryUrlOf(outputs: StackOutputs, stack: string, repository = DEFA
 }
 
 async function requireDocker(ctx: Context): Promise<void> {
+  // `docker version` asks the daemon too: 127 is no CLI, any other failure no reachable daemon.
   const r = await ctx.exec("docker", ["version", "--format", "{{.Server.Version}}"]);
-  if (r.code !== 0) {
-    throw new CliError(r.code === 127 ? "Docker is not installed (no `docker` on PATH)" : "Docker is not available: the daemon did not answer", {
-      details: lastLines(r.stderr),
-      hint: "start Docker (or point DOCKER_HOST at a daemon) and re-run; `images` needs it to build and push the image",
-    });
-  }
+  if (r.code !== 0) throw new MissingPrerequisite(r.code === 127 ? "docker" : "docker-daemon");
 }
 
 /**

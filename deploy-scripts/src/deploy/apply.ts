@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import type { StackFile } from "../config/stack-file";
 import type { Context } from "../context";
 import { CliError, describeError } from "../errors";
+import { missingPrerequisite } from "../prerequisites";
 import type { SampleRows } from "../smoke/sample";
 import { smokeStack, type StackSmoke } from "../smoke/stack";
 import { readStackOutputs, type ChangeSummary } from "../stacks/gateway";
@@ -73,6 +74,7 @@ export async function applyPin(ctx: Context, plan: ApplyPlan): Promise<ApplyResu
       preview = await ctx.stacks.preview(stack, { onOutput });
     } catch (err) {
       await restore();
+      if (missingPrerequisite(err)) throw err;
       throw new CliError(`pulumi preview of stack "${stack}" failed; ${file.path} was restored`, { details: [describeError(err)], cause: err });
     }
     if (plan.dryRun) {
