@@ -172,7 +172,12 @@ export async function metricsFromArchive(s3: S3Client, modelDataUrl: string): Pr
   const { bucket, key } = parseS3Uri(modelDataUrl);
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   if (!object.Body) throw new CliError(`${modelDataUrl} is empty`);
-  const bytes = await extractFromTarGz(object.Body as Readable, (name) => name === METRICS_FILE);
+  let bytes: Buffer | undefined;
+  try {
+    bytes = await extractFromTarGz(object.Body as Readable, (name) => name === METRICS_FILE);
+  } catch (err) {
+    throw new CliError(`cannot read ${METRICS_FILE} from ${modelDataUrl}: ${(err as Error).message}`, { cause: err });
+  }
   if (!bytes) return undefined;
   try {
     return parseMetricsJson(bytes.toString("utf8"));
