@@ -88,7 +88,6 @@ export { trainingJobInput, type TrainingJobSpec } from "./commands/train";
 export { modelPackageInput, type ModelPackageSpec } from "./commands/register";
 export { LocalModelRegistry, localArn, contentDigest } from "./local/registry";
 export { runLocalLifecycle, prepareTrainingTree, type LifecycleOptions, type LifecycleResult } from "./local/lifecycle";
-export { metricDefinitions } from "./registry/metrics";
 export { buildSmokeRequests, type SmokeRequest, type SmokeResponse, type SmokeTransport } from "./smoke/requests";
 export { checkSmokeResponse } from "./smoke/checks";
 export { runSmoke, type SmokeResult } from "./smoke/run";

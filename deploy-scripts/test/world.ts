@@ -78,9 +78,9 @@ const TRAINING = `  mlPlatform:training:
     hyperparameters:
       objective: binary
       label: churn
-      num_rounds: 200
+      num_round: 200
       learning_rate: 0.1
-      early_stopping: true
+      early_stopping_rounds: 10
 `;
 
 export const STACK_FILES: Record<StackName, string> = {

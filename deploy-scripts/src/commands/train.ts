@@ -13,9 +13,9 @@ import { HYPERPARAMETERS, TAGS, TRAINING_JOB_NAME, TRAINING_RETRY_ATTEMPTS, hasI
 import { action, positiveInt, stackOption, withCommon, type CommandFactory } from "../cli";
 import type { TrainingSettings } from "../config/settings";
 import type { Context } from "../context";
-import { CliError } from "../errors";
+import { CliError, EXIT } from "../errors";
 import { formatDuration, formatFields } from "../output";
-import { metricDefinitions } from "../registry/metrics";
+import { resolveHyperparameters, type HyperparameterSource } from "../training/hyperparameters";
 import { readStackOutputs, type StackOutputs } from "../stacks/gateway";
 import { currentImageUri } from "./images";
 
@@ -33,6 +33,8 @@ export interface TrainOptions {
   image?: string;
   wait?: boolean;
   maxRetries?: number;
+  /** `--hp key=value`: overrides of the stack's hyperparameters for this job. */
+  hp?: string[];
   json?: boolean;
 }
 
@@ -62,6 +64,10 @@ export interface TrainingOutcome {
 export async function train(ctx: Context, opts: TrainOptions): Promise<TrainResult> {
   const { settings } = await ctx.stackFiles.read(opts.stack);
   if (!settings.training) throw new CliError(`stack "${opts.stack}" has no mlPlatform:training settings`);
+  const overrides = parseHpOptions(opts.hp ?? []);
+  // Before anything is looked up or created: a job with hyperparameters ml-core refuses would be
+  // billed for its instance and fail minutes later.
+  resolveHyperparameters(opts.stack, hyperparameterSources(opts.stack, settings.training, overrides));
   const outputs = await readStackOutputs(ctx.stacks, opts.stack);
   const image = opts.image ?? (await currentImageUri(ctx, opts.stack, outputs));
   if (!IMAGE_BY_DIGEST.test(image)) {
@@ -86,6 +92,7 @@ export async function train(ctx: Context, opts: TrainOptions): Promise<TrainResu
     gitCommit,
     datasetHash,
     maxRetries: opts.maxRetries ?? 2,
+    hyperparameterOverrides: overrides,
   });
   ctx.out.step(`Creating training job ${jobName} (${settings.training.instanceCount} × ${settings.training.instanceType}${settings.training.spot ? ", spot" : ""})`);
   const created = await sm.send(new CreateTrainingJobCommand(input));
@@ -132,13 +139,35 @@ export interface TrainingJobSpec {
   gitCommit: string;
   datasetHash: string;
   maxRetries: number;
+  /** `--hp` values, over the stack's `training.hyperparameters`. */
+  hyperparameterOverrides?: Readonly<Record<string, string>>;
+}
+
+/** Where a job's hyperparameters come from, in order of precedence (the last wins). */
+export function hyperparameterSources(stack: string, training: TrainingSettings, overrides: Readonly<Record<string, string>> = {}): HyperparameterSource[] {
+  return [
+    { where: `mlPlatform:training.hyperparameters of stack "${stack}"`, values: training.hyperparameters },
+    { where: "--hp", values: overrides },
+  ];
+}
+
+/** `--hp key=value` pairs; a key given twice keeps its last value, as with any repeated option. */
+export function parseHpOptions(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new CliError(`--hp ${pair}: expected key=value`, { exitCode: EXIT.usage });
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1);
+  }
+  return out;
 }
 
 /** The CreateTrainingJob request, as a pure function of the stack's settings and outputs. */
 export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobCommandInput {
   const { training: t, outputs } = spec;
   const problems: string[] = [];
-  const hyperparameters = Object.fromEntries(Object.entries(t.hyperparameters).map(([k, v]) => [k, String(v)]));
+  const resolved = resolveHyperparameters(spec.stack, hyperparameterSources(spec.stack, t, spec.hyperparameterOverrides));
+  const hyperparameters = resolved.values;
   if (Object.keys(hyperparameters).length > HYPERPARAMETERS.maxEntries) problems.push(`mlPlatform:training.hyperparameters has ${Object.keys(hyperparameters).length} entries; SageMaker allows ${HYPERPARAMETERS.maxEntries}`);
   for (const [k, v] of Object.entries(hyperparameters)) {
     if (k.length > HYPERPARAMETERS.maxKeyLength || v.length > HYPERPARAMETERS.maxValueLength) problems.push(`mlPlatform:training.hyperparameters.${k.slice(0, 40)}: keys and values are limited to 256 characters`);
@@ -163,7 +192,7 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
   return {
     TrainingJobName: spec.jobName,
     RoleArn: outputs.executionRoleArn,
-    AlgorithmSpecification: { TrainingImage: spec.image, TrainingInputMode: "File", MetricDefinitions: metricDefinitions() },
+    AlgorithmSpecification: { TrainingImage: spec.image, TrainingInputMode: "File", MetricDefinitions: resolved.metricDefinitions },
     HyperParameters: hyperparameters,
     InputDataConfig: CHANNELS.map((channel) => ({
       ChannelName: channel,
@@ -276,5 +305,6 @@ export const trainCommand: CommandFactory = (deps) =>
       .addOption(stackOption())
       .addOption(new Option("--image <uri>", "training image by digest (default: the image `images` pushed for the current sources)"))
       .addOption(new Option("--wait", "follow the job until it ends; exit non-zero if it fails"))
+      .addOption(new Option("--hp <key=value...>", "override one of the stack's hyperparameters for this job (repeatable); checked by ml-core's parser before the job is created"))
       .addOption(new Option("--max-retries <n>", "times SageMaker retries the job after an internal error or capacity shortage (1-30)").argParser(positiveInt("--max-retries")).default(2)),
   ).action(action(deps, train, formatTrain));
