@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as lib from "../src/index";
 import { hasInstanceStorage } from "../src/aws/limits";
 import { metricDefinitions } from "@ml-platform/ml-core";
-import { trainingJobName } from "../src/commands/train";
+import { trainingJobName } from "../src/training/job";
 import { IMAGE, World, bucket, executionRole, kmsKey } from "./world";
 
 let world: World;

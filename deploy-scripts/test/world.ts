@@ -124,6 +124,8 @@ ${TRAINING}  mlPlatform:promotion:
 config:
   aws:region: eu-west-1
   mlPlatform:modelName: churn
+  mlPlatform:deployer:
+    requireConfirmation: true
   mlPlatform:tags:
     owner: ml-platform-team
     costCenter: CC-4711
