@@ -140,12 +140,15 @@ function gate(name: string, passed: boolean, detail: string): Gate {
 }
 
 function metricGates(version: ModelVersion, thresholds: { minMetrics: Record<string, number>; maxMetrics: Record<string, number> }, stack: string): Gate[] {
-  const names = [...Object.keys(thresholds.minMetrics), ...Object.keys(thresholds.maxMetrics)];
-  return names.map((name, i) => {
-    const only = i < Object.keys(thresholds.minMetrics).length ? { minMetrics: { [name]: thresholds.minMetrics[name]! }, maxMetrics: {} } : { minMetrics: {}, maxMetrics: { [name]: thresholds.maxMetrics[name]! } };
+  // One gate per threshold, so a refusal lists each metric on its own line.
+  const one = (name: string, only: Parameters<typeof metricGateFailures>[1]) => {
     const failures = metricGateFailures(version.metrics, only, `stack "${stack}"`);
     return gate(`metric ${name}`, failures.length === 0, failures.join("; "));
-  });
+  };
+  return [
+    ...Object.entries(thresholds.minMetrics).map(([name, min]) => one(name, { minMetrics: { [name]: min }, maxMetrics: {} })),
+    ...Object.entries(thresholds.maxMetrics).map(([name, max]) => one(name, { minMetrics: {}, maxMetrics: { [name]: max } })),
+  ];
 }
 
 /**

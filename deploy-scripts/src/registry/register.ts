@@ -6,7 +6,6 @@ import {
   DescribeTrainingJobCommand,
   ListTagsCommand,
   type CreateModelPackageCommandInput,
-  type DescribeTrainingJobCommandOutput,
 } from "@aws-sdk/client-sagemaker";
 import { parseS3Uri } from "../aws/arn";
 import { CLIENT_TOKEN_LENGTH, CUSTOMER_METADATA, DESCRIPTION_MAX_LENGTH } from "../aws/limits";
@@ -16,7 +15,7 @@ import { modelQualityReport, parseMetricsJson, type Metrics } from "./metrics";
 import { META, describeVersion, findVersionByMetadata, type ModelVersion } from "./model-version";
 import { extractFromTarGz } from "./tar";
 import { readStackOutputs } from "../stacks/gateway";
-import { TAG_KEYS } from "../training/job";
+import { TAG_KEYS, finalMetrics } from "../training/job";
 
 /** What the container accepts and answers (ml-core's server). */
 export const CONTENT_TYPES = ["text/csv", "application/json"];
@@ -77,7 +76,7 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   let metrics = await metricsFromArchive(s3, modelData);
   let metricsSource: RegisterResult["metricsSource"] = "model.tar.gz";
   if (!metrics) {
-    metrics = metricsFromJob(job);
+    metrics = finalMetrics(job);
     metricsSource = "training-job";
     ctx.out.warn(`${modelData} has no ${METRICS_FILE}; using the metrics SageMaker read from the job's log`);
   }
@@ -183,8 +182,3 @@ export async function metricsFromArchive(s3: S3Client, modelDataUrl: string): Pr
   }
 }
 
-function metricsFromJob(job: DescribeTrainingJobCommandOutput): Metrics {
-  return Object.fromEntries(
-    (job.FinalMetricDataList ?? []).filter((m) => m.MetricName && Number.isFinite(m.Value)).map((m) => [m.MetricName!, m.Value!]),
-  );
-}

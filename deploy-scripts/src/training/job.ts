@@ -265,12 +265,17 @@ export async function waitForTrainingJob(ctx: Context, sm: SageMakerClient, jobN
   }
 }
 
+/** The job's final metrics as SageMaker read them from its log (rounded as the log line printed them). */
+export function finalMetrics(job: DescribeTrainingJobCommandOutput): Record<string, number> {
+  return Object.fromEntries((job.FinalMetricDataList ?? []).flatMap((m) => (m.MetricName && m.Value !== undefined && Number.isFinite(m.Value) ? [[m.MetricName, m.Value] as const] : [])));
+}
+
 function outcomeOf(job: DescribeTrainingJobCommandOutput): TrainingOutcome {
   return {
     status: job.TrainingJobStatus ?? "Unknown",
     secondaryStatus: job.SecondaryStatus ?? "Unknown",
     modelArtifact: job.ModelArtifacts?.S3ModelArtifacts,
-    metrics: Object.fromEntries((job.FinalMetricDataList ?? []).filter((m) => m.MetricName && m.Value !== undefined).map((m) => [m.MetricName!, m.Value!])),
+    metrics: finalMetrics(job),
     trainingSeconds: job.TrainingTimeInSeconds,
     billableSeconds: job.BillableTimeInSeconds,
     failureReason: job.FailureReason,
