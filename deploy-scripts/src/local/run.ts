@@ -10,6 +10,7 @@ export interface LocalOptions {
   json?: boolean;
 }
 
+/** `ml-deploy local`: the stack's settings, paths resolved from the repository root, then the lifecycle. */
 export async function local(ctx: Context, opts: LocalOptions): Promise<LifecycleResult> {
   const { settings } = await ctx.stackFiles.read(opts.stack);
   return runLocalLifecycle({

@@ -108,6 +108,7 @@ export interface SmokeOptions {
   json?: boolean;
 }
 
+/** The stack's smoke test on its own (`ml-deploy smoke`): a failed check is an error. */
 export async function smoke(ctx: Context, opts: SmokeOptions): Promise<StackSmoke> {
   const { settings } = await ctx.stackFiles.read(opts.stack);
   const outputs = await readStackOutputs(ctx.stacks, opts.stack);
