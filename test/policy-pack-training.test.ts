@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hasInstanceStorage } from "@ml-platform/deploy-scripts/dist/aws/limits";
-import { trainingJobInput } from "@ml-platform/deploy-scripts/dist/commands/train";
+import { trainingJobInput } from "@ml-platform/deploy-scripts";
 import { parseSettings } from "@ml-platform/deploy-scripts/dist/config/stack-file";
 import { stackOutputsSchema } from "@ml-platform/deploy-scripts/dist/stacks/gateway";
 import { beforeAll, describe, expect, it } from "vitest";

@@ -11,6 +11,7 @@ import { statusCommand } from "./commands/status";
 import { trainCommand } from "./commands/train";
 import { defaultDeps, type Deps } from "./context";
 import { CliError, EXIT, describeError } from "./errors";
+import { prerequisiteError } from "./prerequisites";
 
 export function createProgram(deps: () => Deps): Command {
   const program = new Command("ml-deploy")
@@ -55,8 +56,10 @@ export async function main(argv: readonly string[], overrides: Partial<Deps> = {
       // Help and version exit 0; usage errors were already printed by commander.
       code = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     } else {
-      code = err instanceof CliError ? err.exitCode : EXIT.failure;
-      printError(err, argv.includes("--json"), streams);
+      // No global option takes a value, so the first word that is not an option is the command.
+      const error = prerequisiteError(err, argv.find((a) => !a.startsWith("-")) ?? "") ?? err;
+      code = error instanceof CliError ? error.exitCode : EXIT.failure;
+      printError(error, argv.includes("--json"), streams);
     }
   }
   process.exitCode = code;
@@ -81,11 +84,10 @@ export type { StackGateway, StackOutputs } from "./stacks/gateway";
 export { createAwsClients, type AwsClients } from "./aws/clients";
 export { SDK_PERMISSIONS, dockerPushPermissions, requiredPermissions, type PermissionEnv, type RequiredPermission } from "./aws/permissions";
 export { StackFiles } from "./config/stack-file";
-export { trainingJobInput, type TrainingJobSpec } from "./commands/train";
-export { modelPackageInput, type ModelPackageSpec } from "./commands/register";
+export { trainingJobInput, type TrainingJobSpec } from "./training/job";
+export { modelPackageInput, type ModelPackageSpec } from "./registry/register";
 export { LocalModelRegistry, localArn, contentDigest } from "./local/registry";
 export { runLocalLifecycle, prepareTrainingTree, type LifecycleOptions, type LifecycleResult } from "./local/lifecycle";
-export { metricDefinitions } from "./registry/metrics";
 export { buildSmokeRequests, type SmokeRequest, type SmokeResponse, type SmokeTransport } from "./smoke/requests";
 export { checkSmokeResponse } from "./smoke/checks";
 export { runSmoke, type SmokeResult } from "./smoke/run";

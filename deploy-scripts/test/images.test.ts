@@ -13,15 +13,14 @@ let world: World;
 let commands: string[];
 let pushed: Set<string>;
 
-/** Docker and git as `images` drives them; `docker` can be taken away. */
-function fakeExec(opts: { docker?: boolean; loginNeeded?: boolean } = {}): Exec {
+/** Docker and git as `images` drives them (a missing Docker: prerequisites.test.ts). */
+function fakeExec(opts: { loginNeeded?: boolean } = {}): Exec {
   let loggedIn = !opts.loginNeeded;
   return async (command, args) => {
     const line = `${command} ${args.join(" ")}`;
     commands.push(line);
     if (command === "git") return { code: 0, stdout: ["ml-core/src/a.ts", "package.json", "ml-core/Dockerfile"].join("\0"), stderr: "" };
     if (command === "aws") return { code: 0, stdout: "token\n", stderr: "" };
-    if (opts.docker === false) return { code: 127, stdout: "", stderr: "spawn docker ENOENT" };
     if (args[0] === "version") return { code: 0, stdout: "27.0.1\n", stderr: "" };
     if (args[0] === "buildx") {
       const ref = args[3]!;
@@ -84,13 +83,6 @@ describe("images", () => {
     expect(commands).toContain(`aws ecr get-login-password --region ${REGION}`);
     expect(commands).toContain(`docker login --username AWS --password-stdin ${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`);
     expect(commands.filter((c) => c.startsWith("docker push"))).toHaveLength(2);
-  });
-
-  it("exits non-zero with a clear message where Docker is not available", async () => {
-    const r = await world.run(["images", "--stack", "dev"], { exec: fakeExec({ docker: false }) });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("error: Docker is not installed (no `docker` on PATH)");
-    expect(r.stderr).toContain("hint: start Docker");
   });
 
   it("train without --image uses the image pushed for the current sources", async () => {

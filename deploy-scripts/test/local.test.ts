@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/index";
 import { LocalModelRegistry, localArn } from "../src/local/registry";
-import { modelPackageInput } from "../src/commands/register";
+import { modelPackageInput } from "../src/registry/register";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const EXAMPLE = path.join(ROOT, "examples", "flight-delays", "data");

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as lib from "../src/index";
 import { World, bucket, endpoint, group, kmsKey, packageArn } from "./world";
@@ -154,7 +155,7 @@ describe("promote staging → prod", () => {
   it("needs --yes, checked before anything else happens", async () => {
     const r = await world.run(["promote", "--from", "staging", "--to", "prod"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('changing stack "prod" needs --yes');
+    expect(r.stderr).toContain('changing stack "prod" needs --yes (mlPlatform:deployer.requireConfirmation is true)');
     expect(world.calls()).toEqual([]);
   });
 
@@ -168,6 +169,36 @@ describe("promote staging → prod", () => {
     const r = await world.run(["promote", "--from", "staging", "--to", "prod", "--dry-run"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("dry run for prod: nothing was changed");
+  });
+});
+
+describe("confirmation is a stack setting (mlPlatform:deployer.requireConfirmation), not a stack name", () => {
+  const CONFIRM = "  mlPlatform:deployer:\n    requireConfirmation: true\n";
+
+  it("a stack that sets it needs --yes for promote, deploy and rollback, whatever its name", async () => {
+    writeFileSync(world.stackPath("staging"), world.stackText("staging").replace("config:\n", `config:\n${CONFIRM}`));
+    for (const argv of [promoteToStaging, ["deploy", "--stack", "staging", "--version", "1"], ["rollback", "--stack", "staging"]]) {
+      const r = await world.run(argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.stderr).toContain('error: changing stack "staging" needs --yes (mlPlatform:deployer.requireConfirmation is true)');
+    }
+    expect(world.calls()).toEqual([]);
+    expect(world.stacks.calls).toEqual([]);
+  });
+
+  it("a stack that does not set it needs no --yes, even one named prod", async () => {
+    writeFileSync(world.stackPath("prod"), world.stackText("prod").replace(CONFIRM, ""));
+    const r = await world.run(["promote", "--from", "staging", "--to", "prod"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(world.stackText("prod")).toContain(`packageArn: ${packageArn("prod", 3)}`);
+  });
+
+  it("names the key when its value is not a boolean", async () => {
+    writeFileSync(world.stackPath("prod"), world.stackText("prod").replace("requireConfirmation: true", "requireConfirmation: sometimes"));
+    const r = await world.run(["rollback", "--stack", "prod", "--yes"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: stack "prod": invalid configuration');
+    expect(r.stderr).toContain("  - mlPlatform:deployer.requireConfirmation: ");
   });
 });
 

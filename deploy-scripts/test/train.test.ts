@@ -2,8 +2,8 @@ import { writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as lib from "../src/index";
 import { hasInstanceStorage } from "../src/aws/limits";
-import { metricDefinitions } from "../src/registry/metrics";
-import { trainingJobName } from "../src/commands/train";
+import { metricDefinitions } from "@ml-platform/ml-core";
+import { trainingJobName } from "../src/training/job";
 import { IMAGE, World, bucket, executionRole, kmsKey } from "./world";
 
 let world: World;
@@ -23,7 +23,7 @@ describe("train", () => {
       TrainingJobName: jobName,
       RoleArn: executionRole("dev"),
       AlgorithmSpecification: { TrainingImage: IMAGE, TrainingInputMode: "File" },
-      HyperParameters: { objective: "binary", label: "churn", num_rounds: "200", learning_rate: "0.1", early_stopping: "true" },
+      HyperParameters: { objective: "binary", label: "churn", num_round: "200", learning_rate: "0.1", early_stopping_rounds: "10" },
       InputDataConfig: [
         { ChannelName: "train", ContentType: "text/csv", DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/train/` } } },
         { ChannelName: "validation", ContentType: "text/csv", DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/validation/` } } },
@@ -45,7 +45,8 @@ describe("train", () => {
         { Key: "ml-platform:dataset-hash", Value: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) },
       ]),
     );
-    expect((input!.AlgorithmSpecification as { MetricDefinitions: unknown[] }).MetricDefinitions).toHaveLength(14);
+    // ml-core's own definitions for the stack's objective (binary: the classification metrics).
+    expect((input!.AlgorithmSpecification as { MetricDefinitions: unknown[] }).MetricDefinitions).toEqual(metricDefinitions("binary"));
   });
 
   it("without spot, sets no MaxWaitTimeInSeconds and no checkpoints", async () => {
@@ -93,36 +94,55 @@ describe("train", () => {
     expect(r.stderr).toContain("the dataset has no data for channels train, validation");
     expect(world.sent("CreateTrainingJobCommand")).toEqual([]);
   });
-
-  it("without --image and without Docker, says how to get an image", async () => {
-    const r = await world.run(["train", "--stack", "dev"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("Docker is not installed");
-  });
 });
 
-describe("metric definitions", () => {
-  const lines = ["train:auc=0.995000", "validation:auc=0.987600", "validation:logloss=1.5e-3", "validation:r2=-0.25", "pretrain:auc=0.5", "validation:auc is great"];
-  const extract = (name: string) => {
-    const def = metricDefinitions().find((d) => d.Name === name)!;
-    const re = new RegExp(def.Regex!.replace(/^\\b/, "\\b"));
-    return lines.map((l) => re.exec(l)?.[1]).filter((v) => v !== undefined);
-  };
+describe("hyperparameters: ml-core's parser decides, before any job exists", () => {
+  const VALID = "objective, label, categorical_columns, ignore_columns, num_round, learning_rate";
 
-  it.each([
-    ["validation:auc", ["0.987600"]],
-    ["train:auc", ["0.995000"]],
-    ["validation:logloss", ["1.5e-3"]],
-    ["validation:r2", ["-0.25"]],
-    ["validation:accuracy", []],
-  ])("%s matches exactly its own lines", (name, expected) => {
-    expect(extract(name)).toEqual(expected);
+  it("refuses a key ml-core does not know, naming it, the stack it came from and the valid keys; nothing is sent to AWS", async () => {
+    writeFileSync(world.stackPath("dev"), world.stackText("dev").replace("num_round: 200", "num_rounds: 200"));
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: stack "dev": invalid hyperparameters; no training job was created');
+    expect(r.stderr).toContain('  - mlPlatform:training.hyperparameters of stack "dev": unknown hyperparameter "num_rounds"; valid ones: objective, label,');
+    expect(r.stderr).toContain(`hint: the hyperparameters ml-core accepts: ${VALID}`);
+    expect(world.sent("CreateTrainingJobCommand")).toEqual([]);
+    expect(world.calls()).toEqual([]);
   });
 
-  it("covers every metric ml-core reports on both channels, within SageMaker's limit of 40", () => {
-    const names = metricDefinitions().map((d) => d.Name);
-    expect(names).toHaveLength(14);
-    expect(names).toEqual(expect.arrayContaining(["train:accuracy", "validation:f1", "validation:rmse", "validation:mae"]));
+  it("refuses a bad --hp value, naming --hp", async () => {
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE, "--hp", "learning_rate=2"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('  - --hp: learning_rate: "2" is out of range (allowed: a number in (0, 1])');
+    expect(world.sent("CreateTrainingJobCommand")).toEqual([]);
+  });
+
+  it("refuses a combination ml-core refuses, naming both sources", async () => {
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE, "--hp", "grow_policy=depthwise", "--hp", "max_depth=0", "--hp", "max_leaf_nodes=0"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('  - mlPlatform:training.hyperparameters of stack "dev" and --hp: grow_policy depthwise needs max_depth or max_leaf_nodes to bound the tree');
+    expect(world.sent("CreateTrainingJobCommand")).toEqual([]);
+  });
+
+  it("--hp overrides the stack's value for this job", async () => {
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE, "--hp", "learning_rate=0.05", "--hp", "seed=7"]);
+    expect(r.code).toBe(0);
+    const [input] = world.sent("CreateTrainingJobCommand");
+    expect(input!.HyperParameters).toMatchObject({ learning_rate: "0.05", seed: "7", num_round: "200" });
+  });
+
+  it("with objective auto, defines the metrics of both families", async () => {
+    writeFileSync(world.stackPath("dev"), world.stackText("dev").replace("objective: binary", "objective: auto"));
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE]);
+    expect(r.code).toBe(0);
+    const [input] = world.sent("CreateTrainingJobCommand");
+    expect((input!.AlgorithmSpecification as { MetricDefinitions: unknown[] }).MetricDefinitions).toEqual([...metricDefinitions("binary"), ...metricDefinitions("regression")]);
+  });
+
+  it("--hp without '=' is a usage error", async () => {
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE, "--hp", "seed"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--hp seed: expected key=value");
   });
 });
 

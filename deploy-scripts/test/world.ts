@@ -78,9 +78,9 @@ const TRAINING = `  mlPlatform:training:
     hyperparameters:
       objective: binary
       label: churn
-      num_rounds: 200
+      num_round: 200
       learning_rate: 0.1
-      early_stopping: true
+      early_stopping_rounds: 10
 `;
 
 // The keys only infra acts on: ml-deploy validates a whole stack file with the schema \`pulumi up\` uses.
@@ -138,6 +138,8 @@ ${SERVERLESS}${INFRA}${TRAINING}  mlPlatform:promotion:
 config:
   aws:region: eu-west-1
   mlPlatform:modelName: churn
+  mlPlatform:deployer:
+    requireConfirmation: true
   mlPlatform:tags:
     owner: ml-platform-team
     costCenter: CC-4711

@@ -1,8 +1,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
-// The SDK's own retry strategies. `@smithy/core` is what every v3 client is built on; it is
-// installed with them (see the report to declare it in package.json).
+// The SDK's own retry strategies, from `@smithy/core`, what every v3 client is built on.
 import { ConfiguredRetryStrategy, StandardRetryStrategy } from "@smithy/core/retry";
 
 /** The AWS clients the commands use, one per service and region; tests pass their own. */

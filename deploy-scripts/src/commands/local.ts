@@ -1,31 +1,9 @@
 import * as path from "node:path";
 import { Command, Option } from "commander";
 import { action, positiveInt, withCommon, type CommandFactory } from "../cli";
-import type { Context } from "../context";
-import { runLocalLifecycle, type LifecycleResult } from "../local/lifecycle";
+import type { LifecycleResult } from "../local/lifecycle";
+import { local } from "../local/run";
 import { formatFields } from "../output";
-
-export interface LocalOptions {
-  stack: string;
-  data: string;
-  workDir: string;
-  rows: number;
-  json?: boolean;
-}
-
-export async function local(ctx: Context, opts: LocalOptions): Promise<LifecycleResult> {
-  const { settings } = await ctx.stackFiles.read(opts.stack);
-  return runLocalLifecycle({
-    workDir: path.resolve(ctx.repoRoot, opts.workDir),
-    dataDir: path.resolve(ctx.repoRoot, opts.data),
-    stack: opts.stack,
-    settings,
-    smokeRows: opts.rows,
-    mlCoreBin: require.resolve("@ml-platform/ml-core/bin/ml-core.js"),
-    gitCommit: await ctx.gitCommit(),
-    out: ctx.out,
-  });
-}
 
 export function formatLocal(r: LifecycleResult): string {
   const validation = Object.entries(r.metrics).filter(([k]) => k.startsWith("validation:"));

@@ -1,27 +1,7 @@
 import { Command, Option } from "commander";
 import { action, positiveInt, stackOption, withCommon, type CommandFactory } from "../cli";
-import type { Context } from "../context";
-import { CliError } from "../errors";
 import { formatFields } from "../output";
-import { readStackOutputs } from "../stacks/gateway";
-import { DEFAULT_SMOKE_ROWS, loadSamples, smokeStack, type StackSmoke } from "../smoke/stack";
-
-export interface SmokeOptions {
-  stack: string;
-  samples?: string;
-  rows: number;
-  maxLatencyMs?: number;
-  json?: boolean;
-}
-
-export async function smoke(ctx: Context, opts: SmokeOptions): Promise<StackSmoke> {
-  const { settings } = await ctx.stackFiles.read(opts.stack);
-  const outputs = await readStackOutputs(ctx.stacks, opts.stack);
-  const sample = await loadSamples(ctx, { file: opts.samples, rows: opts.rows }, outputs, settings);
-  const result = await smokeStack(ctx, opts.stack, outputs, sample, opts.maxLatencyMs ?? settings.promotion.smokeMaxLatencyMs);
-  if (result.problems.length > 0) throw new CliError(`smoke test of stack "${opts.stack}" failed`, { details: result.problems });
-  return result;
-}
+import { DEFAULT_SMOKE_ROWS, smoke, type StackSmoke } from "../smoke/stack";
 
 export function formatSmoke(r: StackSmoke): string {
   return [

@@ -8,19 +8,19 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { modelPackageInput } from "../commands/register";
 import type { StackSettings } from "../config/settings";
 import { CliError } from "../errors";
 import type { Output } from "../output";
 import { metricGateFailures, parseMetricsJson, type Metrics } from "../registry/metrics";
 import type { ModelVersion } from "../registry/model-version";
+import { modelPackageInput } from "../registry/register";
 import { runSmoke, type SmokeResult } from "../smoke/run";
 import { sampleFromCsv } from "../smoke/sample";
 import { httpTransport } from "../smoke/transports";
+import { resolveHyperparameters } from "../training/hyperparameters";
+import { CHANNELS, hyperparameterSources } from "../training/job";
 import { contentDigest, LocalModelRegistry } from "./registry";
 
-/** The channels the example data provides, as SageMaker lays them out under /opt/ml/input/data. */
-const CHANNELS = ["train", "validation"] as const;
 /** How long `ml-core serve` may take to answer /ping (SageMaker allows a container far longer). */
 const STARTUP_TIMEOUT_MS = 30_000;
 /** SageMaker sends SIGTERM and kills after 30 s; the server must be gone well before. */
@@ -62,7 +62,9 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
   const { out, settings } = opts;
   const training = settings.training;
   if (!training) throw new CliError(`stack "${opts.stack}" has no mlPlatform:training settings to train with`);
-  const label = training.hyperparameters.label === undefined ? undefined : String(training.hyperparameters.label);
+  // The same check as before a cloud job: a bad key is named with its stack, not by a failed run.
+  const hyperparameters = resolveHyperparameters(opts.stack, hyperparameterSources(opts.stack, training)).values;
+  const label = hyperparameters.label;
   const runId = opts.runId ?? `${settings.modelName}-local-${timestamp(new Date())}`;
   const base = path.join(opts.workDir, "runs", runId, "opt", "ml");
   const timings: Record<string, number> = {};
@@ -77,7 +79,7 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
 
   out.step(`Training ${runId} through the SageMaker training contract (${base})`);
   const datasetHash = await timed("train", async () => {
-    const hash = prepareTrainingTree(base, opts.dataDir, training.hyperparameters);
+    const hash = prepareTrainingTree(base, opts.dataDir, hyperparameters);
     await trainInContainerContract(opts.mlCoreBin, base, out);
     return hash;
   });

@@ -1,30 +1,4 @@
-import type { MetricDefinition } from "@aws-sdk/client-sagemaker";
-
-/** The metrics ml-core reports, per objective family, and the channels it reports them on. */
-export const METRIC_NAMES = {
-  classification: ["accuracy", "auc", "logloss", "f1"],
-  regression: ["rmse", "mae", "r2"],
-} as const;
-export const METRIC_CHANNELS = ["train", "validation"] as const;
-
-/** A float as ml-core prints it (`0.987600`, `-1.5e-3`, `nan` never reaches the log). */
-const NUMBER = "[-+]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][-+]?[0-9]+)?";
-
-/**
- * One definition per `<channel>:<metric>` ml-core can print (14, under SageMaker's limit of 40 per
- * job). SageMaker applies each regex to the job's log events and keeps the first capture group. The
- * line is exactly `validation:auc=0.987600`. The leading `\b` keeps `train:auc` from matching inside
- * a longer word (`pretrain:auc=`); no `^`/`$`, so a log agent's prefix or a trailing `\r` cannot hide
- * the value.
- */
-export function metricDefinitions(): MetricDefinition[] {
-  return METRIC_CHANNELS.flatMap((channel) =>
-    [...METRIC_NAMES.classification, ...METRIC_NAMES.regression].map((metric) => ({
-      Name: `${channel}:${metric}`,
-      Regex: `\\b${channel}:${metric}=(${NUMBER})`,
-    })),
-  );
-}
+import { METRIC_NAMES } from "@ml-platform/ml-core";
 
 export type Metrics = Record<string, number>;
 

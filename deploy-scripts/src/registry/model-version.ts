@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/client-sagemaker";
 import { isModelPackageArn } from "../aws/arn";
 import { CliError } from "../errors";
+import { formatFields } from "../output";
 import type { Metrics } from "./metrics";
 
 /**
@@ -109,4 +110,20 @@ export async function resolveVersionArn(sm: SageMakerClient, group: string, ref:
     throw new CliError(`no ${/^\d+$/.test(ref) ? `version ${ref}` : `${ref} version`} in model package group ${group}`);
   }
   throw new CliError(`--version ${ref}: expected a model package version ARN, a version number, "latest" or "latest-approved"`);
+}
+
+/** A version for humans: the fields a reviewer checks, then its metrics. */
+export function formatVersion(v: ModelVersion): string {
+  return [
+    formatFields([
+      ["version", `${v.version} (${v.arn})`],
+      ["status", `${v.approval}${v.approvalDescription ? ` - ${v.approvalDescription}` : ""}`],
+      ["image", v.image],
+      ["model data", v.modelDataUrl],
+      ["commit", v.metadata[META.gitCommit]],
+      ["training job", v.metadata[META.trainingJob]],
+      ["promoted from", v.metadata[META.promotedFrom]],
+    ]),
+    ...(Object.keys(v.metrics).length > 0 ? ["metrics:", ...Object.entries(v.metrics).sort().map(([k, m]) => `  ${k} = ${m}`)] : []),
+  ].join("\n");
 }

@@ -1,69 +1,53 @@
-import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { extract } from "tar-stream";
+
+/** 64 MiB: far above any metrics file, far below what would strain the CLI's memory. */
+export const DEFAULT_MAX_ENTRY_BYTES = 64 * 1024 * 1024;
 
 /**
- * Finds one file in a gzipped tar stream (SageMaker's `model.tar.gz`) and returns its bytes, or
- * undefined when the archive has no such file. It reads only as far as the file: a tar archive is
- * a sequence of 512-byte headers, each followed by the entry's data padded to 512 bytes.
- * Supports ustar (name + prefix), GNU long names (type "L") and pax headers ("x" with `path=`),
- * which covers what Python's tarfile (SageMaker) and GNU/BSD tar write.
+ * Finds one regular file in a gzipped tar stream (SageMaker's `model.tar.gz`) and returns its
+ * bytes, or undefined when the archive has no such file. The archive is streamed through gunzip
+ * and tar-stream (ustar, GNU long names and pax headers, as Python's tarfile and GNU/BSD tar
+ * write them): entries before the wanted one are read through without being kept, and reading
+ * stops at the wanted one. Only the wanted entry is held in memory, up to `maxBytes`.
+ *
+ * A corrupt archive (bad gzip data, a header with a bad checksum or size, a truncated entry)
+ * rejects with an error saying so; the caller names the archive.
  */
-export async function extractFromTarGz(stream: Readable, wanted: (name: string) => boolean, maxBytes = 64 * 1024 * 1024): Promise<Buffer | undefined> {
-  const gunzip = stream.pipe(createGunzip());
-  let buffer: Buffer = Buffer.alloc(0);
-  let pendingName: string | undefined;
+export async function extractFromTarGz(stream: Readable, wanted: (name: string) => boolean, maxBytes = DEFAULT_MAX_ENTRY_BYTES): Promise<Buffer | undefined> {
+  const gunzip = createGunzip();
+  const entries = extract();
+  const fail = (err: Error) => entries.destroy(err);
+  stream.on("error", fail);
+  gunzip.on("error", fail);
+  stream.pipe(gunzip).pipe(entries);
+  let tooLarge: string | undefined;
   try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-      for (;;) {
-        if (buffer.length < 512) break;
-        const header = buffer.subarray(0, 512);
-        if (header.every((b) => b === 0)) return undefined; // end-of-archive marker
-        const size = parseOctal(header.subarray(124, 136));
-        const padded = Math.ceil(size / 512) * 512;
-        if (buffer.length < 512 + padded) {
-          if (size > maxBytes) throw new Error(`tar entry of ${size} bytes exceeds the ${maxBytes}-byte limit`);
+    for await (const entry of entries) {
+      const { name, type, size } = entry.header;
+      if ((type === "file" || type === "contiguous-file") && wanted(normalise(name))) {
+        if (size > maxBytes) {
+          tooLarge = `${name} is ${size} bytes, over the ${maxBytes}-byte limit for a file read from the archive`;
           break;
         }
-        const data = buffer.subarray(512, 512 + size);
-        const type = String.fromCharCode(header[156]!);
-        buffer = buffer.subarray(512 + padded);
-        if (type === "L") {
-          pendingName = cString(data);
-          continue;
-        }
-        if (type === "x") {
-          const path = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(data.toString("utf8"));
-          if (path) pendingName = path[1];
-          continue;
-        }
-        const name = normalise(pendingName ?? ustarName(header));
-        pendingName = undefined;
-        if ((type === "0" || type === "\0") && wanted(name)) return Buffer.from(data);
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
+        return Buffer.concat(chunks);
       }
+      entry.resume();
     }
-    return undefined;
+  } catch (err) {
+    throw new Error(`not a readable gzipped tar archive: ${(err as Error).message}`, { cause: err });
   } finally {
-    gunzip.destroy();
+    // Stop reading the rest of the archive (an S3 body stays open otherwise).
+    stream.unpipe(gunzip);
     stream.destroy();
+    gunzip.destroy();
+    entries.destroy();
   }
-}
-
-function ustarName(header: Buffer): string {
-  const name = cString(header.subarray(0, 100));
-  const magic = header.subarray(257, 262).toString("latin1");
-  const prefix = magic === "ustar" ? cString(header.subarray(345, 500)) : "";
-  return prefix ? `${prefix}/${name}` : name;
-}
-
-function cString(bytes: Buffer): string {
-  const end = bytes.indexOf(0);
-  return bytes.subarray(0, end < 0 ? bytes.length : end).toString("utf8");
-}
-
-function parseOctal(bytes: Buffer): number {
-  const text = cString(bytes).trim();
-  return text === "" ? 0 : parseInt(text, 8);
+  if (tooLarge) throw new Error(tooLarge);
+  return undefined;
 }
 
 /** `./metrics.json` and `metrics.json` are the same entry. */

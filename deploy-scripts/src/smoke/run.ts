@@ -18,9 +18,10 @@ export interface SmokeResult {
  */
 export async function runSmoke(transport: SmokeTransport, sample: SampleRows, opts: { maxLatencyMs: number; warmUp?: boolean }): Promise<SmokeResult> {
   const requests = buildSmokeRequests(sample);
-  if (opts.warmUp ?? true) {
+  const [first] = requests;
+  if (first && (opts.warmUp ?? true)) {
     try {
-      await transport.send({ ...requests[0]!, name: "warm-up" });
+      await transport.send({ ...first, name: "warm-up" });
     } catch {
       // The timed request that follows reports the failure with its details.
     }

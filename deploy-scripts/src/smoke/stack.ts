@@ -5,7 +5,7 @@ import { joinS3, parseS3Uri } from "../aws/arn";
 import type { StackSettings } from "../config/settings";
 import type { Context } from "../context";
 import { CliError } from "../errors";
-import type { StackOutputs } from "../stacks/gateway";
+import { readStackOutputs, type StackOutputs } from "../stacks/gateway";
 import { runSmoke, type SmokeResult } from "./run";
 import { sampleFromCsv, type SampleRows } from "./sample";
 import { sageMakerTransport } from "./transports";
@@ -98,4 +98,22 @@ async function bodyText(body: unknown): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of body as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString("utf8");
+}
+
+export interface SmokeOptions {
+  stack: string;
+  samples?: string;
+  rows: number;
+  maxLatencyMs?: number;
+  json?: boolean;
+}
+
+/** The stack's smoke test on its own (`ml-deploy smoke`): a failed check is an error. */
+export async function smoke(ctx: Context, opts: SmokeOptions): Promise<StackSmoke> {
+  const { settings } = await ctx.stackFiles.read(opts.stack);
+  const outputs = await readStackOutputs(ctx.stacks, opts.stack);
+  const sample = await loadSamples(ctx, { file: opts.samples, rows: opts.rows }, outputs, settings);
+  const result = await smokeStack(ctx, opts.stack, outputs, sample, opts.maxLatencyMs ?? settings.promotion.smokeMaxLatencyMs);
+  if (result.problems.length > 0) throw new CliError(`smoke test of stack "${opts.stack}" failed`, { details: result.problems });
+  return result;
 }

@@ -2,22 +2,10 @@ import { writeFileSync } from "node:fs";
 import type { StackFile } from "../config/stack-file";
 import type { Context } from "../context";
 import { CliError, describeError } from "../errors";
+import { missingPrerequisite } from "../prerequisites";
 import type { SampleRows } from "../smoke/sample";
 import { smokeStack, type StackSmoke } from "../smoke/stack";
 import { readStackOutputs, type ChangeSummary } from "../stacks/gateway";
-
-/**
- * Stacks where applying a change needs `--yes` on the command line. infra's config schema is strict
- * and has no setting for this yet, so it is named here, once; a `promotion.requireConfirmation`
- * setting would replace it.
- */
-export const STACKS_REQUIRING_CONFIRMATION: readonly string[] = ["prod"];
-
-export function requireConfirmation(stack: string, opts: { yes?: boolean; dryRun?: boolean }, command: string): void {
-  if (STACKS_REQUIRING_CONFIRMATION.includes(stack) && !opts.yes && !opts.dryRun) {
-    throw new CliError(`changing stack "${stack}" needs --yes`, { exitCode: 2, hint: `review with \`${command} --dry-run\`, then re-run with --yes` });
-  }
-}
 
 export interface ApplyPlan {
   readonly stack: string;
@@ -73,6 +61,7 @@ export async function applyPin(ctx: Context, plan: ApplyPlan): Promise<ApplyResu
       preview = await ctx.stacks.preview(stack, { onOutput });
     } catch (err) {
       await restore();
+      if (missingPrerequisite(err)) throw err;
       throw new CliError(`pulumi preview of stack "${stack}" failed; ${file.path} was restored`, { details: [describeError(err)], cause: err });
     }
     if (plan.dryRun) {

@@ -1,0 +1,59 @@
+import { pinPrevious } from "../config/stack-file";
+import type { Context } from "../context";
+import { applyPin, type ApplyResult } from "./apply";
+import { requireConfirmation } from "./confirmation";
+import { CliError, EXIT } from "../errors";
+import { describeVersion, type ModelVersion } from "../registry/model-version";
+import { DEFAULT_SMOKE_ROWS, loadSamples } from "../smoke/stack";
+import { readStackOutputs } from "../stacks/gateway";
+import { parseSettings } from "../config/stack-file";
+
+export interface RollbackOptions {
+  stack: string;
+  to?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  samples?: string;
+  rows?: number;
+  json?: boolean;
+}
+
+export interface RollbackResult {
+  stack: string;
+  from: string | undefined;
+  to: ModelVersion;
+  apply: ApplyResult;
+}
+
+/**
+ * Pins the version deployed before the current one (the head of `previousPackageArns`, or `--to`
+ * one further back) and applies it. The metric gates are not re-checked: the version already served
+ * this stack, and a rollback must not be blocked by thresholds raised since. A rejected version is
+ * refused. If the rolled-back-to version fails its smoke test, the command fails and leaves it.
+ */
+export async function rollback(ctx: Context, opts: RollbackOptions): Promise<RollbackResult> {
+  const file = await ctx.stackFiles.read(opts.stack);
+  requireConfirmation(file, opts, `ml-deploy rollback --stack ${opts.stack}`);
+  const outputs = await readStackOutputs(ctx.stacks, opts.stack);
+  const text = pinPrevious(file.text, opts.to);
+  const arn = parseSettings(opts.stack, text).model?.packageArn ?? "";
+  ctx.out.step(`Rolling stack "${opts.stack}" back to ${arn}`);
+  const version = await describeVersion(ctx.aws.sagemaker(outputs.region), arn);
+  if (version.approval === "Rejected" || version.status !== "Completed") {
+    throw new CliError(`cannot roll back to version ${version.version}: it is ${version.status === "Completed" ? `rejected (${version.approvalDescription ?? "no reason"})` : version.status}`, {
+      exitCode: EXIT.gateRefused,
+      hint: "pick another with --to <arn> from mlPlatform:model.previousPackageArns",
+    });
+  }
+  const sample = await loadSamples(ctx, { file: opts.samples, rows: opts.rows ?? DEFAULT_SMOKE_ROWS }, outputs, file.settings);
+  const apply = await applyPin(ctx, {
+    stack: opts.stack,
+    file,
+    text,
+    dryRun: !!opts.dryRun,
+    sample,
+    maxLatencyMs: file.settings.promotion.smokeMaxLatencyMs,
+    rollbackOnSmokeFailure: false,
+  });
+  return { stack: opts.stack, from: file.settings.model?.packageArn, to: version, apply };
+}
