@@ -86,14 +86,15 @@ describe("ml-deploy reads the stack files with the same schema", () => {
     const stacks = stackDir("prod", (t) => t.replace("  mlPlatform:alarms:\n", "  mlPlatform:alarms:\n    modelLatencyP99: 5\n"));
     const error = (await new StackFiles(stacks).read("prod").catch((e: unknown) => e)) as CliError;
     expect(error.message).toBe('stack "prod": invalid configuration');
-    expect(error.details).toEqual(["mlPlatform:alarms.modelLatencyP99: is not a known setting"]);
+    // The same line, word for word, as `pulumi up` prints.
+    expect(error.details).toEqual(["prod: mlPlatform:alarms.modelLatencyP99 is not a known setting"]);
     expect(() => parsePlatformConfig("prod", decodeConfig(readStackConfig("prod", stacks)), "eu-west-1")).toThrow("prod: mlPlatform:alarms.modelLatencyP99 is not a known setting");
   });
 
   it("rejects a value outside the schema, not only the keys the commands use", async () => {
     const stacks = stackDir("staging", (t) => t.replace(/mlPlatform:logRetentionDays: \d+/, "mlPlatform:logRetentionDays: 10"));
     const error = (await new StackFiles(stacks).read("staging").catch((e: unknown) => e)) as CliError;
-    expect(error.details).toEqual([expect.stringMatching(/^mlPlatform:logRetentionDays: \(10\) must be one of CloudWatch Logs' retention periods/)]);
+    expect(error.details).toEqual([expect.stringMatching(/^staging: mlPlatform:logRetentionDays \(10\) must be one of CloudWatch Logs' retention periods/)]);
   });
 
   it("sees the settings, defaults included, that pulumi up sees", async () => {

@@ -198,7 +198,7 @@ describe("confirmation is a stack setting (mlPlatform:deployer.requireConfirmati
     const r = await world.run(["rollback", "--stack", "prod", "--yes"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: stack "prod": invalid configuration');
-    expect(r.stderr).toContain("  - mlPlatform:deployer.requireConfirmation: ");
+    expect(r.stderr).toContain(`  - prod: mlPlatform:deployer.requireConfirmation ("sometimes") Invalid input: expected boolean, received string`);
   });
 });
 

@@ -6,7 +6,6 @@ import {
   type PromotionSettings,
   type TrainingSettings,
 } from "@ml-platform/contract";
-import { z } from "zod";
 
 /**
  * A stack's config (`stacks/Pulumi.<stack>.yaml`) as the commands see it. The schema is the
@@ -38,21 +37,12 @@ export type StackSettings = Omit<PlatformSettings, "model"> & {
 };
 
 /**
- * Validates the flat `config:` block (`mlPlatform:modelName`, `aws:region`, ...) with the contract's
- * schema; each problem is an issue at its key path (`promotion.minMetrics.auc`).
+ * The flat `config:` block (`mlPlatform:modelName`, `aws:region`, ...) validated with the contract's
+ * schema, the one `pulumi up` applies; or every problem, each `<stack>: mlPlatform:<key> ...`.
  */
-export const stackSettingsSchema = z.record(z.string(), z.unknown()).transform((config, ctx): StackSettings => {
-  // The caller (stack-file.ts) names the stack in its error; each issue carries the key and what is wrong.
-  const result = parseStackSettings("", config);
-  if (!result.ok) {
-    for (const problem of result.problems) ctx.addIssue({ code: "custom", path: [...problem.path], message: problem.message });
-    return z.NEVER;
-  }
+export function readStackSettings(stack: string, config: Readonly<Record<string, unknown>>): { ok: true; settings: StackSettings } | { ok: false; problems: string[] } {
+  const result = parseStackSettings(stack, config);
+  if (!result.ok) return { ok: false, problems: result.problems.map((p) => p.text) };
   const region = config["aws:region"];
-  return { ...result.settings, region: typeof region === "string" ? region : undefined };
-});
-
-/** The input of `stackSettingsSchema`: the flat `config:` block, keys as written. */
-export function settingsInput(config: Record<string, unknown>): Record<string, unknown> {
-  return { ...config };
+  return { ok: true, settings: { ...result.settings, region: typeof region === "string" ? region : undefined } };
 }

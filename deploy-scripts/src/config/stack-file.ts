@@ -3,7 +3,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { Document, isMap, isScalar, parseDocument } from "yaml";
 import { CliError } from "../errors";
-import { CONFIG_NAMESPACE, settingsInput, stackSettingsSchema, type StackSettings } from "./settings";
+import { CONFIG_NAMESPACE, readStackSettings, type StackSettings } from "./settings";
 
 /** How many earlier versions a stack file remembers for `rollback`; older ones drop off the end. */
 export const MAX_PREVIOUS_VERSIONS = 10;
@@ -66,13 +66,9 @@ export function parseSettings(stack: string, text: string): StackSettings {
     throw new CliError(`stack "${stack}": the config file is not valid YAML`, { details: doc.errors.map((e) => e.message) });
   }
   const config = (doc.toJS() as { config?: Record<string, unknown> } | null)?.config ?? {};
-  const parsed = stackSettingsSchema.safeParse(settingsInput(config));
-  if (!parsed.success) {
-    throw new CliError(`stack "${stack}": invalid configuration`, {
-      details: parsed.error.issues.map((i) => `${CONFIG_NAMESPACE}:${i.path.join(".")}: ${i.message}`),
-    });
-  }
-  return parsed.data;
+  const parsed = readStackSettings(stack, config);
+  if (!parsed.ok) throw new CliError(`stack "${stack}": invalid configuration`, { details: parsed.problems });
+  return parsed.settings;
 }
 
 /**
