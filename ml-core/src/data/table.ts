@@ -84,24 +84,42 @@ export function readTableWithSchema(files: readonly string[], channel: string, s
   return readTable(files, channel, schema, false);
 }
 
+/** Where a column's sample first showed a number and first showed text. */
+interface ColumnSample {
+  numberLine: number;
+  textLine: number;
+  text: string;
+}
+
 function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema, "features"> & { features: ColumnSpec[] } {
   const header = opts.labelColumn !== undefined;
   let names: string[] | undefined;
-  let nonNumeric: boolean[] = [];
+  let samples: ColumnSample[] = [];
   let seen = 0;
   wrapCsv(() =>
     readCsv(file, (r) => {
       if (names === undefined) {
         if (header) {
           names = Array.from({ length: r.nFields }, (_, i) => fieldText(r, i).trim());
-          nonNumeric = names.map(() => false);
+          samples = names.map(() => ({ numberLine: 0, textLine: 0, text: "" }));
           return;
         }
         names = Array.from({ length: r.nFields }, (_, i) => (i === 0 ? "label" : headerlessFeatureName(i - 1)));
-        nonNumeric = names.map(() => false);
+        samples = names.map(() => ({ numberLine: 0, textLine: 0, text: "" }));
       }
-      for (let i = 0; i < Math.min(r.nFields, nonNumeric.length); i++) {
-        if (!nonNumeric[i] && parseNumberBytes(r.buf, r.starts[i], r.ends[i]) === undefined) nonNumeric[i] = true;
+      for (let i = 0; i < Math.min(r.nFields, samples.length); i++) {
+        const s = samples[i]!;
+        if (s.numberLine !== 0 && s.textLine !== 0) continue;
+        const v = parseNumberBytes(r.buf, r.starts[i]!, r.ends[i]!);
+        // Missing cells (NaN) say nothing about the column's type.
+        if (v === undefined) {
+          if (s.textLine === 0) {
+            s.textLine = r.line;
+            s.text = fieldText(r, i);
+          }
+        } else if (v === v && s.numberLine === 0) {
+          s.numberLine = r.line;
+        }
       }
       return ++seen < SCHEMA_SAMPLE_ROWS;
     }),
@@ -127,14 +145,27 @@ function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema, "featu
       problems.push(`categorical_columns: "${c}" is not a feature column; feature columns are: ${columnNames.filter((_, i) => i !== labelColumn).join(", ")}`);
     }
   }
+  // A column is categorical only when declared or when every value in the sample is text: one
+  // stray text cell among numbers is far more often a data error than a category, and silently
+  // turning the column categorical would train a worse model.
+  columnNames.forEach((name, column) => {
+    const s = samples[column];
+    if (column === labelColumn || ignored.has(name) || forced.has(name) || s === undefined) return;
+    if (s.numberLine !== 0 && s.textLine !== 0) {
+      problems.push(
+        `${file}:${s.textLine}:${column + 1}: column "${name}" (column ${column + 1}) mixes numbers (first at line ${s.numberLine}) and text: ` +
+          `${JSON.stringify(s.text)} is not a number; fix the value, or list "${name}" in categorical_columns if the column really holds categories`,
+      );
+    }
+  });
   if (problems.length > 0) throw new DataError(problems.join("\n"));
   const features: ColumnSpec[] = [];
   columnNames.forEach((name, column) => {
     if (column === labelColumn || ignored.has(name)) return;
-    const categorical = forced.has(name) || nonNumeric[column];
+    const categorical = forced.has(name) || (samples[column]?.textLine ?? 0) !== 0;
     features.push(categorical ? { name, kind: "categorical", column, categories: [] } : { name, kind: "numeric", column });
   });
-  return { header, label: columnNames[labelColumn], labelColumn, nColumns: columnNames.length, columnNames, features };
+  return { header, label: columnNames[labelColumn]!, labelColumn, nColumns: columnNames.length, columnNames, features };
 }
 
 /** What a channel scan reports besides the rows. */
@@ -206,8 +237,8 @@ function scan(
               const v = parseNumberBytes(r.buf, r.starts[c], r.ends[c]);
               if (v === undefined) {
                 throw new DataError(
-                  `${r.file}:${r.line}: column "${specs[j].name}" is numeric but has ${JSON.stringify(fieldText(r, c))}` +
-                    ` (a column is numeric when its first ${SCHEMA_SAMPLE_ROWS} values are; list it in categorical_columns otherwise)`,
+                  `${r.file}:${r.line}:${c + 1}: column "${specs[j].name}" (column ${c + 1}) is numeric but has ${JSON.stringify(fieldText(r, c))}` +
+                    ` (its first ${SCHEMA_SAMPLE_ROWS} rows held no text, so it is numeric); fix the value, or list "${specs[j].name}" in categorical_columns if the column really holds categories`,
                 );
               }
               values[j] = v;
