@@ -84,7 +84,7 @@ describe("ml-core train (SageMaker contract)", () => {
     fs.appendFileSync(path.join(base, "input/data/train/part-1.csv"), "1,0.5,not-a-number,a\n");
     const r = runTrain(base);
     expect(r.status).toBe(1);
-    expect(fs.readFileSync(path.join(base, "output/failure"), "utf8")).toMatch(/part-1\.csv:602: column "x2" is numeric but has "not-a-number"/);
+    expect(fs.readFileSync(path.join(base, "output/failure"), "utf8")).toMatch(/part-1\.csv:602:3: column "x2" \(column 3\) is numeric but has "not-a-number".*categorical_columns/);
   });
 
   it("rejects a channel it does not know and a content type it cannot read", () => {

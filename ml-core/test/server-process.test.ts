@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPredictor } from "../src/model/load";
-import { Scorer } from "../src/server/scoring";
+import { Scorer } from "../src/codec/scoring";
 import { BUG_AGE, score } from "./server-fake-predictor.cjs";
 import { BIN, ensureBuilt, invoke, killAll, request, sleep, startServer, waitReady, type RunningServer } from "./server-helpers";
 import { testRows } from "./server-model";

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readBinnedTable, readBinnedTrainingData, readTableWithSchema, readTrainingTable } from "../src/data/table";
+import { readTableWithSchema, readTrainingTable } from "../src/data/table";
+import { readBinnedTable, readBinnedTrainingData } from "../src/train/binned-data";
 import { BinMapper } from "../src/gbdt/binning";
 import { Random } from "../src/gbdt/random";
 import { tmpDir, writeFile } from "./helpers";

@@ -2,7 +2,7 @@
  * Evaluation metrics, with the names the training job prints (`validation:auc=0.987600`) and the
  * SageMaker MetricDefinitions match.
  */
-import type { Objective } from "../model/predictor";
+import type { Objective } from "../gbdt/types";
 
 /** Every metric name training can print, per objective. */
 export const METRIC_NAMES = {

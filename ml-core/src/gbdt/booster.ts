@@ -8,14 +8,13 @@
  * adding the saved trees in their original order (float addition in the same order gives the same
  * bits).
  */
-import type { TreeJson } from "../model/format";
 import type { BinMapper } from "./binning";
 import { growTree, type GrowerContext, type GrowerOptions } from "./grower";
 import { HistogramPool } from "./histogram";
 import type { Loss } from "./loss";
 import { Random } from "./random";
 import { addBinnedPredictions, fromTreeJson, toTreeJson } from "./tree";
-import { GradientArray, RowIndexArray, type BinMatrix } from "./types";
+import { GradientArray, RowIndexArray, type BinMatrix, type TreeJson } from "./types";
 
 export interface BoosterOptions extends GrowerOptions {
   readonly numRound: number;

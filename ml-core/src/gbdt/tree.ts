@@ -1,10 +1,9 @@
 /**
  * A grown tree in bin space (what training needs) and its conversion to and from the shipped
- * value-space format (model/format.ts `TreeJson`).
+ * value-space format (gbdt/types.ts `TreeJson`, the trees of model.json).
  */
-import type { TreeJson } from "../model/format";
 import type { BinMapper } from "./binning";
-import { MISSING_BIN, type BinMatrix } from "./types";
+import { MISSING_BIN, type BinMatrix, type TreeJson } from "./types";
 
 export interface BinTree {
   readonly feature: number[];

@@ -33,7 +33,7 @@ import {
   REALTIME_RESPONSE_TIMEOUT_MS,
 } from "../server/limits";
 import { createLogger, parseLogLevel, type LogLevel } from "../server/logger";
-import { requestFormat, type Format } from "../server/media-types";
+import { requestFormat, type Format } from "../codec/media-types";
 
 /** SageMaker's base directory and its override (sagemaker-training-toolkit's BASE_PATH_ENV). */
 export const DEFAULT_BASE_DIR = "/opt/ml";

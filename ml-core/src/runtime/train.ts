@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { baseDirFromEnv, channelFiles, contractPaths, listDataFiles, readHyperparametersFile, TRAIN_CHANNEL, VALIDATION_CHANNEL } from "./contract";
-import { runTrainingJob, type JobIO, type JobOutcome, type TrainingJobSpec } from "./training-job";
+import { runTrainingJob, type JobIO, type JobOutcome, type TrainingJobSpec } from "../train/training-job";
 
 /** Exit status after a SIGTERM stop with a saved checkpoint (128 + SIGTERM, the shell's convention). */
 export const EXIT_STOPPED = 143;

@@ -15,11 +15,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { Predictor } from "../model/predictor";
-import { HttpError } from "./errors";
-import { MEDIA_TYPE, requestFormat, responseFormat, type Format } from "./media-types";
+import { HttpError } from "../codec/errors";
+import { MEDIA_TYPE, requestFormat, responseFormat, type Format } from "../codec/media-types";
 import { REALTIME_MAX_PAYLOAD_BYTES, YIELD_AFTER_MS } from "./limits";
 import { createLogger, type Logger } from "./logger";
-import { DEFAULT_SLICE_ROWS, Scorer, type RowCount } from "./scoring";
+import { DEFAULT_SLICE_ROWS, Scorer, type RowCount } from "../codec/scoring";
 
 /** What GET /execution-parameters answers, in the container spelling SageMaker expects. */
 export interface ExecutionParameters {

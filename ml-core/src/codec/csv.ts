@@ -8,7 +8,7 @@
  * disagree about what a field means.
  */
 import { HttpError, badRow } from "./errors";
-import type { FeatureSchema, RowSource } from "./rows";
+import type { ColumnLayout, FeatureSchema, RowSource } from "./rows";
 
 const COMMA = 44;
 const LF = 10;
@@ -20,17 +20,6 @@ const PLUS = 43;
 
 const POW10 = new Float64Array(23).map((_, i) => 10 ** i);
 const MAX_EXACT = 2 ** 53;
-
-/** Which input column feeds which feature: the identity for the server, by header for files. */
-export interface ColumnLayout {
-  readonly nColumns: number;
-  /** Feature index for each input column, or -1 to ignore the column. */
-  readonly target: Int32Array;
-}
-
-export function identityLayout(nFeatures: number): ColumnLayout {
-  return { nColumns: nFeatures, target: Int32Array.from({ length: nFeatures }, (_, i) => i) };
-}
 
 /**
  * The layout a header line implies, or undefined when the line is not a header (it does not name

@@ -5,15 +5,16 @@
  * signal handling and checkpoints; it never reads the environment or the file system.
  */
 import { createHash } from "node:crypto";
-import type { BinnedTable, DataSchema, LabelColumn } from "../data/table";
+import type { DataSchema, LabelColumn } from "../data/table";
+import type { BinnedTable } from "./binned-data";
 import { binaryMetricsInPlace, computeMetrics } from "../eval/metrics";
 import type { BinMapper } from "../gbdt/binning";
 import { Booster, type BoosterOptions, type BoosterState } from "../gbdt/booster";
 import { lossFor } from "../gbdt/loss";
-import { FlatPredictor, sigmoid, softmaxInPlace } from "./flat-predictor";
+import { FlatPredictor, sigmoid, softmaxInPlace } from "../model/flat-predictor";
 
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FeatureSchema, type ModelJson } from "./format";
-import type { Objective } from "./predictor";
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FeatureSchema, type ModelJson } from "../model/format";
+import type { Objective } from "../model/predictor";
 
 export const ML_CORE_VERSION = "0.1.0";
 export const CHECKPOINT_VERSION = 1;

@@ -2,10 +2,10 @@
  * One training job, whichever way it was started (SageMaker contract or the convenience CLI form):
  * hyperparameters → data → rounds (with checkpoint on request) → model directory and metric lines.
  */
-import { readBinnedTable, readBinnedTrainingData } from "../data/table";
+import { readBinnedTable, readBinnedTrainingData } from "./binned-data";
 import { Random } from "../gbdt/random";
 import { formatMetricLine } from "../eval/metrics";
-import { binningSeed, fingerprintOf, TrainingSession, type Checkpoint } from "../model/fit";
+import { binningSeed, fingerprintOf, TrainingSession, type Checkpoint } from "./session";
 import { saveModel } from "../model/save";
 import { loadCheckpoint, removeCheckpoint, saveCheckpoint } from "./checkpoint";
 import { parseHyperparameters } from "./hyperparameters";

@@ -6,7 +6,7 @@
 import type { LayoutOptions } from "../data/table";
 import type { GrowPolicy } from "../gbdt/grower";
 import { MAX_BINS } from "../gbdt/types";
-import type { FitParams } from "../model/fit";
+import type { FitParams } from "./session";
 
 type Kind =
   | { type: "int"; min: number; max: number }
