@@ -203,8 +203,16 @@ export function formatMetricLine(channel: string, name: string, value: number): 
   return `${channel}:${name}=${Number.isFinite(value) ? value.toFixed(6) : "nan"}`;
 }
 
-/** Regexes for SageMaker MetricDefinitions, one per channel × metric. */
-export function metricDefinitions(objective: Objective): { Name: string; Regex: string }[] {
-  const names = objective === "regression" ? METRIC_NAMES.regression : METRIC_NAMES.classification;
-  return METRIC_CHANNELS.flatMap((ch) => names.map((m) => ({ Name: `${ch}:${m}`, Regex: `${ch}:${m}=([-+0-9.eE]+)` })));
+/** A number as `formatMetricLine` prints it (`0.987600`, `-1.5e-3`). */
+const METRIC_NUMBER = "[-+]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][-+]?[0-9]+)?";
+
+/**
+ * Regexes for SageMaker MetricDefinitions, one per channel × metric of `objective`, or of every
+ * objective when none is given (14, under SageMaker's 40 per job). SageMaker keeps the first
+ * capture group. The leading `\b` keeps `train:auc` from matching inside a longer word
+ * (`pretrain:auc=`); no `^`/`$`, so a log agent's prefix or a trailing `\r` cannot hide the value.
+ */
+export function metricDefinitions(objective?: Objective): { Name: string; Regex: string }[] {
+  const names = objective === undefined ? [...METRIC_NAMES.classification, ...METRIC_NAMES.regression] : objective === "regression" ? METRIC_NAMES.regression : METRIC_NAMES.classification;
+  return METRIC_CHANNELS.flatMap((ch) => names.map((m) => ({ Name: `${ch}:${m}`, Regex: `\\b${ch}:${m}=(${METRIC_NUMBER})` })));
 }
