@@ -3,7 +3,10 @@
 // sides must agree on from here: hyperparameters, metric names and regexes, artifact file names,
 // the model's identity.
 export type { Objective, FeatureInfo, Predictor } from "./model/predictor";
-export { loadPredictor, loadModel, parseModel, ModelFormatError } from "./model/load";
+export { loadPredictor, loadModel, loadServedModel, parseModel, ModelFormatError } from "./model/load";
+export type { ServedModel } from "./model/load";
+// The served model's identity: the header ml-core serve answers with and how its value is computed.
+export { MODEL_IDENTITY_HEADER, CUSTOM_ATTRIBUTES_MAX_LENGTH, modelIdentity, modelSha256 } from "./model/identity";
 export { saveModel } from "./model/save";
 export { FlatPredictor, sigmoid } from "./model/flat-predictor";
 // The model format, with the artifact file names ml-core writes (MODEL_FILE "model.json",

@@ -14,6 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
+import { CUSTOM_ATTRIBUTES_MAX_LENGTH, MODEL_IDENTITY_HEADER } from "../model/identity";
 import type { Predictor } from "../model/predictor";
 import { HttpError } from "../codec/errors";
 import { MEDIA_TYPE, requestFormat, responseFormat, type Format } from "../codec/media-types";
@@ -38,6 +39,11 @@ export interface AppOptions {
   readonly executionParameters?: ExecutionParameters;
   /** Response format when the request has no Accept (or `*` / `*`). @default - the request's format */
   readonly defaultAccept?: Format;
+  /**
+   * The served model's identity (model/identity.ts), sent in the X-Amzn-SageMaker-Custom-Attributes
+   * header of every response. @default - no header
+   */
+  readonly modelIdentity?: string;
   /** Rows scored between checks of the yield budget. @default 2048 */
   readonly sliceRows?: number;
   /** Longest stretch of scoring before yielding to the event loop. @default 20 ms */
@@ -85,6 +91,10 @@ export function createApp(options: AppOptions): App {
   // scored in one call, without the generators' machinery.
   const oneSliceBytes = 2 * scorer.sliceRows;
   const yieldAfterMs = options.yieldAfterMs ?? YIELD_AFTER_MS;
+  const identity = options.modelIdentity;
+  if (identity !== undefined && (identity.length > CUSTOM_ATTRIBUTES_MAX_LENGTH || !/^[\t\x20-\x7e]*$/.test(identity))) {
+    throw new RangeError(`modelIdentity must be at most ${CUSTOM_ATTRIBUTES_MAX_LENGTH} visible US-ASCII characters (SageMaker's CustomAttributes limit)`);
+  }
   const logRequests = logger.enabled("info");
   const logPings = logger.enabled("debug");
   let draining = false;
@@ -105,6 +115,7 @@ export function createApp(options: AppOptions): App {
     if (res.headersSent || res.destroyed) return;
     const length = Buffer.byteLength(body);
     const headers: Record<string, string | number> = { "Content-Type": type, "Content-Length": length };
+    if (identity !== undefined) headers[MODEL_IDENTITY_HEADER] = identity;
     if (draining || extra?.close === true) headers.Connection = "close";
     if (extra?.headers) Object.assign(headers, extra.headers);
     res.writeHead(status, headers);
