@@ -113,7 +113,7 @@ export async function scoreRecords(
     if (threads.pending < 2 * threads.size) {
       track(threads.score(spec, job, fileStart, owned));
     } else {
-      const here = job.length === 1 ? job[0] : Buffer.concat(job, jobBytes);
+      const here = job.length === 1 ? job[0]! : Buffer.concat(job, jobBytes);
       let result: Promise<ChunkResult>;
       try {
         result = Promise.resolve(scoreChunk(scorer, spec, here, fileStart));
@@ -127,7 +127,7 @@ export async function scoreRecords(
     job = [];
     jobBytes = 0;
     // Write what is done, in order; wait only when too much is pending.
-    while (inFlight.length > 0 && inFlight[0].settled) await drainOne();
+    while (inFlight.length > 0 && inFlight[0]!.settled) await drainOne();
     while (inFlight.length > 2 * threads.size + 1) await drainOne();
   };
   const add = async (b: Buffer): Promise<void> => {

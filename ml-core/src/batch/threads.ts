@@ -58,7 +58,7 @@ export class ScoringThreads {
     const seq = this.seq++;
     let bytes: Uint8Array;
     if (owned && chunks.length === 1) {
-      bytes = chunks[0];
+      bytes = chunks[0]!;
     } else {
       bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
       let at = 0;
@@ -69,7 +69,7 @@ export class ScoringThreads {
     }
     const result = new Promise<ChunkResult>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      this.workers[seq % this.workers.length].postMessage({ seq, spec, bytes, fileStart } satisfies ThreadJob, [bytes.buffer as ArrayBuffer]);
+      this.workers[seq % this.workers.length]!.postMessage({ seq, spec, bytes, fileStart } satisfies ThreadJob, [bytes.buffer as ArrayBuffer]);
     });
     // Results are awaited in input order, so a later chunk may fail before anyone awaits it (or
     // never be awaited, after an earlier failure): that must not count as an unhandled rejection.

@@ -57,7 +57,7 @@ export class FeatureSchema {
     try {
       return this.predictor.encode(feature, raw);
     } catch (e) {
-      if (e instanceof RangeError) throw badRow(row, e.message, { index: feature, name: this.names[feature] });
+      if (e instanceof RangeError) throw badRow(row, e.message, { index: feature, name: this.names[feature]! });
       throw e;
     }
   }

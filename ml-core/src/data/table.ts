@@ -9,6 +9,10 @@ import * as fs from "node:fs";
 import { CsvError, fieldText, readCsv, type CsvRecord } from "./csv";
 import { MISSING_TOKENS, parseNumberBytes } from "./values";
 
+// Indexed reads carry `!` (noUncheckedIndexedAccess): columns and features index the schema's own
+// arrays, and fields come from records of nColumns fields (checked). A check per read would cost
+// the hot loops; the emitted JavaScript is unchanged.
+
 /** Rows of the first training file that decide whether a column is numeric or categorical. */
 export const SCHEMA_SAMPLE_ROWS = 1000;
 /** Feature names when the data has no header (the label is then the first column). */
@@ -71,9 +75,9 @@ export class DataError extends Error {
 /** Reads the training channel: infers the schema, then reads every row. */
 export function readTrainingTable(files: readonly string[], channel: string, opts: LayoutOptions): { schema: DataSchema; table: Table } {
   if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
-  const schema = inferSchema(files[0], opts);
+  const schema = inferSchema(files[0]!, opts);
   const table = readTable(files, channel, schema, true);
-  const features = schema.features.map((f, i) => (f.kind === "categorical" ? finalizeCategories(f, table.columns[i], table.nRows, opts.maxCategories) : f));
+  const features = schema.features.map((f, i) => (f.kind === "categorical" ? finalizeCategories(f, table.columns[i]!, table.nRows, opts.maxCategories) : f));
   return { schema: { ...schema, features }, table };
 }
 
@@ -212,7 +216,7 @@ export function scan(
           if (r.nFields !== schema.nColumns) {
             throw new DataError(`${r.file}:${r.line}: expected ${schema.nColumns} fields, found ${r.nFields}`);
           }
-          const lv = parseNumberBytes(r.buf, r.starts[schema.labelColumn], r.ends[schema.labelColumn]);
+          const lv = parseNumberBytes(r.buf, r.starts[schema.labelColumn]!, r.ends[schema.labelColumn]!);
           let labelNum = NaN;
           let labelCode = -1;
           if (lv === undefined) {
@@ -230,14 +234,14 @@ export function scan(
             labelNum = lv;
           }
           for (let j = 0; j < nF; j++) {
-            const c = specs[j].column;
+            const c = specs[j]!.column;
             const codes = codeMaps[j];
             if (codes === undefined) {
-              const v = parseNumberBytes(r.buf, r.starts[c], r.ends[c]);
+              const v = parseNumberBytes(r.buf, r.starts[c]!, r.ends[c]!);
               if (v === undefined) {
                 throw new DataError(
-                  `${r.file}:${r.line}:${c + 1}: column "${specs[j].name}" (column ${c + 1}) is numeric but has ${JSON.stringify(fieldText(r, c))}` +
-                    ` (its first ${SCHEMA_SAMPLE_ROWS} rows held no text, so it is numeric); fix the value, or list "${specs[j].name}" in categorical_columns if the column really holds categories`,
+                  `${r.file}:${r.line}:${c + 1}: column "${specs[j]!.name}" (column ${c + 1}) is numeric but has ${JSON.stringify(fieldText(r, c))}` +
+                    ` (its first ${SCHEMA_SAMPLE_ROWS} rows held no text, so it is numeric); fix the value, or list "${specs[j]!.name}" in categorical_columns if the column really holds categories`,
                 );
               }
               values[j] = v;
@@ -326,7 +330,7 @@ function readTable(files: readonly string[], channel: string, schema: DataSchema
       capacity *= 2;
       columns = columns.map((c) => growTo(c, capacity));
     }
-    for (let j = 0; j < values.length; j++) columns[j][row] = values[j];
+    for (let j = 0; j < values.length; j++) columns[j]![row] = values[j]!;
     labels.add(row, ln, lc);
   });
   if (learnCategories) {
@@ -350,20 +354,20 @@ function checkHeader(r: CsvRecord, schema: DataSchema): void {
  */
 export function keepCategories(seen: readonly string[], counts: Float64Array, max: number): { categories: string[]; remap: Float64Array } {
   let keep = seen.map((_, i) => i);
-  if (keep.length > max) keep = keep.sort((a, b) => counts[b] - counts[a] || a - b).slice(0, max);
-  keep.sort((a, b) => (seen[a] < seen[b] ? -1 : seen[a] > seen[b] ? 1 : 0));
+  if (keep.length > max) keep = keep.sort((a, b) => counts[b]! - counts[a]! || a - b).slice(0, max);
+  keep.sort((a, b) => (seen[a]! < seen[b]! ? -1 : seen[a]! > seen[b]! ? 1 : 0));
   const remap = new Float64Array(seen.length).fill(NaN);
   keep.forEach((old, code) => (remap[old] = code));
-  return { categories: keep.map((i) => seen[i]), remap };
+  return { categories: keep.map((i) => seen[i]!), remap };
 }
 
 /** Recodes a raw categorical column in place to the kept categories. */
 function finalizeCategories(spec: ColumnSpec, col: Float64Array, nRows: number, max: number): ColumnSpec {
   const seen = spec.categories as string[];
   const counts = new Float64Array(seen.length);
-  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) counts[col[i]]++;
+  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) counts[col[i]!]!++;
   const { categories, remap } = keepCategories(seen, counts, max);
-  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) col[i] = remap[col[i]];
+  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) col[i] = remap[col[i]!]!;
   return { ...spec, categories };
 }
 

@@ -283,7 +283,7 @@ function supervise(config: ServeConfig): void {
     ready--;
     const now = Date.now();
     restarts.push(now);
-    while (restarts.length > 0 && restarts[0] < now - 60_000) restarts.shift();
+    while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
     if (restarts.length > 5) {
       logger.error("workers keep dying; stopping", { restartsInLastMinute: restarts.length });
       logger.flush();

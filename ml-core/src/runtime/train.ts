@@ -60,7 +60,8 @@ async function train(opts: TrainOptions): Promise<JobOutcome> {
     if (opts.validation !== undefined || opts.modelDir !== undefined) throw new Error("--validation and --model-dir need --train (without it, train follows the SageMaker contract)");
     const channels = channelFiles(paths);
     const spec: TrainingJobSpec = {
-      trainFiles: channels[TRAIN_CHANNEL],
+      // channelFiles fails when there is no train channel.
+      trainFiles: channels[TRAIN_CHANNEL]!,
       validationFiles: channels[VALIDATION_CHANNEL],
       hyperparameters: readHyperparametersFile(paths.hyperparameters),
       modelDir: paths.modelDir,

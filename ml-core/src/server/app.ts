@@ -181,7 +181,7 @@ export function createApp(options: AppOptions): App {
       if (early !== undefined || chunks === undefined || input === undefined || output === undefined) {
         return sendError(req, res, started, early, { bytesIn: size });
       }
-      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       const count: RowCount = { rows: 0 };
       if (size <= oneSliceBytes) {
         let text: string;
@@ -231,7 +231,7 @@ export function createApp(options: AppOptions): App {
     } catch (e) {
       return sendError(req, res, started, e, { bytesIn, rows: count.rows });
     }
-    send(req, res, started, 200, type, out.length === 1 ? out[0] : out.join(""), { bytesIn, rows: count.rows });
+    send(req, res, started, 200, type, out.length === 1 ? out[0]! : out.join(""), { bytesIn, rows: count.rows });
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -322,7 +322,7 @@ function requestHeader(req: IncomingMessage, name: string, join = false): string
   const raw = req.rawHeaders;
   let value: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i];
+    const key = raw[i]!;
     if (key.length !== name.length || key.toLowerCase() !== name) continue;
     if (!join) return raw[i + 1];
     value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;

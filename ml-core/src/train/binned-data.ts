@@ -6,6 +6,10 @@ import { BINNING_SAMPLE, BinMapper, findThresholds } from "../gbdt/binning";
 import type { Random } from "../gbdt/random";
 import { categoryState, DataError, growTo, inferSchema, keepCategories, LabelBuilder, scan, type ColumnSpec, type DataSchema, type LabelColumn, type LayoutOptions } from "../data/table";
 
+// Indexed reads carry `!` (noUncheckedIndexedAccess): features and rows index arrays sized from the
+// schema and the row count. A check per read would cost the hot loops; the emitted JavaScript is
+// unchanged.
+
 /** A channel read straight into bins (see `readBinnedTrainingData`). */
 export interface BinnedTable {
   readonly nRows: number;
@@ -26,7 +30,7 @@ export interface BinnedTable {
  */
 export function readBinnedTrainingData(files: readonly string[], channel: string, opts: LayoutOptions, maxBins: number, rng: Random): { schema: DataSchema; mapper: BinMapper; table: BinnedTable } {
   if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
-  const inferred = inferSchema(files[0], opts);
+  const inferred = inferSchema(files[0]!, opts);
   const nF = inferred.features.length;
   const { codeMaps, learned } = categoryState(inferred, true);
   const numeric = inferred.features.map((f, j) => (f.kind === "numeric" ? j : -1)).filter((j) => j >= 0);
@@ -37,8 +41,8 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
   let sampleRows = 0;
   const summary = scan(files, channel, inferred, codeMaps, learned, true, labelTexts, (row, values) => {
     for (let j = 0; j < nF; j++) {
-      const v = values[j];
-      if (codeMaps[j] !== undefined && v === v) counts[j][v] = (counts[j][v] ?? 0) + 1;
+      const v = values[j]!;
+      if (codeMaps[j] !== undefined && v === v) counts[j]![v] = (counts[j]![v] ?? 0) + 1;
     }
     // Algorithm R: row i replaces a random slot with probability K / (i + 1).
     let slot = row;
@@ -47,9 +51,9 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
       if (slot >= K) return;
     } else {
       sampleRows = row + 1;
-      if (row === sample[0]?.length) for (let k = 0; k < sample.length; k++) sample[k] = growTo(sample[k], Math.min(K, row * 2));
+      if (row === sample[0]?.length) for (let k = 0; k < sample.length; k++) sample[k] = growTo(sample[k]!, Math.min(K, row * 2));
     }
-    for (let k = 0; k < numeric.length; k++) sample[k][slot] = values[numeric[k]];
+    for (let k = 0; k < numeric.length; k++) sample[k]![slot] = values[numeric[k]!]!;
   });
 
   // Categories: the most frequent maxBins, ordered by name; old code -> new code.
@@ -57,7 +61,7 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
   const features: ColumnSpec[] = inferred.features.map((f, j) => {
     if (f.kind !== "categorical") return f;
     const seen = learned[j] as string[];
-    const c = Float64Array.from(seen, (_, i) => counts[j][i] ?? 0);
+    const c = Float64Array.from(seen, (_, i) => counts[j]![i] ?? 0);
     const { categories, remap } = keepCategories(seen, c, maxBins);
     remaps[j] = remap;
     return { ...f, categories };
@@ -67,7 +71,7 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
   const mapper = new BinMapper(
     features.map((f, j) => {
       if (f.kind === "categorical") return { categorical: true, nBins: Math.max(nCategories[j] as number, 1), thresholds: new Float64Array(0) };
-      const thresholds = findThresholds(sample[numeric.indexOf(j)], sampleRows, undefined, maxBins);
+      const thresholds = findThresholds(sample[numeric.indexOf(j)]!, sampleRows, undefined, maxBins);
       return { categorical: false, nBins: thresholds.length + 1, thresholds };
     }),
   );
@@ -80,8 +84,8 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
     labels.add(row, ln, lc);
     for (let j = 0; j < nF; j++) {
       const remap = remaps[j];
-      const v = values[j];
-      bins[j * n + row] = mapper.binOfValue(j, remap === undefined || v !== v ? v : remap[v]);
+      const v = values[j]!;
+      bins[j * n + row] = mapper.binOfValue(j, remap === undefined || v !== v ? v : remap[v]!);
     }
   });
   return { schema, mapper, table: { nRows: n, bins, label: labels.build(), dataHash: summary.dataHash, bytes: summary.bytes } };
@@ -104,7 +108,7 @@ export function readBinnedTable(files: readonly string[], channel: string, schem
         return c;
       });
     }
-    for (let j = 0; j < nF; j++) bins[j][row] = mapper.binOfValue(j, values[j]);
+    for (let j = 0; j < nF; j++) bins[j]![row] = mapper.binOfValue(j, values[j]!);
     labels.add(row, ln, lc);
   });
   const n = summary.nRows;

@@ -105,8 +105,8 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
   const report = { ...result.metrics, rounds: result.model.training.rounds, loss_history: result.lossHistory };
   saveModel(spec.modelDir, result.model, report);
   for (const [name, value] of Object.entries(result.metrics)) {
-    const [channel, metric] = name.split(":");
-    io.metric(formatMetricLine(channel, metric, value));
+    const colon = name.indexOf(":");
+    io.metric(formatMetricLine(name.slice(0, colon), name.slice(colon + 1), value));
   }
   if (spec.checkpointDir !== undefined) removeCheckpoint(spec.checkpointDir);
   return {
