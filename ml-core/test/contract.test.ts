@@ -6,9 +6,13 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadPredictor } from "../src/model/load";
 import { BIN, lcg, tmpDir, toCsv, writeFile } from "./helpers";
+import { ensureBuilt } from "./server-helpers";
+
+// The child processes run dist/: rebuild it if any source is newer.
+beforeAll(() => ensureBuilt(), 120_000);
 
 function dataset(n: number, seed: number): Record<string, unknown>[] {
   const r = lcg(seed);
