@@ -9,8 +9,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ChainPredictor } from "../src/model/chain-predictor";
 import { FlatPredictor, MODEL_FORMAT_VERSION, type ModelJson, type Predictor, type TreeJson } from "../src/index";
-import { CsvRows } from "../src/server/csv";
-import { FeatureSchema } from "../src/server/rows";
+import { CsvRows } from "../src/codec/csv";
+import { FeatureSchema } from "../src/codec/rows";
 import { lcg, randomTree as sharedRandomTree, split, tmpDir, toCsv, VEGA, writeFile } from "./helpers";
 import { featureMatrix, trainFiles } from "./train-helpers";
 

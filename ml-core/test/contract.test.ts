@@ -6,9 +6,13 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadPredictor } from "../src/model/load";
 import { BIN, lcg, tmpDir, toCsv, writeFile } from "./helpers";
+import { ensureBuilt } from "./server-helpers";
+
+// The child processes run dist/: rebuild it if any source is newer.
+beforeAll(() => ensureBuilt(), 120_000);
 
 function dataset(n: number, seed: number): Record<string, unknown>[] {
   const r = lcg(seed);
@@ -84,7 +88,7 @@ describe("ml-core train (SageMaker contract)", () => {
     fs.appendFileSync(path.join(base, "input/data/train/part-1.csv"), "1,0.5,not-a-number,a\n");
     const r = runTrain(base);
     expect(r.status).toBe(1);
-    expect(fs.readFileSync(path.join(base, "output/failure"), "utf8")).toMatch(/part-1\.csv:602: column "x2" is numeric but has "not-a-number"/);
+    expect(fs.readFileSync(path.join(base, "output/failure"), "utf8")).toMatch(/part-1\.csv:602:3: column "x2" \(column 3\) is numeric but has "not-a-number".*categorical_columns/);
   });
 
   it("rejects a channel it does not know and a content type it cannot read", () => {

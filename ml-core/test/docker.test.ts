@@ -79,13 +79,21 @@ describe("ml-core/Dockerfile", () => {
     for (const from of stages) expect(from.args).toMatch(/^\$\{NODE_IMAGE\}( AS \w+)?$/);
   });
 
-  it("runs as the unprivileged node user, with an exec-form entrypoint so signals reach node", () => {
-    const users = finalStage.filter((i) => i.op === "USER").map((i) => i.args);
-    expect(users[users.length - 1]).toBe("node");
+  it("runs as root, as SageMaker expects, with an exec-form entrypoint so signals reach node", () => {
+    // A non-root USER breaks SageMaker's /opt/ml mounts; Kubernetes sets its UID in the pod spec.
+    const users = instructions.filter((i) => i.op === "USER").map((i) => i.args.trim());
+    expect(users.filter((u) => !/^(root|0)(:(root|0))?$/.test(u))).toEqual([]);
     const entrypoint = finalStage.filter((i) => i.op === "ENTRYPOINT");
     expect(entrypoint).toHaveLength(1);
     expect(JSON.parse(entrypoint[0].args)).toEqual(["node", "/opt/program/ml-core/bin/ml-core.js"]);
     expect(finalStage.some((i) => i.op === "CMD")).toBe(false);
+  });
+
+  it("works under any UID: the program readable by all, /opt/ml group-0 writable, HOME in /tmp", () => {
+    const runs = finalStage.filter((i) => i.op === "RUN").map((i) => i.args);
+    expect(runs.some((r) => /chmod -R a\+rX \/opt\/program/.test(r))).toBe(true);
+    expect(runs.some((r) => /chgrp -R 0 \/opt\/ml/.test(r) && /chmod -R g=u\S* \/opt\/ml/.test(r))).toBe(true);
+    expect(finalStage.find((i) => i.op === "ENV")?.args).toMatch(/\bHOME=\/tmp\b/);
   });
 
   it("declares SageMaker's bind-to-port capability and exposes 8080", () => {

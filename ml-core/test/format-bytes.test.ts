@@ -5,9 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { ChainPredictor } from "../src/model/chain-predictor";
 import type { Predictor } from "../src/model/predictor";
-import { CsvRows } from "../src/server/csv";
-import { Formatter } from "../src/server/format";
-import { predictionBytes, Scorer } from "../src/server/scoring";
+import { CsvRows } from "../src/codec/csv";
+import { Formatter } from "../src/codec/format";
+import { predictionBytes, Scorer } from "../src/codec/scoring";
 import { rng } from "./server-helpers";
 import { testModel, testRows } from "./server-model";
 

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { HYPERPARAMETERS, parseHyperparameters } from "../src/runtime/hyperparameters";
+import { HYPERPARAMETERS, parseHyperparameters } from "../src/train/hyperparameters";
 
 describe("hyperparameters", () => {
   it("all defaults: scikit-learn's HistGradientBoosting defaults, leaf-wise", () => {

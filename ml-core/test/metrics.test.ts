@@ -45,6 +45,10 @@ describe("metrics", () => {
     const def = metricDefinitions("binary").find((d) => d.Name === "validation:auc");
     expect(Number(new RegExp(def?.Regex as string).exec(`round 9\n${line}\n`)?.[1])).toBe(0.987654);
     expect(metricDefinitions("regression").map((d) => d.Name)).toContain("train:r2");
+    expect(new RegExp(def?.Regex as string).exec("pretrain:auc=0.5")).toBeNull();
+    expect(Number(new RegExp(def?.Regex as string).exec("2026-01-01T00:00:00Z validation:auc=-1.5e-3\r")?.[1])).toBe(-1.5e-3);
+    // Without an objective: every metric a job can print, for a definition list made before training.
+    expect(metricDefinitions()).toHaveLength(2 * 7);
     expect(METRIC_NAMES.classification).toEqual(["accuracy", "auc", "logloss", "f1"]);
   });
 });

@@ -7,9 +7,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPredictor } from "../src/model/load";
-import { predictFile } from "../src/runtime/predict";
-import { Scorer } from "../src/server/scoring";
-import type { Format } from "../src/server/media-types";
+import { predictFile } from "../src/batch/predict-file";
+import { Scorer } from "../src/codec/scoring";
+import type { Format } from "../src/codec/media-types";
 import { BIN, ML_CORE, ensureBuilt } from "./server-helpers";
 import { testRows, writeTestModel } from "./server-model";
 
@@ -128,9 +128,9 @@ describe("the predict command", () => {
   });
 
   it("scores a file of many chunks on several threads, in order, numbering rows across chunks", () => {
-    // The compiled module, as the CLI runs it: worker threads load dist/runtime/predict.js.
+    // The compiled module, as the CLI runs it: worker threads load dist/batch/threads.js.
     const script = `
-      const { predictFile } = require(${JSON.stringify(path.join(ML_CORE, "dist", "runtime", "predict.js"))});
+      const { predictFile } = require(${JSON.stringify(path.join(ML_CORE, "dist", "batch", "predict-file.js"))});
       const [modelDir, input, output] = process.argv.slice(1);
       predictFile({ modelDir, input, output, chunkBytes: 4096, threads: 3 }).then(
         (s) => console.log(JSON.stringify(s)),

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { resolveServeConfig } from "../src/runtime/serve";
-import { requestFormat, responseFormat } from "../src/server/media-types";
+import { requestFormat, responseFormat } from "../src/codec/media-types";
 import { parseLogLevel } from "../src/server/logger";
 
 describe("content negotiation", () => {

@@ -12,10 +12,11 @@ const predictor = fakePredictor({
   objective: process.env.FAKE_OBJECTIVE ?? "binary",
   slowMicrosPerRow: Number(process.env.FAKE_SLOW_US_PER_ROW ?? 0),
 });
+const served = { predictor, identity: "model-sha256=fake" };
 serveCommand({
-  loadPredictor: (modelDir) => {
+  loadModel: (modelDir) => {
     if (process.env.FAKE_LOAD_ERROR) throw new Error(`cannot read model ${modelDir}/model.json: ${process.env.FAKE_LOAD_ERROR}`);
-    return loadMs > 0 ? new Promise((resolve) => setTimeout(() => resolve(predictor), loadMs)) : predictor;
+    return loadMs > 0 ? new Promise((resolve) => setTimeout(() => resolve(served), loadMs)) : served;
   },
 })
   .parseAsync(process.argv.slice(2), { from: "user" })

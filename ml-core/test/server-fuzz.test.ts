@@ -1,14 +1,19 @@
 /**
  * Property test: whatever arrives — random bytes, mangled CSV and JSON, odd headers, broken HTTP —
  * the server answers with a client error or a prediction, never a 500, never dies, and /ping keeps
- * answering. Seeded, so a failure replays; bounded in count and time.
+ * answering. Seeded, so a failure replays; bounded in count and time. The app and its HTTP server
+ * run in this process, as `ml-core serve` builds them.
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, ensureBuilt, invoke, killAll, request, rng, startServer, type RunningServer } from "./server-helpers";
+import { loadPredictor } from "../src/model/load";
+import type { Predictor } from "../src/model/predictor";
+import { fakePredictor } from "./server-fake-predictor.cjs";
+import { invoke, request, rng } from "./server-helpers";
+import { mountApp, type MountedApp } from "./server-inprocess";
 import { writeTestModel } from "./server-model";
 
 const SEED = 20240607;
@@ -82,26 +87,24 @@ function randomBody(rand: () => number, corpus: Corpus): string | Buffer {
   return Array.from({ length: 1 + Math.floor(rand() * 200) }, () => TRICKY[Math.floor(rand() * TRICKY.length)]).join(",");
 }
 
-beforeAll(() => ensureBuilt(), 120_000);
-afterAll(() => killAll());
-
 describe.each([
   ["the hand-written test predictor", FAKE],
   ["a real model directory", REAL],
 ])("fuzzing /invocations of a server with %s", (_what, corpus) => {
-  let server: RunningServer;
+  let server: MountedApp;
   let dir: string | undefined;
   beforeAll(async () => {
+    let predictor: Predictor = fakePredictor();
     if (corpus === REAL) {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "ml-core-fuzz-"));
       writeTestModel(path.join(dir, "model"), { trees: 20 });
-      server = await startServer({ script: BIN, env: { SAGEMAKER_BASE_DIR: dir } });
-    } else {
-      server = await startServer();
+      predictor = loadPredictor(path.join(dir, "model"));
     }
-  }, 30_000);
+    // In process: an exception escaping the app or the HTTP server would fail this test run.
+    server = await mountApp({ predictor });
+  });
   afterAll(async () => {
-    expect((await server.stop()).code).toBe(0);
+    await server.close();
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -160,6 +163,6 @@ describe.each([
       });
     }
     expect((await request(server.port, { path: "/ping" })).status).toBe(200);
-    expect(server.proc.exitCode).toBeNull();
+    expect(server.server.listening).toBe(true);
   }, 60_000);
 });

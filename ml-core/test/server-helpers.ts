@@ -14,20 +14,27 @@ export const FAKE_SERVE = path.join(ML_CORE, "test", "server-fake-serve.cjs");
 export const BIN = path.join(ML_CORE, "bin", "ml-core.js");
 
 /**
- * The child processes run the compiled code. Rebuild when a source file is newer than its output,
- * so the suite never tests stale JavaScript (CI builds first, so this is a no-op there).
+ * The child processes run the compiled code. Rebuild when any source file under src/ is newer than
+ * its output (or has none), so the suite never tests stale JavaScript: a child process loads
+ * modules of every room (CI builds first, so this is a no-op there).
  */
 export function ensureBuilt(): void {
-  const stale = (dir: string): boolean =>
-    fs.readdirSync(path.join(ML_CORE, "src", dir), { recursive: true, withFileTypes: true }).some((e) => {
-      if (!e.isFile() || !e.name.endsWith(".ts")) return false;
-      const src = path.join(e.parentPath, e.name);
-      const out = path.join(ML_CORE, "dist", path.relative(path.join(ML_CORE, "src"), src)).replace(/\.ts$/, ".js");
-      return !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;
-    });
-  if (stale("server") || stale("runtime") || stale("model")) {
+  if (staleSources(ML_CORE).length > 0) {
     execFileSync(path.join(REPO, "node_modules", ".bin", "tsc"), ["-b", ML_CORE], { cwd: REPO, stdio: "pipe" });
   }
+}
+
+/** The `.ts` files under `<root>/src` whose `.js` under `<root>/dist` is missing or older. */
+export function staleSources(root: string): string[] {
+  const src = path.join(root, "src");
+  return fs
+    .readdirSync(src, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".ts") && !e.name.endsWith(".d.ts"))
+    .map((e) => path.join(e.parentPath, e.name))
+    .filter((file) => {
+      const out = path.join(root, "dist", path.relative(src, file)).replace(/\.ts$/, ".js");
+      return !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(file).mtimeMs;
+    });
 }
 
 export async function freePort(): Promise<number> {

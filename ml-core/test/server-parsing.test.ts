@@ -2,10 +2,10 @@
  * Request bodies → encoded rows, and predictions → response text, in process.
  */
 import { describe, expect, it } from "vitest";
-import { CsvRows, headerLayout, lastRecordEnd, readRecord } from "../src/server/csv";
-import { Formatter, csvField } from "../src/server/format";
-import { FeatureSchema } from "../src/server/rows";
-import { Scorer } from "../src/server/scoring";
+import { CsvRows, headerLayout, lastRecordEnd, readRecord } from "../src/codec/csv";
+import { Formatter, csvField } from "../src/codec/format";
+import { FeatureSchema } from "../src/codec/rows";
+import { Scorer } from "../src/codec/scoring";
 import { fakePredictor } from "./server-fake-predictor.cjs";
 import { rng } from "./server-helpers";
 import { ChainPredictor } from "../src/model/chain-predictor";

@@ -3,7 +3,7 @@
  * bytes are compared byte for byte), or decline and write nothing.
  */
 import { describe, expect, it } from "vitest";
-import { writeShortest } from "../src/server/shortest";
+import { writeShortest } from "../src/codec/shortest";
 import { rng } from "./server-helpers";
 
 const out = new Uint8Array(64);

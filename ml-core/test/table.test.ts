@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readBinnedTable, readBinnedTrainingData, readTableWithSchema, readTrainingTable } from "../src/data/table";
+import { readTableWithSchema, readTrainingTable } from "../src/data/table";
+import { readBinnedTable, readBinnedTrainingData } from "../src/train/binned-data";
 import { BinMapper } from "../src/gbdt/binning";
 import { Random } from "../src/gbdt/random";
 import { tmpDir, writeFile } from "./helpers";
@@ -48,13 +49,51 @@ describe("reading the training channel", () => {
   });
 
   it.each([
-    ["a non-numeric value in a numeric column", "x,y\n" + "1,0\n".repeat(1000) + "oops,1\n", /part-0\.csv:1002: column "x" is numeric but has "oops"/],
+    ["a non-numeric value in a numeric column", "x,y\n" + "1,0\n".repeat(1000) + "oops,1\n", /part-0\.csv:1002:1: column "x" \(column 1\) is numeric but has "oops".*list "x" in categorical_columns/],
     ["a wrong field count", "x,y\n1,0\n2\n", /part-0\.csv:3: expected 2 fields, found 1/],
     ["a missing label", "x,y\n1,0\n2,\n", /part-0\.csv:3: column "y" \(the label\) is missing/],
     ["an unknown label column", "a,b\n1,0\n", /label column "y" not found; columns are: a, b/],
     ["an empty channel", "x,y\n", /no data rows/],
   ])("fails clearly on %s", (_, text, message) => {
     expect(() => readTrainingTable(csvFiles(text), "train", layout)).toThrow(message);
+  });
+
+  it("refuses a column that mixes numbers and text in its sample, naming file, line, column and value", () => {
+    const files = csvFiles("id,age,y\n1,34,0\n2,abc,1\n3,51,0\n");
+    expect(() => readTrainingTable(files, "train", layout)).toThrow(
+      new RegExp(
+        String.raw`part-0\.csv:3:2: column "age" \(column 2\) mixes numbers \(first at line 2\) and text: "abc" is not a number; ` +
+          String.raw`fix the value, or list "age" in categorical_columns if the column really holds categories`,
+      ),
+    );
+    // The binned reader, which training uses, infers the same way.
+    expect(() => readBinnedTrainingData(files, "train", layout, 16, new Random(1))).toThrow(/part-0\.csv:3:2: column "age"/);
+  });
+
+  it("reports every mixed column at once, and ignores missing cells when deciding", () => {
+    const files = csvFiles("a,b,c,y\n1,x,NA,0\n?,2,,1\nq,3,red,0\n");
+    let message = "";
+    try {
+      readTrainingTable(files, "train", layout);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.split("\n")).toEqual([
+      expect.stringMatching(/^.*part-0\.csv:4:1: column "a" \(column 1\) mixes numbers \(first at line 2\) and text: "q"/),
+      expect.stringMatching(/^.*part-0\.csv:2:2: column "b" \(column 2\) mixes numbers \(first at line 3\) and text: "x"/),
+    ]);
+  });
+
+  it("infers a column categorical when every non-missing value in the sample is text", () => {
+    const { schema, table } = readTrainingTable(csvFiles("color,y\nred,0\n,1\nNA,0\nblue,1\n"), "train", layout);
+    expect(schema.features).toEqual([{ name: "color", kind: "categorical", column: 0, categories: ["blue", "red"] }]);
+    expect(Array.from(table.columns[0]!)).toEqual([1, NaN, NaN, 0]);
+  });
+
+  it("reads a column declared in categorical_columns as categories even when it mixes numbers and text", () => {
+    const { schema, table } = readTrainingTable(csvFiles("code,y\n12,0\nabc,1\n7,0\n12,1\n"), "train", { ...layout, categoricalColumns: ["code"] });
+    expect(schema.features).toEqual([{ name: "code", kind: "categorical", column: 0, categories: ["12", "7", "abc"] }]);
+    expect(Array.from(table.columns[0]!)).toEqual([0, 2, 1, 0]);
   });
 
   it("fails clearly on a channel without files", () => {

@@ -1,9 +1,10 @@
 // Training in-process from CSV files, as the training job does, for the model-level tests.
-import { readBinnedTable, readBinnedTrainingData, readTableWithSchema, type DataSchema, type Table } from "../src/data/table";
+import { readTableWithSchema, type DataSchema, type Table } from "../src/data/table";
+import { readBinnedTable, readBinnedTrainingData } from "../src/train/binned-data";
 import { Random } from "../src/gbdt/random";
 import { FlatPredictor } from "../src/model/flat-predictor";
-import { binningSeed, TrainingSession, type FitResult } from "../src/model/fit";
-import { parseHyperparameters } from "../src/runtime/hyperparameters";
+import { binningSeed, TrainingSession, type FitResult } from "../src/train/session";
+import { parseHyperparameters } from "../src/train/hyperparameters";
 
 export interface Trained extends FitResult {
   schema: DataSchema;

@@ -179,7 +179,7 @@ class Parser {
     }
     this.line += lines + 1;
     // A blank line is one empty unquoted field: skip it.
-    if (!(nf === 1 && this.ends[0] === this.starts[0] && buf[this.starts[0] - 1] !== QUOTE)) {
+    if (!(nf === 1 && this.ends[0] === this.starts[0] && buf[this.starts[0]! - 1] !== QUOTE)) {
       const r: CsvRecord = { file: this.file, line: startLine, nFields: nf, buf, starts: this.starts, ends: this.ends, escaped: this.escaped };
       if (this.onRecord(r) === false) this.stopped = true;
     }

@@ -1,14 +1,17 @@
 /**
  * Reading CSV channels into columns. The training channel decides the schema (which columns are
  * features, which are categorical, the categories); the validation channel is then read against
- * it. Every data error names the file, the line and the column.
+ * it. Every data error names the file, the line and the column. Reading straight into bins, which
+ * needs the algorithm's binning, composes the building blocks exported here (train/binned-data.ts).
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import { BINNING_SAMPLE, BinMapper, findThresholds } from "../gbdt/binning";
-import type { Random } from "../gbdt/random";
 import { CsvError, fieldText, readCsv, type CsvRecord } from "./csv";
 import { MISSING_TOKENS, parseNumberBytes } from "./values";
+
+// Indexed reads carry `!` (noUncheckedIndexedAccess): columns and features index the schema's own
+// arrays, and fields come from records of nColumns fields (checked). A check per read would cost
+// the hot loops; the emitted JavaScript is unchanged.
 
 /** Rows of the first training file that decide whether a column is numeric or categorical. */
 export const SCHEMA_SAMPLE_ROWS = 1000;
@@ -72,9 +75,9 @@ export class DataError extends Error {
 /** Reads the training channel: infers the schema, then reads every row. */
 export function readTrainingTable(files: readonly string[], channel: string, opts: LayoutOptions): { schema: DataSchema; table: Table } {
   if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
-  const schema = inferSchema(files[0], opts);
+  const schema = inferSchema(files[0]!, opts);
   const table = readTable(files, channel, schema, true);
-  const features = schema.features.map((f, i) => (f.kind === "categorical" ? finalizeCategories(f, table.columns[i], table.nRows, opts.maxCategories) : f));
+  const features = schema.features.map((f, i) => (f.kind === "categorical" ? finalizeCategories(f, table.columns[i]!, table.nRows, opts.maxCategories) : f));
   return { schema: { ...schema, features }, table };
 }
 
@@ -84,24 +87,42 @@ export function readTableWithSchema(files: readonly string[], channel: string, s
   return readTable(files, channel, schema, false);
 }
 
-function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema, "features"> & { features: ColumnSpec[] } {
+/** Where a column's sample first showed a number and first showed text. */
+interface ColumnSample {
+  numberLine: number;
+  textLine: number;
+  text: string;
+}
+
+export function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema, "features"> & { features: ColumnSpec[] } {
   const header = opts.labelColumn !== undefined;
   let names: string[] | undefined;
-  let nonNumeric: boolean[] = [];
+  let samples: ColumnSample[] = [];
   let seen = 0;
   wrapCsv(() =>
     readCsv(file, (r) => {
       if (names === undefined) {
         if (header) {
           names = Array.from({ length: r.nFields }, (_, i) => fieldText(r, i).trim());
-          nonNumeric = names.map(() => false);
+          samples = names.map(() => ({ numberLine: 0, textLine: 0, text: "" }));
           return;
         }
         names = Array.from({ length: r.nFields }, (_, i) => (i === 0 ? "label" : headerlessFeatureName(i - 1)));
-        nonNumeric = names.map(() => false);
+        samples = names.map(() => ({ numberLine: 0, textLine: 0, text: "" }));
       }
-      for (let i = 0; i < Math.min(r.nFields, nonNumeric.length); i++) {
-        if (!nonNumeric[i] && parseNumberBytes(r.buf, r.starts[i], r.ends[i]) === undefined) nonNumeric[i] = true;
+      for (let i = 0; i < Math.min(r.nFields, samples.length); i++) {
+        const s = samples[i]!;
+        if (s.numberLine !== 0 && s.textLine !== 0) continue;
+        const v = parseNumberBytes(r.buf, r.starts[i]!, r.ends[i]!);
+        // Missing cells (NaN) say nothing about the column's type.
+        if (v === undefined) {
+          if (s.textLine === 0) {
+            s.textLine = r.line;
+            s.text = fieldText(r, i);
+          }
+        } else if (v === v && s.numberLine === 0) {
+          s.numberLine = r.line;
+        }
       }
       return ++seen < SCHEMA_SAMPLE_ROWS;
     }),
@@ -127,14 +148,27 @@ function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema, "featu
       problems.push(`categorical_columns: "${c}" is not a feature column; feature columns are: ${columnNames.filter((_, i) => i !== labelColumn).join(", ")}`);
     }
   }
+  // A column is categorical only when declared or when every value in the sample is text: one
+  // stray text cell among numbers is far more often a data error than a category, and silently
+  // turning the column categorical would train a worse model.
+  columnNames.forEach((name, column) => {
+    const s = samples[column];
+    if (column === labelColumn || ignored.has(name) || forced.has(name) || s === undefined) return;
+    if (s.numberLine !== 0 && s.textLine !== 0) {
+      problems.push(
+        `${file}:${s.textLine}:${column + 1}: column "${name}" (column ${column + 1}) mixes numbers (first at line ${s.numberLine}) and text: ` +
+          `${JSON.stringify(s.text)} is not a number; fix the value, or list "${name}" in categorical_columns if the column really holds categories`,
+      );
+    }
+  });
   if (problems.length > 0) throw new DataError(problems.join("\n"));
   const features: ColumnSpec[] = [];
   columnNames.forEach((name, column) => {
     if (column === labelColumn || ignored.has(name)) return;
-    const categorical = forced.has(name) || nonNumeric[column];
+    const categorical = forced.has(name) || (samples[column]?.textLine ?? 0) !== 0;
     features.push(categorical ? { name, kind: "categorical", column, categories: [] } : { name, kind: "numeric", column });
   });
-  return { header, label: columnNames[labelColumn], labelColumn, nColumns: columnNames.length, columnNames, features };
+  return { header, label: columnNames[labelColumn]!, labelColumn, nColumns: columnNames.length, columnNames, features };
 }
 
 /** What a channel scan reports besides the rows. */
@@ -151,7 +185,7 @@ interface ScanSummary {
  * are appended to `learned`, otherwise they read as missing. `onRow` receives the decoded row in a
  * buffer that is reused for the next row.
  */
-function scan(
+export function scan(
   files: readonly string[],
   channel: string,
   schema: DataSchema,
@@ -182,7 +216,7 @@ function scan(
           if (r.nFields !== schema.nColumns) {
             throw new DataError(`${r.file}:${r.line}: expected ${schema.nColumns} fields, found ${r.nFields}`);
           }
-          const lv = parseNumberBytes(r.buf, r.starts[schema.labelColumn], r.ends[schema.labelColumn]);
+          const lv = parseNumberBytes(r.buf, r.starts[schema.labelColumn]!, r.ends[schema.labelColumn]!);
           let labelNum = NaN;
           let labelCode = -1;
           if (lv === undefined) {
@@ -200,14 +234,14 @@ function scan(
             labelNum = lv;
           }
           for (let j = 0; j < nF; j++) {
-            const c = specs[j].column;
+            const c = specs[j]!.column;
             const codes = codeMaps[j];
             if (codes === undefined) {
-              const v = parseNumberBytes(r.buf, r.starts[c], r.ends[c]);
+              const v = parseNumberBytes(r.buf, r.starts[c]!, r.ends[c]!);
               if (v === undefined) {
                 throw new DataError(
-                  `${r.file}:${r.line}: column "${specs[j].name}" is numeric but has ${JSON.stringify(fieldText(r, c))}` +
-                    ` (a column is numeric when its first ${SCHEMA_SAMPLE_ROWS} values are; list it in categorical_columns otherwise)`,
+                  `${r.file}:${r.line}:${c + 1}: column "${specs[j]!.name}" (column ${c + 1}) is numeric but has ${JSON.stringify(fieldText(r, c))}` +
+                    ` (its first ${SCHEMA_SAMPLE_ROWS} rows held no text, so it is numeric); fix the value, or list "${specs[j]!.name}" in categorical_columns if the column really holds categories`,
                 );
               }
               values[j] = v;
@@ -239,7 +273,7 @@ function scan(
 }
 
 /** A growable label column (exactly sized when the row count is known). */
-class LabelBuilder {
+export class LabelBuilder {
   private numeric: Float64Array;
   private textCode: Int32Array | undefined;
   private n = 0;
@@ -278,7 +312,7 @@ class LabelBuilder {
   }
 }
 
-function categoryState(schema: DataSchema, learn: boolean): { codeMaps: (Map<string, number> | undefined)[]; learned: (string[] | undefined)[] } {
+export function categoryState(schema: DataSchema, learn: boolean): { codeMaps: (Map<string, number> | undefined)[]; learned: (string[] | undefined)[] } {
   return {
     codeMaps: schema.features.map((f) => (f.kind === "categorical" ? new Map((learn ? [] : (f.categories ?? [])).map((c, i) => [c, i])) : undefined)),
     learned: schema.features.map((f) => (f.kind === "categorical" ? (learn ? [] : (f.categories as string[])) : undefined)),
@@ -296,7 +330,7 @@ function readTable(files: readonly string[], channel: string, schema: DataSchema
       capacity *= 2;
       columns = columns.map((c) => growTo(c, capacity));
     }
-    for (let j = 0; j < values.length; j++) columns[j][row] = values[j];
+    for (let j = 0; j < values.length; j++) columns[j]![row] = values[j]!;
     labels.add(row, ln, lc);
   });
   if (learnCategories) {
@@ -305,113 +339,6 @@ function readTable(files: readonly string[], channel: string, schema: DataSchema
     });
   }
   return { ...summary, columns: columns.map((c) => c.subarray(0, summary.nRows)), label: labels.build() };
-}
-
-/** A channel read straight into bins (see `readBinnedTrainingData`). */
-export interface BinnedTable {
-  readonly nRows: number;
-  /** Column-major bins, `bins[f * nRows + row]`. */
-  readonly bins: Uint8Array;
-  readonly label: LabelColumn;
-  readonly dataHash: string;
-  readonly bytes: number;
-}
-
-/**
- * Reads the training channel straight into bins, in two passes over the files, so that the raw
- * values never sit in memory (8 bytes each, against 1 for a bin; LightGBM loads the same way):
- * pass 1 checks every row, learns the categories and their counts, keeps the labels and a uniform
- * sample of `BINNING_SAMPLE` rows (reservoir sampling, seeded); the bin thresholds come from the
- * sample; pass 2 bins every value. With fewer rows than the sample size every row is used, and the
- * thresholds are exactly those of `BinMapper.fit` on the full columns.
- */
-export function readBinnedTrainingData(files: readonly string[], channel: string, opts: LayoutOptions, maxBins: number, rng: Random): { schema: DataSchema; mapper: BinMapper; table: BinnedTable } {
-  if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
-  const inferred = inferSchema(files[0], opts);
-  const nF = inferred.features.length;
-  const { codeMaps, learned } = categoryState(inferred, true);
-  const numeric = inferred.features.map((f, j) => (f.kind === "numeric" ? j : -1)).filter((j) => j >= 0);
-  const K = BINNING_SAMPLE;
-  const sample = numeric.map(() => new Float64Array(1024));
-  const counts: number[][] = inferred.features.map(() => []);
-  const labelTexts = { texts: [] as string[], codes: new Map<string, number>() };
-  let sampleRows = 0;
-  const summary = scan(files, channel, inferred, codeMaps, learned, true, labelTexts, (row, values) => {
-    for (let j = 0; j < nF; j++) {
-      const v = values[j];
-      if (codeMaps[j] !== undefined && v === v) counts[j][v] = (counts[j][v] ?? 0) + 1;
-    }
-    // Algorithm R: row i replaces a random slot with probability K / (i + 1).
-    let slot = row;
-    if (row >= K) {
-      slot = rng.int(row + 1);
-      if (slot >= K) return;
-    } else {
-      sampleRows = row + 1;
-      if (row === sample[0]?.length) for (let k = 0; k < sample.length; k++) sample[k] = growTo(sample[k], Math.min(K, row * 2));
-    }
-    for (let k = 0; k < numeric.length; k++) sample[k][slot] = values[numeric[k]];
-  });
-
-  // Categories: the most frequent maxBins, ordered by name; old code -> new code.
-  const remaps: (Float64Array | undefined)[] = [];
-  const features: ColumnSpec[] = inferred.features.map((f, j) => {
-    if (f.kind !== "categorical") return f;
-    const seen = learned[j] as string[];
-    const c = Float64Array.from(seen, (_, i) => counts[j][i] ?? 0);
-    const { categories, remap } = keepCategories(seen, c, maxBins);
-    remaps[j] = remap;
-    return { ...f, categories };
-  });
-  const schema: DataSchema = { ...inferred, features };
-  const nCategories = features.map((f) => (f.kind === "categorical" ? (f.categories as string[]).length : undefined));
-  const mapper = new BinMapper(
-    features.map((f, j) => {
-      if (f.kind === "categorical") return { categorical: true, nBins: Math.max(nCategories[j] as number, 1), thresholds: new Float64Array(0) };
-      const thresholds = findThresholds(sample[numeric.indexOf(j)], sampleRows, undefined, maxBins);
-      return { categorical: false, nBins: thresholds.length + 1, thresholds };
-    }),
-  );
-
-  // Pass 2: bins and labels, exactly sized. The category and label maps already hold every text.
-  const n = summary.nRows;
-  const bins = new Uint8Array(nF * n);
-  const labels = new LabelBuilder(n, labelTexts.texts, labelTexts.codes);
-  scan(files, channel, inferred, codeMaps, learned, false, labels, (row, values, ln, lc) => {
-    labels.add(row, ln, lc);
-    for (let j = 0; j < nF; j++) {
-      const remap = remaps[j];
-      const v = values[j];
-      bins[j * n + row] = mapper.binOfValue(j, remap === undefined || v !== v ? v : remap[v]);
-    }
-  });
-  return { schema, mapper, table: { nRows: n, bins, label: labels.build(), dataHash: summary.dataHash, bytes: summary.bytes } };
-}
-
-/** Reads another channel (validation) straight into bins with the training schema and bins. */
-export function readBinnedTable(files: readonly string[], channel: string, schema: DataSchema, mapper: BinMapper): BinnedTable {
-  if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
-  const { codeMaps, learned } = categoryState(schema, false);
-  const nF = schema.features.length;
-  let capacity = 1024;
-  let bins = schema.features.map(() => new Uint8Array(capacity));
-  const labels = new LabelBuilder();
-  const summary = scan(files, channel, schema, codeMaps, learned, false, labels, (row, values, ln, lc) => {
-    if (row === capacity) {
-      capacity *= 2;
-      bins = bins.map((b) => {
-        const c = new Uint8Array(capacity);
-        c.set(b);
-        return c;
-      });
-    }
-    for (let j = 0; j < nF; j++) bins[j][row] = mapper.binOfValue(j, values[j]);
-    labels.add(row, ln, lc);
-  });
-  const n = summary.nRows;
-  const all = new Uint8Array(nF * n);
-  bins.forEach((b, j) => all.set(b.subarray(0, n), j * n));
-  return { nRows: n, bins: all, label: labels.build(), dataHash: summary.dataHash, bytes: summary.bytes };
 }
 
 function checkHeader(r: CsvRecord, schema: DataSchema): void {
@@ -425,26 +352,26 @@ function checkHeader(r: CsvRecord, schema: DataSchema): void {
  * Orders a categorical column's categories by name and keeps at most `max` of them (the most
  * frequent; ties: first seen): each category needs its own bin.
  */
-function keepCategories(seen: readonly string[], counts: Float64Array, max: number): { categories: string[]; remap: Float64Array } {
+export function keepCategories(seen: readonly string[], counts: Float64Array, max: number): { categories: string[]; remap: Float64Array } {
   let keep = seen.map((_, i) => i);
-  if (keep.length > max) keep = keep.sort((a, b) => counts[b] - counts[a] || a - b).slice(0, max);
-  keep.sort((a, b) => (seen[a] < seen[b] ? -1 : seen[a] > seen[b] ? 1 : 0));
+  if (keep.length > max) keep = keep.sort((a, b) => counts[b]! - counts[a]! || a - b).slice(0, max);
+  keep.sort((a, b) => (seen[a]! < seen[b]! ? -1 : seen[a]! > seen[b]! ? 1 : 0));
   const remap = new Float64Array(seen.length).fill(NaN);
   keep.forEach((old, code) => (remap[old] = code));
-  return { categories: keep.map((i) => seen[i]), remap };
+  return { categories: keep.map((i) => seen[i]!), remap };
 }
 
 /** Recodes a raw categorical column in place to the kept categories. */
 function finalizeCategories(spec: ColumnSpec, col: Float64Array, nRows: number, max: number): ColumnSpec {
   const seen = spec.categories as string[];
   const counts = new Float64Array(seen.length);
-  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) counts[col[i]]++;
+  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) counts[col[i]!]!++;
   const { categories, remap } = keepCategories(seen, counts, max);
-  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) col[i] = remap[col[i]];
+  for (let i = 0; i < nRows; i++) if (col[i] === col[i]) col[i] = remap[col[i]!]!;
   return { ...spec, categories };
 }
 
-function growTo(a: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
+export function growTo(a: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
   const b = new Float64Array(capacity);
   b.set(a.subarray(0, Math.min(a.length, capacity)));
   return b;

@@ -44,7 +44,7 @@ export function parseNumber(text: string): number | undefined {
   }
   const nDigits = n - start - (fraction >= 0 ? 1 : 0);
   if (i === n && nDigits > 0 && significant <= 15 && fraction <= 22) {
-    const v = fraction > 0 ? mantissa / POW10[fraction] : mantissa;
+    const v = fraction > 0 ? mantissa / POW10[fraction]! : mantissa;
     return negative ? -v : v;
   }
   return slowParse(text);
@@ -83,7 +83,7 @@ export function parseNumberBytes(buf: Uint8Array, start: number, end: number): n
   let significant = 0;
   let fraction = -1;
   for (; i < end; i++) {
-    const c = buf[i];
+    const c = buf[i]!;
     if (c >= 48 && c <= 57) {
       mantissa = mantissa * 10 + (c - 48);
       if (mantissa !== 0) significant++;
@@ -96,11 +96,11 @@ export function parseNumberBytes(buf: Uint8Array, start: number, end: number): n
   }
   const nDigits = end - digitsStart - (fraction >= 0 ? 1 : 0);
   if (i === end && nDigits > 0 && significant <= 15 && fraction <= 22) {
-    const v = fraction > 0 ? mantissa / POW10[fraction] : mantissa;
+    const v = fraction > 0 ? mantissa / POW10[fraction]! : mantissa;
     return negative ? -v : v;
   }
   let text = "";
-  for (let j = start; j < end; j++) text += String.fromCharCode(buf[j]);
+  for (let j = start; j < end; j++) text += String.fromCharCode(buf[j]!);
   const v = parseNumber(text);
   return v === undefined ? undefined : clampNumber(v);
 }

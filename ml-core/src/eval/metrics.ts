@@ -2,7 +2,11 @@
  * Evaluation metrics, with the names the training job prints (`validation:auc=0.987600`) and the
  * SageMaker MetricDefinitions match.
  */
-import type { Objective } from "../model/predictor";
+import type { Objective } from "../gbdt/types";
+
+// Indexed reads carry `!` (noUncheckedIndexedAccess): every index runs below the length of the
+// arrays it reads (n rows, nClasses columns). A check per read would cost the hot loops; the
+// emitted JavaScript is unchanged.
 
 /** Every metric name training can print, per objective. */
 export const METRIC_NAMES = {
@@ -42,7 +46,7 @@ export function binaryMetricsInPlace(y: Float64Array, p1: Float64Array): Record<
   let nNeg = 0;
   for (let i = 0; i < n; i++) {
     const yi = y[i];
-    const p = p1[i];
+    const p = p1[i]!;
     // argmax over [1 - p, p] picks class 0 on a tie, as in `accuracy`.
     const yhat = p > 1 - p ? 1 : 0;
     if (yhat === yi) right++;
@@ -64,9 +68,9 @@ export function binaryMetricsInPlace(y: Float64Array, p1: Float64Array): Record<
     let below = 0;
     let upTo = 0;
     let wins = 0;
-    const neg = (k: number): number => -p1[nNeg - 1 - k]; // k-th smallest negative score
+    const neg = (k: number): number => -p1[nNeg - 1 - k]!; // k-th smallest negative score
     for (let i = 0; i < nPos; i++) {
-      const s = p1[nNeg + i];
+      const s = p1[nNeg + i]!;
       while (below < nNeg && neg(below) < s) below++;
       if (upTo < below) upTo = below;
       while (upTo < nNeg && neg(upTo) === s) upTo++;
@@ -79,26 +83,26 @@ export function binaryMetricsInPlace(y: Float64Array, p1: Float64Array): Record<
 
 export function rmse(y: ArrayLike<number>, p: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < y.length; i++) s += (y[i] - p[i]) ** 2;
+  for (let i = 0; i < y.length; i++) s += (y[i]! - p[i]!) ** 2;
   return Math.sqrt(s / y.length);
 }
 
 export function mae(y: ArrayLike<number>, p: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < y.length; i++) s += Math.abs(y[i] - p[i]);
+  for (let i = 0; i < y.length; i++) s += Math.abs(y[i]! - p[i]!);
   return s / y.length;
 }
 
 /** Coefficient of determination; 0 when y is constant and predicted exactly (sklearn gives 1.0 then; we avoid the 0/0). */
 export function r2(y: ArrayLike<number>, p: ArrayLike<number>): number {
   let mean = 0;
-  for (let i = 0; i < y.length; i++) mean += y[i];
+  for (let i = 0; i < y.length; i++) mean += y[i]!;
   mean /= y.length;
   let ssRes = 0;
   let ssTot = 0;
   for (let i = 0; i < y.length; i++) {
-    ssRes += (y[i] - p[i]) ** 2;
-    ssTot += (y[i] - mean) ** 2;
+    ssRes += (y[i]! - p[i]!) ** 2;
+    ssTot += (y[i]! - mean) ** 2;
   }
   if (ssTot === 0) return ssRes === 0 ? 1 : 0;
   return 1 - ssRes / ssTot;
@@ -106,7 +110,7 @@ export function r2(y: ArrayLike<number>, p: ArrayLike<number>): number {
 
 function argmax(p: ArrayLike<number>, offset: number, k: number): number {
   let best = 0;
-  for (let j = 1; j < k; j++) if (p[offset + j] > p[offset + best]) best = j;
+  for (let j = 1; j < k; j++) if (p[offset + j]! > p[offset + best]!) best = j;
   return best;
 }
 
@@ -118,7 +122,7 @@ export function accuracy(y: ArrayLike<number>, p: ArrayLike<number>, k: number):
 
 export function logloss(y: ArrayLike<number>, p: ArrayLike<number>, k: number): number {
   let s = 0;
-  for (let i = 0; i < y.length; i++) s -= Math.log(Math.min(Math.max(p[i * k + y[i]], EPS), 1 - EPS));
+  for (let i = 0; i < y.length; i++) s -= Math.log(Math.min(Math.max(p[i * k + y[i]!]!, EPS), 1 - EPS));
   return s / y.length;
 }
 
@@ -132,13 +136,13 @@ export function f1(y: ArrayLike<number>, p: ArrayLike<number>, k: number): numbe
   const fn = new Float64Array(k);
   for (let i = 0; i < y.length; i++) {
     const yhat = argmax(p, i * k, k);
-    if (yhat === y[i]) tp[yhat]++;
+    if (yhat === y[i]) tp[yhat]!++;
     else {
-      fp[yhat]++;
-      fn[y[i]]++;
+      fp[yhat]!++;
+      fn[y[i]!]!++;
     }
   }
-  const f1Of = (c: number): number => (tp[c] === 0 ? 0 : (2 * tp[c]) / (2 * tp[c] + fp[c] + fn[c]));
+  const f1Of = (c: number): number => (tp[c] === 0 ? 0 : (2 * tp[c]!) / (2 * tp[c]! + fp[c]! + fn[c]!));
   if (k === 2) return f1Of(1);
   let s = 0;
   for (let c = 0; c < k; c++) s += f1Of(c);
@@ -155,7 +159,7 @@ export function auc(y: ArrayLike<number>, p: ArrayLike<number>, k: number): numb
   const positive = new Uint8Array(n);
   const one = (c: number): number => {
     for (let i = 0; i < n; i++) {
-      scores[i] = p[i * k + c];
+      scores[i] = p[i * k + c]!;
       positive[i] = y[i] === c ? 1 : 0;
     }
     return binaryAuc(scores, positive);
@@ -174,14 +178,14 @@ export function auc(y: ArrayLike<number>, p: ArrayLike<number>, k: number): numb
 export function binaryAuc(scores: Float64Array, positive: Uint8Array): number {
   const n = scores.length;
   let nPos = 0;
-  for (let i = 0; i < n; i++) nPos += positive[i];
+  for (let i = 0; i < n; i++) nPos += positive[i]!;
   const nNeg = n - nPos;
   if (nPos === 0 || nNeg === 0) return NaN;
   const pos = new Float64Array(nPos);
   const neg = new Float64Array(nNeg);
   for (let i = 0, a = 0, b = 0; i < n; i++) {
-    if (positive[i] === 1) pos[a++] = scores[i];
-    else neg[b++] = scores[i];
+    if (positive[i] === 1) pos[a++] = scores[i]!;
+    else neg[b++] = scores[i]!;
   }
   pos.sort();
   neg.sort();
@@ -189,8 +193,8 @@ export function binaryAuc(scores: Float64Array, positive: Uint8Array): number {
   let upTo = 0; // negatives at or below it
   let wins = 0;
   for (let i = 0; i < nPos; i++) {
-    const s = pos[i];
-    while (below < nNeg && neg[below] < s) below++;
+    const s = pos[i]!;
+    while (below < nNeg && neg[below]! < s) below++;
     if (upTo < below) upTo = below;
     while (upTo < nNeg && neg[upTo] === s) upTo++;
     wins += below + (upTo - below) / 2;
@@ -203,8 +207,16 @@ export function formatMetricLine(channel: string, name: string, value: number): 
   return `${channel}:${name}=${Number.isFinite(value) ? value.toFixed(6) : "nan"}`;
 }
 
-/** Regexes for SageMaker MetricDefinitions, one per channel × metric. */
-export function metricDefinitions(objective: Objective): { Name: string; Regex: string }[] {
-  const names = objective === "regression" ? METRIC_NAMES.regression : METRIC_NAMES.classification;
-  return METRIC_CHANNELS.flatMap((ch) => names.map((m) => ({ Name: `${ch}:${m}`, Regex: `${ch}:${m}=([-+0-9.eE]+)` })));
+/** A number as `formatMetricLine` prints it (`0.987600`, `-1.5e-3`). */
+const METRIC_NUMBER = "[-+]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][-+]?[0-9]+)?";
+
+/**
+ * Regexes for SageMaker MetricDefinitions, one per channel × metric of `objective`, or of every
+ * objective when none is given (14, under SageMaker's 40 per job). SageMaker keeps the first
+ * capture group. The leading `\b` keeps `train:auc` from matching inside a longer word
+ * (`pretrain:auc=`); no `^`/`$`, so a log agent's prefix or a trailing `\r` cannot hide the value.
+ */
+export function metricDefinitions(objective?: Objective): { Name: string; Regex: string }[] {
+  const names = objective === undefined ? [...METRIC_NAMES.classification, ...METRIC_NAMES.regression] : objective === "regression" ? METRIC_NAMES.regression : METRIC_NAMES.classification;
+  return METRIC_CHANNELS.flatMap((ch) => names.map((m) => ({ Name: `${ch}:${m}`, Regex: `\\b${ch}:${m}=(${METRIC_NUMBER})` })));
 }

@@ -8,6 +8,9 @@ import type { Random } from "./random";
 import { BinArray, MAX_BINS, MISSING_BIN, type BinMatrix } from "./types";
 import { lowerBound } from "../data/sorted";
 
+// Indexed reads carry `!` (noUncheckedIndexedAccess): indices run below the sample and column
+// lengths. A check per read would cost the hot loops; the emitted JavaScript is unchanged.
+
 /** Rows used to find thresholds; more changes the thresholds very little and costs a sort. */
 export const BINNING_SAMPLE = 200_000;
 
@@ -52,10 +55,10 @@ export class BinMapper {
   }
 
   transformColumn(f: number, col: Float64Array, nRows: number, out: Uint8Array): void {
-    const info = this.features[f];
+    const info = this.features[f]!;
     if (info.categorical) {
       for (let i = 0; i < nRows; i++) {
-        const v = col[i];
+        const v = col[i]!;
         out[i] = v === v && v >= 0 && v < info.nBins ? v : MISSING_BIN;
       }
       return;
@@ -63,7 +66,7 @@ export class BinMapper {
     const t = info.thresholds;
     const nT = t.length;
     for (let i = 0; i < nRows; i++) {
-      const v = col[i];
+      const v = col[i]!;
       if (v !== v) {
         out[i] = MISSING_BIN;
         continue;
@@ -73,7 +76,7 @@ export class BinMapper {
       let hi = nT;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (v <= t[mid]) hi = mid;
+        if (v <= t[mid]!) hi = mid;
         else lo = mid + 1;
       }
       out[i] = lo;
@@ -82,7 +85,7 @@ export class BinMapper {
 
   /** The bin of one value of feature f (a category code for a categorical feature; NaN: missing). */
   binOfValue(f: number, v: number): number {
-    const info = this.features[f];
+    const info = this.features[f]!;
     if (v !== v) return MISSING_BIN;
     if (info.categorical) return v >= 0 && v < info.nBins ? v : MISSING_BIN;
     const t = info.thresholds;
@@ -90,7 +93,7 @@ export class BinMapper {
     let hi = t.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (v <= t[mid]) hi = mid;
+      if (v <= t[mid]!) hi = mid;
       else lo = mid + 1;
     }
     return lo;
@@ -98,15 +101,15 @@ export class BinMapper {
 
   /** The value-space threshold of the split "bin <= b" on numeric feature f. */
   threshold(f: number, b: number): number {
-    const t = this.features[f].thresholds;
+    const t = this.features[f]!.thresholds;
     // b = nBins - 1 is the "all values left, missing right" split; MAX_VALUE stands for +Infinity,
     // which JSON cannot spell (values are clamped to ±MAX_VALUE on reading).
-    return b < t.length ? t[b] : Number.MAX_VALUE;
+    return b < t.length ? t[b]! : Number.MAX_VALUE;
   }
 
   /** The inverse of `threshold`: the bin b of a value-space threshold (for rebuilding trees). */
   binOf(f: number, threshold: number): number {
-    return lowerBound(this.features[f].thresholds, threshold);
+    return lowerBound(this.features[f]!.thresholds, threshold);
   }
 }
 
@@ -115,7 +118,7 @@ export function findThresholds(col: Float64Array, nRows: number, sample: Uint32A
   const values = new Float64Array(n);
   let m = 0;
   for (let i = 0; i < n; i++) {
-    const v = col[sample ? sample[i] : i];
+    const v = col[sample ? sample[i]! : i]!;
     if (v === v) values[m++] = v;
   }
   const sorted = values.subarray(0, m).sort();
@@ -126,7 +129,7 @@ export function findThresholds(col: Float64Array, nRows: number, sample: Uint32A
     const out = new Float64Array(nDistinct - 1);
     let k = 0;
     for (let i = 1; i < m; i++) {
-      if (sorted[i] !== sorted[i - 1]) out[k++] = clampFinite((sorted[i - 1] + sorted[i]) / 2);
+      if (sorted[i] !== sorted[i - 1]) out[k++] = clampFinite((sorted[i - 1]! + sorted[i]!) / 2);
     }
     return out;
   }
@@ -136,7 +139,7 @@ export function findThresholds(col: Float64Array, nRows: number, sample: Uint32A
     const pos = ((j * 100) / maxBins / 100) * (m - 1);
     const lo = Math.floor(pos);
     const hi = Math.ceil(pos);
-    out[j - 1] = clampFinite((sorted[lo] + sorted[hi]) / 2);
+    out[j - 1] = clampFinite((sorted[lo]! + sorted[hi]!) / 2);
   }
   return out;
 }

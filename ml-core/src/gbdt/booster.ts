@@ -8,14 +8,16 @@
  * adding the saved trees in their original order (float addition in the same order gives the same
  * bits).
  */
-import type { TreeJson } from "../model/format";
 import type { BinMapper } from "./binning";
 import { growTree, type GrowerContext, type GrowerOptions } from "./grower";
 import { HistogramPool } from "./histogram";
 import type { Loss } from "./loss";
 import { Random } from "./random";
 import { addBinnedPredictions, fromTreeJson, toTreeJson } from "./tree";
-import { GradientArray, RowIndexArray, type BinMatrix } from "./types";
+import { GradientArray, RowIndexArray, type BinMatrix, type TreeJson } from "./types";
+
+// Indexed reads carry `!` (noUncheckedIndexedAccess): rows and outputs run below nRows and
+// nOutputs. A check per read would cost the hot loops; the emitted JavaScript is unchanged.
 
 export interface BoosterOptions extends GrowerOptions {
   readonly numRound: number;
@@ -80,10 +82,10 @@ export class Booster {
     const n = train.nRows;
     this.baseline = loss.baseline(train.y, n);
     this.trainRaw = new Float64Array(n * K);
-    for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) this.trainRaw[i * K + k] = this.baseline[k];
+    for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) this.trainRaw[i * K + k] = this.baseline[k]!;
     if (valid) {
       this.validRaw = new Float64Array(valid.nRows * K);
-      for (let i = 0; i < valid.nRows; i++) for (let k = 0; k < K; k++) this.validRaw[i * K + k] = this.baseline[k];
+      for (let i = 0; i < valid.nRows; i++) for (let k = 0; k < K; k++) this.validRaw[i * K + k] = this.baseline[k]!;
     }
     this.g = Array.from({ length: K }, () => new GradientArray(n));
     this.h = Array.from({ length: K }, () => new GradientArray(loss.constantHessian ? 0 : n));
@@ -138,10 +140,10 @@ export class Booster {
       if (natural) fillIdentity(ctx.rows, n);
       else ctx.rows.set(sampled as Uint32Array);
       const features = opts.colsampleBytree < 1 ? sampleSorted(this.allFeatures.length, opts.colsampleBytree, this.rng) : this.allFeatures;
-      const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k], loss.constantHessian ? null : this.h[k], features, opts, this.rng);
+      const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k]!, loss.constantHessian ? null : this.h[k]!, features, opts, this.rng);
       if (natural) {
         // Every row sits in exactly one leaf's range: no tree walk needed for the training set.
-        for (const leaf of leaves) addToRows(this.trainRaw, ctx.rows, leaf.start, leaf.start + leaf.count, tree.value[leaf.node], K, k);
+        for (const leaf of leaves) addToRows(this.trainRaw, ctx.rows, leaf.start, leaf.start + leaf.count, tree.value[leaf.node]!, K, k);
       } else {
         addBinnedPredictions(tree, train.bins, n, this.trainRaw, K, k);
       }
@@ -211,11 +213,11 @@ export class Booster {
     this.validationLoss.push(...s.validationLoss);
     this.trainLoss.push(...s.trainLoss);
     for (let t = 0; t < s.trees.length; t++) {
-      const tree = fromTreeJson(s.trees[t], this.mapper);
-      const k = s.trees[t].output;
+      const tree = fromTreeJson(s.trees[t]!, this.mapper);
+      const k = s.trees[t]!.output;
       addBinnedPredictions(tree, this.train.bins, this.train.nRows, this.trainRaw, K, k);
       if (this.valid && this.validRaw) addBinnedPredictions(tree, this.valid.bins, this.valid.nRows, this.validRaw, K, k);
-      this.trees.push(s.trees[t]);
+      this.trees.push(s.trees[t]!);
       if ((t + 1) % K === 0 && (t + 1) / K === s.bestRound && this.opts.earlyStoppingRounds > 0 && this.validRaw) {
         this.bestTrainRaw = this.trainRaw.slice();
         this.bestValidRaw = this.validRaw.slice();
@@ -233,8 +235,8 @@ function fillIdentity(rows: Uint32Array, n: number): void {
 }
 
 function addToRows(raw: Float64Array, rows: Uint32Array, start: number, end: number, v: number, K: number, k: number): void {
-  if (K === 1) for (let i = start; i < end; i++) raw[rows[i]] += v;
-  else for (let i = start; i < end; i++) raw[rows[i] * K + k] += v;
+  if (K === 1) for (let i = start; i < end; i++) raw[rows[i]!]! += v;
+  else for (let i = start; i < end; i++) raw[rows[i]! * K + k]! += v;
 }
 
 function sampleSorted(n: number, fraction: number, rng: Random): Uint32Array {

@@ -8,6 +8,10 @@
  */
 import { HIST_STRIDE, MISSING_BIN, type GradientArray, type RowIndexArray } from "./types";
 
+// Indexed reads carry `!` (noUncheckedIndexedAccess): rows, bins and slots are in range by
+// construction (bins < 256, slots < FEATURE_STRIDE, rows < nRows). A check per read would cost the
+// hot loops; the emitted JavaScript is unchanged.
+
 export const BINS_PER_FEATURE = MISSING_BIN + 1;
 export const FEATURE_STRIDE = BINS_PER_FEATURE * HIST_STRIDE;
 
@@ -50,17 +54,17 @@ export function accumulate(hist: Float64Array, f: number, col: Uint8Array, rows:
     hist.fill(0, base, base + FEATURE_STRIDE);
     if (h === null) {
       for (let i = 0; i < count; i++) {
-        const o = base + col[rows[start + i]] * 3;
-        hist[o] += g[i];
-        hist[o + 2] += 1;
+        const o = base + col[rows[start + i]!]! * 3;
+        hist[o]! += g[i]!;
+        hist[o + 2]! += 1;
       }
-      for (let o = base; o < base + FEATURE_STRIDE; o += 3) hist[o + 1] = hist[o + 2];
+      for (let o = base; o < base + FEATURE_STRIDE; o += 3) hist[o + 1] = hist[o + 2]!;
     } else {
       for (let i = 0; i < count; i++) {
-        const o = base + col[rows[start + i]] * 3;
-        hist[o] += g[i];
-        hist[o + 1] += h[i];
-        hist[o + 2] += 1;
+        const o = base + col[rows[start + i]!]! * 3;
+        hist[o]! += g[i]!;
+        hist[o + 1]! += h[i]!;
+        hist[o + 2]! += 1;
       }
     }
     return;
@@ -72,53 +76,53 @@ export function accumulate(hist: Float64Array, f: number, col: Uint8Array, rows:
   if (h === null) {
     for (let i = 0; i < end4; i += 4) {
       const r = start + i;
-      let o = col[rows[r]] * 3;
-      s[o] += g[i];
-      s[o + 2] += 1;
-      o = S + col[rows[r + 1]] * 3;
-      s[o] += g[i + 1];
-      s[o + 2] += 1;
-      o = 2 * S + col[rows[r + 2]] * 3;
-      s[o] += g[i + 2];
-      s[o + 2] += 1;
-      o = 3 * S + col[rows[r + 3]] * 3;
-      s[o] += g[i + 3];
-      s[o + 2] += 1;
+      let o = col[rows[r]!]! * 3;
+      s[o]! += g[i]!;
+      s[o + 2]! += 1;
+      o = S + col[rows[r + 1]!]! * 3;
+      s[o]! += g[i + 1]!;
+      s[o + 2]! += 1;
+      o = 2 * S + col[rows[r + 2]!]! * 3;
+      s[o]! += g[i + 2]!;
+      s[o + 2]! += 1;
+      o = 3 * S + col[rows[r + 3]!]! * 3;
+      s[o]! += g[i + 3]!;
+      s[o + 2]! += 1;
     }
     for (let i = end4; i < count; i++) {
-      const o = col[rows[start + i]] * 3;
-      s[o] += g[i];
-      s[o + 2] += 1;
+      const o = col[rows[start + i]!]! * 3;
+      s[o]! += g[i]!;
+      s[o + 2]! += 1;
     }
   } else {
     for (let i = 0; i < end4; i += 4) {
       const r = start + i;
-      let o = col[rows[r]] * 3;
-      s[o] += g[i];
-      s[o + 1] += h[i];
-      s[o + 2] += 1;
-      o = S + col[rows[r + 1]] * 3;
-      s[o] += g[i + 1];
-      s[o + 1] += h[i + 1];
-      s[o + 2] += 1;
-      o = 2 * S + col[rows[r + 2]] * 3;
-      s[o] += g[i + 2];
-      s[o + 1] += h[i + 2];
-      s[o + 2] += 1;
-      o = 3 * S + col[rows[r + 3]] * 3;
-      s[o] += g[i + 3];
-      s[o + 1] += h[i + 3];
-      s[o + 2] += 1;
+      let o = col[rows[r]!]! * 3;
+      s[o]! += g[i]!;
+      s[o + 1]! += h[i]!;
+      s[o + 2]! += 1;
+      o = S + col[rows[r + 1]!]! * 3;
+      s[o]! += g[i + 1]!;
+      s[o + 1]! += h[i + 1]!;
+      s[o + 2]! += 1;
+      o = 2 * S + col[rows[r + 2]!]! * 3;
+      s[o]! += g[i + 2]!;
+      s[o + 1]! += h[i + 2]!;
+      s[o + 2]! += 1;
+      o = 3 * S + col[rows[r + 3]!]! * 3;
+      s[o]! += g[i + 3]!;
+      s[o + 1]! += h[i + 3]!;
+      s[o + 2]! += 1;
     }
     for (let i = end4; i < count; i++) {
-      const o = col[rows[start + i]] * 3;
-      s[o] += g[i];
-      s[o + 1] += h[i];
-      s[o + 2] += 1;
+      const o = col[rows[start + i]!]! * 3;
+      s[o]! += g[i]!;
+      s[o + 1]! += h[i]!;
+      s[o + 2]! += 1;
     }
   }
-  for (let k = 0; k < S; k++) hist[base + k] = s[k] + s[S + k] + s[2 * S + k] + s[3 * S + k];
-  if (h === null) for (let o = base; o < base + S; o += 3) hist[o + 1] = hist[o + 2];
+  for (let k = 0; k < S; k++) hist[base + k] = s[k]! + s[S + k]! + s[2 * S + k]! + s[3 * S + k]!;
+  if (h === null) for (let o = base; o < base + S; o += 3) hist[o + 1] = hist[o + 2]!;
 }
 
 /**
@@ -132,47 +136,47 @@ function accumulateNatural(hist: Float64Array, base: number, col: Uint8Array, co
   const end4 = count - (count % 4);
   if (h === null) {
     for (let i = 0; i < end4; i += 4) {
-      let o = col[i] * 3;
-      s[o] += g[i];
-      s[o + 2] += 1;
-      o = S + col[i + 1] * 3;
-      s[o] += g[i + 1];
-      s[o + 2] += 1;
-      o = 2 * S + col[i + 2] * 3;
-      s[o] += g[i + 2];
-      s[o + 2] += 1;
-      o = 3 * S + col[i + 3] * 3;
-      s[o] += g[i + 3];
-      s[o + 2] += 1;
+      let o = col[i]! * 3;
+      s[o]! += g[i]!;
+      s[o + 2]! += 1;
+      o = S + col[i + 1]! * 3;
+      s[o]! += g[i + 1]!;
+      s[o + 2]! += 1;
+      o = 2 * S + col[i + 2]! * 3;
+      s[o]! += g[i + 2]!;
+      s[o + 2]! += 1;
+      o = 3 * S + col[i + 3]! * 3;
+      s[o]! += g[i + 3]!;
+      s[o + 2]! += 1;
     }
   } else {
     for (let i = 0; i < end4; i += 4) {
-      let o = col[i] * 3;
-      s[o] += g[i];
-      s[o + 1] += h[i];
-      s[o + 2] += 1;
-      o = S + col[i + 1] * 3;
-      s[o] += g[i + 1];
-      s[o + 1] += h[i + 1];
-      s[o + 2] += 1;
-      o = 2 * S + col[i + 2] * 3;
-      s[o] += g[i + 2];
-      s[o + 1] += h[i + 2];
-      s[o + 2] += 1;
-      o = 3 * S + col[i + 3] * 3;
-      s[o] += g[i + 3];
-      s[o + 1] += h[i + 3];
-      s[o + 2] += 1;
+      let o = col[i]! * 3;
+      s[o]! += g[i]!;
+      s[o + 1]! += h[i]!;
+      s[o + 2]! += 1;
+      o = S + col[i + 1]! * 3;
+      s[o]! += g[i + 1]!;
+      s[o + 1]! += h[i + 1]!;
+      s[o + 2]! += 1;
+      o = 2 * S + col[i + 2]! * 3;
+      s[o]! += g[i + 2]!;
+      s[o + 1]! += h[i + 2]!;
+      s[o + 2]! += 1;
+      o = 3 * S + col[i + 3]! * 3;
+      s[o]! += g[i + 3]!;
+      s[o + 1]! += h[i + 3]!;
+      s[o + 2]! += 1;
     }
   }
   for (let i = end4; i < count; i++) {
-    const o = col[i] * 3;
-    s[o] += g[i];
-    s[o + 1] += h === null ? 1 : h[i];
-    s[o + 2] += 1;
+    const o = col[i]! * 3;
+    s[o]! += g[i]!;
+    s[o + 1]! += h === null ? 1 : h[i]!;
+    s[o + 2]! += 1;
   }
-  for (let k = 0; k < S; k++) hist[base + k] = s[k] + s[S + k] + s[2 * S + k] + s[3 * S + k];
-  if (h === null) for (let o = base; o < base + S; o += 3) hist[o + 1] = hist[o + 2];
+  for (let k = 0; k < S; k++) hist[base + k] = s[k]! + s[S + k]! + s[2 * S + k]! + s[3 * S + k]!;
+  if (h === null) for (let o = base; o < base + S; o += 3) hist[o + 1] = hist[o + 2]!;
 }
 
 /**
@@ -183,6 +187,6 @@ function accumulateNatural(hist: Float64Array, base: number, col: Uint8Array, co
 export function subtractInto(parent: Float64Array, smaller: Float64Array, features: readonly number[] | Uint32Array): void {
   for (const f of features) {
     const base = f * FEATURE_STRIDE;
-    for (let o = base; o < base + FEATURE_STRIDE; o++) parent[o] -= smaller[o];
+    for (let o = base; o < base + FEATURE_STRIDE; o++) parent[o]! -= smaller[o]!;
   }
 }

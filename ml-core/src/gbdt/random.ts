@@ -24,7 +24,8 @@ export class Random {
       this.s2 = next();
       this.s3 = next();
     } else {
-      [this.s0, this.s1, this.s2, this.s3] = seed;
+      if (seed.length !== 4 || !seed.every((s) => Number.isInteger(s))) throw new RangeError(`a generator state is four integers, got ${JSON.stringify(seed)}`);
+      [this.s0, this.s1, this.s2, this.s3] = seed as readonly [number, number, number, number];
     }
   }
 
@@ -61,8 +62,8 @@ export class Random {
     for (let i = 0; i < n; i++) pool[i] = i;
     for (let i = 0; i < k; i++) {
       const j = i + this.int(n - i);
-      const tmp = pool[i];
-      pool[i] = pool[j];
+      const tmp = pool[i]!;
+      pool[i] = pool[j]!;
       pool[j] = tmp;
     }
     return pool.slice(0, k).sort();

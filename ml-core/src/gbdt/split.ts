@@ -7,6 +7,10 @@ import { FEATURE_STRIDE } from "./histogram";
 import type { FeatureBins } from "./binning";
 import { MISSING_BIN } from "./types";
 
+// Indexed reads carry `!` (noUncheckedIndexedAccess): bins and features index a histogram that
+// holds every feature and bin. A check per read would cost the hot loops; the emitted JavaScript is
+// unchanged.
+
 export interface SplitConstraints {
   readonly l2Regularization: number;
   readonly minSamplesLeaf: number;
@@ -52,8 +56,8 @@ export function findBestSplit(
 ): SplitInfo | null {
   let best: SplitInfo | null = null;
   for (let i = 0; i < features.length; i++) {
-    const f = features[i];
-    const s = bins[f].categorical ? bestCategorical(hist, f, bins[f].nBins, sumG, sumH, count, c) : bestNumeric(hist, f, bins[f].nBins, sumG, sumH, count, c);
+    const f = features[i]!;
+    const s = bins[f]!.categorical ? bestCategorical(hist, f, bins[f]!.nBins, sumG, sumH, count, c) : bestNumeric(hist, f, bins[f]!.nBins, sumG, sumH, count, c);
     // Strictly better only: ties go to the lower feature index, whatever the order of `features`.
     if (s !== null && (best === null || s.gain > best.gain || (s.gain === best.gain && f < best.feature))) best = s;
   }
@@ -67,7 +71,7 @@ function bestNumeric(hist: Float64Array, f: number, nBins: number, G: number, H:
   const minHess = c.minSumHessianInLeaf;
   const parentScore = score(G, H, l2);
   const mo = base + MISSING_BIN * 3;
-  const mG = hist[mo], mH = hist[mo + 1], mC = hist[mo + 2];
+  const mG = hist[mo]!, mH = hist[mo + 1]!, mC = hist[mo + 2]!;
   let bestGain = c.minGainToSplit;
   let bestBin = -1;
   let bestMissingLeft = false;
@@ -78,9 +82,9 @@ function bestNumeric(hist: Float64Array, f: number, nBins: number, G: number, H:
   const end = nBins - 1 + (mC > 0 ? 1 : 0);
   for (let b = 0; b < end; b++) {
     const o = base + b * 3;
-    lG += hist[o];
-    lH += hist[o + 1];
-    lC += hist[o + 2];
+    lG += hist[o]!;
+    lH += hist[o + 1]!;
+    lC += hist[o + 2]!;
     const rC = C - lC;
     if (lC < minLeaf || lH < minHess) continue;
     if (rC < minLeaf || H - lH < minHess) break;
@@ -101,9 +105,9 @@ function bestNumeric(hist: Float64Array, f: number, nBins: number, G: number, H:
     lC = mC;
     for (let b = 0; b < nBins - 1; b++) {
       const o = base + b * 3;
-      lG += hist[o];
-      lH += hist[o + 1];
-      lC += hist[o + 2];
+      lG += hist[o]!;
+      lH += hist[o + 1]!;
+      lC += hist[o + 2]!;
       const rC = C - lC;
       if (lC < minLeaf || lH < minHess) continue;
       if (rC < minLeaf || H - lH < minHess) break;
@@ -142,9 +146,9 @@ function bestCategorical(hist: Float64Array, f: number, nBins: number, G: number
   considerCategory(MISSING_BIN);
   function considerCategory(b: number): void {
     const o = base + b * 3;
-    if (hist[o + 2] >= MIN_CAT_SUPPORT) {
+    if (hist[o + 2]! >= MIN_CAT_SUPPORT) {
       cats.push(b);
-      ratio.set(b, hist[o] / (hist[o + 1] + MIN_CAT_SUPPORT));
+      ratio.set(b, hist[o]! / (hist[o + 1]! + MIN_CAT_SUPPORT));
     }
   }
   if (cats.length <= 1) return null;
@@ -158,11 +162,11 @@ function bestCategorical(hist: Float64Array, f: number, nBins: number, G: number
   for (const dir of [1, -1]) {
     let lG = 0, lH = 0, lC = 0;
     for (let i = 0; i < middle; i++) {
-      const b = dir === 1 ? cats[i] : cats[cats.length - 1 - i];
+      const b = dir === 1 ? cats[i]! : cats[cats.length - 1 - i]!;
       const o = base + b * 3;
-      lG += hist[o];
-      lH += hist[o + 1];
-      lC += hist[o + 2];
+      lG += hist[o]!;
+      lH += hist[o + 1]!;
+      lC += hist[o + 2]!;
       const rC = C - lC;
       if (lC < c.minSamplesLeaf || lH < c.minSumHessianInLeaf) continue;
       if (rC < c.minSamplesLeaf || H - lH < c.minSumHessianInLeaf) break;
@@ -179,7 +183,7 @@ function bestCategorical(hist: Float64Array, f: number, nBins: number, G: number
   }
   if (bestEnd < 0) return null;
   const left = (bestDir === 1 ? cats.slice(0, bestEnd + 1) : cats.slice(cats.length - 1 - bestEnd)).sort((a, b) => a - b);
-  const mC = hist[base + MISSING_BIN * 3 + 2];
+  const mC = hist[base + MISSING_BIN * 3 + 2]!;
   let missingLeft: boolean;
   if (left.includes(MISSING_BIN)) {
     missingLeft = true;

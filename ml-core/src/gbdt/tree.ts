@@ -1,10 +1,12 @@
 /**
  * A grown tree in bin space (what training needs) and its conversion to and from the shipped
- * value-space format (model/format.ts `TreeJson`).
+ * value-space format (gbdt/types.ts `TreeJson`, the trees of model.json).
  */
-import type { TreeJson } from "../model/format";
 import type { BinMapper } from "./binning";
-import { MISSING_BIN, type BinMatrix } from "./types";
+import { MISSING_BIN, type BinMatrix, type TreeJson } from "./types";
+
+// Indexed reads carry `!` (noUncheckedIndexedAccess): node ids are the tree's own. A check per read
+// would cost the hot loops; the emitted JavaScript is unchanged.
 
 export interface BinTree {
   readonly feature: number[];
@@ -23,7 +25,7 @@ export function toTreeJson(t: BinTree, mapper: BinMapper, output: number): TreeJ
   return {
     output,
     feature: t.feature.slice(),
-    threshold: t.feature.map((f, i) => (f >= 0 && t.categoriesLeft[i] === null ? mapper.threshold(f, t.binThreshold[i]) : null)),
+    threshold: t.feature.map((f, i) => (f >= 0 && t.categoriesLeft[i] === null ? mapper.threshold(f, t.binThreshold[i]!) : null)),
     categoriesLeft: t.categoriesLeft.map((c) => (c === null ? null : c.slice())),
     missingLeft: t.missingLeft.map((m) => (m ? 1 : 0)),
     left: t.left.slice(),
@@ -38,7 +40,7 @@ export function fromTreeJson(j: TreeJson, mapper: BinMapper): BinTree {
   return {
     feature: j.feature.slice(),
     binThreshold: j.feature.map((f, i) => {
-      const thr = j.threshold[i];
+      const thr = j.threshold[i]!;
       return f >= 0 && thr !== null ? mapper.binOf(f, thr) : -1;
     }),
     categoriesLeft: j.categoriesLeft.map((c) => (c === null ? null : c.slice())),
@@ -60,23 +62,23 @@ export function addBinnedPredictions(t: BinTree, bins: BinMatrix, nRows: number,
   const n = t.feature.length;
   const goLeft = new Uint8Array(n * 256);
   for (let i = 0; i < n; i++) {
-    if (t.feature[i] < 0) continue;
+    if (t.feature[i]! < 0) continue;
     const lut = goLeft.subarray(i * 256, (i + 1) * 256);
-    const cats = t.categoriesLeft[i];
-    if (cats === null) lut.fill(1, 0, t.binThreshold[i] + 1);
+    const cats = t.categoriesLeft[i]!;
+    if (cats === null) lut.fill(1, 0, t.binThreshold[i]! + 1);
     else for (const c of cats) lut[c] = 1;
     lut[MISSING_BIN] = t.missingLeft[i] ? 1 : 0;
   }
   const { feature, left, right, value } = t;
   const count = rows ? rows.length : nRows;
   for (let j = 0; j < count; j++) {
-    const r = rows ? rows[j] : j;
+    const r = rows ? rows[j]! : j;
     let node = 0;
-    let f = feature[0];
+    let f = feature[0]!;
     while (f >= 0) {
-      node = goLeft[node * 256 + bins[f * nRows + r]] === 1 ? left[node] : right[node];
-      f = feature[node];
+      node = goLeft[node * 256 + bins[f * nRows + r]!]! === 1 ? left[node]! : right[node]!;
+      f = feature[node]!;
     }
-    raw[r * nOut + k] += value[node];
+    raw[r * nOut + k]! += value[node]!;
   }
 }

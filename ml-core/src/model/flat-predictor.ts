@@ -7,6 +7,10 @@ import { clampNumber, parseNumber } from "../data/values";
 import type { FeatureInfo, Objective, Predictor } from "./predictor";
 import { outputCount, type ModelJson } from "./format";
 
+// Indexed reads carry `!` (noUncheckedIndexedAccess): node ids, features and codes come from a
+// model that load.ts checked, and row offsets stay below nRows × nFeatures. A check per read would
+// cost the hot loops; the emitted JavaScript is unchanged.
+
 /** Words per categorical bitset: 8 × 32 = 256 category codes, the most a feature can have. */
 const BITSET_WORDS = 8;
 export const MAX_CATEGORY_CODE = BITSET_WORDS * 32 - 1;
@@ -57,7 +61,7 @@ export class FlatPredictor implements Predictor {
     let nCategorical = 0;
     for (const t of model.trees) {
       nNodes += t.feature.length;
-      for (let i = 0; i < t.feature.length; i++) if (t.feature[i] >= 0 && t.categoriesLeft[i] !== null) nCategorical++;
+      for (let i = 0; i < t.feature.length; i++) if (t.feature[i]! >= 0 && t.categoriesLeft[i] !== null) nCategorical++;
     }
     this.feature = new Int32Array(nNodes);
     this.threshold = new Float64Array(nNodes);
@@ -80,9 +84,9 @@ export class FlatPredictor implements Predictor {
       this.treeOutput[ti] = t.output;
       const queue: [number, number][] = [[0, root]];
       for (let q = 0; q < queue.length; q++) {
-        const [i, g] = queue[q];
-        const f = t.feature[i];
-        this.value[g] = t.value[i];
+        const [i, g] = queue[q]!;
+        const f = t.feature[i]!;
+        this.value[g] = t.value[i]!;
         if (f < 0) {
           this.isLeaf[g] = 1;
           this.threshold[g] = Infinity;
@@ -91,17 +95,17 @@ export class FlatPredictor implements Predictor {
         }
         const l = next;
         next += 2;
-        queue.push([t.left[i], l], [t.right[i], l + 1]);
+        queue.push([t.left[i]!, l], [t.right[i]!, l + 1]);
         this.feature[g] = f;
         this.child[g] = (l << 1) | (t.missingLeft[i] ? 0 : 1);
-        const cats = t.categoriesLeft[i];
+        const cats = t.categoriesLeft[i]!;
         if (cats !== null) {
           this.treeHasCategorical[ti] = 1;
           const off = nextBitset;
           nextBitset += BITSET_WORDS;
           this.bitsetOffset[g] = off;
           this.rightBitsets.fill(0xffffffff, off, off + BITSET_WORDS);
-          for (const c of cats) this.rightBitsets[off + (c >>> 5)] &= ~(1 << (c & 31));
+          for (const c of cats) this.rightBitsets[off + (c >>> 5)]! &= ~(1 << (c & 31));
           this.threshold[g] = Infinity;
         } else {
           this.threshold[g] = t.threshold[i] ?? NaN;
@@ -137,7 +141,7 @@ export class FlatPredictor implements Predictor {
     const { feature: F, threshold: T, child: C, isLeaf: L, value: V, roots, treeOutput, treeHasCategorical, baseline } = this;
     const nOut = this.nOutputs;
     const nTrees = roots.length;
-    for (let r = 0; r < nRows; r++) for (let k = 0; k < nOut; k++) out[r * nOut + k] = baseline[k];
+    for (let r = 0; r < nRows; r++) for (let k = 0; k < nOut; k++) out[r * nOut + k] = baseline[k]!;
     // Four rows walk each tree in lockstep until all four sit on leaves. The step is branch-free
     // (`+(a > b)` compiles to a flag read, a ternary to a jump), so the CPU overlaps the four
     // dependent load chains instead of mispredicting every split: measured 2.5x over one row at a
@@ -147,30 +151,30 @@ export class FlatPredictor implements Predictor {
       const b0 = r * nF, b1 = b0 + nF, b2 = b1 + nF, b3 = b2 + nF;
       const o0 = r * nOut, o1 = o0 + nOut, o2 = o1 + nOut, o3 = o2 + nOut;
       for (let t = 0; t < nTrees; t++) {
-        const k = treeOutput[t];
+        const k = treeOutput[t]!;
         if (treeHasCategorical[t] === 1) {
           this.walkCategorical4(t, x, b0, nF, out, o0 + k, nOut);
           continue;
         }
-        let n0 = roots[t], n1 = n0, n2 = n0, n3 = n0;
-        while ((L[n0] & L[n1] & L[n2] & L[n3]) === 0) {
-          let v = x[b0 + F[n0]];
-          let c = C[n0];
-          n0 = (c >> 1) + (+(v > T[n0]) | (c & +(v !== v)));
-          v = x[b1 + F[n1]];
-          c = C[n1];
-          n1 = (c >> 1) + (+(v > T[n1]) | (c & +(v !== v)));
-          v = x[b2 + F[n2]];
-          c = C[n2];
-          n2 = (c >> 1) + (+(v > T[n2]) | (c & +(v !== v)));
-          v = x[b3 + F[n3]];
-          c = C[n3];
-          n3 = (c >> 1) + (+(v > T[n3]) | (c & +(v !== v)));
+        let n0 = roots[t]!, n1 = n0, n2 = n0, n3 = n0;
+        while ((L[n0]! & L[n1]! & L[n2]! & L[n3]!) === 0) {
+          let v = x[b0 + F[n0]!]!;
+          let c = C[n0]!;
+          n0 = (c >> 1) + (+(v > T[n0]!) | (c & +(v !== v)));
+          v = x[b1 + F[n1]!]!;
+          c = C[n1]!;
+          n1 = (c >> 1) + (+(v > T[n1]!) | (c & +(v !== v)));
+          v = x[b2 + F[n2]!]!;
+          c = C[n2]!;
+          n2 = (c >> 1) + (+(v > T[n2]!) | (c & +(v !== v)));
+          v = x[b3 + F[n3]!]!;
+          c = C[n3]!;
+          n3 = (c >> 1) + (+(v > T[n3]!) | (c & +(v !== v)));
         }
-        out[o0 + k] += V[n0];
-        out[o1 + k] += V[n1];
-        out[o2 + k] += V[n2];
-        out[o3 + k] += V[n3];
+        out[o0 + k]! += V[n0]!;
+        out[o1 + k]! += V[n1]!;
+        out[o2 + k]! += V[n2]!;
+        out[o3 + k]! += V[n3]!;
       }
     }
     for (let r = n4; r < nRows; r++) this.walkRow(x, r * nF, out, r * nOut);
@@ -189,31 +193,31 @@ export class FlatPredictor implements Predictor {
     const nTrees = roots.length;
     let t = 0;
     for (; t + 4 <= nTrees; t += 4) {
-      if ((treeHasCategorical[t] | treeHasCategorical[t + 1] | treeHasCategorical[t + 2] | treeHasCategorical[t + 3]) !== 0) {
-        for (let u = t; u < t + 4; u++) out[o + treeOutput[u]] += V[this.walk(u, x, b)];
+      if ((treeHasCategorical[t]! | treeHasCategorical[t + 1]! | treeHasCategorical[t + 2]! | treeHasCategorical[t + 3]!) !== 0) {
+        for (let u = t; u < t + 4; u++) out[o + treeOutput[u]!]! += V[this.walk(u, x, b)]!;
         continue;
       }
-      let n0 = roots[t], n1 = roots[t + 1], n2 = roots[t + 2], n3 = roots[t + 3];
-      while ((L[n0] & L[n1] & L[n2] & L[n3]) === 0) {
-        let v = x[b + F[n0]];
-        let c = C[n0];
-        n0 = (c >> 1) + (+(v > T[n0]) | (c & +(v !== v)));
-        v = x[b + F[n1]];
-        c = C[n1];
-        n1 = (c >> 1) + (+(v > T[n1]) | (c & +(v !== v)));
-        v = x[b + F[n2]];
-        c = C[n2];
-        n2 = (c >> 1) + (+(v > T[n2]) | (c & +(v !== v)));
-        v = x[b + F[n3]];
-        c = C[n3];
-        n3 = (c >> 1) + (+(v > T[n3]) | (c & +(v !== v)));
+      let n0 = roots[t]!, n1 = roots[t + 1]!, n2 = roots[t + 2]!, n3 = roots[t + 3]!;
+      while ((L[n0]! & L[n1]! & L[n2]! & L[n3]!) === 0) {
+        let v = x[b + F[n0]!]!;
+        let c = C[n0]!;
+        n0 = (c >> 1) + (+(v > T[n0]!) | (c & +(v !== v)));
+        v = x[b + F[n1]!]!;
+        c = C[n1]!;
+        n1 = (c >> 1) + (+(v > T[n1]!) | (c & +(v !== v)));
+        v = x[b + F[n2]!]!;
+        c = C[n2]!;
+        n2 = (c >> 1) + (+(v > T[n2]!) | (c & +(v !== v)));
+        v = x[b + F[n3]!]!;
+        c = C[n3]!;
+        n3 = (c >> 1) + (+(v > T[n3]!) | (c & +(v !== v)));
       }
-      out[o + treeOutput[t]] += V[n0];
-      out[o + treeOutput[t + 1]] += V[n1];
-      out[o + treeOutput[t + 2]] += V[n2];
-      out[o + treeOutput[t + 3]] += V[n3];
+      out[o + treeOutput[t]!]! += V[n0]!;
+      out[o + treeOutput[t + 1]!]! += V[n1]!;
+      out[o + treeOutput[t + 2]!]! += V[n2]!;
+      out[o + treeOutput[t + 3]!]! += V[n3]!;
     }
-    for (; t < nTrees; t++) out[o + treeOutput[t]] += V[this.walk(t, x, b)];
+    for (; t < nTrees; t++) out[o + treeOutput[t]!]! += V[this.walk(t, x, b)]!;
   }
 
   /**
@@ -225,47 +229,47 @@ export class FlatPredictor implements Predictor {
   private walkCategorical4(t: number, x: Float64Array, b0: number, nF: number, out: Float64Array, o0: number, nOut: number): void {
     const { feature: F, threshold: T, child: C, isLeaf: L, bitsetOffset: B, rightBitsets: R, value: V } = this;
     const b1 = b0 + nF, b2 = b1 + nF, b3 = b2 + nF;
-    let n0 = this.roots[t], n1 = n0, n2 = n0, n3 = n0;
-    while ((L[n0] & L[n1] & L[n2] & L[n3]) === 0) {
-      let v = x[b0 + F[n0]];
-      let c = C[n0];
+    let n0 = this.roots[t]!, n1 = n0, n2 = n0, n3 = n0;
+    while ((L[n0]! & L[n1]! & L[n2]! & L[n3]!) === 0) {
+      let v = x[b0 + F[n0]!]!;
+      let c = C[n0]!;
       let nan = +(v !== v);
       let code = v & 255;
-      n0 = (c >> 1) + (+(v > T[n0]) | (c & nan) | ((R[B[n0] + (code >>> 5)] >>> (code & 31)) & 1 & (nan ^ 1)));
-      v = x[b1 + F[n1]];
-      c = C[n1];
+      n0 = (c >> 1) + (+(v > T[n0]!) | (c & nan) | ((R[B[n0]! + (code >>> 5)]! >>> (code & 31)) & 1 & (nan ^ 1)));
+      v = x[b1 + F[n1]!]!;
+      c = C[n1]!;
       nan = +(v !== v);
       code = v & 255;
-      n1 = (c >> 1) + (+(v > T[n1]) | (c & nan) | ((R[B[n1] + (code >>> 5)] >>> (code & 31)) & 1 & (nan ^ 1)));
-      v = x[b2 + F[n2]];
-      c = C[n2];
+      n1 = (c >> 1) + (+(v > T[n1]!) | (c & nan) | ((R[B[n1]! + (code >>> 5)]! >>> (code & 31)) & 1 & (nan ^ 1)));
+      v = x[b2 + F[n2]!]!;
+      c = C[n2]!;
       nan = +(v !== v);
       code = v & 255;
-      n2 = (c >> 1) + (+(v > T[n2]) | (c & nan) | ((R[B[n2] + (code >>> 5)] >>> (code & 31)) & 1 & (nan ^ 1)));
-      v = x[b3 + F[n3]];
-      c = C[n3];
+      n2 = (c >> 1) + (+(v > T[n2]!) | (c & nan) | ((R[B[n2]! + (code >>> 5)]! >>> (code & 31)) & 1 & (nan ^ 1)));
+      v = x[b3 + F[n3]!]!;
+      c = C[n3]!;
       nan = +(v !== v);
       code = v & 255;
-      n3 = (c >> 1) + (+(v > T[n3]) | (c & nan) | ((R[B[n3] + (code >>> 5)] >>> (code & 31)) & 1 & (nan ^ 1)));
+      n3 = (c >> 1) + (+(v > T[n3]!) | (c & nan) | ((R[B[n3]! + (code >>> 5)]! >>> (code & 31)) & 1 & (nan ^ 1)));
     }
-    out[o0] += V[n0];
-    out[o0 + nOut] += V[n1];
-    out[o0 + 2 * nOut] += V[n2];
-    out[o0 + 3 * nOut] += V[n3];
+    out[o0]! += V[n0]!;
+    out[o0 + nOut]! += V[n1]!;
+    out[o0 + 2 * nOut]! += V[n2]!;
+    out[o0 + 3 * nOut]! += V[n3]!;
   }
 
   /** One row down tree `t`; returns the leaf's node id. */
   private walk(t: number, x: Float64Array, rowBase: number): number {
     const { feature: F, threshold: T, child: C, isLeaf: L, bitsetOffset: B, rightBitsets: R } = this;
-    let node = this.roots[t];
+    let node = this.roots[t]!;
     while (L[node] === 0) {
-      const v = x[rowBase + F[node]];
-      const c = C[node];
+      const v = x[rowBase + F[node]!]!;
+      const c = C[node]!;
       let right: number;
       if (v !== v) right = c & 1;
       else {
         const code = v & 255;
-        right = +(v > T[node]) | ((R[B[node] + (code >>> 5)] >>> (code & 31)) & 1);
+        right = +(v > T[node]!) | ((R[B[node]! + (code >>> 5)]! >>> (code & 31)) & 1);
       }
       node = (c >> 1) + right;
     }
@@ -289,7 +293,7 @@ export function rawToOutputs(objective: Objective, raw: Float64Array, nRows: num
     case "binary": {
       const out = new Float64Array(nRows * 2);
       for (let r = 0; r < nRows; r++) {
-        const p = sigmoid(raw[r]);
+        const p = sigmoid(raw[r]!);
         out[2 * r] = 1 - p;
         out[2 * r + 1] = p;
       }
@@ -310,12 +314,12 @@ export function sigmoid(z: number): number {
 
 export function softmaxInPlace(a: Float64Array, offset: number, n: number): void {
   let max = -Infinity;
-  for (let k = 0; k < n; k++) if (a[offset + k] > max) max = a[offset + k];
+  for (let k = 0; k < n; k++) if (a[offset + k]! > max) max = a[offset + k]!;
   let sum = 0;
   for (let k = 0; k < n; k++) {
-    const e = Math.exp(a[offset + k] - max);
+    const e = Math.exp(a[offset + k]! - max);
     a[offset + k] = e;
     sum += e;
   }
-  for (let k = 0; k < n; k++) a[offset + k] /= sum;
+  for (let k = 0; k < n; k++) a[offset + k]! /= sum;
 }

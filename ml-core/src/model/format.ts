@@ -6,7 +6,7 @@
  * Versioning: `formatVersion` is bumped on any change a version-1 reader would misread. Readers
  * refuse versions they do not know instead of guessing.
  */
-import type { Objective } from "./predictor";
+import type { Objective, TreeJson } from "../gbdt/types";
 
 export const MODEL_FORMAT = "ml-core-gbdt";
 export const MODEL_FORMAT_VERSION = 1;
@@ -27,31 +27,8 @@ export interface CategoricalFeature {
 
 export type FeatureSchema = NumericFeature | CategoricalFeature;
 
-/**
- * One tree, columnar: node `i` is described by the i-th entry of every array. Node 0 is the root.
- * A leaf has `feature[i] === -1` and its contribution in `value[i]` (learning rate already applied).
- * An internal node sends a row left when
- * - numeric feature: `x <= threshold[i]`;
- * - categorical feature: the row's category code is in `categoriesLeft[i]`;
- * - the value is missing (or an unseen category): `missingLeft[i] === 1`.
- */
-export interface TreeJson {
-  /** Which output this tree adds to: 0 for binary/regression, the class index for multiclass. */
-  readonly output: number;
-  readonly feature: number[];
-  /** Numeric split threshold; null for leaves and categorical splits. */
-  readonly threshold: (number | null)[];
-  /** Category codes sent left by a categorical split; null elsewhere. */
-  readonly categoriesLeft: (number[] | null)[];
-  readonly missingLeft: number[];
-  readonly left: number[];
-  readonly right: number[];
-  readonly value: number[];
-  /** Training rows that reached the node (for importance and explanation tools). */
-  readonly count: number[];
-  /** Split gain of an internal node; 0 for leaves. */
-  readonly gain: number[];
-}
+// A tree is what the booster writes (gbdt/types.ts); re-exported here as part of the file format.
+export type { TreeJson } from "../gbdt/types";
 
 export interface ModelJson {
   readonly format: typeof MODEL_FORMAT;

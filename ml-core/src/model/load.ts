@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { ChainPredictor } from "./chain-predictor";
 import { MAX_CATEGORY_CODE } from "./flat-predictor";
 import { MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, outputCount, type ModelJson } from "./format";
+import { modelIdentity } from "./identity";
+import type { Predictor } from "./predictor";
 
 export class ModelFormatError extends Error {
   override readonly name = "ModelFormatError";
@@ -14,15 +16,8 @@ export class ModelFormatError extends Error {
 
 /** Reads and checks `<modelDir>/model.json`. */
 export function loadModel(modelDir: string): ModelJson {
-  const file = path.join(modelDir, MODEL_FILE);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelFormatError(`cannot read model ${file}: ${code === "ENOENT" ? "no such file" : String(e)}`);
-  }
-  return parseModel(text, file);
+  const { file, bytes } = readModelFile(modelDir);
+  return parseModel(bytes.toString("utf8"), file);
 }
 
 /**
@@ -31,6 +26,28 @@ export function loadModel(modelDir: string): ModelJson {
  */
 export function loadPredictor(modelDir: string): ChainPredictor {
   return new ChainPredictor(loadModel(modelDir));
+}
+
+/** A predictor and the identity of the file it was loaded from (`model-sha256=<hex>`). */
+export interface ServedModel {
+  readonly predictor: Predictor;
+  readonly identity: string;
+}
+
+/** `loadPredictor`, with the identity of the very bytes it parsed (the file is read once). */
+export function loadServedModel(modelDir: string): ServedModel {
+  const { file, bytes } = readModelFile(modelDir);
+  return { predictor: new ChainPredictor(parseModel(bytes.toString("utf8"), file)), identity: modelIdentity(bytes) };
+}
+
+function readModelFile(modelDir: string): { file: string; bytes: Buffer } {
+  const file = path.join(modelDir, MODEL_FILE);
+  try {
+    return { file, bytes: fs.readFileSync(file) };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ModelFormatError(`cannot read model ${file}: ${code === "ENOENT" ? "no such file" : String(e)}`);
+  }
 }
 
 /** Parses and checks model JSON text; `source` names the file in error messages. */

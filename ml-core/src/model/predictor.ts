@@ -4,7 +4,9 @@
  * model directory and is then pure and synchronous, so a server can call it on its hot path.
  */
 
-export type Objective = "binary" | "multiclass" | "regression";
+import type { Objective } from "../gbdt/types";
+
+export type { Objective };
 
 export interface FeatureInfo {
   readonly name: string;

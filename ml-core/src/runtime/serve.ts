@@ -14,26 +14,25 @@
  * This is the only file of the server that reads the environment.
  */
 import cluster, { type Worker } from "node:cluster";
-import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { Command, Option } from "commander";
-import { loadPredictor, ModelFormatError } from "../model/load";
+import { loadServedModel, ModelFormatError, type ServedModel } from "../model/load";
 import type { Predictor } from "../model/predictor";
 import { createApp, type ExecutionParameters } from "../server/app";
+import { createHttpServer } from "../server/http-server";
 import {
   BATCH_DEFAULT_MAX_PAYLOAD_MB,
   BATCH_MAX_PAYLOAD_MB_LIMIT,
   BATCH_RESPONSE_TIMEOUT_MS,
   DEFAULT_DRAIN_TIMEOUT_MS,
-  KEEP_ALIVE_TIMEOUT_MS,
   MAX_CONCURRENT_TRANSFORMS_LIMIT,
   REALTIME_MAX_PAYLOAD_BYTES,
   REALTIME_RESPONSE_TIMEOUT_MS,
 } from "../server/limits";
 import { createLogger, parseLogLevel, type LogLevel } from "../server/logger";
-import { requestFormat, type Format } from "../server/media-types";
+import { requestFormat, type Format } from "../codec/media-types";
 
 /** SageMaker's base directory and its override (sagemaker-training-toolkit's BASE_PATH_ENV). */
 export const DEFAULT_BASE_DIR = "/opt/ml";
@@ -157,8 +156,8 @@ export class ServeConfigError extends Error {
 }
 
 export interface ServeDeps {
-  /** @default - the model directory's model.json through loadPredictor */
-  readonly loadPredictor?: (modelDir: string) => Predictor | Promise<Predictor>;
+  /** @default - the model directory's model.json through loadServedModel */
+  readonly loadModel?: (modelDir: string) => ServedModel | Promise<ServedModel>;
 }
 
 /**
@@ -184,8 +183,9 @@ async function runWorker(config: ServeConfig, deps: ServeDeps): Promise<void> {
 
   const loadStart = performance.now();
   let predictor: Predictor;
+  let identity: string;
   try {
-    predictor = await (deps.loadPredictor ?? loadPredictor)(config.modelDir);
+    ({ predictor, identity } = await (deps.loadModel ?? loadServedModel)(config.modelDir));
   } catch (e) {
     // A missing or invalid model is the operator's to fix, not a bug: the message says it all.
     return fail(`cannot load the model from ${config.modelDir}: ${(e as Error).message}`, e instanceof ModelFormatError ? undefined : e);
@@ -195,6 +195,7 @@ async function runWorker(config: ServeConfig, deps: ServeDeps): Promise<void> {
     objective: predictor.objective,
     features: predictor.features.length,
     classes: predictor.classes?.length ?? null,
+    identity,
     ms: Math.round(performance.now() - loadStart),
   });
 
@@ -204,21 +205,9 @@ async function runWorker(config: ServeConfig, deps: ServeDeps): Promise<void> {
     maxPayloadBytes: config.maxPayloadBytes,
     executionParameters: config.executionParameters,
     defaultAccept: config.defaultAccept,
+    modelIdentity: identity,
   });
-  const server = http.createServer();
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  // headersTimeout must stay below requestTimeout (Node checks both on one timer).
-  server.requestTimeout = config.requestTimeoutMs;
-  server.headersTimeout = Math.min(60_000, config.requestTimeoutMs);
-  server.on("request", app.handle);
-  server.on("checkContinue", app.checkContinue);
-  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-    // Unparseable HTTP: answer like Node's default handler would, and note it at debug level.
-    logger.debug("client error", { code: err.code, message: err.message });
-    if (!socket.writable || (err.code === "ECONNRESET" && socket.destroyed)) return socket.destroy();
-    const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  });
+  const server = createHttpServer(app, logger, { requestTimeoutMs: config.requestTimeoutMs });
 
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -294,7 +283,7 @@ function supervise(config: ServeConfig): void {
     ready--;
     const now = Date.now();
     restarts.push(now);
-    while (restarts.length > 0 && restarts[0] < now - 60_000) restarts.shift();
+    while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
     if (restarts.length > 5) {
       logger.error("workers keep dying; stopping", { restartsInLastMinute: restarts.length });
       logger.flush();

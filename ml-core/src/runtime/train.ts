@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { baseDirFromEnv, channelFiles, contractPaths, listDataFiles, readHyperparametersFile, TRAIN_CHANNEL, VALIDATION_CHANNEL } from "./contract";
-import { runTrainingJob, type JobIO, type JobOutcome, type TrainingJobSpec } from "./training-job";
+import { runTrainingJob, type JobIO, type JobOutcome, type TrainingJobSpec } from "../train/training-job";
 
 /** Exit status after a SIGTERM stop with a saved checkpoint (128 + SIGTERM, the shell's convention). */
 export const EXIT_STOPPED = 143;
@@ -60,7 +60,8 @@ async function train(opts: TrainOptions): Promise<JobOutcome> {
     if (opts.validation !== undefined || opts.modelDir !== undefined) throw new Error("--validation and --model-dir need --train (without it, train follows the SageMaker contract)");
     const channels = channelFiles(paths);
     const spec: TrainingJobSpec = {
-      trainFiles: channels[TRAIN_CHANNEL],
+      // channelFiles fails when there is no train channel.
+      trainFiles: channels[TRAIN_CHANNEL]!,
       validationFiles: channels[VALIDATION_CHANNEL],
       hyperparameters: readHyperparametersFile(paths.hyperparameters),
       modelDir: paths.modelDir,

@@ -14,12 +14,13 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
+import { CUSTOM_ATTRIBUTES_MAX_LENGTH, MODEL_IDENTITY_HEADER } from "../model/identity";
 import type { Predictor } from "../model/predictor";
-import { HttpError } from "./errors";
-import { MEDIA_TYPE, requestFormat, responseFormat, type Format } from "./media-types";
+import { HttpError } from "../codec/errors";
+import { MEDIA_TYPE, requestFormat, responseFormat, type Format } from "../codec/media-types";
 import { REALTIME_MAX_PAYLOAD_BYTES, YIELD_AFTER_MS } from "./limits";
 import { createLogger, type Logger } from "./logger";
-import { DEFAULT_SLICE_ROWS, Scorer, type RowCount } from "./scoring";
+import { DEFAULT_SLICE_ROWS, Scorer, type RowCount } from "../codec/scoring";
 
 /** What GET /execution-parameters answers, in the container spelling SageMaker expects. */
 export interface ExecutionParameters {
@@ -38,6 +39,11 @@ export interface AppOptions {
   readonly executionParameters?: ExecutionParameters;
   /** Response format when the request has no Accept (or `*` / `*`). @default - the request's format */
   readonly defaultAccept?: Format;
+  /**
+   * The served model's identity (model/identity.ts), sent in the X-Amzn-SageMaker-Custom-Attributes
+   * header of every response. @default - no header
+   */
+  readonly modelIdentity?: string;
   /** Rows scored between checks of the yield budget. @default 2048 */
   readonly sliceRows?: number;
   /** Longest stretch of scoring before yielding to the event loop. @default 20 ms */
@@ -85,6 +91,10 @@ export function createApp(options: AppOptions): App {
   // scored in one call, without the generators' machinery.
   const oneSliceBytes = 2 * scorer.sliceRows;
   const yieldAfterMs = options.yieldAfterMs ?? YIELD_AFTER_MS;
+  const identity = options.modelIdentity;
+  if (identity !== undefined && (identity.length > CUSTOM_ATTRIBUTES_MAX_LENGTH || !/^[\t\x20-\x7e]*$/.test(identity))) {
+    throw new RangeError(`modelIdentity must be at most ${CUSTOM_ATTRIBUTES_MAX_LENGTH} visible US-ASCII characters (SageMaker's CustomAttributes limit)`);
+  }
   const logRequests = logger.enabled("info");
   const logPings = logger.enabled("debug");
   let draining = false;
@@ -105,6 +115,7 @@ export function createApp(options: AppOptions): App {
     if (res.headersSent || res.destroyed) return;
     const length = Buffer.byteLength(body);
     const headers: Record<string, string | number> = { "Content-Type": type, "Content-Length": length };
+    if (identity !== undefined) headers[MODEL_IDENTITY_HEADER] = identity;
     if (draining || extra?.close === true) headers.Connection = "close";
     if (extra?.headers) Object.assign(headers, extra.headers);
     res.writeHead(status, headers);
@@ -170,7 +181,7 @@ export function createApp(options: AppOptions): App {
       if (early !== undefined || chunks === undefined || input === undefined || output === undefined) {
         return sendError(req, res, started, early, { bytesIn: size });
       }
-      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       const count: RowCount = { rows: 0 };
       if (size <= oneSliceBytes) {
         let text: string;
@@ -220,7 +231,7 @@ export function createApp(options: AppOptions): App {
     } catch (e) {
       return sendError(req, res, started, e, { bytesIn, rows: count.rows });
     }
-    send(req, res, started, 200, type, out.length === 1 ? out[0] : out.join(""), { bytesIn, rows: count.rows });
+    send(req, res, started, 200, type, out.length === 1 ? out[0]! : out.join(""), { bytesIn, rows: count.rows });
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -311,7 +322,7 @@ function requestHeader(req: IncomingMessage, name: string, join = false): string
   const raw = req.rawHeaders;
   let value: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i];
+    const key = raw[i]!;
     if (key.length !== name.length || key.toLowerCase() !== name) continue;
     if (!join) return raw[i + 1];
     value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;

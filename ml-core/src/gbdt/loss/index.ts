@@ -1,4 +1,4 @@
-import type { Objective } from "../../model/predictor";
+import type { Objective } from "../types";
 import { binaryLogloss } from "./binary-logloss";
 import type { Loss } from "./loss";
 import { multiclassLogloss } from "./multiclass-logloss";

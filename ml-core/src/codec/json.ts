@@ -122,7 +122,7 @@ function encodeInstance(instance: unknown, row: number, schema: FeatureSchema, x
 
 function cell(value: unknown, row: number, j: number, schema: FeatureSchema): Cell {
   if (value === null || typeof value === "number" || typeof value === "string" || typeof value === "boolean") return value;
-  throw badRow(row, `expected a number, string, boolean or null, got ${typeName(value)}`, { index: j, name: schema.names[j] });
+  throw badRow(row, `expected a number, string, boolean or null, got ${typeName(value)}`, { index: j, name: schema.names[j]! });
 }
 
 function typeName(v: unknown): string {

@@ -15,6 +15,9 @@ import type { Predictor } from "../model/predictor";
 import type { Format } from "./media-types";
 import { writeShortest } from "./shortest";
 
+// Indexed reads carry `!` (noUncheckedIndexedAccess): rows and classes index a predictions array of
+// nRows × nClasses. A check per read would cost the hot loops; the emitted JavaScript is unchanged.
+
 export class Formatter {
   private readonly nClasses: number;
   private readonly classes: readonly string[];
@@ -53,7 +56,7 @@ export class Formatter {
     let pos = 0;
     if (k === 0) {
       for (let r = 0; r < nRows; r++) {
-        pos = writeCsvNumber(out, pos, y[r]);
+        pos = writeCsvNumber(out, pos, y[r]!);
         out[pos++] = LF;
       }
       return out.subarray(0, pos);
@@ -62,11 +65,11 @@ export class Formatter {
     for (let r = 0; r < nRows; r++) {
       const base = r * k;
       // The same label choice as `csv`: for two classes `p1 > p0`, which is argmax's tie rule.
-      const label = labels[argmax(y, base, k)];
-      for (let i = 0; i < label.length; i++) out[pos++] = label[i];
+      const label = labels[argmax(y, base, k)]!;
+      for (let i = 0; i < label.length; i++) out[pos++] = label[i]!;
       for (let j = 0; j < k; j++) {
         out[pos++] = COMMA;
-        pos = writeCsvNumber(out, pos, y[base + j]);
+        pos = writeCsvNumber(out, pos, y[base + j]!);
       }
       out[pos++] = LF;
     }
@@ -98,15 +101,15 @@ export class Formatter {
     const k = this.nClasses;
     let out = "";
     if (k === 0) {
-      for (let r = 0; r < nRows; r++) out += csvNumber(y[r]) + "\n";
+      for (let r = 0; r < nRows; r++) out += csvNumber(y[r]!) + "\n";
       return out;
     }
     if (k === 2) {
       // Binary: one template per row builds far fewer intermediate strings (measured 2x).
       const [no, yes] = this.csvLabels;
       for (let r = 0; r < nRows; r++) {
-        const p0 = y[2 * r];
-        const p1 = y[2 * r + 1];
+        const p0 = y[2 * r]!;
+        const p1 = y[2 * r + 1]!;
         out += `${p1 > p0 ? yes : no},${csvNumber(p0)},${csvNumber(p1)}\n`;
       }
       return out;
@@ -114,7 +117,7 @@ export class Formatter {
     for (let r = 0; r < nRows; r++) {
       const base = r * k;
       let line = this.csvLabels[argmax(y, base, k)];
-      for (let j = 0; j < k; j++) line += "," + csvNumber(y[base + j]);
+      for (let j = 0; j < k; j++) line += "," + csvNumber(y[base + j]!);
       out += line + "\n";
     }
     return out;
@@ -126,12 +129,12 @@ export class Formatter {
     for (let r = 0; r < nRows; r++) {
       if (r > 0) out += separator;
       if (k === 0) {
-        out += `{"score":${jsonNumber(y[r])}}`;
+        out += `{"score":${jsonNumber(y[r]!)}}`;
         continue;
       }
       const base = r * k;
       let rec = this.jsonLabels[argmax(y, base, k)];
-      for (let j = 0; j < k; j++) rec += this.jsonKeys[j] + jsonNumber(y[base + j]);
+      for (let j = 0; j < k; j++) rec += this.jsonKeys[j] + jsonNumber(y[base + j]!);
       out += rec + "}}";
     }
     return out;
@@ -141,7 +144,7 @@ export class Formatter {
 /** The first class with the highest probability (scikit-learn's argmax tie rule). */
 function argmax(y: Float64Array, base: number, k: number): number {
   let best = 0;
-  for (let j = 1; j < k; j++) if (y[base + j] > y[base + best]) best = j;
+  for (let j = 1; j < k; j++) if (y[base + j]! > y[base + best]!) best = j;
   return best;
 }
 

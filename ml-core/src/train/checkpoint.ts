@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Checkpoint } from "../model/fit";
+import type { Checkpoint } from "./session";
 import { writeFileAtomic } from "../model/save";
 
 export const CHECKPOINT_FILE = "ml-core-checkpoint.json";

@@ -5,15 +5,16 @@
  * signal handling and checkpoints; it never reads the environment or the file system.
  */
 import { createHash } from "node:crypto";
-import type { BinnedTable, DataSchema, LabelColumn } from "../data/table";
+import type { DataSchema, LabelColumn } from "../data/table";
+import type { BinnedTable } from "./binned-data";
 import { binaryMetricsInPlace, computeMetrics } from "../eval/metrics";
 import type { BinMapper } from "../gbdt/binning";
 import { Booster, type BoosterOptions, type BoosterState } from "../gbdt/booster";
 import { lossFor } from "../gbdt/loss";
-import { FlatPredictor, sigmoid, softmaxInPlace } from "./flat-predictor";
+import { FlatPredictor, sigmoid, softmaxInPlace } from "../model/flat-predictor";
 
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FeatureSchema, type ModelJson } from "./format";
-import type { Objective } from "./predictor";
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FeatureSchema, type ModelJson } from "../model/format";
+import type { Objective } from "../model/predictor";
 
 export const ML_CORE_VERSION = "0.1.0";
 export const CHECKPOINT_VERSION = 1;
@@ -141,7 +142,7 @@ export class TrainingSession {
       // Probabilities overwrite the raw scores in place: no second copy of a large training set.
       let m: Record<string, number>;
       if (this.objective === "binary") {
-        for (let i = 0; i < y.length; i++) raw[i] = 1 / (1 + Math.exp(-raw[i]));
+        for (let i = 0; i < y.length; i++) raw[i] = 1 / (1 + Math.exp(-raw[i]!));
         m = binaryMetricsInPlace(y, raw);
       } else {
         if (this.objective === "multiclass") for (let i = 0; i < y.length; i++) softmaxInPlace(raw, i * nClasses, nClasses);
@@ -188,7 +189,7 @@ export function probabilities(objective: Objective, raw: Float64Array, n: number
   if (objective === "binary") {
     const out = new Float64Array(n * 2);
     for (let i = 0; i < n; i++) {
-      const p = sigmoid(raw[i]);
+      const p = sigmoid(raw[i]!);
       out[2 * i] = 1 - p;
       out[2 * i + 1] = p;
     }
@@ -226,7 +227,7 @@ export function resolveLabels(objective: Objective | "auto", labelName: string, 
   const n = train.numeric.length;
   const numericValues = new Set<number>();
   const codes = train.textCode;
-  for (let i = 0; i < n; i++) if (codes === undefined || codes[i] < 0) numericValues.add(train.numeric[i]);
+  for (let i = 0; i < n; i++) if (codes === undefined || codes[i]! < 0) numericValues.add(train.numeric[i]!);
   const hasText = train.texts.length > 0;
   let resolved: Objective;
   if (objective === "auto") {
@@ -249,8 +250,8 @@ export function resolveLabels(objective: Objective | "auto", labelName: string, 
   const encode = (col: LabelColumn, channel: string): Float64Array => {
     const y = col.numeric;
     for (let i = 0; i < y.length; i++) {
-      const code = col.textCode === undefined ? -1 : col.textCode[i];
-      const name = code < 0 ? String(col.numeric[i]) : col.texts[code];
+      const code = col.textCode === undefined ? -1 : col.textCode[i]!;
+      const name = code < 0 ? String(col.numeric[i]!) : col.texts[code]!;
       const k = index.get(name);
       if (k === undefined) throw new LabelError(`${channel} label ${JSON.stringify(name)} (row ${i + 1}) is not one of the training classes: ${classes.join(", ")}`);
       y[i] = k;

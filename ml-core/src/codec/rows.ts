@@ -6,8 +6,18 @@
 import { ChainPredictor } from "../model/chain-predictor";
 import { FlatPredictor } from "../model/flat-predictor";
 import type { Predictor } from "../model/predictor";
-import { identityLayout, type ColumnLayout } from "./csv";
 import { badRow } from "./errors";
+
+/** Which input column feeds which feature: the identity for the server, by header for files. */
+export interface ColumnLayout {
+  readonly nColumns: number;
+  /** Feature index for each input column, or -1 to ignore the column. */
+  readonly target: Int32Array;
+}
+
+export function identityLayout(nFeatures: number): ColumnLayout {
+  return { nColumns: nFeatures, target: Int32Array.from({ length: nFeatures }, (_, i) => i) };
+}
 
 export interface RowSource {
   /**
@@ -47,7 +57,7 @@ export class FeatureSchema {
     try {
       return this.predictor.encode(feature, raw);
     } catch (e) {
-      if (e instanceof RangeError) throw badRow(row, e.message, { index: feature, name: this.names[feature] });
+      if (e instanceof RangeError) throw badRow(row, e.message, { index: feature, name: this.names[feature]! });
       throw e;
     }
   }

@@ -2,10 +2,10 @@
  * One training job, whichever way it was started (SageMaker contract or the convenience CLI form):
  * hyperparameters → data → rounds (with checkpoint on request) → model directory and metric lines.
  */
-import { readBinnedTable, readBinnedTrainingData } from "../data/table";
+import { readBinnedTable, readBinnedTrainingData } from "./binned-data";
 import { Random } from "../gbdt/random";
 import { formatMetricLine } from "../eval/metrics";
-import { binningSeed, fingerprintOf, TrainingSession, type Checkpoint } from "../model/fit";
+import { binningSeed, fingerprintOf, TrainingSession, type Checkpoint } from "./session";
 import { saveModel } from "../model/save";
 import { loadCheckpoint, removeCheckpoint, saveCheckpoint } from "./checkpoint";
 import { parseHyperparameters } from "./hyperparameters";
@@ -105,8 +105,8 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
   const report = { ...result.metrics, rounds: result.model.training.rounds, loss_history: result.lossHistory };
   saveModel(spec.modelDir, result.model, report);
   for (const [name, value] of Object.entries(result.metrics)) {
-    const [channel, metric] = name.split(":");
-    io.metric(formatMetricLine(channel, metric, value));
+    const colon = name.indexOf(":");
+    io.metric(formatMetricLine(name.slice(0, colon), name.slice(colon + 1), value));
   }
   if (spec.checkpointDir !== undefined) removeCheckpoint(spec.checkpointDir);
   return {

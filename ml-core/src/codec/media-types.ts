@@ -46,16 +46,16 @@ interface MediaRange {
 
 function parseMediaRange(text: string): MediaRange | undefined {
   const parts = text.split(";");
-  const essence = parts[0].trim().toLowerCase();
+  const essence = parts[0]!.trim().toLowerCase();
   const slash = essence.indexOf("/");
   if (slash <= 0 || slash === essence.length - 1) return undefined;
   const params = new Map<string, string>();
   let q = 1;
   for (let i = 1; i < parts.length; i++) {
-    const eq = parts[i].indexOf("=");
+    const eq = parts[i]!.indexOf("=");
     if (eq < 0) continue;
-    const key = parts[i].slice(0, eq).trim().toLowerCase();
-    let value = parts[i].slice(eq + 1).trim();
+    const key = parts[i]!.slice(0, eq).trim().toLowerCase();
+    let value = parts[i]!.slice(eq + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
     if (key === "q") {
       const parsed = Number(value);

@@ -6,7 +6,7 @@
 import type { LayoutOptions } from "../data/table";
 import type { GrowPolicy } from "../gbdt/grower";
 import { MAX_BINS } from "../gbdt/types";
-import type { FitParams } from "../model/fit";
+import type { FitParams } from "./session";
 
 type Kind =
   | { type: "int"; min: number; max: number }
@@ -28,7 +28,7 @@ export const MAX_HYPERPARAMETER_LENGTH = 256;
 export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
   { name: "objective", kind: { type: "enum", values: ["auto", "binary", "multiclass", "regression"] }, default: "auto", doc: "auto: text labels or exactly two distinct numeric labels give classification (binary or multiclass), other numeric labels regression." },
   { name: "label", kind: { type: "string" }, default: undefined, doc: "Name of the label column; the CSV files then have a header row. Unset: no header, the label is the first column (SageMaker built-in algorithms' convention) and features are named f0, f1, ..." },
-  { name: "categorical_columns", kind: { type: "string" }, default: "", doc: "Comma-separated feature names to treat as categorical even if their values look numeric. Columns with non-numeric values in their first 1000 rows are categorical anyway." },
+  { name: "categorical_columns", kind: { type: "string" }, default: "", doc: "Comma-separated feature names to treat as categorical even if their values look numeric. Other columns are categorical only when every non-missing value in their first 1000 rows is text; a column that mixes numbers and text there is an error." },
   { name: "ignore_columns", kind: { type: "string" }, default: "", doc: "Comma-separated column names that are neither label nor feature (ids, other targets)." },
   { name: "num_round", kind: { type: "int", min: 1, max: 100_000 }, default: "100", doc: "Boosting rounds (trees per output)." },
   { name: "learning_rate", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "0.1", doc: "Shrinkage applied to every leaf value." },

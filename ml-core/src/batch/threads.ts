@@ -1,0 +1,120 @@
+/**
+ * The scoring threads of batch prediction: a fixed pool of worker threads, each loading its own copy
+ * of the model, that score chunks (score-chunk.ts) and send back formatted bytes. This file is also
+ * the worker's entry point.
+ */
+import { isMainThread, parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
+import { HttpError, RowError } from "../codec/errors";
+import { Scorer } from "../codec/scoring";
+import { loadPredictor } from "../model/load";
+import { scoreChunk, SLICE_ROWS, type ChunkResult, type ChunkSpec } from "./score-chunk";
+
+/** Messages between the main thread and a scoring thread. */
+interface ThreadInit {
+  readonly mlCorePredictThread: true;
+  readonly modelDir: string;
+}
+interface ThreadJob {
+  readonly seq: number;
+  readonly spec: ChunkSpec;
+  readonly bytes: Uint8Array;
+  readonly fileStart: boolean;
+}
+type ThreadReply =
+  | { readonly seq: number; readonly result: ChunkResult }
+  | { readonly seq: number; readonly rowError: { row: number; detail: string; column?: { index: number; name: string } } }
+  | { readonly seq: number; readonly httpError: { status: number; message: string } }
+  | { readonly seq: number; readonly error: { message: string; stack?: string } };
+
+/** A fixed pool of worker threads, each with its own copy of the model, scoring jobs round-robin. */
+export class ScoringThreads {
+  private readonly workers: Worker[];
+  private readonly waiting = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: unknown) => void }>();
+  private seq = 0;
+
+  /** Jobs sent and not yet answered. */
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  constructor(
+    readonly size: number,
+    modelDir: string,
+  ) {
+    const workerData: ThreadInit = { mlCorePredictThread: true, modelDir };
+    this.workers = Array.from({ length: size }, () => {
+      const w = new Worker(__filename, { workerData });
+      w.on("message", (reply: ThreadReply) => this.settle(reply));
+      w.on("error", (e) => this.failAll(e));
+      return w;
+    });
+  }
+
+  /**
+   * Scores consecutive chunks as one job. A single chunk that is `owned` (the only view of its
+   * memory) is moved to the thread; otherwise the job is copied into a buffer the thread can own.
+   */
+  score(spec: ChunkSpec, chunks: readonly Buffer[], fileStart: boolean, owned: boolean): Promise<ChunkResult> {
+    const seq = this.seq++;
+    let bytes: Uint8Array;
+    if (owned && chunks.length === 1) {
+      bytes = chunks[0]!;
+    } else {
+      bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const c of chunks) {
+        bytes.set(c, at);
+        at += c.length;
+      }
+    }
+    const result = new Promise<ChunkResult>((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject });
+      this.workers[seq % this.workers.length]!.postMessage({ seq, spec, bytes, fileStart } satisfies ThreadJob, [bytes.buffer as ArrayBuffer]);
+    });
+    // Results are awaited in input order, so a later chunk may fail before anyone awaits it (or
+    // never be awaited, after an earlier failure): that must not count as an unhandled rejection.
+    result.catch(() => undefined);
+    return result;
+  }
+
+  private settle(reply: ThreadReply): void {
+    const waiter = this.waiting.get(reply.seq);
+    if (waiter === undefined) return;
+    this.waiting.delete(reply.seq);
+    if ("result" in reply) waiter.resolve(reply.result);
+    else if ("rowError" in reply) waiter.reject(new RowError(reply.rowError.row, reply.rowError.detail, reply.rowError.column));
+    else if ("httpError" in reply) waiter.reject(new HttpError(reply.httpError.status, reply.httpError.message));
+    else waiter.reject(Object.assign(new Error(reply.error.message), { stack: reply.error.stack }));
+  }
+
+  private failAll(e: unknown): void {
+    for (const waiter of this.waiting.values()) waiter.reject(e);
+    this.waiting.clear();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** The body of a scoring thread: load the model once, then score chunks as they come. */
+function runScoringThread(init: ThreadInit): void {
+  const scorer = new Scorer(loadPredictor(init.modelDir), SLICE_ROWS);
+  const port = parentPort as MessagePort;
+  port.on("message", (job: ThreadJob) => {
+    const { seq } = job;
+    try {
+      const buf = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+      const result = scoreChunk(scorer, job.spec, buf, job.fileStart);
+      port.postMessage({ seq, result } satisfies ThreadReply, result.parts.map((p) => p.buffer as ArrayBuffer));
+    } catch (e) {
+      if (e instanceof RowError) port.postMessage({ seq, rowError: { row: e.row, detail: e.detail, column: e.column } } satisfies ThreadReply);
+      else if (e instanceof HttpError) port.postMessage({ seq, httpError: { status: e.status, message: e.message } } satisfies ThreadReply);
+      else port.postMessage({ seq, error: { message: (e as Error).message, stack: (e as Error).stack } } satisfies ThreadReply);
+    }
+  });
+}
+
+if (!isMainThread && (workerData as Partial<ThreadInit> | undefined)?.mlCorePredictThread === true) {
+  runScoringThread(workerData as ThreadInit);
+}

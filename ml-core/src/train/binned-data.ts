@@ -1,0 +1,118 @@
+/**
+ * Training data read straight into the algorithm's bins: the data room's channel scan (data/table.ts)
+ * composed with the binning of gbdt/, which is why it lives above both.
+ */
+import { BINNING_SAMPLE, BinMapper, findThresholds } from "../gbdt/binning";
+import type { Random } from "../gbdt/random";
+import { categoryState, DataError, growTo, inferSchema, keepCategories, LabelBuilder, scan, type ColumnSpec, type DataSchema, type LabelColumn, type LayoutOptions } from "../data/table";
+
+// Indexed reads carry `!` (noUncheckedIndexedAccess): features and rows index arrays sized from the
+// schema and the row count. A check per read would cost the hot loops; the emitted JavaScript is
+// unchanged.
+
+/** A channel read straight into bins (see `readBinnedTrainingData`). */
+export interface BinnedTable {
+  readonly nRows: number;
+  /** Column-major bins, `bins[f * nRows + row]`. */
+  readonly bins: Uint8Array;
+  readonly label: LabelColumn;
+  readonly dataHash: string;
+  readonly bytes: number;
+}
+
+/**
+ * Reads the training channel straight into bins, in two passes over the files, so that the raw
+ * values never sit in memory (8 bytes each, against 1 for a bin; LightGBM loads the same way):
+ * pass 1 checks every row, learns the categories and their counts, keeps the labels and a uniform
+ * sample of `BINNING_SAMPLE` rows (reservoir sampling, seeded); the bin thresholds come from the
+ * sample; pass 2 bins every value. With fewer rows than the sample size every row is used, and the
+ * thresholds are exactly those of `BinMapper.fit` on the full columns.
+ */
+export function readBinnedTrainingData(files: readonly string[], channel: string, opts: LayoutOptions, maxBins: number, rng: Random): { schema: DataSchema; mapper: BinMapper; table: BinnedTable } {
+  if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
+  const inferred = inferSchema(files[0]!, opts);
+  const nF = inferred.features.length;
+  const { codeMaps, learned } = categoryState(inferred, true);
+  const numeric = inferred.features.map((f, j) => (f.kind === "numeric" ? j : -1)).filter((j) => j >= 0);
+  const K = BINNING_SAMPLE;
+  const sample = numeric.map(() => new Float64Array(1024));
+  const counts: number[][] = inferred.features.map(() => []);
+  const labelTexts = { texts: [] as string[], codes: new Map<string, number>() };
+  let sampleRows = 0;
+  const summary = scan(files, channel, inferred, codeMaps, learned, true, labelTexts, (row, values) => {
+    for (let j = 0; j < nF; j++) {
+      const v = values[j]!;
+      if (codeMaps[j] !== undefined && v === v) counts[j]![v] = (counts[j]![v] ?? 0) + 1;
+    }
+    // Algorithm R: row i replaces a random slot with probability K / (i + 1).
+    let slot = row;
+    if (row >= K) {
+      slot = rng.int(row + 1);
+      if (slot >= K) return;
+    } else {
+      sampleRows = row + 1;
+      if (row === sample[0]?.length) for (let k = 0; k < sample.length; k++) sample[k] = growTo(sample[k]!, Math.min(K, row * 2));
+    }
+    for (let k = 0; k < numeric.length; k++) sample[k]![slot] = values[numeric[k]!]!;
+  });
+
+  // Categories: the most frequent maxBins, ordered by name; old code -> new code.
+  const remaps: (Float64Array | undefined)[] = [];
+  const features: ColumnSpec[] = inferred.features.map((f, j) => {
+    if (f.kind !== "categorical") return f;
+    const seen = learned[j] as string[];
+    const c = Float64Array.from(seen, (_, i) => counts[j]![i] ?? 0);
+    const { categories, remap } = keepCategories(seen, c, maxBins);
+    remaps[j] = remap;
+    return { ...f, categories };
+  });
+  const schema: DataSchema = { ...inferred, features };
+  const nCategories = features.map((f) => (f.kind === "categorical" ? (f.categories as string[]).length : undefined));
+  const mapper = new BinMapper(
+    features.map((f, j) => {
+      if (f.kind === "categorical") return { categorical: true, nBins: Math.max(nCategories[j] as number, 1), thresholds: new Float64Array(0) };
+      const thresholds = findThresholds(sample[numeric.indexOf(j)]!, sampleRows, undefined, maxBins);
+      return { categorical: false, nBins: thresholds.length + 1, thresholds };
+    }),
+  );
+
+  // Pass 2: bins and labels, exactly sized. The category and label maps already hold every text.
+  const n = summary.nRows;
+  const bins = new Uint8Array(nF * n);
+  const labels = new LabelBuilder(n, labelTexts.texts, labelTexts.codes);
+  scan(files, channel, inferred, codeMaps, learned, false, labels, (row, values, ln, lc) => {
+    labels.add(row, ln, lc);
+    for (let j = 0; j < nF; j++) {
+      const remap = remaps[j];
+      const v = values[j]!;
+      bins[j * n + row] = mapper.binOfValue(j, remap === undefined || v !== v ? v : remap[v]!);
+    }
+  });
+  return { schema, mapper, table: { nRows: n, bins, label: labels.build(), dataHash: summary.dataHash, bytes: summary.bytes } };
+}
+
+/** Reads another channel (validation) straight into bins with the training schema and bins. */
+export function readBinnedTable(files: readonly string[], channel: string, schema: DataSchema, mapper: BinMapper): BinnedTable {
+  if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
+  const { codeMaps, learned } = categoryState(schema, false);
+  const nF = schema.features.length;
+  let capacity = 1024;
+  let bins = schema.features.map(() => new Uint8Array(capacity));
+  const labels = new LabelBuilder();
+  const summary = scan(files, channel, schema, codeMaps, learned, false, labels, (row, values, ln, lc) => {
+    if (row === capacity) {
+      capacity *= 2;
+      bins = bins.map((b) => {
+        const c = new Uint8Array(capacity);
+        c.set(b);
+        return c;
+      });
+    }
+    for (let j = 0; j < nF; j++) bins[j]![row] = mapper.binOfValue(j, values[j]!);
+    labels.add(row, ln, lc);
+  });
+  const n = summary.nRows;
+  const all = new Uint8Array(nF * n);
+  bins.forEach((b, j) => all.set(b.subarray(0, n), j * n));
+  return { nRows: n, bins: all, label: labels.build(), dataHash: summary.dataHash, bytes: summary.bytes };
+}
