@@ -130,8 +130,8 @@ const dataCapture = z.strictObject({
 const alarms = z.strictObject({
   /** Model (container) 5XX responses per period that trip the alarm and roll a deployment back. */
   invocation5xxErrors: nonNegativeInt,
-  /** p99 model latency, in milliseconds, that trips the latency alarm. */
-  modelLatencyP99Ms: z.number().positive(),
+  /** p99 model latency, in milliseconds, that trips the latency alarm; absent: no latency alarm. */
+  modelLatencyP99Ms: z.number().positive().optional(),
   periodSeconds: z.number().int().min(10).default(60),
   evaluationPeriods: positiveInt.default(3),
   /** E-mail addresses subscribed to the stack's alarm topic. */
