@@ -1,6 +1,7 @@
 // The ml-platform program: load and validate the stack's config, create the components, export
 // what the deploy tools need. Environments differ only in stacks/Pulumi.<stack>.yaml.
 import * as aws from "@pulumi/aws";
+import * as awsNative from "@pulumi/aws-native";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { AlarmTopic } from "./components/alarm-topic";
@@ -8,7 +9,7 @@ import { DeployerRole } from "./components/deployer-role";
 import { ArtifactStore } from "./components/artifact-store";
 import { ExecutionRole } from "./components/execution-role";
 import { ImageRepositories } from "./components/image-repositories";
-import { InferenceEndpoint } from "./components/inference-endpoint";
+import { InferenceEndpoint, parseEndpointDeployment } from "./components/inference-endpoint";
 import { ModelRegistry } from "./components/model-registry";
 import type { DeployerStageArgs } from "./policies/deployer-policy";
 import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
@@ -23,6 +24,11 @@ const provider = new aws.Provider("aws", {
   defaultTags: { tags: platformTags(config) },
 });
 const opts = { provider };
+// The Endpoint is aws-native's (see InferenceEndpoint); same region, same default tags.
+const nativeProvider = new awsNative.Provider("aws-native", {
+  region: config.region as awsNative.Region,
+  defaultTags: { tags: platformTags(config) },
+});
 
 const caller = aws.getCallerIdentityOutput({}, opts);
 const partition = aws.getPartitionOutput({}, opts);
@@ -49,6 +55,12 @@ const alarmTopic = new AlarmTopic("alarms", { kmsKey: store.key, emails: config.
 // Fixed per stack: clients, alarms, the log group and the deployer's policy know it before it exists.
 const plannedEndpointName = `${config.modelName}-${config.stack}`;
 
+// This stack's own outputs of its last deployment: the endpoint record decides whether the next
+// UpdateEndpoint retains the live variant properties (InferenceEndpoint; instance endpoints only).
+const self = config.model && config.serving.mode === "instances"
+  ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`)
+  : undefined;
+
 // Nothing to serve until a version is pinned (the first `ml-deploy` promotion writes it).
 const endpoint = config.model
   ? new InferenceEndpoint("inference", {
@@ -61,7 +73,8 @@ const endpoint = config.model
       role,
       store,
       alarmTopic: alarmTopic.topic,
-    }, opts)
+      previousDeployment: self?.getOutput("endpointDeployment").apply((v) => parseEndpointDeployment(config.stack, v)),
+    }, { providers: [provider, nativeProvider] })
   : undefined;
 
 /** This stack's resources as the deployer role of the next stage (and this one's) sees them. */
@@ -106,4 +119,6 @@ export const repositoryUrls = images.urls;
 export const modelPackageGroupName = registry.groupName;
 export const alarmTopicArn = alarmTopic.topic.arn;
 export const endpointName = endpoint?.endpointName;
+/** Read back by the next deployment (retain-or-reset of the variant properties). */
+export const endpointDeployment = endpoint?.deployment;
 export const servedModel = config.model ?? null;

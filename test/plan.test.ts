@@ -59,7 +59,7 @@ describe("npm run plan", () => {
     const { stdout } = await run(TSX, ["scripts/plan.ts", "staging", "--json"], { cwd: ROOT });
     const report = JSON.parse(stdout);
     expect(report.stack).toBe("staging");
-    expect(report.resources.find((r: any) => r.type === "aws:sagemaker/endpoint:Endpoint").settings.name).toBe("flight-delays-staging");
+    expect(report.resources.find((r: any) => r.type === "aws-native:sagemaker:Endpoint").settings.name).toBe("flight-delays-staging");
   }, 60_000);
 
   it("fails clearly for a stack that does not exist", async () => {

@@ -140,12 +140,15 @@ function decodeProviderTags(defaultTags: unknown): Record<string, string> {
  * Evaluates the program for one stack under mocks and returns every resource it registers, with
  * its inputs and resource options, and the stack outputs. `loadProgram` must import the program
  * afresh (a new module instance), e.g. after `vi.resetModules()` or clearing `require.cache`.
- * `configOverrides` replaces whole keys of the stack's config (for negative tests).
+ * `configOverrides` replaces whole keys of the stack's config (for negative tests);
+ * `stackOutputs` adds to or replaces outputs a stack reference reads, by stack name (e.g. the
+ * stack's own previous deployment).
  */
 export async function runProgram(
   stack: string,
   loadProgram: () => Promise<Record<string, unknown>>,
   configOverrides: Record<string, unknown> = {},
+  stackOutputs: Record<string, Record<string, unknown>> = {},
 ): Promise<PlanResult> {
   const config = readStackConfig(stack);
   for (const [key, value] of Object.entries(configOverrides)) {
@@ -165,7 +168,8 @@ export async function runProgram(
         const id = `${args.name}-id`;
         let state: Record<string, any> = { ...args.inputs, ...computedState(args.type, args.name, args.inputs, region) };
         if (args.type === "pulumi:pulumi:StackReference") {
-          state = { name: args.name, outputs: referencedStackOutputs(args.name.split("/").pop()!, region), secretOutputNames: [] };
+          const referenced = args.name.split("/").pop()!;
+          state = { name: args.name, outputs: { ...referencedStackOutputs(referenced, region), ...stackOutputs[referenced] }, secretOutputNames: [] };
         } else if (args.type.startsWith("pulumi:providers:")) {
           providerTags.set(`${args.name}::${id}`, decodeProviderTags(args.inputs.defaultTags));
         } else if (args.provider && args.type.startsWith("aws:")) {
