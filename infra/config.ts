@@ -141,6 +141,8 @@ const alarms = z.strictObject({
 const training = z.strictObject({
   instanceType: z.string().regex(SAGEMAKER_INSTANCE_TYPE, "must be a SageMaker instance type such as ml.m5.xlarge"),
   instanceCount: positiveInt.default(1),
+  /** Instance types the deployer may start training jobs on; absent: only instanceType. */
+  allowedInstanceTypes: z.array(z.string().regex(SAGEMAKER_INSTANCE_TYPE, "must be a SageMaker instance type such as ml.m5.xlarge")).min(1).optional(),
   volumeSizeGb: positiveInt.default(30),
   maxRuntimeSeconds: positiveInt.default(3600),
   /** Managed spot training: cheaper, may be interrupted and resumed from a checkpoint. */
@@ -163,11 +165,23 @@ const promotion = z.strictObject({
   smokeMaxLatencyMs: z.number().positive().default(1000),
 });
 
+const principalArns = z.array(z.string().regex(ARN, "must be an IAM principal ARN")).default([]);
+
 const deployer = z.strictObject({
-  /** Principals (e.g. the CI runner's role) allowed to assume the deployer role. */
-  trustedPrincipalArns: z.array(z.string().regex(ARN, "must be an IAM principal ARN")).default([]),
+  /** Principals (e.g. the CI runner's role) allowed to assume the deployer role; none by default. */
+  trustedPrincipalArns: principalArns,
   /** The stack versions are promoted from into this one (staging: dev; prod: staging); the deployer may read it. */
   promotesFrom: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a stack name").optional(),
+});
+
+const approver = z.strictObject({
+  /** Principals (the people or review system deciding on versions) allowed to assume the approver role; none by default. */
+  trustedPrincipalArns: principalArns,
+});
+
+const updater = z.strictObject({
+  /** Principals besides this stage's deployer role allowed to assume the endpoint-updater role; none by default. */
+  trustedPrincipalArns: principalArns,
 });
 
 /** Every key this program reads, with its schema; anything else under `mlPlatform:` is a typo. */
@@ -188,6 +202,8 @@ export const configSchema = z.strictObject({
   training,
   promotion: promotion.default(promotion.parse({})),
   deployer: deployer.default(deployer.parse({})),
+  approver: approver.default(approver.parse({})),
+  updater: updater.default(updater.parse({})),
 });
 
 export type PlatformSettings = z.infer<typeof configSchema>;
@@ -241,6 +257,10 @@ function crossFieldProblems(s: PlatformSettings): Array<[string, string]> {
     if (highAvailability && scaling.enabled && scaling.min < 2) {
       problems.push(["serving.autoscaling.min", `(${scaling.min}) must be at least 2 when serving.highAvailability is true`]);
     }
+  }
+  const allowed = s.training.allowedInstanceTypes;
+  if (allowed && !allowed.includes(s.training.instanceType)) {
+    problems.push(["training.allowedInstanceTypes", `(${JSON.stringify(allowed)}) does not include training.instanceType (${s.training.instanceType})`]);
   }
   if (s.training.spot) {
     const wait = s.training.maxWaitSeconds;
