@@ -99,61 +99,76 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
     expect(rules[0].selection).toMatchObject({ tagStatus: "untagged", countType: "sinceImagePushed" });
   });
 
-  const executionRole = () => plan().resources.find((r) => r.name === "sagemaker-execution-role")!;
-  const deployerRole = () => plan().resources.find((r) => r.name === "deployer-role")!;
+  const named = (name: string) => plan().resources.find((r) => r.name === name)!;
+  const trainingRole = () => named("training-execution-role");
+  const hostingRole = () => named("hosting-execution-role");
+  const deployerRole = () => named("deployer-role");
 
-  it("lets only SageMaker, for this account, assume the execution role", () => {
-    const trust = json(executionRole().inputs.assumeRolePolicy);
-    expect(trust.Statement).toEqual([
-      expect.objectContaining({
-        Effect: "Allow",
-        Principal: { Service: "sagemaker.amazonaws.com" },
-        Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
-      }),
-    ]);
+  it("lets only SageMaker, for this account, assume the training and hosting roles", () => {
+    for (const role of [trainingRole(), hostingRole()]) {
+      expect(json(role.inputs.assumeRolePolicy).Statement, role.name).toEqual([
+        expect.objectContaining({
+          Effect: "Allow",
+          Principal: { Service: "sagemaker.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+        }),
+      ]);
+    }
     for (const role of ofType(plan(), T.role)) expect(role.inputs.managedPolicyArns ?? [], role.name).toEqual([]);
   });
 
   it("grants no wildcard action in any role, and '*' resources only to actions IAM cannot scope", () => {
     const policies = ofType(plan(), T.rolePolicy);
-    expect(policies.map((p) => p.name).sort()).toEqual(["deployer-permissions", "sagemaker-execution-permissions"]);
+    expect(policies.map((p) => p.name).sort()).toEqual([
+      "approver-permissions", "deployer-permissions", "endpoint-updater-permissions", "hosting-execution-permissions", "training-execution-permissions",
+    ]);
     for (const rolePolicy of policies) {
       for (const statement of json(rolePolicy.inputs.policy).Statement) {
         const actions = [statement.Action].flat();
         expect(actions.filter((a: string) => a === "*" || a.endsWith(":*")), statement.Sid).toEqual([]);
         const resources = [statement.Resource].flat();
         if (resources.includes("*")) {
-          expect(actions.every((a: string) => ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "sagemaker:ListModelPackages"].includes(a)), statement.Sid).toBe(true);
+          const unscopable = ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "sagemaker:ListModelPackages", "cloudformation:UpdateResource", "cloudformation:GetResource", "cloudformation:GetResourceRequestStatus"];
+          // A Deny on "*" only takes away.
+          if (statement.Effect === "Allow") expect(actions.every((a: string) => unscopable.includes(a)), statement.Sid).toBe(true);
         }
       }
     }
   });
 
-  it("lets the deployer pass only the execution role, only to SageMaker, and run only this stack's jobs", () => {
-    const permissions = json(plan().resources.find((r) => r.name === "deployer-permissions")!.inputs.policy).Statement;
+  it("lets the deployer pass only the training role, only to SageMaker, and run only this stack's jobs", () => {
+    const permissions = json(named("deployer-permissions").inputs.policy).Statement;
     const passRole = permissions.find((s: any) => [s.Action].flat().includes("iam:PassRole"));
-    expect(passRole.Resource).toBe(executionRole().state.arn);
+    expect(passRole.Resource).toBe(trainingRole().state.arn);
     expect(passRole.Condition).toEqual({ StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } });
     const training = permissions.find((s: any) => [s.Action].flat().includes("sagemaker:CreateTrainingJob"));
     expect(training.Resource).toBe(`arn:aws:sagemaker:eu-west-1:123456789012:training-job/flight-delays-${stack}-*`);
   });
 
-  it("lets only the configured principals assume the deployer role", () => {
-    const trust = json(deployerRole().inputs.assumeRolePolicy).Statement;
-    const expected = stack === "dev" ? ["arn:aws:iam::123456789012:root"] : ["arn:aws:iam::111122223333:role/ci-runner"];
-    expect(trust).toEqual([{ Sid: "TrustedDeployers", Effect: "Allow", Principal: { AWS: expected }, Action: "sts:AssumeRole" }]);
+  it("lets nobody assume the deployer or approver role until principals are configured", () => {
+    for (const [role, sid] of [[deployerRole(), "TrustedDeployers"], [named("approver-role"), "TrustedApprovers"]] as const) {
+      expect(json(role.inputs.assumeRolePolicy).Statement, role.name).toEqual([
+        { Sid: `${sid}NoneConfigured`, Effect: "Deny", Principal: { AWS: "*" }, Action: "sts:AssumeRole" },
+      ]);
+    }
+  });
+
+  it("lets only this stage's deployer role assume the endpoint updater", () => {
+    expect(json(named("endpoint-updater-role").inputs.assumeRolePolicy).Statement).toEqual([
+      { Sid: "DeployerAndTrustedPrincipals", Effect: "Allow", Principal: { AWS: [deployerRole().state.arn] }, Action: "sts:AssumeRole" },
+    ]);
   });
 
   it("registers a model package group for the model", () => {
     expect(one(plan(), T.group).inputs.modelPackageGroupName).toBe(`flight-delays-${stack}`);
   });
 
-  it("serves the pinned model version through the execution role", () => {
+  it("serves the pinned model version through the hosting role", () => {
     const model = one(plan(), T.model);
-    expect(model.inputs.executionRoleArn).toBe(executionRole().state.arn);
+    expect(model.inputs.executionRoleArn).toBe(hostingRole().state.arn);
     expect(model.inputs.primaryContainer.modelPackageName).toMatch(new RegExp(`model-package/flight-delays-${stack}/\\d+$`));
-    expect(model.dependsOn).toContain("sagemaker-execution-permissions");
+    expect(model.dependsOn).toContain("hosting-execution-permissions");
   });
 
   it("tags every taggable resource through the provider's default tags", () => {

@@ -9,6 +9,15 @@ import { ARTIFACT_PREFIXES } from "../policies/execution-role-policy";
 import { ArtifactStore } from "./artifact-store";
 import { ExecutionRole } from "./execution-role";
 
+/**
+ * How the auto-named Model and EndpointConfiguration of an InferenceEndpoint named `name` are named:
+ * the provider names them `<logical name>-<random suffix>` (pulumi-aws autonaming, provider-semantics
+ * §1.1), and the endpoint updater's policy is scoped to these prefixes.
+ */
+export function endpointNamePrefixes(name: string): { readonly model: string; readonly endpointConfig: string } {
+  return { model: `${name}-model-`, endpointConfig: `${name}-config-` };
+}
+
 /** The one production variant's name. Blue/green updates require it to stay the same across configs. */
 export const VARIANT_NAME = "primary";
 
@@ -22,6 +31,7 @@ export interface InferenceEndpointArgs {
   readonly alarms: PlatformSettings["alarms"];
   /** Retention of the endpoint's log group, in days. */
   readonly logRetentionDays: number;
+  /** The hosting execution role the model runs as. */
   readonly role: ExecutionRole;
   readonly store: ArtifactStore;
   /** Where alarms send notifications. @default - no notifications */

@@ -117,7 +117,9 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
  */
 function referencedStackOutputs(stack: string, region: string): Record<string, unknown> {
   const bucketArn = (logical: string) => computedState("aws:s3/bucket:Bucket", logical, {}, region).arn;
-  const modelName = readStackConfig(stack)["mlPlatform:modelName"] ?? "model";
+  const config = readStackConfig(stack);
+  const modelName = config["mlPlatform:modelName"] ?? "model";
+  const images: string[] = JSON.parse(config["mlPlatform:images"] ?? "{}").repositories ?? ["ml-core"];
   return {
     deployerStage: {
       region,
@@ -127,6 +129,7 @@ function referencedStackOutputs(stack: string, region: string): Record<string, u
       kmsKeyArn: computedState("aws:kms/key:Key", "store-key", {}, region).arn,
       modelPackageGroupName: `${modelName}-${stack}`,
       endpointName: `${modelName}-${stack}`,
+      repositoryArns: images.map((image) => computedState("aws:ecr/repository:Repository", `images-${image}`, {}, region).arn),
     },
   };
 }

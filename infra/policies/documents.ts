@@ -29,3 +29,14 @@ export function serviceTrustPolicy(service: string, accountId: string): PolicyDo
     Condition: { StringEquals: { "aws:SourceAccount": accountId } },
   });
 }
+
+/**
+ * A trust policy that lets exactly these principals assume a role. With none, nobody can: the
+ * role exists (its ARN can be granted elsewhere) but stays unusable until a principal is configured.
+ */
+export function principalTrustPolicy(sid: string, principalArns: readonly string[]): PolicyDocument {
+  if (principalArns.length === 0) {
+    return policy({ Sid: `${sid}NoneConfigured`, Effect: "Deny", Principal: { AWS: "*" }, Action: "sts:AssumeRole" });
+  }
+  return policy({ Sid: sid, Effect: "Allow", Principal: { AWS: [...principalArns] }, Action: "sts:AssumeRole" });
+}
