@@ -51,8 +51,6 @@ const images = z.strictObject({
   repositories: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/)).min(1).default(["ml-core"]),
   /** Days after which untagged images (superseded pushes) are expired. */
   untaggedExpiryDays: positiveInt.default(7),
-  /** Repositories of earlier stages whose images this stack's models may run (promotion pins by digest). */
-  pullFromRepositoryArns: z.array(z.string().regex(ARN, "must be an ECR repository ARN")).default([]),
 });
 
 const pinnedModel = z.union([
