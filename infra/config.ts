@@ -13,6 +13,17 @@ const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 // Resource-name prefixes: SageMaker names allow [a-zA-Z0-9-], at most 63 characters; we keep room for suffixes.
 const NAME_PREFIX = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 
+/**
+ * A relative path of S3-safe segments (the S3 User Guide's "safe characters": letters, digits and
+ * `! - _ . ' ( )`; `*` left out, it is a wildcard in IAM): no leading or trailing `/`, no empty,
+ * `.` or `..` segment. Used for key prefixes and file paths the tools build from config.
+ */
+const safeRelativePath = (what: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9!_.'()-]+(\/[A-Za-z0-9!_.'()-]+)*$/, `must be a ${what} of letters, digits and !-_.'() separated by single '/', without leading or trailing '/'`)
+    .refine((p) => !p.split("/").some((segment) => segment === "." || segment === ".."), `must not contain '.' or '..' segments`);
+
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const tagValue = z.string().min(1).max(256);
@@ -148,7 +159,7 @@ const training = z.strictObject({
   /** With spot: total time including waiting for capacity; at least maxRuntimeSeconds. */
   maxWaitSeconds: positiveInt.optional(),
   /** Where the channels live under the dataset bucket: <prefix>/train/ and <prefix>/validation/. */
-  datasetPrefix: z.string().regex(/^[a-zA-Z0-9!_.*'()/-]+$/, "must be an S3 key prefix without leading or trailing slash").refine((p) => !p.startsWith("/") && !p.endsWith("/"), "must not start or end with '/'"),
+  datasetPrefix: safeRelativePath("S3 key prefix"),
   hyperparameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
 });
 
@@ -169,7 +180,7 @@ const deployer = z.strictObject({
   /** Principals (e.g. the CI runner's role) allowed to assume the deployer role; none by default. */
   trustedPrincipalArns: principalArns,
   /** The stack versions are promoted from into this one (staging: dev; prod: staging); the deployer may read it. */
-  promotesFrom: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a stack name").optional(),
+  promotesFrom: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/, "must be a stack name").refine((s) => !s.includes(".."), "must not contain '..'").optional(),
 });
 
 const approver = z.strictObject({
@@ -180,6 +191,13 @@ const approver = z.strictObject({
 const updater = z.strictObject({
   /** Principals besides this stage's deployer role allowed to assume the endpoint-updater role; none by default. */
   trustedPrincipalArns: principalArns,
+});
+
+const policyPack = z.strictObject({
+  /** `ml-deploy` runs the platform's policy pack (infra/policy-pack) on every preview and update of this stack. */
+  required: z.boolean().default(false),
+  /** The pack's config for this stack (`--policy-pack-config`), relative to the repository root; absent: every policy mandatory. */
+  config: safeRelativePath("file path").refine((p) => p.endsWith(".json"), "must name a .json file").optional(),
 });
 
 /** Every key this program reads, with its schema; anything else under `mlPlatform:` is a typo. */
@@ -202,6 +220,7 @@ export const configSchema = z.strictObject({
   deployer: deployer.default(deployer.parse({})),
   approver: approver.default(approver.parse({})),
   updater: updater.default(updater.parse({})),
+  policyPack: policyPack.default(policyPack.parse({})),
 });
 
 export type PlatformSettings = z.infer<typeof configSchema>;
