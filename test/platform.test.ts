@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ProgramError, type PlanResult } from "../infra/offline/mock-run";
+import { ProgramError, readStackConfig, type PlanResult } from "../infra/offline/mock-run";
+import { parseDeployerStage } from "../infra/policies/stage";
 import { REQUIRED_TAG_KEYS } from "../infra/tags";
 import { json, ofType, one, planStack } from "./helpers/platform";
 import { isTaggable } from "./helpers/taggable";
@@ -160,6 +161,64 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
     ]);
   });
 
+  it("tags every platform role with its one duty", () => {
+    const duties = Object.fromEntries(ofType(plan(), T.role).map((r) => [r.name, r.inputs.tags?.["mlplatform:duty"]]));
+    expect(duties).toEqual({
+      "training-execution-role": "training",
+      "hosting-execution-role": "hosting",
+      "deployer-role": "deployer",
+      "endpoint-updater-role": "endpoint-updater",
+      "approver-role": "approver",
+    });
+  });
+
+  it("lets each execution role pull only this stage's images, and grant the key only to AWS services", () => {
+    for (const name of ["training-execution-permissions", "hosting-execution-permissions"]) {
+      const statements = json(named(name).inputs.policy).Statement;
+      expect(statements.find((s: any) => s.Sid === "PullOwnImages").Resource, name).toEqual([one(plan(), T.repo).state.arn]);
+      const grant = statements.find((s: any) => [s.Action].flat().includes("kms:CreateGrant"));
+      expect(grant.Condition, name).toEqual({ Bool: { "kms:GrantIsForAWSResource": "true" } });
+    }
+  });
+
+  it("separates duties: training writes no model, hosting writes no training output and reads no dataset", () => {
+    const writes = (name: string) => json(named(name).inputs.policy).Statement
+      .filter((s: any) => [s.Action].flat().includes("s3:PutObject")).flatMap((s: any) => [s.Resource].flat());
+    const artifacts = named("store-artifacts-bucket").state.arn;
+    expect(writes("training-execution-permissions").sort()).toEqual([`${artifacts}/checkpoints/*`, `${artifacts}/training-output/*`]);
+    expect(writes("hosting-execution-permissions")).toEqual([`${artifacts}/data-capture/*`]);
+    const hostingReads = JSON.stringify(json(named("hosting-execution-permissions").inputs.policy));
+    expect(hostingReads).not.toContain(named("store-datasets-bucket").state.arn);
+  });
+
+  it("scopes the endpoint updater to this stack's endpoint, its tagged models and configs, and the hosting role", () => {
+    const statements = json(named("endpoint-updater-permissions").inputs.policy).Statement;
+    const bySid = Object.fromEntries(statements.map((s: any) => [s.Sid, s]));
+    expect(bySid.UpdateThisEndpoint.Resource).toBe(`arn:aws:sagemaker:eu-west-1:123456789012:endpoint/flight-delays-${stack}`);
+    expect(bySid.CreateModelsOfThisStack.Condition.StringEquals).toEqual({ "aws:RequestTag/stack": stack });
+    expect(bySid.PassHostingRoleToSageMaker.Resource).toBe(hostingRole().state.arn);
+    // The prefixes match the names the provider gives the endpoint's Model and config.
+    expect(bySid.CreateModelsOfThisStack.Resource).toBe("arn:aws:sagemaker:eu-west-1:123456789012:model/inference-model-*");
+    expect(one(plan(), T.model).name).toBe("inference-model");
+  });
+
+  it("refuses overwrites of promoted models and deletions of served artifacts in the artifact bucket's policy", () => {
+    const artifacts = named("store-artifacts-bucket");
+    const [bucketPolicy] = forBucket(plan(), T.bucketPolicy, artifacts.name);
+    const sids = json(bucketPolicy.inputs.policy).Statement.map((s: any) => s.Sid);
+    expect(sids).toEqual(expect.arrayContaining(["DenyOverwritingPromotedModels", "DenyPlatformRolesDeletingServedArtifacts"]));
+  });
+
+  it("serves the Endpoint through an aws-native provider with the same region and default tags as the aws one", () => {
+    const providers = Object.fromEntries(plan().resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((r) => [r.type, r.inputs]));
+    const aws = providers["pulumi:providers:aws"];
+    const native = providers["pulumi:providers:aws-native"];
+    expect(native.region).toBe(aws.region);
+    expect(json(native.defaultTags)).toEqual(json(aws.defaultTags));
+    for (const key of REQUIRED_TAG_KEYS) expect(json(native.defaultTags).tags, key).toHaveProperty(key);
+    expect(one(plan(), T.endpoint).provider).toBe("aws-native");
+  });
+
   it("registers a model package group for the model", () => {
     expect(one(plan(), T.group).inputs.modelPackageGroupName).toBe(`flight-delays-${stack}`);
   });
@@ -183,9 +242,24 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
 
   it("exports what the deploy tools need", () => {
     const outputs = plan().outputs;
-    for (const key of ["region", "accountId", "kmsKeyArn", "datasetBucketName", "artifactBucketName", "executionRoleArn", "deployerRoleArn", "deployerStage", "repositoryUrls", "modelPackageGroupName", "endpointName", "datasetUri", "trainingOutputUri", "checkpointUri"]) {
+    for (const key of [
+      "region", "accountId", "kmsKeyArn", "datasetBucketName", "artifactBucketName", "executionRoleArn", "trainingRoleArn", "hostingRoleArn",
+      "deployerRoleArn", "updaterRoleArn", "approverRoleArn", "deployerStage", "repositoryUrls", "repositoryArns", "modelPackageGroupName",
+      "endpointName", "endpointDeployment", "datasetUri", "trainingOutputUri", "checkpointUri",
+    ]) {
       expect(outputs[key], key).toBeDefined();
     }
+    const arnOf = (name: string) => named(name).state.arn;
+    expect(outputs).toMatchObject({
+      trainingRoleArn: arnOf("training-execution-role"),
+      hostingRoleArn: arnOf("hosting-execution-role"),
+      // ml-deploy train still reads executionRoleArn: the training role.
+      executionRoleArn: arnOf("training-execution-role"),
+      updaterRoleArn: arnOf("endpoint-updater-role"),
+      approverRoleArn: arnOf("approver-role"),
+      repositoryArns: { "ml-core": one(plan(), T.repo).state.arn },
+    });
+    expect((outputs.deployerStage as any).repositoryArns).toEqual([one(plan(), T.repo).state.arn]);
     expect(outputs.endpointName).toBe(`flight-delays-${stack}`);
     expect(outputs.repositoryUrls).toEqual({ "ml-core": expect.stringMatching(/^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\//) });
     expect(outputs.datasetUri).toMatch(/^s3:\/\/.+\/datasets\/flight-delays\/v1\/$/);
@@ -278,6 +352,38 @@ describe.each([["staging", "dev"], ["prod", "staging"]])("%s: promoted into from
     expect(readRegistries).toMatchObject({ Action: "sagemaker:DescribeModelPackage", Resource: [`arn:aws:sagemaker:eu-west-1:123456789012:model-package/flight-delays-${source}/*`] });
     const writes = permissions.filter((s: any) => [s.Action].flat().some((a: string) => /:(Put|Create|Update|Delete)/.test(a)));
     for (const w of writes) expect(JSON.stringify(w.Resource), w.Sid).not.toContain(`flight-delays-${source}`);
+  });
+});
+
+describe.each([["staging", "dev"], ["prod", "staging"]])("%s: images come from %s by copy", (stack, source) => {
+  it("exports the source stage's repositories for the copy, and lets the deployer read them and push only to its own", () => {
+    const sourceRepo = `arn:aws:ecr:eu-west-1:123456789012:repository/images-ml-core-`;
+    const sources = plans[stack].outputs.sourceRepositoryArns as string[];
+    expect(sources).toHaveLength(1);
+    expect(sources[0]).toMatch(new RegExp(`^${sourceRepo}[0-9a-f]{7}$`));
+    const statements = json(plans[stack].resources.find((r) => r.name === "deployer-permissions")!.inputs.policy).Statement;
+    expect(statements.find((s: any) => s.Sid === "ReadEarlierStagesImages").Resource).toEqual(sources);
+    expect(statements.find((s: any) => s.Sid === "PushImages").Resource).toEqual([one(plans[stack], T.repo).state.arn]);
+    expect(source).toBeDefined();
+  });
+
+  it("fails clearly when the source stage's outputs cannot shape a policy", async () => {
+    const stage = { region: "eu-west-1", accountId: "123456789012", datasetBucketArn: "arn:aws:s3:::d", artifactBucketArn: "arn:aws:s3:::a*", kmsKeyArn: "x", modelPackageGroupName: "g", endpointName: "e", repositoryArns: [] };
+    expect(() => parseDeployerStage(source, "deployerStage", stage)).toThrow(
+      `stack ${source}: output deployerStage cannot be used in a policy:\n  deployerStage.datasetBucketArn must be an S3 bucket ARN\n  deployerStage.artifactBucketArn must be an S3 bucket ARN\n  deployerStage.kmsKeyArn must be a KMS key ARN`,
+    );
+  });
+});
+
+describe("stack files", () => {
+  it("hold no placeholder ARN: no repository, principal or other ARN of the example or mock accounts", () => {
+    for (const stack of ["dev", "staging", "prod"]) {
+      const config = readStackConfig(stack);
+      // The pinned model version is written by `ml-deploy promote`/`rollback`, not by hand.
+      const { "mlPlatform:model": _pin, ...rest } = config;
+      const text = JSON.stringify(rest);
+      expect(text, stack).not.toMatch(/111122223333|123456789012|arn:aws/);
+    }
   });
 });
 
