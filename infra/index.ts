@@ -14,6 +14,7 @@ import { ModelRegistry } from "./components/model-registry";
 import { ApproverRole } from "./components/approver-role";
 import { EndpointUpdaterRole } from "./components/endpoint-updater-role";
 import { trainingGuardrails } from "./policies/training";
+import { providerRoleArn } from "./policies/duties";
 import { parseDeployerStage, type DeployerStageArgs } from "./policies/stage";
 import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
 import { platformTags } from "./tags";
@@ -21,16 +22,23 @@ import { platformTags } from "./tags";
 // Throws, listing every problem, before any resource is registered.
 const config = loadConfig();
 
+// Who the providers act as: unset, the ambient credentials (the platform admin's `pulumi up` of
+// infrastructure); `ml-deploy` sets it to the endpoint-updater role for a model change.
+const actAs = providerRoleArn(process.env);
+const sessionName = `ml-platform-${config.stack}`;
+
 // One explicit provider carries the region and the default tags to every resource.
 const provider = new aws.Provider("aws", {
   region: config.region as aws.Region,
   defaultTags: { tags: platformTags(config) },
+  assumeRoles: actAs ? [{ roleArn: actAs, sessionName }] : undefined,
 });
 const opts = { provider };
-// The Endpoint is aws-native's (see InferenceEndpoint); same region, same default tags.
+// The Endpoint is aws-native's (see InferenceEndpoint); same region, same default tags, same identity.
 const nativeProvider = new awsNative.Provider("aws-native", {
   region: config.region as awsNative.Region,
   defaultTags: { tags: platformTags(config) },
+  assumeRole: actAs ? { roleArn: actAs, sessionName } : undefined,
 });
 
 const caller = aws.getCallerIdentityOutput({}, opts);
@@ -152,7 +160,7 @@ export const hostingRoleArn = hostingRole.arn;
 /** @deprecated Same as trainingRoleArn; kept while `ml-deploy train` reads this name. */
 export const executionRoleArn = trainingRole.arn;
 export const deployerRoleArn = deployer.arn;
-/** Assume this role (from the deployer) to run `pulumi up` of a model change: set ML_PLATFORM_PROVIDER_ROLE_ARN to it. */
+/** The identity of `pulumi up` of a model change: run it with ML_PLATFORM_PROVIDER_ROLE_ARN set to this (PROVIDER_ROLE_ENV). */
 export const updaterRoleArn = updater.arn;
 /** The role that approves or rejects this stage's versions. */
 export const approverRoleArn = approver.arn;

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ProgramError, readStackConfig, type PlanResult } from "../infra/offline/mock-run";
 import { parseDeployerStage } from "../infra/policies/stage";
+import { PROVIDER_ROLE_ENV } from "../infra/policies/duties";
 import { REQUIRED_TAG_KEYS } from "../infra/tags";
 import { json, ofType, one, planStack } from "./helpers/platform";
 import { isTaggable } from "./helpers/taggable";
@@ -372,6 +373,37 @@ describe.each([["staging", "dev"], ["prod", "staging"]])("%s: images come from %
     expect(() => parseDeployerStage(source, "deployerStage", stage)).toThrow(
       `stack ${source}: output deployerStage cannot be used in a policy:\n  deployerStage.datasetBucketArn must be an S3 bucket ARN\n  deployerStage.artifactBucketArn must be an S3 bucket ARN\n  deployerStage.kmsKeyArn must be a KMS key ARN`,
     );
+  });
+});
+
+describe("the identity of a run", () => {
+  const role = "arn:aws:iam::123456789012:role/endpoint-updater-role-abc1234";
+  const providers = (plan: PlanResult) => Object.fromEntries(plan.resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((r) => [r.type, r.inputs]));
+
+  it("makes both providers assume the role named by ML_PLATFORM_PROVIDER_ROLE_ARN (the updater, for a model change)", async () => {
+    process.env[PROVIDER_ROLE_ENV] = role;
+    try {
+      const p = providers(await planStack("staging"));
+      expect(json(p["pulumi:providers:aws"].assumeRoles)).toEqual([{ roleArn: role, sessionName: "ml-platform-staging" }]);
+      expect(json(p["pulumi:providers:aws-native"].assumeRole)).toEqual({ roleArn: role, sessionName: "ml-platform-staging" });
+    } finally {
+      delete process.env[PROVIDER_ROLE_ENV];
+    }
+  });
+
+  it("uses the ambient credentials without it (the platform admin's infrastructure run)", () => {
+    const p = providers(plans.staging);
+    expect(p["pulumi:providers:aws"].assumeRoles).toBeUndefined();
+    expect(p["pulumi:providers:aws-native"].assumeRole).toBeUndefined();
+  });
+
+  it("fails clearly on a value that is not a role ARN", async () => {
+    process.env[PROVIDER_ROLE_ENV] = "updater";
+    try {
+      await expect(planStack("staging")).rejects.toThrow('ML_PLATFORM_PROVIDER_ROLE_ARN ("updater") must be an IAM role ARN');
+    } finally {
+      delete process.env[PROVIDER_ROLE_ENV];
+    }
   });
 });
 
