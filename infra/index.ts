@@ -1,6 +1,7 @@
 // The ml-platform program: load and validate the stack's config, create the components, export
 // what the deploy tools need. Environments differ only in stacks/Pulumi.<stack>.yaml.
 import * as aws from "@pulumi/aws";
+import * as awsNative from "@pulumi/aws-native";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { AlarmTopic } from "./components/alarm-topic";
@@ -8,9 +9,13 @@ import { DeployerRole } from "./components/deployer-role";
 import { ArtifactStore } from "./components/artifact-store";
 import { ExecutionRole } from "./components/execution-role";
 import { ImageRepositories } from "./components/image-repositories";
-import { InferenceEndpoint } from "./components/inference-endpoint";
+import { endpointNamePrefixes, InferenceEndpoint, parseEndpointDeployment, rollbackAlarmPrefix } from "./components/inference-endpoint";
 import { ModelRegistry } from "./components/model-registry";
-import type { DeployerStageArgs } from "./policies/deployer-policy";
+import { ApproverRole } from "./components/approver-role";
+import { EndpointUpdaterRole } from "./components/endpoint-updater-role";
+import { trainingGuardrails } from "./policies/training";
+import { providerRoleArn } from "./policies/duties";
+import { parseDeployerStage, type DeployerStageArgs } from "./policies/stage";
 import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
 import { platformTags } from "./tags";
 import type { StackOutputs } from "@ml-platform/contract";
@@ -18,12 +23,24 @@ import type { StackOutputs } from "@ml-platform/contract";
 // Throws, listing every problem, before any resource is registered.
 const config = loadConfig();
 
+// Who the providers act as: unset, the ambient credentials (the platform admin's `pulumi up` of
+// infrastructure); `ml-deploy` sets it to the endpoint-updater role for a model change.
+const actAs = providerRoleArn(process.env);
+const sessionName = `ml-platform-${config.stack}`;
+
 // One explicit provider carries the region and the default tags to every resource.
 const provider = new aws.Provider("aws", {
   region: config.region as aws.Region,
   defaultTags: { tags: platformTags(config) },
+  assumeRoles: actAs ? [{ roleArn: actAs, sessionName }] : undefined,
 });
 const opts = { provider };
+// The Endpoint is aws-native's (see InferenceEndpoint); same region, same default tags, same identity.
+const nativeProvider = new awsNative.Provider("aws-native", {
+  region: config.region as awsNative.Region,
+  defaultTags: { tags: platformTags(config) },
+  assumeRole: actAs ? { roleArn: actAs, sessionName } : undefined,
+});
 
 const caller = aws.getCallerIdentityOutput({}, opts);
 const partition = aws.getPartitionOutput({}, opts);
@@ -37,32 +54,40 @@ const images = new ImageRepositories("images", {
   untaggedExpiryDays: config.images.untaggedExpiryDays,
 }, opts);
 
-const role = new ExecutionRole("sagemaker-execution", {
-  ...account,
-  store,
-  repositoryArns: images.arns.apply((arns) => [...arns, ...config.images.pullFromRepositoryArns]),
-}, opts);
+// Separate duties: training jobs write training output, the endpoint's model reads models and
+// writes captured traffic. Each pulls only this stage's images (promotion copies images in).
+const executionRoleArgs = { ...account, store, repositoryArns: images.arns };
+const trainingRole = new ExecutionRole("training-execution", { ...executionRoleArgs, duty: "training" }, opts);
+// Fixed per stack: clients, alarms, the log group and the roles' policies know it before it exists.
+const plannedEndpointName = `${config.modelName}-${config.stack}`;
+const hostingRole = new ExecutionRole("hosting-execution", { ...executionRoleArgs, duty: "hosting", rollbackAlarmPrefix: rollbackAlarmPrefix(plannedEndpointName) }, opts);
 
 const registry = new ModelRegistry("registry", { modelName: config.modelName }, { ...opts, retainOnDelete: config.artifactStore.retainOnDelete });
 
 const alarmTopic = new AlarmTopic("alarms", { kmsKey: store.key, emails: config.alarms.notifyEmails }, opts);
 
-// Fixed per stack: clients, alarms, the log group and the deployer's policy know it before it exists.
-const plannedEndpointName = `${config.modelName}-${config.stack}`;
+const ENDPOINT = "inference";
+
+// This stack's own outputs of its last deployment: the endpoint record decides whether the next
+// UpdateEndpoint retains the live variant properties (InferenceEndpoint; instance endpoints only).
+const self = config.model && config.serving.mode === "instances"
+  ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`)
+  : undefined;
 
 // Nothing to serve until a version is pinned (the first `ml-deploy` promotion writes it).
 const endpoint = config.model
-  ? new InferenceEndpoint("inference", {
+  ? new InferenceEndpoint(ENDPOINT, {
       endpointName: plannedEndpointName,
       model: config.model,
       serving: config.serving,
       dataCapture: config.dataCapture,
       alarms: config.alarms,
       logRetentionDays: config.logRetentionDays,
-      role,
+      role: hostingRole,
       store,
       alarmTopic: alarmTopic.topic,
-    }, opts)
+      previousDeployment: self?.getOutput("endpointDeployment").apply((v) => parseEndpointDeployment(config.stack, v)),
+    }, { providers: [provider, nativeProvider] })
   : undefined;
 
 /** This stack's resources as the deployer role of the next stage (and this one's) sees them. */
@@ -74,21 +99,50 @@ const deployerStage: pulumi.Output<DeployerStageArgs> = pulumi.output({
   kmsKeyArn: store.key.arn,
   modelPackageGroupName: registry.groupName,
   endpointName: plannedEndpointName,
+  repositoryArns: images.arns,
 });
 
-// The stage versions come from: read through its stack outputs, so no ARN is copied by hand.
-const source = config.deployer.promotesFrom
-  ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${config.deployer.promotesFrom}`)
+// The stage versions come from: read through its stack outputs, so no ARN is copied by hand, and
+// validated before any of it shapes a policy.
+const sourceStack = config.deployer.promotesFrom;
+const source = sourceStack
+  ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${sourceStack}`)
+  : undefined;
+const sourceStage = source && sourceStack
+  ? source.requireOutput("deployerStage").apply((value) => parseDeployerStage(sourceStack, "deployerStage", value))
   : undefined;
 
-const deployer = new DeployerRole("deployer", {
-  ...account,
+const deployerArgs = {
+  partition: partition.partition,
   stage: deployerStage,
-  executionRoleArn: role.arn,
+  trainingRoleArn: trainingRole.arn,
+  training: trainingGuardrails(config.training),
   trainingJobNamePrefix: plannedEndpointName,
-  repositoryArns: images.arns,
-  sources: source ? source.requireOutput("deployerStage").apply((stage) => [stage as DeployerStageArgs]) : [],
+  sources: sourceStage ? sourceStage.apply((stage) => [stage]) : [],
   trustedPrincipalArns: config.deployer.trustedPrincipalArns,
+};
+const deployer = new DeployerRole("deployer", deployerArgs, opts);
+
+// `pulumi up` of a model change runs as this role (assumed by the deployer), never as the deployer
+// or an administrator.
+const updater = new EndpointUpdaterRole("endpoint-updater", {
+  ...account,
+  // The `stack` default tag (platformTags) tells this stack's Models and configs from other stacks'.
+  stackTag: { key: "stack", value: platformTags(config).stack! },
+  endpointName: plannedEndpointName,
+  namePrefixes: endpointNamePrefixes(ENDPOINT),
+  hostingRoleArn: hostingRole.arn,
+  kmsKeyArn: store.key.arn,
+  requireNetworkIsolation: config.serving.mode === "instances",
+  deployerRoleArn: deployer.arn,
+  trustedPrincipalArns: config.updater.trustedPrincipalArns,
+}, opts);
+deployer.attachPermissions(updater.arn);
+
+const approver = new ApproverRole("approver", {
+  ...account,
+  modelPackageGroupName: registry.groupName,
+  trustedPrincipalArns: config.approver.trustedPrincipalArns,
 }, opts);
 
 export const region = config.region;
@@ -100,13 +154,28 @@ export const datasetUri = pulumi.interpolate`s3://${store.datasets.name}/${confi
 export const trainingOutputUri = pulumi.interpolate`s3://${store.artifacts.name}/${ARTIFACT_PREFIXES.trainingOutput}/`;
 export const checkpointUri = pulumi.interpolate`s3://${store.artifacts.name}/${ARTIFACT_PREFIXES.checkpoints}/`;
 export const promotedModelsUri = pulumi.interpolate`s3://${store.artifacts.name}/${ARTIFACT_PREFIXES.models}/`;
-export const executionRoleArn = role.arn;
+/** The role training jobs run as (`ml-deploy train` passes it). */
+export const trainingRoleArn = trainingRole.arn;
+/** The role the endpoint's model runs as. */
+export const hostingRoleArn = hostingRole.arn;
+/** @deprecated Same as trainingRoleArn; kept while `ml-deploy train` reads this name. */
+export const executionRoleArn = trainingRole.arn;
 export const deployerRoleArn = deployer.arn;
+/** The identity of `pulumi up` of a model change: run it with ML_PLATFORM_PROVIDER_ROLE_ARN set to this (PROVIDER_ROLE_ENV). */
+export const updaterRoleArn = updater.arn;
+/** The role that approves or rejects this stage's versions. */
+export const approverRoleArn = approver.arn;
 export { deployerStage };
 export const repositoryUrls = images.urls;
+/** This stage's repositories by image name (ARNs): where promotion copies images to. */
+export const repositoryArns = images.arnsByImage;
+/** The source stage's repositories (validated), where promotion copies images from; null without promotesFrom. */
+export const sourceRepositoryArns = sourceStage ? sourceStage.apply((stage) => stage.repositoryArns) : null;
 export const modelPackageGroupName = registry.groupName;
 export const alarmTopicArn = alarmTopic.topic.arn;
 export const endpointName = endpoint?.endpointName;
+/** Read back by the next deployment (retain-or-reset of the variant properties). */
+export const endpointDeployment = endpoint?.deployment;
 export const servedModel = config.model ?? null;
 
 /**

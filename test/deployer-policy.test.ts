@@ -1,16 +1,33 @@
 /**
- * The deployer role's policy and the commands of `ml-deploy` must not drift apart. This runs the
- * whole release flow (train, register, approve, deploy, promote dev → staging → prod, smoke,
- * rollback) against the SDK mocks, takes every AWS call the CLI sent, maps it to the IAM actions
- * and resources AWS authorises it on (deploy-scripts' SDK_PERMISSIONS), and checks the deployer
- * policy of the stack doing it allows each one, and that the policy allows nothing no call needs.
+ * Every call a release makes, checked against the policy of the identity that makes it, by an
+ * independent IAM simulator (@cloud-copilot/iam-simulate: identity and resource policies, all
+ * condition operators, action and condition-key validation from the Service Authorization
+ * Reference). The release flow (train, register, approve, deploy, promote dev → staging → prod,
+ * smoke, rollback) runs against deploy-scripts' SDK mocks; each sent command is mapped to the IAM
+ * actions it needs (deploy-scripts' SDK_PERMISSIONS) plus the request's condition keys. The
+ * calls of `pulumi up` of a model change and of the image copy come from test/data/release-calls.ts.
  */
 import * as cli from "@ml-platform/deploy-scripts";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { PolicyDocument, PolicyStatement } from "../infra/policies/documents";
+import { runSimulation } from "@cloud-copilot/iam-simulate";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { endpointNamePrefixes } from "../infra/components/inference-endpoint";
+import { approverPolicy } from "../infra/policies/approver-policy";
+import { tlsOnlyBucketPolicy } from "../infra/policies/bucket-policy";
+import { platformKeyPolicy } from "../infra/policies/key-policy";
 import { deployerPolicy, type DeployerPolicyArgs, type DeployerStageArgs } from "../infra/policies/deployer-policy";
+import type { PolicyDocument } from "../infra/policies/documents";
+import { DUTY_TAG, type Duty } from "../infra/policies/duties";
+import { endpointUpdaterPolicy } from "../infra/policies/endpoint-updater-policy";
 import { ACCOUNT, COMPLETED_JOB, IMAGE, REGION, World, bucket, endpoint, executionRole, group, kmsKey } from "../deploy-scripts/test/world";
+import { imageCopyCalls, modelChangeUpCalls, type Call } from "./data/release-calls";
 
+type Stack = "dev" | "staging" | "prod";
+const STACKS: Stack[] = ["dev", "staging", "prod"];
+const SOURCE: Record<Stack, Stack | undefined> = { dev: undefined, staging: "dev", prod: "staging" };
+const TRAINING_TYPE = "ml.m5.large";
+
+const repositoryArn = (stack: string) => `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/ml-core-${stack}`;
+const roleArn = (stack: string, duty: string) => `arn:aws:iam::${ACCOUNT}:role/churn-${stack}-${duty}`;
 const stage = (stack: string): DeployerStageArgs => ({
   region: REGION,
   accountId: ACCOUNT,
@@ -19,23 +36,92 @@ const stage = (stack: string): DeployerStageArgs => ({
   kmsKeyArn: kmsKey(stack),
   modelPackageGroupName: group(stack),
   endpointName: endpoint(stack),
+  repositoryArns: [repositoryArn(stack)],
 });
 
-const repositoryArn = (stack: string) => `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/ml-core-${stack}`;
-
-const args = (stack: string, sources: string[]): DeployerPolicyArgs => ({
+const deployerArgs = (stack: Stack): DeployerPolicyArgs => ({
   ...stage(stack),
   trainingJobNamePrefix: `churn-${stack}`,
-  executionRoleArn: executionRole(stack),
-  repositoryArns: [repositoryArn(stack)],
-  sources: sources.map(stage),
+  // deploy-scripts' world names the role training jobs run as "execution".
+  trainingRoleArn: executionRole(stack),
+  training: { instanceTypes: [TRAINING_TYPE] },
+  updaterRoleArn: roleArn(stack, "updater"),
+  sources: SOURCE[stack] ? [stage(SOURCE[stack]!)] : [],
 });
 
-const POLICIES = {
-  dev: deployerPolicy(args("dev", [])),
-  staging: deployerPolicy(args("staging", ["dev"])),
-  prod: deployerPolicy(args("prod", ["staging"])),
-};
+const prefixes = endpointNamePrefixes("inference");
+const POLICIES: Record<Stack, Record<"deployer" | "endpoint-updater" | "approver", PolicyDocument>> = Object.fromEntries(
+  STACKS.map((stack) => [stack, {
+    deployer: deployerPolicy(deployerArgs(stack)),
+    "endpoint-updater": endpointUpdaterPolicy({
+      region: REGION,
+      accountId: ACCOUNT,
+      stackTag: { key: "stack", value: stack },
+      endpointName: endpoint(stack),
+      modelNamePrefix: prefixes.model,
+      endpointConfigNamePrefix: prefixes.endpointConfig,
+      hostingRoleArn: roleArn(stack, "hosting"),
+      kmsKeyArn: kmsKey(stack),
+      requireNetworkIsolation: stack !== "dev",
+    }),
+    approver: approverPolicy({ region: REGION, accountId: ACCOUNT, modelPackageGroupName: group(stack) }),
+  }]),
+) as never;
+
+type Identity = keyof (typeof POLICIES)["dev"];
+type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
+
+/** The resource policy AWS evaluates with the call: the bucket's policy, or the platform key's. */
+function resourcePolicyFor(call: Call): PolicyDocument | undefined {
+  const bucketArn = /^arn:aws:s3:::([^/]+)/.exec(call.resource);
+  if (bucketArn) return tlsOnlyBucketPolicy(`arn:aws:s3:::${bucketArn[1]}`);
+  if (call.action.startsWith("kms:")) return platformKeyPolicy({ accountId: ACCOUNT, partition: "aws", region: REGION });
+  return undefined;
+}
+
+/** What AWS decides for `identity` of `stack` making `call` (identity policy + the bucket's policy). */
+async function decide(stack: Stack, identity: Identity, call: Call, policyOverride?: PolicyDocument): Promise<Decision> {
+  const s3 = call.action.startsWith("s3:");
+  const context: Record<string, string | string[]> = {
+    ...(s3 ? { "aws:SecureTransport": "true", [`aws:PrincipalTag/${DUTY_TAG}`]: identity satisfies Duty } : {}),
+    ...call.context,
+  };
+  const resourcePolicy = resourcePolicyFor(call);
+  const result = await runSimulation({
+    identityPolicies: [{ name: identity, policy: (policyOverride ?? POLICIES[stack][identity]) as never }],
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    ...(resourcePolicy ? { resourcePolicy: resourcePolicy as never } : {}),
+    request: {
+      action: call.action,
+      principal: roleArn(stack, identity),
+      resource: { resource: call.resource, accountId: ACCOUNT },
+      contextVariables: context,
+    },
+  }, {});
+  if (result.resultType === "error") throw new Error(`simulating ${call.action} on ${call.resource}: ${JSON.stringify(result.errors)}`);
+  return result.overallResult as Decision;
+}
+
+/** Condition keys a call's request parameters set (Service Authorization Reference, per action). */
+function requestContext(command: string, input: Record<string, any>): Record<string, string | string[]> {
+  switch (command) {
+    case "CreateTrainingJobCommand":
+      return {
+        "sagemaker:NetworkIsolation": String(input.EnableNetworkIsolation === true),
+        "sagemaker:InstanceTypes": [input.ResourceConfig?.InstanceType].filter(Boolean),
+        ...(input.ResourceConfig?.VolumeKmsKeyId ? { "sagemaker:VolumeKmsKeyArn": input.ResourceConfig.VolumeKmsKeyId } : {}),
+      };
+    case "CreateModelPackageCommand":
+    case "UpdateModelPackageCommand":
+      return input.ModelApprovalStatus ? { "sagemaker:ModelApprovalStatus": input.ModelApprovalStatus } : {};
+    case "PutObjectCommand":
+    case "CopyObjectCommand":
+      return { "s3:ObjectCreationOperation": "true", ...(input.IfNoneMatch ? { "s3:if-none-match": input.IfNoneMatch } : {}) };
+    default:
+      return {};
+  }
+}
 
 const env: cli.PermissionEnv = {
   partition: "aws",
@@ -44,119 +130,253 @@ const env: cli.PermissionEnv = {
   kmsKeyOfBucket: (name) => kmsKey(/^churn-([a-z]+)-/.exec(name)![1]!),
 };
 
-// --- A small IAM evaluator: Allow statements, * and ? wildcards, StringEquals / StringLike. ---
-const glob = (pattern: string, value: string, ignoreCase = false) =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, ignoreCase ? "i" : "").test(value);
-const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
-function conditionsHold(statement: PolicyStatement, context: Readonly<Record<string, string>> = {}): boolean {
-  return Object.entries(statement.Condition ?? {}).every(([operator, keys]) =>
-    Object.entries(keys).every(([key, expected]) => {
-      const actual = context[key];
-      if (actual === undefined) return false;
-      const values = list(expected as string | string[]).map(String);
-      if (operator === "StringEquals") return values.includes(actual);
-      if (operator === "StringLike") return values.some((v) => glob(v, actual));
-      throw new Error(`condition operator ${operator} is not supported by this test`);
-    }),
-  );
-}
-
-function allows(doc: PolicyDocument, p: cli.RequiredPermission): boolean {
-  return doc.Statement.some(
-    (s) =>
-      s.Effect === "Allow" &&
-      list(s.Action).some((a) => glob(a, p.action, true)) &&
-      list(s.Resource).some((r) => glob(r, p.resource)) &&
-      conditionsHold(s, p.context),
-  );
-}
-
-// --- The release flow, run once; each step is done by one stack's deployer. ---
-type Step = { stack: keyof typeof POLICIES; argv: string[] };
+// --- The release flow, run once; each step is done by one stack's identity. ---
+type Step = { stack: Stack; as: Identity; argv: string[] };
 const FLOW: Step[] = [
-  { stack: "dev", argv: ["train", "--stack", "dev", "--image", IMAGE, "--wait"] },
-  { stack: "dev", argv: ["register", "--stack", "dev", "--job", COMPLETED_JOB] },
-  { stack: "dev", argv: ["register", "--stack", "dev", "--job", COMPLETED_JOB] },
-  { stack: "dev", argv: ["approve", "--stack", "dev", "--version", "3", "--reason", "reviewed"] },
-  { stack: "dev", argv: ["reject", "--stack", "dev", "--version", "2", "--reason", "worse"] },
-  { stack: "dev", argv: ["deploy", "--stack", "dev", "--version", "3"] },
-  { stack: "dev", argv: ["smoke", "--stack", "dev"] },
-  { stack: "dev", argv: ["status", "--stack", "dev"] },
-  { stack: "staging", argv: ["promote", "--from", "dev", "--to", "staging", "--dry-run"] },
-  { stack: "staging", argv: ["promote", "--from", "dev", "--to", "staging"] },
-  { stack: "prod", argv: ["promote", "--from", "staging", "--to", "prod", "--yes"] },
-  { stack: "prod", argv: ["rollback", "--stack", "prod", "--yes"] },
-  { stack: "dev", argv: ["rollback", "--stack", "dev"] },
+  { stack: "dev", as: "deployer", argv: ["train", "--stack", "dev", "--image", IMAGE, "--wait"] },
+  { stack: "dev", as: "deployer", argv: ["register", "--stack", "dev", "--job", COMPLETED_JOB] },
+  { stack: "dev", as: "deployer", argv: ["register", "--stack", "dev", "--job", COMPLETED_JOB] },
+  { stack: "dev", as: "approver", argv: ["approve", "--stack", "dev", "--version", "3", "--reason", "reviewed"] },
+  { stack: "dev", as: "approver", argv: ["reject", "--stack", "dev", "--version", "2", "--reason", "worse"] },
+  { stack: "dev", as: "deployer", argv: ["deploy", "--stack", "dev", "--version", "3"] },
+  { stack: "dev", as: "deployer", argv: ["smoke", "--stack", "dev"] },
+  { stack: "dev", as: "deployer", argv: ["status", "--stack", "dev"] },
+  { stack: "staging", as: "deployer", argv: ["promote", "--from", "dev", "--to", "staging", "--dry-run"] },
+  { stack: "staging", as: "deployer", argv: ["promote", "--from", "dev", "--to", "staging"] },
+  { stack: "prod", as: "deployer", argv: ["promote", "--from", "staging", "--to", "prod", "--yes"] },
+  { stack: "prod", as: "deployer", argv: ["rollback", "--stack", "prod", "--yes"] },
+  { stack: "dev", as: "deployer", argv: ["rollback", "--stack", "dev"] },
 ];
 
 interface Sent {
   step: string;
-  stack: keyof typeof POLICIES;
+  stack: Stack;
+  as: Identity;
   command: string;
-  permissions: cli.RequiredPermission[];
+  calls: Call[];
 }
 
+/**
+ * Calls today's CLI still makes that the new identities must not: a deployer setting `Approved`
+ * (the approver's decision now), and writes into `models/` that are not conditional creates
+ * (PutObject without If-None-Match; CopyObject, which cannot be one there: S3 User Guide,
+ * "Enforce conditional writes"). The deploy-scripts side moves these; until then they are listed
+ * here and must be denied.
+ */
+const handedOver = (s: Sent) =>
+  (s.as === "deployer" && s.calls.some((c) => c.action.endsWith("ModelPackage") && c.context?.["sagemaker:ModelApprovalStatus"] === "Approved")) ||
+  s.calls.some((c) => c.action === "s3:PutObject" && /\/models\//.test(c.resource) && c.context?.["s3:if-none-match"] === undefined);
+
 let world: World;
-let sent: Sent[];
-beforeEach(async () => {
+const sent: Sent[] = [];
+beforeAll(async () => {
   world = new World(cli);
-  sent = [];
   for (const step of FLOW) {
     world.resetCalls();
     const r = await world.run(step.argv);
     if (r.code !== 0) throw new Error(`ml-deploy ${step.argv.join(" ")} failed:\n${r.stderr}`);
     for (const call of world.calls()) {
-      sent.push({ step: step.argv.slice(0, 3).join(" "), stack: step.stack, command: call.command, permissions: cli.requiredPermissions(call.command, call.input, env) });
+      const context = requestContext(call.command, call.input as Record<string, any>);
+      const calls = cli.requiredPermissions(call.command, call.input, env).map((p) => ({ ...p, context: { ...p.context, ...context } }));
+      sent.push({ step: step.argv.slice(0, 3).join(" "), stack: step.stack, as: step.as, command: call.command, calls });
     }
   }
 });
-afterEach(() => world.dispose());
+afterAll(() => world.dispose());
 
-describe("deployer policy", () => {
+/** A model-change `up` of `stack`, as the release runs it inside deploy, promote and rollback. */
+const upCalls = (stack: Stack) => modelChangeUpCalls({
+  region: REGION,
+  accountId: ACCOUNT,
+  stack,
+  endpointName: endpoint(stack),
+  newModel: `${prefixes.model}b2c3d4e`,
+  oldModel: `${prefixes.model}a1b2c3d`,
+  newConfig: `${prefixes.endpointConfig}f5e6d7c`,
+  oldConfig: `${prefixes.endpointConfig}0a9b8c7`,
+  hostingRoleArn: roleArn(stack, "hosting"),
+  kmsKeyArn: kmsKey(stack),
+  networkIsolation: stack !== "dev",
+});
+
+async function denials(stack: Stack, identity: Identity, calls: Call[], label: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const call of calls) {
+    const decision = await decide(stack, identity, call);
+    if (decision !== "Allowed") out.push(`${stack} ${identity}, ${label}: ${call.action} on ${call.resource} ${JSON.stringify(call.context ?? {})} → ${decision}`);
+  }
+  return out;
+}
+
+describe("every call of the release flow is allowed to the identity that makes it", () => {
   it("the release flow sends every SDK command ml-deploy knows of", () => {
     expect(new Set(sent.map((s) => s.command))).toEqual(new Set(Object.keys(cli.SDK_PERMISSIONS)));
   });
 
-  it("allows every call ml-deploy sends, on the resource it is sent to", () => {
-    const denied = sent.flatMap((s) =>
-      s.permissions.filter((p) => !allows(POLICIES[s.stack], p)).map((p) => `${s.stack} deployer, ${s.step}: ${s.command} needs ${p.action} on ${p.resource}`),
-    );
+  it("allows every ml-deploy call, on the resource it is sent to, with its request's condition keys", async () => {
+    const denied: string[] = [];
+    for (const s of sent.filter((x) => !handedOver(x))) denied.push(...await denials(s.stack, s.as, s.calls, `${s.step}: ${s.command}`));
     expect(denied).toEqual([]);
   });
 
-  it("allows `images` to push to the stack's repository", () => {
-    for (const stack of ["dev", "staging", "prod"] as const) {
-      expect(cli.dockerPushPermissions(repositoryArn(stack)).filter((p) => !allows(POLICIES[stack], p))).toEqual([]);
-    }
+  it.each(STACKS)("%s: allows the endpoint updater every call of `pulumi up` of a model change", async (stack) => {
+    expect(await denials(stack, "endpoint-updater", upCalls(stack), "pulumi up")).toEqual([]);
   });
 
-  it("allows no action that no command needs", () => {
-    const needed = new Set([...sent.flatMap((s) => s.permissions.map((p) => p.action)), ...cli.dockerPushPermissions("x").map((p) => p.action)]);
-    const extra = Object.values(POLICIES).flatMap((doc) => doc.Statement.flatMap((s) => list(s.Action).filter((a) => !needed.has(a))));
+  it.each(STACKS)("%s: lets the deployer assume the updater role that runs that `up`", async (stack) => {
+    expect(await decide(stack, "deployer", { action: "sts:AssumeRole", resource: roleArn(stack, "updater") })).toBe("Allowed");
+    expect(await decide(stack, "deployer", { action: "sts:AssumeRole", resource: roleArn(SOURCE[stack] ?? "prod", "updater") })).not.toBe("Allowed");
+  });
+
+  it.each(STACKS)("%s: allows `images` to push to the stack's repository", async (stack) => {
+    expect(await denials(stack, "deployer", cli.dockerPushPermissions(repositoryArn(stack)), "images")).toEqual([]);
+  });
+
+  it.each(["staging", "prod"] as const)("%s: allows promote to copy the source stage's image into the stack's repository", async (stack) => {
+    expect(await denials(stack, "deployer", imageCopyCalls(repositoryArn(SOURCE[stack]!), repositoryArn(stack)), "image copy")).toEqual([]);
+  });
+
+  it("denies exactly the calls today's CLI must hand to the approver or make conditional", async () => {
+    const moved = sent.filter(handedOver);
+    // promote's self-approval of the copy and its CopyObject into models/ (register in dev, too,
+    // when it registers Approved).
+    expect(moved.map((s) => `${s.step}: ${s.command}`)).toEqual(expect.arrayContaining([
+      "promote --from dev: UpdateModelPackageCommand",
+      "promote --from dev: CopyObjectCommand",
+      "promote --from dev: PutObjectCommand",
+      "register --stack dev: PutObjectCommand",
+    ]));
+    for (const s of moved) {
+      const decisions = await Promise.all(s.calls.map((c) => decide(s.stack, s.as, c)));
+      expect(decisions, `${s.step}: ${s.command}`).toContain("ExplicitlyDenied");
+    }
+  });
+});
+
+describe("least privilege: nothing beyond what the calls need", () => {
+  it("grants the deployer, updater and approver no action that no call needs", () => {
+    const needed = new Set([
+      ...sent.flatMap((s) => s.calls.map((c) => c.action)),
+      ...STACKS.flatMap((stack) => upCalls(stack).map((c) => c.action)),
+      ...imageCopyCalls("a", "b").map((c) => c.action),
+      ...cli.dockerPushPermissions("x").map((p) => p.action),
+      "sts:AssumeRole",
+      // the approver reads the group (describe) before deciding
+      "sagemaker:DescribeModelPackageGroup",
+    ]);
+    const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
+    const extra = STACKS.flatMap((stack) => Object.values(POLICIES[stack]).flatMap((doc) =>
+      doc.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action).filter((a) => !needed.has(a)))));
     expect([...new Set(extra)]).toEqual([]);
   });
+});
 
-  it("uses * only for the two actions without resource-level permissions", () => {
-    const wildcard = Object.values(POLICIES).flatMap((doc) => doc.Statement.filter((s) => list(s.Resource).includes("*")).flatMap((s) => list(s.Action)));
-    expect(new Set(wildcard)).toEqual(new Set(["sagemaker:ListModelPackages", "ecr:GetAuthorizationToken"]));
+describe("guardrails, each with a violating request", () => {
+  const devVersion = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${group("dev")}/3`;
+  const devGroup = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${group("dev")}/*`;
+
+  it.each([
+    ["UpdateModelPackage", devVersion],
+    ["CreateModelPackage", devGroup],
+  ])("the deployer can never set Approved (%s)", async (action, resource) => {
+    const approve = { action: `sagemaker:${action}`, resource, context: { "sagemaker:ModelApprovalStatus": "Approved" } };
+    expect(await decide("dev", "deployer", approve)).toBe("ExplicitlyDenied");
+    // ...even if another policy on the role allowed everything.
+    const allowAll: PolicyDocument = { Version: "2012-10-17", Statement: [...POLICIES.dev.deployer.Statement, { Effect: "Allow", Action: "sagemaker:*", Resource: "*" }] };
+    expect(await decide("dev", "deployer", approve, allowAll)).toBe("ExplicitlyDenied");
+    // what it may do: register pending, record a rejection
+    expect(await decide("dev", "deployer", { ...approve, context: { "sagemaker:ModelApprovalStatus": "PendingManualApproval" } })).toBe("Allowed");
   });
 
-  it("does not let a stack's deployer write to an earlier stage", () => {
-    const writes = ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage", "s3:PutObject", "kms:GenerateDataKey"];
-    for (const action of writes) {
-      const resources = {
-        "sagemaker:CreateModelPackage": `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${group("dev")}/*`,
-        "sagemaker:UpdateModelPackage": `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${group("dev")}/1`,
-        "s3:PutObject": `arn:aws:s3:::${bucket("dev", "artifacts")}/models/x`,
-        "kms:GenerateDataKey": kmsKey("dev"),
-      } as Record<string, string>;
-      expect(allows(POLICIES.staging, { action, resource: resources[action]! })).toBe(false);
-    }
+  it("the approver approves and rejects this stage's versions only, and sets nothing else", async () => {
+    const update = (resource: string, status: string) => ({ action: "sagemaker:UpdateModelPackage", resource, context: { "sagemaker:ModelApprovalStatus": status } });
+    expect(await decide("dev", "approver", update(devVersion, "Approved"))).toBe("Allowed");
+    expect(await decide("dev", "approver", update(devVersion, "Rejected"))).toBe("Allowed");
+    expect(await decide("dev", "approver", update(devVersion, "PendingManualApproval"))).toBe("ImplicitlyDenied");
+    expect(await decide("dev", "approver", { action: "sagemaker:UpdateModelPackage", resource: devVersion })).toBe("ImplicitlyDenied");
+    expect(await decide("staging", "approver", update(devVersion, "Approved"))).toBe("ImplicitlyDenied");
+    expect(await decide("dev", "approver", { action: "sagemaker:CreateModelPackage", resource: devGroup })).toBe("ImplicitlyDenied");
   });
 
-  it("passes the execution role only to SageMaker", () => {
-    expect(allows(POLICIES.dev, { action: "iam:PassRole", resource: executionRole("dev"), context: { "iam:PassedToService": "ec2.amazonaws.com" } })).toBe(false);
-    expect(allows(POLICIES.dev, { action: "iam:PassRole", resource: executionRole("prod"), context: { "iam:PassedToService": "sagemaker.amazonaws.com" } })).toBe(false);
+  describe("the deployer's training jobs", () => {
+    const job = `arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/churn-dev-20250101-000000`;
+    const valid = { "sagemaker:NetworkIsolation": "true", "sagemaker:VolumeKmsKeyArn": kmsKey("dev"), "sagemaker:InstanceTypes": [TRAINING_TYPE] };
+    it.each([
+      ["a valid job", valid, "Allowed"],
+      ["without network isolation", { ...valid, "sagemaker:NetworkIsolation": "false" }, "ImplicitlyDenied"],
+      ["with another stage's key", { ...valid, "sagemaker:VolumeKmsKeyArn": kmsKey("prod") }, "ImplicitlyDenied"],
+      ["without a volume key", { "sagemaker:NetworkIsolation": "true", "sagemaker:InstanceTypes": [TRAINING_TYPE] }, "ImplicitlyDenied"],
+      ["on another instance type", { ...valid, "sagemaker:InstanceTypes": ["ml.p4d.24xlarge"] }, "ImplicitlyDenied"],
+    ])("%s: %#", async (_what, context, expected) => {
+      expect(await decide("dev", "deployer", { action: "sagemaker:CreateTrainingJob", resource: job, context })).toBe(expected);
+    });
+
+    it("runs local-storage instance types only without a volume key (SageMaker rejects one there)", async () => {
+      const doc = deployerPolicy({ ...deployerArgs("dev"), training: { instanceTypes: [TRAINING_TYPE, "ml.m5d.large"], localStorageInstanceTypes: ["ml.m5d.large"] } });
+      const local = { "sagemaker:NetworkIsolation": "true", "sagemaker:InstanceTypes": ["ml.m5d.large"] };
+      expect(await decide("dev", "deployer", { action: "sagemaker:CreateTrainingJob", resource: job, context: local }, doc)).toBe("Allowed");
+      expect(await decide("dev", "deployer", { action: "sagemaker:CreateTrainingJob", resource: job, context: { ...local, "sagemaker:NetworkIsolation": "false" } }, doc)).toBe("ImplicitlyDenied");
+    });
+  });
+
+  describe("the endpoint updater", () => {
+    const calls = upCalls("staging");
+    const find = (action: string, resourcePart: string) => calls.find((c) => c.action === action && c.resource.includes(resourcePart))!;
+
+    it("cannot update another stack's endpoint", async () => {
+      const update = find("sagemaker:UpdateEndpoint", ":endpoint/");
+      expect(await decide("staging", "endpoint-updater", { ...update, resource: update.resource.replace(endpoint("staging"), endpoint("prod")) })).toBe("ImplicitlyDenied");
+    });
+
+    it("cannot pass the hosting role to another service, nor pass another role", async () => {
+      const pass = find("iam:PassRole", ":role/");
+      expect(await decide("staging", "endpoint-updater", { ...pass, context: { "iam:PassedToService": "ec2.amazonaws.com" } })).toBe("ImplicitlyDenied");
+      expect(await decide("staging", "endpoint-updater", { ...pass, resource: roleArn("staging", "deployer") })).toBe("ImplicitlyDenied");
+    });
+
+    it("cannot create, switch to or delete another stack's models and configs (tags tell them apart)", async () => {
+      const other = { "aws:RequestTag/stack": "prod" };
+      expect(await decide("staging", "endpoint-updater", { ...find("sagemaker:CreateModel", ":model/"), context: { ...other, "sagemaker:NetworkIsolation": "true" } })).toBe("ImplicitlyDenied");
+      expect(await decide("staging", "endpoint-updater", { ...find("sagemaker:DeleteModel", ":model/"), context: { "aws:ResourceTag/stack": "prod" } })).toBe("ImplicitlyDenied");
+      expect(await decide("staging", "endpoint-updater", { ...find("sagemaker:UpdateEndpoint", ":endpoint-config/"), context: { "aws:ResourceTag/stack": "prod" } })).toBe("ImplicitlyDenied");
+    });
+
+    it("cannot create a model without network isolation on an instance endpoint", async () => {
+      const create = find("sagemaker:CreateModel", ":model/");
+      expect(await decide("staging", "endpoint-updater", { ...create, context: { ...create.context, "sagemaker:NetworkIsolation": "false" } })).toBe("ImplicitlyDenied");
+    });
+
+    it("cannot change infrastructure: no role, bucket, alarm or scaling call", async () => {
+      for (const call of [
+        { action: "iam:PutRolePolicy", resource: roleArn("staging", "deployer") },
+        { action: "s3:PutBucketPolicy", resource: `arn:aws:s3:::${bucket("staging", "artifacts")}` },
+        { action: "cloudwatch:DeleteAlarms", resource: `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:x` },
+        { action: "sagemaker:DeleteEndpoint", resource: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:endpoint/${endpoint("staging")}` },
+      ]) {
+        expect(await decide("staging", "endpoint-updater", call), call.action).not.toBe("Allowed");
+      }
+    });
+  });
+
+  describe("served artifacts cannot be overwritten in place", () => {
+    const modelKey = `arn:aws:s3:::${bucket("staging", "artifacts")}/models/churn-staging-group/4/model.tar.gz`;
+    const put = (context: Record<string, string>) => ({ action: "s3:PutObject", resource: modelKey, context: { "s3:ObjectCreationOperation": "true", ...context } });
+
+    it("denies a PutObject to models/ without If-None-Match, in the bucket policy", async () => {
+      expect(await decide("staging", "deployer", put({}))).toBe("ExplicitlyDenied");
+      expect(await decide("staging", "deployer", put({ "s3:if-none-match": "*" }))).toBe("Allowed");
+    });
+
+    it("still allows the parts of a multipart upload (they take no conditional header)", async () => {
+      expect(await decide("staging", "deployer", { ...put({}), context: { "s3:ObjectCreationOperation": "false" } })).toBe("Allowed");
+    });
+
+    it("denies deleting a version of a served artifact to every platform role, whatever its own policy says", async () => {
+      const deleteVersion = { action: "s3:DeleteObjectVersion", resource: modelKey };
+      const allowAll: PolicyDocument = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] };
+      expect(await decide("staging", "deployer", deleteVersion, allowAll)).toBe("ExplicitlyDenied");
+      const trainingOutput = `arn:aws:s3:::${bucket("staging", "artifacts")}/training-output/churn-staging-1/output/model.tar.gz`;
+      expect(await decide("staging", "deployer", { action: "s3:DeleteObject", resource: trainingOutput }, allowAll)).toBe("ExplicitlyDenied");
+    });
   });
 });

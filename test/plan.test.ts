@@ -111,7 +111,7 @@ describe("stack diff", () => {
     expect(d.changed).toContainEqual({ resource: config, setting: "inputs.productionVariants[0].serverlessConfig.memorySizeInMb", from: 2048, to: undefined });
     expect(d.changed).toContainEqual({ resource: "aws:kms/key:Key  store-key", setting: "options.protect", from: undefined, to: true });
     // A policy held as a JSON string is compared statement by statement.
-    expect(d.changed.some((c) => c.resource === "aws:iam/role:Role  deployer-role" && c.setting.startsWith("inputs.assumeRolePolicy.Statement["))).toBe(true);
+    expect(d.changed.some((c) => c.resource === "aws:iam/rolePolicy:RolePolicy  deployer-permissions" && c.setting.startsWith("inputs.policy.Statement["))).toBe(true);
     expect(renderDiff(diffReports(docs.prod, docs.prod))).toBe("prod → prod\nno differences");
   });
 
@@ -135,7 +135,7 @@ describe("npm run plan", () => {
     for (const r of doc.resources) {
       expect(r, r.name).toMatchObject({ urn: expect.stringMatching(/^urn:pulumi:staging::mlPlatform::/), type: expect.any(String), name: expect.any(String), options: expect.any(Object), inputs: expect.any(Object) });
     }
-    expect(doc.resources.find((r) => r.type === "aws:sagemaker/endpoint:Endpoint")!.inputs.name).toBe("flight-delays-staging");
+    expect(doc.resources.find((r) => r.type === "aws-native:sagemaker:Endpoint")!.inputs.endpointName).toBe("flight-delays-staging");
     expect(doc.outputs.endpointName).toBe("flight-delays-staging");
   }, 60_000);
 

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ProgramError, type PlanResult } from "../infra/offline/mock-run";
+import { ProgramError, readStackConfig, type PlanResult } from "../infra/offline/mock-run";
+import { parseDeployerStage } from "../infra/policies/stage";
+import { PROVIDER_ROLE_ENV } from "../infra/policies/duties";
 import { REQUIRED_TAG_KEYS } from "../infra/tags";
 import { json, ofType, one, planStack } from "./helpers/platform";
 import { isTaggable } from "./helpers/taggable";
@@ -20,7 +22,7 @@ const T = {
   group: "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
   model: "aws:sagemaker/model:Model",
   config: "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
-  endpoint: "aws:sagemaker/endpoint:Endpoint",
+  endpoint: "aws-native:sagemaker:Endpoint",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   target: "aws:appautoscaling/target:Target",
@@ -100,61 +102,137 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
     expect(rules[0].selection).toMatchObject({ tagStatus: "untagged", countType: "sinceImagePushed" });
   });
 
-  const executionRole = () => plan().resources.find((r) => r.name === "sagemaker-execution-role")!;
-  const deployerRole = () => plan().resources.find((r) => r.name === "deployer-role")!;
+  const named = (name: string) => plan().resources.find((r) => r.name === name)!;
+  const trainingRole = () => named("training-execution-role");
+  const hostingRole = () => named("hosting-execution-role");
+  const deployerRole = () => named("deployer-role");
 
-  it("lets only SageMaker, for this account, assume the execution role", () => {
-    const trust = json(executionRole().inputs.assumeRolePolicy);
-    expect(trust.Statement).toEqual([
-      expect.objectContaining({
-        Effect: "Allow",
-        Principal: { Service: "sagemaker.amazonaws.com" },
-        Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
-      }),
-    ]);
+  it("lets only SageMaker, for this account's own resources, assume the training and hosting roles", () => {
+    for (const [role, sourceArn] of [
+      [trainingRole(), "arn:aws:sagemaker:eu-west-1:123456789012:training-job/*"],
+      [hostingRole(), "arn:aws:sagemaker:eu-west-1:123456789012:*"],
+    ] as const) {
+      expect(json(role.inputs.assumeRolePolicy).Statement, role.name).toEqual([
+        expect.objectContaining({
+          Effect: "Allow",
+          Principal: { Service: "sagemaker.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": sourceArn } },
+        }),
+      ]);
+    }
     for (const role of ofType(plan(), T.role)) expect(role.inputs.managedPolicyArns ?? [], role.name).toEqual([]);
   });
 
   it("grants no wildcard action in any role, and '*' resources only to actions IAM cannot scope", () => {
     const policies = ofType(plan(), T.rolePolicy);
-    expect(policies.map((p) => p.name).sort()).toEqual(["deployer-permissions", "sagemaker-execution-permissions"]);
+    expect(policies.map((p) => p.name).sort()).toEqual([
+      "approver-permissions", "deployer-permissions", "endpoint-updater-permissions", "hosting-execution-permissions", "training-execution-permissions",
+    ]);
     for (const rolePolicy of policies) {
       for (const statement of json(rolePolicy.inputs.policy).Statement) {
         const actions = [statement.Action].flat();
         expect(actions.filter((a: string) => a === "*" || a.endsWith(":*")), statement.Sid).toEqual([]);
         const resources = [statement.Resource].flat();
         if (resources.includes("*")) {
-          expect(actions.every((a: string) => ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "sagemaker:ListModelPackages"].includes(a)), statement.Sid).toBe(true);
+          const unscopable = ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "sagemaker:ListModelPackages", "cloudformation:UpdateResource", "cloudformation:GetResource", "cloudformation:GetResourceRequestStatus"];
+          // A Deny on "*" only takes away.
+          if (statement.Effect === "Allow") expect(actions.every((a: string) => unscopable.includes(a)), statement.Sid).toBe(true);
         }
       }
     }
   });
 
-  it("lets the deployer pass only the execution role, only to SageMaker, and run only this stack's jobs", () => {
-    const permissions = json(plan().resources.find((r) => r.name === "deployer-permissions")!.inputs.policy).Statement;
+  it("lets the deployer pass only the training role, only to SageMaker, and run only this stack's jobs", () => {
+    const permissions = json(named("deployer-permissions").inputs.policy).Statement;
     const passRole = permissions.find((s: any) => [s.Action].flat().includes("iam:PassRole"));
-    expect(passRole.Resource).toBe(executionRole().state.arn);
+    expect(passRole.Resource).toBe(trainingRole().state.arn);
     expect(passRole.Condition).toEqual({ StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } });
     const training = permissions.find((s: any) => [s.Action].flat().includes("sagemaker:CreateTrainingJob"));
     expect(training.Resource).toBe(`arn:aws:sagemaker:eu-west-1:123456789012:training-job/flight-delays-${stack}-*`);
   });
 
-  it("lets only the configured principals assume the deployer role", () => {
-    const trust = json(deployerRole().inputs.assumeRolePolicy).Statement;
-    const expected = stack === "dev" ? ["arn:aws:iam::123456789012:root"] : ["arn:aws:iam::111122223333:role/ci-runner"];
-    expect(trust).toEqual([{ Sid: "TrustedDeployers", Effect: "Allow", Principal: { AWS: expected }, Action: "sts:AssumeRole" }]);
+  it("lets nobody assume the deployer or approver role until principals are configured", () => {
+    for (const [role, sid] of [[deployerRole(), "TrustedDeployers"], [named("approver-role"), "TrustedApprovers"]] as const) {
+      expect(json(role.inputs.assumeRolePolicy).Statement, role.name).toEqual([
+        { Sid: `${sid}NoneConfigured`, Effect: "Deny", Principal: { AWS: "*" }, Action: "sts:AssumeRole" },
+      ]);
+    }
+  });
+
+  it("lets only this stage's deployer role assume the endpoint updater", () => {
+    expect(json(named("endpoint-updater-role").inputs.assumeRolePolicy).Statement).toEqual([
+      { Sid: "DeployerAndTrustedPrincipals", Effect: "Allow", Principal: { AWS: [deployerRole().state.arn] }, Action: "sts:AssumeRole" },
+    ]);
+  });
+
+  it("tags every platform role with its one duty", () => {
+    const duties = Object.fromEntries(ofType(plan(), T.role).map((r) => [r.name, r.inputs.tags?.["mlplatform:duty"]]));
+    expect(duties).toEqual({
+      "training-execution-role": "training",
+      "hosting-execution-role": "hosting",
+      "deployer-role": "deployer",
+      "endpoint-updater-role": "endpoint-updater",
+      "approver-role": "approver",
+    });
+  });
+
+  it("lets each execution role pull only this stage's images, and grant the key only to AWS services", () => {
+    for (const name of ["training-execution-permissions", "hosting-execution-permissions"]) {
+      const statements = json(named(name).inputs.policy).Statement;
+      expect(statements.find((s: any) => s.Sid === "PullOwnImages").Resource, name).toEqual([one(plan(), T.repo).state.arn]);
+      const grant = statements.find((s: any) => [s.Action].flat().includes("kms:CreateGrant"));
+      expect(grant.Condition, name).toEqual({ Bool: { "kms:GrantIsForAWSResource": "true" } });
+    }
+  });
+
+  it("separates duties: training writes no model, hosting writes no training output and reads no dataset", () => {
+    const writes = (name: string) => json(named(name).inputs.policy).Statement
+      .filter((s: any) => [s.Action].flat().includes("s3:PutObject")).flatMap((s: any) => [s.Resource].flat());
+    const artifacts = named("store-artifacts-bucket").state.arn;
+    expect(writes("training-execution-permissions").sort()).toEqual([`${artifacts}/checkpoints/*`, `${artifacts}/training-output/*`]);
+    expect(writes("hosting-execution-permissions")).toEqual([`${artifacts}/data-capture/*`]);
+    const hostingReads = JSON.stringify(json(named("hosting-execution-permissions").inputs.policy));
+    expect(hostingReads).not.toContain(named("store-datasets-bucket").state.arn);
+  });
+
+  it("scopes the endpoint updater to this stack's endpoint, its tagged models and configs, and the hosting role", () => {
+    const statements = json(named("endpoint-updater-permissions").inputs.policy).Statement;
+    const bySid = Object.fromEntries(statements.map((s: any) => [s.Sid, s]));
+    expect(bySid.UpdateThisEndpoint.Resource).toBe(`arn:aws:sagemaker:eu-west-1:123456789012:endpoint/flight-delays-${stack}`);
+    expect(bySid.CreateModelsOfThisStack.Condition.StringEquals).toEqual({ "aws:RequestTag/stack": stack });
+    expect(bySid.PassHostingRoleToSageMaker.Resource).toBe(hostingRole().state.arn);
+    // The prefixes match the names the provider gives the endpoint's Model and config.
+    expect(bySid.CreateModelsOfThisStack.Resource).toBe("arn:aws:sagemaker:eu-west-1:123456789012:model/inference-model-*");
+    expect(one(plan(), T.model).name).toBe("inference-model");
+  });
+
+  it("refuses overwrites of promoted models and deletions of served artifacts in the artifact bucket's policy", () => {
+    const artifacts = named("store-artifacts-bucket");
+    const [bucketPolicy] = forBucket(plan(), T.bucketPolicy, artifacts.name);
+    const sids = json(bucketPolicy.inputs.policy).Statement.map((s: any) => s.Sid);
+    expect(sids).toEqual(expect.arrayContaining(["DenyOverwritingPromotedModels", "DenyPlatformRolesDeletingServedArtifacts"]));
+  });
+
+  it("serves the Endpoint through an aws-native provider with the same region and default tags as the aws one", () => {
+    const providers = Object.fromEntries(plan().resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((r) => [r.type, r.inputs]));
+    const aws = providers["pulumi:providers:aws"];
+    const native = providers["pulumi:providers:aws-native"];
+    expect(native.region).toBe(aws.region);
+    expect(json(native.defaultTags)).toEqual(json(aws.defaultTags));
+    for (const key of REQUIRED_TAG_KEYS) expect(json(native.defaultTags).tags, key).toHaveProperty(key);
+    expect(one(plan(), T.endpoint).provider).toBe("aws-native");
   });
 
   it("registers a model package group for the model", () => {
     expect(one(plan(), T.group).inputs.modelPackageGroupName).toBe(`flight-delays-${stack}`);
   });
 
-  it("serves the pinned model version through the execution role", () => {
+  it("serves the pinned model version through the hosting role", () => {
     const model = one(plan(), T.model);
-    expect(model.inputs.executionRoleArn).toBe(executionRole().state.arn);
+    expect(model.inputs.executionRoleArn).toBe(hostingRole().state.arn);
     expect(model.inputs.primaryContainer.modelPackageName).toMatch(new RegExp(`model-package/flight-delays-${stack}/\\d+$`));
-    expect(model.dependsOn).toContain("sagemaker-execution-permissions");
+    expect(model.dependsOn).toContain("hosting-execution-permissions");
   });
 
   it("tags every taggable resource through the provider's default tags", () => {
@@ -169,9 +247,24 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
 
   it("exports what the deploy tools need", () => {
     const outputs = plan().outputs;
-    for (const key of ["region", "accountId", "kmsKeyArn", "datasetBucketName", "artifactBucketName", "executionRoleArn", "deployerRoleArn", "deployerStage", "repositoryUrls", "modelPackageGroupName", "endpointName", "datasetUri", "trainingOutputUri", "checkpointUri"]) {
+    for (const key of [
+      "region", "accountId", "kmsKeyArn", "datasetBucketName", "artifactBucketName", "executionRoleArn", "trainingRoleArn", "hostingRoleArn",
+      "deployerRoleArn", "updaterRoleArn", "approverRoleArn", "deployerStage", "repositoryUrls", "repositoryArns", "modelPackageGroupName",
+      "endpointName", "endpointDeployment", "datasetUri", "trainingOutputUri", "checkpointUri",
+    ]) {
       expect(outputs[key], key).toBeDefined();
     }
+    const arnOf = (name: string) => named(name).state.arn;
+    expect(outputs).toMatchObject({
+      trainingRoleArn: arnOf("training-execution-role"),
+      hostingRoleArn: arnOf("hosting-execution-role"),
+      // ml-deploy train still reads executionRoleArn: the training role.
+      executionRoleArn: arnOf("training-execution-role"),
+      updaterRoleArn: arnOf("endpoint-updater-role"),
+      approverRoleArn: arnOf("approver-role"),
+      repositoryArns: { "ml-core": one(plan(), T.repo).state.arn },
+    });
+    expect((outputs.deployerStage as any).repositoryArns).toEqual([one(plan(), T.repo).state.arn]);
     expect(outputs.endpointName).toBe(`flight-delays-${stack}`);
     expect(outputs.repositoryUrls).toEqual({ "ml-core": expect.stringMatching(/^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\//) });
     expect(outputs.datasetUri).toMatch(/^s3:\/\/.+\/datasets\/flight-delays\/v1\/$/);
@@ -256,13 +349,77 @@ describe.each(["staging", "prod"])("%s: instance endpoint", (stack) => {
 
 describe.each([["staging", "dev"], ["prod", "staging"]])("%s: promoted into from %s", (stack, source) => {
   it("reads the source stage through a stack reference and lets the deployer read, not write, it", () => {
-    const reference = one(plans[stack], "pulumi:pulumi:StackReference");
-    expect(reference.name).toBe(`organization/mlPlatform/${source}`);
+    const references = ofType(plans[stack], "pulumi:pulumi:StackReference").map((r) => r.name).sort();
+    // The source stage's outputs, and this stack's own previous ones (the endpoint's deployment record).
+    expect(references).toEqual([`organization/mlPlatform/${source}`, `organization/mlPlatform/${stack}`].sort());
     const permissions = json(plans[stack].resources.find((r) => r.name === "deployer-permissions")!.inputs.policy).Statement;
     const readRegistries = permissions.find((s: any) => s.Sid === "ReadEarlierRegistries");
     expect(readRegistries).toMatchObject({ Action: "sagemaker:DescribeModelPackage", Resource: [`arn:aws:sagemaker:eu-west-1:123456789012:model-package/flight-delays-${source}/*`] });
     const writes = permissions.filter((s: any) => [s.Action].flat().some((a: string) => /:(Put|Create|Update|Delete)/.test(a)));
     for (const w of writes) expect(JSON.stringify(w.Resource), w.Sid).not.toContain(`flight-delays-${source}`);
+  });
+});
+
+describe.each([["staging", "dev"], ["prod", "staging"]])("%s: images come from %s by copy", (stack, source) => {
+  it("exports the source stage's repositories for the copy, and lets the deployer read them and push only to its own", () => {
+    const sourceRepo = `arn:aws:ecr:eu-west-1:123456789012:repository/images-ml-core-`;
+    const sources = plans[stack].outputs.sourceRepositoryArns as string[];
+    expect(sources).toHaveLength(1);
+    expect(sources[0]).toMatch(new RegExp(`^${sourceRepo}[0-9a-f]{7}$`));
+    const statements = json(plans[stack].resources.find((r) => r.name === "deployer-permissions")!.inputs.policy).Statement;
+    expect(statements.find((s: any) => s.Sid === "ReadEarlierStagesImages").Resource).toEqual(sources);
+    expect(statements.find((s: any) => s.Sid === "PushImages").Resource).toEqual([one(plans[stack], T.repo).state.arn]);
+    expect(source).toBeDefined();
+  });
+
+  it("fails clearly when the source stage's outputs cannot shape a policy", async () => {
+    const stage = { region: "eu-west-1", accountId: "123456789012", datasetBucketArn: "arn:aws:s3:::d", artifactBucketArn: "arn:aws:s3:::a*", kmsKeyArn: "x", modelPackageGroupName: "g", endpointName: "e", repositoryArns: [] };
+    expect(() => parseDeployerStage(source, "deployerStage", stage)).toThrow(
+      `stack ${source}: output deployerStage cannot be used in a policy:\n  deployerStage.datasetBucketArn must be an S3 bucket ARN\n  deployerStage.artifactBucketArn must be an S3 bucket ARN\n  deployerStage.kmsKeyArn must be a KMS key ARN`,
+    );
+  });
+});
+
+describe("the identity of a run", () => {
+  const role = "arn:aws:iam::123456789012:role/endpoint-updater-role-abc1234";
+  const providers = (plan: PlanResult) => Object.fromEntries(plan.resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((r) => [r.type, r.inputs]));
+
+  it("makes both providers assume the role named by ML_PLATFORM_PROVIDER_ROLE_ARN (the updater, for a model change)", async () => {
+    process.env[PROVIDER_ROLE_ENV] = role;
+    try {
+      const p = providers(await planStack("staging"));
+      expect(json(p["pulumi:providers:aws"].assumeRoles)).toEqual([{ roleArn: role, sessionName: "ml-platform-staging" }]);
+      expect(json(p["pulumi:providers:aws-native"].assumeRole)).toEqual({ roleArn: role, sessionName: "ml-platform-staging" });
+    } finally {
+      delete process.env[PROVIDER_ROLE_ENV];
+    }
+  });
+
+  it("uses the ambient credentials without it (the platform admin's infrastructure run)", () => {
+    const p = providers(plans.staging);
+    expect(p["pulumi:providers:aws"].assumeRoles).toBeUndefined();
+    expect(p["pulumi:providers:aws-native"].assumeRole).toBeUndefined();
+  });
+
+  it("fails clearly on a value that is not a role ARN", async () => {
+    process.env[PROVIDER_ROLE_ENV] = "updater";
+    try {
+      await expect(planStack("staging")).rejects.toThrow('ML_PLATFORM_PROVIDER_ROLE_ARN ("updater") must be an IAM role ARN');
+    } finally {
+      delete process.env[PROVIDER_ROLE_ENV];
+    }
+  });
+});
+
+describe("stack files", () => {
+  it("hold no placeholder ARN: no repository, principal or other ARN of the example or mock accounts", () => {
+    for (const stack of ["dev", "staging", "prod"]) {
+      const config = readStackConfig(stack);
+      // The pinned model version is written by `ml-deploy promote`/`rollback`, not by hand.
+      const { "mlPlatform:model": _pin, ...rest } = config;
+      const text = JSON.stringify(rest);
+      expect(text, stack).not.toMatch(/111122223333|123456789012|arn:aws/);
+    }
   });
 });
 

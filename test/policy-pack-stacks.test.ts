@@ -3,25 +3,11 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PlanResult } from "../infra/offline/mock-run";
 import { policies } from "../infra/policy-pack/policies";
-import { engineView, evaluatePack, type PackViolation, type PolicyConfig } from "./helpers/policy-harness";
+import { engineView, evaluatePack, type PolicyConfig } from "./helpers/policy-harness";
 import { planStack } from "./helpers/platform";
 
 const packConfig = (file: string) => JSON.parse(fs.readFileSync(path.join(__dirname, "..", "infra", "policy-pack", "config", file), "utf8")) as PolicyConfig;
 const PROD_CONFIG = packConfig("prod.json");
-
-/**
- * Violations the real stacks still have, each fixed by the release-flow work on the roles (not in
- * this branch): the execution role's SageMaker trust lacks aws:SourceArn; dev's deployer trusts
- * the whole account; one role both trains and hosts. `pending` below pins exactly these, so the
- * merge that fixes them fails it, and this list goes.
- */
-const PENDING_ON_RELEASE_FLOW: ReadonlyArray<{ policy: string; message: RegExp; stacks: readonly string[] }> = [
-  { policy: "iam-trust-policy", message: /^Role "sagemaker-execution-role": .* lets sagemaker\.amazonaws\.com assume the role with no aws:SourceArn condition/, stacks: ["dev", "staging", "prod"] },
-  { policy: "iam-trust-policy", message: /^Role "deployer-role": .* trusts every principal of arn:aws:iam::123456789012:root with no condition/, stacks: ["dev"] },
-  { policy: "sagemaker-separate-training-hosting-roles", message: /^Model "inference-model": is hosted with Role "sagemaker-execution-role", which can also write training job logs/, stacks: ["dev", "staging", "prod"] },
-];
-const isPending = (v: PackViolation) => PENDING_ON_RELEASE_FLOW.some((p) => p.policy === v.policy && p.message.test(v.message));
-const settled = (violations: PackViolation[]) => violations.filter((v) => !isPending(v));
 
 const plans: Record<string, PlanResult> = {};
 beforeAll(async () => {
@@ -33,15 +19,9 @@ describe.each([
   ["staging", {}],
   ["prod", PROD_CONFIG],
 ] as const)("stack %s under the mocked provider", (stack, config) => {
-  it("passes every policy of the pack (but the violations the release-flow roles fix)", async () => {
+  it("passes every policy of the pack", async () => {
     const { violations } = await evaluatePack(policies, engineView(plans[stack]), config);
-    expect(settled(violations)).toEqual([]);
-  });
-
-  it("still has exactly the violations pending on the release-flow roles", async () => {
-    const { violations } = await evaluatePack(policies, engineView(plans[stack]), config);
-    const pending = PENDING_ON_RELEASE_FLOW.filter((p) => p.stacks.includes(stack));
-    expect(violations.filter(isPending).map((v) => v.policy).sort()).toEqual(pending.map((p) => p.policy).sort());
+    expect(violations).toEqual([]);
   });
 });
 
@@ -74,7 +54,7 @@ describe("the real stacks exercise the rules (a pass is not a rule that never ra
 
   it("recognises prod by its environment tag alone, without the prod policy config", async () => {
     const { applied, violations } = await evaluatePack(policies, engineView(plans.prod));
-    expect(settled(violations)).toEqual([]);
+    expect(violations).toEqual([]);
     expect([...applied]).toEqual(expect.arrayContaining(["sagemaker-prod-data-capture", "sagemaker-prod-high-availability"]));
   });
 });
@@ -82,7 +62,7 @@ describe("the real stacks exercise the rules (a pass is not a rule that never ra
 describe("the pack catches a stack that regresses", () => {
   it("fails staging run as production: one instance, and autoscaling down to one", async () => {
     const { violations } = await evaluatePack(policies, engineView(plans.staging), PROD_CONFIG);
-    expect(settled(violations).map((v) => `${v.policy}: ${v.message}`)).toEqual([
+    expect(violations.map((v) => `${v.policy}: ${v.message}`)).toEqual([
       'sagemaker-prod-high-availability: EndpointConfiguration "inference-config": variant "primary" initialInstanceCount is 1; production needs at least 2 (SageMaker spreads them over Availability Zones)',
       'sagemaker-prod-high-availability: Target "inference-scaling-target": minCapacity is 1; a production variant must not scale below 2 instances',
       'cloudwatch-log-group-retention-kms: LogGroup "store-training-logs": retentionInDays is 30; this stack requires at least 365',
@@ -93,7 +73,7 @@ describe("the pack catches a stack that regresses", () => {
   it("fails prod when data capture is switched off", async () => {
     const plan = await planStack("prod", { "mlPlatform:dataCapture": { enabled: false } });
     const { violations } = await evaluatePack(policies, engineView(plan), PROD_CONFIG);
-    expect(settled(violations)).toEqual([{
+    expect(violations).toEqual([{
       policy: "sagemaker-prod-data-capture",
       message: 'EndpointConfiguration "inference-config": data capture is off in production; set dataCaptureConfig with enableCapture true, a destination and a KMS key',
     }]);
@@ -101,7 +81,7 @@ describe("the pack catches a stack that regresses", () => {
 
   it("fails a prod stack moved to serverless inference: no capture, no isolation - it must serve from instances", async () => {
     const plan = await planStack("prod", { "mlPlatform:serving": { mode: "serverless", memorySizeMb: 2048, maxConcurrency: 5 }, "mlPlatform:dataCapture": { enabled: false } });
-    const violations = settled((await evaluatePack(policies, engineView(plan), PROD_CONFIG)).violations);
+    const violations = (await evaluatePack(policies, engineView(plan), PROD_CONFIG)).violations;
     expect(violations.map((v) => v.policy)).toEqual(["sagemaker-prod-data-capture"]);
     expect(violations[0].message).toContain('variant "primary" is serverless, which cannot capture data: serve production from instances');
   });

@@ -7,15 +7,52 @@ const arn = z.string().regex(ARN, "must be an ARN");
 const s3Prefix = z.string().regex(S3_URI, "must be an s3://<bucket>/<prefix>/ URI");
 const bucketName = z.string().min(3).max(63);
 
-/** This stack's resources as the deployer role of the next stage sees them (read via a StackReference). */
-export const deployerStageSchema = z.object({
-  region: z.string().min(1),
-  accountId: z.string().regex(ACCOUNT_ID),
-  datasetBucketArn: arn,
-  artifactBucketArn: arn,
-  kmsKeyArn: arn,
-  modelPackageGroupName: z.string().min(1),
-  endpointName: z.string().min(1),
+// Values that shape IAM policies in another stack. None may carry a wildcard (`*`, `?`): a value read
+// from another stack must name exactly one resource, never widen a statement.
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const BUCKET_ARN = /^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+const ECR_REPOSITORY_ARN = /^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository\/[a-z0-9]+(?:[._/-][a-z0-9]+)*$/;
+// SageMaker names: letters, digits, hyphens; at most 63 characters (CreateEndpoint, CreateModelPackageGroup).
+const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const repositoryArn = z.string().regex(ECR_REPOSITORY_ARN, "must be an ECR repository ARN");
+
+/**
+ * One stage's resources as another stage's roles see them: the `deployerStage` output, read by the
+ * next stage through a StackReference and validated with this before it shapes a policy.
+ */
+export const deployerStageSchema = z.strictObject({
+  /** Region of the stage's SageMaker resources. */
+  region: z.string().regex(REGION, "must be an AWS region such as eu-west-1"),
+  /** Account of the stage's SageMaker resources. */
+  accountId: z.string().regex(ACCOUNT_ID, "must be a 12-digit account ID"),
+  /** The dataset bucket (`arn:aws:s3:::<name>`): sample rows for smoke tests, the dataset fingerprint. */
+  datasetBucketArn: z.string().regex(BUCKET_ARN, "must be an S3 bucket ARN"),
+  /** The artifact bucket: training output, promoted models, model-quality reports. */
+  artifactBucketArn: z.string().regex(BUCKET_ARN, "must be an S3 bucket ARN"),
+  /** The key that encrypts both buckets. */
+  kmsKeyArn: z.string().regex(KMS_KEY_ARN, "must be a KMS key ARN"),
+  /** The stage's model package group (its registry). */
+  modelPackageGroupName: z.string().regex(SAGEMAKER_NAME, "must be a SageMaker name"),
+  /** The endpoint's name; it is fixed before the endpoint exists, so policies need no update when it appears. */
+  endpointName: z.string().regex(SAGEMAKER_NAME, "must be a SageMaker name"),
+  /** The stage's ECR repositories: the next stage's deployer copies images out of them. */
+  repositoryArns: z.array(repositoryArn),
+});
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256");
+
+/**
+ * What a deployment recorded about its endpoint, read back by the next deployment of the same stack
+ * to decide whether UpdateEndpoint retains the live variant properties (infra's InferenceEndpoint).
+ */
+export const endpointDeploymentSchema = z.strictObject({
+  /** Everything that shapes the EndpointConfiguration: a change means a new config and an UpdateEndpoint. */
+  configFingerprint: sha256Hex,
+  /** The data-capture settings alone. */
+  dataCaptureFingerprint: sha256Hex,
+  /** What the Endpoint's retainAllVariantProperties input was set to. */
+  retainAllVariantProperties: z.boolean(),
 });
 
 /** The pinned version as the stack serves it (`mlPlatform:model`), or null before the first promotion. */
@@ -39,10 +76,23 @@ export const stackOutputsSchema = z.object({
   datasetBucketName: bucketName,
   artifactBucketName: bucketName,
   kmsKeyArn: arn,
+  /** Same as trainingRoleArn; kept while tools read this name. */
   executionRoleArn: arn,
+  /** The role training jobs run as (`ml-deploy train` passes it). */
+  trainingRoleArn: arn.optional(),
+  /** The role the endpoint's model runs as. */
+  hostingRoleArn: arn.optional(),
   deployerRoleArn: arn.optional(),
+  /** The identity of `pulumi up` of a model change (assumed by the deployer). */
+  updaterRoleArn: arn.optional(),
+  /** The role that approves or rejects this stage's versions. */
+  approverRoleArn: arn.optional(),
   /** ECR repository URL per repository name (`mlPlatform:images.repositories`). */
   repositoryUrls: z.record(z.string(), z.string()).default({}),
+  /** This stage's repositories by image name (ARNs): where promotion copies images to. */
+  repositoryArns: z.record(z.string(), repositoryArn).optional(),
+  /** The source stage's repositories, where promotion copies images from; null without `deployer.promotesFrom`. */
+  sourceRepositoryArns: z.array(repositoryArn).nullable().optional(),
   modelPackageGroupName: z.string().min(1),
   /** Absent while the stack pins no model. */
   endpointName: z.string().min(1).optional(),
@@ -56,11 +106,14 @@ export const stackOutputsSchema = z.object({
   promotedModelsUri: s3Prefix.optional(),
   alarmTopicArn: arn.optional(),
   deployerStage: deployerStageSchema.optional(),
+  /** Read back by the next deployment of this stack (instance endpoints). */
+  endpointDeployment: endpointDeploymentSchema.optional(),
   servedModel: servedModelSchema.optional(),
 });
 
 export type StackOutputs = z.infer<typeof stackOutputsSchema>;
 export type DeployerStage = z.infer<typeof deployerStageSchema>;
+export type EndpointDeploymentRecord = z.infer<typeof endpointDeploymentSchema>;
 export type OutputName = keyof StackOutputs;
 
 /** The outputs, or one line per missing or malformed output: `kmsKeyArn: must be an ARN`. */

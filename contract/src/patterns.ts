@@ -33,13 +33,23 @@ export const MODEL_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 export const REPOSITORY_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 /** A Pulumi stack name. */
-export const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+export const STACK_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 
 /** A metric as ml-core reports it and the promotion gates name it: `<channel>:<metric>`, e.g. `validation:auc`. */
 export const METRIC_NAME = /^[a-z]+:[a-z0-9_]+$/;
 
-/** An S3 key prefix of URL-safe characters, without a leading or trailing `/`. */
-export const S3_KEY_PREFIX = /^[a-zA-Z0-9!_.*'()-]+(?:\/[a-zA-Z0-9!_.*'()-]+)*$/;
+/**
+ * A relative path of S3-safe segments (the S3 User Guide's "safe characters": letters, digits and
+ * `! - _ . ' ( )`; `*` is left out, it is a wildcard in IAM): no leading or trailing `/`, no empty
+ * segment. Used for key prefixes and file paths the tools build from config; `.`/`..` segments are
+ * refused separately (`hasDotSegment`).
+ */
+export const S3_KEY_PREFIX = /^[a-zA-Z0-9!_.'()-]+(?:\/[a-zA-Z0-9!_.'()-]+)*$/;
+
+/** Whether a relative path has a `.` or `..` segment (a path that climbs out of its prefix). */
+export function hasDotSegment(path: string): boolean {
+  return path.split("/").some((segment) => segment === "." || segment === "..");
+}
 
 /** An AWS account id. */
 export const ACCOUNT_ID = /^\d{12}$/;

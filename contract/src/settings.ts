@@ -15,12 +15,20 @@ import {
   S3_KEY_PREFIX,
   SAGEMAKER_INSTANCE_TYPE,
   STACK_NAME,
+  hasDotSegment,
 } from "./patterns";
 
 /** The stack config namespace: keys are written `mlPlatform:<key>` in stacks/Pulumi.<stack>.yaml. */
 export const CONFIG_NAMESPACE = "mlPlatform";
 
 const positiveInt = z.number().int().positive();
+
+/** A relative path the tools build keys or file names from: S3-safe segments, no `.` or `..`. */
+const safeRelativePath = (what: string) =>
+  z
+    .string()
+    .regex(S3_KEY_PREFIX, `must be ${what} of letters, digits and !-_.'() separated by single '/', without a leading or trailing '/'`)
+    .refine((p) => !hasDotSegment(p), "must not contain '.' or '..' segments");
 const nonNegativeInt = z.number().int().nonnegative();
 const tagValue = z.string().min(1).max(TAGS.maxValueLength);
 
@@ -63,8 +71,6 @@ const images = z.strictObject({
   repositories: z.array(z.string().regex(REPOSITORY_NAME, "must be an ECR repository name: lowercase letters, digits or '-', starting with a letter")).min(1).default(["ml-core"]),
   /** Days after which untagged images (superseded pushes) are expired. */
   untaggedExpiryDays: positiveInt.default(7),
-  /** Repositories of earlier stages whose images this stack's models may run (promotion pins by digest). */
-  pullFromRepositoryArns: z.array(z.string().regex(ACCOUNT_ARN, "must be an ECR repository ARN")).default([]),
 });
 
 const pinnedModel = z.union([
@@ -142,8 +148,8 @@ const dataCapture = z.strictObject({
 const alarms = z.strictObject({
   /** Model (container) 5XX responses per period that trip the alarm and roll a deployment back. */
   invocation5xxErrors: nonNegativeInt,
-  /** p99 model latency, in milliseconds, that trips the latency alarm. */
-  modelLatencyP99Ms: z.number().positive(),
+  /** p99 model latency, in milliseconds, that trips the latency alarm; absent: no latency alarm. */
+  modelLatencyP99Ms: z.number().positive().optional(),
   periodSeconds: z.number().int().min(10).default(60),
   evaluationPeriods: positiveInt.default(3),
   /** E-mail addresses subscribed to the stack's alarm topic. */
@@ -153,6 +159,8 @@ const alarms = z.strictObject({
 const training = z.strictObject({
   instanceType: z.string().regex(SAGEMAKER_INSTANCE_TYPE, "must be a SageMaker instance type such as ml.m5.xlarge"),
   instanceCount: positiveInt.default(1),
+  /** Instance types the deployer may start training jobs on; absent: only instanceType. */
+  allowedInstanceTypes: z.array(z.string().regex(SAGEMAKER_INSTANCE_TYPE, "must be a SageMaker instance type such as ml.m5.xlarge")).min(1).optional(),
   volumeSizeGb: positiveInt.default(30),
   maxRuntimeSeconds: positiveInt.default(3600),
   /** Managed spot training: cheaper, may be interrupted and resumed from a checkpoint. */
@@ -160,7 +168,7 @@ const training = z.strictObject({
   /** With spot: total time including waiting for capacity; at least maxRuntimeSeconds. */
   maxWaitSeconds: positiveInt.optional(),
   /** Where the channels live under the dataset bucket: <prefix>/train/ and <prefix>/validation/. */
-  datasetPrefix: z.string().regex(S3_KEY_PREFIX, "must be an S3 key prefix of letters, digits and !_.*'()- separated by single '/', without a leading or trailing '/'"),
+  datasetPrefix: safeRelativePath("an S3 key prefix"),
   hyperparameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
 });
 
@@ -175,16 +183,35 @@ const promotion = z.strictObject({
   smokeMaxLatencyMs: z.number().positive().default(1000),
 });
 
+const principalArns = z.array(z.string().regex(ACCOUNT_ARN, "must be an IAM principal ARN")).default([]);
+
 const deployer = z.strictObject({
-  /** Principals (e.g. the CI runner's role) allowed to assume the deployer role. */
-  trustedPrincipalArns: z.array(z.string().regex(ACCOUNT_ARN, "must be an IAM principal ARN")).default([]),
+  /** Principals (e.g. the CI runner's role) allowed to assume the deployer role; none by default. */
+  trustedPrincipalArns: principalArns,
   /** The stack versions are promoted from into this one (staging: dev; prod: staging); the deployer may read it. */
-  promotesFrom: z.string().regex(STACK_NAME, "must be a stack name").optional(),
+  promotesFrom: z.string().regex(STACK_NAME, "must be a stack name").refine((s) => !s.includes(".."), "must not contain '..'").optional(),
   /**
    * Promotions and rollbacks into this stack need `--yes` or an interactive confirmation: a person
    * says "yes" before customers are served another version.
    */
   requireConfirmation: z.boolean().default(false),
+});
+
+const approver = z.strictObject({
+  /** Principals (the people or review system deciding on versions) allowed to assume the approver role; none by default. */
+  trustedPrincipalArns: principalArns,
+});
+
+const updater = z.strictObject({
+  /** Principals besides this stage's deployer role allowed to assume the endpoint-updater role; none by default. */
+  trustedPrincipalArns: principalArns,
+});
+
+const policyPack = z.strictObject({
+  /** `ml-deploy` runs the platform's policy pack (infra/policy-pack) on every preview and update of this stack. */
+  required: z.boolean().default(false),
+  /** The pack's config for this stack (`--policy-pack-config`), relative to the repository root; absent: every policy mandatory. */
+  config: safeRelativePath("a file path").refine((p) => p.endsWith(".json"), "must name a .json file").optional(),
 });
 
 /** Every key a stack may set, with its schema; anything else under `mlPlatform:` is a typo. */
@@ -206,6 +233,9 @@ export const platformSettingsSchema = z.strictObject({
   training,
   promotion: promotion.default(promotion.parse({})),
   deployer: deployer.default(deployer.parse({})),
+  approver: approver.default(approver.parse({})),
+  updater: updater.default(updater.parse({})),
+  policyPack: policyPack.default(policyPack.parse({})),
 });
 
 export type PlatformSettings = z.infer<typeof platformSettingsSchema>;
@@ -272,6 +302,10 @@ function crossFieldProblems(s: PlatformSettings): Array<[string, string]> {
     if (highAvailability && scaling.enabled && scaling.min < 2) {
       problems.push(["serving.autoscaling.min", `(${scaling.min}) must be at least 2 when serving.highAvailability is true`]);
     }
+  }
+  const allowed = s.training.allowedInstanceTypes;
+  if (allowed && !allowed.includes(s.training.instanceType)) {
+    problems.push(["training.allowedInstanceTypes", `(${JSON.stringify(allowed)}) does not include training.instanceType (${s.training.instanceType})`]);
   }
   if (s.training.spot) {
     const wait = s.training.maxWaitSeconds;

@@ -29,6 +29,7 @@ describe("parseStackOutputs", () => {
       kmsKeyArn: outputs.kmsKeyArn,
       modelPackageGroupName: "churn-dev",
       endpointName: "churn-dev",
+      repositoryArns: ["arn:aws:ecr:eu-west-1:111122223333:repository/ml-core-dev"],
     };
     const result = parseStackOutputs({ ...outputs, deployerStage, servedModel: null });
     expect(result.ok && result.outputs.deployerStage).toEqual(deployerStage);

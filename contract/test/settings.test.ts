@@ -56,7 +56,7 @@ describe("defaults", () => {
     expect(settings.model).toBeUndefined();
     expect(settings.deployer).toEqual({ trustedPrincipalArns: [], requireConfirmation: false });
     expect(settings.promotion).toEqual({ requireApproval: true, minMetrics: {}, maxMetrics: {}, smokeMaxLatencyMs: 1000 });
-    expect(settings.images).toEqual({ repositories: ["ml-core"], untaggedExpiryDays: 7, pullFromRepositoryArns: [] });
+    expect(settings.images).toEqual({ repositories: ["ml-core"], untaggedExpiryDays: 7 });
     expect(settings.training).toMatchObject({ instanceCount: 1, volumeSizeGb: 30, maxRuntimeSeconds: 3600, spot: false, hyperparameters: {} });
     expect(settings.artifactStore).toMatchObject({ retainOnDelete: false, protect: false, forceDestroy: false, dataCaptureExpirationDays: 90 });
   });
@@ -104,6 +104,14 @@ describe("invalid settings", () => {
       "dev: mlPlatform:training.maxWaitSeconds (60) is less than training.maxRuntimeSeconds (3600)"],
     ["a dataset prefix with a trailing slash", "dev", (r) => { r.training.datasetPrefix = "datasets/x/"; },
       "dev: mlPlatform:training.datasetPrefix (\"datasets/x/\") must be an S3 key prefix"],
+    ["a dataset prefix that climbs out of its folder", "dev", (r) => { r.training.datasetPrefix = "datasets/../other"; },
+      "dev: mlPlatform:training.datasetPrefix (\"datasets/../other\") must not contain '.' or '..' segments"],
+    ["a dataset prefix with a wildcard", "dev", (r) => { r.training.datasetPrefix = "datasets/*"; },
+      "dev: mlPlatform:training.datasetPrefix (\"datasets/*\") must be an S3 key prefix"],
+    ["training instance types that leave out the training instance type", "dev", (r) => { r.training.allowedInstanceTypes = ["ml.c5.xlarge"]; },
+      "dev: mlPlatform:training.allowedInstanceTypes ([\"ml.c5.xlarge\"]) does not include training.instanceType"],
+    ["a policy pack config that is not a JSON file", "prod", (r) => { r.policyPack.config = "infra/policy-pack/config/prod.yaml"; },
+      "prod: mlPlatform:policyPack.config (\"infra/policy-pack/config/prod.yaml\") must name a .json file"],
     ["protected data that is also force-destroyed", "prod", (r) => { r.artifactStore.forceDestroy = true; },
       "prod: mlPlatform:artifactStore.forceDestroy (true) conflicts with artifactStore.protect/retainOnDelete"],
     ["canary larger than SageMaker allows", "prod", (r) => { r.serving.deployment.canaryPercent = 80; },

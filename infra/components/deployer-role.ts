@@ -1,62 +1,73 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policy } from "../policies/documents";
-import { deployerPolicy, DeployerStageArgs } from "../policies/deployer-policy";
+import { principalTrustPolicy } from "../policies/documents";
+import { deployerPolicy, DeployerStageArgs, TrainingGuardrails } from "../policies/deployer-policy";
+import { DUTY_TAG } from "../policies/duties";
 
 export interface DeployerRoleArgs {
-  readonly accountId: pulumi.Input<string>;
   readonly partition: pulumi.Input<string>;
   /** This stack's resources the deployer works on. */
   readonly stage: pulumi.Input<DeployerStageArgs>;
-  /** The SageMaker execution role training jobs run as (the one role the deployer may pass). */
-  readonly executionRoleArn: pulumi.Input<string>;
+  /** The SageMaker role training jobs run as (the one role the deployer may pass). */
+  readonly trainingRoleArn: pulumi.Input<string>;
+  /** What training jobs must look like: instance types allowed, which of them have local storage. */
+  readonly training: TrainingGuardrails;
   /** `ml-deploy train` names jobs `<prefix>-<timestamp>`. */
   readonly trainingJobNamePrefix: string;
-  /** Repositories `ml-deploy images` pushes to. */
-  readonly repositoryArns: pulumi.Input<string[]>;
-  /** Earlier stages this stack promotes from, read-only. @default - none */
+  /** Earlier stages this stack promotes from, read-only (validated stack outputs). @default - none */
   readonly sources?: pulumi.Input<DeployerStageArgs[]>;
   /**
    * Principals allowed to assume the role (e.g. the CI runner's role).
-   * @default - the account itself: any principal of this account whose own policy allows it
+   * @default - none: nobody can assume the role until principals are configured
    */
   readonly trustedPrincipalArns?: readonly string[];
 }
 
-/** The role CI assumes to run `ml-deploy`: exactly the actions its commands send, on this platform's resources. */
+/**
+ * The role CI assumes to run `ml-deploy`: exactly the actions its commands send, on this platform's
+ * resources. Its permissions are a separate resource (`permissions`) so the updater role can trust
+ * this role before the permissions name the updater.
+ */
 export class DeployerRole extends pulumi.ComponentResource {
   readonly role: aws.iam.Role;
   readonly arn: pulumi.Output<string>;
+  private readonly name: string;
+  private readonly args: DeployerRoleArgs;
 
   constructor(name: string, args: DeployerRoleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlplatform:iam:DeployerRole", name, {}, opts);
-
-    const trust = pulumi.all([args.accountId, args.partition]).apply(([accountId, partition]) => {
-      const principals = args.trustedPrincipalArns?.length ? [...args.trustedPrincipalArns] : [`arn:${partition}:iam::${accountId}:root`];
-      return JSON.stringify(policy({ Sid: "TrustedDeployers", Effect: "Allow", Principal: { AWS: principals }, Action: "sts:AssumeRole" }));
-    });
     this.role = new aws.iam.Role(`${name}-role`, {
-      description: "CI deployer of the ml-platform: runs ml-deploy (train, register, promote, smoke, rollback)",
-      assumeRolePolicy: trust,
+      description: "CI deployer of the ml-platform: runs ml-deploy (train, register, promote, smoke, rollback); never approves",
+      assumeRolePolicy: JSON.stringify(principalTrustPolicy("TrustedDeployers", args.trustedPrincipalArns ?? [])),
       maxSessionDuration: 3600,
+      tags: { [DUTY_TAG]: "deployer" },
     }, { parent: this });
+    this.arn = this.role.arn;
+    this.name = name;
+    this.args = args;
+    this.registerOutputs({ arn: this.arn });
+  }
 
-    new aws.iam.RolePolicy(`${name}-permissions`, {
+  /**
+   * Attaches the permissions, once the endpoint-updater role (which trusts this role, so exists
+   * after it) is known: the deployer may assume it for `pulumi up` of a model change.
+   */
+  attachPermissions(updaterRoleArn: pulumi.Input<string>): aws.iam.RolePolicy {
+    const args = this.args;
+    return new aws.iam.RolePolicy(`${this.name}-permissions`, {
       role: this.role.id,
       policy: pulumi
-        .all([args.partition, args.stage, args.executionRoleArn, args.repositoryArns, args.sources ?? []])
-        .apply(([partition, stage, executionRoleArn, repositoryArns, sources]) =>
+        .all([args.partition, args.stage, args.trainingRoleArn, args.sources ?? [], updaterRoleArn])
+        .apply(([partition, stage, trainingRoleArn, sources, updater]) =>
           JSON.stringify(deployerPolicy({
             ...stage,
             partition,
-            executionRoleArn,
+            trainingRoleArn,
+            training: args.training,
             trainingJobNamePrefix: args.trainingJobNamePrefix,
-            repositoryArns,
+            updaterRoleArn: updater,
             sources,
           }))),
     }, { parent: this });
-
-    this.arn = this.role.arn;
-    this.registerOutputs({ arn: this.arn });
   }
 }

@@ -28,6 +28,8 @@ export class ImageRepositories extends pulumi.ComponentResource {
   /** Repository URL by image name. */
   readonly urls: pulumi.Output<Record<string, string>>;
   readonly arns: pulumi.Output<string[]>;
+  /** Repository ARN by image name. */
+  readonly arnsByImage: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: ImageRepositoriesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlplatform:images:ImageRepositories", name, {}, opts);
@@ -51,6 +53,8 @@ export class ImageRepositories extends pulumi.ComponentResource {
     this.urls = pulumi.all(entries.map(([image, repo]) => repo.repositoryUrl.apply((url) => [image, url] as const)))
       .apply((pairs) => Object.fromEntries(pairs));
     this.arns = pulumi.all(entries.map(([, repo]) => repo.arn));
+    this.arnsByImage = pulumi.all(entries.map(([image, repo]) => repo.arn.apply((arn) => [image, arn] as const)))
+      .apply((pairs) => Object.fromEntries(pairs));
     this.registerOutputs({ urls: this.urls, arns: this.arns });
   }
 }

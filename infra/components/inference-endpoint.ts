@@ -1,10 +1,23 @@
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
+import * as awsNative from "@pulumi/aws-native";
 import * as pulumi from "@pulumi/pulumi";
+import { endpointDeploymentSchema, type EndpointDeploymentRecord } from "@ml-platform/contract";
+export type { EndpointDeploymentRecord };
 import type { InstanceServingSettings, PinnedModel, PlatformSettings, ServingSettings } from "../config";
 import { hasLocalInstanceStorage, MODEL_LATENCY_UNITS_PER_MS } from "../limits";
 import { ARTIFACT_PREFIXES } from "../policies/execution-role-policy";
 import { ArtifactStore } from "./artifact-store";
 import { ExecutionRole } from "./execution-role";
+
+/**
+ * How the auto-named Model and EndpointConfiguration of an InferenceEndpoint named `name` are named:
+ * the provider names them `<logical name>-<random suffix>` (pulumi-aws autonaming, provider-semantics
+ * §1.1), and the endpoint updater's policy is scoped to these prefixes.
+ */
+export function endpointNamePrefixes(name: string): { readonly model: string; readonly endpointConfig: string } {
+  return { model: `${name}-model-`, endpointConfig: `${name}-config-` };
+}
 
 /** The one production variant's name. Blue/green updates require it to stay the same across configs. */
 export const VARIANT_NAME = "primary";
@@ -19,10 +32,86 @@ export interface InferenceEndpointArgs {
   readonly alarms: PlatformSettings["alarms"];
   /** Retention of the endpoint's log group, in days. */
   readonly logRetentionDays: number;
+  /** The hosting execution role the model runs as. */
   readonly role: ExecutionRole;
   readonly store: ArtifactStore;
   /** Where alarms send notifications. @default - no notifications */
   readonly alarmTopic?: aws.sns.Topic;
+  /**
+   * What the previous deployment of this stack recorded about the endpoint (its `endpointDeployment`
+   * output, read back by the program): decides whether this update may retain the live variant
+   * properties. @default - none: a first deployment, variant properties retained
+   */
+  readonly previousDeployment?: pulumi.Input<EndpointDeploymentRecord | undefined>;
+}
+
+/**
+ * What a deployment records about the endpoint's configuration, exported as a stack output and read
+ * back on the next `pulumi up` (a stack may read its own outputs through a StackReference:
+ * pulumi/pulumi#3722). Fingerprints are SHA-256 of the settings, not of provider outputs, so they
+ * are known at preview.
+ */
+/**
+ * The endpoint's rollback alarms are named after it, so the hosting role (which SageMaker uses to
+ * read them during a blue/green deployment) may describe exactly these alarms and no others.
+ */
+export function rollbackAlarmPrefix(endpointName: string): string {
+  return `${endpointName}-rollback-`;
+}
+
+/**
+ * Validates the `endpointDeployment` output a stack's previous deployment left (read back through
+ * a StackReference): absent is a first deployment; anything malformed fails naming stack and output.
+ */
+export function parseEndpointDeployment(stack: string, value: unknown): EndpointDeploymentRecord | undefined {
+  if (value === undefined || value === null) return undefined;
+  const parsed = endpointDeploymentSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(value)"} ${i.message}`);
+  throw new Error(`stack ${stack}: output endpointDeployment of its previous deployment is invalid: ${problems.join("; ")}`);
+}
+
+/** Hex SHA-256 of a value's JSON with object keys sorted (so reordered YAML changes nothing). */
+function fingerprint(value: unknown): string {
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sorted) : v !== null && typeof v === "object"
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]))
+      : v;
+  return createHash("sha256").update(JSON.stringify(sorted(value)) ?? "null").digest("hex");
+}
+
+/** The fingerprints of the settings that shape this stack's EndpointConfiguration. */
+export function endpointFingerprints(args: Pick<InferenceEndpointArgs, "model" | "serving" | "dataCapture">): Omit<EndpointDeploymentRecord, "retainAllVariantProperties"> {
+  const { model, serving, dataCapture } = args;
+  const variant = serving.mode === "serverless"
+    ? { mode: serving.mode, memorySizeMb: serving.memorySizeMb, maxConcurrency: serving.maxConcurrency, provisionedConcurrency: serving.provisionedConcurrency }
+    : { mode: serving.mode, instanceType: serving.instanceType, instanceCount: serving.instanceCount };
+  const { previousPackageArns: _history, ...served } = model;
+  return {
+    configFingerprint: fingerprint({ served, variant, dataCapture }),
+    dataCaptureFingerprint: fingerprint(dataCapture),
+  };
+}
+
+/**
+ * Whether the next UpdateEndpoint keeps the live variant properties (RetainAllVariantProperties).
+ *
+ * Kept (true) for a model update: otherwise SageMaker resets the instance count and weight to the
+ * new config's initial values and undoes autoscaling (UpdateEndpoint API; TF issue #48990). Not
+ * kept (false) when the data-capture settings change: retention keeps the data-capture config too,
+ * and excluding `DataCaptureConfig` from retention is documented as not supported
+ * (API_VariantProperty), so only a full update applies it; the fleet then restarts at the
+ * config's `initialInstanceCount` (`serving.instanceCount`) and autoscaling takes over again.
+ * When this deployment does not change the config at all, the previous value is kept, so the
+ * Endpoint sees no diff and no UpdateEndpoint is sent.
+ */
+export function retainAllVariantProperties(
+  previous: EndpointDeploymentRecord | undefined,
+  current: Omit<EndpointDeploymentRecord, "retainAllVariantProperties">,
+): boolean {
+  if (!previous) return true;
+  if (previous.configFingerprint === current.configFingerprint) return previous.retainAllVariantProperties;
+  return previous.dataCaptureFingerprint === current.dataCaptureFingerprint;
 }
 
 /** The container definition of the pinned version: a registry version, or an artifact + image digest. */
@@ -54,9 +143,9 @@ export function productionVariant(serving: ServingSettings, modelName: pulumi.In
 }
 
 /** Blue/green traffic shifting for instance endpoints, rolled back automatically by the alarms. */
-export function deploymentConfig(serving: InstanceServingSettings, alarmNames: pulumi.Input<string>[]): aws.types.input.sagemaker.EndpointDeploymentConfig {
+export function deploymentConfig(serving: InstanceServingSettings, alarmNames: pulumi.Input<string>[]): awsNative.types.input.sagemaker.EndpointDeploymentConfigArgs {
   const d = serving.deployment;
-  const routing: aws.types.input.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfiguration = {
+  const routing: awsNative.types.input.sagemaker.EndpointTrafficRoutingConfigArgs = {
     type: d.trafficRouting,
     waitIntervalInSeconds: d.waitIntervalSeconds,
   };
@@ -81,14 +170,25 @@ export function deploymentConfig(serving: InstanceServingSettings, alarmNames: p
  * place to the new config - a blue/green deployment that the alarms can roll back - and only then
  * are the old config and model deleted. The scalable target names the endpoint and variant, which
  * do not change, so it and its min/max survive the update untouched.
+ *
+ * Why the Endpoint is `@pulumi/aws-native`'s (Cloud Control) and Model/EndpointConfiguration are
+ * classic: the classic Endpoint replaces itself - an outage under a fixed name - when its
+ * deployment config's rollback alarms change (TF ForceNew on auto_rollback_configuration) and its
+ * UpdateEndpoint never sends RetainAllVariantProperties (TF endpoint.go; issue #48990), so every
+ * model update reset the fleet. The aws-native Endpoint replaces only on `endpointName`
+ * (its SDK's replaceOnChanges) and takes `retainAllVariantProperties`. Model and config stay
+ * classic: they are immutable either way, and aws-native's EndpointConfig is not listed as Cloud
+ * Control-supported upstream (provider-semantics §4).
  */
 export class InferenceEndpoint extends pulumi.ComponentResource {
   readonly model: aws.sagemaker.Model;
   readonly endpointConfig: aws.sagemaker.EndpointConfiguration;
-  readonly endpoint: aws.sagemaker.Endpoint;
+  readonly endpoint: awsNative.sagemaker.Endpoint;
   readonly alarms: aws.cloudwatch.MetricAlarm[];
   readonly scalableTarget?: aws.appautoscaling.Target;
   readonly endpointName: pulumi.Output<string>;
+  /** What this deployment records for the next one (export it as `endpointDeployment`). */
+  readonly deployment: pulumi.Output<EndpointDeploymentRecord>;
 
   constructor(name: string, args: InferenceEndpointArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlplatform:serving:InferenceEndpoint", name, {}, opts);
@@ -138,14 +238,22 @@ export class InferenceEndpoint extends pulumi.ComponentResource {
 
     this.alarms = endpointAlarms(name, endpointName, args.alarms, args.alarmTopic, child);
 
-    this.endpoint = new aws.sagemaker.Endpoint(`${name}-endpoint`, {
+    const fingerprints = endpointFingerprints(args);
+    this.deployment = pulumi.output(args.previousDeployment).apply((previous) => ({
+      ...fingerprints,
+      retainAllVariantProperties: retainAllVariantProperties(previous, fingerprints),
+    }));
+
+    this.endpoint = new awsNative.sagemaker.Endpoint(`${name}-endpoint`, {
       // A fixed, stack-unique name: clients and the log group above know it before it exists,
-      // and nothing in the update path replaces the Endpoint.
-      name: endpointName,
+      // and only a change of this name replaces the Endpoint.
+      endpointName,
       endpointConfigName: this.endpointConfig.name,
       deploymentConfig: instanceBased ? deploymentConfig(serving, this.alarms.map((a) => a.name)) : undefined,
+      // Serverless variants have no instance count or weight to keep.
+      retainAllVariantProperties: instanceBased ? this.deployment.retainAllVariantProperties : undefined,
     }, { ...child, dependsOn: [logGroup] });
-    this.endpointName = this.endpoint.name;
+    this.endpointName = this.endpoint.endpointName.apply((n) => n ?? endpointName);
 
     if (instanceBased && serving.autoscaling.enabled) {
       const scaling = serving.autoscaling;
@@ -153,7 +261,7 @@ export class InferenceEndpoint extends pulumi.ComponentResource {
       // after the endpoint exists, and it stays the same across model updates.
       this.scalableTarget = new aws.appautoscaling.Target(`${name}-scaling-target`, {
         serviceNamespace: "sagemaker",
-        resourceId: pulumi.interpolate`endpoint/${this.endpoint.name}/variant/${VARIANT_NAME}`,
+        resourceId: pulumi.interpolate`endpoint/${this.endpointName}/variant/${VARIANT_NAME}`,
         scalableDimension: "sagemaker:variant:DesiredInstanceCount",
         minCapacity: scaling.min,
         maxCapacity: scaling.max,
@@ -172,12 +280,12 @@ export class InferenceEndpoint extends pulumi.ComponentResource {
       }, child);
     }
 
-    this.registerOutputs({ endpointName: this.endpointName, modelName: this.model.name, endpointConfigName: this.endpointConfig.name });
+    this.registerOutputs({ endpointName: this.endpointName, modelName: this.model.name, endpointConfigName: this.endpointConfig.name, deployment: this.deployment });
   }
 }
 
 /**
- * The endpoint's health alarms: model 5XX errors and p99 model latency. They notify the alarm
+ * The endpoint's health alarms: model 5XX errors and (when configured) p99 model latency. They notify the alarm
  * topic and are the alarms a blue/green deployment watches to roll itself back.
  */
 function endpointAlarms(
@@ -200,20 +308,25 @@ function endpointAlarms(
     alarmActions: actions,
     okActions: actions,
   };
-  return [
+  const alarms = [
     new aws.cloudwatch.MetricAlarm(`${name}-5xx-errors`, {
       ...common,
+      name: `${rollbackAlarmPrefix(endpointName)}5xx-errors`,
       alarmDescription: `Model container 5XX errors on ${endpointName}; rolls back a deployment in progress`,
       metricName: "Invocation5XXErrors",
       statistic: "Sum",
       threshold: settings.invocation5xxErrors,
     }, opts),
-    new aws.cloudwatch.MetricAlarm(`${name}-model-latency`, {
+  ];
+  if (settings.modelLatencyP99Ms !== undefined) {
+    alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-model-latency`, {
       ...common,
+      name: `${rollbackAlarmPrefix(endpointName)}model-latency`,
       alarmDescription: `p99 model latency above ${settings.modelLatencyP99Ms} ms on ${endpointName}; rolls back a deployment in progress`,
       metricName: "ModelLatency",
       extendedStatistic: "p99",
       threshold: settings.modelLatencyP99Ms * MODEL_LATENCY_UNITS_PER_MS,
-    }, opts),
-  ];
+    }, opts));
+  }
+  return alarms;
 }

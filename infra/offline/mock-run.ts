@@ -166,7 +166,9 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
  */
 function referencedStackOutputs(stack: string, region: string): Record<string, unknown> {
   const bucketArn = (logical: string) => computedState("aws:s3/bucket:Bucket", logical, {}, region).arn;
-  const modelName = readStackConfig(stack)["mlPlatform:modelName"] ?? "model";
+  const config = readStackConfig(stack);
+  const modelName = config["mlPlatform:modelName"] ?? "model";
+  const images: string[] = JSON.parse(config["mlPlatform:images"] ?? "{}").repositories ?? ["ml-core"];
   return {
     deployerStage: {
       region,
@@ -176,6 +178,7 @@ function referencedStackOutputs(stack: string, region: string): Record<string, u
       kmsKeyArn: computedState("aws:kms/key:Key", "store-key", {}, region).arn,
       modelPackageGroupName: `${modelName}-${stack}`,
       endpointName: `${modelName}-${stack}`,
+      repositoryArns: images.map((image) => computedState("aws:ecr/repository:Repository", `images-${image}`, {}, region).arn),
     },
   };
 }
@@ -189,12 +192,15 @@ function decodeProviderTags(defaultTags: unknown): Record<string, string> {
  * Evaluates the program for one stack under mocks and returns every resource it registers, with
  * its inputs and resource options, and the stack outputs. `loadProgram` must import the program
  * afresh (a new module instance), e.g. after `vi.resetModules()` or clearing `require.cache`.
- * `configOverrides` replaces whole keys of the stack's config (for negative tests).
+ * `configOverrides` replaces whole keys of the stack's config (for negative tests);
+ * `referencedOutputs` adds to or replaces outputs a stack reference reads, by stack name (e.g. the
+ * stack's own previous deployment).
  */
 export async function runProgram(
   stack: string,
   loadProgram: () => Promise<Record<string, unknown>>,
   configOverrides: Record<string, unknown> = {},
+  referencedOutputs: Record<string, Record<string, unknown>> = {},
 ): Promise<PlanResult> {
   const config = readStackConfig(stack);
   for (const [key, value] of Object.entries(configOverrides)) {
@@ -225,7 +231,8 @@ export async function runProgram(
         const id = `${args.name}-id`;
         let state: Record<string, any> = { ...args.inputs, ...computedState(args.type, args.name, args.inputs, region) };
         if (args.type === "pulumi:pulumi:StackReference") {
-          state = { name: args.name, outputs: referencedStackOutputs(args.name.split("/").pop()!, region), secretOutputNames: [] };
+          const referenced = args.name.split("/").pop()!;
+          state = { name: args.name, outputs: { ...referencedStackOutputs(referenced, region), ...referencedOutputs[referenced] }, secretOutputNames: [] };
         } else if (args.type.startsWith("pulumi:providers:")) {
           providerTags.set(`${args.name}::${id}`, decodeProviderTags(args.inputs.defaultTags));
         } else if (args.provider && args.type.startsWith("aws:")) {

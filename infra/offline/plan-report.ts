@@ -138,10 +138,11 @@ const KEY_SETTINGS: Record<string, (inputs: Record<string, any>) => Record<strin
       dataCapturePercent: i.dataCaptureConfig?.initialSamplingPercentage,
     };
   },
-  "aws:sagemaker/endpoint:Endpoint": (i) => {
+  "aws-native:sagemaker:Endpoint": (i) => {
     const routing = i.deploymentConfig?.blueGreenUpdatePolicy?.trafficRoutingConfiguration;
     return {
-      name: i.name,
+      name: i.endpointName,
+      retainAllVariantProperties: i.retainAllVariantProperties,
       deployment: routing ? `blue/green ${routing.type}${routing.canarySize ? ` ${routing.canarySize.value}%` : ""}, wait ${routing.waitIntervalInSeconds}s` : undefined,
       rollbackAlarms: i.deploymentConfig?.autoRollbackConfiguration?.alarms?.length,
     };

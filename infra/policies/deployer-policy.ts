@@ -1,22 +1,19 @@
 import { policy, PolicyDocument, PolicyStatement } from "./documents";
 import { ARTIFACT_PREFIXES, DATASET_PREFIX } from "./execution-role-policy";
+import type { DeployerStageArgs } from "./stage";
 
-/** One stage's resources, as the deployer sees them. */
-export interface DeployerStageArgs {
-  /** Region of the stage's SageMaker resources. */
-  readonly region: string;
-  /** Account of the stage's SageMaker resources. */
-  readonly accountId: string;
-  /** The dataset bucket (`arn:aws:s3:::<name>`): sample rows for smoke tests, the dataset fingerprint. */
-  readonly datasetBucketArn: string;
-  /** The artifact bucket: training output, promoted models, model-quality reports. */
-  readonly artifactBucketArn: string;
-  /** The key that encrypts both buckets. */
-  readonly kmsKeyArn: string;
-  /** The stage's model package group (its registry). */
-  readonly modelPackageGroupName: string;
-  /** The endpoint's name; it is fixed before the endpoint exists, so the policy needs no update when it appears. */
-  readonly endpointName: string;
+export type { DeployerStageArgs } from "./stage";
+
+/** What a training job the deployer starts must look like (CreateTrainingJob condition keys). */
+export interface TrainingGuardrails {
+  /** Instance types jobs may run on. */
+  readonly instanceTypes: readonly string[];
+  /**
+   * Of those, the ones whose ML volume is local instance storage: SageMaker rejects a volume key
+   * for them (the hardware encrypts it), so jobs on them run without one.
+   * @default - none
+   */
+  readonly localStorageInstanceTypes?: readonly string[];
 }
 
 export interface DeployerPolicyArgs extends DeployerStageArgs {
@@ -28,14 +25,16 @@ export interface DeployerPolicyArgs extends DeployerStageArgs {
   /** `<modelName>-<stack>`: `ml-deploy train` names its jobs `<prefix>-<yyyymmdd>-<hhmmss>`. */
   readonly trainingJobNamePrefix: string;
   /** The role training jobs run as: the only role the deployer may pass, and only to SageMaker. */
-  readonly executionRoleArn: string;
-  /** ECR repositories `ml-deploy images` pushes to. @default - none */
-  readonly repositoryArns?: readonly string[];
+  readonly trainingRoleArn: string;
+  /** Instance types (and which of them have local storage) training jobs may use. */
+  readonly training: TrainingGuardrails;
+  /** The endpoint-updater role of this stage, which `pulumi up` of a model change runs as. @default - none */
+  readonly updaterRoleArn?: string;
   /**
    * Earlier stages this stack promotes from (staging: dev; prod: staging). The deployer reads their
-   * registry, model artifacts and sample rows, and checks and smoke-tests their endpoint; it
-   * writes nothing there. Their bucket and key policies must also admit this role when they are in
-   * another account. @default - none
+   * registry, model artifacts, sample rows and images, and checks and smoke-tests their endpoint;
+   * it writes nothing there. Their bucket, key and repository policies must also admit this role
+   * when they are in another account. @default - none
    */
   readonly sources?: readonly DeployerStageArgs[];
 }
@@ -43,8 +42,9 @@ export interface DeployerPolicyArgs extends DeployerStageArgs {
 /**
  * The CI deployer's permissions for `ml-deploy`: exactly the API actions its commands send (each
  * listed with its resource in `deploy-scripts/src/aws/permissions.ts`, checked against this document
- * by `test/deployer-policy.test.ts`), on this platform's resources only. What `pulumi up` itself
- * needs to manage the stack's resources is not here: that is the Pulumi program's own role.
+ * by `test/deployer-policy.test.ts`), on this platform's resources only. It never approves a
+ * version (that is the approver's), and `pulumi up` of a model change runs as the updater role,
+ * which the deployer may assume; infrastructure changes are the platform admin's.
  * Two actions have no resource-level permissions in IAM (sagemaker:ListModelPackages,
  * ecr:GetAuthorizationToken); they get "*".
  */
@@ -58,12 +58,44 @@ export function deployerPolicy(args: DeployerPolicyArgs): PolicyDocument {
   const readableModels = (stage: DeployerStageArgs) =>
     [ARTIFACT_PREFIXES.trainingOutput, ARTIFACT_PREFIXES.models].map((prefix) => `${stage.artifactBucketArn}/${prefix}/*`);
   const trainingJobs = sm(args, "training-job", `${args.trainingJobNamePrefix}-*`);
+  const ownVersions = [sm(args, "model-package", `${args.modelPackageGroupName}/*`), sm(args, "model-package-group", args.modelPackageGroupName)];
+  const local = new Set(args.training.localStorageInstanceTypes ?? []);
+  const ebsTypes = args.training.instanceTypes.filter((t) => !local.has(t));
+  const localTypes = args.training.instanceTypes.filter((t) => local.has(t));
 
-  const statements: PolicyStatement[] = [
-    {
-      Sid: "RunTrainingJobs",
+  // CreateTrainingJob's condition keys (Service Authorization Reference): jobs run without network
+  // access, on the configured instance types, with the stack's key on their volume.
+  const trainingJobShape = (types: string[]) => ({
+    Bool: { "sagemaker:NetworkIsolation": "true" },
+    "ForAllValues:StringEquals": { "sagemaker:InstanceTypes": types },
+    // ForAllValues holds for an empty set: the key must be there.
+    Null: { "sagemaker:InstanceTypes": "false" },
+  });
+  const statements: PolicyStatement[] = [];
+  if (ebsTypes.length > 0) {
+    statements.push({
+      Sid: "RunIsolatedTrainingJobsWithTheStackKey",
       Effect: "Allow",
-      Action: ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:ListTags"],
+      Action: "sagemaker:CreateTrainingJob",
+      Resource: trainingJobs,
+      Condition: { ...trainingJobShape(ebsTypes), ArnEquals: { "sagemaker:VolumeKmsKeyArn": args.kmsKeyArn } },
+    });
+  }
+  if (localTypes.length > 0) {
+    const shape = trainingJobShape(localTypes);
+    statements.push({
+      Sid: "RunIsolatedTrainingJobsOnLocalStorage",
+      Effect: "Allow",
+      Action: "sagemaker:CreateTrainingJob",
+      Resource: trainingJobs,
+      Condition: { ...shape, Null: { ...shape.Null, "sagemaker:VolumeKmsKeyArn": "true" } },
+    });
+  }
+  statements.push(
+    {
+      Sid: "WatchTrainingJobs",
+      Effect: "Allow",
+      Action: ["sagemaker:DescribeTrainingJob", "sagemaker:ListTags"],
       Resource: trainingJobs,
     },
     {
@@ -74,28 +106,45 @@ export function deployerPolicy(args: DeployerPolicyArgs): PolicyDocument {
       Condition: { StringEquals: { "sagemaker:TaggingAction": "CreateTrainingJob" } },
     },
     {
-      Sid: "PassExecutionRoleToSageMaker",
+      Sid: "PassTrainingRoleToSageMaker",
       Effect: "Allow",
       Action: "iam:PassRole",
-      Resource: args.executionRoleArn,
+      Resource: args.trainingRoleArn,
       Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } },
     },
     {
-      Sid: "ManageOwnRegistry",
+      // Registers versions and records rejections; the status the request sets is the
+      // sagemaker:ModelApprovalStatus key (absent when the request sets none).
+      Sid: "RegisterVersionsWithoutApproving",
       Effect: "Allow",
-      Action: ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
-      Resource: [sm(args, "model-package", `${args.modelPackageGroupName}/*`), sm(args, "model-package-group", args.modelPackageGroupName)],
+      Action: ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
+      Resource: ownVersions,
+      Condition: { StringNotEquals: { "sagemaker:ModelApprovalStatus": "Approved" } },
     },
-    ...(sources.length > 0
-      ? [
-          {
-            Sid: "ReadEarlierRegistries",
-            Effect: "Allow" as const,
-            Action: "sagemaker:DescribeModelPackage",
-            Resource: sources.map((s) => sm(s, "model-package", `${s.modelPackageGroupName}/*`)),
-          },
-        ]
-      : []),
+    {
+      // Explicit, so no other policy attached to the role later can let it approve.
+      Sid: "NeverApprove",
+      Effect: "Deny",
+      Action: ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
+      Resource: "*",
+      Condition: { StringEquals: { "sagemaker:ModelApprovalStatus": "Approved" } },
+    },
+    {
+      Sid: "ReadOwnRegistry",
+      Effect: "Allow",
+      Action: "sagemaker:DescribeModelPackage",
+      Resource: ownVersions[0]!,
+    },
+  );
+  if (sources.length > 0) {
+    statements.push({
+      Sid: "ReadEarlierRegistries",
+      Effect: "Allow",
+      Action: "sagemaker:DescribeModelPackage",
+      Resource: sources.map((s) => sm(s, "model-package", `${s.modelPackageGroupName}/*`)),
+    });
+  }
+  statements.push(
     {
       Sid: "ListRegistryVersions",
       Effect: "Allow",
@@ -122,6 +171,8 @@ export function deployerPolicy(args: DeployerPolicyArgs): PolicyDocument {
       Condition: { StringLike: { "s3:prefix": [`${DATASET_PREFIX}/*`] } },
     },
     {
+      // Creates only: the artifact bucket's policy refuses a PutObject to models/ without
+      // If-None-Match (bucket-policy.ts), so a promoted artifact is never overwritten in place.
       Sid: "WriteRegistryObjects",
       Effect: "Allow",
       Action: "s3:PutObject",
@@ -139,11 +190,20 @@ export function deployerPolicy(args: DeployerPolicyArgs): PolicyDocument {
       Action: "kms:GenerateDataKey",
       Resource: args.kmsKeyArn,
     },
-  ];
-  const repositories = args.repositoryArns ?? [];
-  if (repositories.length > 0) {
+  );
+  if (args.updaterRoleArn) {
+    statements.push({
+      Sid: "RunModelChangesAsTheUpdater",
+      Effect: "Allow",
+      Action: "sts:AssumeRole",
+      Resource: args.updaterRoleArn,
+    });
+  }
+  if (args.repositoryArns.length > 0) {
     statements.push(
       {
+        // `ml-deploy images` pushes here, and promotion copies the source stage's image in
+        // (manifest and layers, no docker: provider-semantics §6).
         Sid: "PushImages",
         Effect: "Allow",
         Action: [
@@ -155,10 +215,19 @@ export function deployerPolicy(args: DeployerPolicyArgs): PolicyDocument {
           "ecr:BatchGetImage",
           "ecr:GetDownloadUrlForLayer",
         ],
-        Resource: [...repositories],
+        Resource: [...args.repositoryArns],
       },
       { Sid: "AuthenticateToEcr", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
     );
+  }
+  const sourceRepositories = sources.flatMap((s) => s.repositoryArns);
+  if (sourceRepositories.length > 0) {
+    statements.push({
+      Sid: "ReadEarlierStagesImages",
+      Effect: "Allow",
+      Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+      Resource: sourceRepositories,
+    });
   }
   return policy(...statements);
 }

@@ -18,14 +18,28 @@ export function policy(...statements: PolicyStatement[]): PolicyDocument {
   return { Version: "2012-10-17", Statement: statements };
 }
 
-/** A trust policy that lets an AWS service assume a role, only on behalf of this account. */
-export function serviceTrustPolicy(service: string, accountId: string): PolicyDocument {
+/**
+ * A trust policy that lets an AWS service assume a role, only on behalf of this account's resources
+ * matching `sourceArn` (a pattern). Confused-deputy protection with both global keys, as the IAM
+ * User Guide's "The confused deputy problem" recommends (the account in `sourceArn` must be `accountId`).
+ */
+export function serviceTrustPolicy(service: string, accountId: string, sourceArn: string): PolicyDocument {
   return policy({
     Sid: "TrustServiceForThisAccountOnly",
     Effect: "Allow",
     Principal: { Service: service },
     Action: "sts:AssumeRole",
-    // Confused-deputy protection: the service may assume the role only for this account's resources.
-    Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+    Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnLike: { "aws:SourceArn": sourceArn } },
   });
+}
+
+/**
+ * A trust policy that lets exactly these principals assume a role. With none, nobody can: the
+ * role exists (its ARN can be granted elsewhere) but stays unusable until a principal is configured.
+ */
+export function principalTrustPolicy(sid: string, principalArns: readonly string[]): PolicyDocument {
+  if (principalArns.length === 0) {
+    return policy({ Sid: `${sid}NoneConfigured`, Effect: "Deny", Principal: { AWS: "*" }, Action: "sts:AssumeRole" });
+  }
+  return policy({ Sid: sid, Effect: "Allow", Principal: { AWS: [...principalArns] }, Action: "sts:AssumeRole" });
 }

@@ -58,6 +58,11 @@ export const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS: ReadonlySet<string> = n
   // SageMaker: List* actions name no resource type (a model package group policy can still limit
   // cross-account listing); the deployer lists a group's versions with it.
   "sagemaker:ListModelPackages",
+  // Cloud Control: the reference lists no resource type for these; the handler they run acts with
+  // the caller's own (scoped) permissions. The endpoint updater's aws-native Endpoint update uses them.
+  "cloudformation:UpdateResource",
+  "cloudformation:GetResource",
+  "cloudformation:GetResourceRequestStatus",
   // X-Ray: trace segments have no ARN (what SageMaker containers use when tracing is on).
   "xray:PutTraceSegments",
   "xray:PutTelemetryRecords",
