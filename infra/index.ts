@@ -9,11 +9,13 @@ import { ArtifactStore } from "./components/artifact-store";
 import { ExecutionRole } from "./components/execution-role";
 import { ImageRepositories } from "./components/image-repositories";
 import { InferenceEndpoint } from "./components/inference-endpoint";
+import { clusterProvider, KubernetesServing } from "./components/kubernetes-serving";
 import { ModelRegistry } from "./components/model-registry";
+import { PodIdentity } from "./components/pod-identity";
 import type { DeployerStageArgs } from "./policies/deployer-policy";
 import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
 import { platformTags } from "./tags";
-import type { StackOutputs } from "@ml-platform/contract";
+import { isKubernetesStack, isSageMakerStack, kubernetesServingNames, type StackOutputs } from "@ml-platform/contract";
 
 // Throws, listing every problem, before any resource is registered.
 const config = loadConfig();
@@ -45,13 +47,14 @@ const role = new ExecutionRole("sagemaker-execution", {
 
 const registry = new ModelRegistry("registry", { modelName: config.modelName }, { ...opts, retainOnDelete: config.artifactStore.retainOnDelete });
 
-const alarmTopic = new AlarmTopic("alarms", { kmsKey: store.key, emails: config.alarms.notifyEmails }, opts);
+const alarmTopic = new AlarmTopic("alarms", { kmsKey: store.key, emails: config.alarms?.notifyEmails ?? [] }, opts);
 
 // Fixed per stack: clients, alarms, the log group and the deployer's policy know it before it exists.
 const plannedEndpointName = `${config.modelName}-${config.stack}`;
 
-// Nothing to serve until a version is pinned (the first `ml-deploy` promotion writes it).
-const endpoint = config.model
+// Nothing to serve until a version is pinned (the first `ml-deploy` promotion writes it). Where it
+// is served is `serving.target`: a SageMaker endpoint, or an existing Kubernetes cluster.
+const endpoint = config.model && isSageMakerStack(config)
   ? new InferenceEndpoint("inference", {
       endpointName: plannedEndpointName,
       model: config.model,
@@ -64,6 +67,20 @@ const endpoint = config.model
       alarmTopic: alarmTopic.topic,
     }, opts)
   : undefined;
+
+if (config.model && isKubernetesStack(config)) {
+  const { namespace, name } = kubernetesServingNames(config);
+  const identity = new PodIdentity("serving-identity", { ...account, identity: config.serving.identity, namespace, serviceAccount: name, store }, opts);
+  new KubernetesServing("kubernetes", {
+    serving: config.serving,
+    model: config.model,
+    region: config.region,
+    namespace,
+    name,
+    identity,
+    provider: clusterProvider("kubernetes", config.serving.cluster),
+  });
+}
 
 /** This stack's resources as the deployer role of the next stage (and this one's) sees them. */
 const deployerStage: pulumi.Output<DeployerStageArgs> = pulumi.output({

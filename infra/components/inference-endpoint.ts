@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { InstanceServingSettings, PinnedModel, PlatformSettings, ServingSettings } from "../config";
+import type { AlarmSettings, DataCaptureSettings, InstanceServingSettings, PinnedModel, ServingSettings } from "../config";
 import { hasLocalInstanceStorage, MODEL_LATENCY_UNITS_PER_MS } from "../limits";
 import { ARTIFACT_PREFIXES } from "../policies/execution-role-policy";
 import { ArtifactStore } from "./artifact-store";
@@ -15,8 +15,8 @@ export interface InferenceEndpointArgs {
   /** The pinned model version to serve. */
   readonly model: PinnedModel;
   readonly serving: ServingSettings;
-  readonly dataCapture: PlatformSettings["dataCapture"];
-  readonly alarms: PlatformSettings["alarms"];
+  readonly dataCapture: DataCaptureSettings;
+  readonly alarms: AlarmSettings;
   /** Retention of the endpoint's log group, in days. */
   readonly logRetentionDays: number;
   readonly role: ExecutionRole;
@@ -183,7 +183,7 @@ export class InferenceEndpoint extends pulumi.ComponentResource {
 function endpointAlarms(
   name: string,
   endpointName: string,
-  settings: PlatformSettings["alarms"],
+  settings: AlarmSettings,
   topic: aws.sns.Topic | undefined,
   opts: pulumi.CustomResourceOptions,
 ): aws.cloudwatch.MetricAlarm[] {
