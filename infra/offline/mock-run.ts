@@ -131,6 +131,14 @@ function referencedStackOutputs(stack: string, region: string): Record<string, u
   };
 }
 
+/**
+ * What a stack of another project (a Kubernetes cluster's) exports offline: a kubeconfig the
+ * mocked provider never dials.
+ */
+export const FOREIGN_STACK_OUTPUTS: Readonly<Record<string, unknown>> = {
+  kubeconfig: "apiVersion: v1\nkind: Config\n# offline plan: no cluster is contacted\n",
+};
+
 function decodeProviderTags(defaultTags: unknown): Record<string, string> {
   const value = typeof defaultTags === "string" ? JSON.parse(defaultTags) : defaultTags;
   return (value as { tags?: Record<string, string> } | undefined)?.tags ?? {};
@@ -165,7 +173,10 @@ export async function runProgram(
         const id = `${args.name}-id`;
         let state: Record<string, any> = { ...args.inputs, ...computedState(args.type, args.name, args.inputs, region) };
         if (args.type === "pulumi:pulumi:StackReference") {
-          state = { name: args.name, outputs: referencedStackOutputs(args.name.split("/").pop()!, region), secretOutputNames: [] };
+          const ref = String(args.inputs.name ?? args.name);
+          const [, project] = ref.split("/");
+          const outputs = project !== undefined && project !== PROJECT_NAME ? FOREIGN_STACK_OUTPUTS : referencedStackOutputs(ref.split("/").pop()!, region);
+          state = { name: ref, outputs, secretOutputNames: [] };
         } else if (args.type.startsWith("pulumi:providers:")) {
           providerTags.set(`${args.name}::${id}`, decodeProviderTags(args.inputs.defaultTags));
         } else if (args.provider && args.type.startsWith("aws:")) {
