@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, ConfigError, parseStackSettings, type PlatformSettings } from "@ml-platform/contract";
 
 export { CONFIG_NAMESPACE, ConfigError } from "@ml-platform/contract";
-export type { InstanceServingSettings, PinnedModel, PlatformSettings, ServingSettings } from "@ml-platform/contract";
+export type { AlarmSettings, DataCaptureSettings, InstanceServingSettings, KubernetesServingSettings, PinnedModel, PlatformSettings, ServingSettings } from "@ml-platform/contract";
 
 /** The validated view of one stack's config, plus what Pulumi itself knows of the stack. */
 export interface PlatformConfig extends PlatformSettings {

@@ -16,9 +16,11 @@ import { EndpointUpdaterRole } from "./components/endpoint-updater-role";
 import { trainingGuardrails } from "./policies/training";
 import { providerRoleArn } from "./policies/duties";
 import { parseDeployerStage, type DeployerStageArgs } from "./policies/stage";
+import { clusterProvider, KubernetesServing } from "./components/kubernetes-serving";
+import { PodIdentity } from "./components/pod-identity";
 import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
 import { platformTags } from "./tags";
-import type { StackOutputs } from "@ml-platform/contract";
+import { isKubernetesStack, isSageMakerStack, kubernetesServingNames, type StackOutputs } from "@ml-platform/contract";
 
 // Throws, listing every problem, before any resource is registered.
 const config = loadConfig();
@@ -64,18 +66,19 @@ const hostingRole = new ExecutionRole("hosting-execution", { ...executionRoleArg
 
 const registry = new ModelRegistry("registry", { modelName: config.modelName }, { ...opts, retainOnDelete: config.artifactStore.retainOnDelete });
 
-const alarmTopic = new AlarmTopic("alarms", { kmsKey: store.key, emails: config.alarms.notifyEmails }, opts);
+const alarmTopic = new AlarmTopic("alarms", { kmsKey: store.key, emails: config.alarms?.notifyEmails ?? [] }, opts);
 
 const ENDPOINT = "inference";
 
 // This stack's own outputs of its last deployment: the endpoint record decides whether the next
 // UpdateEndpoint retains the live variant properties (InferenceEndpoint; instance endpoints only).
-const self = config.model && config.serving.mode === "instances"
+const self = config.model && config.serving.target === "sagemaker" && config.serving.mode === "instances"
   ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`)
   : undefined;
 
-// Nothing to serve until a version is pinned (the first `ml-deploy` promotion writes it).
-const endpoint = config.model
+// Nothing to serve until a version is pinned (the first `ml-deploy` promotion writes it). Where it
+// is served is `serving.target`: a SageMaker endpoint, or an existing Kubernetes cluster.
+const endpoint = config.model && isSageMakerStack(config)
   ? new InferenceEndpoint(ENDPOINT, {
       endpointName: plannedEndpointName,
       model: config.model,
@@ -89,6 +92,20 @@ const endpoint = config.model
       previousDeployment: self?.getOutput("endpointDeployment").apply((v) => parseEndpointDeployment(config.stack, v)),
     }, { providers: [provider, nativeProvider] })
   : undefined;
+
+if (config.model && isKubernetesStack(config)) {
+  const { namespace, name } = kubernetesServingNames(config);
+  const identity = new PodIdentity("serving-identity", { ...account, identity: config.serving.identity, namespace, serviceAccount: name, store }, opts);
+  new KubernetesServing("kubernetes", {
+    serving: config.serving,
+    model: config.model,
+    region: config.region,
+    namespace,
+    name,
+    identity,
+    provider: clusterProvider("kubernetes", config.serving.cluster),
+  });
+}
 
 /** This stack's resources as the deployer role of the next stage (and this one's) sees them. */
 const deployerStage: pulumi.Output<DeployerStageArgs> = pulumi.output({
@@ -133,7 +150,7 @@ const updater = new EndpointUpdaterRole("endpoint-updater", {
   namePrefixes: endpointNamePrefixes(ENDPOINT),
   hostingRoleArn: hostingRole.arn,
   kmsKeyArn: store.key.arn,
-  requireNetworkIsolation: config.serving.mode === "instances",
+  requireNetworkIsolation: config.serving.target === "sagemaker" && config.serving.mode === "instances",
   deployerRoleArn: deployer.arn,
   trustedPrincipalArns: config.updater.trustedPrincipalArns,
 }, opts);

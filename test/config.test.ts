@@ -17,11 +17,11 @@ function programConfig(stack: string): { config: Record<string, unknown>; region
 }
 
 describe("stack config files, as pulumi up hands them over", () => {
-  it("has the three environments", () => {
-    expect(listStacks()).toEqual(["dev", "prod", "staging"]);
+  it("has the three environments, and dev served from Kubernetes", () => {
+    expect(listStacks()).toEqual(["dev", "dev-k8s", "prod", "staging"]);
   });
 
-  it.each(["dev", "staging", "prod"])("%s validates, with the stack, project and region Pulumi knows", (stack) => {
+  it.each(["dev", "staging", "prod", "dev-k8s"])("%s validates, with the stack, project and region Pulumi knows", (stack) => {
     const { config, region } = programConfig(stack);
     const parsed = parsePlatformConfig(stack, config, region, "mlPlatform");
     expect(parsed).toMatchObject({ stack, project: "mlPlatform", region: "eu-west-1" });
@@ -59,7 +59,7 @@ describe("invalid config", () => {
 });
 
 describe("training settings against ml-core", () => {
-  it.each(["dev", "staging", "prod"])("%s's hyperparameters are ones ml-core train accepts", (stack) => {
+  it.each(["dev", "staging", "prod", "dev-k8s"])("%s's hyperparameters are ones ml-core train accepts", (stack) => {
     const { config, region } = programConfig(stack);
     const parsed = parsePlatformConfig(stack, config, region);
     // SageMaker hands every hyperparameter to the container as a string.

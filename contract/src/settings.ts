@@ -16,7 +16,9 @@ import {
   SAGEMAKER_INSTANCE_TYPE,
   STACK_NAME,
   hasDotSegment,
+  matchS3Uri,
 } from "./patterns";
+import { ARTIFACT_PREFIXES } from "./layout";
 
 /** The stack config namespace: keys are written `mlPlatform:<key>` in stacks/Pulumi.<stack>.yaml. */
 export const CONFIG_NAMESPACE = "mlPlatform";
@@ -84,6 +86,12 @@ const pinnedModel = z.union([
     artifactUri: z.string().regex(MODEL_ARTIFACT_URI, "must be an s3://bucket/key.tar.gz URI"),
     /** The serving image, pinned by digest so the served bits cannot change under the same config. */
     image: z.string().regex(IMAGE_BY_DIGEST, "must be an ECR image pinned by digest (<repo URI>@sha256:<64 hex>)"),
+    /**
+     * The registry version the artifact and image were resolved from (Kubernetes stacks only, which
+     * serve the artifact themselves: `ml-deploy promote` writes all three, since the program cannot
+     * call DescribeModelPackage at plan time).
+     */
+    packageArn: z.string().regex(MODEL_PACKAGE_VERSION_ARN, "must be a model package version ARN (…:model-package/<group>/<version>)").optional(),
     previousPackageArns: z.array(z.string().regex(MODEL_PACKAGE_VERSION_ARN)).default([]),
   }),
 ]);
@@ -116,7 +124,14 @@ const deployment = z.strictObject({
     .default(3600),
 });
 
+/** `serving.target`: where the pinned version is served. Every other serving key depends on it. */
+export const SERVING_TARGETS = ["sagemaker", "kubernetes"] as const;
+export type ServingTarget = (typeof SERVING_TARGETS)[number];
+
+const sageMakerTarget = z.literal("sagemaker").default("sagemaker");
+
 const serverlessServing = z.strictObject({
+  target: sageMakerTarget,
   mode: z.literal("serverless"),
   memorySizeMb: z.number().refine((m) => (SERVERLESS_LIMITS.memorySizesMb as readonly number[]).includes(m), {
     message: `must be one of ${SERVERLESS_LIMITS.memorySizesMb.join(", ")}`,
@@ -127,6 +142,7 @@ const serverlessServing = z.strictObject({
 });
 
 const instanceServing = z.strictObject({
+  target: sageMakerTarget,
   mode: z.literal("instances"),
   instanceType: z.string().regex(SAGEMAKER_INSTANCE_TYPE, "must be a SageMaker instance type such as ml.m5.large"),
   instanceCount: positiveInt,
@@ -136,9 +152,95 @@ const instanceServing = z.strictObject({
   deployment: deployment.default(deployment.parse({})),
 });
 
-const serving = z.discriminatedUnion("mode", [serverlessServing, instanceServing], {
+const sageMakerServing = z.discriminatedUnion("mode", [serverlessServing, instanceServing], {
   error: "must be one of: serverless, instances",
 });
+
+/** A Kubernetes object name (RFC 1123 label): namespaces, and the namespaces ingress is allowed from. */
+const K8S_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** An image in any registry, pinned by digest: `<registry>/<path>@sha256:<64 hex>`. */
+const ANY_IMAGE_BY_DIGEST = /^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$/;
+/** A Kubernetes resource quantity, e.g. `500m`, `2`, `1Gi`, `512Mi`. */
+const QUANTITY = /^(\d+(\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+/** An EKS cluster name (CreateCluster API reference: 1-100 characters, starting alphanumeric). */
+const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+/** An IAM OIDC identity provider, as EKS clusters register them for IRSA. */
+const OIDC_PROVIDER_ARN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/;
+/** `<organization>/<project>/<stack>`: a stack of another Pulumi project (the cluster's). */
+const STACK_REFERENCE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+const kubernetesServing = z.strictObject({
+  target: z.literal("kubernetes"),
+  /**
+   * The existing cluster to deploy to (this program creates none): exactly one of `context`, a
+   * kubeconfig context, or `stackReference`, the cluster's stack, whose `kubeconfigOutput` output
+   * holds the kubeconfig.
+   */
+  cluster: z.strictObject({
+    context: z.string().min(1).optional(),
+    stackReference: z.string().regex(STACK_REFERENCE, "must be <organization>/<project>/<stack>").optional(),
+    kubeconfigOutput: z.string().min(1).default("kubeconfig"),
+  }),
+  /** The namespace the platform creates for the model. @default modelName */
+  namespace: z.string().regex(K8S_LABEL, "must be a Kubernetes namespace name: lowercase letters, digits or '-', at most 63").optional(),
+  /**
+   * How the pods get AWS credentials to read the model: EKS Pod Identity (`podIdentity`, creating
+   * the association when `eksClusterName` is set) or IRSA (`irsa`, with the cluster's `oidcProviderArn`).
+   */
+  identity: z.strictObject({
+    mode: z.enum(["podIdentity", "irsa"]).default("podIdentity"),
+    eksClusterName: z.string().regex(EKS_CLUSTER_NAME, "must be an EKS cluster name").optional(),
+    oidcProviderArn: z.string().regex(OIDC_PROVIDER_ARN, "must be an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>)").optional(),
+  }),
+  /** Per pod; requests equal limits (Guaranteed QoS: no CPU throttling surprises, no eviction first). */
+  resources: z.strictObject({
+    cpu: z.string().regex(QUANTITY, "must be a Kubernetes CPU quantity such as 500m or 2"),
+    memory: z.string().regex(QUANTITY, "must be a Kubernetes memory quantity such as 512Mi or 2Gi"),
+  }),
+  autoscaling: z.strictObject({
+    minReplicas: positiveInt,
+    maxReplicas: positiveInt,
+    /** Target average CPU utilisation of the requests, in percent. */
+    targetCpuUtilizationPercent: z.number().int().min(1).max(100).default(70),
+    /**
+     * Scale on in-flight requests per pod instead of CPU, where a metrics adapter (e.g. the
+     * Prometheus adapter) serves this per-pod custom metric.
+     */
+    inFlightRequests: z.strictObject({ metricName: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, "must be a metric name"), targetPerPod: z.number().positive() }).optional(),
+  }),
+  /** PodDisruptionBudget minAvailable. @default autoscaling.minReplicas */
+  minAvailable: positiveInt.optional(),
+  /** Spread pods across zones: `required` refuses to schedule a skewed pod, `preferred` only tries. */
+  zoneSpread: z.enum(["required", "preferred"]).default("preferred"),
+  /** Namespaces whose pods may call the model (the NetworkPolicy denies all other ingress). */
+  allowIngressFromNamespaces: z.array(z.string().regex(K8S_LABEL, "must be a Kubernetes namespace name")).default([]),
+  /** CIDRs the pods may reach on 443 (S3, STS) to fetch the model; narrow it to the S3 endpoint's ranges where known. */
+  egressHttpsCidrs: z.array(z.cidrv4()).min(1).default(["0.0.0.0/0"]),
+  /** The image that fetches and unpacks the model (an AWS CLI image), pinned by digest. */
+  fetcherImage: z.string().regex(ANY_IMAGE_BY_DIGEST, "must be an image pinned by digest (<registry>/<repository>@sha256:<64 hex>)"),
+  /** The ml-core image's unprivileged user and group (`node`, uid 1000). @default 1000 */
+  runAsUser: z.number().int().min(1).default(1000),
+  /** Seconds a terminating pod keeps serving while endpoints and load balancers drop it (preStop sleep). */
+  preStopSeconds: z.number().int().min(0).max(60).default(5),
+  /** Seconds ml-core takes at most to drain in-flight requests after SIGTERM (its default drain timeout). */
+  drainSeconds: positiveInt.default(25),
+});
+
+// `target` may be left out (SageMaker, as before it existed): filled in before dispatching on it, so
+// a bad value of any other key is reported against its own target's schema.
+const serving = z.preprocess(
+  (value) => (value !== null && typeof value === "object" && !Array.isArray(value) && !("target" in value) ? { ...value, target: "sagemaker" } : value),
+  z.discriminatedUnion("target", [sageMakerServing, kubernetesServing], { error: `must be one of: ${SERVING_TARGETS.join(", ")}` }),
+);
+
+/** The serving keys of each target, to name the target a misplaced key belongs to. */
+const SERVING_KEYS: Record<ServingTarget, ReadonlySet<string>> = {
+  sagemaker: new Set([...Object.keys(serverlessServing.shape), ...Object.keys(instanceServing.shape)]),
+  kubernetes: new Set(Object.keys(kubernetesServing.shape)),
+};
+
+/** Top-level keys that configure SageMaker hosting only (Kubernetes stacks have no endpoint, capture or endpoint alarms). */
+const SAGEMAKER_ONLY_KEYS = ["dataCapture", "alarms"] as const;
 
 const dataCapture = z.strictObject({
   enabled: z.boolean(),
@@ -228,8 +330,10 @@ export const platformSettingsSchema = z.strictObject({
   /** Absent (or empty) until the first promotion pins a version: no endpoint yet. */
   model: pinnedModel.nullish().transform((m) => m ?? undefined),
   serving,
-  dataCapture,
-  alarms,
+  /** SageMaker stacks only (required there). */
+  dataCapture: dataCapture.optional(),
+  /** SageMaker stacks only (required there). */
+  alarms: alarms.optional(),
   training,
   promotion: promotion.default(promotion.parse({})),
   deployer: deployer.default(deployer.parse({})),
@@ -239,8 +343,36 @@ export const platformSettingsSchema = z.strictObject({
 });
 
 export type PlatformSettings = z.infer<typeof platformSettingsSchema>;
-export type ServingSettings = PlatformSettings["serving"];
+/** The serving settings of a SageMaker stack (`serving.target` sagemaker). */
+export type ServingSettings = Extract<PlatformSettings["serving"], { target: "sagemaker" }>;
+/** The serving settings of a Kubernetes stack (`serving.target` kubernetes). */
+export type KubernetesServingSettings = Extract<PlatformSettings["serving"], { target: "kubernetes" }>;
 export type InstanceServingSettings = Extract<ServingSettings, { mode: "instances" }>;
+export type DataCaptureSettings = z.infer<typeof dataCapture>;
+export type AlarmSettings = z.infer<typeof alarms>;
+/** Validated settings of a SageMaker stack: its serving, data capture and alarms are all set. */
+export type SageMakerStackSettings = PlatformSettings & { serving: ServingSettings; dataCapture: DataCaptureSettings; alarms: AlarmSettings };
+/** Validated settings of a Kubernetes stack: the pin, when present, carries the artifact and image. */
+export type KubernetesStackSettings = PlatformSettings & { serving: KubernetesServingSettings; model?: Extract<PinnedModel, { artifactUri: string }> };
+
+/** Narrows validated settings to a Kubernetes stack (the validation guarantees the rest of the shape). */
+export function isKubernetesStack(s: PlatformSettings): s is KubernetesStackSettings {
+  return s.serving.target === "kubernetes";
+}
+
+/**
+ * Where a Kubernetes stack serves: its namespace (`serving.namespace`, default the model name) and
+ * the name of its Deployment, Service and ServiceAccount (the model name). The tools reach the
+ * model at `<name>.<namespace>.svc:8080`.
+ */
+export function kubernetesServingNames(s: KubernetesStackSettings): { readonly namespace: string; readonly name: string } {
+  return { namespace: s.serving.namespace ?? s.modelName, name: s.modelName };
+}
+
+/** Narrows validated settings to a SageMaker stack. */
+export function isSageMakerStack(s: PlatformSettings): s is SageMakerStackSettings {
+  return s.serving.target === "sagemaker" && s.dataCapture !== undefined && s.alarms !== undefined;
+}
 export type PinnedModel = NonNullable<PlatformSettings["model"]>;
 export type TrainingSettings = PlatformSettings["training"];
 export type PromotionSettings = PlatformSettings["promotion"];
@@ -280,12 +412,19 @@ function crossFieldProblems(s: PlatformSettings): Array<[string, string]> {
   if (store.forceDestroy && (store.protect || store.retainOnDelete)) {
     problems.push(["artifactStore.forceDestroy", "(true) conflicts with artifactStore.protect/retainOnDelete: data cannot be both protected and force-destroyed"]);
   }
+  if (s.serving.target === "kubernetes") return [...problems, ...kubernetesProblems(s, s.serving), ...trainingProblems(s)];
+  for (const key of SAGEMAKER_ONLY_KEYS) {
+    if (s[key] === undefined) problems.push([key, "is missing (required with serving.target sagemaker)"]);
+  }
+  if (s.model && "artifactUri" in s.model && s.model.packageArn !== undefined) {
+    problems.push(["model.packageArn", "cannot be set together with model.artifactUri on a SageMaker stack: pin either the package or the artifact + image"]);
+  }
   if (s.serving.mode === "serverless") {
     const { provisionedConcurrency: provisioned, maxConcurrency } = s.serving;
     if (provisioned !== undefined && provisioned > maxConcurrency) {
       problems.push(["serving.provisionedConcurrency", `(${provisioned}) exceeds serving.maxConcurrency (${maxConcurrency})`]);
     }
-    if (s.dataCapture.enabled) {
+    if (s.dataCapture?.enabled) {
       problems.push(["dataCapture.enabled", "(true) is not supported with serving.mode serverless: SageMaker Serverless Inference has no data capture"]);
     }
   } else {
@@ -303,6 +442,11 @@ function crossFieldProblems(s: PlatformSettings): Array<[string, string]> {
       problems.push(["serving.autoscaling.min", `(${scaling.min}) must be at least 2 when serving.highAvailability is true`]);
     }
   }
+  return [...problems, ...trainingProblems(s)];
+}
+
+function trainingProblems(s: PlatformSettings): Array<[string, string]> {
+  const problems: Array<[string, string]> = [];
   const allowed = s.training.allowedInstanceTypes;
   if (allowed && !allowed.includes(s.training.instanceType)) {
     problems.push(["training.allowedInstanceTypes", `(${JSON.stringify(allowed)}) does not include training.instanceType (${s.training.instanceType})`]);
@@ -314,6 +458,33 @@ function crossFieldProblems(s: PlatformSettings): Array<[string, string]> {
     } else if (wait < s.training.maxRuntimeSeconds) {
       problems.push(["training.maxWaitSeconds", `(${wait}) is less than training.maxRuntimeSeconds (${s.training.maxRuntimeSeconds})`]);
     }
+  }
+  return problems;
+}
+
+function kubernetesProblems(s: PlatformSettings, k: KubernetesServingSettings): Array<[string, string]> {
+  const problems: Array<[string, string]> = [];
+  for (const key of SAGEMAKER_ONLY_KEYS) {
+    if (s[key] !== undefined) problems.push([key, "is a SageMaker setting: not used with serving.target kubernetes (remove it)"]);
+  }
+  if (s.model && !("artifactUri" in s.model)) {
+    problems.push(["model.artifactUri", "is missing: a Kubernetes stack fetches the artifact itself, so it pins artifactUri and image (with packageArn for the record; `ml-deploy promote` writes all three)"]);
+  } else if (s.model && !matchS3Uri(s.model.artifactUri)?.key.startsWith(`${ARTIFACT_PREFIXES.models}/`)) {
+    problems.push(["model.artifactUri", `(${JSON.stringify(s.model.artifactUri)}) must lie under the artifact bucket's ${ARTIFACT_PREFIXES.models}/ prefix (promoted copies): the pods may read nothing else`]);
+  }
+  const { context, stackReference } = k.cluster;
+  if ((context === undefined) === (stackReference === undefined)) {
+    problems.push(["serving.cluster", "must set exactly one of serving.cluster.context (a kubeconfig context) or serving.cluster.stackReference (the cluster's stack)"]);
+  }
+  const { mode, eksClusterName, oidcProviderArn } = k.identity;
+  if (mode === "irsa" && oidcProviderArn === undefined) problems.push(["serving.identity.oidcProviderArn", "is required when serving.identity.mode is irsa"]);
+  if (mode === "irsa" && eksClusterName !== undefined) problems.push(["serving.identity.eksClusterName", "is for serving.identity.mode podIdentity (the association); IRSA uses serving.identity.oidcProviderArn"]);
+  if (mode === "podIdentity" && oidcProviderArn !== undefined) problems.push(["serving.identity.oidcProviderArn", "is for serving.identity.mode irsa; Pod Identity needs no OIDC provider"]);
+  const { minReplicas, maxReplicas } = k.autoscaling;
+  if (minReplicas > maxReplicas) problems.push(["serving.autoscaling.minReplicas", `(${minReplicas}) exceeds serving.autoscaling.maxReplicas (${maxReplicas})`]);
+  if (k.minAvailable !== undefined && k.minAvailable > minReplicas) {
+    // A budget above the floor would block every voluntary eviction (node drains) at minimum scale.
+    problems.push(["serving.minAvailable", `(${k.minAvailable}) exceeds serving.autoscaling.minReplicas (${minReplicas}): node drains would block at minimum scale`]);
   }
   return problems;
 }
@@ -345,7 +516,7 @@ export function parseStackSettings(stack: string, config: Readonly<Record<string
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.code === "unrecognized_keys") {
-        for (const unknown of issue.keys) add([...issue.path, unknown], "is not a known setting");
+        for (const unknown of issue.keys) add([...issue.path, unknown], unknownKeyMessage(raw, issue.path, unknown));
       } else if (issue.code === "invalid_key") {
         add(issue.path, `is not a valid key: ${issue.issues[0]?.message ?? issue.message}`);
       } else {
@@ -365,6 +536,16 @@ export function stackSettings(stack: string, config: Readonly<Record<string, unk
   const result = parseStackSettings(stack, config);
   if (!result.ok) throw new ConfigError(stack, result.problems.map((p) => p.text));
   return result.settings;
+}
+
+/** "is not a known setting", or, for a serving key of the other target, which target it belongs to. */
+function unknownKeyMessage(raw: Record<string, unknown>, path: readonly PropertyKey[], key: string): string {
+  if (path.length === 1 && path[0] === "serving") {
+    const target = (valueAt(raw, ["serving", "target"]) ?? "sagemaker") as string;
+    const owner = SERVING_TARGETS.find((t) => t !== target && SERVING_KEYS[t].has(key));
+    if (owner) return `is a ${owner === "sagemaker" ? "SageMaker" : "Kubernetes"} setting: not used with serving.target ${target} (remove it)`;
+  }
+  return "is not a known setting";
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 
-export const STACKS = ["dev", "staging", "prod"] as const;
+export const STACKS = ["dev", "staging", "prod", "dev-k8s"] as const;
 
 export function stackConfig(stack: string): Record<string, unknown> {
   const text = readFileSync(path.join(__dirname, "..", "..", "stacks", `Pulumi.${stack}.yaml`), "utf8");

@@ -3,12 +3,13 @@ import * as aws from "@pulumi/aws";
 import * as awsNative from "@pulumi/aws-native";
 import * as pulumi from "@pulumi/pulumi";
 import { endpointDeploymentSchema, type EndpointDeploymentRecord } from "@ml-platform/contract";
-export type { EndpointDeploymentRecord };
-import type { InstanceServingSettings, PinnedModel, PlatformSettings, ServingSettings } from "../config";
+import type { AlarmSettings, DataCaptureSettings, InstanceServingSettings, PinnedModel, ServingSettings } from "../config";
 import { hasLocalInstanceStorage, MODEL_LATENCY_UNITS_PER_MS } from "../limits";
 import { ARTIFACT_PREFIXES } from "../policies/execution-role-policy";
 import { ArtifactStore } from "./artifact-store";
 import { ExecutionRole } from "./execution-role";
+
+export type { EndpointDeploymentRecord };
 
 /**
  * How the auto-named Model and EndpointConfiguration of an InferenceEndpoint named `name` are named:
@@ -28,8 +29,8 @@ export interface InferenceEndpointArgs {
   /** The pinned model version to serve. */
   readonly model: PinnedModel;
   readonly serving: ServingSettings;
-  readonly dataCapture: PlatformSettings["dataCapture"];
-  readonly alarms: PlatformSettings["alarms"];
+  readonly dataCapture: DataCaptureSettings;
+  readonly alarms: AlarmSettings;
   /** Retention of the endpoint's log group, in days. */
   readonly logRetentionDays: number;
   /** The hosting execution role the model runs as. */
@@ -291,7 +292,7 @@ export class InferenceEndpoint extends pulumi.ComponentResource {
 function endpointAlarms(
   name: string,
   endpointName: string,
-  settings: PlatformSettings["alarms"],
+  settings: AlarmSettings,
   topic: aws.sns.Topic | undefined,
   opts: pulumi.CustomResourceOptions,
 ): aws.cloudwatch.MetricAlarm[] {

@@ -183,6 +183,14 @@ function referencedStackOutputs(stack: string, region: string): Record<string, u
   };
 }
 
+/**
+ * What a stack of another project (a Kubernetes cluster's) exports offline: a kubeconfig the
+ * mocked provider never dials.
+ */
+export const FOREIGN_STACK_OUTPUTS: Readonly<Record<string, unknown>> = {
+  kubeconfig: "apiVersion: v1\nkind: Config\n# offline plan: no cluster is contacted\n",
+};
+
 function decodeProviderTags(defaultTags: unknown): Record<string, string> {
   const value = typeof defaultTags === "string" ? JSON.parse(defaultTags) : defaultTags;
   return (value as { tags?: Record<string, string> } | undefined)?.tags ?? {};
@@ -231,8 +239,11 @@ export async function runProgram(
         const id = `${args.name}-id`;
         let state: Record<string, any> = { ...args.inputs, ...computedState(args.type, args.name, args.inputs, region) };
         if (args.type === "pulumi:pulumi:StackReference") {
-          const referenced = args.name.split("/").pop()!;
-          state = { name: args.name, outputs: { ...referencedStackOutputs(referenced, region), ...referencedOutputs[referenced] }, secretOutputNames: [] };
+          const ref = String(args.inputs.name ?? args.name);
+          const [, project] = ref.split("/");
+          const referenced = ref.split("/").pop()!;
+          const outputs = project !== undefined && project !== PROJECT_NAME ? FOREIGN_STACK_OUTPUTS : { ...referencedStackOutputs(referenced, region), ...referencedOutputs[referenced] };
+          state = { name: ref, outputs, secretOutputNames: [] };
         } else if (args.type.startsWith("pulumi:providers:")) {
           providerTags.set(`${args.name}::${id}`, decodeProviderTags(args.inputs.defaultTags));
         } else if (args.provider && args.type.startsWith("aws:")) {
