@@ -74,7 +74,15 @@ describe("serving configuration", () => {
       logLevel: "info",
       requestTimeoutMs: 60_000,
       drainTimeoutMs: 25_000,
+      modelName: "model",
     });
+  });
+
+  it("reads the Open Inference Protocol's model name from ML_CORE_MODEL_NAME; --model-name wins", () => {
+    expect(resolveServeConfig({ ML_CORE_MODEL_NAME: "fraud" }, {}, 1).modelName).toBe("fraud");
+    expect(resolveServeConfig({ ML_CORE_MODEL_NAME: "fraud" }, { modelName: "churn" }, 1).modelName).toBe("churn");
+    expect(resolveServeConfig({ ML_CORE_MODEL_NAME: " " }, {}, 1).modelName).toBe("model");
+    expect(() => resolveServeConfig({}, { modelName: "a/b" }, 1)).toThrow('--model-name "a/b" must be 1-253 letters, digits, ".", "_" or "-", starting with a letter or digit');
   });
 
   it("reads SAGEMAKER_BASE_DIR, SAGEMAKER_BIND_TO_PORT and SAGEMAKER_MODEL_SERVER_WORKERS; flags win", () => {
@@ -119,6 +127,7 @@ describe("serving configuration", () => {
       SAGEMAKER_MAX_CONCURRENT_TRANSFORMS: "0",
       LOG_LEVEL: "chatty",
       SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: "text/html",
+      ML_CORE_MODEL_NAME: "my model",
     };
     expect(() => resolveServeConfig(env, {}, 1)).toThrow(
       [
@@ -131,6 +140,7 @@ describe("serving configuration", () => {
         '  SAGEMAKER_MAX_CONCURRENT_TRANSFORMS ("0") must be an integer from 1 to 100',
         '  LOG_LEVEL ("chatty") must be one of debug, info, warn, error, silent',
         '  SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT ("text/html") must be text/csv, application/json or application/jsonlines',
+        '  ML_CORE_MODEL_NAME "my model" must be 1-253 letters, digits, ".", "_" or "-", starting with a letter or digit',
       ].join("\n"),
     );
   });

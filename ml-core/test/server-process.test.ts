@@ -151,7 +151,7 @@ describe("`ml-core serve` with a model trained by `ml-core train`", () => {
       encoding: "utf8",
     });
     expect(train.status, train.stderr).toBe(0);
-    server = await startServer({ script: BIN, env: { SAGEMAKER_BASE_DIR: dir } });
+    server = await startServer({ script: BIN, env: { SAGEMAKER_BASE_DIR: dir, ML_CORE_MODEL_NAME: "churn" } });
   }, 60_000);
   afterAll(async () => {
     expect((await server.stop()).code).toBe(0);
@@ -178,6 +178,19 @@ describe("`ml-core serve` with a model trained by `ml-core train`", () => {
   it("names the model it served in every invocation's X-Amzn-SageMaker-Custom-Attributes", async () => {
     const res = await invoke(server.port, "50,-50,0,0,red\n", "text/csv");
     expect(res.headers[MODEL_IDENTITY_HEADER.toLowerCase()]).toBe(modelIdentity(fs.readFileSync(path.join(dir, "model", MODEL_FILE))));
+  });
+
+  it("serves the Open Inference Protocol under ML_CORE_MODEL_NAME, its identity as the version", async () => {
+    const identity = modelIdentity(fs.readFileSync(path.join(dir, "model", MODEL_FILE)));
+    expect((await request(server.port, { path: "/v2/health/ready" })).status).toBe(200);
+    expect((await request(server.port, { path: "/v2/models/churn/ready" })).status).toBe(200);
+    expect(JSON.parse((await request(server.port, { path: "/v2/models/churn" })).body)).toMatchObject({ name: "churn", versions: [identity] });
+    const inputs = [
+      { name: "input-0", shape: [2, 4], datatype: "FP64", data: [50, -50, 0, 0, -50, 50, 0, 0] },
+      { name: "color", shape: [2], datatype: "BYTES", data: ["red", "blue"] },
+    ];
+    const res = await request(server.port, { method: "POST", path: "/v2/models/churn/infer", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ inputs }) });
+    expect(JSON.parse(res.body)).toMatchObject({ model_name: "churn", model_version: identity, outputs: [{ name: "predicted_label", data: ["yes", "no"] }, { name: "probabilities" }] });
   });
 
   it("predicts the rule it was trained on", async () => {

@@ -18,6 +18,14 @@ import { writeShortest } from "./shortest";
 // Indexed reads carry `!` (noUncheckedIndexedAccess): rows and classes index a predictions array of
 // nRows × nClasses. A check per read would cost the hot loops; the emitted JavaScript is unchanged.
 
+/**
+ * The names of a prediction's parts: fields of the JSON records here, output tensors of the Open
+ * Inference Protocol (oip.ts).
+ */
+export const PREDICTION_FIELD = { label: "predicted_label", probabilities: "probabilities", score: "score" } as const;
+
+const SCORE_OPEN = `{"${PREDICTION_FIELD.score}":`;
+
 export class Formatter {
   private readonly nClasses: number;
   private readonly classes: readonly string[];
@@ -35,7 +43,7 @@ export class Formatter {
     this.nClasses = classes.length;
     this.classes = classes;
     this.csvLabels = classes.map(csvField);
-    this.jsonLabels = classes.map((c) => `{"predicted_label":${JSON.stringify(c)},"probabilities":{`);
+    this.jsonLabels = classes.map((c) => `{"${PREDICTION_FIELD.label}":${JSON.stringify(c)},"${PREDICTION_FIELD.probabilities}":{`);
     this.jsonKeys = classes.map((c, k) => `${k === 0 ? "" : ","}${JSON.stringify(c)}:`);
     this.csvLabelBytes = this.csvLabels.map((l) => Buffer.from(l, "utf8"));
     this.maxLabelBytes = this.csvLabelBytes.reduce((m, b) => Math.max(m, b.length), 0);
@@ -129,7 +137,7 @@ export class Formatter {
     for (let r = 0; r < nRows; r++) {
       if (r > 0) out += separator;
       if (k === 0) {
-        out += `{"score":${jsonNumber(y[r]!)}}`;
+        out += `${SCORE_OPEN}${jsonNumber(y[r]!)}}`;
         continue;
       }
       const base = r * k;
@@ -142,7 +150,7 @@ export class Formatter {
 }
 
 /** The first class with the highest probability (scikit-learn's argmax tie rule). */
-function argmax(y: Float64Array, base: number, k: number): number {
+export function argmax(y: Float64Array, base: number, k: number): number {
   let best = 0;
   for (let j = 1; j < k; j++) if (y[base + j]! > y[base + best]!) best = j;
   return best;
@@ -168,7 +176,8 @@ function writeCsvNumber(out: Uint8Array, pos: number, v: number): number {
   return end >= 0 ? end : writeAscii(out, pos, csvNumber(v));
 }
 
-function jsonNumber(v: number): string {
+/** A prediction as JSON number text: the shortest round-trip spelling; null when not finite. */
+export function jsonNumber(v: number): string {
   return Number.isFinite(v) ? String(v) : "null";
 }
 

@@ -10,6 +10,8 @@
  *   within SageMaker's 30 s before SIGKILL.
  * - Batch transform (SAGEMAKER_BATCH=true) sets the payload limit from SAGEMAKER_MAX_PAYLOAD_IN_MB
  *   and the answers of GET /execution-parameters.
+ * - The Open Inference Protocol's routes (/v2/...) serve the model as ML_CORE_MODEL_NAME or
+ *   --model-name (default "model").
  *
  * This is the only file of the server that reads the environment.
  */
@@ -32,6 +34,7 @@ import {
   REALTIME_RESPONSE_TIMEOUT_MS,
 } from "../server/limits";
 import { createLogger, parseLogLevel, type LogLevel } from "../server/logger";
+import { DEFAULT_MODEL_NAME, modelNameProblem } from "../server/oip";
 import { requestFormat, type Format } from "../codec/media-types";
 
 /** SageMaker's base directory and its override (sagemaker-training-toolkit's BASE_PATH_ENV). */
@@ -55,6 +58,8 @@ export interface ServeConfig {
   /** Longest time to receive a whole request. */
   readonly requestTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** The model's name in the Open Inference Protocol's routes. */
+  readonly modelName: string;
 }
 
 /** Command-line overrides, for running outside a container. */
@@ -63,6 +68,7 @@ export interface ServeFlags {
   readonly host?: string;
   readonly port?: string;
   readonly workers?: string;
+  readonly modelName?: string;
 }
 
 /**
@@ -129,6 +135,10 @@ export function resolveServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {
   const defaultTimeoutS = (batch ? BATCH_RESPONSE_TIMEOUT_MS : REALTIME_RESPONSE_TIMEOUT_MS) / 1000;
   const timeoutS = int("SAGEMAKER_MODEL_SERVER_TIMEOUT", env.SAGEMAKER_MODEL_SERVER_TIMEOUT, 1, 3600, defaultTimeoutS);
 
+  const modelName = flags.modelName ?? (env.ML_CORE_MODEL_NAME?.trim() || DEFAULT_MODEL_NAME);
+  const nameProblem = modelNameProblem(modelName);
+  if (nameProblem !== undefined) problems.push(`${flags.modelName !== undefined ? "--model-name" : "ML_CORE_MODEL_NAME"} ${nameProblem}`);
+
   const host = flags.host ?? DEFAULT_HOST;
   if (host.trim() === "") problems.push(`--host ("") must be an address to listen on`);
 
@@ -145,6 +155,7 @@ export function resolveServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {
     logLevel: logLevel ?? "info",
     requestTimeoutMs: timeoutS * 1000,
     drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+    modelName,
   };
 }
 
@@ -206,6 +217,7 @@ async function runWorker(config: ServeConfig, deps: ServeDeps): Promise<void> {
     executionParameters: config.executionParameters,
     defaultAccept: config.defaultAccept,
     modelIdentity: identity,
+    oipModelName: config.modelName,
   });
   const server = createHttpServer(app, logger, { requestTimeoutMs: config.requestTimeoutMs });
 
@@ -319,11 +331,12 @@ function supervise(config: ServeConfig): void {
 /** The `serve` command. */
 export function serveCommand(deps: ServeDeps = {}): Command {
   return new Command("serve")
-    .description("Serve the model over HTTP as SageMaker hosting and batch transform expect (GET /ping, POST /invocations)")
+    .description("Serve the model over HTTP as SageMaker hosting and batch transform expect (GET /ping, POST /invocations), and by the Open Inference Protocol (/v2/...)")
     .option("--model-dir <dir>", "model directory (default: $SAGEMAKER_BASE_DIR/model, i.e. /opt/ml/model)")
     .option("--host <address>", "address to listen on", DEFAULT_HOST)
     .addOption(new Option("--port <port>", "port to listen on (default: $SAGEMAKER_BIND_TO_PORT or 8080; 0 picks a free one)"))
     .addOption(new Option("--workers <n>", "worker processes (default: $SAGEMAKER_MODEL_SERVER_WORKERS or one per CPU)"))
+    .addOption(new Option("--model-name <name>", "the model's name in the Open Inference Protocol routes /v2/models/<name>/... (default: $ML_CORE_MODEL_NAME or model)"))
     .action(async (opts: ServeFlags) => {
       await serve(resolveServeConfig(process.env, opts), deps);
     });

@@ -11,6 +11,8 @@
  *   GET  /ping                   200 with an empty body while serving; 503 while draining
  *   POST /invocations            CSV, JSON or JSON lines in; CSV, JSON or JSON lines out
  *   GET  /execution-parameters   batch transform's tuning hints
+ *   /v2/...                      the Open Inference Protocol (KServe V2 REST): health, metadata,
+ *                                inference (server/oip.ts, codec/oip.ts)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
@@ -21,6 +23,8 @@ import { MEDIA_TYPE, requestFormat, responseFormat, type Format } from "../codec
 import { REALTIME_MAX_PAYLOAD_BYTES, YIELD_AFTER_MS } from "./limits";
 import { createLogger, type Logger } from "./logger";
 import { DEFAULT_SLICE_ROWS, Scorer, type RowCount } from "../codec/scoring";
+import { inferenceResponse, modelMetadata, parseInferenceRequest, type ModelRef } from "../codec/oip";
+import { DEFAULT_MODEL_NAME, isOipProbe, matchOipRoute, modelNameProblem, ROUTE_LIST, SERVER_METADATA, type OipRoute } from "./oip";
 
 /** What GET /execution-parameters answers, in the container spelling SageMaker expects. */
 export interface ExecutionParameters {
@@ -44,6 +48,11 @@ export interface AppOptions {
    * header of every response. @default - no header
    */
   readonly modelIdentity?: string;
+  /**
+   * The model's name in the Open Inference Protocol's routes (`/v2/models/{name}/...`); its
+   * version there is `modelIdentity`. @default "model"
+   */
+  readonly oipModelName?: string;
   /** Rows scored between checks of the yield budget. @default 2048 */
   readonly sliceRows?: number;
   /** Longest stretch of scoring before yielding to the event loop. @default 20 ms */
@@ -95,6 +104,12 @@ export function createApp(options: AppOptions): App {
   if (identity !== undefined && (identity.length > CUSTOM_ATTRIBUTES_MAX_LENGTH || !/^[\t\x20-\x7e]*$/.test(identity))) {
     throw new RangeError(`modelIdentity must be at most ${CUSTOM_ATTRIBUTES_MAX_LENGTH} visible US-ASCII characters (SageMaker's CustomAttributes limit)`);
   }
+  const oipName = options.oipModelName ?? DEFAULT_MODEL_NAME;
+  const nameProblem = modelNameProblem(oipName);
+  if (nameProblem !== undefined) throw new RangeError(`oipModelName ${nameProblem}`);
+  const oipModel: ModelRef = { name: oipName, version: identity };
+  const serverMetadata = JSON.stringify(SERVER_METADATA);
+  const oipModelMetadata = JSON.stringify(modelMetadata(options.predictor, oipModel));
   const logRequests = logger.enabled("info");
   const logPings = logger.enabled("debug");
   let draining = false;
@@ -120,12 +135,12 @@ export function createApp(options: AppOptions): App {
     if (extra?.headers) Object.assign(headers, extra.headers);
     res.writeHead(status, headers);
     res.end(body);
-    const isPing = req.url === "/ping";
+    const url = req.url ?? "";
+    const isPing = url === "/ping" || (url !== "/invocations" && isOipProbe(url));
     if (status >= 500) {
       logger.error("request failed", { method: req.method, path: req.url, status, ms: Number(elapsed(started)), bytesIn: extra?.bytesIn ?? 0, error: extra?.error });
     } else if (isPing ? logPings : logRequests) {
       // Serialized by hand: this line is written for every request.
-      const url = req.url;
       const path = url === "/invocations" ? INVOCATIONS_JSON : url === "/ping" ? PING_JSON : JSON.stringify(url);
       let members = `"method":"${req.method ?? ""}","path":${path},"status":${status},"ms":${elapsed(started)},"bytesIn":${extra?.bytesIn ?? 0},"bytesOut":${length}`;
       if (extra?.rows !== undefined) members += `,"rows":${extra.rows}`;
@@ -134,28 +149,37 @@ export function createApp(options: AppOptions): App {
     }
   }
 
-  function sendError(req: IncomingMessage, res: ServerResponse, started: number, err: unknown, extra: RequestLog = {}): void {
+  /** The error's status and message: as text, or as the Open Inference Protocol's `{"error": ...}` when `json`. */
+  function sendError(req: IncomingMessage, res: ServerResponse, started: number, err: unknown, extra: RequestLog = {}, json = false): void {
     if (err instanceof HttpError) {
-      send(req, res, started, err.status, TEXT, err.message + "\n", { ...extra, headers: err.headers, error: err.message });
+      const body = json ? JSON.stringify({ error: err.message }) : err.message + "\n";
+      send(req, res, started, err.status, json ? MEDIA_TYPE.json : TEXT, body, { ...extra, headers: err.headers, error: err.message });
     } else {
       // A bug, not the client's doing: the details go to the log only.
-      send(req, res, started, 500, TEXT, "internal server error\n", { ...extra, error: err });
+      send(req, res, started, 500, json ? MEDIA_TYPE.json : TEXT, json ? '{"error":"internal server error"}' : "internal server error\n", { ...extra, error: err });
     }
   }
 
   function invocations(req: IncomingMessage, res: ServerResponse, started: number): void {
-    let input: Format | undefined;
-    let output: Format | undefined;
-    let early: unknown;
+    let input: Format;
+    let output: Format;
     try {
       input = requestFormat(requestHeader(req, "content-type"));
       output = responseFormat(requestHeader(req, "accept", true), options.defaultAccept ?? input);
     } catch (e) {
-      early = e;
+      return receive(req, res, started, e, false, ignoreBody);
     }
+    receive(req, res, started, undefined, false, (body, size) => scoreBody(req, res, started, body, size, input, output));
+  }
+
+  /**
+   * Reads the body within the payload limit and hands it to `then`; answers 413 itself, and
+   * `early` (an error found in the headers) once the body has been read. Errors are JSON when `json`.
+   */
+  function receive(req: IncomingMessage, res: ServerResponse, started: number, early: unknown, json: boolean, then: (body: Buffer, size: number) => void): void {
     const declared = contentLength(req);
     if (declared > maxPayloadBytes + DISCARD_LIMIT_BYTES) {
-      sendError(req, res, started, tooLarge(maxPayloadBytes), { close: true });
+      sendError(req, res, started, tooLarge(maxPayloadBytes), { close: true }, json);
       res.once("finish", () => req.socket.destroySoon());
       return;
     }
@@ -170,35 +194,88 @@ export function createApp(options: AppOptions): App {
       }
       if (chunks !== undefined) chunks.push(chunk);
       else if (overflow && size > maxPayloadBytes + DISCARD_LIMIT_BYTES) {
-        sendError(req, res, started, tooLarge(maxPayloadBytes), { close: true, bytesIn: size });
+        sendError(req, res, started, tooLarge(maxPayloadBytes), { close: true, bytesIn: size }, json);
         req.socket.destroySoon();
       }
     });
     // The client went away mid-body; there is no one to answer.
     req.on("error", () => res.destroy());
     req.on("end", () => {
-      if (overflow) return sendError(req, res, started, tooLarge(maxPayloadBytes), { bytesIn: size });
-      if (early !== undefined || chunks === undefined || input === undefined || output === undefined) {
-        return sendError(req, res, started, early, { bytesIn: size });
+      if (overflow) return sendError(req, res, started, tooLarge(maxPayloadBytes), { bytesIn: size }, json);
+      if (early !== undefined || chunks === undefined) return sendError(req, res, started, early, { bytesIn: size }, json);
+      then(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), size);
+    });
+  }
+
+  function scoreBody(req: IncomingMessage, res: ServerResponse, started: number, body: Buffer, size: number, input: Format, output: Format): void {
+    const count: RowCount = { rows: 0 };
+    if (size <= oneSliceBytes) {
+      let text: string;
+      try {
+        text = scorer.scoreAll(body, input, output, count);
+      } catch (e) {
+        return sendError(req, res, started, e, { bytesIn: size, rows: count.rows });
       }
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      return send(req, res, started, 200, CONTENT_TYPE_OUT[output], text, { bytesIn: size, rows: count.rows });
+    }
+    let parts: Generator<string, void, undefined>;
+    try {
+      parts = scorer.score(body, input, output, count);
+    } catch (e) {
+      return sendError(req, res, started, e, { bytesIn: size });
+    }
+    pump(req, res, started, parts, [], count, size, CONTENT_TYPE_OUT[output], false);
+  }
+
+  /** The Open Inference Protocol's routes (server/oip.ts). */
+  function oip(req: IncomingMessage, res: ServerResponse, started: number, path: string, method: string | undefined): void {
+    let route: OipRoute | undefined;
+    try {
+      route = matchOipRoute(path);
+    } catch (e) {
+      return discardThen(req, res, started, e as HttpError, true);
+    }
+    if (route === undefined) return discardThen(req, res, started, new HttpError(404, `no route ${method ?? ""} ${path}; Open Inference Protocol routes: ${ROUTE_LIST}`), true);
+    const post = route.kind === "infer";
+    if (post ? method !== "POST" : method !== "GET" && method !== "HEAD") return discardThen(req, res, started, methodNotAllowed(post ? "POST" : "GET, HEAD"), true);
+    if ("name" in route) {
+      if (route.name !== oipModel.name) {
+        return discardThen(req, res, started, new HttpError(404, `unknown model ${JSON.stringify(route.name)}; this server serves ${JSON.stringify(oipModel.name)}`), true);
+      }
+      if (route.version !== undefined && route.version !== oipModel.version) {
+        const known = oipModel.version === undefined ? "it has no versions" : `its version is ${JSON.stringify(oipModel.version)}`;
+        return discardThen(req, res, started, new HttpError(404, `model ${JSON.stringify(route.name)} has no version ${JSON.stringify(route.version)}; ${known}`), true);
+      }
+    }
+    switch (route.kind) {
+      case "live":
+        return send(req, res, started, 200, TEXT, "");
+      case "ready":
+      case "modelReady":
+        // The port opens once the model is loaded, so only draining makes it false.
+        return send(req, res, started, draining ? 400 : 200, TEXT, "");
+      case "server":
+        return send(req, res, started, 200, MEDIA_TYPE.json, serverMetadata);
+      case "model":
+        return send(req, res, started, 200, MEDIA_TYPE.json, oipModelMetadata);
+      case "infer":
+        return infer(req, res, started);
+    }
+  }
+
+  function infer(req: IncomingMessage, res: ServerResponse, started: number): void {
+    // Triton's binary tensor extension sends a JSON header followed by raw tensor bytes.
+    const binary = requestHeader(req, "inference-header-content-length") !== undefined;
+    const early = binary ? new HttpError(400, "binary tensor data (Inference-Header-Content-Length) is not supported; send the tensors' data as JSON") : undefined;
+    receive(req, res, started, early, true, (body, size) => {
       const count: RowCount = { rows: 0 };
-      if (size <= oneSliceBytes) {
-        let text: string;
-        try {
-          text = scorer.scoreAll(body, input, output, count);
-        } catch (e) {
-          return sendError(req, res, started, e, { bytesIn: size, rows: count.rows });
-        }
-        return send(req, res, started, 200, CONTENT_TYPE_OUT[output], text, { bytesIn: size, rows: count.rows });
-      }
       let parts: Generator<string, void, undefined>;
       try {
-        parts = scorer.score(body, input, output, count);
+        parts = inferenceResponse(scorer, parseInferenceRequest(body, scorer.schema), oipModel, count);
       } catch (e) {
-        return sendError(req, res, started, e, { bytesIn: size });
+        return sendError(req, res, started, e, { bytesIn: size }, true);
       }
-      pump(req, res, started, parts, [], count, size, CONTENT_TYPE_OUT[output]);
+      pump(req, res, started, parts, [], count, size, MEDIA_TYPE.json, true);
     });
   }
 
@@ -215,6 +292,7 @@ export function createApp(options: AppOptions): App {
     count: RowCount,
     bytesIn: number,
     type: string,
+    json: boolean,
   ): void {
     const sliceStart = performance.now();
     try {
@@ -224,12 +302,12 @@ export function createApp(options: AppOptions): App {
         out.push(step.value);
         if (performance.now() - sliceStart > yieldAfterMs) {
           if (res.destroyed) return;
-          setImmediate(pump, req, res, started, parts, out, count, bytesIn, type);
+          setImmediate(pump, req, res, started, parts, out, count, bytesIn, type, json);
           return;
         }
       }
     } catch (e) {
-      return sendError(req, res, started, e, { bytesIn, rows: count.rows });
+      return sendError(req, res, started, e, { bytesIn, rows: count.rows }, json);
     }
     send(req, res, started, 200, type, out.length === 1 ? out[0]! : out.join(""), { bytesIn, rows: count.rows });
   }
@@ -256,7 +334,8 @@ export function createApp(options: AppOptions): App {
           if (method === "GET" || method === "HEAD") return send(req, res, started, 200, MEDIA_TYPE.json, executionParameters);
           return discardThen(req, res, started, methodNotAllowed("GET, HEAD"));
         default:
-          return discardThen(req, res, started, new HttpError(404, `no route ${method ?? ""} ${path}; routes: GET /ping, POST /invocations, GET /execution-parameters`));
+          if (path === "/v2" || path.startsWith("/v2/")) return oip(req, res, started, path, method);
+          return discardThen(req, res, started, new HttpError(404, `no route ${method ?? ""} ${path}; routes: GET /ping, POST /invocations, GET /execution-parameters, and the Open Inference Protocol's under /v2`));
       }
     } catch (e) {
       sendError(req, res, started, e);
@@ -264,10 +343,10 @@ export function createApp(options: AppOptions): App {
   }
 
   /** Reads and drops any body, then answers with `err` (keeps the connection usable). */
-  function discardThen(req: IncomingMessage, res: ServerResponse, started: number, err: HttpError): void {
-    if (req.complete) return sendError(req, res, started, err);
+  function discardThen(req: IncomingMessage, res: ServerResponse, started: number, err: HttpError, json = false): void {
+    if (req.complete) return sendError(req, res, started, err, {}, json);
     req.on("error", () => res.destroy());
-    req.on("end", () => sendError(req, res, started, err));
+    req.on("end", () => sendError(req, res, started, err, {}, json));
     req.resume();
   }
 
@@ -328,6 +407,10 @@ function requestHeader(req: IncomingMessage, name: string, join = false): string
     value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
   }
   return value;
+}
+
+function ignoreBody(): void {
+  // The request already failed; `receive` answers with its error once the body is read.
 }
 
 function contentLength(req: IncomingMessage): number {
