@@ -8,8 +8,9 @@ import { DeployerRole } from "./components/deployer-role";
 import { ArtifactStore } from "./components/artifact-store";
 import { ExecutionRole } from "./components/execution-role";
 import { ImageRepositories } from "./components/image-repositories";
-import { InferenceEndpoint } from "./components/inference-endpoint";
+import { InferenceEndpoint, VARIANT_NAME } from "./components/inference-endpoint";
 import { ModelRegistry } from "./components/model-registry";
+import { EndpointMonitoring } from "./components/monitoring";
 import type { DeployerStageArgs } from "./policies/deployer-policy";
 import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
 import { platformTags } from "./tags";
@@ -64,6 +65,23 @@ const endpoint = config.model
       alarmTopic: alarmTopic.topic,
     }, opts)
   : undefined;
+
+// The dashboard and operational alarms; without an endpoint, only the training and pipeline rules.
+const serving = config.serving;
+new EndpointMonitoring("monitoring", {
+  ...account,
+  endpointName: endpoint ? plannedEndpointName : undefined,
+  variantName: VARIANT_NAME,
+  instances: serving.mode === "instances"
+    ? serving.autoscaling.enabled
+      ? { min: serving.autoscaling.min, max: serving.autoscaling.max, autoscaled: true }
+      : { min: serving.instanceCount, max: serving.instanceCount, autoscaled: false }
+    : undefined,
+  settings: config.monitoring,
+  alarmTopic: alarmTopic.topic,
+  trainingJobNamePrefix: plannedEndpointName,
+  pipelineNamePrefix: plannedEndpointName,
+}, opts);
 
 /** This stack's resources as the deployer role of the next stage (and this one's) sees them. */
 const deployerStage: pulumi.Output<DeployerStageArgs> = pulumi.output({
