@@ -48,8 +48,8 @@ export interface CostEstimate {
   readonly lines: readonly CostLine[];
   /** Sum of the priced lines. */
   readonly totalUsd: Range;
-  /** Sum of the priced lines billed whatever the traffic (instances, provisioned concurrency). */
-  readonly idleComputeUsd: Range;
+  /** What is billed whatever the traffic (instances, provisioned concurrency); null if one of those lines is unpriced. */
+  readonly idleComputeUsd: Range | null;
   /** Lines whose meter has no price: their cost is not in the totals. */
   readonly unpriced: readonly CostLine[];
   /** Resources no meter covers, by type (IAM, bucket settings, policies: no usage charge the estimate knows of). */
@@ -181,7 +181,7 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
     pricingRetrieved: pricing.retrieved,
     lines,
     totalUsd: priced.reduce((sum, l) => add(sum, l.monthlyUsd!), same(0)),
-    idleComputeUsd: priced.filter((l) => l.idle).reduce((sum, l) => add(sum, l.monthlyUsd!), same(0)),
+    idleComputeUsd: lines.some((l) => l.idle && l.monthlyUsd === null) ? null : priced.filter((l) => l.idle).reduce((sum, l) => add(sum, l.monthlyUsd!), same(0)),
     unpriced: lines.filter((l) => l.monthlyUsd === null),
     unmetered,
   };
