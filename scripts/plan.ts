@@ -2,7 +2,7 @@
 // create in a stack, evaluated offline under Pulumi's mocked provider with the stack's real config.
 import * as path from "node:path";
 import { Command } from "commander";
-import { buildReport, costOf, diffCosts, diffReports, renderCost, renderCostDiff, renderCounts, renderDiff, renderTree, toPlanDocument } from "../infra/offline/plan-report";
+import { budgetPolicyConfig, buildReport, costOf, diffCosts, diffReports, renderCost, renderCostDiff, renderCounts, renderDiff, renderTree, toPlanDocument } from "../infra/offline/plan-report";
 import { listStacks, ProgramError, runProgram } from "../infra/offline/mock-run";
 
 const INFRA_DIR = path.resolve(__dirname, "..", "infra");
@@ -23,8 +23,14 @@ async function main(argv: string[]): Promise<void> {
     .argument("[stack]", `stack to plan (${listStacks().join(", ")})`)
     .option("--json", "print the plan as JSON: every resource's type, name, URN, parent, options and full inputs, the stack outputs (secrets shown as \"[secret]\") and the monthly cost estimate")
     .option("--diff <stacks...>", "compare two stacks' resources, inputs, options and monthly cost, e.g. --diff dev prod")
+    .option("--budget-config", "print the policy pack config of the stack's budget rule (merge it into the file given to --policy-pack-config)")
     .showHelpAfterError()
-    .action(async (stack: string | undefined, opts: { json?: boolean; diff?: string[] }) => {
+    .action(async (stack: string | undefined, opts: { json?: boolean; diff?: string[]; budgetConfig?: boolean }) => {
+      if (opts.budgetConfig) {
+        if (!stack) throw new UsageError("--budget-config needs a stack");
+        console.log(JSON.stringify(budgetPolicyConfig(stack), null, 2));
+        return;
+      }
       if (opts.diff) {
         if (opts.diff.length !== 2) throw new UsageError("--diff takes exactly two stacks, e.g. --diff dev prod");
         const [a, b] = opts.diff;

@@ -311,6 +311,18 @@ export function stackUsage(stack: string): { region: string; usage: UsageProfile
   return { region: String(config["aws:region"] ?? "us-east-1"), usage: usageProfile(stackSettings(stack, config)) };
 }
 
+/**
+ * The policy pack's config for the budget rule (`--policy-pack-config`): the pack cannot read stack
+ * config, so the budget, region and usage profile are handed to it. Empty without a budget.
+ */
+export function budgetPolicyConfig(stack: string): Record<string, unknown> {
+  const config = decodeConfig(readStackConfig(stack));
+  const settings = stackSettings(stack, config);
+  if (!settings.budget) return {};
+  const { region, usage } = stackUsage(stack);
+  return { "stack-monthly-budget": { monthlyUsd: settings.budget.monthlyUsd, region, usage } };
+}
+
 /** The monthly cost estimate of a planned stack (components and providers carry no cost). */
 export function costOf(plan: PlanResult, pricing: PricingTable = PRICING, profile = stackUsage(plan.stack)): CostEstimate {
   const resources = plan.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
