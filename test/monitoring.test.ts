@@ -41,7 +41,8 @@ describe("dashboard body", () => {
     expect(names).toEqual(expect.arrayContaining(["Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency", "InvocationsPerInstance", "invocations / perInstance", "CPUUtilization", "MemoryUtilization", "MatchedEvents"]));
     const latency = metricsOf(body).filter(({ metric }) => metric[1] === "ModelLatency").map(({ metric }) => (metric[6] as { stat: string }).stat);
     expect(latency).toEqual(["p50", "p90", "p99"]);
-    const instances = body.widgets.find((w) => String(w.properties.title).startsWith("Instances"))!;
+    const widgets = body.widgets as Array<Record<string, any>>;
+    const instances = widgets.find((w) => String(w.properties.title).startsWith("Instances"))!;
     expect(instances.properties.annotations.horizontal.map((h: { value: number }) => h.value)).toEqual([2, 8]);
     const failures = metricsOf(body).filter(({ metric }) => metric[0] === "AWS/Events").map(({ metric }) => metric[3]);
     expect(failures).toEqual(["rule-a", "rule-b"]);

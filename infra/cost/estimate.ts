@@ -12,11 +12,15 @@
 import { METERS, priceOf, SPOT_TRAINING_MAX_SAVINGS, type PricingTable } from "./pricing";
 import type { UsageProfile } from "./usage";
 
+/** Resource props: JSON as the engine hands it over, in any provider's shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- read field by field, each checked where read
+type Json = any;
+
 /** A resource as the plan, the plan document and the policy engine all present it. */
 export interface CostedResource {
   readonly type: string;
   readonly name: string;
-  readonly props: Readonly<Record<string, any>>;
+  readonly props: Readonly<Record<string, Json>>;
 }
 
 export interface Range {
@@ -105,7 +109,7 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
 
   // Endpoints: one line per production variant.
   for (const config of ofType(ENDPOINT_CONFIG)) {
-    for (const variant of (config.props.productionVariants ?? []) as Array<Record<string, any>>) {
+    for (const variant of (config.props.productionVariants ?? []) as Array<Record<string, Json>>) {
       const serverless = variant.serverlessConfig;
       if (serverless) {
         const gb = Number(serverless.memorySizeInMb) / 1024;
@@ -192,7 +196,7 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
  * tracking settles on for the mean traffic (ceil(requests a minute / target per instance)) within
  * the bounds. Without autoscaling, the configured count.
  */
-export function instanceRange(resources: readonly CostedResource[], variant: Record<string, any>, usage: Pick<UsageProfile, "requestsPerMonth" | "activeHoursPerMonth">): Range {
+export function instanceRange(resources: readonly CostedResource[], variant: Record<string, Json>, usage: Pick<UsageProfile, "requestsPerMonth" | "activeHoursPerMonth">): Range {
   const initial = Number(variant.initialInstanceCount ?? 1);
   const suffix = `/variant/${variant.variantName}`;
   const target = resources.find((r) => SCALABLE_TARGET.includes(r.type) && r.props.serviceNamespace === "sagemaker" && String(r.props.resourceId ?? "").endsWith(suffix));
@@ -209,15 +213,15 @@ export function instanceRange(resources: readonly CostedResource[], variant: Rec
 /** Days the artifact bucket keeps captured traffic (its `expire-data-capture` lifecycle rule). */
 function captureRetentionDays(resources: readonly CostedResource[]): number | undefined {
   for (const r of resources.filter((x) => LIFECYCLE.includes(x.type))) {
-    const rule = ((r.props.rules ?? []) as Array<Record<string, any>>).find((x) => x.id === "expire-data-capture");
+    const rule = ((r.props.rules ?? []) as Array<Record<string, Json>>).find((x) => x.id === "expire-data-capture");
     if (rule?.expiration?.days) return Number(rule.expiration.days);
   }
   return undefined;
 }
 
 /** CloudWatch bills an alarm per metric it reads: one, or each metric of a metric-math alarm. */
-function alarmMetricCount(props: Readonly<Record<string, any>>): number {
-  const queries = parse(props.metricQueries ?? props.metrics) as Array<Record<string, any>> | undefined;
+function alarmMetricCount(props: Readonly<Record<string, Json>>): number {
+  const queries = parse(props.metricQueries ?? props.metrics) as Array<Record<string, Json>> | undefined;
   if (!queries || queries.length === 0) return 1;
   return queries.filter((q) => q.metric ?? q.metricStat).length;
 }
