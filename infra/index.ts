@@ -9,7 +9,7 @@ import { DeployerRole } from "./components/deployer-role";
 import { ArtifactStore } from "./components/artifact-store";
 import { ExecutionRole } from "./components/execution-role";
 import { ImageRepositories } from "./components/image-repositories";
-import { endpointNamePrefixes, InferenceEndpoint, parseEndpointDeployment, rollbackAlarmPrefix } from "./components/inference-endpoint";
+import { endpointNamePrefixes, InferenceEndpoint, parseEndpointDeployment, rollbackAlarmPrefix, VARIANT_NAME } from "./components/inference-endpoint";
 import { ModelRegistry } from "./components/model-registry";
 import { ApproverRole } from "./components/approver-role";
 import { EndpointUpdaterRole } from "./components/endpoint-updater-role";
@@ -18,6 +18,7 @@ import { providerRoleArn } from "./policies/duties";
 import { parseDeployerStage, type DeployerStageArgs } from "./policies/stage";
 import { clusterProvider, KubernetesServing } from "./components/kubernetes-serving";
 import { PodIdentity } from "./components/pod-identity";
+import { EndpointMonitoring } from "./components/monitoring";
 import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
 import { platformTags } from "./tags";
 import { isKubernetesStack, isSageMakerStack, kubernetesServingNames, type StackOutputs } from "@ml-platform/contract";
@@ -106,6 +107,23 @@ if (config.model && isKubernetesStack(config)) {
     provider: clusterProvider("kubernetes", config.serving.cluster),
   });
 }
+
+// The dashboard and operational alarms; without an endpoint, only the training and pipeline rules.
+const serving = config.serving;
+new EndpointMonitoring("monitoring", {
+  ...account,
+  endpointName: endpoint ? plannedEndpointName : undefined,
+  variantName: VARIANT_NAME,
+  instances: serving.target === "sagemaker" && serving.mode === "instances"
+    ? serving.autoscaling.enabled
+      ? { min: serving.autoscaling.min, max: serving.autoscaling.max, autoscaled: true }
+      : { min: serving.instanceCount, max: serving.instanceCount, autoscaled: false }
+    : undefined,
+  settings: config.monitoring,
+  alarmTopic: alarmTopic.topic,
+  trainingJobNamePrefix: plannedEndpointName,
+  pipelineNamePrefix: plannedEndpointName,
+}, opts);
 
 /** This stack's resources as the deployer role of the next stage (and this one's) sees them. */
 const deployerStage: pulumi.Output<DeployerStageArgs> = pulumi.output({

@@ -2,7 +2,7 @@
 // create in a stack, evaluated offline under Pulumi's mocked provider with the stack's real config.
 import * as path from "node:path";
 import { Command } from "commander";
-import { buildReport, diffReports, renderCounts, renderDiff, renderTree, toPlanDocument } from "../infra/offline/plan-report";
+import { budgetPolicyConfig, buildReport, costOf, diffCosts, diffReports, renderCost, renderCostDiff, renderCounts, renderDiff, renderTree, toPlanDocument } from "../infra/offline/plan-report";
 import { listStacks, ProgramError, runProgram } from "../infra/offline/mock-run";
 
 const INFRA_DIR = path.resolve(__dirname, "..", "infra");
@@ -21,25 +21,33 @@ async function main(argv: string[]): Promise<void> {
   const program = new Command("plan")
     .description("Show what `pulumi up` would create for a stack, offline (mocked provider, real config).")
     .argument("[stack]", `stack to plan (${listStacks().join(", ")})`)
-    .option("--json", "print the plan as JSON: every resource's type, name, URN, parent, options and full inputs, and the stack outputs (secrets shown as \"[secret]\")")
-    .option("--diff <stacks...>", "compare two stacks' resources, inputs and options, e.g. --diff dev prod")
+    .option("--json", "print the plan as JSON: every resource's type, name, URN, parent, options and full inputs, the stack outputs (secrets shown as \"[secret]\") and the monthly cost estimate")
+    .option("--diff <stacks...>", "compare two stacks' resources, inputs, options and monthly cost, e.g. --diff dev prod")
+    .option("--budget-config", "print the policy pack config of the stack's budget rule (merge it into the file given to --policy-pack-config)")
     .showHelpAfterError()
-    .action(async (stack: string | undefined, opts: { json?: boolean; diff?: string[] }) => {
+    .action(async (stack: string | undefined, opts: { json?: boolean; diff?: string[]; budgetConfig?: boolean }) => {
+      if (opts.budgetConfig) {
+        if (!stack) throw new UsageError("--budget-config needs a stack");
+        console.log(JSON.stringify(budgetPolicyConfig(stack), null, 2));
+        return;
+      }
       if (opts.diff) {
         if (opts.diff.length !== 2) throw new UsageError("--diff takes exactly two stacks, e.g. --diff dev prod");
         const [a, b] = opts.diff;
-        const d = diffReports(toPlanDocument(await plan(a)), toPlanDocument(await plan(b)));
-        console.log(opts.json ? JSON.stringify(d, null, 2) : renderDiff(d));
+        const [planA, planB] = [await plan(a), await plan(b)];
+        const d = diffReports(toPlanDocument(planA), toPlanDocument(planB));
+        const cost = diffCosts(a, costOf(planA), b, costOf(planB));
+        console.log(opts.json ? JSON.stringify({ ...d, cost }, null, 2) : `${renderDiff(d)}\n\n${renderCostDiff(cost)}`);
         return;
       }
       if (!stack) throw new UsageError(`name a stack (${listStacks().join(", ")}) or use --diff <a> <b>`);
       const result = await plan(stack);
       if (opts.json) {
-        console.log(JSON.stringify(toPlanDocument(result), null, 2));
+        console.log(JSON.stringify({ ...toPlanDocument(result), cost: costOf(result) }, null, 2));
         return;
       }
       const r = buildReport(result);
-      console.log(`${renderTree(r)}\n\nresources by type\n${renderCounts(r)}`);
+      console.log(`${renderTree(r)}\n\nresources by type\n${renderCounts(r)}\n\n${renderCost(stack, costOf(result))}`);
     });
   await program.parseAsync(argv, { from: "user" });
 }

@@ -9,5 +9,6 @@ describe("instances with local NVMe storage", () => {
     expect(one(gpu, "aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs.kmsKeyArn).toBeUndefined();
     const cpu = await planStack("prod");
     expect(one(cpu, "aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs.kmsKeyArn).toMatch(/^arn:aws:kms:/);
-  });
+    // Two programs planned: more than the default 5 s on a loaded machine.
+  }, 30_000);
 });

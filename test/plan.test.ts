@@ -126,6 +126,8 @@ describe("npm run plan", () => {
     expect(stdout).toContain("dev → prod");
     expect(stdout).toContain("+ aws:appautoscaling/policy:Policy  inference-scaling-policy   (only in prod)");
     expect(stdout).toContain("~ aws:s3/bucket:Bucket  store-datasets-bucket   inputs.forceDestroy: true → false");
+    // Then what prod adds to dev's monthly cost.
+    expect(stdout).toMatch(/monthly cost: what prod adds to dev \(USD\)\n[\s\S]*sagemaker\/hosting\/ml\.c6i\.xlarge +unpriced/);
   }, 60_000);
 
   it("prints a plan document a consumer can parse", async () => {
@@ -137,6 +139,10 @@ describe("npm run plan", () => {
     }
     expect(doc.resources.find((r) => r.type === "aws-native:sagemaker:Endpoint")!.inputs.endpointName).toBe("flight-delays-staging");
     expect(doc.outputs.endpointName).toBe("flight-delays-staging");
+    const cost = doc.cost!;
+    expect(cost.region).toBe("eu-west-1");
+    expect(cost.lines.map((l) => l.meter)).toContain("sagemaker/hosting/ml.c6i.large");
+    expect(cost.totalUsd.expected).toBeGreaterThan(0);
   }, 60_000);
 
   it("fails clearly for a stack that does not exist", async () => {

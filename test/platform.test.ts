@@ -277,7 +277,8 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
   });
 
   it("alarms on model 5XX errors and p99 latency, notifying the encrypted topic", () => {
-    const alarms = ofType(plan(), T.alarm);
+    // The endpoint's own (rollback) alarms; the monitoring component's are tested in monitoring.test.ts.
+    const alarms = ofType(plan(), T.alarm).filter((a) => a.parent === "inference");
     expect(alarms.map((a) => a.inputs.metricName).sort()).toEqual(["Invocation5XXErrors", "ModelLatency"]);
     const topic = one(plan(), T.topic);
     expect(topic.inputs.kmsMasterKeyId).toBe(one(plan(), T.key).state.arn);
@@ -329,7 +330,7 @@ describe.each(["staging", "prod"])("%s: instance endpoint", (stack) => {
 
   it("rolls a blue/green deployment back on either alarm", () => {
     const deployment = one(plans[stack], T.endpoint).inputs.deploymentConfig;
-    const alarmNames = ofType(plans[stack], T.alarm).map((a) => a.state.name).sort();
+    const alarmNames = ofType(plans[stack], T.alarm).filter((a) => a.parent === "inference").map((a) => a.state.name).sort();
     expect(deployment.autoRollbackConfiguration.alarms.map((a: any) => a.alarmName).sort()).toEqual(alarmNames);
     expect(deployment.blueGreenUpdatePolicy.trafficRoutingConfiguration.type).toBeDefined();
   });

@@ -316,6 +316,66 @@ const policyPack = z.strictObject({
   config: safeRelativePath("a file path").refine((p) => p.endsWith(".json"), "must name a .json file").optional(),
 });
 
+/**
+ * What the stack is expected to do in a month, for the cost estimate (`npm run plan`) and the
+ * budget rule. The estimate's low and high cases scale the traffic figures by 1 ∓ `variation`.
+ */
+const usage = z.strictObject({
+  /** Endpoint invocations per month. */
+  requestsPerMonth: z.number().nonnegative().default(0),
+  /** Mean time the model takes per request, in milliseconds (serverless bills this duration). */
+  meanDurationMs: z.number().positive().default(100),
+  /** Mean size of a request plus its response, in KB (data processed, data captured). */
+  payloadKb: z.number().nonnegative().default(1),
+  /** Hours a month the endpoint exists and bills (730 = always on; a month averages 730 hours). */
+  activeHoursPerMonth: z.number().min(0).max(744).default(730),
+  /** Training jobs per month. */
+  trainingRunsPerMonth: z.number().nonnegative().default(0),
+  /** Mean wall-clock minutes of one training job (the high case bills training.maxRuntimeSeconds). */
+  trainingMinutesPerRun: z.number().positive().default(30),
+  /** Data kept in the dataset and artifact buckets, in GB. */
+  storedGb: z.number().nonnegative().default(10),
+  /** Container images kept in ECR, in GB. */
+  imageGb: z.number().nonnegative().default(1),
+  /** Requests to the platform key per month (S3 bucket keys keep this low). */
+  kmsRequestsPerMonth: z.number().nonnegative().default(10000),
+  /** Log events ingested into CloudWatch Logs per month, in GB. */
+  logGbPerMonth: z.number().nonnegative().default(1),
+  /** Share by which the low and high estimates scale the traffic figures down and up (0.5: ×0.5 and ×1.5). */
+  variation: z.number().min(0).max(1).default(0.5),
+});
+
+const budget = z.strictObject({
+  /** The stack's expected monthly cost may not exceed this, in USD (the policy pack enforces it). */
+  monthlyUsd: z.number().positive(),
+});
+
+/**
+ * The operational alarms and dashboard (the monitoring component); the rollback alarms that
+ * blue/green deployments watch stay under `alarms`.
+ */
+const monitoring = z.strictObject({
+  /** Client (4XX) errors as a share of invocations, in percent, that trips the 4XX alarm. */
+  invocation4xxRatePercent: z.number().positive().max(100).default(5),
+  /** Minutes without a single invocation that trip the no-traffic alarm; absent: no such alarm. */
+  noInvocationsMinutes: positiveInt.optional(),
+  /** Minutes at the autoscaling maximum that trip the at-max alarm. */
+  atMaxCapacityMinutes: positiveInt.default(15),
+  /**
+   * CPU utilisation that trips the CPU alarm, in percent as SageMaker reports it: summed over the
+   * instance's vCPUs (an instance with 4 vCPUs reaches 400).
+   */
+  cpuUtilizationPercent: z.number().positive().default(80),
+  /** Memory utilisation (0-100) that trips the memory alarm. */
+  memoryUtilizationPercent: z.number().positive().max(100).default(85),
+  periodSeconds: z.number().int().min(60).default(300),
+  evaluationPeriods: positiveInt.default(3),
+  /** Notify the alarm topic when a training job of this stack fails. */
+  trainingFailures: z.boolean().default(true),
+  /** Notify the alarm topic when a SageMaker pipeline execution fails. */
+  pipelineFailures: z.boolean().default(true),
+});
+
 /** Every key a stack may set, with its schema; anything else under `mlPlatform:` is a typo. */
 export const platformSettingsSchema = z.strictObject({
   modelName: z.string().regex(MODEL_NAME, "must be 2-32 lowercase letters, digits or '-', starting with a letter"),
@@ -340,6 +400,10 @@ export const platformSettingsSchema = z.strictObject({
   approver: approver.default(approver.parse({})),
   updater: updater.default(updater.parse({})),
   policyPack: policyPack.default(policyPack.parse({})),
+  usage: usage.default(usage.parse({})),
+  /** Absent: no budget is enforced. */
+  budget: budget.optional(),
+  monitoring: monitoring.default(monitoring.parse({})),
 });
 
 export type PlatformSettings = z.infer<typeof platformSettingsSchema>;
@@ -377,6 +441,8 @@ export type PinnedModel = NonNullable<PlatformSettings["model"]>;
 export type TrainingSettings = PlatformSettings["training"];
 export type PromotionSettings = PlatformSettings["promotion"];
 export type DeployerSettings = PlatformSettings["deployer"];
+export type UsageSettings = PlatformSettings["usage"];
+export type MonitoringSettings = PlatformSettings["monitoring"];
 
 /** One thing wrong with a stack's settings. */
 export interface SettingsProblem {

@@ -61,6 +61,15 @@ describe("defaults", () => {
     expect(settings.artifactStore).toMatchObject({ retainOnDelete: false, protect: false, forceDestroy: false, dataCaptureExpirationDays: 90 });
   });
 
+  it("fill the usage profile, no budget and the monitoring thresholds when a stack sets none", () => {
+    const config = Object.fromEntries(Object.entries(stackConfig("staging")).filter(([k]) => !["mlPlatform:usage", "mlPlatform:budget", "mlPlatform:monitoring"].includes(k)));
+    const settings = stackSettings("staging", config);
+    expect(settings.usage).toMatchObject({ requestsPerMonth: 0, activeHoursPerMonth: 730, trainingRunsPerMonth: 0, variation: 0.5 });
+    expect(settings.budget).toBeUndefined();
+    expect(settings.monitoring).toMatchObject({ invocation4xxRatePercent: 5, atMaxCapacityMinutes: 15, trainingFailures: true, pipelineFailures: true });
+    expect(settings.monitoring.noInvocationsMinutes).toBeUndefined();
+  });
+
   it("read an empty `mlPlatform:model:` as no model yet", () => {
     const config = { ...stackConfig("staging"), "mlPlatform:model": null };
     expect(stackSettings("staging", config).model).toBeUndefined();
@@ -120,6 +129,24 @@ describe("invalid settings", () => {
       "prod: mlPlatform:promotion.minMetrics.auc is not a valid key: metric names look like <channel>:<metric>, e.g. validation:auc"],
     ["a confirmation flag that is not a boolean", "prod", (r) => { r.deployer.requireConfirmation = "yes"; },
       "prod: mlPlatform:deployer.requireConfirmation (\"yes\") Invalid input: expected boolean"],
+    ["negative traffic in the usage profile", "prod", (r) => { r.usage.requestsPerMonth = -1; },
+      "prod: mlPlatform:usage.requestsPerMonth (-1) Too small: expected number to be >=0"],
+    ["more active hours than a month has", "dev", (r) => { r.usage.activeHoursPerMonth = 800; },
+      "dev: mlPlatform:usage.activeHoursPerMonth (800) Too big: expected number to be <=744"],
+    ["a usage variation above 1", "staging", (r) => { r.usage.variation = 1.5; },
+      "staging: mlPlatform:usage.variation (1.5) Too big: expected number to be <=1"],
+    ["a typo in a usage key", "prod", (r) => { r.usage.requestPerMonth = 5; },
+      "prod: mlPlatform:usage.requestPerMonth is not a known setting"],
+    ["a budget of zero", "prod", (r) => { r.budget.monthlyUsd = 0; },
+      "prod: mlPlatform:budget.monthlyUsd (0) Too small: expected number to be >0"],
+    ["a budget without its amount", "dev", (r) => { r.budget = {}; },
+      "dev: mlPlatform:budget.monthlyUsd is missing"],
+    ["a 4XX rate above 100%", "prod", (r) => { r.monitoring.invocation4xxRatePercent = 150; },
+      "prod: mlPlatform:monitoring.invocation4xxRatePercent (150) Too big: expected number to be <=100"],
+    ["a no-traffic alarm after a fraction of a minute", "prod", (r) => { r.monitoring.noInvocationsMinutes = 0.5; },
+      "prod: mlPlatform:monitoring.noInvocationsMinutes (0.5) Invalid input: expected int, received number"],
+    ["a monitoring period CloudWatch's standard alarms do not take", "prod", (r) => { r.monitoring.periodSeconds = 30; },
+      "prod: mlPlatform:monitoring.periodSeconds (30) Too small: expected number to be >=60"],
     ["a typo in a key", "prod", (r) => { r.servng = r.serving; },
       "prod: mlPlatform:servng is not a known setting"],
     ["a typo in a nested key", "prod", (r) => { r.alarms.modelLatencyP99 = 5; },

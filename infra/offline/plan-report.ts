@@ -2,7 +2,12 @@
 // resource's key settings, counts by type) and what a machine reads (the plan document: every
 // resource's full inputs and options, secrets masked), and the differences between two stacks.
 import * as pulumi from "@pulumi/pulumi";
-import { isSecretValue, type PlannedOptions, type PlannedResource, type PlanResult } from "./mock-run";
+import { stackSettings } from "@ml-platform/contract";
+import { decodeConfig } from "../config";
+import { estimateCost, type CostEstimate, type Range } from "../cost/estimate";
+import { PRICING, type PricingTable } from "../cost/pricing";
+import { usageProfile, type UsageProfile } from "../cost/usage";
+import { isSecretValue, readStackConfig, type PlannedOptions, type PlannedResource, type PlanResult } from "./mock-run";
 
 /** What `pulumi preview --json` shows for a secret value. */
 export const SECRET_MASK = "[secret]";
@@ -32,6 +37,8 @@ export interface PlanDocument {
   readonly resources: PlanDocumentResource[];
   /** Stack outputs; secret outputs are `"[secret]"`. */
   readonly outputs: Record<string, unknown>;
+  /** The monthly cost estimate (`npm run plan -- <stack> --json`). */
+  readonly cost?: CostEstimate;
 }
 
 /**
@@ -294,5 +301,112 @@ export function renderDiff(d: StackDiff): string {
   }
   for (const c of d.changed) lines.push(`~ ${c.resource}   ${c.setting}: ${show(c.from)} → ${show(c.to)}`);
   if (lines.length === 1) lines.push("no differences");
+  return lines.join("\n");
+}
+
+// ---- Cost: the estimate of a planned stack, its table and the difference between two stacks ----
+
+/** The stack's usage profile and region, read from its stack file as `pulumi up` would. */
+export function stackUsage(stack: string): { region: string; usage: UsageProfile } {
+  const config = decodeConfig(readStackConfig(stack));
+  return { region: String(config["aws:region"] ?? "us-east-1"), usage: usageProfile(stackSettings(stack, config)) };
+}
+
+/**
+ * The policy pack's config for the budget rule (`--policy-pack-config`): the pack cannot read stack
+ * config, so the budget, region and usage profile are handed to it. Empty without a budget.
+ */
+export function budgetPolicyConfig(stack: string): Record<string, unknown> {
+  const config = decodeConfig(readStackConfig(stack));
+  const settings = stackSettings(stack, config);
+  if (!settings.budget) return {};
+  const { region, usage } = stackUsage(stack);
+  return { "stack-monthly-budget": { monthlyUsd: settings.budget.monthlyUsd, region, usage } };
+}
+
+/** The monthly cost estimate of a planned stack (components and providers carry no cost). */
+export function costOf(plan: PlanResult, pricing: PricingTable = PRICING, profile = stackUsage(plan.stack)): CostEstimate {
+  const resources = plan.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
+  return estimateCost(resources, pricing, profile.region, profile.usage);
+}
+
+const usd = (n: number) => `$${n.toFixed(2)}`;
+const rangeText = (r: Range) => [r.low, r.expected, r.high].map((n) => usd(n).padStart(11)).join("");
+
+/** The cost table `npm run plan -- <stack>` ends with. */
+export function renderCost(stack: string, c: CostEstimate): string {
+  const width = Math.max(40, ...c.lines.map((l) => l.meter.length));
+  const lines = [
+    `monthly cost estimate of ${stack} (USD, ${c.region}, pricing table of ${c.pricingRetrieved})`,
+    `${"meter".padEnd(width)}${"low".padStart(11)}${"expected".padStart(11)}${"high".padStart(11)}  what`,
+  ];
+  for (const l of c.lines) {
+    const cost = l.monthlyUsd ? rangeText(l.monthlyUsd) : "unpriced".padStart(33);
+    lines.push(`${l.meter.padEnd(width)}${cost}  ${l.description}${l.idle ? " [idle: billed without traffic]" : ""}`);
+  }
+  lines.push(`${"total of the priced lines".padEnd(width)}${rangeText(c.totalUsd)}`);
+  lines.push(`${"idle compute (billed without traffic)".padEnd(width)}${c.idleComputeUsd ? rangeText(c.idleComputeUsd) : "unpriced".padStart(33)}`);
+  if (c.unpriced.length > 0) {
+    lines.push(`unpriced (not in the totals): ${c.unpriced.length} line${c.unpriced.length === 1 ? "" : "s"}`);
+    for (const l of c.unpriced) lines.push(`  ${l.meter}: ${l.note ?? "no price"}`);
+  }
+  const unmetered = Object.entries(c.unmetered);
+  if (unmetered.length > 0) lines.push(`no meter (no usage charge the estimate knows of): ${unmetered.map(([type, names]) => `${type} ×${names.length}`).join(", ")}`);
+  lines.push("low/expected/high: instance endpoints at the autoscaling min / the count the traffic needs / the max; traffic and training runs ×(1∓variation); training to maxRuntimeSeconds in the high case; spot savings only in the low case. Free tiers are not subtracted.");
+  return lines.join("\n");
+}
+
+export interface CostDiff {
+  readonly from: string;
+  readonly to: string;
+  /** to − from, per case. */
+  readonly totalUsd: Range;
+  readonly idleComputeUsd: Range | null;
+  /** Per meter: to − from (a meter in one stack only counts as 0 in the other). */
+  readonly meters: Array<{ meter: string; deltaUsd: Range | null; from: Range | null; to: Range | null }>;
+  /** Meters unpriced in either stack: their difference is unknown. */
+  readonly unpriced: string[];
+}
+
+export function diffCosts(fromStack: string, a: CostEstimate, toStack: string, b: CostEstimate): CostDiff {
+  const sum = (c: CostEstimate) => {
+    const m = new Map<string, Range | null>();
+    for (const l of c.lines) {
+      const prev = m.get(l.meter);
+      m.set(l.meter, prev === null || l.monthlyUsd === null ? null : prev === undefined ? l.monthlyUsd : { low: prev.low + l.monthlyUsd.low, expected: prev.expected + l.monthlyUsd.expected, high: prev.high + l.monthlyUsd.high });
+    }
+    return m;
+  };
+  const left = sum(a);
+  const right = sum(b);
+  const zero = { low: 0, expected: 0, high: 0 };
+  const sub = (x: Range, y: Range): Range => ({ low: x.low - y.low, expected: x.expected - y.expected, high: x.high - y.high });
+  const meters = [...new Set([...left.keys(), ...right.keys()])].sort().map((meter) => {
+    const from = left.has(meter) ? left.get(meter)! : zero;
+    const to = right.has(meter) ? right.get(meter)! : zero;
+    return { meter, from, to, deltaUsd: from === null || to === null ? null : sub(to, from) };
+  });
+  return {
+    from: fromStack,
+    to: toStack,
+    totalUsd: sub(b.totalUsd, a.totalUsd),
+    idleComputeUsd: a.idleComputeUsd && b.idleComputeUsd ? sub(b.idleComputeUsd, a.idleComputeUsd) : null,
+    meters,
+    unpriced: meters.filter((m) => m.deltaUsd === null).map((m) => m.meter),
+  };
+}
+
+export function renderCostDiff(d: CostDiff): string {
+  const signed = (n: number) => `${n >= 0 ? "+" : "-"}${usd(Math.abs(n))}`.padStart(12);
+  const range = (r: Range) => [r.low, r.expected, r.high].map(signed).join("");
+  const width = Math.max(40, ...d.meters.map((m) => m.meter.length));
+  const lines = [`monthly cost: what ${d.to} adds to ${d.from} (USD)`, `${"meter".padEnd(width)}${"low".padStart(12)}${"expected".padStart(12)}${"high".padStart(12)}`];
+  for (const m of d.meters) {
+    if (m.deltaUsd && m.deltaUsd.low === 0 && m.deltaUsd.expected === 0 && m.deltaUsd.high === 0) continue;
+    lines.push(`${m.meter.padEnd(width)}${m.deltaUsd ? range(m.deltaUsd) : "unpriced".padStart(36)}`);
+  }
+  lines.push(`${"total of the priced lines".padEnd(width)}${range(d.totalUsd)}`);
+  lines.push(`${"idle compute".padEnd(width)}${d.idleComputeUsd ? range(d.idleComputeUsd) : "unpriced".padStart(36)}`);
+  if (d.unpriced.length > 0) lines.push(`unpriced in either stack (difference unknown): ${d.unpriced.join(", ")}`);
   return lines.join("\n");
 }

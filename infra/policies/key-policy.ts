@@ -26,8 +26,8 @@ export const KEY_USE_ACTIONS = [
  * The platform key's policy. Administration and use are granted in separate statements, both
  * delegated to the account's IAM: an identity may administer the key or use it only if its own
  * policy also says so (the deployer and execution roles are granted use, never administration).
- * CloudWatch Logs may encrypt this account's log groups, and CloudWatch alarms may publish to the
- * KMS-encrypted alarm topic.
+ * CloudWatch Logs may encrypt this account's log groups, and CloudWatch alarms and EventBridge
+ * rules may publish to the KMS-encrypted alarm topic.
  */
 export function platformKeyPolicy({ accountId, partition, region }: KeyPolicyArgs): PolicyDocument {
   const accountRoot = `arn:${partition}:iam::${accountId}:root`;
@@ -62,6 +62,15 @@ export function platformKeyPolicy({ accountId, partition, region }: KeyPolicyArg
       Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
       Resource: "*",
       Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${partition}:logs:${region}:${accountId}:log-group:*` } },
+    },
+    {
+      // The monitoring component's failure rules deliver SageMaker events to the encrypted topic.
+      Sid: "EventBridgePublishesToEncryptedTopic",
+      Effect: "Allow",
+      Principal: { Service: "events.amazonaws.com" },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+      Resource: "*",
+      Condition: { StringEquals: { "aws:SourceAccount": accountId } },
     },
     {
       Sid: "CloudWatchAlarmsPublishToEncryptedTopic",

@@ -1,6 +1,7 @@
 // Every policy of the pack, as a plain array: index.ts serves it to the Pulumi CLI, the tests run
 // it in-process. Importing this module starts nothing.
 import type { PlatformPolicy } from "./lib/policy";
+import { budgetPolicies } from "./rules/budget";
 import { iamPolicies } from "./rules/iam";
 import { imagePolicies } from "./rules/images";
 import { monitoringPolicies } from "./rules/monitoring";
@@ -19,6 +20,7 @@ export const policies: readonly PlatformPolicy[] = [
   ...sageMakerPolicies,
   ...monitoringPolicies,
   ...tagPolicies,
+  ...budgetPolicies,
 ];
 
 export type { ControlRef, PlatformPolicy } from "./lib/policy";

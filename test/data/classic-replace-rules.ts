@@ -31,4 +31,9 @@ export const CLASSIC_REPLACE_RULES: Readonly<Record<string, ReplaceRule>> = {
   "aws:ecr/repository:Repository": { forceNew: ["name", "encryptionConfigurations"] },
   "aws:s3/bucket:Bucket": { forceNew: ["bucket", "bucketPrefix", "objectLockEnabled"] },
   "aws:s3/bucketPolicy:BucketPolicy": { forceNew: ["bucket"] },
+  // Not in the shared reference: terraform-provider-aws internal/service/events/rule.go (read at
+  // commit 0cdab4ae, 2026), aws_cloudwatch_event_rule: ForceNew on event_bus_name, name, name_prefix.
+  "aws:cloudwatch/eventRule:EventRule": { forceNew: ["eventBusName", "name", "namePrefix"] },
+  // Same source, internal/service/cloudwatch/dashboard.go (commit 0620f2a6): ForceNew on dashboard_name.
+  "aws:cloudwatch/dashboard:Dashboard": { forceNew: ["dashboardName"] },
 };
