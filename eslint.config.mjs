@@ -16,6 +16,24 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware rules: a promise nobody awaits or handles is a crash or a lost error waiting to happen.
+    files: ["**/*.ts", "**/*.mts"],
+    ignores: ["**/vitest.config.mts"],
+    languageOptions: {
+      parserOptions: {
+        // The root program type-checks infra, scripts, bench and every package's tests; each
+        // package's own program its sources.
+        project: ["./tsconfig.json", "./ml-core/tsconfig.json", "./deploy-scripts/tsconfig.json", "./contract/tsconfig.json", "./infra/policy-pack/tsconfig.json"],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/await-thenable": "error",
+    },
+  },
+  {
     // Tests and the offline mock runner handle untyped resource inputs (JSON as the engine sees it).
     files: ["test/**", "**/test/**", "infra/offline/**", "bench/**"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },

@@ -29,7 +29,7 @@ describe("the repository's stack files", () => {
   it("differ where environments should: serverless dev, highly available prod", () => {
     const dev = valid("dev");
     const prod = valid("prod");
-    expect(dev.serving.mode).toBe("serverless");
+    expect(dev.serving).toMatchObject({ target: "sagemaker", mode: "serverless" });
     expect(prod.serving).toMatchObject({ mode: "instances", highAvailability: true });
     expect(prod.artifactStore).toMatchObject({ protect: true, retainOnDelete: true, forceDestroy: false });
     expect(dev.artifactStore.forceDestroy).toBe(true);

@@ -1,4 +1,3 @@
-import { CommandResult, createCommandError } from "@pulumi/pulumi/automation";
 import { CredentialsProviderError } from "@smithy/core/config";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as lib from "../src/index";
@@ -10,6 +9,14 @@ beforeEach(() => {
   world = new World(lib);
 });
 afterEach(() => world.dispose());
+
+// The Automation API builds its errors with these; they are exported at run time but left out of its
+// .d.ts (internal), so they are typed here. Using them makes the errors exactly the SDK's own.
+const automation = require("@pulumi/pulumi/automation") as {
+  CommandResult: new (stdout: string, stderr: string, code: number, err?: Error) => object;
+  createCommandError: (result: object) => Error;
+};
+const { CommandResult, createCommandError } = automation;
 
 /** The errors as the Automation API builds them (its own classes, from a spawn failure or stderr). */
 function pulumiNotInstalled(): Error {
@@ -101,7 +108,9 @@ describe("a missing prerequisite is one line: what, why this command needs it, t
     [["promote", "--from", "dev", "--to", "staging"]],
   ])("without AWS credentials: ml-deploy %j", async (argv) => {
     const noCredentials = new CredentialsProviderError("Could not load credentials from any providers", { tryNextLink: false });
-    for (const client of [world.sm, world.s3, world.runtime]) client.onAnyCommand().rejects(noCredentials);
+    world.sm.onAnyCommand().rejects(noCredentials);
+    world.s3.onAnyCommand().rejects(noCredentials);
+    world.runtime.onAnyCommand().rejects(noCredentials);
     const r = await world.run(argv);
     expect(r.code).toBe(1);
     expect(problems(r.stderr)).toEqual([

@@ -103,9 +103,7 @@ describe("ChainPredictor", () => {
       output: 0, feature: [0, -1, -1], threshold: [0.5, null, null], categoriesLeft: [null, null, null], missingLeft: [missingLeft, 0, 0],
       left: [1, -1, -1], right: [2, -1, -1], value: [0, -leaf, leaf], count: [2, 1, 1], gain: [1, 0, 0],
     });
-    const m = randomModel("regression", 7, { trees: 1 });
-    m.trees = [stump(1, 1), stump(0, 10)];
-    m.baseline = [0];
+    const m: ModelJson = { ...randomModel("regression", 7, { trees: 1 }), trees: [stump(1, 1), stump(0, 10)], baseline: [0] };
     const block = new ChainPredictor(m);
     expect(block.fast).toBe(true);
     const x = new Float64Array(N_FEATURES * 3);
@@ -119,9 +117,9 @@ describe("ChainPredictor", () => {
     const leaf = (output: number, value: number): TreeJson => ({
       output, feature: [-1], threshold: [null], categoriesLeft: [null], missingLeft: [0], left: [-1], right: [-1], value: [value], count: [1], gain: [0],
     });
-    const m = randomModel("multiclass", 15, { trees: 12 });
+    const base = randomModel("multiclass", 15, { trees: 12 });
     // 0.1 + 0.2 + 0.3 differs from 0.3 + 0.2 + 0.1 in the last bit: a changed order would show.
-    m.trees = [leaf(0, 0.1), leaf(1, 1e-17), ...m.trees, leaf(0, 0.2), leaf(2, -3), leaf(0, 0.3)];
+    const m: ModelJson = { ...base, trees: [leaf(0, 0.1), leaf(1, 1e-17), ...base.trees, leaf(0, 0.2), leaf(2, -3), leaf(0, 0.3)] };
     const block = new ChainPredictor(m);
     expect(block.fast).toBe(true);
     const x = randomRows(lcg(16), 37);

@@ -73,7 +73,7 @@ describe("predictFile", () => {
   it.each([
     ["json", '{"instances": [[1, 2, 3, 4, "red"], {"x0": 5, "color": "blue"}]}', ".json", "json"],
     ["jsonl", '[1, 2, 3, 4, "red"]\n{"x0": 5, "color": "blue"}\n', ".jsonl", "jsonlines"],
-  ] as const)("scores a .%s file in its own format", async (ext, body, suffix, format) => {
+  ] as const)("scores a .%s file in its own format", async (_ext, body, suffix, format) => {
     const out = file(`out${suffix}`);
     await predictFile({ modelDir, input: file(`in${suffix}`, body), output: out });
     const expected = served(body, format, format);

@@ -47,7 +47,7 @@ describe("writeShortest", () => {
       const v = kinds[i % kinds.length]();
       const end = writeShortest(bytes, 0, v);
       if (end < 0) declined++;
-      else if (bytes.latin1Slice(0, end) !== String(v) && mismatches.length < 10) mismatches.push(`${String(v)} written as ${bytes.latin1Slice(0, end)}`);
+      else if (bytes.toString("latin1", 0, end) !== String(v) && mismatches.length < 10) mismatches.push(`${String(v)} written as ${bytes.toString("latin1", 0, end)}`);
     }
     expect(mismatches).toEqual([]);
     // Only values below 1e-6 or at 1e15 and above, or with a power-of-two significand, go to String().
