@@ -1,3 +1,4 @@
+import { VALIDATION_CHANNEL } from "@ml-platform/contract";
 import * as path from "node:path";
 import { Command, Option } from "commander";
 import { action, positiveInt, withCommon, type CommandFactory } from "../cli";
@@ -6,7 +7,7 @@ import { local } from "../local/run";
 import { formatFields } from "../output";
 
 export function formatLocal(r: LifecycleResult): string {
-  const validation = Object.entries(r.metrics).filter(([k]) => k.startsWith("validation:"));
+  const validation = Object.entries(r.metrics).filter(([k]) => k.startsWith(`${VALIDATION_CHANNEL}:`));
   const slowest = Math.max(...r.smoke.requests.map((q) => q.latencyMs));
   return [
     "",

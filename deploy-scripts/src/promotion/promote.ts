@@ -1,3 +1,4 @@
+import { FILES, promotedModelPrefix } from "@ml-platform/contract";
 import { CopyObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateModelPackageCommand, ListModelPackagesCommand, UpdateModelPackageCommand } from "@aws-sdk/client-sagemaker";
 import { parseModelPackageArn, parseS3Uri } from "../aws/arn";
@@ -12,7 +13,7 @@ import { META, describeVersion, findVersionByMetadata, resolveVersionArn, type M
 import type { SampleRows } from "../smoke/sample";
 import { DEFAULT_SMOKE_ROWS, loadSamples, smokeStack, type StackSmoke } from "../smoke/stack";
 import { readStackOutputs, type StackOutputs } from "../stacks/gateway";
-import { MODELS_PREFIX, modelPackageInput } from "../registry/register";
+import { modelPackageInput } from "../registry/register";
 
 export interface PromoteOptions {
   /** The earlier stage; absent: pin a version of the target's own group (`deploy`). */
@@ -178,8 +179,8 @@ async function ensureTargetVersion(ctx: Context, source: Side, target: Side, ver
 
   const s3 = ctx.aws.s3(target.outputs.region);
   const from = parseS3Uri(version.modelDataUrl);
-  const base = `${MODELS_PREFIX}/promoted/${version.group}/${version.version}`;
-  const key = `${base}/model.tar.gz`;
+  const base = promotedModelPrefix(version.group, version.version);
+  const key = `${base}/${FILES.modelArtifact}`;
   const head = await s3.send(new HeadObjectCommand({ Bucket: from.bucket, Key: from.key }));
   if ((head.ContentLength ?? 0) > COPY_OBJECT_MAX_BYTES) {
     throw new CliError(`${version.modelDataUrl} is ${head.ContentLength} bytes; a single S3 copy is limited to 5 GB`);
@@ -196,7 +197,7 @@ async function ensureTargetVersion(ctx: Context, source: Side, target: Side, ver
       MetadataDirective: "COPY",
     }),
   );
-  const reportKey = `${base}/model-quality.json`;
+  const reportKey = `${base}/${FILES.modelQualityReport}`;
   await s3.send(
     new PutObjectCommand({
       Bucket: target.outputs.artifactBucketName,

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
+import { FILES, registeredReportKey } from "@ml-platform/contract";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import {
   CreateModelPackageCommand,
@@ -20,10 +21,6 @@ import { TAG_KEYS, finalMetrics } from "../training/job";
 /** What the container accepts and answers (ml-core's server). */
 export const CONTENT_TYPES = ["text/csv", "application/json"];
 export const RESPONSE_TYPES = ["application/json", "text/csv"];
-/** The metrics file ml-core writes into the model directory, and so into model.tar.gz. */
-export const METRICS_FILE = "metrics.json";
-/** Prefix of the artifact bucket for registry-owned objects (infra's ARTIFACT_PREFIXES.models). */
-export const MODELS_PREFIX = "models";
 
 export interface RegisterOptions {
   stack: string;
@@ -72,13 +69,13 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   const modelData = job.ModelArtifacts?.S3ModelArtifacts;
   if (!image || !modelData) throw new CliError(`training job ${opts.job} has no ${image ? "model artifact" : "training image"}`);
 
-  ctx.out.step(`Reading ${METRICS_FILE} from ${modelData}`);
+  ctx.out.step(`Reading ${FILES.metrics} from ${modelData}`);
   let metrics = await metricsFromArchive(s3, modelData);
   let metricsSource: RegisterResult["metricsSource"] = "model.tar.gz";
   if (!metrics) {
     metrics = finalMetrics(job);
     metricsSource = "training-job";
-    ctx.out.warn(`${modelData} has no ${METRICS_FILE}; using the metrics SageMaker read from the job's log`);
+    ctx.out.warn(`${modelData} has no ${FILES.metrics}; using the metrics SageMaker read from the job's log`);
   }
   if (Object.keys(metrics).length === 0) ctx.out.warn("the version has no metrics: promotion gates on metrics will refuse it");
 
@@ -87,7 +84,7 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   );
   const gitCommit = tags[TAG_KEYS.gitCommit] ?? "unknown";
 
-  const reportKey = `${MODELS_PREFIX}/registered/${opts.job}/model-quality.json`;
+  const reportKey = registeredReportKey(opts.job);
   await s3.send(
     new PutObjectCommand({
       Bucket: outputs.artifactBucketName,
@@ -170,15 +167,15 @@ export async function metricsFromArchive(s3: S3Client, modelDataUrl: string): Pr
   if (!object.Body) throw new CliError(`${modelDataUrl} is empty`);
   let bytes: Buffer | undefined;
   try {
-    bytes = await extractFromTarGz(object.Body as Readable, (name) => name === METRICS_FILE);
+    bytes = await extractFromTarGz(object.Body as Readable, (name) => name === FILES.metrics);
   } catch (err) {
-    throw new CliError(`cannot read ${METRICS_FILE} from ${modelDataUrl}: ${(err as Error).message}`, { cause: err });
+    throw new CliError(`cannot read ${FILES.metrics} from ${modelDataUrl}: ${(err as Error).message}`, { cause: err });
   }
   if (!bytes) return undefined;
   try {
     return parseMetricsJson(bytes.toString("utf8"));
   } catch (err) {
-    throw new CliError(`${METRICS_FILE} in ${modelDataUrl} is not valid: ${(err as Error).message}`);
+    throw new CliError(`${FILES.metrics} in ${modelDataUrl} is not valid: ${(err as Error).message}`);
   }
 }
 

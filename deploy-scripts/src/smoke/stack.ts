@@ -1,4 +1,5 @@
 import { promises as fs } from "node:fs";
+import { VALIDATION_CHANNEL } from "@ml-platform/contract";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { DescribeEndpointCommand } from "@aws-sdk/client-sagemaker";
 import { joinS3, parseS3Uri } from "../aws/arn";
@@ -36,7 +37,7 @@ export async function loadSamples(ctx: Context, source: SampleSource, outputs: S
     return fromCsv(text, source.file, { maxRows: source.rows, label: labelName });
   }
   const s3 = ctx.aws.s3(outputs.region);
-  const { bucket, key } = parseS3Uri(joinS3(outputs.datasetUri, "validation") + "/");
+  const { bucket, key } = parseS3Uri(joinS3(outputs.datasetUri, VALIDATION_CHANNEL) + "/");
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 100 }));
   const first = (listed.Contents ?? []).find((o) => o.Key && !o.Key.endsWith("/") && (o.Size ?? 0) > 0);
   if (!first?.Key) {
