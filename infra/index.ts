@@ -107,6 +107,11 @@ export const repositoryUrls = images.urls;
 export const modelPackageGroupName = registry.groupName;
 export const alarmTopicArn = alarmTopic.topic.arn;
 export const endpointName = endpoint?.endpointName;
+/** What the endpoint should run after this update: ml-deploy compares it with DescribeEndpoint (a SageMaker rollback keeps the old one). */
+export const endpointConfigName = endpoint?.endpointConfig.name;
+// The endpoint-updater role is the infra side of issue 13 (another branch); until it lands this
+// program has none, and ml-deploy refuses a model change with a message naming the output.
+export const updaterRoleArn: string | undefined = undefined;
 export const servedModel = config.model ?? null;
 
 /**

@@ -41,11 +41,23 @@ export const stackOutputsSchema = z.object({
   kmsKeyArn: arn,
   executionRoleArn: arn,
   deployerRoleArn: arn.optional(),
+  /**
+   * The stage's endpoint-updater role: the identity of `pulumi up` of a model change. `ml-deploy`
+   * runs that update with `PROVIDER_ROLE_ENV` set to it. Optional until every stack exports it;
+   * `deploy`, `promote` and `rollback` refuse a stack without it.
+   */
+  updaterRoleArn: arn.optional(),
   /** ECR repository URL per repository name (`mlPlatform:images.repositories`). */
   repositoryUrls: z.record(z.string(), z.string()).default({}),
   modelPackageGroupName: z.string().min(1),
   /** Absent while the stack pins no model. */
   endpointName: z.string().min(1).optional(),
+  /**
+   * The EndpointConfiguration this deployment put on the endpoint (its physical name). After an
+   * update the tools compare it with DescribeEndpoint's `EndpointConfigName`: SageMaker can roll an
+   * update back on its own and leave the endpoint InService on the old config. Absent without a model.
+   */
+  endpointConfigName: z.string().min(1).optional(),
   /** `s3://<dataset bucket>/<mlPlatform:training.datasetPrefix>/`. */
   datasetUri: s3Prefix,
   /** `s3://<artifact bucket>/training-output/` (layout.ts). */
@@ -60,6 +72,14 @@ export const stackOutputsSchema = z.object({
 });
 
 export type StackOutputs = z.infer<typeof stackOutputsSchema>;
+
+/**
+ * The environment variable that makes the program's AWS providers assume a role (their
+ * `assumeRoles`) instead of acting with the ambient credentials, which still reach the state
+ * backend. `ml-deploy` sets it to `updaterRoleArn` for the preview and update of a model change;
+ * the platform admin's `pulumi up` of infrastructure leaves it unset.
+ */
+export const PROVIDER_ROLE_ENV = "ML_PLATFORM_PROVIDER_ROLE_ARN";
 export type DeployerStage = z.infer<typeof deployerStageSchema>;
 export type OutputName = keyof StackOutputs;
 

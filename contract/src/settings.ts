@@ -187,6 +187,18 @@ const deployer = z.strictObject({
   requireConfirmation: z.boolean().default(false),
 });
 
+const policyPack = z.strictObject({
+  /** `ml-deploy` runs the platform's policy pack (infra/policy-pack) with every preview and update of this stack. */
+  required: z.boolean().default(false),
+  /** The pack's config for this stack (`--policy-pack-config`), a .json file relative to the repository root; absent: every policy mandatory. */
+  config: z
+    .string()
+    .regex(S3_KEY_PREFIX, "must be a path relative to the repository root, segments separated by single '/'")
+    .refine((p) => !p.split("/").some((s) => s === "." || s === ".."), "must not contain '.' or '..' segments")
+    .refine((p) => p.endsWith(".json"), "must name a .json file")
+    .optional(),
+});
+
 /** Every key a stack may set, with its schema; anything else under `mlPlatform:` is a typo. */
 export const platformSettingsSchema = z.strictObject({
   modelName: z.string().regex(MODEL_NAME, "must be 2-32 lowercase letters, digits or '-', starting with a letter"),
@@ -206,6 +218,7 @@ export const platformSettingsSchema = z.strictObject({
   training,
   promotion: promotion.default(promotion.parse({})),
   deployer: deployer.default(deployer.parse({})),
+  policyPack: policyPack.default(policyPack.parse({})),
 });
 
 export type PlatformSettings = z.infer<typeof platformSettingsSchema>;
@@ -215,6 +228,7 @@ export type PinnedModel = NonNullable<PlatformSettings["model"]>;
 export type TrainingSettings = PlatformSettings["training"];
 export type PromotionSettings = PlatformSettings["promotion"];
 export type DeployerSettings = PlatformSettings["deployer"];
+export type PolicyPackSettings = PlatformSettings["policyPack"];
 
 /** One thing wrong with a stack's settings. */
 export interface SettingsProblem {

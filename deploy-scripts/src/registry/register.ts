@@ -1,20 +1,18 @@
 import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
 import { FILES, registeredReportKey } from "@ml-platform/contract";
-import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import {
   CreateModelPackageCommand,
   DescribeTrainingJobCommand,
   ListTagsCommand,
   type CreateModelPackageCommandInput,
 } from "@aws-sdk/client-sagemaker";
-import { parseS3Uri } from "../aws/arn";
 import { CLIENT_TOKEN_LENGTH, CUSTOMER_METADATA, DESCRIPTION_MAX_LENGTH } from "../aws/limits";
 import type { Context } from "../context";
 import { CliError } from "../errors";
-import { modelQualityReport, parseMetricsJson, type Metrics } from "./metrics";
+import { modelQualityReport, type Metrics } from "./metrics";
 import { META, describeVersion, findVersionByMetadata, type ModelVersion } from "./model-version";
-import { extractFromTarGz } from "./tar";
+import { readArtifact } from "./artifact";
 import { readStackOutputs } from "../stacks/gateway";
 import { TAG_KEYS, finalMetrics } from "../training/job";
 
@@ -69,8 +67,10 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   const modelData = job.ModelArtifacts?.S3ModelArtifacts;
   if (!image || !modelData) throw new CliError(`training job ${opts.job} has no ${image ? "model artifact" : "training image"}`);
 
-  ctx.out.step(`Reading ${FILES.metrics} from ${modelData}`);
-  let metrics = await metricsFromArchive(s3, modelData);
+  ctx.out.step(`Reading ${modelData} (version, SHA-256, model identity, ${FILES.metrics})`);
+  const artifact = await readArtifact(s3, modelData);
+  if (!artifact.versionId) ctx.out.warn(`${modelData} has no S3 version id (the bucket is not versioned): promote copies whatever the key holds then, checked by its SHA-256`);
+  let metrics = artifact.metrics;
   let metricsSource: RegisterResult["metricsSource"] = "model.tar.gz";
   if (!metrics) {
     metrics = finalMetrics(job);
@@ -114,6 +114,9 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
       [META.datasetUri]: tags[TAG_KEYS.dataset] ?? "",
       [META.datasetHash]: tags[TAG_KEYS.datasetHash] ?? "",
       [META.stack]: opts.stack,
+      [META.modelIdentity]: artifact.identity,
+      [META.artifactSha256]: artifact.sha256,
+      [META.artifactVersionId]: artifact.versionId ?? "",
     },
     idempotencyKey: `${group}/${opts.job}`,
   });
@@ -160,22 +163,3 @@ export function modelPackageInput(spec: ModelPackageSpec): CreateModelPackageCom
     ClientToken: createHash("sha256").update(spec.idempotencyKey).digest("hex").slice(0, CLIENT_TOKEN_LENGTH),
   };
 }
-
-export async function metricsFromArchive(s3: S3Client, modelDataUrl: string): Promise<Metrics | undefined> {
-  const { bucket, key } = parseS3Uri(modelDataUrl);
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  if (!object.Body) throw new CliError(`${modelDataUrl} is empty`);
-  let bytes: Buffer | undefined;
-  try {
-    bytes = await extractFromTarGz(object.Body as Readable, (name) => name === FILES.metrics);
-  } catch (err) {
-    throw new CliError(`cannot read ${FILES.metrics} from ${modelDataUrl}: ${(err as Error).message}`, { cause: err });
-  }
-  if (!bytes) return undefined;
-  try {
-    return parseMetricsJson(bytes.toString("utf8"));
-  } catch (err) {
-    throw new CliError(`${FILES.metrics} in ${modelDataUrl} is not valid: ${(err as Error).message}`);
-  }
-}
-
