@@ -142,26 +142,26 @@ async function copyBlob(clients: CopyClients, source: Omit<EcrImage, "region">, 
   const uploadId = upload.uploadId!;
   const partSize = upload.partSize && upload.partSize > 0 ? upload.partSize : 10 * 1024 * 1024;
   const hash = createHash("sha256");
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  let chunks: Buffer[] = [];
+  let buffered = 0;
   let offset = 0;
-  const flush = async () => {
-    if (pendingBytes === 0) return;
-    const part = Buffer.concat(pending, pendingBytes);
+  const send = async (part: Buffer) => {
     await clients.target.send(
       new UploadLayerPartCommand({ registryId: target.registryId, repositoryName: target.repository, uploadId, partFirstByte: offset, partLastByte: offset + part.length - 1, layerPartBlob: part }),
     );
     offset += part.length;
-    pending = [];
-    pendingBytes = 0;
   };
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     hash.update(chunk);
-    pending.push(Buffer.from(chunk));
-    pendingBytes += chunk.length;
-    if (pendingBytes >= partSize) await flush();
+    chunks.push(Buffer.from(chunk));
+    buffered += chunk.length;
+    if (buffered < partSize) continue;
+    let rest = Buffer.concat(chunks, buffered);
+    for (; rest.length >= partSize; rest = rest.subarray(partSize)) await send(rest.subarray(0, partSize));
+    chunks = [rest];
+    buffered = rest.length;
   }
-  await flush();
+  if (buffered > 0) await send(Buffer.concat(chunks, buffered));
   const actual = `sha256:${hash.digest("hex")}`;
   if (actual !== digest) throw new CliError(`layer ${digest} of ${source.repository} downloaded as ${actual}: the download is corrupt`);
   await clients.target.send(new CompleteLayerUploadCommand({ registryId: target.registryId, repositoryName: target.repository, uploadId, layerDigests: [digest] }));

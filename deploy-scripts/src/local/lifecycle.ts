@@ -9,11 +9,12 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { DATASET_CHANNELS, FILES, VALIDATION_CHANNEL } from "@ml-platform/contract";
+import { MODEL_FILE, modelIdentity } from "@ml-platform/ml-core";
 import type { StackSettings } from "../config/settings";
 import { CliError } from "../errors";
 import type { Output } from "../output";
 import { metricGateFailures, parseMetricsJson, type Metrics } from "../registry/metrics";
-import type { ModelVersion } from "../registry/model-version";
+import { META, type ModelVersion } from "../registry/model-version";
 import { modelPackageInput } from "../registry/register";
 import { runSmoke, type SmokeResult } from "../smoke/run";
 import { sampleFromCsv } from "../smoke/sample";
@@ -88,6 +89,8 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
   out.step("Evaluating on the validation channel");
   const modelDir = path.join(base, "model");
   const metrics = parseMetricsJson(fs.readFileSync(path.join(modelDir, FILES.metrics), "utf8"));
+  // What ml-core serve will answer with, as register records it from model.tar.gz in the cloud.
+  const identity = modelIdentity(fs.readFileSync(path.join(modelDir, MODEL_FILE)));
   for (const [name, value] of Object.entries(metrics).filter(([k]) => k.startsWith(`${VALIDATION_CHANNEL}:`))) out.info(`${name} = ${value.toFixed(4)}`);
   const gateFailures = metricGateFailures(metrics, settings.promotion, opts.stack);
   if (gateFailures.length === 0) out.info(`meets ${opts.stack}'s promotion gates`);
@@ -110,7 +113,7 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
         approval: approved ? "Approved" : "PendingManualApproval",
         gitCommit: opts.gitCommit,
         generatedBy: "ml-deploy local",
-        metadata: { trainingJobName: runId, datasetUri: fileUrl(opts.dataDir), datasetHash, stack: "local" },
+        metadata: { trainingJobName: runId, datasetUri: fileUrl(opts.dataDir), datasetHash, stack: "local", [META.modelIdentity]: identity },
         idempotencyKey: `local/${runId}`,
       }),
     ),
@@ -127,7 +130,8 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
     out.step(`Smoke-testing ${endpoint} with the cloud smoke test's client`);
     const validation = fs.readFileSync(path.join(opts.dataDir, `${VALIDATION_CHANNEL}.csv`), "utf8");
     const sample = sampleFromCsv(validation, { label, maxRows: opts.smokeRows });
-    smoke = await timed("smoke", () => runSmoke(httpTransport(endpoint), sample, { maxLatencyMs: settings.promotion.smokeMaxLatencyMs }));
+    // The registered identity must be what answers: the same check as a promotion's smoke test.
+    smoke = await timed("smoke", () => runSmoke(httpTransport(endpoint), sample, { maxLatencyMs: settings.promotion.smokeMaxLatencyMs, expectedIdentity: version.metadata[META.modelIdentity] }));
     for (const r of smoke.requests) out.info(`${r.name}: ${r.latencyMs} ms${r.problems.length ? ` - ${r.problems.join("; ")}` : ""}`);
   } finally {
     out.step("Stopping the server (SIGTERM, as SageMaker does)");
