@@ -211,6 +211,8 @@ export const alarmTopicArn = alarmTopic.topic.arn;
 export const endpointName = endpoint?.endpointName;
 /** Read back by the next deployment (retain-or-reset of the variant properties). */
 export const endpointDeployment = endpoint?.deployment;
+/** What the endpoint should run after this update: ml-deploy compares it with DescribeEndpoint (a SageMaker rollback keeps the old one). */
+export const endpointConfigName = endpoint?.endpointConfig.name;
 export const servedModel = config.model ?? null;
 
 /**

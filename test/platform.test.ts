@@ -162,7 +162,7 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
 
   it("lets only this stage's deployer role assume the endpoint updater", () => {
     expect(json(named("endpoint-updater-role").inputs.assumeRolePolicy).Statement).toEqual([
-      { Sid: "DeployerAndTrustedPrincipals", Effect: "Allow", Principal: { AWS: [deployerRole().state.arn] }, Action: "sts:AssumeRole" },
+      { Sid: "DeployerAndTrustedPrincipals", Effect: "Allow", Principal: { AWS: [deployerRole().state.arn] }, Action: ["sts:AssumeRole", "sts:TagSession"] },
     ]);
   });
 

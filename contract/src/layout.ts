@@ -21,6 +21,11 @@ export const DATASET_PREFIX = "datasets";
 /** The input channels ml-core trains on, each a folder under the stack's dataset prefix. */
 export const DATASET_CHANNELS = ["train", "validation"] as const;
 
+export type DatasetChannel = (typeof DATASET_CHANNELS)[number];
+
+/** The channel models are evaluated on: gate metrics are `validation:<metric>`, smoke rows come from it. */
+export const VALIDATION_CHANNEL: DatasetChannel = "validation";
+
 /** File names inside and beside a model artifact. */
 export const FILES = {
   /** What SageMaker packs a training job's `/opt/ml/model` into, and what hosting unpacks. */

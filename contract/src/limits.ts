@@ -67,8 +67,8 @@ export const DESCRIPTION_MAX_LENGTH = 1024;
 /** Tags per SageMaker resource: 50; values up to 256 characters (AddTags API reference). */
 export const TAGS = { maxEntries: 50, maxValueLength: 256 } as const;
 
-/** A single CopyObject copies objects up to 5 GB; larger ones need a multipart copy (S3 CopyObject API reference). */
-export const COPY_OBJECT_MAX_BYTES = 5 * 1024 ** 3;
+/** A single PutObject uploads objects up to 5 GB; larger ones need a multipart upload (S3 PutObject API reference). */
+export const PUT_OBJECT_MAX_BYTES = 5 * 1024 ** 3;
 
 // --- Instance storage ---
 

@@ -83,7 +83,11 @@ export const stackOutputsSchema = z.object({
   /** The role the endpoint's model runs as. */
   hostingRoleArn: arn.optional(),
   deployerRoleArn: arn.optional(),
-  /** The identity of `pulumi up` of a model change (assumed by the deployer). */
+  /**
+   * The stage's endpoint-updater role: the identity of `pulumi up` of a model change. `ml-deploy`
+   * runs that update with `PROVIDER_ROLE_ENV` set to it. Optional until every stack exports it;
+   * `deploy`, `promote` and `rollback` refuse a stack without it.
+   */
   updaterRoleArn: arn.optional(),
   /** The role that approves or rejects this stage's versions. */
   approverRoleArn: arn.optional(),
@@ -96,6 +100,12 @@ export const stackOutputsSchema = z.object({
   modelPackageGroupName: z.string().min(1),
   /** Absent while the stack pins no model. */
   endpointName: z.string().min(1).optional(),
+  /**
+   * The EndpointConfiguration this deployment put on the endpoint (its physical name). After an
+   * update the tools compare it with DescribeEndpoint's `EndpointConfigName`: SageMaker can roll an
+   * update back on its own and leave the endpoint InService on the old config. Absent without a model.
+   */
+  endpointConfigName: z.string().min(1).optional(),
   /** `s3://<dataset bucket>/<mlPlatform:training.datasetPrefix>/`. */
   datasetUri: s3Prefix,
   /** `s3://<artifact bucket>/training-output/` (layout.ts). */
@@ -112,6 +122,14 @@ export const stackOutputsSchema = z.object({
 });
 
 export type StackOutputs = z.infer<typeof stackOutputsSchema>;
+
+/**
+ * The environment variable that makes the program's AWS providers assume a role (their
+ * `assumeRoles`) instead of acting with the ambient credentials, which still reach the state
+ * backend. `ml-deploy` sets it to `updaterRoleArn` for the preview and update of a model change;
+ * the platform admin's `pulumi up` of infrastructure leaves it unset.
+ */
+export const PROVIDER_ROLE_ENV = "ML_PLATFORM_PROVIDER_ROLE_ARN";
 export type DeployerStage = z.infer<typeof deployerStageSchema>;
 export type EndpointDeploymentRecord = z.infer<typeof endpointDeploymentSchema>;
 export type OutputName = keyof StackOutputs;

@@ -443,6 +443,7 @@ export type PromotionSettings = PlatformSettings["promotion"];
 export type DeployerSettings = PlatformSettings["deployer"];
 export type UsageSettings = PlatformSettings["usage"];
 export type MonitoringSettings = PlatformSettings["monitoring"];
+export type PolicyPackSettings = PlatformSettings["policyPack"];
 
 /** One thing wrong with a stack's settings. */
 export interface SettingsProblem {

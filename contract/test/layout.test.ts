@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ARTIFACT_PREFIXES, promotedModelPrefix, registeredReportKey, trainingArtifactKey } from "../src/layout";
+import { ARTIFACT_PREFIXES, DATASET_CHANNELS, VALIDATION_CHANNEL, promotedModelPrefix, registeredReportKey, trainingArtifactKey } from "../src/layout";
 import { MODEL_ARTIFACT_URI } from "../src/patterns";
 
 describe("artifact layout", () => {
@@ -19,5 +19,9 @@ describe("artifact layout", () => {
   it("keeps registry-owned objects under models/", () => {
     expect(registeredReportKey("job-1")).toBe("models/registered/job-1/model-quality.json");
     expect(promotedModelPrefix("churn-staging", 3)).toBe("models/promoted/churn-staging/3");
+  });
+
+  it("evaluates on one of the channels training reads", () => {
+    expect(DATASET_CHANNELS).toContain(VALIDATION_CHANNEL);
   });
 });

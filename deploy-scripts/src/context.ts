@@ -21,6 +21,10 @@ export interface Deps {
   readonly sleep: (ms: number) => Promise<void>;
   /** Between two Describe calls while waiting for a job or an endpoint. */
   readonly pollIntervalMs: number;
+  /** HTTP downloads (ECR layers from their presigned S3 URLs); tests pass their own. */
+  readonly fetch: typeof fetch;
+  /** Where SIGINT and SIGTERM arrive: the process, or an emitter in tests. */
+  readonly signals: Pick<NodeJS.EventEmitter, "on" | "removeListener">;
 }
 
 export interface Context extends Deps {
@@ -50,6 +54,8 @@ export function defaultDeps(overrides: Partial<Deps> = {}): Deps {
     now: Date.now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     pollIntervalMs: 30_000,
+    fetch: (input, init) => fetch(input, init),
+    signals: process,
     ...overrides,
     repoRoot,
   };

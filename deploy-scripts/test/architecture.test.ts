@@ -23,11 +23,12 @@ const ROOMS: Readonly<Record<string, { readonly paths: readonly string[]; readon
   cli: { paths: ["src/cli.ts"], mayImport: ["context"] },
   // Domain rooms, from the last step of the lifecycle to the first.
   local: { paths: ["src/local/"], mayImport: ["training", "registry", "smoke", ...BASE] },
-  promotion: { paths: ["src/promotion/"], mayImport: ["registry", "smoke", ...BASE] },
+  promotion: { paths: ["src/promotion/"], mayImport: ["registry", "smoke", "images", ...BASE] },
   registry: { paths: ["src/registry/"], mayImport: ["training", ...BASE] },
   training: { paths: ["src/training/"], mayImport: ["images", ...BASE] },
   images: { paths: ["src/images/"], mayImport: BASE },
-  smoke: { paths: ["src/smoke/"], mayImport: BASE },
+  // The stack's smoke test checks the pinned version's recorded model identity.
+  smoke: { paths: ["src/smoke/"], mayImport: ["registry", ...BASE] },
   // The base: what a command touches outside its own code, and the error and output conventions.
   context: { paths: ["src/context.ts"], mayImport: ["aws", "config", "stacks", "system", "output"] },
   aws: { paths: ["src/aws/"], mayImport: ["errors"] },

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -51,6 +52,14 @@ describe("ml-deploy local: the whole lifecycle on this machine", () => {
     expect(result.smoke).toMatchObject({ passed: true, rows: 5 });
     expect(result.smoke.requests.map((r: { name: string }) => r.name)).toEqual(["csv", "json"]);
     expect(result.version.arn).toBe(localArn("flight-delays-local", 1));
+  });
+
+  it("records the model's identity and checks the server answers with it (X-Amzn-SageMaker-Custom-Attributes)", () => {
+    const result = JSON.parse(runs[0].stdout);
+    const identity = `model-sha256=${createHash("sha256").update(fs.readFileSync(path.join(result.modelDir, "model.json"))).digest("hex")}`;
+    expect(result.version.metadata.modelIdentity).toBe(identity);
+    // runSmoke compared every response's identity with it (a mismatch is a problem of the run).
+    expect(result.smoke.passed).toBe(true);
   });
 
   it("shows each step's progress", () => {

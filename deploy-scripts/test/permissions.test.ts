@@ -24,9 +24,12 @@ describe("SDK_PERMISSIONS", () => {
 
   it("maps a call to the resource AWS authorises it on", () => {
     const env = { partition: "aws", region: "eu-west-1", accountId: "111122223333", kmsKeyOfBucket: (b: string) => `key-of-${b}` };
-    expect(requiredPermissions("CopyObjectCommand", { Bucket: "dst", Key: "models/m.tar.gz", CopySource: "src/a%20b/model.tar.gz", SSEKMSKeyId: "k2" }, env)).toEqual([
-      { action: "s3:GetObject", resource: "arn:aws:s3:::src/a b/model.tar.gz" },
+    // A versioned read is authorised as s3:GetObjectVersion, and decrypted with the bucket's key.
+    expect(requiredPermissions("GetObjectCommand", { Bucket: "src", Key: "a b/model.tar.gz", VersionId: "v1" }, env)).toEqual([
+      { action: "s3:GetObjectVersion", resource: "arn:aws:s3:::src/a b/model.tar.gz" },
       { action: "kms:Decrypt", resource: "key-of-src" },
+    ]);
+    expect(requiredPermissions("PutObjectCommand", { Bucket: "dst", Key: "models/m.tar.gz", SSEKMSKeyId: "k2" }, env)).toEqual([
       { action: "s3:PutObject", resource: "arn:aws:s3:::dst/models/m.tar.gz" },
       { action: "kms:GenerateDataKey", resource: "k2" },
     ]);

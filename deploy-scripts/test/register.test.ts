@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as lib from "../src/index";
-import { COMPLETED_JOB, IMAGE, World, bucket, group, kmsKey } from "./world";
+import { createHash } from "node:crypto";
+import { COMPLETED_JOB, IMAGE, World, bucket, group, identityOf, kmsKey, modelJsonOf, tarGz } from "./world";
 
 let world: World;
 beforeEach(() => {
@@ -40,6 +41,31 @@ describe("register", () => {
     const report = JSON.parse(world.objects.get(`${bucket("dev", "artifacts")}/models/registered/${COMPLETED_JOB}/model-quality.json`)!.toString());
     expect(report.binary_classification_metrics.auc.value).toBe(0.91);
     expect(report.metrics["validation:logloss"]).toBe(0.31);
+  });
+
+  it("records which bytes the version is: the model's identity, the artifact's S3 version and its SHA-256", async () => {
+    const key = `${bucket("dev", "artifacts")}/training-output/${COMPLETED_JOB}/output/model.tar.gz`;
+    const r = await world.run(["register", "--stack", "dev", "--job", COMPLETED_JOB]);
+    expect(r.code, r.stderr).toBe(0);
+    const [input] = world.sent("CreateModelPackageCommand");
+    expect(input!.CustomerMetadataProperties).toMatchObject({
+      // ml-core serve answers with model-sha256=<hex of model.json> (CustomAttributes).
+      modelIdentity: identityOf(modelJsonOf(COMPLETED_JOB)),
+      artifactVersionId: world.versions.get(key),
+      artifactSha256: createHash("sha256").update(world.objects.get(key)!).digest("hex"),
+    });
+    // The version is read as one pinned S3 version, whatever the key holds later.
+    expect(world.sent("GetObjectCommand").filter((g) => g.Key === key.slice(key.indexOf("/") + 1))).toEqual([expect.objectContaining({ VersionId: world.versions.get(key) })]);
+  });
+
+  it("refuses an archive without model.json: nothing to serve, no identity", async () => {
+    world.addJob("churn-dev-20250103-000000", { "validation:auc": 0.9 });
+    const key = `${bucket("dev", "artifacts")}/training-output/churn-dev-20250103-000000/output/model.tar.gz`;
+    world.putObject(key, tarGz({ "metrics.json": "{}" }));
+    const r = await world.run(["register", "--stack", "dev", "--job", "churn-dev-20250103-000000"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("has no model.json: it is not a model ml-core trained");
+    expect(world.sent("CreateModelPackageCommand")).toEqual([]);
   });
 
   it("running it twice for the same job creates no second version", async () => {

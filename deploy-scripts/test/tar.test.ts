@@ -4,11 +4,11 @@ import { Readable } from "node:stream";
 import { createGzip, gzipSync } from "node:zlib";
 import { pack } from "tar-stream";
 import { describe, expect, it } from "vitest";
-import { extractFromTarGz } from "../src/registry/tar";
+import { readFromTarGz } from "../src/registry/tar";
 import { tarGz } from "./world";
 
 const find = (archive: Buffer | Readable, name: string, maxBytes?: number) =>
-  extractFromTarGz(Buffer.isBuffer(archive) ? Readable.from([archive]) : archive, (n) => n === name, maxBytes).then((b) => b?.toString());
+  readFromTarGz(Buffer.isBuffer(archive) ? Readable.from([archive]) : archive, (n) => n === name, { maxBytes }).then((m) => m.get(name)?.toString());
 
 /** One ustar header with a valid checksum over whatever the fields hold (so only the field is bad). */
 function header(name: string, sizeField: string, type = "0"): Buffer {
@@ -27,7 +27,7 @@ function header(name: string, sizeField: string, type = "0"): Buffer {
   return h;
 }
 
-describe("extractFromTarGz", () => {
+describe("readFromTarGz", () => {
   it("reads metrics.json from a model.tar.gz written as SageMaker writes it (Python's tarfile, pax, ./ names)", async () => {
     const archive = readFileSync(path.join(__dirname, "fixtures", "model.tar.gz"));
     expect(JSON.parse((await find(archive, "metrics.json"))!)).toEqual({ "validation:auc": 0.8123, "validation:logloss": 0.41, "train:auc": 0.85 });

@@ -1,7 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as lib from "../src/index";
-import { hasInstanceStorage } from "../src/aws/limits";
 import { metricDefinitions } from "@ml-platform/ml-core";
 import { trainingJobName } from "../src/training/job";
 import { IMAGE, World, bucket, executionRole, kmsKey } from "./world";
@@ -153,16 +152,5 @@ describe("naming and limits", () => {
 
   it("refuses a name over SageMaker's 63 characters", () => {
     expect(() => trainingJobName("m".repeat(50), "staging", new Date(0))).toThrow(/at most 63/);
-  });
-
-  it.each([
-    ["ml.m5.xlarge", false],
-    ["ml.m5d.xlarge", true],
-    ["ml.g4dn.xlarge", true],
-    ["ml.g5.2xlarge", true],
-    ["ml.c5.large", false],
-    ["ml.p4d.24xlarge", true],
-  ])("%s has instance storage: %s", (type, expected) => {
-    expect(hasInstanceStorage(type)).toBe(expected);
   });
 });

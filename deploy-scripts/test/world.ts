@@ -5,11 +5,13 @@
  * `main` and captures what it prints. Used by this package's tests and by the top-level
  * deployer-policy test (which passes in the built package).
  */
+import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import {
   CopyObjectCommand,
   GetObjectCommand,
@@ -32,12 +34,43 @@ import {
   type DescribeTrainingJobCommandOutput,
 } from "@aws-sdk/client-sagemaker";
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
+import {
+  BatchCheckLayerAvailabilityCommand,
+  BatchGetImageCommand,
+  CompleteLayerUploadCommand,
+  ECRClient,
+  GetDownloadUrlForLayerCommand,
+  InitiateLayerUploadCommand,
+  PutImageCommand,
+  UploadLayerPartCommand,
+} from "@aws-sdk/client-ecr";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import type * as pkg from "../src/index";
 
 export const REGION = "eu-west-1";
 export const ACCOUNT = "111122223333";
-export const IMAGE = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/ml-core-dev-8d2e6b1@sha256:${"a".repeat(64)}`;
+const sha256 = (bytes: Buffer | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+
+/** The ml-core image: a config and two layers, and the manifest that names them; its digest is the manifest's hash. */
+export const IMAGE_BLOBS = [Buffer.from('{"architecture":"amd64","os":"linux"}'), Buffer.from("layer one: node runtime"), Buffer.from("layer two: ml-core")];
+const [CONFIG_DIGEST, ...LAYER_DIGESTS] = IMAGE_BLOBS.map((b) => sha256(b));
+export const IMAGE_MANIFEST = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: "application/vnd.oci.image.manifest.v1+json",
+  config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: CONFIG_DIGEST, size: IMAGE_BLOBS[0]!.length },
+  layers: LAYER_DIGESTS.map((digest, i) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: IMAGE_BLOBS[i + 1]!.length })),
+});
+export const IMAGE_DIGEST = sha256(IMAGE_MANIFEST);
+export const repositoryName = (stack: string) => `ml-core-${stack}`;
+export const repositoryUrl = (stack: string) => `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${repositoryName(stack)}`;
+export const imageIn = (stack: string) => `${repositoryUrl(stack)}@${IMAGE_DIGEST}`;
+export const IMAGE = imageIn("dev");
+export const updaterRole = (stack: string) => `arn:aws:iam::${ACCOUNT}:role/churn-${stack}-updater`;
+export const configName = (stack: string, n: number) => `churn-${stack}-config-${n}`;
+/** What ml-core serve answers with for a model file (ml-core's modelIdentity). */
+export const identityOf = (modelJson: string) => `model-sha256=${createHash("sha256").update(modelJson).digest("hex")}`;
+export const modelJsonOf = (job: string) => JSON.stringify({ format: "ml-core-gbdt", trainedBy: job });
 export const STACKS = ["dev", "staging", "prod"] as const;
 export type StackName = (typeof STACKS)[number];
 
@@ -58,9 +91,10 @@ export function outputsFor(stack: string, withEndpoint = true): Record<string, u
     kmsKeyArn: kmsKey(stack),
     executionRoleArn: executionRole(stack),
     deployerRoleArn: `arn:aws:iam::${ACCOUNT}:role/churn-${stack}-deployer`,
-    repositoryUrls: { "ml-core": `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/ml-core-${stack}` },
+    updaterRoleArn: updaterRole(stack),
+    repositoryUrls: { "ml-core": repositoryUrl(stack) },
     modelPackageGroupName: group(stack),
-    ...(withEndpoint ? { endpointName: endpoint(stack) } : {}),
+    ...(withEndpoint ? { endpointName: endpoint(stack), endpointConfigName: configName(stack, 0) } : {}),
     trainingOutputUri: `s3://${bucket(stack, "artifacts")}/training-output/`,
     checkpointUri: `s3://${bucket(stack, "artifacts")}/checkpoints/`,
     datasetUri: `s3://${bucket(stack, "datasets")}/datasets/churn/v1/`,
@@ -200,6 +234,30 @@ export class World {
   readonly packages = new Map<string, PackageState>();
   readonly jobs = new Map<string, JobState & { tags: Array<{ Key: string; Value: string }> }>();
   readonly endpoints = new Map<string, string>();
+  /** The endpoint configuration each endpoint runs, and the model identity its container answers with. */
+  readonly endpointConfigs = new Map<string, string>();
+  readonly served = new Map<string, string | undefined>();
+  /** S3 object versions (current only) and the full-object SHA-256 checksums S3 keeps (base64). */
+  readonly versions = new Map<string, string>();
+  readonly checksums = new Map<string, string>();
+  /** CopyObject writes other bytes than it read (to test the checksum check). */
+  corruptCopies = false;
+  /** ECR: what each repository holds, and every blob's bytes by digest. */
+  readonly repos = new Map<string, { manifests: Map<string, { manifest: string; mediaType?: string }>; blobs: Set<string> }>();
+  readonly blobStore = new Map<string, Buffer>();
+  private readonly uploads = new Map<string, { repo: string; parts: Buffer[]; next: number }>();
+  /** PutImage stores the manifest under another digest (to test the digest check). */
+  ecrChangesDigest = false;
+  /** Presigned layer URLs fetched, in order. */
+  readonly downloads: string[] = [];
+  /** Stacks whose next update SageMaker rolls back on its own: InService on the old config. */
+  readonly rollsBack = new Set<string>();
+  /** Roles AssumeRole refuses (the caller is not trusted). */
+  readonly untrustedRoles = new Set<string>();
+  /** Runs after each successful `up`, once the world has deployed the pin. */
+  afterUp: ((stack: string) => void) | undefined;
+  readonly signals = new EventEmitter();
+  private configCounter = 0;
   readonly tokens = new Map<string, string>();
   /** Statuses a new training job goes through, one per DescribeTrainingJob. */
   jobScript: Array<Partial<JobState>> = [
@@ -216,6 +274,8 @@ export class World {
   readonly sm = mockClient(SageMakerClient);
   readonly runtime = mockClient(SageMakerRuntimeClient);
   readonly s3 = mockClient(S3Client);
+  readonly ecr = mockClient(ECRClient);
+  readonly sts = mockClient(STSClient);
   private clock = Date.parse("2025-03-01T12:00:00Z");
 
   constructor(private readonly lib: Pick<typeof pkg, "main" | "FakeStackGateway" | "StackFiles" | "createAwsClients">) {
@@ -234,6 +294,17 @@ export class World {
     this.addPackage("staging", { approval: "Approved", metrics: { "validation:auc": 0.88, "validation:logloss": 0.4 } });
     this.addPackage("prod", { approval: "Approved", metrics: { "validation:auc": 0.9, "validation:logloss": 0.4 } });
     this.addPackage("prod", { approval: "Approved", metrics: { "validation:auc": 0.9, "validation:logloss": 0.4 } });
+    for (const stack of STACKS) {
+      const repo = { manifests: new Map([[IMAGE_DIGEST, { manifest: IMAGE_MANIFEST, mediaType: "application/vnd.oci.image.manifest.v1+json" }]]), blobs: new Set([CONFIG_DIGEST!, ...LAYER_DIGESTS]) };
+      this.repos.set(repositoryName(stack), repo);
+      this.endpointConfigs.set(endpoint(stack), configName(stack, 0));
+      this.served.set(endpoint(stack), this.identityOfPin(stack));
+    }
+    IMAGE_BLOBS.forEach((b) => this.blobStore.set(sha256(b), b));
+    this.stacks.onUp = (stack) => {
+      this.deploy(stack);
+      this.afterUp?.(stack);
+    };
     this.install();
   }
 
@@ -247,7 +318,7 @@ export class World {
 
   addJob(name: string, metrics: Record<string, number> | undefined, status: Partial<JobState> = { TrainingJobStatus: "Completed", SecondaryStatus: "Completed" }): void {
     const artifact = `s3://${bucket("dev", "artifacts")}/training-output/${name}/output/model.tar.gz`;
-    this.objects.set(artifact.slice(5), tarGz({ "model.json": "{}", ...(metrics ? { "metrics.json": JSON.stringify(metrics) } : {}) }));
+    this.putObject(artifact.slice(5), tarGz({ "model.json": modelJsonOf(name), ...(metrics ? { "metrics.json": JSON.stringify(metrics) } : {}) }));
     this.jobs.set(name, {
       TrainingJobName: name,
       TrainingJobArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/${name}`,
@@ -270,7 +341,8 @@ export class World {
     const version = [...this.packages.values()].filter((p) => p.ModelPackageGroupName === g).length + 1;
     const arn = packageArn(stack, version);
     const job = opts.job ?? `churn-${stack}-2024${String(version).padStart(2, "0")}01-000000`;
-    this.objects.set(`${bucket(stack, "artifacts")}/training-output/${job}/output/model.tar.gz`, tarGz({ "model.json": "{}" }));
+    const key = `${bucket(stack, "artifacts")}/training-output/${job}/output/model.tar.gz`;
+    this.putObject(key, tarGz({ "model.json": modelJsonOf(job) }));
     this.packages.set(arn, {
       ModelPackageName: g,
       ModelPackageGroupName: g,
@@ -281,10 +353,14 @@ export class World {
       ModelPackageStatus: "Completed",
       ModelPackageStatusDetails: { ValidationStatuses: [] },
       ModelApprovalStatus: opts.approval as never,
-      InferenceSpecification: { Containers: [{ Image: IMAGE, ModelDataUrl: `s3://${bucket(stack, "artifacts")}/training-output/${job}/output/model.tar.gz` }], SupportedContentTypes: ["text/csv"], SupportedResponseMIMETypes: ["application/json"] },
+      InferenceSpecification: { Containers: [{ Image: imageIn(stack), ModelDataUrl: `s3://${key}` }], SupportedContentTypes: ["text/csv"], SupportedResponseMIMETypes: ["application/json"] },
       CustomerMetadataProperties: {
         trainingJobName: job,
         gitCommit: "abc123",
+        // What register records: the model's identity and the artifact's version and hash.
+        modelIdentity: identityOf(modelJsonOf(job)),
+        artifactSha256: sha256(this.objects.get(key)!).slice("sha256:".length),
+        artifactVersionId: this.versions.get(key)!,
         ...(opts.promotedFrom ? { promotedFrom: opts.promotedFrom } : {}),
         ...Object.fromEntries(Object.entries(opts.metrics).map(([k, v]) => [`metric:${k}`, String(v)])),
       },
@@ -292,9 +368,43 @@ export class World {
     return arn;
   }
 
-  /** Every command sent to any of the three clients, in order per client. */
+  /** Stores an object as S3 would: a new version id each time. */
+  putObject(key: string, body: Buffer, checksum = false): string {
+    this.objects.set(key, body);
+    const version = `v${this.versions.size + 1}-${createHash("sha256").update(key + this.clock + Math.random()).digest("hex").slice(0, 8)}`;
+    this.versions.set(key, version);
+    if (checksum) this.checksums.set(key, createHash("sha256").update(body).digest("base64"));
+    else this.checksums.delete(key);
+    return version;
+  }
+
+  /** The identity of the model the stack file pins (what its endpoint serves after an update). */
+  identityOfPin(stack: string): string | undefined {
+    const arn = /packageArn: (\S+)/.exec(this.stackText(stack))?.[1];
+    const url = arn ? this.packages.get(arn)?.InferenceSpecification?.Containers?.[0]?.ModelDataUrl : undefined;
+    const archive = url ? this.objects.get(url.slice("s3://".length)) : undefined;
+    if (!archive) return undefined;
+    const text = gunzipSync(archive).toString("latin1");
+    const m = /\{"format":"ml-core-gbdt","trainedBy":"[^"]*"\}/.exec(text);
+    return m ? identityOf(m[0]) : undefined;
+  }
+
+  /** What `pulumi up` of a new pin does: a new endpoint config, and the endpoint switched to it (unless SageMaker rolls back). */
+  deploy(stack: string): void {
+    const name = endpoint(stack);
+    const config = configName(stack, ++this.configCounter);
+    this.stacks.patchOutputs(stack, { endpointConfigName: config });
+    if (this.rollsBack.has(stack)) {
+      this.rollsBack.delete(stack);
+      return;
+    }
+    this.endpointConfigs.set(name, config);
+    this.served.set(name, this.identityOfPin(stack));
+  }
+
+  /** Every command sent to any of the clients, in order per client. */
   calls(): SentCall[] {
-    return [this.sm, this.runtime, this.s3].flatMap((m) =>
+    return [this.sm, this.runtime, this.s3, this.ecr, this.sts].flatMap((m) =>
       m.calls().map((c) => {
         const cmd = c.args[0] as unknown as { constructor: { name: string }; input: Record<string, unknown> };
         return { command: cmd.constructor.name, input: cmd.input };
@@ -307,6 +417,8 @@ export class World {
     this.sm.resetHistory();
     this.runtime.resetHistory();
     this.s3.resetHistory();
+    this.ecr.resetHistory();
+    this.sts.resetHistory();
   }
 
   sent(command: string): Array<Record<string, unknown>> {
@@ -327,6 +439,8 @@ export class World {
       now: () => (this.clock += 65_000),
       sleep: async () => undefined,
       pollIntervalMs: 0,
+      fetch: this.fetch,
+      signals: this.signals,
       ...overrides,
     });
     const stdout = this.stdout.join("");
@@ -337,6 +451,8 @@ export class World {
     this.sm.restore();
     this.runtime.restore();
     this.s3.restore();
+    this.ecr.restore();
+    this.sts.restore();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -430,7 +546,12 @@ export class World {
     this.sm.on(DescribeEndpointCommand).callsFake((input) => {
       const status = this.endpoints.get(input.EndpointName);
       if (!status) throw notFound("ValidationException", `Could not find endpoint "${input.EndpointName}".`);
-      return { EndpointName: input.EndpointName, EndpointStatus: status, ...(status === "Failed" ? { FailureReason: "model container failed its ping" } : {}) };
+      return {
+        EndpointName: input.EndpointName,
+        EndpointStatus: status,
+        EndpointConfigName: this.endpointConfigs.get(input.EndpointName),
+        ...(status === "Failed" ? { FailureReason: "model container failed its ping" } : {}),
+      };
     });
     this.runtime.on(InvokeEndpointCommand).callsFake(async (input) => {
       if (this.invokeDelayMs > 0) await new Promise((r) => setTimeout(r, this.invokeDelayMs));
@@ -439,7 +560,7 @@ export class World {
       const rows = input.ContentType === "text/csv" ? body.trim().split("\n").length : (JSON.parse(body) as { instances: unknown[] }).instances.length;
       const n = this.invoke === "wrong-count" ? rows - 1 : rows;
       const predictions = Array.from({ length: n }, (_, i) => ({ predicted_label: i % 2, probabilities: { "0": 0.25, "1": 0.75 } }));
-      return { ContentType: "application/json", Body: Buffer.from(JSON.stringify({ predictions })) };
+      return { ContentType: "application/json", Body: Buffer.from(JSON.stringify({ predictions })), CustomAttributes: this.served.get(input.EndpointName) };
     });
     const s3NotFound = (key: string) => Object.assign(new Error(`NoSuchKey: ${key}`), { name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
     this.s3.on(ListObjectsV2Command).callsFake((input) => ({
@@ -447,28 +568,134 @@ export class World {
         .filter(([k]) => k.startsWith(`${input.Bucket}/${input.Prefix ?? ""}`))
         .map(([k, v]) => ({ Key: k.slice(input.Bucket.length + 1), Size: v.length, ETag: `"${v.length}"` })),
     }));
+    const noSuchVersion = (key: string) => Object.assign(new Error(`NoSuchVersion: ${key}`), { name: "NoSuchVersion", $metadata: { httpStatusCode: 404 } });
+    const preconditionFailed = () => Object.assign(new Error("At least one of the pre-conditions you specified did not hold"), { name: "PreconditionFailed", $metadata: { httpStatusCode: 412 } });
+    const current = (key: string, versionId?: string) => {
+      const body = this.objects.get(key);
+      if (!body) throw s3NotFound(key);
+      if (versionId !== undefined && versionId !== this.versions.get(key)) throw noSuchVersion(key);
+      return body;
+    };
     this.s3.on(GetObjectCommand).callsFake((input) => {
-      const body = this.objects.get(`${input.Bucket}/${input.Key}`);
-      if (!body) throw s3NotFound(input.Key);
+      const body = current(`${input.Bucket}/${input.Key}`, input.VersionId);
       const range = /^bytes=(\d+)-(\d+)$/.exec(input.Range ?? "");
       const bytes = range ? body.subarray(Number(range[1]), Number(range[2]) + 1) : body;
-      return { Body: Readable.from([bytes]), ContentLength: bytes.length };
+      return { Body: Readable.from([bytes]), ContentLength: bytes.length, VersionId: this.versions.get(`${input.Bucket}/${input.Key}`) };
     });
     this.s3.on(HeadObjectCommand).callsFake((input) => {
-      const body = this.objects.get(`${input.Bucket}/${input.Key}`);
-      if (!body) throw s3NotFound(input.Key);
-      return { ContentLength: body.length };
+      const key = `${input.Bucket}/${input.Key}`;
+      const body = current(key, input.VersionId);
+      const checksum = input.ChecksumMode === "ENABLED" ? this.checksums.get(key) : undefined;
+      return { ContentLength: body.length, VersionId: this.versions.get(key), ...(checksum ? { ChecksumSHA256: checksum, ChecksumType: "FULL_OBJECT" } : {}) };
     });
-    this.s3.on(PutObjectCommand).callsFake((input) => {
-      this.objects.set(`${input.Bucket}/${input.Key}`, Buffer.from(input.Body as string));
-      return {};
+    // The artifact bucket's policy enforces conditional writes under models/ (infra's bucket policy).
+    // S3's documented behaviour there (User Guide, "Enforce conditional writes on Amazon S3
+    // buckets"): a PutObject without If-None-Match is denied, and a CopyObject fails either way
+    // (403 without a conditional header, 501 Not Implemented with one).
+    const enforced = (key: string) => /^[^/]*-artifacts\/models\//.test(key);
+    const accessDenied = () => Object.assign(new Error("Access Denied"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
+    this.s3.on(PutObjectCommand).callsFake(async (input) => {
+      const key = `${input.Bucket}/${input.Key}`;
+      if (enforced(key) && input.IfNoneMatch !== "*") throw accessDenied();
+      if (input.IfNoneMatch === "*" && this.objects.has(key)) throw preconditionFailed();
+      const body = await bytesOf(input.Body);
+      const stored = this.corruptCopies && input.ChecksumAlgorithm === "SHA256" ? Buffer.concat([body, Buffer.from("!")]) : body;
+      return { VersionId: this.putObject(key, stored, input.ChecksumAlgorithm === "SHA256") };
     });
     this.s3.on(CopyObjectCommand).callsFake((input) => {
-      const source = decodeURIComponent(input.CopySource);
-      const body = this.objects.get(source);
-      if (!body) throw s3NotFound(source);
-      this.objects.set(`${input.Bucket}/${input.Key}`, body);
-      return {};
+      const key = `${input.Bucket}/${input.Key}`;
+      if (enforced(key)) {
+        if (input.IfNoneMatch === undefined && input.IfMatch === undefined) throw accessDenied();
+        throw Object.assign(new Error("A header you provided implies functionality that is not implemented"), { name: "NotImplemented", $metadata: { httpStatusCode: 501 } });
+      }
+      const [path, query = ""] = input.CopySource.split("?");
+      const body = current(decodeURIComponent(path!), new URLSearchParams(query).get("versionId") ?? undefined);
+      if (input.IfNoneMatch === "*" && this.objects.has(key)) throw preconditionFailed();
+      return { VersionId: this.putObject(key, body, input.ChecksumAlgorithm === "SHA256"), CopyObjectResult: {} };
+    });
+    this.installEcr();
+    this.sts.on(AssumeRoleCommand).callsFake((input) => {
+      if (this.untrustedRoles.has(input.RoleArn)) {
+        throw Object.assign(new Error(`User: arn:aws:sts::${ACCOUNT}:assumed-role/ci/runner is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
+      }
+      return { Credentials: { AccessKeyId: "ASIAUPDATER", SecretAccessKey: "secret", SessionToken: "token", Expiration: new Date(this.clock + 900_000) } };
     });
   }
+
+  /** Downloads a layer from a presigned URL GetDownloadUrlForLayer gave out. */
+  readonly fetch: typeof fetch = async (url) => {
+    this.downloads.push(String(url));
+    const digest = /\/(sha256:[0-9a-f]{64})$/.exec(String(url))?.[1];
+    const blob = digest ? this.blobStore.get(digest) : undefined;
+    return blob ? new Response(new Uint8Array(blob)) : new Response("no such layer", { status: 404 });
+  };
+
+  private installEcr(): void {
+    const ecrError = (name: string, message: string) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } });
+    const repo = (name: string) => {
+      const r = this.repos.get(name);
+      if (!r) throw ecrError("RepositoryNotFoundException", `The repository with name '${name}' does not exist`);
+      return r;
+    };
+    this.ecr.on(BatchGetImageCommand).callsFake((input) => {
+      const r = repo(input.repositoryName);
+      const images = input.imageIds.flatMap((id: { imageDigest: string }) => {
+        const m = r.manifests.get(id.imageDigest);
+        return m ? [{ repositoryName: input.repositoryName, imageId: { imageDigest: id.imageDigest }, imageManifest: m.manifest, imageManifestMediaType: m.mediaType }] : [];
+      });
+      return { images, failures: images.length ? [] : [{ imageId: input.imageIds[0], failureCode: "ImageNotFound", failureReason: "Requested image not found" }] };
+    });
+    this.ecr.on(BatchCheckLayerAvailabilityCommand).callsFake((input) => {
+      const r = repo(input.repositoryName);
+      return {
+        layers: input.layerDigests.filter((d: string) => r.blobs.has(d)).map((layerDigest: string) => ({ layerDigest, layerAvailability: "AVAILABLE" })),
+        failures: input.layerDigests.filter((d: string) => !r.blobs.has(d)).map((layerDigest: string) => ({ layerDigest, failureCode: "MissingLayerDigest" })),
+      };
+    });
+    this.ecr.on(GetDownloadUrlForLayerCommand).callsFake((input) => {
+      if (!repo(input.repositoryName).blobs.has(input.layerDigest)) throw ecrError("LayersNotFoundException", `layer ${input.layerDigest} not found`);
+      return { downloadUrl: `https://prod-${REGION}-starport-layer-bucket.s3.amazonaws.com/${input.repositoryName}/${input.layerDigest}`, layerDigest: input.layerDigest };
+    });
+    this.ecr.on(InitiateLayerUploadCommand).callsFake((input) => {
+      repo(input.repositoryName);
+      const uploadId = `upload-${this.uploads.size + 1}`;
+      this.uploads.set(uploadId, { repo: input.repositoryName, parts: [], next: 0 });
+      // Small parts, so a blob takes several.
+      return { uploadId, partSize: 8 };
+    });
+    this.ecr.on(UploadLayerPartCommand).callsFake((input) => {
+      const u = this.uploads.get(input.uploadId)!;
+      if (input.partFirstByte !== u.next) throw ecrError("InvalidLayerPartException", `expected part at ${u.next}, got ${input.partFirstByte}`);
+      u.parts.push(Buffer.from(input.layerPartBlob));
+      u.next = input.partLastByte + 1;
+      return { uploadId: input.uploadId, lastByteReceived: input.partLastByte };
+    });
+    this.ecr.on(CompleteLayerUploadCommand).callsFake((input) => {
+      const u = this.uploads.get(input.uploadId)!;
+      const bytes = Buffer.concat(u.parts);
+      const digest = input.layerDigests[0];
+      if (sha256(bytes) !== digest) throw ecrError("InvalidLayerException", `the layer's digest is ${sha256(bytes)}, not ${digest}`);
+      this.blobStore.set(digest, bytes);
+      repo(u.repo).blobs.add(digest);
+      return { layerDigest: digest, uploadId: input.uploadId };
+    });
+    this.ecr.on(PutImageCommand).callsFake((input) => {
+      const r = repo(input.repositoryName);
+      const manifest = JSON.parse(input.imageManifest) as { config?: { digest: string }; layers?: Array<{ digest: string }> };
+      const missing = [manifest.config?.digest, ...(manifest.layers ?? []).map((l) => l.digest)].filter((d): d is string => !!d && !r.blobs.has(d));
+      if (missing.length > 0) throw ecrError("LayersNotFoundException", `The following layers were not found: ${missing.join(", ")}`);
+      const digest = this.ecrChangesDigest ? sha256(`${input.imageManifest}\n`) : sha256(input.imageManifest);
+      r.manifests.set(digest, { manifest: input.imageManifest, mediaType: input.imageManifestMediaType });
+      return { image: { repositoryName: input.repositoryName, imageId: { imageDigest: digest }, imageManifest: input.imageManifest } };
+    });
+  }
+}
+
+/** A request body as the SDK takes it (string, bytes or a stream), read whole. */
+async function bytesOf(body: unknown): Promise<Buffer> {
+  if (typeof body === "string") return Buffer.from(body);
+  if (body instanceof Uint8Array) return Buffer.from(body);
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
 }

@@ -40,7 +40,7 @@ export class EndpointUpdaterRole extends pulumi.ComponentResource {
     this.role = new aws.iam.Role(`${name}-role`, {
       description: "ml-platform endpoint updater: pulumi up of a model change (new Model and EndpointConfig, UpdateEndpoint)",
       assumeRolePolicy: pulumi.output(args.deployerRoleArn).apply((deployer) =>
-        JSON.stringify(principalTrustPolicy("DeployerAndTrustedPrincipals", [deployer, ...(args.trustedPrincipalArns ?? [])]))),
+        JSON.stringify(principalTrustPolicy("DeployerAndTrustedPrincipals", [deployer, ...(args.trustedPrincipalArns ?? [])], { tagSession: true }))),
       // Assumed by another role (role chaining): AWS caps such sessions at one hour anyway; the
       // provider's assume-role credentials are refreshed during a long blue/green update.
       maxSessionDuration: 3600,

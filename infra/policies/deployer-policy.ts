@@ -158,9 +158,11 @@ export function deployerPolicy(args: DeployerPolicyArgs): PolicyDocument {
       Resource: everyStage.map((s) => sm(s, "endpoint", s.endpointName)),
     },
     {
+      // GetObjectVersion: register records the artifact's S3 version, and promote reads exactly that
+      // version (a versioned GET is authorised as s3:GetObjectVersion).
       Sid: "ReadModelsAndDatasets",
       Effect: "Allow",
-      Action: "s3:GetObject",
+      Action: ["s3:GetObject", "s3:GetObjectVersion"],
       Resource: [...readableModels(args), ...sources.flatMap(readableModels), ...everyStage.map((s) => `${s.datasetBucketArn}/${DATASET_PREFIX}/*`)],
     },
     {
@@ -193,9 +195,10 @@ export function deployerPolicy(args: DeployerPolicyArgs): PolicyDocument {
   );
   if (args.updaterRoleArn) {
     statements.push({
+      // TagSession: the session is tagged with the ml-deploy command that assumed it (CloudTrail).
       Sid: "RunModelChangesAsTheUpdater",
       Effect: "Allow",
-      Action: "sts:AssumeRole",
+      Action: ["sts:AssumeRole", "sts:TagSession"],
       Resource: args.updaterRoleArn,
     });
   }

@@ -37,9 +37,11 @@ export function serviceTrustPolicy(service: string, accountId: string, sourceArn
  * A trust policy that lets exactly these principals assume a role. With none, nobody can: the
  * role exists (its ARN can be granted elsewhere) but stays unusable until a principal is configured.
  */
-export function principalTrustPolicy(sid: string, principalArns: readonly string[]): PolicyDocument {
+export function principalTrustPolicy(sid: string, principalArns: readonly string[], opts: { tagSession?: boolean } = {}): PolicyDocument {
   if (principalArns.length === 0) {
     return policy({ Sid: `${sid}NoneConfigured`, Effect: "Deny", Principal: { AWS: "*" }, Action: "sts:AssumeRole" });
   }
-  return policy({ Sid: sid, Effect: "Allow", Principal: { AWS: [...principalArns] }, Action: "sts:AssumeRole" });
+  // A caller that tags its session needs sts:TagSession in the trust policy too (IAM User Guide,
+  // "Passing session tags in AWS STS").
+  return policy({ Sid: sid, Effect: "Allow", Principal: { AWS: [...principalArns] }, Action: opts.tagSession ? ["sts:AssumeRole", "sts:TagSession"] : "sts:AssumeRole" });
 }

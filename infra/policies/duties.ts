@@ -1,3 +1,4 @@
+import { PROVIDER_ROLE_ENV } from "@ml-platform/contract";
 /**
  * Every platform role carries this tag with its duty, one of DUTIES, so a reviewer (and a policy
  * pack rule) can check that duties stay separate: no role both trains and serves, deploys and
@@ -8,13 +9,8 @@ export const DUTY_TAG = "mlplatform:duty";
 export const DUTIES = ["training", "hosting", "deployer", "endpoint-updater", "approver"] as const;
 export type Duty = (typeof DUTIES)[number];
 
-/**
- * The environment variable that makes a `pulumi up` act as a role: both providers assume the role
- * it names (the AWS provider's `assumeRoles`, aws-native's `assumeRole`) instead of using the
- * ambient credentials, which still reach the state backend. `ml-deploy` sets it to the stack's
- * `updaterRoleArn` output for the `pulumi up` of a model change; the platform admin leaves it unset.
- */
-export const PROVIDER_ROLE_ENV = "ML_PLATFORM_PROVIDER_ROLE_ARN";
+// The variable ml-deploy sets to the stack's updaterRoleArn for a model change (the contract's, one home).
+export { PROVIDER_ROLE_ENV };
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 

@@ -1,6 +1,8 @@
+import { ECRClient } from "@aws-sdk/client-ecr";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
+import { STSClient } from "@aws-sdk/client-sts";
 // The SDK's own retry strategies, from `@smithy/core`, what every v3 client is built on.
 import { ConfiguredRetryStrategy, StandardRetryStrategy } from "@smithy/core/retry";
 
@@ -9,6 +11,8 @@ export interface AwsClients {
   sagemaker(region: string): SageMakerClient;
   runtime(region: string): SageMakerRuntimeClient;
   s3(region: string): S3Client;
+  ecr(region: string): ECRClient;
+  sts(region: string): STSClient;
 }
 
 export interface RetrySettings {
@@ -51,5 +55,7 @@ export function createAwsClients(opts: ClientOptions = {}): AwsClients {
     sagemaker: (region) => memo(`sagemaker:${region}`, () => new SageMakerClient(clientConfig(region, opts))),
     runtime: (region) => memo(`runtime:${region}`, () => new SageMakerRuntimeClient(clientConfig(region, opts))),
     s3: (region) => memo(`s3:${region}`, () => new S3Client(clientConfig(region, opts))),
+    ecr: (region) => memo(`ecr:${region}`, () => new ECRClient(clientConfig(region, opts))),
+    sts: (region) => memo(`sts:${region}`, () => new STSClient(clientConfig(region, opts))),
   };
 }

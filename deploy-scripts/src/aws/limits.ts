@@ -3,10 +3,10 @@
 // contract package, beside the instance-storage rule the endpoint and the policy pack use too.
 export {
   CLIENT_TOKEN_LENGTH,
-  COPY_OBJECT_MAX_BYTES,
   CUSTOMER_METADATA,
   DESCRIPTION_MAX_LENGTH,
   HYPERPARAMETERS,
+  PUT_OBJECT_MAX_BYTES,
   TAGS,
   TRAINING_JOB_NAME,
   TRAINING_RETRY_ATTEMPTS,

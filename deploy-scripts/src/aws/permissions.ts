@@ -59,12 +59,12 @@ export const SDK_PERMISSIONS: Readonly<Record<string, Rule>> = {
   DescribeEndpointCommand: (input, env) => [{ action: "sagemaker:DescribeEndpoint", resource: sm(env, "endpoint", str(input, "EndpointName")) }],
   // SageMaker Runtime
   InvokeEndpointCommand: (input, env) => [{ action: "sagemaker:InvokeEndpoint", resource: sm(env, "endpoint", str(input, "EndpointName")) }],
-  // S3 (HeadObject is authorised as s3:GetObject)
-  HeadObjectCommand: (input, env) => [{ action: "s3:GetObject", resource: object(env, str(input, "Bucket"), str(input, "Key")) }],
+  // S3 (HeadObject is authorised as s3:GetObject; either with a VersionId as s3:GetObjectVersion)
+  HeadObjectCommand: (input, env) => [{ action: getObject(input), resource: object(env, str(input, "Bucket"), str(input, "Key")) }],
   GetObjectCommand: (input, env) => {
     const bucket = str(input, "Bucket");
     return [
-      { action: "s3:GetObject", resource: object(env, bucket, str(input, "Key")) },
+      { action: getObject(input), resource: object(env, bucket, str(input, "Key")) },
       { action: "kms:Decrypt", resource: env.kmsKeyOfBucket(bucket) },
     ];
   },
@@ -72,21 +72,27 @@ export const SDK_PERMISSIONS: Readonly<Record<string, Rule>> = {
     { action: "s3:PutObject", resource: object(env, str(input, "Bucket"), str(input, "Key")) },
     { action: "kms:GenerateDataKey", resource: str(input, "SSEKMSKeyId") },
   ],
-  CopyObjectCommand: (input, env) => {
-    const source = decodeURIComponent(str(input, "CopySource"));
-    const slash = source.indexOf("/");
-    const sourceBucket = source.slice(0, slash);
-    return [
-      { action: "s3:GetObject", resource: object(env, sourceBucket, source.slice(slash + 1)) },
-      { action: "kms:Decrypt", resource: env.kmsKeyOfBucket(sourceBucket) },
-      { action: "s3:PutObject", resource: object(env, str(input, "Bucket"), str(input, "Key")) },
-      { action: "kms:GenerateDataKey", resource: str(input, "SSEKMSKeyId") },
-    ];
-  },
   ListObjectsV2Command: (input, env) => [
     { action: "s3:ListBucket", resource: `arn:${env.partition}:s3:::${str(input, "Bucket")}`, context: { "s3:prefix": String(input.Prefix ?? "") } },
   ],
+  // ECR: promote's image copy, on the source repository (read) and the target's (write)
+  BatchGetImageCommand: (input, env) => [{ action: "ecr:BatchGetImage", resource: repository(env, input) }],
+  GetDownloadUrlForLayerCommand: (input, env) => [{ action: "ecr:GetDownloadUrlForLayer", resource: repository(env, input) }],
+  BatchCheckLayerAvailabilityCommand: (input, env) => [{ action: "ecr:BatchCheckLayerAvailability", resource: repository(env, input) }],
+  InitiateLayerUploadCommand: (input, env) => [{ action: "ecr:InitiateLayerUpload", resource: repository(env, input) }],
+  UploadLayerPartCommand: (input, env) => [{ action: "ecr:UploadLayerPart", resource: repository(env, input) }],
+  CompleteLayerUploadCommand: (input, env) => [{ action: "ecr:CompleteLayerUpload", resource: repository(env, input) }],
+  PutImageCommand: (input, env) => [{ action: "ecr:PutImage", resource: repository(env, input) }],
+  // STS: the check that the caller may act as the stack's endpoint-updater role; session tags need sts:TagSession.
+  AssumeRoleCommand: (input) => [
+    { action: "sts:AssumeRole", resource: str(input, "RoleArn") },
+    ...(Array.isArray(input.Tags) && input.Tags.length > 0 ? [{ action: "sts:TagSession", resource: str(input, "RoleArn") }] : []),
+  ],
 };
+
+const getObject = (input: Input) => (typeof input.VersionId === "string" ? "s3:GetObjectVersion" : "s3:GetObject");
+const repository = (env: PermissionEnv, input: Input) =>
+  `arn:${env.partition}:ecr:${env.region}:${typeof input.registryId === "string" ? input.registryId : env.accountId}:repository/${str(input, "repositoryName")}`;
 
 /**
  * What `ml-deploy images` needs from ECR: `docker push` and the digest lookup speak the registry

@@ -18,5 +18,5 @@ function decisionCommand(name: "approve" | "reject", decision: Decision, descrip
     ).action(action(deps, (ctx, opts: DecideOptions) => decide(ctx, decision, opts), formatDecision));
 }
 
-export const approveCommand = decisionCommand("approve", "Approved", "Approve a model version, with a reason (it may then be promoted)");
-export const rejectCommand = decisionCommand("reject", "Rejected", "Reject a model version, with a reason (promotion will refuse it)");
+export const approveCommand = decisionCommand("approve", "Approved", "Approve a model version, with a reason (run as the stage's approver; it may then be promoted, or deployed if it is a copy)");
+export const rejectCommand = decisionCommand("reject", "Rejected", "Reject a model version, with a reason (run as the stage's approver; promotion and deploy will refuse it)");

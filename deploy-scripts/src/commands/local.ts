@@ -1,3 +1,4 @@
+import { VALIDATION_CHANNEL } from "@ml-platform/contract";
 import * as path from "node:path";
 import { Command, Option } from "commander";
 import { action, positiveInt, withCommon, type CommandFactory } from "../cli";
@@ -6,7 +7,7 @@ import { local } from "../local/run";
 import { formatFields } from "../output";
 
 export function formatLocal(r: LifecycleResult): string {
-  const validation = Object.entries(r.metrics).filter(([k]) => k.startsWith("validation:"));
+  const validation = Object.entries(r.metrics).filter(([k]) => k.startsWith(`${VALIDATION_CHANNEL}:`));
   const slowest = Math.max(...r.smoke.requests.map((q) => q.latencyMs));
   return [
     "",
@@ -15,7 +16,8 @@ export function formatLocal(r: LifecycleResult): string {
       ["version", `${r.version.arn} (${r.version.approval})`],
       ["metrics", validation.map(([k, v]) => `${k}=${v.toFixed(4)}`).join("  ")],
       ["promotion gates", r.gateFailures.length === 0 ? "met" : `missed: ${r.gateFailures.join("; ")}`],
-      ["smoke test", `passed: ${r.smoke.requests.length} requests of ${r.smoke.rows} rows, slowest ${slowest} ms`],
+      ["smoke test", `passed: ${r.smoke.requests.length} requests of ${r.smoke.rows} rows, slowest ${slowest} ms, each answered by the registered model`],
+      ["model identity", r.version.metadata.modelIdentity],
       ["model", r.modelDir],
       ["training tree", r.trainingDir],
       ["registry", path.join(r.registryDir, r.version.group)],
@@ -28,7 +30,9 @@ export function formatLocal(r: LifecycleResult): string {
     "  ml-deploy train --stack dev --wait                     # the same training, as a SageMaker job",
     "  ml-deploy register --stack dev --job <job name>        # the same registration, in SageMaker's registry",
     "  ml-deploy deploy --stack dev --version latest          # pin it; `pulumi up` serves it",
-    "  ml-deploy promote --from dev --to staging              # behind the gates",
+    "  ml-deploy promote --from dev --to staging              # behind the gates: copied and registered, pending",
+    "  ml-deploy approve --stack staging --version <arn> ...  # staging's approver",
+    "  ml-deploy deploy --stack staging --version <arn>       # pin the approved copy",
   ].join("\n");
 }
 

@@ -8,17 +8,19 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
+import { DATASET_CHANNELS, FILES, VALIDATION_CHANNEL } from "@ml-platform/contract";
+import { MODEL_FILE, modelIdentity } from "@ml-platform/ml-core";
 import type { StackSettings } from "../config/settings";
 import { CliError } from "../errors";
 import type { Output } from "../output";
 import { metricGateFailures, parseMetricsJson, type Metrics } from "../registry/metrics";
-import type { ModelVersion } from "../registry/model-version";
+import { META, type ModelVersion } from "../registry/model-version";
 import { modelPackageInput } from "../registry/register";
 import { runSmoke, type SmokeResult } from "../smoke/run";
 import { sampleFromCsv } from "../smoke/sample";
 import { httpTransport } from "../smoke/transports";
 import { resolveHyperparameters } from "../training/hyperparameters";
-import { CHANNELS, hyperparameterSources } from "../training/job";
+import { hyperparameterSources } from "../training/job";
 import { contentDigest, LocalModelRegistry } from "./registry";
 
 /** How long `ml-core serve` may take to answer /ping (SageMaker allows a container far longer). */
@@ -86,8 +88,10 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
 
   out.step("Evaluating on the validation channel");
   const modelDir = path.join(base, "model");
-  const metrics = parseMetricsJson(fs.readFileSync(path.join(modelDir, "metrics.json"), "utf8"));
-  for (const [name, value] of Object.entries(metrics).filter(([k]) => k.startsWith("validation:"))) out.info(`${name} = ${value.toFixed(4)}`);
+  const metrics = parseMetricsJson(fs.readFileSync(path.join(modelDir, FILES.metrics), "utf8"));
+  // What ml-core serve will answer with, as register records it from model.tar.gz in the cloud.
+  const identity = modelIdentity(fs.readFileSync(path.join(modelDir, MODEL_FILE)));
+  for (const [name, value] of Object.entries(metrics).filter(([k]) => k.startsWith(`${VALIDATION_CHANNEL}:`))) out.info(`${name} = ${value.toFixed(4)}`);
   const gateFailures = metricGateFailures(metrics, settings.promotion, opts.stack);
   if (gateFailures.length === 0) out.info(`meets ${opts.stack}'s promotion gates`);
   for (const failure of gateFailures) out.warn(failure);
@@ -105,11 +109,11 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
         image: `local/ml-core@${contentDigest(path.join(path.dirname(opts.mlCoreBin), "..", "dist"))}`,
         modelDataUrl: fileUrl(modelDir),
         metrics,
-        metricsReportUri: fileUrl(path.join(modelDir, "metrics.json")),
+        metricsReportUri: fileUrl(path.join(modelDir, FILES.metrics)),
         approval: approved ? "Approved" : "PendingManualApproval",
         gitCommit: opts.gitCommit,
         generatedBy: "ml-deploy local",
-        metadata: { trainingJobName: runId, datasetUri: fileUrl(opts.dataDir), datasetHash, stack: "local" },
+        metadata: { trainingJobName: runId, datasetUri: fileUrl(opts.dataDir), datasetHash, stack: "local", [META.modelIdentity]: identity },
         idempotencyKey: `local/${runId}`,
       }),
     ),
@@ -124,9 +128,10 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
   try {
     out.info(`listening on ${endpoint}`);
     out.step(`Smoke-testing ${endpoint} with the cloud smoke test's client`);
-    const validation = fs.readFileSync(path.join(opts.dataDir, "validation.csv"), "utf8");
+    const validation = fs.readFileSync(path.join(opts.dataDir, `${VALIDATION_CHANNEL}.csv`), "utf8");
     const sample = sampleFromCsv(validation, { label, maxRows: opts.smokeRows });
-    smoke = await timed("smoke", () => runSmoke(httpTransport(endpoint), sample, { maxLatencyMs: settings.promotion.smokeMaxLatencyMs }));
+    // The registered identity must be what answers: the same check as a promotion's smoke test.
+    smoke = await timed("smoke", () => runSmoke(httpTransport(endpoint), sample, { maxLatencyMs: settings.promotion.smokeMaxLatencyMs, expectedIdentity: version.metadata[META.modelIdentity] }));
     for (const r of smoke.requests) out.info(`${r.name}: ${r.latencyMs} ms${r.problems.length ? ` - ${r.problems.join("; ")}` : ""}`);
   } finally {
     out.step("Stopping the server (SIGTERM, as SageMaker does)");
@@ -148,10 +153,10 @@ export function prepareTrainingTree(base: string, dataDir: string, hyperparamete
   fs.mkdirSync(path.join(base, "output"), { recursive: true });
   fs.writeFileSync(path.join(config, "hyperparameters.json"), JSON.stringify(Object.fromEntries(Object.entries(hyperparameters).map(([k, v]) => [k, String(v)]))));
   const channel = { ContentType: "text/csv", TrainingInputMode: "File", S3DistributionType: "FullyReplicated", RecordWrapperType: "None" };
-  fs.writeFileSync(path.join(config, "inputdataconfig.json"), JSON.stringify(Object.fromEntries(CHANNELS.map((c) => [c, channel]))));
+  fs.writeFileSync(path.join(config, "inputdataconfig.json"), JSON.stringify(Object.fromEntries(DATASET_CHANNELS.map((c) => [c, channel]))));
   fs.writeFileSync(path.join(config, "resourceconfig.json"), JSON.stringify({ current_host: "algo-1", hosts: ["algo-1"], network_interface_name: "eth0" }));
   const hash = createHash("sha256");
-  for (const name of CHANNELS) {
+  for (const name of DATASET_CHANNELS) {
     const source = path.join(dataDir, `${name}.csv`);
     if (!fs.existsSync(source)) throw new CliError(`the ${name} channel's data is missing: ${source}`);
     const target = path.join(base, "input", "data", name);

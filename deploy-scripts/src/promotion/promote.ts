@@ -1,18 +1,22 @@
-import { CopyObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateModelPackageCommand, ListModelPackagesCommand, UpdateModelPackageCommand } from "@aws-sdk/client-sagemaker";
-import { parseModelPackageArn, parseS3Uri } from "../aws/arn";
-import { COPY_OBJECT_MAX_BYTES, DESCRIPTION_MAX_LENGTH } from "../aws/limits";
+import { FILES, promotedModelPrefix } from "@ml-platform/contract";
+import { parseModelPackageArn } from "../aws/arn";
+import { DESCRIPTION_MAX_LENGTH } from "../aws/limits";
 import { pinPackage, type StackFile } from "../config/stack-file";
 import type { Context } from "../context";
-import { applyPin, type ApplyResult } from "./apply";
-import { requireConfirmation } from "./confirmation";
 import { CliError, EXIT } from "../errors";
+import { copyImage, parseEcrImage, repositoryOfUrl } from "../images/copy";
+import { copyArtifactVersion } from "../registry/artifact";
 import { metricGateFailures, modelQualityReport } from "../registry/metrics";
 import { META, describeVersion, findVersionByMetadata, resolveVersionArn, type ModelVersion } from "../registry/model-version";
+import { modelPackageInput } from "../registry/register";
 import type { SampleRows } from "../smoke/sample";
-import { DEFAULT_SMOKE_ROWS, loadSamples, smokeStack, type StackSmoke } from "../smoke/stack";
+import { DEFAULT_SMOKE_ROWS, expectedIdentity, loadSamples, smokeStack, type StackSmoke } from "../smoke/stack";
 import { readStackOutputs, type StackOutputs } from "../stacks/gateway";
-import { MODELS_PREFIX, modelPackageInput } from "../registry/register";
+import { applyPin, type ApplyResult } from "./apply";
+import { lockStack, updateSetup } from "./change";
+import { requireConfirmation } from "./confirmation";
 
 export interface PromoteOptions {
   /** The earlier stage; absent: pin a version of the target's own group (`deploy`). */
@@ -41,9 +45,12 @@ export interface PromoteResult {
   gates: Gate[];
   sourceSmoke?: StackSmoke;
   /** The version the target pins: the source itself (same group) or its copy in the target's group. */
-  target: { arn: string; created: boolean; predicted: boolean };
+  target: { arn: string; created: boolean; predicted: boolean; image?: string };
   previousPin?: string;
-  apply: ApplyResult;
+  /** Absent while the copy waits for the target's approver: nothing was pinned. */
+  apply?: ApplyResult;
+  /** The target requires approval and its copy has none yet: who does what next. */
+  awaitingApproval?: { arn: string; next: string[] };
 }
 
 interface Side {
@@ -54,22 +61,35 @@ interface Side {
 
 /**
  * Moves a version into a stack. With `from`: the version the source stack serves (or `version`),
- * gated on approval, the target's metric thresholds and the source endpoint's health and smoke
- * test, then copied into the target's artifact bucket and registry (each stage owns its copy, so
- * prod never depends on dev's retention). Without `from` it pins a version of the stack's own group.
- * Then: pin in the stack file, preview, `pulumi up`, smoke test, restore on any failure.
+ * gated on the source's approval (when the target requires approval), the target's metric
+ * thresholds and the source endpoint's health and smoke test; then its artifact (that S3 version,
+ * checked by SHA-256) and its image (by digest) are copied into the target's bucket and repository
+ * and it is registered in the target's group, `PendingManualApproval`: each stage owns its copy, and
+ * the deployer never approves. A target that requires approval stops there until its approver
+ * approves the copy (`approve`), then `deploy` pins it; one that does not is pinned now. Without
+ * `from` it pins a version of the stack's own group. Pinning: stack file, preview, `pulumi up` as
+ * the stack's updater role, endpoint check, smoke test, restore on any failure. The stack is locked
+ * for the whole run.
  */
 export async function promote(ctx: Context, opts: PromoteOptions): Promise<PromoteResult> {
   const command = opts.from ? `ml-deploy promote --from ${opts.from} --to ${opts.to}` : `ml-deploy deploy --stack ${opts.to}`;
   if (opts.from === opts.to) throw new CliError("--from and --to name the same stack", { exitCode: EXIT.usage });
-  const targetFile = await ctx.stackFiles.read(opts.to);
-  requireConfirmation(targetFile, opts, command);
-  const rows = opts.rows ?? DEFAULT_SMOKE_ROWS;
+  requireConfirmation(await ctx.stackFiles.read(opts.to), opts, command);
+  const { file: targetFile, lock } = await lockStack(ctx, opts.to, command);
+  try {
+    return await promoteLocked(ctx, opts, targetFile);
+  } finally {
+    await lock.release();
+  }
+}
 
+async function promoteLocked(ctx: Context, opts: PromoteOptions, targetFile: StackFile): Promise<PromoteResult> {
+  const rows = opts.rows ?? DEFAULT_SMOKE_ROWS;
   const target = await side(ctx, opts.to, targetFile);
   const source = opts.from ? await side(ctx, opts.from) : undefined;
   const home = source ?? target;
   const homeSm = ctx.aws.sagemaker(home.outputs.region);
+  const setup = await updateSetup(ctx, target.file, target.outputs, source ? "promote" : "deploy");
 
   const ref = opts.version ?? source?.file.settings.model?.packageArn;
   if (!ref) {
@@ -88,14 +108,17 @@ export async function promote(ctx: Context, opts: PromoteOptions): Promise<Promo
   ctx.out.step(`Checking version ${arn}`);
   const version = await describeVersion(homeSm, arn);
 
-  // Gates: all are evaluated, so one run lists every reason to refuse.
+  // Gates: all are evaluated, so one run lists every reason to refuse. Approval: into a stage that
+  // requires it, the version must be Approved where it is (the source's approver, or this stage's
+  // own for `deploy`); a copy then waits for the target's approver before it is pinned.
   let sample: SampleRows | undefined;
   let sourceSmoke: StackSmoke | undefined;
   const promotion = target.file.settings.promotion;
+  const where = source ? `in stack "${source.stack}"` : `in stack "${opts.to}"`;
   const gates: Gate[] = [
     gate("registered", version.status === "Completed", `version ${version.version} is ${version.status}`),
     promotion.requireApproval
-      ? gate("approved", version.approval === "Approved", `version ${version.version} is ${version.approval}${version.approvalDescription ? ` (${version.approvalDescription})` : ""}; stack "${opts.to}" requires Approved`)
+      ? gate("approved", version.approval === "Approved", `version ${version.version} is ${version.approval} ${where}${version.approvalDescription ? ` (${version.approvalDescription})` : ""}; stack "${opts.to}" requires Approved`)
       : gate("approved", true, `not required by stack "${opts.to}" (version is ${version.approval})`),
     ...metricGates(version, promotion, opts.to),
   ];
@@ -104,7 +127,7 @@ export async function promote(ctx: Context, opts: PromoteOptions): Promise<Promo
     const pinned = source.file.settings.model?.packageArn;
     gates.push(gate(`served by ${source.stack}`, pinned === arn, `stack "${source.stack}" serves ${pinned ?? "no registered version"}, not ${arn}; its endpoint cannot vouch for this version`));
     sample = await loadSamples(ctx, { file: opts.samples, rows }, source.outputs, source.file.settings);
-    sourceSmoke = await smokeStack(ctx, source.stack, source.outputs, sample, promotion.smokeMaxLatencyMs);
+    sourceSmoke = await smokeStack(ctx, source.stack, source.outputs, sample, promotion.smokeMaxLatencyMs, expectedIdentity(ctx, version));
     gates.push(gate(`${source.stack} endpoint healthy`, sourceSmoke.problems.length === 0, sourceSmoke.problems.join("; ")));
   }
   const failed = gates.filter((g) => !g.passed);
@@ -116,18 +139,35 @@ export async function promote(ctx: Context, opts: PromoteOptions): Promise<Promo
   }
   for (const g of gates) ctx.out.info(`gate passed: ${g.name}`);
 
-  const targetVersion = source ? await ensureTargetVersion(ctx, source, target, version, !!opts.dryRun) : { arn, created: false, predicted: false };
+  const copy = source ? await ensureTargetVersion(ctx, source, target, version, !!opts.dryRun) : undefined;
+  const targetVersion = copy ?? { arn, created: false, predicted: false, approval: version.approval };
+  const result = { from: opts.from, to: opts.to, source: version, gates, sourceSmoke, previousPin: target.file.settings.model?.packageArn };
+  const { approval, ...shown } = targetVersion;
+  if (copy && promotion.requireApproval && approval !== "Approved" && !opts.dryRun) {
+    const next = [
+      `the approver of stack "${opts.to}" reviews and runs: ml-deploy approve --stack ${opts.to} --version ${copy.arn} --reason "<why>"`,
+      `then the deployer runs: ml-deploy deploy --stack ${opts.to} --version ${copy.arn}${target.file.settings.deployer.requireConfirmation ? " --yes" : ""}`,
+    ];
+    ctx.out.step(`Registered ${copy.arn} in stack "${opts.to}", PendingManualApproval: stack "${opts.to}" pins only versions its approver approved`);
+    return { ...result, target: shown, awaitingApproval: { arn: copy.arn, next } };
+  }
+
   sample ??= await loadSamples(ctx, { file: opts.samples, rows }, target.outputs, target.file.settings);
+  const isCopy = copy !== undefined || version.metadata[META.promotedFrom] !== undefined;
   const apply = await applyPin(ctx, {
     stack: opts.to,
     file: target.file,
     text: pinPackage(target.file.text, targetVersion.arn),
     dryRun: !!opts.dryRun,
+    ...setup,
     sample,
     maxLatencyMs: promotion.smokeMaxLatencyMs,
+    expectedIdentity: version.metadata[META.modelIdentity],
     rollbackOnSmokeFailure: opts.rollback ?? true,
+    // A copy that fails on its stage is rejected there, so `latest-approved` and a re-run never pick it.
+    onFailure: isCopy && !opts.dryRun ? (problems) => rejectVersion(ctx, target, targetVersion.arn, problems) : undefined,
   });
-  return { from: opts.from, to: opts.to, source: version, gates, sourceSmoke, target: targetVersion, previousPin: target.file.settings.model?.packageArn, apply };
+  return { ...result, target: shown, apply };
 }
 
 async function side(ctx: Context, stack: string, read?: StackFile): Promise<Side> {
@@ -151,12 +191,14 @@ function metricGates(version: ModelVersion, thresholds: { minMetrics: Record<str
   ];
 }
 
+type TargetVersion = PromoteResult["target"] & { approval: string };
+
 /**
  * The source version's counterpart in the target's group: found by its `promotedFrom` metadata
  * when an earlier run got that far, else copied and registered now. On a dry run nothing is
  * written: the preview uses the ARN the next version of the group will get.
  */
-async function ensureTargetVersion(ctx: Context, source: Side, target: Side, version: ModelVersion, dryRun: boolean): Promise<PromoteResult["target"]> {
+async function ensureTargetVersion(ctx: Context, source: Side, target: Side, version: ModelVersion, dryRun: boolean): Promise<TargetVersion> {
   const sm = ctx.aws.sagemaker(target.outputs.region);
   const group = target.outputs.modelPackageGroupName;
   const existing = await findVersionByMetadata(sm, group, META.promotedFrom, version.arn);
@@ -164,79 +206,121 @@ async function ensureTargetVersion(ctx: Context, source: Side, target: Side, ver
     if (existing.approval === "Rejected") {
       throw new CliError(`${existing.arn}, the copy of this version in stack "${target.stack}", was rejected: ${existing.approvalDescription ?? "(no reason)"}`, { exitCode: EXIT.gateRefused });
     }
-    ctx.out.step(`Version already in ${group} as version ${existing.version} (from an earlier run)`);
-    if (existing.approval !== "Approved" && !dryRun) await approveCopy(ctx, target, existing.arn, version, source.stack);
-    return { arn: existing.arn, created: false, predicted: false };
+    ctx.out.step(`Version already in ${group} as version ${existing.version} (${existing.approval}, from an earlier run)`);
+    return { arn: existing.arn, created: false, predicted: false, image: existing.image, approval: existing.approval };
   }
+  const targetImage = targetImageOf(version, source, target);
   if (dryRun) {
     const latest = await sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: group, SortBy: "CreationTime", SortOrder: "Descending", MaxResults: 1 }));
     const next = (latest.ModelPackageSummaryList?.[0]?.ModelPackageVersion ?? 0) + 1;
     const arn = `arn:aws:sagemaker:${target.outputs.region}:${target.outputs.accountId}:model-package/${group}/${next}`;
-    ctx.out.step(`Dry run: would copy the model into ${target.outputs.artifactBucketName} and register it as ${arn}`);
-    return { arn, created: false, predicted: true };
+    ctx.out.step(`Dry run: would copy the model into ${target.outputs.artifactBucketName}, the image into ${targetImage.url}, and register it as ${arn} (PendingManualApproval)`);
+    return { arn, created: false, predicted: true, image: targetImage.uri, approval: "PendingManualApproval" };
   }
 
-  const s3 = ctx.aws.s3(target.outputs.region);
-  const from = parseS3Uri(version.modelDataUrl);
-  const base = `${MODELS_PREFIX}/promoted/${version.group}/${version.version}`;
-  const key = `${base}/model.tar.gz`;
-  const head = await s3.send(new HeadObjectCommand({ Bucket: from.bucket, Key: from.key }));
-  if ((head.ContentLength ?? 0) > COPY_OBJECT_MAX_BYTES) {
-    throw new CliError(`${version.modelDataUrl} is ${head.ContentLength} bytes; a single S3 copy is limited to 5 GB`);
+  const sha256 = version.metadata[META.artifactSha256];
+  if (!sha256) {
+    throw new CliError(`version ${version.version} of ${version.group} has no ${META.artifactSha256} metadata: it was registered before artifacts were pinned by hash`, {
+      hint: `register its training job again (\`ml-deploy register --stack ${source.stack} --job ${version.metadata[META.trainingJob] ?? "<job>"}\` on a new version) so the copy can be verified`,
+    });
   }
-  ctx.out.step(`Copying ${version.modelDataUrl} to s3://${target.outputs.artifactBucketName}/${key}`);
-  await s3.send(
-    new CopyObjectCommand({
-      Bucket: target.outputs.artifactBucketName,
-      Key: key,
-      CopySource: `${from.bucket}/${from.key.split("/").map(encodeURIComponent).join("/")}`,
-      // Re-encrypted under the target stack's key: the target never needs the source's key.
-      ServerSideEncryption: "aws:kms",
-      SSEKMSKeyId: target.outputs.kmsKeyArn,
-      MetadataDirective: "COPY",
-    }),
+  const base = promotedModelPrefix(version.group, version.version);
+  const s3 = ctx.aws.s3(target.outputs.region);
+  const key = `${base}/${FILES.modelArtifact}`;
+  ctx.out.step(`Copying ${version.modelDataUrl}${version.metadata[META.artifactVersionId] ? ` (version ${version.metadata[META.artifactVersionId]})` : ""} to s3://${target.outputs.artifactBucketName}/${key}`);
+  const artifact = await copyArtifactVersion(
+    s3,
+    { uri: version.modelDataUrl, versionId: version.metadata[META.artifactVersionId] || undefined, sha256 },
+    { bucket: target.outputs.artifactBucketName, key, kmsKeyArn: target.outputs.kmsKeyArn },
   );
-  const reportKey = `${base}/model-quality.json`;
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: target.outputs.artifactBucketName,
-      Key: reportKey,
-      Body: JSON.stringify(modelQualityReport(version.metrics, version.arn), null, 2),
-      ContentType: "application/json",
-      ServerSideEncryption: "aws:kms",
-      SSEKMSKeyId: target.outputs.kmsKeyArn,
-    }),
+  ctx.out.info(`${artifact.reused ? "an earlier run's copy" : "copied"}; SHA-256 ${sha256} verified`);
+
+  ctx.out.step(`Copying image ${version.image} to ${targetImage.url}`);
+  const copied = await copyImage(
+    { source: ctx.aws.ecr(targetImage.source.region), target: ctx.aws.ecr(targetImage.target.region), fetch: ctx.fetch },
+    targetImage.source,
+    targetImage.target,
   );
+  ctx.out.info(`${copied.uploadedBlobs.length} blob(s) uploaded, ${copied.manifests} manifest(s) put; digest ${copied.digest} verified`);
+
+  const reportKey = `${base}/${FILES.modelQualityReport}`;
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: target.outputs.artifactBucketName,
+        Key: reportKey,
+        Body: JSON.stringify(modelQualityReport(version.metrics, version.arn), null, 2),
+        ContentType: "application/json",
+        IfNoneMatch: "*",
+        ServerSideEncryption: "aws:kms",
+        SSEKMSKeyId: target.outputs.kmsKeyArn,
+      }),
+    );
+  } catch (err) {
+    // Written by an earlier run from the same registered metrics.
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) throw err;
+  }
   const metadata = Object.fromEntries(Object.entries(version.metadata).filter(([k]) => !k.startsWith(META.metricPrefix)));
-  ctx.out.step(`Registering in ${group}`);
+  ctx.out.step(`Registering in ${group} (PendingManualApproval)`);
   const created = await sm.send(
     new CreateModelPackageCommand(
       modelPackageInput({
         group,
         description: `Promoted from ${version.arn} (stack ${source.stack})`,
-        image: version.image,
-        modelDataUrl: `s3://${target.outputs.artifactBucketName}/${key}`,
+        image: targetImage.uri,
+        modelDataUrl: artifact.uri,
         metrics: version.metrics,
         metricsReportUri: `s3://${target.outputs.artifactBucketName}/${reportKey}`,
         approval: "PendingManualApproval",
         gitCommit: version.metadata[META.gitCommit] ?? "unknown",
         generatedBy: version.arn,
-        metadata: { ...metadata, [META.stack]: target.stack, [META.promotedFrom]: version.arn, [META.promotedFromStack]: source.stack, [META.promotedBy]: await ctx.gitCommit() },
+        metadata: {
+          ...metadata,
+          [META.stack]: target.stack,
+          [META.promotedFrom]: version.arn,
+          [META.promotedFromStack]: source.stack,
+          [META.promotedBy]: await ctx.gitCommit(),
+          [META.artifactVersionId]: artifact.versionId ?? "",
+          [META.artifactSha256]: sha256,
+        },
         idempotencyKey: `${group}/${version.arn}`,
       }),
     ),
   );
-  const arn = created.ModelPackageArn ?? "";
-  await approveCopy(ctx, target, arn, version, source.stack);
-  return { arn, created: true, predicted: false };
+  return { arn: created.ModelPackageArn ?? "", created: true, predicted: false, image: targetImage.uri, approval: "PendingManualApproval" };
 }
 
-async function approveCopy(ctx: Context, target: Side, arn: string, version: ModelVersion, from: string): Promise<void> {
+/** The target stage's repository for the version's image: the one with the same image name (the `repositoryUrls` key). */
+function targetImageOf(version: ModelVersion, source: Side, target: Side) {
+  const image = parseEcrImage(version.image);
+  if (!image) throw new CliError(`version ${version.version} of ${version.group} runs ${version.image}, not an ECR image by digest; promotion copies images by digest`);
+  const name = Object.entries(source.outputs.repositoryUrls).find(([, url]) => {
+    const repo = repositoryOfUrl(url);
+    return repo?.registryId === image.registryId && repo.region === image.region && repo.repository === image.repository;
+  })?.[0];
+  if (!name) {
+    throw new CliError(`version ${version.version}'s image ${version.image} is not in a repository of stack "${source.stack}"`, {
+      details: Object.entries(source.outputs.repositoryUrls).map(([k, url]) => `${k}: ${url}`),
+    });
+  }
+  const url = target.outputs.repositoryUrls[name];
+  const repo = url ? repositoryOfUrl(url) : undefined;
+  if (!url || !repo) {
+    throw new CliError(`stack "${target.stack}" has no ECR repository "${name}" to copy the image into`, {
+      hint: `the platform admin adds "${name}" to mlPlatform:images.repositories of stack "${target.stack}" and runs \`pulumi up --stack ${target.stack}\``,
+    });
+  }
+  return { source: image, target: repo, url, uri: `${url}@${image.digest}` };
+}
+
+/** Marks a version Rejected with what failed, so no later run (or `latest-approved`) picks it. */
+async function rejectVersion(ctx: Context, target: Side, arn: string, problems: readonly string[]): Promise<void> {
+  ctx.out.step(`Rejecting ${arn} in stack "${target.stack}": it failed there after the update`);
   await ctx.aws.sagemaker(target.outputs.region).send(
     new UpdateModelPackageCommand({
       ModelPackageArn: arn,
-      ModelApprovalStatus: "Approved",
-      ApprovalDescription: `Promoted from stack ${from} (${version.arn}, ${version.approval}${version.approvalDescription ? `: ${version.approvalDescription}` : ""}) after its gates passed`.slice(0, DESCRIPTION_MAX_LENGTH),
+      ModelApprovalStatus: "Rejected",
+      ApprovalDescription: `Rejected by ml-deploy: failed on stack ${target.stack} after it was pinned: ${problems.join("; ")}`.slice(0, DESCRIPTION_MAX_LENGTH),
     }),
   );
 }
@@ -246,8 +330,8 @@ export type DeployOptions = Omit<PromoteOptions, "from" | "to" | "version"> & { 
 
 /**
  * Pins a version of the stack's own model package group: how the first stage (dev, which has no
- * earlier stage to promote from) gets a version, and how any stage is pinned to a version its
- * registry already holds. The stack's own gates (approval if required, metric thresholds) apply.
+ * earlier stage to promote from) gets a version, and how a stage pins a copy its approver approved.
+ * The stack's own gates (approval if required, metric thresholds) apply.
  */
 export function deploy(ctx: Context, opts: DeployOptions): Promise<PromoteResult> {
   return promote(ctx, { ...opts, to: opts.stack, from: undefined });

@@ -1,10 +1,11 @@
-import { pinPrevious } from "../config/stack-file";
+import { pinPrevious, type StackFile } from "../config/stack-file";
 import type { Context } from "../context";
 import { applyPin, type ApplyResult } from "./apply";
+import { lockStack, updateSetup } from "./change";
 import { requireConfirmation } from "./confirmation";
 import { CliError, EXIT } from "../errors";
 import { describeVersion, type ModelVersion } from "../registry/model-version";
-import { DEFAULT_SMOKE_ROWS, loadSamples } from "../smoke/stack";
+import { DEFAULT_SMOKE_ROWS, expectedIdentity, loadSamples } from "../smoke/stack";
 import { readStackOutputs } from "../stacks/gateway";
 import { parseSettings } from "../config/stack-file";
 
@@ -32,9 +33,19 @@ export interface RollbackResult {
  * refused. If the rolled-back-to version fails its smoke test, the command fails and leaves it.
  */
 export async function rollback(ctx: Context, opts: RollbackOptions): Promise<RollbackResult> {
-  const file = await ctx.stackFiles.read(opts.stack);
-  requireConfirmation(file, opts, `ml-deploy rollback --stack ${opts.stack}`);
+  const command = `ml-deploy rollback --stack ${opts.stack}`;
+  requireConfirmation(await ctx.stackFiles.read(opts.stack), opts, command);
+  const { file, lock } = await lockStack(ctx, opts.stack, command);
+  try {
+    return await rollbackLocked(ctx, opts, file);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function rollbackLocked(ctx: Context, opts: RollbackOptions, file: StackFile): Promise<RollbackResult> {
   const outputs = await readStackOutputs(ctx.stacks, opts.stack);
+  const setup = await updateSetup(ctx, file, outputs, "rollback");
   const text = pinPrevious(file.text, opts.to);
   const arn = parseSettings(opts.stack, text).model?.packageArn ?? "";
   ctx.out.step(`Rolling stack "${opts.stack}" back to ${arn}`);
@@ -51,7 +62,9 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Rol
     file,
     text,
     dryRun: !!opts.dryRun,
+    ...setup,
     sample,
+    expectedIdentity: expectedIdentity(ctx, version),
     maxLatencyMs: file.settings.promotion.smokeMaxLatencyMs,
     rollbackOnSmokeFailure: false,
   });

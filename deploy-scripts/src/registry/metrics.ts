@@ -1,3 +1,4 @@
+import { VALIDATION_CHANNEL } from "@ml-platform/contract";
 import { METRIC_NAMES } from "@ml-platform/ml-core";
 
 export type Metrics = Record<string, number>;
@@ -40,10 +41,11 @@ export function metricGateFailures(metrics: Readonly<Metrics>, thresholds: Thres
  * ml-core's flat map so tools can read it without translation.
  */
 export function modelQualityReport(metrics: Readonly<Metrics>, source: string): Record<string, unknown> {
+  const prefix = `${VALIDATION_CHANNEL}:`;
   const validation = Object.fromEntries(
     Object.entries(metrics)
-      .filter(([k]) => k.startsWith("validation:"))
-      .map(([k, v]) => [k.slice("validation:".length), { value: v, standard_deviation: "NaN" }]),
+      .filter(([k]) => k.startsWith(prefix))
+      .map(([k, v]) => [k.slice(prefix.length), { value: v, standard_deviation: "NaN" }]),
   );
   const isRegression = Object.keys(validation).some((k) => (METRIC_NAMES.regression as readonly string[]).includes(k));
   return {

@@ -24,6 +24,12 @@ export const META = {
   promotedFrom: "promotedFrom",
   promotedFromStack: "promotedFromStack",
   promotedBy: "promotedByCommit",
+  /** `model-sha256=<hex>` of the artifact's model.json: what the serving container answers with (CustomAttributes). */
+  modelIdentity: "modelIdentity",
+  /** Hex SHA-256 of model.tar.gz as registered; promote verifies its copy against it. */
+  artifactSha256: "artifactSha256",
+  /** The S3 version of model.tar.gz the version means; promote copies exactly this one. */
+  artifactVersionId: "artifactVersionId",
   /** Prefix of one key per metric: `metric:validation:auc` = `0.9876`. */
   metricPrefix: "metric:",
 } as const;

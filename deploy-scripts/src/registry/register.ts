@@ -1,29 +1,24 @@
 import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
-import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { FILES, registeredReportKey } from "@ml-platform/contract";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import {
   CreateModelPackageCommand,
   DescribeTrainingJobCommand,
   ListTagsCommand,
   type CreateModelPackageCommandInput,
 } from "@aws-sdk/client-sagemaker";
-import { parseS3Uri } from "../aws/arn";
 import { CLIENT_TOKEN_LENGTH, CUSTOMER_METADATA, DESCRIPTION_MAX_LENGTH } from "../aws/limits";
 import type { Context } from "../context";
 import { CliError } from "../errors";
-import { modelQualityReport, parseMetricsJson, type Metrics } from "./metrics";
+import { modelQualityReport, type Metrics } from "./metrics";
 import { META, describeVersion, findVersionByMetadata, type ModelVersion } from "./model-version";
-import { extractFromTarGz } from "./tar";
+import { isPreconditionFailed, readArtifact } from "./artifact";
 import { readStackOutputs } from "../stacks/gateway";
 import { TAG_KEYS, finalMetrics } from "../training/job";
 
 /** What the container accepts and answers (ml-core's server). */
 export const CONTENT_TYPES = ["text/csv", "application/json"];
 export const RESPONSE_TYPES = ["application/json", "text/csv"];
-/** The metrics file ml-core writes into the model directory, and so into model.tar.gz. */
-export const METRICS_FILE = "metrics.json";
-/** Prefix of the artifact bucket for registry-owned objects (infra's ARTIFACT_PREFIXES.models). */
-export const MODELS_PREFIX = "models";
 
 export interface RegisterOptions {
   stack: string;
@@ -72,13 +67,15 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   const modelData = job.ModelArtifacts?.S3ModelArtifacts;
   if (!image || !modelData) throw new CliError(`training job ${opts.job} has no ${image ? "model artifact" : "training image"}`);
 
-  ctx.out.step(`Reading ${METRICS_FILE} from ${modelData}`);
-  let metrics = await metricsFromArchive(s3, modelData);
+  ctx.out.step(`Reading ${modelData} (version, SHA-256, model identity, ${FILES.metrics})`);
+  const artifact = await readArtifact(s3, modelData);
+  if (!artifact.versionId) ctx.out.warn(`${modelData} has no S3 version id (the bucket is not versioned): promote copies whatever the key holds then, checked by its SHA-256`);
+  let metrics = artifact.metrics;
   let metricsSource: RegisterResult["metricsSource"] = "model.tar.gz";
   if (!metrics) {
     metrics = finalMetrics(job);
     metricsSource = "training-job";
-    ctx.out.warn(`${modelData} has no ${METRICS_FILE}; using the metrics SageMaker read from the job's log`);
+    ctx.out.warn(`${modelData} has no ${FILES.metrics}; using the metrics SageMaker read from the job's log`);
   }
   if (Object.keys(metrics).length === 0) ctx.out.warn("the version has no metrics: promotion gates on metrics will refuse it");
 
@@ -87,17 +84,24 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   );
   const gitCommit = tags[TAG_KEYS.gitCommit] ?? "unknown";
 
-  const reportKey = `${MODELS_PREFIX}/registered/${opts.job}/model-quality.json`;
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: outputs.artifactBucketName,
-      Key: reportKey,
-      Body: JSON.stringify(modelQualityReport(metrics, `training job ${opts.job}`), null, 2),
-      ContentType: "application/json",
-      ServerSideEncryption: "aws:kms",
-      SSEKMSKeyId: outputs.kmsKeyArn,
-    }),
-  );
+  const reportKey = registeredReportKey(opts.job);
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: outputs.artifactBucketName,
+        Key: reportKey,
+        Body: JSON.stringify(modelQualityReport(metrics, `training job ${opts.job}`), null, 2),
+        ContentType: "application/json",
+        // Write-once: what the gates read can't be replaced (the bucket policy enforces it under models/).
+        IfNoneMatch: "*",
+        ServerSideEncryption: "aws:kms",
+        SSEKMSKeyId: outputs.kmsKeyArn,
+      }),
+    );
+  } catch (err) {
+    // Registering the same job again: its report, made from the same finished job's metrics, is there.
+    if (!isPreconditionFailed(err)) throw err;
+  }
 
   ctx.out.step(`Registering ${opts.job} in model package group ${group}`);
   const input = modelPackageInput({
@@ -117,6 +121,9 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
       [META.datasetUri]: tags[TAG_KEYS.dataset] ?? "",
       [META.datasetHash]: tags[TAG_KEYS.datasetHash] ?? "",
       [META.stack]: opts.stack,
+      [META.modelIdentity]: artifact.identity,
+      [META.artifactSha256]: artifact.sha256,
+      [META.artifactVersionId]: artifact.versionId ?? "",
     },
     idempotencyKey: `${group}/${opts.job}`,
   });
@@ -163,22 +170,3 @@ export function modelPackageInput(spec: ModelPackageSpec): CreateModelPackageCom
     ClientToken: createHash("sha256").update(spec.idempotencyKey).digest("hex").slice(0, CLIENT_TOKEN_LENGTH),
   };
 }
-
-export async function metricsFromArchive(s3: S3Client, modelDataUrl: string): Promise<Metrics | undefined> {
-  const { bucket, key } = parseS3Uri(modelDataUrl);
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  if (!object.Body) throw new CliError(`${modelDataUrl} is empty`);
-  let bytes: Buffer | undefined;
-  try {
-    bytes = await extractFromTarGz(object.Body as Readable, (name) => name === METRICS_FILE);
-  } catch (err) {
-    throw new CliError(`cannot read ${METRICS_FILE} from ${modelDataUrl}: ${(err as Error).message}`, { cause: err });
-  }
-  if (!bytes) return undefined;
-  try {
-    return parseMetricsJson(bytes.toString("utf8"));
-  } catch (err) {
-    throw new CliError(`${METRICS_FILE} in ${modelDataUrl} is not valid: ${(err as Error).message}`);
-  }
-}
-

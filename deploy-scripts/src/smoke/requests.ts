@@ -19,6 +19,11 @@ export interface SmokeResponse {
   readonly contentType: string | undefined;
   readonly body: string;
   readonly latencyMs: number;
+  /**
+   * Which model answered: `CustomAttributes` of InvokeEndpoint, the `X-Amzn-SageMaker-Custom-Attributes`
+   * header over HTTP (`model-sha256=<hex>` from ml-core serve); undefined when the response has none.
+   */
+  readonly identity?: string;
 }
 
 export interface SmokeTransport {

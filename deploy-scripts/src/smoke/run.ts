@@ -16,7 +16,17 @@ export interface SmokeResult {
  * serverless endpoint that scaled to zero cold-starts on it, and the latency limit is about serving,
  * not provisioning.
  */
-export async function runSmoke(transport: SmokeTransport, sample: SampleRows, opts: { maxLatencyMs: number; warmUp?: boolean }): Promise<SmokeResult> {
+export interface SmokeOptions {
+  readonly maxLatencyMs: number;
+  readonly warmUp?: boolean;
+  /**
+   * The identity the expected model answers with (`model-sha256=<hex>`, recorded at registration):
+   * every response must carry it, so the test proves which version answered, not only that one did.
+   */
+  readonly expectedIdentity?: string;
+}
+
+export async function runSmoke(transport: SmokeTransport, sample: SampleRows, opts: SmokeOptions): Promise<SmokeResult> {
   const requests = buildSmokeRequests(sample);
   const [first] = requests;
   if (first && (opts.warmUp ?? true)) {
@@ -30,7 +40,11 @@ export async function runSmoke(transport: SmokeTransport, sample: SampleRows, op
   for (const request of requests) {
     try {
       const response = await transport.send(request);
-      results.push({ name: request.name, latencyMs: Math.round(response.latencyMs), problems: checkSmokeResponse(request, response, opts.maxLatencyMs) });
+      const problems = checkSmokeResponse(request, response, opts.maxLatencyMs);
+      if (opts.expectedIdentity !== undefined && response.identity !== opts.expectedIdentity) {
+        problems.push(`${request.name} request: answered by ${response.identity ? `model ${response.identity}` : "a model that sent no identity (no CustomAttributes)"}, expected model ${opts.expectedIdentity}`);
+      }
+      results.push({ name: request.name, latencyMs: Math.round(response.latencyMs), problems });
     } catch (err) {
       results.push({ name: request.name, latencyMs: 0, problems: [`${request.name} request failed: ${(err as Error).name}: ${(err as Error).message}`] });
     }

@@ -1,10 +1,12 @@
 import { promises as fs } from "node:fs";
+import { VALIDATION_CHANNEL } from "@ml-platform/contract";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { DescribeEndpointCommand } from "@aws-sdk/client-sagemaker";
 import { joinS3, parseS3Uri } from "../aws/arn";
 import type { StackSettings } from "../config/settings";
 import type { Context } from "../context";
 import { CliError } from "../errors";
+import { META, describeVersion, type ModelVersion } from "../registry/model-version";
 import { readStackOutputs, type StackOutputs } from "../stacks/gateway";
 import { runSmoke, type SmokeResult } from "./run";
 import { sampleFromCsv, type SampleRows } from "./sample";
@@ -36,7 +38,7 @@ export async function loadSamples(ctx: Context, source: SampleSource, outputs: S
     return fromCsv(text, source.file, { maxRows: source.rows, label: labelName });
   }
   const s3 = ctx.aws.s3(outputs.region);
-  const { bucket, key } = parseS3Uri(joinS3(outputs.datasetUri, "validation") + "/");
+  const { bucket, key } = parseS3Uri(joinS3(outputs.datasetUri, VALIDATION_CHANNEL) + "/");
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 100 }));
   const first = (listed.Contents ?? []).find((o) => o.Key && !o.Key.endsWith("/") && (o.Size ?? 0) > 0);
   if (!first?.Key) {
@@ -56,6 +58,16 @@ function fromCsv(text: string, where: string, opts: { maxRows: number; label?: s
   } catch (err) {
     throw new CliError(`cannot take sample rows from ${where}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The identity a version's model answers with, recorded by `register` (and carried by promotion);
+ * undefined, with a warning, for a version registered before identities were recorded.
+ */
+export function expectedIdentity(ctx: Pick<Context, "out">, version: ModelVersion): string | undefined {
+  const identity = version.metadata[META.modelIdentity];
+  if (!identity) ctx.out.warn(`version ${version.version} of ${version.group} has no ${META.modelIdentity} metadata (registered before it was recorded): the smoke test cannot check which model answers`);
+  return identity;
 }
 
 export interface EndpointState {
@@ -79,14 +91,14 @@ export interface StackSmoke {
 }
 
 /** Checks a stack's endpoint is InService, then sends it the smoke requests. Never throws on a failed check. */
-export async function smokeStack(ctx: Context, stack: string, outputs: StackOutputs, sample: SampleRows, maxLatencyMs: number): Promise<StackSmoke> {
+export async function smokeStack(ctx: Context, stack: string, outputs: StackOutputs, sample: SampleRows, maxLatencyMs: number, expectedIdentity?: string): Promise<StackSmoke> {
   const endpoint = await endpointState(ctx, outputs);
   if (!endpoint.name) return { stack, endpoint, problems: [`stack "${stack}" has no endpoint (it pins no model)`] };
   if (endpoint.status !== "InService") {
     return { stack, endpoint, problems: [`endpoint ${endpoint.name} of stack "${stack}" is ${endpoint.status}, not InService${endpoint.failureReason ? `: ${endpoint.failureReason}` : ""}`] };
   }
   ctx.out.step(`Smoke-testing endpoint ${endpoint.name} of stack "${stack}" with ${sample.rows.length} rows`);
-  const smoke = await runSmoke(sageMakerTransport(ctx.aws.runtime(outputs.region), endpoint.name), sample, { maxLatencyMs });
+  const smoke = await runSmoke(sageMakerTransport(ctx.aws.runtime(outputs.region), endpoint.name), sample, { maxLatencyMs, expectedIdentity });
   return { stack, endpoint, smoke, problems: smoke.problems.map((p) => `smoke test of stack "${stack}": ${p}`) };
 }
 
@@ -113,7 +125,9 @@ export async function smoke(ctx: Context, opts: SmokeOptions): Promise<StackSmok
   const { settings } = await ctx.stackFiles.read(opts.stack);
   const outputs = await readStackOutputs(ctx.stacks, opts.stack);
   const sample = await loadSamples(ctx, { file: opts.samples, rows: opts.rows }, outputs, settings);
-  const result = await smokeStack(ctx, opts.stack, outputs, sample, opts.maxLatencyMs ?? settings.promotion.smokeMaxLatencyMs);
+  const pinned = settings.model?.packageArn;
+  const identity = pinned ? expectedIdentity(ctx, await describeVersion(ctx.aws.sagemaker(outputs.region), pinned)) : undefined;
+  const result = await smokeStack(ctx, opts.stack, outputs, sample, opts.maxLatencyMs ?? settings.promotion.smokeMaxLatencyMs, identity);
   if (result.problems.length > 0) throw new CliError(`smoke test of stack "${opts.stack}" failed`, { details: result.problems });
   return result;
 }

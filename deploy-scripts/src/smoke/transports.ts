@@ -1,4 +1,5 @@
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
+import { MODEL_IDENTITY_HEADER } from "@ml-platform/ml-core";
 import type { SmokeRequest, SmokeResponse, SmokeTransport } from "./requests";
 
 /** Sends smoke requests to a SageMaker endpoint. Errors (4xx/5xx from the model) are thrown by the SDK. */
@@ -12,7 +13,7 @@ export function sageMakerTransport(client: SageMakerRuntimeClient, endpointName:
       );
       const latencyMs = now() - start;
       const body = out.Body === undefined ? "" : Buffer.from(out.Body).toString("utf8");
-      return { status: 200, contentType: out.ContentType, body, latencyMs };
+      return { status: 200, contentType: out.ContentType, body, latencyMs, identity: out.CustomAttributes };
     },
   };
 }
@@ -32,7 +33,7 @@ export function httpTransport(baseUrl: string, opts: { timeoutMs?: number; now?:
         signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
       });
       const body = await res.text();
-      return { status: res.status, contentType: res.headers.get("content-type") ?? undefined, body, latencyMs: now() - start };
+      return { status: res.status, contentType: res.headers.get("content-type") ?? undefined, body, latencyMs: now() - start, identity: res.headers.get(MODEL_IDENTITY_HEADER) ?? undefined };
     },
   };
 }

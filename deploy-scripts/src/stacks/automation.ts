@@ -7,15 +7,15 @@ import type { ChangeSummary, RunOptions, StackGateway } from "./gateway";
  * lazily: it is large, and `--help` or a command that never touches Pulumi should not pay for it.
  */
 export class AutomationStackGateway implements StackGateway {
-  /** `policyPacks`: directories of policy packs every preview and update runs (`--policy-pack`). */
+  /** `policyPacks`: directories of policy packs every preview and update runs besides the stack's own (`ML_DEPLOY_POLICY_PACKS`). */
   constructor(
     private readonly workDir: string,
     private readonly policyPacks: readonly string[] = [],
   ) {}
 
-  private async select(stackName: string) {
+  private async select(stackName: string, env: Readonly<Record<string, string>> = {}) {
     const { LocalWorkspace } = require("@pulumi/pulumi/automation") as typeof automation;
-    return LocalWorkspace.selectStack({ stackName, workDir: this.workDir });
+    return LocalWorkspace.selectStack({ stackName, workDir: this.workDir }, { envVars: { ...env } });
   }
 
   async outputs(stack: string): Promise<Record<string, unknown>> {
@@ -24,12 +24,22 @@ export class AutomationStackGateway implements StackGateway {
   }
 
   async preview(stack: string, opts: RunOptions = {}): Promise<ChangeSummary> {
-    const result = await (await this.select(stack)).preview({ diff: true, onOutput: opts.onOutput, color: "never", policyPacks: [...this.policyPacks] });
+    const result = await (await this.select(stack, opts.env)).preview({ diff: true, color: "never", ...this.runOptions(opts) });
     return { ...result.changeSummary } as ChangeSummary;
   }
 
   async up(stack: string, opts: RunOptions = {}): Promise<ChangeSummary> {
-    const result = await (await this.select(stack)).up({ onOutput: opts.onOutput, color: "never", policyPacks: [...this.policyPacks] });
+    const result = await (await this.select(stack, opts.env)).up({ color: "never", ...this.runOptions(opts) });
     return { ...(result.summary.resourceChanges ?? {}) } as ChangeSummary;
+  }
+
+  private runOptions(opts: RunOptions) {
+    return {
+      onOutput: opts.onOutput,
+      signal: opts.signal,
+      // The stack's own packs first: --policy-pack-config pairs with --policy-pack by position.
+      policyPacks: [...(opts.policyPacks ?? []), ...this.policyPacks],
+      policyPackConfigs: opts.policyPackConfigs?.length ? [...opts.policyPackConfigs] : undefined,
+    };
   }
 }

@@ -15,6 +15,17 @@ export interface StackGateway {
 export interface RunOptions {
   /** Streams Pulumi's own output (the diff, the progress) as it is produced. */
   onOutput?: (text: string) => void;
+  /** Added to the environment of the `pulumi` process (e.g. the role the providers assume). */
+  env?: Readonly<Record<string, string>>;
+  /** Policy pack directories run with the operation (`--policy-pack`), in order. */
+  policyPacks?: readonly string[];
+  /** Config files of the first `policyPackConfigs.length` packs (`--policy-pack-config`), in the same order. */
+  policyPackConfigs?: readonly string[];
+  /**
+   * Aborting it interrupts the operation as Ctrl-C does: the Automation API sends the `pulumi`
+   * process SIGINT, which finishes the resource operations in flight, saves the state and stops.
+   */
+  signal?: AbortSignal;
 }
 
 /** Counts per operation, e.g. `{ same: 30, update: 1, replace: 2 }`. */

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { DATASET_CHANNELS, IMAGE_BY_DIGEST } from "@ml-platform/contract";
 import { paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
 import {
   CreateTrainingJobCommand,
@@ -17,14 +18,10 @@ import { resolveHyperparameters, type HyperparameterSource } from "./hyperparame
 import { readStackOutputs, type StackOutputs } from "../stacks/gateway";
 import { currentImageUri } from "../images/build";
 
-/** The input channels ml-core reads, as `<datasetUri>/<channel>/`. */
-export const CHANNELS = ["train", "validation"] as const;
 /** Where SageMaker syncs `CheckpointConfig.S3Uri` to inside the container (its default). */
 export const CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints";
 /** Tags every training job gets besides the stack's own (`mlPlatform:tags`). */
 export const TAG_KEYS = { gitCommit: "ml-platform:git-commit", dataset: "ml-platform:dataset", datasetHash: "ml-platform:dataset-hash", stack: "ml-platform:stack" } as const;
-
-const IMAGE_BY_DIGEST = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$/;
 
 export interface TrainOptions {
   stack: string;
@@ -170,10 +167,6 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
   for (const [k, v] of Object.entries(hyperparameters)) {
     if (k.length > HYPERPARAMETERS.maxKeyLength || v.length > HYPERPARAMETERS.maxValueLength) problems.push(`mlPlatform:training.hyperparameters.${k.slice(0, 40)}: keys and values are limited to 256 characters`);
   }
-  if (t.spot && t.maxWaitSeconds === undefined) problems.push("mlPlatform:training.maxWaitSeconds is required when training.spot is true");
-  if (t.spot && t.maxWaitSeconds !== undefined && t.maxWaitSeconds < t.maxRuntimeSeconds) {
-    problems.push(`mlPlatform:training.maxWaitSeconds (${t.maxWaitSeconds}) is less than training.maxRuntimeSeconds (${t.maxRuntimeSeconds})`);
-  }
   if (spec.maxRetries < TRAINING_RETRY_ATTEMPTS.min || spec.maxRetries > TRAINING_RETRY_ATTEMPTS.max) {
     problems.push(`--max-retries (${spec.maxRetries}) must be ${TRAINING_RETRY_ATTEMPTS.min}-${TRAINING_RETRY_ATTEMPTS.max}`);
   }
@@ -192,7 +185,7 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
     RoleArn: outputs.executionRoleArn,
     AlgorithmSpecification: { TrainingImage: spec.image, TrainingInputMode: "File", MetricDefinitions: resolved.metricDefinitions },
     HyperParameters: hyperparameters,
-    InputDataConfig: CHANNELS.map((channel) => ({
+    InputDataConfig: DATASET_CHANNELS.map((channel) => ({
       ChannelName: channel,
       ContentType: "text/csv",
       CompressionType: "None",
@@ -205,6 +198,7 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
       VolumeSizeInGB: t.volumeSizeGb,
       ...(hasInstanceStorage(t.instanceType) ? {} : { VolumeKmsKeyId: outputs.kmsKeyArn }),
     },
+    // The contract's schema requires maxWaitSeconds >= maxRuntimeSeconds with spot.
     StoppingCondition: { MaxRuntimeInSeconds: t.maxRuntimeSeconds, ...(t.spot ? { MaxWaitTimeInSeconds: t.maxWaitSeconds } : {}) },
     EnableManagedSpotTraining: t.spot,
     // A spot interruption resumes from here; without it the job restarts from scratch.
@@ -234,7 +228,7 @@ export async function datasetFingerprint(s3: S3Client, datasetUri: string): Prom
       if (o.Key && !o.Key.endsWith("/")) lines.push(`${o.Key.slice(prefix.length)}\t${o.Size ?? 0}\t${o.ETag ?? ""}`);
     }
   }
-  const empty = CHANNELS.filter((c) => !lines.some((l) => l.startsWith(`${c}/`)));
+  const empty = DATASET_CHANNELS.filter((c) => !lines.some((l) => l.startsWith(`${c}/`)));
   if (empty.length > 0) {
     throw new CliError(`the dataset has no data for channel${empty.length > 1 ? "s" : ""} ${empty.join(", ")}`, {
       details: empty.map((c) => `s3://${bucket}/${prefix}${c}/ is empty`),
