@@ -108,7 +108,8 @@ export const iamTrustPolicy: PlatformPolicy = {
       report(`${where} trusts every principal of ${wide.join(", ")} with no condition naming which; trust the deployer's role ARN, or pin aws:PrincipalArn (or sts:ExternalId for a third party)`);
     }
     for (const service of principals.services) {
-      const missing = [["aws:sourceaccount", "aws:SourceAccount"], ["aws:sourcearn", "aws:SourceArn"]].filter(([key]) => !pins(tests, [key])).map(([, shown]) => shown);
+      const keys: ReadonlyArray<readonly [string, string]> = [["aws:sourceaccount", "aws:SourceAccount"], ["aws:sourcearn", "aws:SourceArn"]];
+      const missing = keys.filter(([key]) => !pins(tests, [key])).map(([, shown]) => shown);
       if (missing.length > 0) report(`${where} lets ${service} assume the role with no ${missing.join(" and no ")} condition; add StringEquals aws:SourceAccount <account ID> and ArnLike aws:SourceArn <the service resources' ARN pattern>`);
     }
   }),
