@@ -171,12 +171,10 @@ describe("the dev-k8s stack under the mocked provider", () => {
   // Known open finding, outside the Kubernetes rules: the Pod Identity role's trust names
   // pods.eks.amazonaws.com with aws:SourceAccount but no aws:SourceArn (infra/policies/
   // serving-identity-policy.ts). When that is fixed, this list becomes empty.
-  const KNOWN = ["iam-trust-policy"];
 
-  it("passes every Kubernetes rule and every other rule of the pack but the known trust finding", async () => {
+  it("passes every rule of the pack", async () => {
     const { violations } = await evaluatePack(policies, engineView(plan));
-    expect(violations.filter((v) => !KNOWN.includes(v.policy))).toEqual([]);
-    expect(violations.map((v) => v.message)).toEqual([expect.stringContaining('Role "serving-identity-role": assumeRolePolicy statement "TrustEksPodIdentityInThisAccount"')]);
+    expect(violations).toEqual([]);
   });
 
   it("meets every Kubernetes rule (a pass is not a rule that never ran)", async () => {
@@ -189,7 +187,7 @@ describe("the dev-k8s stack under the mocked provider", () => {
     const deploymentOf = copy.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
     deploymentOf.inputs.spec.strategy.rollingUpdate.maxUnavailable = 1;
     const changed = { ...copy, resources: copy.resources.filter((r) => !(r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && r.inputs.metadata.name === "default-deny")) };
-    const violations = (await evaluatePack(policies, engineView(changed))).violations.filter((v) => !KNOWN.includes(v.policy));
+    const violations = (await evaluatePack(policies, engineView(changed))).violations;
     expect(violations.map((v) => `${v.policy}: ${v.message}`)).toEqual([
       `kubernetes-rolling-update-keeps-capacity: Deployment "${deploymentOf.name}": strategy.rollingUpdate.maxUnavailable is 1; set it to 0 (and maxSurge ≥ 1)`,
       `kubernetes-namespace-default-deny: namespace "flight-delays" (of Deployment "${deploymentOf.name}") has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules); add one`,
