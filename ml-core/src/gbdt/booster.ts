@@ -11,6 +11,7 @@
 import type { BinMapper } from "./binning";
 import { growTree, type GrowerContext, type GrowerOptions } from "./grower";
 import { HistogramPool } from "./histogram";
+import { HistogramThreads, sharedArray } from "./histogram-threads";
 import type { Loss } from "./loss";
 import { Random } from "./random";
 import { addBinnedPredictions, fromTreeJson, toTreeJson } from "./tree";
@@ -30,6 +31,8 @@ export interface BoosterOptions extends GrowerOptions {
   /** An improvement must lower the validation loss by more than this. */
   readonly earlyStoppingTol: number;
   readonly seed: number;
+  /** Threads building histograms (1 = this thread alone). The model does not depend on it. */
+  readonly threads: number;
 }
 
 export interface BinnedData {
@@ -69,6 +72,7 @@ export class Booster {
   private readonly g: GradientArray[];
   private readonly h: GradientArray[];
   private readonly allFeatures: Uint32Array;
+  private readonly threads: HistogramThreads | undefined;
 
   constructor(
     readonly loss: Loss,
@@ -87,21 +91,37 @@ export class Booster {
       this.validRaw = new Float64Array(valid.nRows * K);
       for (let i = 0; i < valid.nRows; i++) for (let k = 0; k < K; k++) this.validRaw[i * K + k] = this.baseline[k]!;
     }
-    this.g = Array.from({ length: K }, () => new GradientArray(n));
-    this.h = Array.from({ length: K }, () => new GradientArray(loss.constantHessian ? 0 : n));
     const nFeatures = mapper.features.length;
+    const threaded = opts.threads > 1 && nFeatures > 1;
+    // With threads, what they read lives on shared memory (the bins are copied there once).
+    const float32 = (length: number): GradientArray => (threaded ? sharedArray(GradientArray, length) : new GradientArray(length));
+    this.g = Array.from({ length: K }, () => float32(n));
+    this.h = Array.from({ length: K }, () => float32(loss.constantHessian ? 0 : n));
     this.allFeatures = Uint32Array.from({ length: nFeatures }, (_, i) => i);
+    // Gathered gradients serve the smaller child only (at most half its parent), except for a
+    // subsampled root, which is gathered whole.
+    const ordered = opts.subsample < 1 ? n : Math.ceil(n / 2);
+    const arrays = {
+      bins: threaded ? sharedCopy(train.bins) : train.bins,
+      nRows: n,
+      rows: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
+      orderedG: float32(ordered),
+      orderedH: float32(loss.constantHessian ? 0 : ordered),
+      g: this.g,
+      h: this.h,
+    };
+    this.threads = threaded ? new HistogramThreads(opts.threads, arrays, nFeatures) : undefined;
+    const threads = this.threads;
     this.ctx = {
-      bins: train.bins,
+      bins: arrays.bins,
       nRows: n,
       featureBins: mapper.features,
-      pool: new HistogramPool(nFeatures),
-      rows: new RowIndexArray(n),
+      pool: new HistogramPool(nFeatures, threads && ((length) => threads.allocate(length))),
+      rows: arrays.rows,
       scratch: new RowIndexArray(n),
-      // Gathered gradients serve the smaller child only (at most half its parent), except for a
-      // subsampled root, which is gathered whole.
-      orderedG: new GradientArray(opts.subsample < 1 ? n : Math.ceil(n / 2)),
-      orderedH: new GradientArray(loss.constantHessian ? 0 : opts.subsample < 1 ? n : Math.ceil(n / 2)),
+      orderedG: arrays.orderedG,
+      orderedH: arrays.orderedH,
+      threads,
     };
     this.rng = new Random(opts.seed);
     if (resume) this.restore(resume);
@@ -140,7 +160,7 @@ export class Booster {
       if (natural) fillIdentity(ctx.rows, n);
       else ctx.rows.set(sampled as Uint32Array);
       const features = opts.colsampleBytree < 1 ? sampleSorted(this.allFeatures.length, opts.colsampleBytree, this.rng) : this.allFeatures;
-      const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k]!, loss.constantHessian ? null : this.h[k]!, features, opts, this.rng);
+      const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k]!, loss.constantHessian ? null : this.h[k]!, features, opts, this.rng, k);
       if (natural) {
         // Every row sits in exactly one leaf's range: no tree walk needed for the training set.
         for (const leaf of leaves) addToRows(this.trainRaw, ctx.rows, leaf.start, leaf.start + leaf.count, tree.value[leaf.node]!, K, k);
@@ -169,6 +189,11 @@ export class Booster {
     } else if (opts.earlyStoppingRounds > 0 && this.round - this.bestRound >= opts.earlyStoppingRounds) {
       this.stopped = true;
     }
+  }
+
+  /** Stops the histogram threads; the booster can still report, not train. */
+  close(): void {
+    this.threads?.close();
   }
 
   /** Mean training loss at the current round (costs a pass over the data; for progress lines). */
@@ -226,6 +251,12 @@ export class Booster {
     this.round = s.round;
     if (this.valid && this.opts.earlyStoppingRounds > 0 && this.round - this.bestRound >= this.opts.earlyStoppingRounds && this.round > 0) this.stopped = true;
   }
+}
+
+function sharedCopy(a: Uint8Array): Uint8Array {
+  const s = sharedArray(Uint8Array, a.length);
+  s.set(a);
+  return s;
 }
 
 // Small hot loops live in their own functions: V8 optimizes them on their own, whatever the rest

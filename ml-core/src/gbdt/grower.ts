@@ -8,6 +8,7 @@
  */
 import type { FeatureBins } from "./binning";
 import { accumulate, HistogramPool, subtractInto } from "./histogram";
+import type { HistogramThreads } from "./histogram-threads";
 import type { Random } from "./random";
 import { findBestSplit, type SplitConstraints, type SplitInfo } from "./split";
 import type { BinTree } from "./tree";
@@ -41,6 +42,8 @@ export interface GrowerContext {
   readonly scratch: RowIndexArray;
   readonly orderedG: GradientArray;
   readonly orderedH: GradientArray;
+  /** Threads that share the histogram work (their shared arrays are these); none: this thread alone. */
+  readonly threads?: HistogramThreads;
 }
 
 interface Node {
@@ -74,6 +77,8 @@ export function growTree(
   treeFeatures: Uint32Array,
   opts: GrowerOptions,
   rng: Random,
+  /** Which output's gradients `g`/`h` are (the threads read them from shared memory). */
+  output = 0,
 ): GrownTree {
   const tree: BinTree = { feature: [], binThreshold: [], categoriesLeft: [], missingLeft: [], left: [], right: [], value: [], count: [], gain: [] };
   const newNode = (start: number, count: number, depth: number, sumG: number, sumH: number): Node => {
@@ -119,7 +124,7 @@ export function growTree(
 
   if (canSplit(root)) {
     root.hist = ctx.pool.acquire();
-    buildHistogram(ctx, root, natural, g, h, treeFeatures);
+    buildHistogram(ctx, root, natural, g, h, treeFeatures, output);
     findSplit(root);
   } else {
     finalize(root);
@@ -146,7 +151,7 @@ export function growTree(
     if (splitL || splitR) {
       const [small, large] = l.count <= r.count ? [l, r] : [r, l];
       small.hist = ctx.pool.acquire();
-      buildHistogram(ctx, small, false, g, h, treeFeatures);
+      buildHistogram(ctx, small, false, g, h, treeFeatures, output);
       subtractInto(node.hist as Float64Array, small.hist, treeFeatures);
       large.hist = node.hist;
       node.hist = null;
@@ -169,7 +174,7 @@ export function growTree(
 }
 
 /** `natural`: the node is every row in order (the root without subsampling): no gather needed. */
-function buildHistogram(ctx: GrowerContext, n: Node, natural: boolean, g: GradientArray, h: GradientArray | null, features: Uint32Array): void {
+function buildHistogram(ctx: GrowerContext, n: Node, natural: boolean, g: GradientArray, h: GradientArray | null, features: Uint32Array, output: number): void {
   const hist = n.hist as Float64Array;
   const rows = ctx.rows;
   let gi = g;
@@ -182,6 +187,10 @@ function buildHistogram(ctx: GrowerContext, n: Node, natural: boolean, g: Gradie
     if (h !== null) for (let i = n.start, j = 0; i < end; i++, j++) orderedH[j] = h[rows[i]!]!;
     gi = orderedG;
     hi = h === null ? null : orderedH;
+  }
+  if (ctx.threads !== undefined) {
+    ctx.threads.build(hist, natural, n.start, n.count, natural ? output : -1, h !== null, features);
+    return;
   }
   for (let i = 0; i < features.length; i++) {
     const f = features[i]!;

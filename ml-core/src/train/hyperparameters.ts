@@ -45,8 +45,12 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
   { name: "colsample_bynode", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of the tree's features considered at each split." },
   { name: "early_stopping_rounds", kind: { type: "int", min: 0, max: 100_000 }, default: "10", doc: "With a validation channel: stop when the validation loss has not improved for this many rounds, and keep the model of the best round; 0 = off." },
   { name: "early_stopping_tol", kind: { type: "float", min: 0, max: 1e9 }, default: "1e-7", doc: "An improvement must lower the validation loss by more than this." },
+  { name: "threads", kind: { type: "int", min: 0, max: 1024 }, default: "0", doc: "Threads building histograms; 0 = every CPU the job sees (Node's availableParallelism: the instance's vCPUs on SageMaker). The model is the same for any thread count, so it is not recorded in the model." },
   { name: "seed", kind: { type: "int", min: 0, max: 4_294_967_295 }, default: "0", doc: "Seed of every random draw (binning sample, row and column subsampling). Same seed, data and hyperparameters: same model." },
 ];
+
+/** Hyperparameters that do not change the model, and so are not recorded in it. */
+const NOT_RECORDED = new Set(["threads"]);
 
 /** Keys SageMaker itself may add (automatic model tuning, framework estimators): accepted and ignored. */
 export const IGNORED_PREFIXES = ["sagemaker_", "_tuning_objective_metric"];
@@ -115,9 +119,12 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     earlyStoppingRounds: get("early_stopping_rounds"),
     earlyStoppingTol: get("early_stopping_tol"),
     seed: get("seed"),
+    threads: get("threads"),
   };
   const resolved: Record<string, string> = {};
   for (const spec of HYPERPARAMETERS) {
+    // How the work is spread does not change the model: left out of model.json and of a checkpoint's fingerprint.
+    if (NOT_RECORDED.has(spec.name)) continue;
     const v = spec.name === "max_leaf_nodes" ? maxLeafNodes : spec.name === "max_depth" ? maxDepth : values.get(spec.name) ?? spec.default;
     if (v !== undefined) resolved[spec.name] = String(v);
   }

@@ -5,6 +5,7 @@
  * signal handling and checkpoints; it never reads the environment or the file system.
  */
 import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import type { DataSchema, LabelColumn } from "../data/table";
 import type { BinnedTable } from "./binned-data";
 import { binaryMetricsInPlace, computeMetrics } from "../eval/metrics";
@@ -102,9 +103,15 @@ export class TrainingSession {
       mapper,
       { bins: train.bins, nRows: train.nRows, y: this.yTrain },
       validation && this.yValid ? { bins: validation.bins, nRows: validation.nRows, y: this.yValid } : undefined,
-      params,
+      // threads 0: every CPU this process may use.
+      { ...params, threads: params.threads > 0 ? params.threads : availableParallelism() },
       state,
     );
+  }
+
+  /** Stops the session's threads (idempotent); `finish` does it too. */
+  close(): void {
+    this.booster.close();
   }
 
   get done(): boolean {
@@ -135,6 +142,7 @@ export class TrainingSession {
   /** Evaluates and assembles the model. Ends the session: its prediction buffers are reused. */
   finish(): FitResult {
     const { schema, train, validation, hyperparameters } = this.input;
+    this.booster.close();
     const result = this.booster.result();
     const nClasses = this.classes?.length ?? 0;
     const metrics: Record<string, number> = {};

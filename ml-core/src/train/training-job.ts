@@ -85,39 +85,47 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
     io.progress(`stop requested: saved a checkpoint at round ${session.round} to ${file}`);
     return { status: "stopped", checkpoint: file, round: session.round, seconds: seconds() };
   };
-  while (!session.done) {
-    if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
-    session.step();
-    if (session.round % group === 0 || session.done) {
-      const p = session.progress();
-      io.progress(
-        `[round ${p.round}/${p.numRound}] train_loss=${p.trainLoss.toFixed(6)}` +
-          (p.validationLoss !== undefined ? ` validation_loss=${p.validationLoss.toFixed(6)}` : "") +
-          ` ${seconds()}s`,
-      );
-    }
-    // Let a pending SIGTERM handler run: the rounds are synchronous CPU work.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+  try {
+    return await runRounds();
+  } finally {
+    session.close();
   }
-  if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
 
-  const result = session.finish();
-  const report = { ...result.metrics, rounds: result.model.training.rounds, loss_history: result.lossHistory };
-  saveModel(spec.modelDir, result.model, report);
-  for (const [name, value] of Object.entries(result.metrics)) {
-    const colon = name.indexOf(":");
-    io.metric(formatMetricLine(name.slice(0, colon), name.slice(colon + 1), value));
+  async function runRounds(): Promise<JobOutcome> {
+    while (!session.done) {
+      if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
+      session.step();
+      if (session.round % group === 0 || session.done) {
+        const p = session.progress();
+        io.progress(
+          `[round ${p.round}/${p.numRound}] train_loss=${p.trainLoss.toFixed(6)}` +
+            (p.validationLoss !== undefined ? ` validation_loss=${p.validationLoss.toFixed(6)}` : "") +
+            ` ${seconds()}s`,
+        );
+      }
+      // Let a pending SIGTERM handler run: the rounds are synchronous CPU work.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
+
+    const result = session.finish();
+    const report = { ...result.metrics, rounds: result.model.training.rounds, loss_history: result.lossHistory };
+    saveModel(spec.modelDir, result.model, report);
+    for (const [name, value] of Object.entries(result.metrics)) {
+      const colon = name.indexOf(":");
+      io.metric(formatMetricLine(name.slice(0, colon), name.slice(colon + 1), value));
+    }
+    if (spec.checkpointDir !== undefined) removeCheckpoint(spec.checkpointDir);
+    return {
+      status: "completed",
+      modelDir: spec.modelDir,
+      objective: session.objective,
+      classes: session.classes,
+      rounds: result.model.training.rounds,
+      roundsRun: result.model.training.roundsRun,
+      resumedFromRound: resume?.state.round ?? null,
+      metrics: result.metrics,
+      seconds: seconds(),
+    };
   }
-  if (spec.checkpointDir !== undefined) removeCheckpoint(spec.checkpointDir);
-  return {
-    status: "completed",
-    modelDir: spec.modelDir,
-    objective: session.objective,
-    classes: session.classes,
-    rounds: result.model.training.rounds,
-    roundsRun: result.model.training.roundsRun,
-    resumedFromRound: resume?.state.round ?? null,
-    metrics: result.metrics,
-    seconds: seconds(),
-  };
 }
