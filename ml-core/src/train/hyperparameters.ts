@@ -46,11 +46,26 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
   { name: "early_stopping_rounds", kind: { type: "int", min: 0, max: 100_000 }, default: "10", doc: "With a validation channel: stop when the validation loss has not improved for this many rounds, and keep the model of the best round; 0 = off." },
   { name: "early_stopping_tol", kind: { type: "float", min: 0, max: 1e9 }, default: "1e-7", doc: "An improvement must lower the validation loss by more than this." },
   { name: "threads", kind: { type: "int", min: 0, max: 1024 }, default: "0", doc: "Threads building histograms; 0 = every CPU the job sees (Node's availableParallelism: the instance's vCPUs on SageMaker). The model is the same for any thread count, so it is not recorded in the model." },
+  { name: "checkpoint_interval", kind: { type: "string" }, default: "0", doc: "Save a checkpoint every N rounds (10) or every N seconds (60s), written atomically, so a job killed without warning (SIGKILL, a lost instance) resumes from the last one and ends with the same model; 0 = only on SIGTERM. Needs a checkpoint directory (SageMaker's checkpoints/ or --checkpoint-dir)." },
   { name: "seed", kind: { type: "int", min: 0, max: 4_294_967_295 }, default: "0", doc: "Seed of every random draw (binning sample, row and column subsampling). Same seed, data and hyperparameters: same model." },
 ];
 
 /** Hyperparameters that do not change the model, and so are not recorded in it. */
-const NOT_RECORDED = new Set(["threads"]);
+const NOT_RECORDED = new Set(["threads", "checkpoint_interval"]);
+
+/** When periodic checkpoints are written: every `rounds` rounds, or every `seconds` seconds; both 0 = never. */
+export interface CheckpointInterval {
+  readonly rounds: number;
+  readonly seconds: number;
+}
+
+/** `checkpoint_interval`: "N" rounds or "Ns" seconds (N a positive integer), or "0". */
+export function parseCheckpointInterval(text: string): CheckpointInterval | string {
+  const m = /^(\d{1,9})(s?)$/.exec(text.trim());
+  if (m === null) return `${JSON.stringify(text)} is not a number of rounds ("10"), of seconds ("60s") or 0`;
+  const n = Number(m[1]);
+  return m[2] === "s" ? { rounds: 0, seconds: n } : { rounds: n, seconds: 0 };
+}
 
 /** Keys SageMaker itself may add (automatic model tuning, framework estimators): accepted and ignored. */
 export const IGNORED_PREFIXES = ["sagemaker_", "_tuning_objective_metric"];
@@ -61,6 +76,7 @@ export class HyperparameterError extends Error {
 
 export interface ParsedHyperparameters {
   readonly params: FitParams;
+  readonly checkpointInterval: CheckpointInterval;
   readonly layout: Omit<LayoutOptions, "maxCategories">;
   /** Every hyperparameter with its effective value, as strings (recorded in the model). */
   readonly resolved: Record<string, string>;
@@ -98,6 +114,8 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
   if (growPolicy === "depthwise" && maxDepth === 0 && maxLeafNodes === 0) problems.push("grow_policy depthwise needs max_depth or max_leaf_nodes to bound the tree");
   const label = values.get("label") as string | undefined;
   if (label !== undefined && label.length === 0) problems.push(`label: must name a column (or be left out for headerless data)`);
+  const checkpointInterval = parseCheckpointInterval(get<string>("checkpoint_interval"));
+  if (typeof checkpointInterval === "string") problems.push(`checkpoint_interval: ${checkpointInterval}`);
   if (problems.length > 0) throw new HyperparameterError(`invalid hyperparameters:\n  ${problems.join("\n  ")}`);
 
   const categoricalColumns = (get<string>("categorical_columns") || "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
@@ -129,7 +147,7 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     if (v !== undefined) resolved[spec.name] = String(v);
   }
   const ignoreColumns = (get<string>("ignore_columns") || "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-  return { params, layout: { labelColumn: label, categoricalColumns, ignoreColumns }, resolved };
+  return { params, checkpointInterval: checkpointInterval as CheckpointInterval, layout: { labelColumn: label, categoricalColumns, ignoreColumns }, resolved };
 }
 
 /** The typed value, or a string describing what is wrong (for numeric kinds). */

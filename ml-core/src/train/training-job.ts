@@ -78,6 +78,10 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
   const { session, resume } = startSession(spec, hp, io, seconds);
   io.progress(`objective ${session.objective}${session.classes ? ` (classes: ${session.classes.join(", ")})` : ""}`);
 
+  const interval = hp.checkpointInterval;
+  const periodic = interval.rounds > 0 || interval.seconds > 0;
+  if (periodic && spec.checkpointDir === undefined) throw new Error("checkpoint_interval needs a checkpoint directory (--checkpoint-dir, or SageMaker's checkpoints/)");
+  let lastSaved = performance.now();
   const numRound = hp.params.numRound;
   const group = Math.max(1, Math.floor(numRound / 10));
   const stop = (): JobOutcome => {
@@ -95,6 +99,11 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
     while (!session.done) {
       if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
       session.step();
+      if (periodic && !session.done && (interval.rounds > 0 ? session.round % interval.rounds === 0 : performance.now() - lastSaved >= interval.seconds * 1000)) {
+        const file = saveCheckpoint(spec.checkpointDir as string, session.checkpoint());
+        lastSaved = performance.now();
+        io.progress(`saved a checkpoint at round ${session.round} to ${file}`);
+      }
       if (session.round % group === 0 || session.done) {
         const p = session.progress();
         io.progress(
