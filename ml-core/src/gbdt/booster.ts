@@ -26,9 +26,9 @@ export interface BoosterOptions extends GrowerOptions {
   readonly subsample: number;
   /** Fraction of features drawn for each tree; 1 = all. */
   readonly colsampleBytree: number;
-  /** Stop after this many rounds without improvement of the validation loss; 0 = off. */
+  /** Stop after this many rounds without improvement of the watched validation metric; 0 = off. */
   readonly earlyStoppingRounds: number;
-  /** An improvement must lower the validation loss by more than this. */
+  /** An improvement must better the watched metric by more than this. */
   readonly earlyStoppingTol: number;
   readonly seed: number;
   /** Threads building histograms (1 = this thread alone). The model does not depend on it. */
@@ -42,15 +42,28 @@ export interface BinnedData {
   readonly y: Float64Array;
 }
 
+/**
+ * What early stopping watches on the validation set, from its raw scores (rows × outputs): the
+ * loss unless the caller names another metric (eval/ knows metrics; gbdt/ does not import it).
+ */
+export interface StoppingMetric {
+  readonly name: string;
+  readonly higherIsBetter: boolean;
+  evaluate(validRaw: Float64Array): number;
+}
+
 /** Everything needed to continue training exactly where it stopped. */
 export interface BoosterState {
   readonly round: number;
   readonly trees: TreeJson[];
   readonly rng: number[];
   readonly bestRound: number;
+  /** The best value of the watched metric so far, negated when higher is better (lower is better here). */
   readonly bestLoss: number | null;
   readonly trainLoss: number[];
   readonly validationLoss: number[];
+  /** Per round, the watched metric's value (as reported, not negated). */
+  readonly validationMetric?: number[];
 }
 
 export class Booster {
@@ -67,6 +80,7 @@ export class Booster {
   private bestValidRaw: Float64Array | undefined;
   private readonly trainLoss: number[] = [];
   private readonly validationLoss: number[] = [];
+  private readonly validationMetric: number[] = [];
   private stopped = false;
   private readonly ctx: GrowerContext;
   private readonly g: GradientArray[];
@@ -81,6 +95,8 @@ export class Booster {
     readonly valid: BinnedData | undefined,
     readonly opts: BoosterOptions,
     resume?: BoosterState,
+    /** What early stopping watches; default: the mean validation loss. */
+    readonly stoppingMetric?: StoppingMetric,
   ) {
     const K = loss.nOutputs;
     const n = train.nRows;
@@ -179,8 +195,15 @@ export class Booster {
     if (!valid || !validRaw) return;
     const vLoss = this.loss.meanLoss(valid.y, validRaw, valid.nRows);
     this.validationLoss.push(vLoss);
-    if (this.bestLoss === null || vLoss < this.bestLoss - opts.earlyStoppingTol) {
-      this.bestLoss = vLoss;
+    let watched = vLoss;
+    if (this.stoppingMetric !== undefined) {
+      const m = this.stoppingMetric.evaluate(validRaw);
+      this.validationMetric.push(m);
+      // NaN (an AUC with one class present) never improves.
+      watched = m !== m ? Infinity : this.stoppingMetric.higherIsBetter ? -m : m;
+    }
+    if (this.bestLoss === null || watched < this.bestLoss - opts.earlyStoppingTol) {
+      this.bestLoss = watched;
       this.bestRound = this.round;
       if (opts.earlyStoppingRounds > 0) {
         this.bestTrainRaw = this.trainRaw.slice();
@@ -205,6 +228,16 @@ export class Booster {
     return this.validationLoss.at(-1);
   }
 
+  /** The watched metric's last value, when one other than the loss is watched. */
+  currentValidationMetric(): number | undefined {
+    return this.validationMetric.at(-1);
+  }
+
+  /** The round whose model early stopping keeps (so far). */
+  get bestIteration(): number {
+    return this.bestRound;
+  }
+
   /**
    * The model to keep: with early stopping on a validation set, the trees up to the best round;
    * otherwise all of them. Raw predictions match the kept trees.
@@ -226,6 +259,7 @@ export class Booster {
       bestLoss: this.bestLoss,
       trainLoss: this.trainLoss.slice(),
       validationLoss: this.validationLoss.slice(),
+      validationMetric: this.validationMetric.slice(),
     };
   }
 
@@ -236,6 +270,7 @@ export class Booster {
     this.bestLoss = s.bestLoss;
     this.bestRound = s.bestRound;
     this.validationLoss.push(...s.validationLoss);
+    this.validationMetric.push(...(s.validationMetric ?? []));
     this.trainLoss.push(...s.trainLoss);
     for (let t = 0; t < s.trees.length; t++) {
       const tree = fromTreeJson(s.trees[t]!, this.mapper);

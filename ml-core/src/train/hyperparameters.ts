@@ -6,6 +6,8 @@
 import type { LayoutOptions } from "../data/table";
 import type { GrowPolicy } from "../gbdt/grower";
 import { MAX_BINS } from "../gbdt/types";
+import { METRIC_NAMES } from "../eval/metrics";
+import { stoppingMetricProblem } from "./stopping-metric";
 import type { FitParams } from "./session";
 
 type Kind =
@@ -44,6 +46,7 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
   { name: "colsample_bytree", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of features drawn for each tree." },
   { name: "colsample_bynode", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of the tree's features considered at each split." },
   { name: "early_stopping_rounds", kind: { type: "int", min: 0, max: 100_000 }, default: "10", doc: "With a validation channel: stop when the validation loss has not improved for this many rounds, and keep the model of the best round; 0 = off." },
+  { name: "early_stopping_metric", kind: { type: "enum", values: ["loss", ...METRIC_NAMES.classification, ...METRIC_NAMES.regression] }, default: "loss", doc: "What early stopping watches on the validation channel: loss (the objective's: log loss, or squared error), or a metric: auc, logloss, accuracy, f1 (classification), rmse, mae, r2 (regression). The model of the round with the best value is kept." },
   { name: "early_stopping_tol", kind: { type: "float", min: 0, max: 1e9 }, default: "1e-7", doc: "An improvement must lower the validation loss by more than this." },
   { name: "threads", kind: { type: "int", min: 0, max: 1024 }, default: "0", doc: "Threads building histograms; 0 = every CPU the job sees (Node's availableParallelism: the instance's vCPUs on SageMaker). The model is the same for any thread count, so it is not recorded in the model." },
   { name: "checkpoint_interval", kind: { type: "string" }, default: "0", doc: "Save a checkpoint every N rounds (10) or every N seconds (60s), written atomically, so a job killed without warning (SIGKILL, a lost instance) resumes from the last one and ends with the same model; 0 = only on SIGTERM. Needs a checkpoint directory (SageMaker's checkpoints/ or --checkpoint-dir)." },
@@ -114,6 +117,12 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
   if (growPolicy === "depthwise" && maxDepth === 0 && maxLeafNodes === 0) problems.push("grow_policy depthwise needs max_depth or max_leaf_nodes to bound the tree");
   const label = values.get("label") as string | undefined;
   if (label !== undefined && label.length === 0) problems.push(`label: must name a column (or be left out for headerless data)`);
+  const stoppingMetric = get<string>("early_stopping_metric");
+  const objective = get<string>("objective");
+  if (objective !== "auto" && stoppingMetric !== "loss") {
+    const problem = stoppingMetricProblem(objective === "regression" ? "regression" : "classification", stoppingMetric);
+    if (problem !== undefined) problems.push(`early_stopping_metric: ${problem}`);
+  }
   const checkpointInterval = parseCheckpointInterval(get<string>("checkpoint_interval"));
   if (typeof checkpointInterval === "string") problems.push(`checkpoint_interval: ${checkpointInterval}`);
   if (problems.length > 0) throw new HyperparameterError(`invalid hyperparameters:\n  ${problems.join("\n  ")}`);
@@ -138,6 +147,7 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     earlyStoppingTol: get("early_stopping_tol"),
     seed: get("seed"),
     threads: get("threads"),
+    earlyStoppingMetric: stoppingMetric,
   };
   const resolved: Record<string, string> = {};
   for (const spec of HYPERPARAMETERS) {

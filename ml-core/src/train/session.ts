@@ -16,6 +16,7 @@ import { FlatPredictor, sigmoid, softmaxInPlace } from "../model/flat-predictor"
 
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FeatureSchema, type ModelJson } from "../model/format";
 import type { Objective } from "../model/predictor";
+import { stoppingMetric } from "./stopping-metric";
 
 export const ML_CORE_VERSION = "0.1.0";
 export const CHECKPOINT_VERSION = 1;
@@ -23,6 +24,8 @@ export const CHECKPOINT_VERSION = 1;
 export interface FitParams extends BoosterOptions {
   readonly objective: Objective | "auto";
   readonly maxBins: number;
+  /** "loss", or a metric name of eval/metrics.ts that early stopping watches instead. */
+  readonly earlyStoppingMetric: string;
 }
 
 /** Binning's own seed, derived from `seed` so that binning is the same whatever boosting draws. */
@@ -53,6 +56,8 @@ export interface RoundProgress {
   readonly numRound: number;
   readonly trainLoss: number;
   readonly validationLoss: number | undefined;
+  /** The metric early stopping watches, when it is not the loss. */
+  readonly validationMetric: { readonly name: string; readonly value: number } | undefined;
 }
 
 export interface FitResult {
@@ -106,6 +111,7 @@ export class TrainingSession {
       // threads 0: every CPU this process may use.
       { ...params, threads: params.threads > 0 ? params.threads : availableParallelism() },
       state,
+      this.yValid && stoppingMetric(params.earlyStoppingMetric, this.objective, this.classes?.length ?? 0, this.yValid),
     );
   }
 
@@ -127,11 +133,13 @@ export class TrainingSession {
   }
 
   progress(): RoundProgress {
+    const metric = this.booster.currentValidationMetric();
     return {
       round: this.booster.roundsRun,
       numRound: this.input.params.numRound,
       trainLoss: this.booster.currentTrainLoss(),
       validationLoss: this.booster.currentValidationLoss(),
+      validationMetric: metric === undefined || this.booster.stoppingMetric === undefined ? undefined : { name: this.booster.stoppingMetric.name, value: metric },
     };
   }
 

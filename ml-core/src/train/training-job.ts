@@ -109,6 +109,7 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
         io.progress(
           `[round ${p.round}/${p.numRound}] train_loss=${p.trainLoss.toFixed(6)}` +
             (p.validationLoss !== undefined ? ` validation_loss=${p.validationLoss.toFixed(6)}` : "") +
+            (p.validationMetric !== undefined ? ` validation_${p.validationMetric.name}=${p.validationMetric.value.toFixed(6)}` : "") +
             ` ${seconds()}s`,
         );
       }
