@@ -14,6 +14,7 @@ import { Booster, type BoosterOptions, type BoosterState } from "../gbdt/booster
 import { lossFor } from "../gbdt/loss";
 import { FlatPredictor, sigmoid, softmaxInPlace } from "../model/flat-predictor";
 
+import { featureImportance } from "../model/importance";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FeatureSchema, type ModelJson } from "../model/format";
 import type { Objective } from "../model/predictor";
 import { stoppingMetric } from "./stopping-metric";
@@ -192,6 +193,7 @@ export class TrainingSession {
         mlCoreVersion: ML_CORE_VERSION,
       },
       metrics,
+      featureImportance: featureImportance(features, result.trees),
     };
     // The shipped predictor must accept what we wrote (fails loudly on any format slip).
     new FlatPredictor(model);
