@@ -11,6 +11,7 @@ export { saveModel } from "./model/save";
 export { featureImportance, describeModel } from "./model/importance";
 export type { ModelDescription } from "./model/importance";
 export { FlatPredictor, sigmoid } from "./model/flat-predictor";
+export { ChainPredictor } from "./model/chain-predictor";
 // The model format, with the artifact file names ml-core writes (MODEL_FILE "model.json",
 // METRICS_FILE "metrics.json").
 export * from "./model/format";

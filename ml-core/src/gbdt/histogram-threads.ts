@@ -11,9 +11,13 @@
  * fewer features than threads, the extra threads idle.
  *
  * The main thread hands out a job by writing it into a shared control array and bumping a
- * sequence number (`Atomics.notify`); it sums its own share of the features meanwhile, then waits
- * (`Atomics.wait`) until every worker has counted down. Training stays synchronous: no promise, no
- * event loop turn per node. This file is also the workers' entry point.
+ * sequence number (`Atomics.notify`). Every thread, the main one included, then claims features
+ * one at a time (a compare-and-swap of the feature's claim slot from an older job's number to this
+ * job's): the main thread from the first feature up, workers from the last down. A worker that
+ * wakes late (a busy machine) finds the features taken and the main thread has done them; one that
+ * never starts cannot stall training. The main thread waits (`Atomics.wait`) only for features a
+ * worker claimed. Training stays synchronous: no promise, no event loop turn per node. This file
+ * is also the workers' entry point.
  */
 import * as path from "node:path";
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
@@ -25,7 +29,8 @@ import type { GradientArray, RowIndexArray } from "./types";
 
 /** Control array slots. */
 const SEQ = 0;
-const PENDING = 1;
+/** Features of the current job summed so far. */
+const DONE = 1;
 const STOP = 2;
 const FAILED = 3;
 const HIST = 4;
@@ -38,6 +43,7 @@ const HAS_H = 9;
 const N_FEATURES = 10;
 const N_THREADS = 11;
 const REGISTERED = 12;
+/** Then the job's features, then one claim slot per feature position (the job number that took it). */
 const FEATURES = 16;
 
 /** Below this many row × feature additions a node is summed by the main thread alone: waking the workers costs more. */
@@ -74,6 +80,9 @@ export class HistogramThreads {
   private readonly workers: Worker[];
   private readonly ports: MessagePort[];
   private readonly control: Int32Array;
+  /** Index of the first claim slot in `control`. */
+  private readonly claims: number;
+  private readonly maxFeatures: number;
   private readonly histIds = new Map<Float64Array, number>();
   private closed = false;
 
@@ -83,7 +92,9 @@ export class HistogramThreads {
     nFeatures: number,
   ) {
     this.size = threads;
-    this.control = new Int32Array(new SharedArrayBuffer((FEATURES + nFeatures) * 4));
+    this.control = new Int32Array(new SharedArrayBuffer((FEATURES + 2 * nFeatures) * 4));
+    this.claims = FEATURES + nFeatures;
+    this.maxFeatures = nFeatures;
     this.ports = [];
     this.workers = Array.from({ length: threads - 1 }, (_, i) => {
       const { port1, port2 } = new MessageChannel();
@@ -128,12 +139,20 @@ export class HistogramThreads {
     c[N_THREADS] = T;
     c[REGISTERED] = this.histIds.size;
     for (let i = 0; i < features.length; i++) c[FEATURES + i] = features[i]!;
-    // Every worker counts down, the idle ones (index ≥ T) too: one wait covers them all.
-    Atomics.store(c, PENDING, this.workers.length);
-    Atomics.add(c, SEQ, 1);
+    Atomics.store(c, DONE, 0);
+    const job = Atomics.load(c, SEQ) + 1;
+    // Positions past this job's features are taken in advance: a worker that read a later job's
+    // longer feature list while holding this job's number must find nothing to claim.
+    for (let i = features.length; i < this.maxFeatures; i++) Atomics.store(c, this.claims + i, job);
+    Atomics.store(c, SEQ, job);
     Atomics.notify(c, SEQ);
-    for (let i = 0; i < features.length; i += T) this.sum(hist, natural, start, count, source, hasH, features[i]!);
-    for (let p = Atomics.load(c, PENDING); p !== 0; p = Atomics.load(c, PENDING)) Atomics.wait(c, PENDING, p);
+    const nF = features.length;
+    for (let i = 0; i < nF; i++) {
+      if (!claim(c, this.claims + i, job)) continue;
+      this.sum(hist, natural, start, count, source, hasH, features[i]!);
+      Atomics.add(c, DONE, 1);
+    }
+    for (let d = Atomics.load(c, DONE); d < nF; d = Atomics.load(c, DONE)) Atomics.wait(c, DONE, d);
     if (Atomics.load(c, FAILED) !== 0) throw new Error("a histogram thread failed");
   }
 
@@ -149,7 +168,14 @@ export class HistogramThreads {
     Atomics.add(this.control, SEQ, 1);
     Atomics.notify(this.control, SEQ);
     for (const p of this.ports) p.close();
+    for (const w of this.workers) void w.terminate();
   }
+}
+
+/** Takes claim slot `slot` for `job` unless a thread already has (job numbers only grow). */
+function claim(c: Int32Array, slot: number, job: number): boolean {
+  const v = Atomics.load(c, slot);
+  return v < job && Atomics.compareExchange(c, slot, v, job) === v;
 }
 
 function sumFeature(a: SharedTrainingArrays, hist: Float64Array, natural: boolean, start: number, count: number, source: number, hasH: boolean, f: number): void {
@@ -169,30 +195,33 @@ function workerEntry(): string {
 
 function runWorker(init: ThreadInit): void {
   const c = init.control;
+  const claims = FEATURES + (c.length - FEATURES) / 2;
   const hists: Float64Array[] = [];
   let seen = 0;
   for (;;) {
     Atomics.wait(c, SEQ, seen);
     seen = Atomics.load(c, SEQ);
     if (Atomics.load(c, STOP) !== 0) return;
-    try {
-      // Buffers allocated since the last job: posted before the job was, so already queued.
-      const registered = c[REGISTERED]!;
-      while (hists.length < registered) {
-        const m = receiveMessageOnPort(init.port);
-        if (m === undefined) throw new Error(`histogram ${hists.length} was not received`);
-        hists.push(m.message as Float64Array);
+    // The job's fields as read now belong to job `seen` as long as a claim for it succeeds: a
+    // job ends only when all its features are summed, so a later job cannot have begun.
+    const nF = c[N_FEATURES]!;
+    if (init.index >= c[N_THREADS]!) continue;
+    for (let i = nF - 1; i >= 0; i--) {
+      if (!claim(c, claims + i, seen)) continue;
+      try {
+        // Buffers allocated since the last job: posted before the job was, so already queued.
+        const registered = c[REGISTERED]!;
+        while (hists.length < registered) {
+          const m = receiveMessageOnPort(init.port);
+          if (m === undefined) throw new Error(`histogram ${hists.length} was not received`);
+          hists.push(m.message as Float64Array);
+        }
+        sumFeature(init.arrays, hists[c[HIST]!]!, c[NATURAL] === 1, c[START]!, c[COUNT]!, c[SOURCE]!, c[HAS_H] === 1, c[FEATURES + i]!);
+      } catch {
+        Atomics.store(c, FAILED, 1);
       }
-      const T = c[N_THREADS]!;
-      const nF = c[N_FEATURES]!;
-      const hist = hists[c[HIST]!]!;
-      for (let i = init.index; i < nF && init.index < T; i += T) {
-        sumFeature(init.arrays, hist, c[NATURAL] === 1, c[START]!, c[COUNT]!, c[SOURCE]!, c[HAS_H] === 1, c[FEATURES + i]!);
-      }
-    } catch {
-      Atomics.store(c, FAILED, 1);
+      if (Atomics.add(c, DONE, 1) + 1 === nF) Atomics.notify(c, DONE);
     }
-    if (Atomics.sub(c, PENDING, 1) === 1) Atomics.notify(c, PENDING);
   }
 }
 
