@@ -40,6 +40,8 @@ export interface BinnedData {
   readonly nRows: number;
   /** Labels: class index for classification, the value for regression. */
   readonly y: Float64Array;
+  /** Sample weights (non-negative); none: every row counts once. */
+  readonly weights?: Float64Array;
 }
 
 /**
@@ -87,6 +89,7 @@ export class Booster {
   private readonly h: GradientArray[];
   private readonly allFeatures: Uint32Array;
   private readonly threads: HistogramThreads | undefined;
+  private readonly constantHessian: boolean;
 
   constructor(
     readonly loss: Loss,
@@ -100,7 +103,10 @@ export class Booster {
   ) {
     const K = loss.nOutputs;
     const n = train.nRows;
-    this.baseline = loss.baseline(train.y, n);
+    this.baseline = loss.baseline(train.y, n, train.weights);
+    // Weights make every hessian differ (h = w for squared error): the histograms must sum them.
+    this.constantHessian = loss.constantHessian && train.weights === undefined;
+    const constantHessian = this.constantHessian;
     this.trainRaw = new Float64Array(n * K);
     for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) this.trainRaw[i * K + k] = this.baseline[k]!;
     if (valid) {
@@ -112,7 +118,7 @@ export class Booster {
     // With threads, what they read lives on shared memory (the bins are copied there once).
     const float32 = (length: number): GradientArray => (threaded ? sharedArray(GradientArray, length) : new GradientArray(length));
     this.g = Array.from({ length: K }, () => float32(n));
-    this.h = Array.from({ length: K }, () => float32(loss.constantHessian ? 0 : n));
+    this.h = Array.from({ length: K }, () => float32(constantHessian ? 0 : n));
     this.allFeatures = Uint32Array.from({ length: nFeatures }, (_, i) => i);
     // Gathered gradients serve the smaller child only (at most half its parent), except for a
     // subsampled root, which is gathered whole.
@@ -122,7 +128,7 @@ export class Booster {
       nRows: n,
       rows: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
       orderedG: float32(ordered),
-      orderedH: float32(loss.constantHessian ? 0 : ordered),
+      orderedH: float32(constantHessian ? 0 : ordered),
       g: this.g,
       h: this.h,
     };
@@ -163,6 +169,7 @@ export class Booster {
     const K = loss.nOutputs;
     const n = train.nRows;
     loss.gradients(train.y, this.trainRaw, n, this.g, this.h);
+    if (train.weights !== undefined) for (let k = 0; k < K; k++) applyWeights(this.g[k]!, this.h[k]!, train.weights, loss.constantHessian, n);
 
     let nSample = n;
     const natural = opts.subsample >= 1;
@@ -176,7 +183,7 @@ export class Booster {
       if (natural) fillIdentity(ctx.rows, n);
       else ctx.rows.set(sampled as Uint32Array);
       const features = opts.colsampleBytree < 1 ? sampleSorted(this.allFeatures.length, opts.colsampleBytree, this.rng) : this.allFeatures;
-      const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k]!, loss.constantHessian ? null : this.h[k]!, features, opts, this.rng, k);
+      const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k]!, this.constantHessian ? null : this.h[k]!, features, opts, this.rng, k);
       if (natural) {
         // Every row sits in exactly one leaf's range: no tree walk needed for the training set.
         for (const leaf of leaves) addToRows(this.trainRaw, ctx.rows, leaf.start, leaf.start + leaf.count, tree.value[leaf.node]!, K, k);
@@ -193,7 +200,7 @@ export class Booster {
   private afterRound(): void {
     const { valid, validRaw, opts } = this;
     if (!valid || !validRaw) return;
-    const vLoss = this.loss.meanLoss(valid.y, validRaw, valid.nRows);
+    const vLoss = this.loss.meanLoss(valid.y, validRaw, valid.nRows, valid.weights);
     this.validationLoss.push(vLoss);
     let watched = vLoss;
     if (this.stoppingMetric !== undefined) {
@@ -221,7 +228,7 @@ export class Booster {
 
   /** Mean training loss at the current round (costs a pass over the data; for progress lines). */
   currentTrainLoss(): number {
-    return this.loss.meanLoss(this.train.y, this.trainRaw, this.train.nRows);
+    return this.loss.meanLoss(this.train.y, this.trainRaw, this.train.nRows, this.train.weights);
   }
 
   currentValidationLoss(): number | undefined {
@@ -286,6 +293,13 @@ export class Booster {
     this.round = s.round;
     if (this.valid && this.opts.earlyStoppingRounds > 0 && this.round - this.bestRound >= this.opts.earlyStoppingRounds && this.round > 0) this.stopped = true;
   }
+}
+
+/** Gradients and hessians of a weighted loss: each row's times its weight (a loss with constant hessian 1 gets h = w). */
+function applyWeights(g: GradientArray, h: GradientArray, w: Float64Array, constantHessian: boolean, n: number): void {
+  for (let i = 0; i < n; i++) g[i]! *= w[i]!;
+  if (constantHessian) for (let i = 0; i < n; i++) h[i] = w[i]!;
+  else for (let i = 0; i < n; i++) h[i]! *= w[i]!;
 }
 
 function sharedCopy(a: Uint8Array): Uint8Array {

@@ -32,6 +32,8 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
   { name: "label", kind: { type: "string" }, default: undefined, doc: "Name of the label column; the CSV files then have a header row. Unset: no header, the label is the first column (SageMaker built-in algorithms' convention) and features are named f0, f1, ..." },
   { name: "categorical_columns", kind: { type: "string" }, default: "", doc: "Comma-separated feature names to treat as categorical even if their values look numeric. Other columns are categorical only when every non-missing value in their first 1000 rows is text; a column that mixes numbers and text there is an error." },
   { name: "ignore_columns", kind: { type: "string" }, default: "", doc: "Comma-separated column names that are neither label nor feature (ids, other targets)." },
+  { name: "weight_column", kind: { type: "string" }, default: "", doc: "Name of a column of sample weights (non-negative numbers; the data needs a header). A row of weight w counts as w rows in the bin thresholds, gradients, leaf values, early stopping and every metric. Not a feature." },
+  { name: "scale_pos_weight", kind: { type: "float", min: 0, max: 1e9, minExclusive: true }, default: "1", doc: "Binary only: the training weight of positive rows is multiplied by this (XGBoost's; e.g. negatives / positives for unbalanced classes). Validation metrics are not reweighted." },
   { name: "num_round", kind: { type: "int", min: 1, max: 100_000 }, default: "100", doc: "Boosting rounds (trees per output)." },
   { name: "learning_rate", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "0.1", doc: "Shrinkage applied to every leaf value." },
   { name: "grow_policy", kind: { type: "enum", values: ["leafwise", "depthwise"] }, default: "leafwise", doc: "leafwise: split the leaf with the largest gain first (LightGBM, scikit-learn); depthwise: level by level (XGBoost)." },
@@ -123,6 +125,8 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     const problem = stoppingMetricProblem(objective === "regression" ? "regression" : "classification", stoppingMetric);
     if (problem !== undefined) problems.push(`early_stopping_metric: ${problem}`);
   }
+  const scalePosWeight = get<number>("scale_pos_weight");
+  if (scalePosWeight !== 1 && objective !== "auto" && objective !== "binary") problems.push(`scale_pos_weight: applies to binary classification only, objective is ${objective}`);
   const checkpointInterval = parseCheckpointInterval(get<string>("checkpoint_interval"));
   if (typeof checkpointInterval === "string") problems.push(`checkpoint_interval: ${checkpointInterval}`);
   if (problems.length > 0) throw new HyperparameterError(`invalid hyperparameters:\n  ${problems.join("\n  ")}`);
@@ -148,6 +152,7 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     seed: get("seed"),
     threads: get("threads"),
     earlyStoppingMetric: stoppingMetric,
+    scalePosWeight,
   };
   const resolved: Record<string, string> = {};
   for (const spec of HYPERPARAMETERS) {
@@ -157,7 +162,13 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     if (v !== undefined) resolved[spec.name] = String(v);
   }
   const ignoreColumns = (get<string>("ignore_columns") || "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-  return { params, checkpointInterval: checkpointInterval as CheckpointInterval, layout: { labelColumn: label, categoricalColumns, ignoreColumns }, resolved };
+  const weightColumn = get<string>("weight_column").trim();
+  return {
+    params,
+    checkpointInterval: checkpointInterval as CheckpointInterval,
+    layout: { labelColumn: label, categoricalColumns, ignoreColumns, ...(weightColumn !== "" ? { weightColumn } : {}) },
+    resolved,
+  };
 }
 
 /** The typed value, or a string describing what is wrong (for numeric kinds). */

@@ -27,6 +27,8 @@ export interface FitParams extends BoosterOptions {
   readonly maxBins: number;
   /** "loss", or a metric name of eval/metrics.ts that early stopping watches instead. */
   readonly earlyStoppingMetric: string;
+  /** Binary: positive training rows' weight is multiplied by this (1 = unchanged). */
+  readonly scalePosWeight: number;
 }
 
 /** Binning's own seed, derived from `seed` so that binning is the same whatever boosting draws. */
@@ -79,6 +81,10 @@ export class TrainingSession {
   private readonly booster: Booster;
   private readonly yTrain: Float64Array;
   private readonly yValid: Float64Array | undefined;
+  /** Training weights (weight column times scale_pos_weight); none when every row counts once. */
+  private readonly wTrain: Float64Array | undefined;
+  private readonly wValid: Float64Array | undefined;
+  private readonly trainWeightsAsGiven: Float64Array | undefined;
 
   /** What `finish` needs of the input; the tables themselves (labels above all) are not kept. */
   private readonly input: Pick<FitInput, "schema" | "hyperparameters" | "params"> & {
@@ -95,6 +101,10 @@ export class TrainingSession {
     this.yTrain = labels.yTrain;
     this.yValid = labels.yValid;
     this.fingerprint = fingerprintOf(input);
+    if (params.scalePosWeight !== 1 && this.objective !== "binary") throw new LabelError(`scale_pos_weight applies to binary classification only; the label makes this ${this.objective}`);
+    this.wTrain = trainingWeights(train.weights, this.yTrain, params.scalePosWeight);
+    this.wValid = validation?.weights;
+    this.trainWeightsAsGiven = train.weights;
 
     const loss = lossFor(this.objective, this.classes?.length ?? 0);
     let state: BoosterState | undefined;
@@ -107,12 +117,12 @@ export class TrainingSession {
     this.booster = new Booster(
       loss,
       mapper,
-      { bins: train.bins, nRows: train.nRows, y: this.yTrain },
-      validation && this.yValid ? { bins: validation.bins, nRows: validation.nRows, y: this.yValid } : undefined,
+      { bins: train.bins, nRows: train.nRows, y: this.yTrain, weights: this.wTrain },
+      validation && this.yValid ? { bins: validation.bins, nRows: validation.nRows, y: this.yValid, weights: this.wValid } : undefined,
       // threads 0: every CPU this process may use.
       { ...params, threads: params.threads > 0 ? params.threads : availableParallelism() },
       state,
-      this.yValid && stoppingMetric(params.earlyStoppingMetric, this.objective, this.classes?.length ?? 0, this.yValid),
+      this.yValid && stoppingMetric(params.earlyStoppingMetric, this.objective, this.classes?.length ?? 0, this.yValid, this.wValid),
     );
   }
 
@@ -155,10 +165,12 @@ export class TrainingSession {
     const result = this.booster.result();
     const nClasses = this.classes?.length ?? 0;
     const metrics: Record<string, number> = {};
-    const add = (channel: string, y: Float64Array, raw: Float64Array): void => {
+    const add = (channel: string, y: Float64Array, raw: Float64Array, w: Float64Array | undefined): void => {
       // Probabilities overwrite the raw scores in place: no second copy of a large training set.
       let m: Record<string, number>;
-      if (this.objective === "binary") {
+      if (w !== undefined) {
+        m = computeMetrics(this.objective, y, probabilities(this.objective, raw, y.length, nClasses), nClasses, w);
+      } else if (this.objective === "binary") {
         for (let i = 0; i < y.length; i++) raw[i] = 1 / (1 + Math.exp(-raw[i]!));
         m = binaryMetricsInPlace(y, raw);
       } else {
@@ -167,8 +179,9 @@ export class TrainingSession {
       }
       for (const [k, v] of Object.entries(m)) metrics[`${channel}:${k}`] = v;
     };
-    add("train", this.yTrain, result.trainRaw);
-    if (this.yValid && result.validRaw) add("validation", this.yValid, result.validRaw);
+    // Training metrics with the training weights as given (weight column), not scale_pos_weight's.
+    add("train", this.yTrain, result.trainRaw, this.trainWeightsAsGiven);
+    if (this.yValid && result.validRaw) add("validation", this.yValid, result.validRaw, this.wValid);
 
     const features: FeatureSchema[] = schema.features.map((f) =>
       f.kind === "categorical" ? { name: f.name, kind: "categorical", categories: f.categories ?? [] } : { name: f.name, kind: "numeric" },
@@ -199,6 +212,14 @@ export class TrainingSession {
     new FlatPredictor(model);
     return { model, metrics, lossHistory: { validation: this.booster.state().validationLoss } };
   }
+}
+
+/** The weight column's weights with positives scaled by `scalePosWeight`; undefined when all are 1. */
+function trainingWeights(weights: Float64Array | undefined, y: Float64Array, scalePosWeight: number): Float64Array | undefined {
+  if (scalePosWeight === 1) return weights;
+  const w = weights === undefined ? new Float64Array(y.length).fill(1) : weights.slice();
+  for (let i = 0; i < y.length; i++) if (y[i] === 1) w[i]! *= scalePosWeight;
+  return w;
 }
 
 /** Probabilities (classification, nRows × nClasses) or values (regression) from raw scores. */

@@ -2,7 +2,7 @@
  * Early stopping on a named metric (`early_stopping_metric`): which metrics apply to which
  * objective, and the evaluator the booster calls on the validation set's raw scores each round.
  */
-import { accuracy, auc, binaryAuc, f1, logloss, mae, METRIC_NAMES, r2, rmse } from "../eval/metrics";
+import { accuracy, auc, binaryAuc, f1, logloss, mae, METRIC_NAMES, r2, rmse, weightedBinaryAuc } from "../eval/metrics";
 import type { StoppingMetric } from "../gbdt/booster";
 import { rawToOutputs, sigmoid } from "../model/flat-predictor";
 import type { Objective } from "../model/predictor";
@@ -14,7 +14,7 @@ export function stoppingMetricProblem(kind: "classification" | "regression", met
 }
 
 /** The metric early stopping watches, or undefined for the loss. */
-export function stoppingMetric(name: string, objective: Objective, nClasses: number, y: Float64Array): StoppingMetric | undefined {
+export function stoppingMetric(name: string, objective: Objective, nClasses: number, y: Float64Array, w?: Float64Array): StoppingMetric | undefined {
   if (name === "loss") return undefined;
   const problem = stoppingMetricProblem(objective === "regression" ? "regression" : "classification", name);
   if (problem !== undefined) throw new RangeError(`early_stopping_metric: ${problem}`);
@@ -23,17 +23,20 @@ export function stoppingMetric(name: string, objective: Objective, nClasses: num
   const positive = objective === "binary" ? Uint8Array.from(y) : undefined;
   const evaluate = (raw: Float64Array): number => {
     // Binary AUC from the positive class's probabilities alone: no n × 2 matrix.
-    if (name === "auc" && positive !== undefined) return binaryAuc(Float64Array.from(raw.subarray(0, n), sigmoid), positive);
+    if (name === "auc" && positive !== undefined) {
+      const p1 = Float64Array.from(raw.subarray(0, n), sigmoid);
+      return w === undefined ? binaryAuc(p1, positive) : weightedBinaryAuc(p1, positive, w);
+    }
     // A copy for multiclass: the softmax works in place, and these are the booster's running scores.
     const p = rawToOutputs(objective, objective === "multiclass" ? raw.slice(0, n * k) : raw.subarray(0, n), n, k);
     switch (name) {
-      case "rmse": return rmse(y, p);
-      case "mae": return mae(y, p);
-      case "r2": return r2(y, p);
-      case "accuracy": return accuracy(y, p, k);
-      case "logloss": return logloss(y, p, k);
-      case "f1": return f1(y, p, k);
-      default: return auc(y, p, k);
+      case "rmse": return rmse(y, p, w);
+      case "mae": return mae(y, p, w);
+      case "r2": return r2(y, p, w);
+      case "accuracy": return accuracy(y, p, k, w);
+      case "logloss": return logloss(y, p, k, w);
+      case "f1": return f1(y, p, k, w);
+      default: return auc(y, p, k, w);
     }
   };
   return { name, higherIsBetter: name === "auc" || name === "accuracy" || name === "f1" || name === "r2", evaluate };
