@@ -8,6 +8,7 @@ import type { GrowPolicy } from "../gbdt/grower";
 import { MAX_BINS } from "../gbdt/types";
 import { METRIC_NAMES } from "../eval/metrics";
 import { stoppingMetricProblem } from "./stopping-metric";
+import { parseMonotoneConstraints, type MonotoneSpec } from "./monotone";
 import type { FitParams } from "./session";
 
 type Kind =
@@ -52,6 +53,7 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
   { name: "early_stopping_tol", kind: { type: "float", min: 0, max: 1e9 }, default: "1e-7", doc: "An improvement must lower the validation loss by more than this." },
   { name: "threads", kind: { type: "int", min: 0, max: 1024 }, default: "0", doc: "Threads building histograms; 0 = every CPU the job sees (Node's availableParallelism: the instance's vCPUs on SageMaker). The model is the same for any thread count, so it is not recorded in the model." },
   { name: "checkpoint_interval", kind: { type: "string" }, default: "0", doc: "Save a checkpoint every N rounds (10) or every N seconds (60s), written atomically, so a job killed without warning (SIGKILL, a lost instance) resumes from the last one and ends with the same model; 0 = only on SIGTERM. Needs a checkpoint directory (SageMaker's checkpoints/ or --checkpoint-dir)." },
+  { name: "monotone_constraints", kind: { type: "string" }, default: "", doc: "Features predictions may only rise (1) or only fall (-1) with: by name (distance:1,age:-1; others free) or one 1, -1 or 0 per feature in order ((1,0,-1), XGBoost's form). Enforced in split finding and leaf values; numeric features only." },
   { name: "seed", kind: { type: "int", min: 0, max: 4_294_967_295 }, default: "0", doc: "Seed of every random draw (binning sample, row and column subsampling). Same seed, data and hyperparameters: same model." },
 ];
 
@@ -127,6 +129,8 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
   }
   const scalePosWeight = get<number>("scale_pos_weight");
   if (scalePosWeight !== 1 && objective !== "auto" && objective !== "binary") problems.push(`scale_pos_weight: applies to binary classification only, objective is ${objective}`);
+  const monotone = parseMonotoneConstraints(get<string>("monotone_constraints"));
+  if (typeof monotone === "string") problems.push(`monotone_constraints: ${monotone}`);
   const checkpointInterval = parseCheckpointInterval(get<string>("checkpoint_interval"));
   if (typeof checkpointInterval === "string") problems.push(`checkpoint_interval: ${checkpointInterval}`);
   if (problems.length > 0) throw new HyperparameterError(`invalid hyperparameters:\n  ${problems.join("\n  ")}`);
@@ -153,6 +157,7 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     threads: get("threads"),
     earlyStoppingMetric: stoppingMetric,
     scalePosWeight,
+    monotoneConstraints: monotone as MonotoneSpec | undefined,
   };
   const resolved: Record<string, string> = {};
   for (const spec of HYPERPARAMETERS) {

@@ -18,6 +18,7 @@ import { featureImportance } from "../model/importance";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FeatureSchema, type ModelJson } from "../model/format";
 import type { Objective } from "../model/predictor";
 import { stoppingMetric } from "./stopping-metric";
+import { resolveMonotoneConstraints, type MonotoneSpec } from "./monotone";
 
 export const ML_CORE_VERSION = "0.1.0";
 export const CHECKPOINT_VERSION = 1;
@@ -29,6 +30,8 @@ export interface FitParams extends BoosterOptions {
   readonly earlyStoppingMetric: string;
   /** Binary: positive training rows' weight is multiplied by this (1 = unchanged). */
   readonly scalePosWeight: number;
+  /** Monotonic constraints as given (resolved against the features here). */
+  readonly monotoneConstraints?: MonotoneSpec;
 }
 
 /** Binning's own seed, derived from `seed` so that binning is the same whatever boosting draws. */
@@ -120,7 +123,11 @@ export class TrainingSession {
       { bins: train.bins, nRows: train.nRows, y: this.yTrain, weights: this.wTrain },
       validation && this.yValid ? { bins: validation.bins, nRows: validation.nRows, y: this.yValid, weights: this.wValid } : undefined,
       // threads 0: every CPU this process may use.
-      { ...params, threads: params.threads > 0 ? params.threads : availableParallelism() },
+      {
+        ...params,
+        threads: params.threads > 0 ? params.threads : availableParallelism(),
+        monotone: resolveMonotoneConstraints(params.monotoneConstraints, schema.features),
+      },
       state,
       this.yValid && stoppingMetric(params.earlyStoppingMetric, this.objective, this.classes?.length ?? 0, this.yValid, this.wValid),
     );
