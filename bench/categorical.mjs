@@ -111,6 +111,10 @@ const sampleRows = fs.readFileSync(input, "utf8").split("\n").slice(1, 101);
 const bodies = { categorical: sampleRows.join("\n") + "\n", numeric: sampleRows.map((l) => l.split(",").slice(0, 4).join(",")).join("\n") + "\n" };
 log(`batch (s): ${JSON.stringify(batch)}`);
 const servers = { categorical: await serve(models.categorical.dir), numeric: await serve(models.numeric.dir) };
+// A failed round must not leave the servers running.
+process.on("exit", () => {
+  for (const s of Object.values(servers)) if (s.proc.exitCode === null) s.proc.kill("SIGTERM");
+});
 const reqs = { 1: { categorical: [], numeric: [] }, 32: { categorical: [], numeric: [] } };
 for (let r = 0; r < ROUNDS; r++) {
   for (const c of [1, 32]) {
