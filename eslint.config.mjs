@@ -23,7 +23,7 @@ export default tseslint.config(
       parserOptions: {
         // The root program type-checks infra, scripts, bench and every package's tests; each
         // package's own program its sources.
-        project: ["./tsconfig.json", "./ml-core/tsconfig.json", "./deploy-scripts/tsconfig.json", "./contract/tsconfig.json", "./infra/policy-pack/tsconfig.json"],
+        project: ["./tsconfig.json", "./tsconfig.test.json", "./ml-core/tsconfig.json", "./deploy-scripts/tsconfig.json", "./contract/tsconfig.json", "./infra/policy-pack/tsconfig.json"],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -28,7 +28,8 @@ const readCpu = (c1.user + c1.system - c0.user - c0.system) / 1e6;
 const trainMaxRss = process.resourceUsage().maxRSS * 1024;
 
 const holdout = mlcore.readTableWithSchema([holdoutFile], "holdout", schema);
-const predictor = new mlcore.FlatPredictor(model);
+// The shipped scorer (what loadPredictor returns), categorical splits included.
+const predictor = new mlcore.ChainPredictor(model);
 const nF = schema.features.length;
 const x = new Float64Array(holdout.nRows * nF);
 for (let f = 0; f < nF; f++) for (let i = 0; i < holdout.nRows; i++) x[i * nF + f] = holdout.columns[f][i];
@@ -48,5 +49,6 @@ console.log(JSON.stringify({
   trainRows: nRows,
   holdoutRows: holdout.nRows,
   trees: model.trees.length,
+  threads: hp.params.threads,
   metrics,
 }));

@@ -2,10 +2,11 @@
 // real 3-million-row table (vega-datasets' flights-3m: 2001 US domestic flights), same
 // hyperparameters, one run, printed side by side. Not a test.
 //
-//   node bench/train.mjs [--task binary|regression|both] [--rows N] [--no-sklearn-1thread]
+//   node bench/train.mjs [--task binary|regression|both] [--rows N] [--threads 1,2] [--repeat N]
 //
-// Needs the build (npx tsc -b) and the `zstd` command (to read the parquet file once; the CSVs are
-// cached in bench/.data/). scikit-learn is optional (Debian: python3-sklearn python3-pandas).
+// Each thread count runs ml-core (`threads` hyperparameter) and scikit-learn (OMP_NUM_THREADS)
+// alternately, `repeat` times; medians are reported with the spread and the load average.
+// Needs the build (npx tsc -b). scikit-learn is optional (Debian: python3-sklearn python3-pandas).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -21,7 +22,9 @@ const arg = (name, dflt) => {
 };
 const tasks = arg("--task", "both") === "both" ? ["binary", "regression"] : [arg("--task")];
 const rows = Number(arg("--rows", "0"));
-const sklearn1 = !args.includes("--no-sklearn-1thread");
+const threadCounts = arg("--threads", `1,${os.availableParallelism()}`).split(",").map(Number);
+const skThreads = threadCounts;
+const repeat = Number(arg("--repeat", "1"));
 
 // Matching hyperparameters: scikit-learn's defaults, no early stopping (same number of trees).
 const HP = { num_round: 100, learning_rate: 0.1, max_leaf_nodes: 31, min_samples_leaf: 20, l2_regularization: 0, max_bins: 255 };
@@ -70,34 +73,74 @@ console.log(`data: ${path.relative(process.cwd(), train)} (${mb(rawBytes)} MB ra
 console.log(`hyperparameters (both): ${Object.entries(HP).map(([k, v]) => `${k}=${v}`).join(" ")}, no early stopping; runtime baseline RSS (modules loaded, no data): node ${mb(nodeBaseline.maxRssBytes)} MB` + (pyBaseline ? `, python ${mb(pyBaseline.maxRssBytes)} MB` : ""));
 if (!skVersion) console.log("scikit-learn not found (apt-get install python3-sklearn python3-pandas): ml-core only");
 
+const median = (xs) => {
+  const v = xs.filter((x) => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
+  return v.length === 0 ? NaN : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const load1 = () => os.loadavg()[0];
+
 for (const task of tasks) {
   const t = TASKS[task];
-  const ours = runJson(process.execPath, [path.join(here, "train-worker.mjs"), train, holdout, JSON.stringify({ ...Object.fromEntries(Object.entries(HP).map(([k, v]) => [k, String(v)])), objective: task, label: t.label, ignore_columns: t.ignore, categorical_columns: CATEGORICAL, early_stopping_rounds: "0" })]);
+  const ourHp = (threads) => JSON.stringify({ ...Object.fromEntries(Object.entries(HP).map(([k, v]) => [k, String(v)])), objective: task, label: t.label, ignore_columns: t.ignore, categorical_columns: CATEGORICAL, early_stopping_rounds: "0", threads: String(threads) });
   const skArgs = [path.join(here, "train_sklearn.py"), train, holdout, task, t.label, t.ignore, CATEGORICAL, JSON.stringify(HP)];
-  const sk = skVersion ? runJson("/usr/bin/python3", skArgs) : undefined;
-  const sk1 = skVersion && sklearn1 ? runJson("/usr/bin/python3", skArgs, { OMP_NUM_THREADS: "1" }) : undefined;
-  if (ours.error) throw new Error(`ml-core failed: ${ours.error}`);
-  console.log(`\n${t.title} — ${ours.trainRows.toLocaleString("en")} training rows, ${ours.holdoutRows.toLocaleString("en")} holdout rows`);
-  const cols = [["ml-core", ours], ...(sk ? [["sklearn", sk]] : []), ...(sk1 ? [["sklearn 1 thread", sk1]] : [])];
-  const header = ["", ...cols.map(([n]) => n), ...(sk ? ["ml-core / sklearn"] : []), ...(sk1 ? ["ml-core / sklearn 1 thr"] : [])];
-  const ratio = (a, b) => (b && !b.error ? f(a / b, 2) + "×" : "-");
-  const diff = (a, b) => (b !== undefined ? (a - b >= 0 ? "+" : "") + f(a - b, 4) : "-");
-  const table = [
-    ["fit time (s)", ...cols.map(([, r]) => f(r.fitSeconds)), ...(sk ? [ratio(ours.fitSeconds, sk.fitSeconds)] : []), ...(sk1 ? [ratio(ours.fitSeconds, sk1.fitSeconds)] : [])],
-    ["fit CPU time (s)", ...cols.map(([, r]) => f(r.fitCpuSeconds)), ...(sk ? [ratio(ours.fitCpuSeconds, sk.fitCpuSeconds)] : []), ...(sk1 ? [ratio(ours.fitCpuSeconds, sk1.fitCpuSeconds)] : [])],
-    ["CSV read time (s)", ...cols.map(([, r]) => f(r.readSeconds)), ...(sk ? [ratio(ours.readSeconds, sk.readSeconds)] : []), ...(sk1 ? [ratio(ours.readSeconds, sk1.readSeconds)] : [])],
-    ["peak RSS, read + fit (MB)", ...cols.map(([, r]) => mb(r.maxRssBytes)), ...(sk ? [ratio(ours.maxRssBytes, sk.maxRssBytes)] : []), ...(sk1 ? [ratio(ours.maxRssBytes, sk1.maxRssBytes)] : [])],
-    ["peak RSS / raw CSV", ...cols.map(([, r]) => f(r.maxRssBytes / rawBytes, 2) + "×"), ...(sk ? [""] : []), ...(sk1 ? [""] : [])],
-    ["(peak − baseline) / raw CSV", ...cols.map(([n, r]) => f((r.maxRssBytes - (n === "ml-core" ? nodeBaseline : pyBaseline).maxRssBytes) / rawBytes, 2) + "×"), ...(sk ? [""] : []), ...(sk1 ? [""] : [])],
-    [`holdout ${t.metric}`, ...cols.map(([, r]) => f(r.metrics[t.metric], 4)), ...(sk ? [diff(ours.metrics[t.metric], sk.metrics[t.metric])] : []), ...(sk1 ? [diff(ours.metrics[t.metric], sk1.metrics[t.metric])] : [])],
+  // The configurations, run alternately (ours, theirs, ours, theirs, ...) `repeat` times, so a change
+  // in the shared machine's load hits both sides alike; each run records the load average beside it.
+  const configs = [
+    ...threadCounts.map((n) => ({ name: `ml-core ${n} thr`, run: () => runJson(process.execPath, [path.join(here, "train-worker.mjs"), train, holdout, ourHp(n)]) })),
+    ...(skVersion ? skThreads.map((n) => ({ name: `sklearn ${n} thr`, run: () => runJson("/usr/bin/python3", skArgs, { OMP_NUM_THREADS: String(n) }) })) : []),
   ];
-  if (task === "regression") table.push(["holdout rmse", ...cols.map(([, r]) => f(r.metrics.rmse, 3)), ...(sk ? [diff(ours.metrics.rmse, sk.metrics.rmse)] : []), ...(sk1 ? [diff(ours.metrics.rmse, sk1.metrics.rmse)] : [])]);
-  else table.push(["holdout logloss", ...cols.map(([, r]) => f(r.metrics.logloss, 4)), ...(sk ? [diff(ours.metrics.logloss, sk.metrics.logloss)] : []), ...(sk1 ? [diff(ours.metrics.logloss, sk1.metrics.logloss)] : [])]);
+  // Interleave: ml-core n, sklearn n, for each thread count.
+  const order = threadCounts.flatMap((n) => configs.filter((c) => c.name.endsWith(` ${n} thr`)));
+  for (const c of configs) if (!order.includes(c)) order.push(c);
+  const runs = new Map(configs.map((c) => [c.name, []]));
+  for (let r = 0; r < repeat; r++) {
+    for (const c of order) {
+      const before = load1();
+      const out = c.run();
+      if (out.error) throw new Error(`${c.name} failed: ${out.error}`);
+      runs.get(c.name).push({ ...out, load: (before + load1()) / 2 });
+      process.stderr.write(`${task} run ${r + 1}/${repeat} ${c.name}: fit ${out.fitSeconds.toFixed(2)} s, load ${load1().toFixed(1)}\n`);
+    }
+  }
+  const first = runs.get(configs[0].name)[0];
+  console.log(`\n${t.title} — ${first.trainRows.toLocaleString("en")} training rows, ${(first.holdoutRows ?? 598834).toLocaleString("en")} holdout rows; ${repeat} alternating run(s) each, medians (min–max)`);
+  const names = configs.map((c) => c.name);
+  const med = (name, key) => median(runs.get(name).map((x) => x[key]));
+  const span = (name, key, d = 2) => {
+    const v = runs.get(name).map((x) => x[key]);
+    return v.length > 1 ? `${f(med(name, key), d)} (${f(Math.min(...v), d)}–${f(Math.max(...v), d)})` : f(v[0], d);
+  };
+  const table = [
+    ["fit time (s)", ...names.map((n) => span(n, "fitSeconds"))],
+    ["fit CPU time (s)", ...names.map((n) => f(med(n, "fitCpuSeconds")))],
+    ["CSV read time (s)", ...names.map((n) => f(med(n, "readSeconds")))],
+    ["peak RSS, read + fit (MB)", ...names.map((n) => mb(med(n, "maxRssBytes")))],
+    [`holdout ${t.metric}`, ...names.map((n) => f(med(n, "metric"), 4))],
+    ["load average during runs", ...names.map((n) => f(median(runs.get(n).map((x) => x.load)), 1))],
+  ];
+  for (const n of names) for (const x of runs.get(n)) x.metric = x.metrics[t.metric];
+  table[4] = [`holdout ${t.metric}`, ...names.map((n) => f(med(n, "metric"), 4))];
+  const header = ["", ...names];
   const widths = header.map((_, i) => Math.max(...[header, ...table].map((r) => String(r[i]).length)));
   const line = (r) => "| " + r.map((c, i) => String(c).padEnd(widths[i])).join(" | ") + " |";
   console.log(line(header));
   console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
   for (const r of table) console.log(line(r));
-  for (const [n, r] of cols) if (r.error) console.log(`${n} failed: ${r.error}`);
-  console.log(`ml-core scoring (flat predictor, holdout): ${Math.round(ours.predictRowsPerSecond).toLocaleString("en")} rows/s`);
+  if (skVersion) {
+    for (const n of threadCounts) {
+      const sk = runs.get(`sklearn ${n} thr`);
+      if (!sk) continue;
+      const ours = `ml-core ${n} thr`;
+      const ratio = med(ours, "fitSeconds") / med(`sklearn ${n} thr`, "fitSeconds");
+      const perRun = runs.get(ours).map((x, i) => (sk[i] ? (x.fitSeconds / sk[i].fitSeconds).toFixed(2) + "×" : "-")).join(", ");
+      console.log(`${n} thread(s): fit time ml-core / sklearn ${ratio.toFixed(2)}× (per alternating pair: ${perRun}); ` +
+        `${t.metric} ${(med(ours, "metric") - med(`sklearn ${n} thr`, "metric") >= 0 ? "+" : "")}${(med(ours, "metric") - med(`sklearn ${n} thr`, "metric")).toFixed(4)}; ` +
+        `peak RSS ${(med(ours, "maxRssBytes") / med(`sklearn ${n} thr`, "maxRssBytes")).toFixed(2)}×`);
+    }
+  }
+  if (threadCounts.length > 1) {
+    const base = med(`ml-core ${threadCounts[0]} thr`, "fitSeconds");
+    console.log(`ml-core scaling: ${threadCounts.map((n) => `${n} thr ${(base / med(`ml-core ${n} thr`, "fitSeconds")).toFixed(2)}×`).join(", ")} (fit time of ${threadCounts[0]} thread / n threads)`);
+  }
+  console.log(`ml-core scoring (ChainPredictor, holdout, in memory): ${Math.round(med(configs[0].name, "predictRowsPerSecond")).toLocaleString("en")} rows/s`);
 }

@@ -32,8 +32,8 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       if (opts.diff) {
-        if (opts.diff.length !== 2) throw new UsageError("--diff takes exactly two stacks, e.g. --diff dev prod");
         const [a, b] = opts.diff;
+        if (opts.diff.length !== 2 || a === undefined || b === undefined) throw new UsageError("--diff takes exactly two stacks, e.g. --diff dev prod");
         const [planA, planB] = [await plan(a), await plan(b)];
         const d = diffReports(toPlanDocument(planA), toPlanDocument(planB));
         const cost = diffCosts(a, costOf(planA), b, costOf(planB));

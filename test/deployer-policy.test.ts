@@ -159,7 +159,9 @@ interface Sent {
 let world: World;
 const sent: Sent[] = [];
 beforeAll(async () => {
-  world = new World(cli);
+  // The built package (what a user imports) drives the world typed against its sources: the same
+  // classes, which TypeScript sees as two declarations of their private fields.
+  world = new World(cli as unknown as ConstructorParameters<typeof World>[0]);
   // The target stages' repositories start empty, so promotion copies the image's every blob.
   for (const stack of ["staging", "prod"]) world.repos.set(`ml-core-${stack}`, { manifests: new Map(), blobs: new Set() });
   for (const step of FLOW) {

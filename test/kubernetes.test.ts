@@ -213,12 +213,19 @@ describe("the network", () => {
 });
 
 describe("the pods' AWS identity", () => {
-  it("is trusted by EKS Pod Identity in this account, associated with the service account", () => {
+  it("is trusted by EKS Pod Identity for this account's cluster and this one service account only", () => {
     const role = ofType(plan, "aws:iam/role:Role").find((r) => r.name === "serving-identity-role")!;
     expect(json(role.inputs.assumeRolePolicy).Statement).toEqual([expect.objectContaining({
       Principal: { Service: "pods.eks.amazonaws.com" },
       Action: ["sts:AssumeRole", "sts:TagSession"],
-      Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+      Condition: {
+        StringEquals: {
+          "aws:SourceAccount": "123456789012",
+          "aws:RequestTag/kubernetes-namespace": "flight-delays",
+          "aws:RequestTag/kubernetes-service-account": "flight-delays",
+          "aws:RequestTag/eks-cluster-name": "ml-dev",
+        },
+      },
     })]);
     expect(one(plan, "aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs).toMatchObject({ clusterName: "ml-dev", namespace: "flight-delays", serviceAccount: "flight-delays", roleArn: role.state.arn });
   });

@@ -169,6 +169,7 @@ describe("iam-trust-policy", () => {
     ["a bare account ID", { ...assume, Principal: { AWS: FOREIGN } }, `trusts every principal of ${FOREIGN}`],
     ["a service with only aws:SourceAccount", { ...assume, Principal: { Service: "sagemaker.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } }, "with no aws:SourceArn condition"],
     ["a service with no condition", { ...assume, Principal: { Service: ["sagemaker.amazonaws.com"] } }, "with no aws:SourceAccount and no aws:SourceArn condition"],
+    ["EKS Pod Identity for any pod of the account's clusters", { ...assume, Principal: { Service: "pods.eks.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } }, "with no aws:RequestTag/kubernetes-namespace and no aws:RequestTag/kubernetes-service-account condition"],
   ])("flags %s", async (_what, statement, message) => {
     for (const native of [false, true]) {
       expect(await onResource("iam-trust-policy", role(statement, native)), native ? "aws-native" : "classic").toEqual([expect.stringContaining(message)]);
@@ -181,6 +182,7 @@ describe("iam-trust-policy", () => {
     ["a third party with sts:ExternalId", { ...assume, Principal: { AWS: FOREIGN }, Condition: { StringEquals: { "sts:ExternalId": "abc-123" } } }],
     ["anyone of one organization", { ...assume, Principal: { AWS: "*" }, Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc" } } }],
     ["a service on behalf of this account's resources", { ...assume, Principal: { Service: "sagemaker.amazonaws.com" }, Condition: SOURCE }],
+    ["EKS Pod Identity for one service account", { ...assume, Principal: { Service: "pods.eks.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT, "aws:RequestTag/kubernetes-namespace": "ns", "aws:RequestTag/kubernetes-service-account": "sa" } } }],
   ])("passes %s", async (_what, statement) => {
     for (const native of [false, true]) expect(await onResource("iam-trust-policy", role(statement, native))).toEqual([]);
   });

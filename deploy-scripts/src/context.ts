@@ -7,6 +7,7 @@ import { AutomationStackGateway } from "./stacks/automation";
 import type { StackGateway } from "./stacks/gateway";
 import { exec as realExec, type Exec } from "./system/exec";
 import { gitCommit } from "./system/git";
+import { kubectlPortForward, type StartPortForward } from "./system/port-forward";
 
 /** Everything a command touches outside its own code; `main` builds the real one, tests a fake. */
 export interface Deps {
@@ -25,6 +26,8 @@ export interface Deps {
   readonly fetch: typeof fetch;
   /** Where SIGINT and SIGTERM arrive: the process, or an emitter in tests. */
   readonly signals: Pick<NodeJS.EventEmitter, "on" | "removeListener">;
+  /** Opens a local port to a Kubernetes Service (`kubectl port-forward`); tests pass their own. */
+  readonly portForward: StartPortForward;
 }
 
 export interface Context extends Deps {
@@ -56,6 +59,7 @@ export function defaultDeps(overrides: Partial<Deps> = {}): Deps {
     pollIntervalMs: 30_000,
     fetch: (input, init) => fetch(input, init),
     signals: process,
+    portForward: kubectlPortForward,
     ...overrides,
     repoRoot,
   };

@@ -6,7 +6,7 @@ import { CliError } from "./errors";
  * what to do. Each is detected where it surfaces (the Automation API's CommandError, `exec`'s 127,
  * the AWS SDK's credential errors) and turned into that line here, in `prerequisiteError`.
  */
-export type Prerequisite = "pulumi" | "docker" | "docker-daemon" | "aws-credentials" | "aws-credentials-expired" | "stack";
+export type Prerequisite = "pulumi" | "docker" | "docker-daemon" | "aws-credentials" | "aws-credentials-expired" | "stack" | "kubectl";
 
 /**
  * Thrown by our own code where it finds a prerequisite missing (Docker's 127 from `exec`); errors
@@ -33,6 +33,7 @@ const MISSING: Record<Prerequisite, { what: string; next: string }> = {
   "docker-daemon": { what: "no Docker daemon answered", next: "start Docker (or point DOCKER_HOST at a daemon) and re-run" },
   "aws-credentials": { what: "no AWS credentials were found", next: `run \`aws configure\` or \`aws sso login\`, or set AWS_PROFILE (${CREDENTIALS_DOCS}), and re-run` },
   "aws-credentials-expired": { what: "the AWS credentials have expired", next: "refresh them (`aws sso login`, or new session credentials) and re-run" },
+  kubectl: { what: "kubectl is missing (no `kubectl` on PATH)", next: "install it (https://kubernetes.io/docs/tasks/tools/), check `kubectl config get-contexts` lists the stack's cluster context, and re-run" },
   stack: { what: 'stack "{stack}" does not exist yet', next: "create it from the repository root: `pulumi stack init {stack} && pulumi up --stack {stack}`" },
 };
 
@@ -56,6 +57,7 @@ const WHY: Record<Prerequisite, Record<string, string>> = {
   "aws-credentials": { "*": CALLS_AWS },
   "aws-credentials-expired": { "*": CALLS_AWS },
   stack: { "*": "works on the stack's resources, named by its outputs" },
+  kubectl: { "*": "reaches a Kubernetes stack's Service through `kubectl port-forward` for the smoke test" },
 };
 
 /** The prerequisite an error says is missing, if any, and the stack it concerns. */

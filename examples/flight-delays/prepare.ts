@@ -24,14 +24,17 @@ const VALIDATION_FROM = "2001/03/18";
 const DELAYED_MINUTES = 15;
 
 export function toRow(f: Flight): string[] {
-  const [day, time] = f.date.split(" ");
-  const [y, m, d] = day.split("/").map(Number);
-  const [hh, mm] = time.split(":").map(Number);
-  const weekday = WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()];
+  const match = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2})$/.exec(f.date);
+  if (!match) throw new Error(`flight date ${JSON.stringify(f.date)} is not "YYYY/MM/DD hh:mm"`);
+  const [y, m, d, hh, mm] = match.slice(1).map(Number) as [number, number, number, number, number];
+  const month = MONTHS[m - 1];
+  if (month === undefined) throw new Error(`flight date ${JSON.stringify(f.date)} has no month ${m}`);
+  // getUTCDay() is 0-6, always an index of WEEKDAYS.
+  const weekday = WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]!;
   return [
     (hh + mm / 60).toFixed(2),
     weekday,
-    MONTHS[m - 1],
+    month,
     String(f.distance),
     f.origin,
     f.destination,

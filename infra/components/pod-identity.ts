@@ -35,7 +35,7 @@ export class PodIdentity extends pulumi.ComponentResource {
 
     const trust = identity.mode === "irsa"
       ? pulumi.output(irsaTrustPolicy(identity.oidcProviderArn!, namespace, serviceAccount))
-      : pulumi.output(args.accountId).apply(podIdentityTrustPolicy);
+      : pulumi.output(args.accountId).apply((accountId) => podIdentityTrustPolicy(accountId, namespace, serviceAccount, identity.eksClusterName));
     this.role = new aws.iam.Role(`${name}-role`, {
       description: `Kubernetes serving pods of ml-platform (${namespace}/${serviceAccount}): read promoted models`,
       assumeRolePolicy: trust.apply((doc) => JSON.stringify(doc)),

@@ -43,18 +43,19 @@ export async function queryPrice(client: PricingClient, region: string, q: Meter
   }
   const where = `${q.serviceCode} ${JSON.stringify(q.attributes)} in ${region}`;
   if (products.length !== 1) return { usd: null, unit: q.unit, note: `the Price List API matched ${products.length} products for ${where}` };
-  const [product] = products;
+  const [product] = products as [PriceListProduct];
   const terms = Object.values(product.terms?.OnDemand ?? {});
-  if (terms.length !== 1) return { usd: null, unit: q.unit, note: `${terms.length} on-demand terms for ${where}` };
+  const [term] = terms;
+  if (terms.length !== 1 || term === undefined) return { usd: null, unit: q.unit, note: `${terms.length} on-demand terms for ${where}` };
   // Tiered prices (S3) list a dimension per tier: the first tier is what a platform's volumes pay.
-  const dimensions = Object.values(terms[0].priceDimensions ?? {}).filter((d) => d.unit?.toLowerCase() === q.priceListUnit.toLowerCase() && (d.beginRange ?? "0") === "0");
-  const usd = dimensions.length === 1 ? Number(dimensions[0].pricePerUnit?.USD) : NaN;
+  const dimensions = Object.values(term.priceDimensions ?? {}).filter((d) => d.unit?.toLowerCase() === q.priceListUnit.toLowerCase() && (d.beginRange ?? "0") === "0");
+  const usd = dimensions.length === 1 ? Number(dimensions[0]?.pricePerUnit?.USD) : NaN;
   if (!Number.isFinite(usd)) return { usd: null, unit: q.unit, note: `no single ${q.priceListUnit} USD price for ${where}` };
   return {
     usd,
     unit: q.unit,
     source: `AWS Price List API: ${q.serviceCode} SKU ${product.product?.sku ?? "?"}`,
-    ...(terms[0].effectiveDate ? { asOf: terms[0].effectiveDate.slice(0, 10) } : {}),
+    ...(term.effectiveDate ? { asOf: term.effectiveDate.slice(0, 10) } : {}),
   };
 }
 

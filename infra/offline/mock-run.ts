@@ -332,7 +332,7 @@ export async function runProgram(
     const protect = o?.resource.__protect ?? false;
     // A provider reference is "<urn>::<id>"; the URN's third part is the (qualified) type.
     const ref = r.provider ? r.provider.split("::") : undefined;
-    const providerKey = ref ? `${ref[2].split("$").pop()}::${ref[3]}` : undefined;
+    const providerKey = ref && ref.length >= 4 ? `${ref[2]!.split("$").pop()}::${ref[3]}` : undefined;
     const planned: PlannedOptions = {
       ...(protect ? { protect: true as const } : {}),
       ...(o?.retainOnDelete ? { retainOnDelete: true as const } : {}),

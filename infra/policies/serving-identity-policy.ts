@@ -11,16 +11,25 @@ export const IRSA_AUDIENCE = "sts.amazonaws.com";
 
 /**
  * Trust for EKS Pod Identity: the agent assumes the role and tags the session with the cluster,
- * namespace and service account, hence sts:TagSession. The association (cluster, namespace, service
- * account → role) decides which pods get it; the condition keeps other accounts' clusters out.
+ * namespace and service account, hence sts:TagSession. The conditions admit only this account's
+ * clusters and only the one service account of the one namespace, by those session tags (EKS User
+ * Guide, "Create IAM role with trust policy required by EKS Pod Identity"), whatever association
+ * someone else creates; with a cluster name, only that cluster.
  */
-export function podIdentityTrustPolicy(accountId: string): PolicyDocument {
+export function podIdentityTrustPolicy(accountId: string, namespace: string, serviceAccount: string, clusterName?: string): PolicyDocument {
   return policy({
-    Sid: "TrustEksPodIdentityInThisAccount",
+    Sid: "TrustEksPodIdentityForOneServiceAccount",
     Effect: "Allow",
     Principal: { Service: POD_IDENTITY_PRINCIPAL },
     Action: ["sts:AssumeRole", "sts:TagSession"],
-    Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+    Condition: {
+      StringEquals: {
+        "aws:SourceAccount": accountId,
+        "aws:RequestTag/kubernetes-namespace": namespace,
+        "aws:RequestTag/kubernetes-service-account": serviceAccount,
+        ...(clusterName ? { "aws:RequestTag/eks-cluster-name": clusterName } : {}),
+      },
+    },
   });
 }
 

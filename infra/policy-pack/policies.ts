@@ -4,6 +4,7 @@ import type { PlatformPolicy } from "./lib/policy";
 import { budgetPolicies } from "./rules/budget";
 import { iamPolicies } from "./rules/iam";
 import { imagePolicies } from "./rules/images";
+import { kubernetesPolicies } from "./rules/kubernetes";
 import { monitoringPolicies } from "./rules/monitoring";
 import { resourcePolicyPolicies } from "./rules/resource-policies";
 import { sageMakerPolicies } from "./rules/sagemaker";
@@ -18,6 +19,7 @@ export const policies: readonly PlatformPolicy[] = [
   ...iamPolicies,
   ...resourcePolicyPolicies,
   ...sageMakerPolicies,
+  ...kubernetesPolicies,
   ...monitoringPolicies,
   ...tagPolicies,
   ...budgetPolicies,

@@ -8,7 +8,10 @@ export type { ServedModel } from "./model/load";
 // The served model's identity: the header ml-core serve answers with and how its value is computed.
 export { MODEL_IDENTITY_HEADER, CUSTOM_ATTRIBUTES_MAX_LENGTH, modelIdentity, modelSha256 } from "./model/identity";
 export { saveModel } from "./model/save";
+export { featureImportance, describeModel } from "./model/importance";
+export type { ModelDescription } from "./model/importance";
 export { FlatPredictor, sigmoid } from "./model/flat-predictor";
+export { ChainPredictor } from "./model/chain-predictor";
 // The model format, with the artifact file names ml-core writes (MODEL_FILE "model.json",
 // METRICS_FILE "metrics.json").
 export * from "./model/format";

@@ -1,8 +1,8 @@
 /**
  * ChainPredictor (what the server and `ml-core predict` score with) must give FlatPredictor's
- * outputs to the last bit, through both of its walks (blocks of four rows, and single rows): a
- * row's prediction must not depend on how many rows came with it, nor on which predictor a model
- * gets (FlatPredictor takes the models ChainPredictor cannot).
+ * outputs to the last bit, through both of its walks (blocks of four rows, and single rows), on
+ * numeric and categorical models: a row's prediction must not depend on how many rows came with
+ * it, nor on which predictor a model gets (FlatPredictor takes the rare models ChainPredictor cannot).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -168,12 +168,47 @@ describe("ChainPredictor", () => {
     expect(differences(chain.predictRaw(x, 1), flat.predictRaw(x, 1))).toEqual([]);
   });
 
-  it("hands models with categorical splits to FlatPredictor, with the same outputs", () => {
-    const m = randomModel("multiclass", 8, { categorical: true });
-    const block = new ChainPredictor(m);
-    expect(block.fast).toBe(false);
-    const x = randomRows(lcg(9), 50, true);
-    expect(differences(block.predict(x, 50), new FlatPredictor(m).predict(x, 50))).toEqual([]);
+  it.each([
+    ["binary", 21],
+    ["multiclass", 22],
+    ["regression", 23],
+  ] as const)("walks models with categorical splits itself and gives FlatPredictor's %s outputs bit for bit (seed %i)", (objective, seed) => {
+    const m = randomModel(objective, seed, { categorical: true });
+    const chain = new ChainPredictor(m);
+    expect(chain.fast).toBe(true);
+    const rand = lcg(seed + 100);
+    for (const nRows of [1, 5, 8, 50, 333]) {
+      const x = randomRows(rand, nRows, true);
+      // Codes no encode() makes still score as FlatPredictor scores them: out of range, negative, fractional, infinite.
+      for (let r = 0; r < nRows; r += 7) x[r * N_FEATURES] = [4, 255, 256, -1, 2.5, Infinity, -Infinity][r % 7]!;
+      expect(differences(chain.predictRaw(x, nRows), new FlatPredictor(m).predictRaw(x, nRows))).toEqual([]);
+      expect(differences(chain.predict(x, nRows), new FlatPredictor(m).predict(x, nRows))).toEqual([]);
+    }
+  });
+
+  it("takes categorical features of up to 256 categories, only categorical splits, and a categorical first column", () => {
+    // Feature 0 (the column END's word names) and feature 3 are categorical, with 256 and 3
+    // categories: sets span eight words of bits, and the missing code of the wide one is 257.
+    const rand = lcg(24);
+    const nCats = [256, 0, 0, 3, 0];
+    const trees = Array.from({ length: 60 }, (_, i) =>
+      inexact(
+        sharedRandomTree(rand, 1 + Math.floor(rand() * 31), i % 3, (r) => {
+          const feature = r() < 0.5 ? 0 : 3;
+          return { feature, categoriesLeft: Array.from({ length: nCats[feature]! }, (_, c) => c).filter(() => r() < 0.5) };
+        }),
+      ),
+    );
+    const m: ModelJson = {
+      ...randomModel("multiclass", 24, { trees: 1 }),
+      features: nCats.map((n, i) => (n > 0 ? { name: `f${i}`, kind: "categorical" as const, categories: Array.from({ length: n }, (_, c) => `c${c}`) } : { name: `f${i}`, kind: "numeric" as const })),
+      trees,
+    };
+    const chain = new ChainPredictor(m);
+    expect(chain.fast).toBe(true);
+    const x = Float64Array.from({ length: 101 * N_FEATURES }, (_, i) => (rand() < 0.1 ? NaN : Math.floor(rand() * (i % N_FEATURES === 0 ? 300 : 5))));
+    expect(differences(chain.predictRaw(x, 101), new FlatPredictor(m).predictRaw(x, 101))).toEqual([]);
+    expect(differences(chain.predictRaw(x, 3), new FlatPredictor(m).predictRaw(x, 3))).toEqual([]);
   });
 
   it("hands a split without a finite threshold to FlatPredictor", () => {
@@ -211,11 +246,15 @@ describe("ChainPredictor", () => {
       ["weather", "multiclass"],
       ["rain", "binary"],
       ["temp_max", "regression"],
-    ])("label %s (%s)", (label) => {
-      const columns = [label, ...features.filter((f) => f !== label)];
-      const trainFile = writeFile(path.join(dir, `${label}-train.csv`), toCsv(train, columns));
-      const testFile = writeFile(path.join(dir, `${label}-test.csv`), toCsv(test, columns));
-      const t = trainFiles([trainFile], { label, num_round: "60" });
+      ["temp_max", "regression", "weather"],
+      ["rain", "binary", "month"],
+    ])("label %s (%s), categorical feature: %s", (label, _, categorical?: string) => {
+      const columns = [label, ...features.filter((f) => f !== label), ...(categorical === "weather" ? ["weather"] : [])];
+      const name = `${label}-${categorical ?? "none"}`;
+      const trainFile = writeFile(path.join(dir, `${name}-train.csv`), toCsv(train, columns));
+      const testFile = writeFile(path.join(dir, `${name}-test.csv`), toCsv(test, columns));
+      const t = trainFiles([trainFile], { label, num_round: "60", ...(categorical ? { categorical_columns: categorical } : {}) });
+      if (categorical) expect(t.model.trees.some((tree) => tree.categoriesLeft.some((c) => c !== null))).toBe(true);
       const block = new ChainPredictor(t.model);
       expect(block.fast).toBe(true);
       const { x, table } = featureMatrix([testFile], t.schema);

@@ -127,6 +127,35 @@ describe("ml-core train (SageMaker contract)", () => {
     expect(fs.readFileSync(path.join(interrupted, "model/model.json"), "utf8")).toBe(fs.readFileSync(path.join(straight, "model/model.json"), "utf8"));
     expect(fs.existsSync(path.join(interrupted, "checkpoints/ml-core-checkpoint.json"))).toBe(false);
   }, 60_000);
+
+  it("with checkpoint_interval, a job killed by SIGKILL resumes from the last periodic checkpoint and ends with the uninterrupted model", async () => {
+    const hp = { label: "y", num_round: "300", learning_rate: "0.05", early_stopping_rounds: "1000", subsample: "0.8", colsample_bynode: "0.7", seed: "12" };
+    const straight = optMl(hp, { rows: 6000 });
+    expect(runTrain(straight).status).toBe(0);
+
+    const killed = optMl({ ...hp, checkpoint_interval: "7" }, { rows: 6000 });
+    const child = spawn(process.execPath, [BIN, "train"], { env: { ...process.env, SAGEMAKER_BASE_DIR: killed } });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      // No grace: killed right after its second periodic checkpoint, in the middle of later rounds.
+      if (/saved a checkpoint at round 14 /.test(stderr) && !child.killed) child.kill("SIGKILL");
+    });
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on("close", (_, s) => resolve(s)));
+    expect(signal).toBe("SIGKILL");
+    expect(stderr).toContain("saved a checkpoint at round 7 ");
+    const checkpoints = fs.readdirSync(path.join(killed, "checkpoints"));
+    expect(checkpoints).toEqual(["ml-core-checkpoint.json"]); // no temporary file left beside it
+    expect(fs.existsSync(path.join(killed, "model/model.json"))).toBe(false);
+
+    const resumed = runTrain(killed);
+    expect(resumed.status).toBe(0);
+    const from = Number(/resuming from the checkpoint at round (\d+)/.exec(resumed.stderr)?.[1]);
+    expect(from % 7).toBe(0);
+    expect(from).toBeGreaterThanOrEqual(14);
+    expect(from).toBeLessThan(300);
+    expect(fs.readFileSync(path.join(killed, "model/model.json"), "utf8")).toBe(fs.readFileSync(path.join(straight, "model/model.json"), "utf8"));
+  }, 60_000);
 });
 
 describe("ml-core train (convenience form)", () => {

@@ -230,7 +230,7 @@ describe("the grower", () => {
   });
 });
 
-const BOOSTER: BoosterOptions = { ...GROWER, learningRate: 0.1, numRound: 30, subsample: 1, colsampleBytree: 1, earlyStoppingRounds: 0, earlyStoppingTol: 0, seed: 7 };
+const BOOSTER: BoosterOptions = { ...GROWER, learningRate: 0.1, numRound: 30, subsample: 1, colsampleBytree: 1, earlyStoppingRounds: 0, earlyStoppingTol: 0, seed: 7, threads: 1 };
 
 describe("the booster", () => {
   it.each([

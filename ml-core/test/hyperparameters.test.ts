@@ -30,8 +30,26 @@ describe("hyperparameters", () => {
     [{ max_leaf_nodes: "1" }, "max_leaf_nodes: 1 is not allowed"],
     [{ seed: { n: 1 } }, 'seed: {"n":1} is not a string'],
     [{ depth: "3" }, 'unknown hyperparameter "depth"; valid ones: objective, label,'],
+    [{ checkpoint_interval: "10m" }, 'checkpoint_interval: "10m" is not a number of rounds ("10"), of seconds ("60s") or 0'],
+    [{ checkpoint_interval: "-5" }, 'checkpoint_interval: "-5" is not a number of rounds'],
+    [{ threads: "-1" }, 'threads: "-1" is out of range (allowed: an integer in 0-1024)'],
   ])("rejects %j: %s", (hp, message) => {
     expect(() => parseHyperparameters(hp)).toThrow(message);
+  });
+
+  it.each([
+    ["10", { rounds: 10, seconds: 0 }],
+    ["60s", { rounds: 0, seconds: 60 }],
+    ["0", { rounds: 0, seconds: 0 }],
+  ])("reads checkpoint_interval %s as a number of rounds or seconds", (text, interval) => {
+    expect(parseHyperparameters({ checkpoint_interval: text }).checkpointInterval).toEqual(interval);
+  });
+
+  it("leaves what does not change the model (threads, checkpoint_interval) out of the recorded hyperparameters", () => {
+    const { params, resolved } = parseHyperparameters({ threads: "3", checkpoint_interval: "5" });
+    expect(params.threads).toBe(3);
+    expect(Object.keys(resolved)).not.toContain("threads");
+    expect(Object.keys(resolved)).not.toContain("checkpoint_interval");
   });
 
   it("reports every problem at once", () => {

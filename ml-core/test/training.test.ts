@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { auc, r2 } from "../src/eval/metrics";
+import { accuracy, auc, logloss, r2, rmse } from "../src/eval/metrics";
+import { FlatPredictor } from "../src/model/flat-predictor";
 import { lcg, tmpDir, toCsv, writeFile } from "./helpers";
 import { featureMatrix, trainFiles } from "./train-helpers";
 
@@ -71,6 +72,44 @@ describe("training", () => {
     const best = Math.min(...t.lossHistory.validation);
     expect(t.lossHistory.validation[info.rounds - 1]).toBe(best);
     expect(t.metrics["validation:logloss"]).toBeCloseTo(best, 12);
+  });
+
+  it.each([
+    ["auc", "binary", true],
+    ["accuracy", "binary", true],
+    ["logloss", "multiclass", false],
+    ["rmse", "regression", false],
+    ["r2", "regression", true],
+  ] as const)("stops early on early_stopping_metric=%s (%s) and keeps the round where it was best", (metric, task, higherIsBetter) => {
+    const trainSet = files(synthetic(1500, 7, task), "t.csv");
+    const validRows = synthetic(400, 8, task);
+    const valid = files(validRows, "v.csv");
+    const t = trainFiles(trainSet, { label: "y", objective: task, num_round: "300", learning_rate: "0.5", early_stopping_rounds: "4", early_stopping_metric: metric }, valid);
+    const info = t.model.training;
+    expect(info.stoppedEarly).toBe(true);
+    expect(info.roundsRun).toBe(info.rounds + 4);
+    // The metric of every truncated model, computed here from the shipped predictor on the validation file.
+    const { x, table } = featureMatrix(valid, t.schema);
+    const classes = t.model.classes;
+    const y = Float64Array.from(validRows, (r) => (classes ? classes.indexOf(String(r.y)) : Number(r.y)));
+    const k = classes?.length ?? 1;
+    const full = trainFiles(trainSet, { label: "y", objective: task, num_round: String(info.roundsRun), learning_rate: "0.5", early_stopping_rounds: "0" }).model.trees;
+    const perRound = Array.from({ length: info.roundsRun }, (_, r) => {
+      const truncated = new FlatPredictor({ ...t.model, trees: full.slice(0, (r + 1) * (task === "multiclass" ? k : 1)) });
+      const p = truncated.predict(x, table.nRows);
+      return metric === "auc" ? auc(y, p, 2) : metric === "accuracy" ? accuracy(y, p, 2) : metric === "logloss" ? logloss(y, p, k) : metric === "rmse" ? rmse(y, p) : r2(y, p);
+    });
+    const sign = higherIsBetter ? -1 : 1;
+    let best = 0;
+    for (let r = 1; r < perRound.length; r++) if (sign * perRound[r]! < sign * perRound[best]! - 1e-7) best = r;
+    expect(info.rounds).toBe(best + 1);
+    expect(t.model.trees).toEqual(full.slice(0, t.model.trees.length));
+  });
+
+  it("refuses a metric that does not fit the objective, naming the ones that do", () => {
+    expect(() => trainFiles(train, { ...base, objective: "binary", early_stopping_metric: "rmse" })).toThrow("early_stopping_metric: rmse does not apply to classification; use loss or one of accuracy, auc, logloss, f1");
+    // objective auto: known once the label is read.
+    expect(() => trainFiles(train, { ...base, early_stopping_metric: "r2" }, train)).toThrow("early_stopping_metric: r2 does not apply to classification");
   });
 
   it("regression: fits a non-linear target (R² on held-out data)", () => {

@@ -76,11 +76,34 @@ export function parseSettings(stack: string, text: string): StackSettings {
  * front of `previousPackageArns`, an `artifactUri`/`image` pin is replaced. Comments and the order
  * of every other key are kept (the YAML Document API edits the tree, not the text).
  */
-export function pinPackage(text: string, packageArn: string): string {
+export function pinPackage(text: string, packageArn: string, artifact?: ArtifactPin): string {
   return editModel(text, (model) => {
     const previous = model.packageArn && model.packageArn !== packageArn ? [model.packageArn, ...model.previous] : model.previous;
-    return { packageArn, previous: previous.filter((a) => a !== packageArn) };
+    return { packageArn, previous: previous.filter((a) => a !== packageArn), ...artifact };
   });
+}
+
+/**
+ * The artifact and image a Kubernetes stack's pods run, beside the version they were resolved from
+ * (the program cannot call DescribeModelPackage at plan time).
+ */
+export interface ArtifactPin {
+  readonly artifactUri: string;
+  readonly image: string;
+}
+
+/** Returns the file's text with the pinned version's artifact and image written beside its packageArn. */
+export function pinArtifact(text: string, artifact: ArtifactPin): string {
+  return editModel(text, (model) => {
+    if (!model.packageArn) throw new CliError("the stack file pins no packageArn to write the artifact and image beside");
+    return { packageArn: model.packageArn, previous: model.previous, ...artifact };
+  });
+}
+
+/** The `packageArn` a stack file's text pins, read without validating the rest (a half-written pin). */
+export function pinnedPackageArn(text: string): string | undefined {
+  const model = (parseDocument(text).toJS() as { config?: Record<string, { packageArn?: unknown } | undefined> } | null)?.config?.[MODEL_KEY];
+  return typeof model?.packageArn === "string" ? model.packageArn : undefined;
 }
 
 /** Returns the file's text with the previous version pinned and dropped from the history. */
@@ -94,14 +117,14 @@ export function pinPrevious(text: string, to?: string): string {
   });
 }
 
-function editModel(text: string, next: (model: { packageArn?: string; previous: string[] }) => { packageArn: string; previous: string[] }): string {
+function editModel(text: string, next: (model: { packageArn?: string; previous: string[] }) => { packageArn: string; previous: string[] } & Partial<ArtifactPin>): string {
   const doc = parseDocument(text, { keepSourceTokens: false });
   const config = doc.get("config", true);
   if (!isMap(config)) throw new CliError("the stack file has no `config:` map");
   const pair = config.items.find((p) => isScalar(p.key) && p.key.value === MODEL_KEY);
   const current = pair?.value;
   const currentJs = isMap(current) ? (current.toJSON() as Record<string, unknown>) : {};
-  const { packageArn, previous } = next({
+  const { packageArn, previous, ...artifact } = next({
     packageArn: typeof currentJs.packageArn === "string" ? currentJs.packageArn : undefined,
     previous: Array.isArray(currentJs.previousPackageArns) ? currentJs.previousPackageArns.filter((a): a is string => typeof a === "string") : [],
   });
@@ -112,9 +135,9 @@ function editModel(text: string, next: (model: { packageArn?: string; previous: 
   // model block are dropped with it: the block is the tool's to write.
   const firstKey = config.items[0]?.key;
   const keyOffset = isScalar(pair?.key) ? pair.key.range![0] : isScalar(firstKey) ? firstKey.range![0] : undefined;
-  if (keyOffset === undefined) return stringify(withModel(doc, packageArn, kept));
+  if (keyOffset === undefined) return stringify(withModel(doc, packageArn, kept, artifact));
   const indent = keyOffset - (text.lastIndexOf("\n", keyOffset - 1) + 1);
-  const body = renderModel(packageArn, kept, " ".repeat(indent + 2));
+  const body = renderModel(packageArn, kept, " ".repeat(indent + 2), artifact);
   if (pair && isMap(current) && current.items.length > 0 && current.range) {
     const from = text.lastIndexOf("\n", current.range[0] - 1) + 1;
     const to = lineEnd(text, current.range[1]);
@@ -131,7 +154,7 @@ function editModel(text: string, next: (model: { packageArn?: string; previous: 
     const prefix = at > 0 && text[at - 1] !== "\n" ? "\n" : "";
     return text.slice(0, at) + prefix + `${" ".repeat(indent)}${MODEL_KEY}:\n` + body + text.slice(at);
   }
-  return stringify(withModel(doc, packageArn, kept));
+  return stringify(withModel(doc, packageArn, kept, artifact));
 }
 
 /** The offset just past the end of the line holding `offset` (after its newline, if any). */
@@ -140,15 +163,17 @@ function lineEnd(text: string, offset: number): number {
   return nl < 0 ? text.length : nl + 1;
 }
 
-function renderModel(packageArn: string, previous: readonly string[], indent: string): string {
+function renderModel(packageArn: string, previous: readonly string[], indent: string, artifact: Partial<ArtifactPin>): string {
   const lines = [`${indent}packageArn: ${packageArn}`];
+  if (artifact.artifactUri && artifact.image) lines.push(`${indent}artifactUri: ${artifact.artifactUri}`, `${indent}image: ${artifact.image}`);
   if (previous.length > 0) lines.push(`${indent}previousPackageArns:`, ...previous.map((a) => `${indent}  - ${a}`));
   return lines.join("\n") + "\n";
 }
 
 /** The fallback for unusual layouts (flow-style config, a scalar model value): edit the tree. */
-function withModel(doc: Document, packageArn: string, previous: readonly string[]): Document {
-  doc.setIn(["config", MODEL_KEY], doc.createNode(previous.length > 0 ? { packageArn, previousPackageArns: [...previous] } : { packageArn }));
+function withModel(doc: Document, packageArn: string, previous: readonly string[], artifact: Partial<ArtifactPin>): Document {
+  const pin = artifact.artifactUri && artifact.image ? { packageArn, artifactUri: artifact.artifactUri, image: artifact.image } : { packageArn };
+  doc.setIn(["config", MODEL_KEY], doc.createNode(previous.length > 0 ? { ...pin, previousPackageArns: [...previous] } : pin));
   return doc;
 }
 

@@ -1,5 +1,5 @@
 import { constants } from "node:os";
-import type { StackFile } from "../config/stack-file";
+import { parseSettings, type StackFile } from "../config/stack-file";
 import type { Context } from "../context";
 import { CliError, describeError } from "../errors";
 import { missingPrerequisite } from "../prerequisites";
@@ -105,7 +105,7 @@ export async function applyPin(ctx: Context, plan: ApplyPlan): Promise<ApplyResu
       return { configFile: file.path, changed, preview, applied: false };
     }
 
-    ctx.out.step(`Updating stack "${stack}" (pulumi up as ${plan.identity.roleArn})`);
+    ctx.out.step(`Updating stack "${stack}" (pulumi up as ${plan.identity.description})`);
     let update: ChangeSummary;
     try {
       update = await ctx.stacks.up(stack, run);
@@ -120,15 +120,18 @@ export async function applyPin(ctx: Context, plan: ApplyPlan): Promise<ApplyResu
     }
 
     const outputs = await readStackOutputs(ctx.stacks, stack);
-    ctx.out.step(`Checking endpoint ${outputs.endpointName ?? "(none)"} runs the configuration just deployed`);
-    const endpoint = await checkEndpointConfig(ctx, stack, outputs);
+    // A Kubernetes stack has no endpoint: `pulumi up` waited for the Deployment's rollout, and the
+    // smoke test below asks its pods which model they serve.
+    const kubernetes = file.settings.serving.target === "kubernetes";
+    if (!kubernetes) ctx.out.step(`Checking endpoint ${outputs.endpointName ?? "(none)"} runs the configuration just deployed`);
+    const endpoint = kubernetes ? { problems: [] as string[], rolledBack: false } : await checkEndpointConfig(ctx, stack, outputs);
     if (endpoint.problems.length > 0) {
       await plan.onFailure?.(endpoint.problems);
       await restore();
       const what = endpoint.rolledBack ? `SageMaker rolled back the update of stack "${stack}"` : `stack "${stack}" was updated but its endpoint is not serving the new configuration`;
       throw await reapplyPrevious(ctx, plan, what, endpoint.problems);
     }
-    const smoke = await smokeStack(ctx, stack, outputs, plan.sample, plan.maxLatencyMs, plan.expectedIdentity);
+    const smoke = await smokeStack(ctx, stack, outputs, plan.sample, plan.maxLatencyMs, plan.expectedIdentity, parseSettings(stack, plan.text));
     if (smoke.problems.length > 0) {
       await plan.onFailure?.(smoke.problems);
       if (!plan.rollbackOnSmokeFailure) {

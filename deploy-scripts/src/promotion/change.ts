@@ -33,6 +33,7 @@ export interface UpdateSetup {
 /** What the stack's preview and update run with: its updater role and the policy packs its settings require. */
 export async function updateSetup(ctx: Context, file: StackFile, outputs: StackOutputs, verb: string): Promise<UpdateSetup> {
   const policyPacks = stackPolicyPacks(ctx.repoRoot, file.stack, file.settings.policyPack);
-  const identity = await updaterIdentity(ctx, file.stack, outputs, verb);
+  const serving = file.settings.serving;
+  const identity = await updaterIdentity(ctx, file.stack, outputs, verb, serving.target === "kubernetes" ? (serving.cluster.context ?? null) : undefined);
   return { identity, policyPacks };
 }

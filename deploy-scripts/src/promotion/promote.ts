@@ -3,7 +3,7 @@ import { CreateModelPackageCommand, ListModelPackagesCommand, UpdateModelPackage
 import { FILES, promotedModelPrefix } from "@ml-platform/contract";
 import { parseModelPackageArn } from "../aws/arn";
 import { DESCRIPTION_MAX_LENGTH } from "../aws/limits";
-import { pinPackage, type StackFile } from "../config/stack-file";
+import { pinPackage, type ArtifactPin, type StackFile } from "../config/stack-file";
 import type { Context } from "../context";
 import { CliError, EXIT } from "../errors";
 import { copyImage, parseEcrImage, repositoryOfUrl } from "../images/copy";
@@ -127,7 +127,7 @@ async function promoteLocked(ctx: Context, opts: PromoteOptions, targetFile: Sta
     const pinned = source.file.settings.model?.packageArn;
     gates.push(gate(`served by ${source.stack}`, pinned === arn, `stack "${source.stack}" serves ${pinned ?? "no registered version"}, not ${arn}; its endpoint cannot vouch for this version`));
     sample = await loadSamples(ctx, { file: opts.samples, rows }, source.outputs, source.file.settings);
-    sourceSmoke = await smokeStack(ctx, source.stack, source.outputs, sample, promotion.smokeMaxLatencyMs, expectedIdentity(ctx, version));
+    sourceSmoke = await smokeStack(ctx, source.stack, source.outputs, sample, promotion.smokeMaxLatencyMs, expectedIdentity(ctx, version), source.file.settings);
     gates.push(gate(`${source.stack} endpoint healthy`, sourceSmoke.problems.length === 0, sourceSmoke.problems.join("; ")));
   }
   const failed = gates.filter((g) => !g.passed);
@@ -140,9 +140,9 @@ async function promoteLocked(ctx: Context, opts: PromoteOptions, targetFile: Sta
   for (const g of gates) ctx.out.info(`gate passed: ${g.name}`);
 
   const copy = source ? await ensureTargetVersion(ctx, source, target, version, !!opts.dryRun) : undefined;
-  const targetVersion = copy ?? { arn, created: false, predicted: false, approval: version.approval };
+  const targetVersion: TargetVersion = copy ?? { arn, created: false, predicted: false, approval: version.approval, image: version.image, artifactUri: version.modelDataUrl };
   const result = { from: opts.from, to: opts.to, source: version, gates, sourceSmoke, previousPin: target.file.settings.model?.packageArn };
-  const { approval, ...shown } = targetVersion;
+  const { approval, artifactUri: _artifactUri, ...shown } = targetVersion;
   if (copy && promotion.requireApproval && approval !== "Approved" && !opts.dryRun) {
     const next = [
       `the approver of stack "${opts.to}" reviews and runs: ml-deploy approve --stack ${opts.to} --version ${copy.arn} --reason "<why>"`,
@@ -157,7 +157,7 @@ async function promoteLocked(ctx: Context, opts: PromoteOptions, targetFile: Sta
   const apply = await applyPin(ctx, {
     stack: opts.to,
     file: target.file,
-    text: pinPackage(target.file.text, targetVersion.arn),
+    text: pinPackage(target.file.text, targetVersion.arn, target.file.settings.serving.target === "kubernetes" ? kubernetesPin(targetVersion, opts.to) : undefined),
     dryRun: !!opts.dryRun,
     ...setup,
     sample,
@@ -191,7 +191,16 @@ function metricGates(version: ModelVersion, thresholds: { minMetrics: Record<str
   ];
 }
 
-type TargetVersion = PromoteResult["target"] & { approval: string };
+type TargetVersion = PromoteResult["target"] & { approval: string; artifactUri?: string };
+
+/**
+ * What a Kubernetes stack pins beside the version: its artifact (in the stack's own bucket) and
+ * image (in the stack's own repository, by digest), which the pods fetch and run.
+ */
+function kubernetesPin(version: { arn: string; artifactUri?: string; image?: string }, stack: string): ArtifactPin {
+  if (!version.artifactUri || !version.image) throw new CliError(`cannot pin ${version.arn} on Kubernetes stack "${stack}": its artifact or image is unknown`);
+  return { artifactUri: version.artifactUri, image: version.image };
+}
 
 /**
  * The source version's counterpart in the target's group: found by its `promotedFrom` metadata
@@ -207,7 +216,7 @@ async function ensureTargetVersion(ctx: Context, source: Side, target: Side, ver
       throw new CliError(`${existing.arn}, the copy of this version in stack "${target.stack}", was rejected: ${existing.approvalDescription ?? "(no reason)"}`, { exitCode: EXIT.gateRefused });
     }
     ctx.out.step(`Version already in ${group} as version ${existing.version} (${existing.approval}, from an earlier run)`);
-    return { arn: existing.arn, created: false, predicted: false, image: existing.image, approval: existing.approval };
+    return { arn: existing.arn, created: false, predicted: false, image: existing.image, approval: existing.approval, artifactUri: existing.modelDataUrl };
   }
   const targetImage = targetImageOf(version, source, target);
   if (dryRun) {
@@ -215,7 +224,7 @@ async function ensureTargetVersion(ctx: Context, source: Side, target: Side, ver
     const next = (latest.ModelPackageSummaryList?.[0]?.ModelPackageVersion ?? 0) + 1;
     const arn = `arn:aws:sagemaker:${target.outputs.region}:${target.outputs.accountId}:model-package/${group}/${next}`;
     ctx.out.step(`Dry run: would copy the model into ${target.outputs.artifactBucketName}, the image into ${targetImage.url}, and register it as ${arn} (PendingManualApproval)`);
-    return { arn, created: false, predicted: true, image: targetImage.uri, approval: "PendingManualApproval" };
+    return { arn, created: false, predicted: true, image: targetImage.uri, approval: "PendingManualApproval", artifactUri: `s3://${target.outputs.artifactBucketName}/${promotedModelPrefix(version.group, version.version)}/${FILES.modelArtifact}` };
   }
 
   const sha256 = version.metadata[META.artifactSha256];
@@ -287,7 +296,7 @@ async function ensureTargetVersion(ctx: Context, source: Side, target: Side, ver
       }),
     ),
   );
-  return { arn: created.ModelPackageArn ?? "", created: true, predicted: false, image: targetImage.uri, approval: "PendingManualApproval" };
+  return { arn: created.ModelPackageArn ?? "", created: true, predicted: false, image: targetImage.uri, approval: "PendingManualApproval", artifactUri: artifact.uri };
 }
 
 /** The target stage's repository for the version's image: the one with the same image name (the `repositoryUrls` key). */

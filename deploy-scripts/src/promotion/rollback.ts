@@ -1,4 +1,4 @@
-import { pinPrevious, type StackFile } from "../config/stack-file";
+import { pinArtifact, pinnedPackageArn, pinPrevious, type StackFile } from "../config/stack-file";
 import type { Context } from "../context";
 import { applyPin, type ApplyResult } from "./apply";
 import { lockStack, updateSetup } from "./change";
@@ -7,7 +7,6 @@ import { CliError, EXIT } from "../errors";
 import { describeVersion, type ModelVersion } from "../registry/model-version";
 import { DEFAULT_SMOKE_ROWS, expectedIdentity, loadSamples } from "../smoke/stack";
 import { readStackOutputs } from "../stacks/gateway";
-import { parseSettings } from "../config/stack-file";
 
 export interface RollbackOptions {
   stack: string;
@@ -46,8 +45,8 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Rol
 async function rollbackLocked(ctx: Context, opts: RollbackOptions, file: StackFile): Promise<RollbackResult> {
   const outputs = await readStackOutputs(ctx.stacks, opts.stack);
   const setup = await updateSetup(ctx, file, outputs, "rollback");
-  const text = pinPrevious(file.text, opts.to);
-  const arn = parseSettings(opts.stack, text).model?.packageArn ?? "";
+  let text = pinPrevious(file.text, opts.to);
+  const arn = pinnedPackageArn(text) ?? "";
   ctx.out.step(`Rolling stack "${opts.stack}" back to ${arn}`);
   const version = await describeVersion(ctx.aws.sagemaker(outputs.region), arn);
   if (version.approval === "Rejected" || version.status !== "Completed") {
@@ -56,6 +55,8 @@ async function rollbackLocked(ctx: Context, opts: RollbackOptions, file: StackFi
       hint: "pick another with --to <arn> from mlPlatform:model.previousPackageArns",
     });
   }
+  // A Kubernetes stack's pods run the pin's artifact and image: those of the version rolled back to.
+  if (file.settings.serving.target === "kubernetes") text = pinArtifact(text, { artifactUri: version.modelDataUrl, image: version.image });
   const sample = await loadSamples(ctx, { file: opts.samples, rows: opts.rows ?? DEFAULT_SMOKE_ROWS }, outputs, file.settings);
   const apply = await applyPin(ctx, {
     stack: opts.stack,

@@ -11,7 +11,10 @@ export const COMMAND_TAG = "ml-deploy-command";
 const SESSION_NAME = { maxLength: 64, invalid: /[^\w+=,.@-]/g } as const;
 
 export interface UpdaterIdentity {
-  readonly roleArn: string;
+  /** The endpoint-updater role (SageMaker stacks); absent: the caller's own credentials. */
+  readonly roleArn?: string;
+  /** Who runs the update, for messages. */
+  readonly description: string;
   /** The environment of the `pulumi` process for this stack's preview and update. */
   readonly env: Readonly<Record<string, string>>;
 }
@@ -27,7 +30,15 @@ export interface UpdaterIdentity {
  * the role does not trust fails now, with the stack and the role named, rather than in the middle
  * of a preview.
  */
-export async function updaterIdentity(ctx: Context, stack: string, outputs: StackOutputs, command: string): Promise<UpdaterIdentity> {
+export async function updaterIdentity(ctx: Context, stack: string, outputs: StackOutputs, command: string, kubeContext?: string | null): Promise<UpdaterIdentity> {
+  if (kubeContext !== undefined) {
+    // The endpoint-updater role is SageMaker's (it may update only the stack's endpoint). On a
+    // Kubernetes stack the update is a Deployment rollout: it runs with the caller's own AWS
+    // credentials and kubeconfig, as the platform admin's `pulumi up` does.
+    const description = `your own credentials and kubeconfig ${kubeContext ? `context ${kubeContext}` : "(the cluster stack's kubeconfig)"}`;
+    ctx.out.info(`pulumi preview and up run with ${description}: a Kubernetes stack has no endpoint-updater role`);
+    return { description, env: {} };
+  }
   const roleArn = outputs.updaterRoleArn;
   if (!roleArn) {
     throw new CliError(`stack "${stack}" has no updaterRoleArn output: ml-deploy runs the pulumi up of a model change as the stage's endpoint-updater role`, {
@@ -46,5 +57,5 @@ export async function updaterIdentity(ctx: Context, stack: string, outputs: Stac
     });
   }
   ctx.out.info(`pulumi preview and up run as ${roleArn}`);
-  return { roleArn, env: { [PROVIDER_ROLE_ENV]: roleArn } };
+  return { roleArn, description: roleArn, env: { [PROVIDER_ROLE_ENV]: roleArn } };
 }

@@ -1,15 +1,17 @@
 import { promises as fs } from "node:fs";
-import { VALIDATION_CHANNEL } from "@ml-platform/contract";
+import { VALIDATION_CHANNEL, isKubernetesStack, kubernetesServingNames, type PlatformSettings } from "@ml-platform/contract";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { DescribeEndpointCommand } from "@aws-sdk/client-sagemaker";
 import { joinS3, parseS3Uri } from "../aws/arn";
 import type { StackSettings } from "../config/settings";
 import type { Context } from "../context";
 import { CliError } from "../errors";
+import { MissingPrerequisite } from "../prerequisites";
 import { META, describeVersion, type ModelVersion } from "../registry/model-version";
 import { readStackOutputs, type StackOutputs } from "../stacks/gateway";
 import { runSmoke, type SmokeResult } from "./run";
 import { sampleFromCsv, type SampleRows } from "./sample";
+import { oipTransport } from "./oip";
 import { sageMakerTransport } from "./transports";
 
 /** Rows a smoke test sends by default: enough to catch a row-count or ordering bug, small enough to be instant. */
@@ -90,8 +92,19 @@ export interface StackSmoke {
   readonly problems: readonly string[];
 }
 
-/** Checks a stack's endpoint is InService, then sends it the smoke requests. Never throws on a failed check. */
-export async function smokeStack(ctx: Context, stack: string, outputs: StackOutputs, sample: SampleRows, maxLatencyMs: number, expectedIdentity?: string): Promise<StackSmoke> {
+/** Where ml-core serves in a pod (the Service's port too); SAGEMAKER_BIND_TO_PORT's default. */
+export const KUBERNETES_SERVING_PORT = 8080;
+/** The pods set no ML_CORE_MODEL_NAME, so ml-core's OIP routes use its default model name. */
+export const OIP_MODEL_NAME = "model";
+
+/**
+ * A stack's smoke test. SageMaker: the endpoint must be InService, then InvokeEndpoint. Kubernetes:
+ * the Service through `kubectl port-forward` (the kubeconfig context of `serving.cluster.context`),
+ * over the Open Inference Protocol; only ready pods are behind a Service, so the answers come from
+ * the rollout's pods. Never throws on a failed check.
+ */
+export async function smokeStack(ctx: Context, stack: string, outputs: StackOutputs, sample: SampleRows, maxLatencyMs: number, expectedIdentity: string | undefined, settings: Pick<StackSettings, "serving" | "modelName">): Promise<StackSmoke> {
+  if (settings.serving.target === "kubernetes") return smokeKubernetes(ctx, stack, settings as unknown as PlatformSettings, sample, maxLatencyMs, expectedIdentity);
   const endpoint = await endpointState(ctx, outputs);
   if (!endpoint.name) return { stack, endpoint, problems: [`stack "${stack}" has no endpoint (it pins no model)`] };
   if (endpoint.status !== "InService") {
@@ -100,6 +113,27 @@ export async function smokeStack(ctx: Context, stack: string, outputs: StackOutp
   ctx.out.step(`Smoke-testing endpoint ${endpoint.name} of stack "${stack}" with ${sample.rows.length} rows`);
   const smoke = await runSmoke(sageMakerTransport(ctx.aws.runtime(outputs.region), endpoint.name), sample, { maxLatencyMs, expectedIdentity });
   return { stack, endpoint, smoke, problems: smoke.problems.map((p) => `smoke test of stack "${stack}": ${p}`) };
+}
+
+async function smokeKubernetes(ctx: Context, stack: string, settings: PlatformSettings, sample: SampleRows, maxLatencyMs: number, expectedIdentity: string | undefined): Promise<StackSmoke> {
+  if (!isKubernetesStack(settings)) throw new Error("not a Kubernetes stack");
+  const { namespace, name } = kubernetesServingNames(settings);
+  const service = `svc/${name} in namespace ${namespace}`;
+  const endpoint: EndpointState = { name: service, status: "Service" };
+  ctx.out.step(`Smoke-testing ${service} of stack "${stack}" over the Open Inference Protocol with ${sample.rows.length} rows (kubectl port-forward)`);
+  let forward;
+  try {
+    forward = await ctx.portForward({ namespace, service: name, port: KUBERNETES_SERVING_PORT, context: settings.serving.cluster.context });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new MissingPrerequisite("kubectl", stack);
+    return { stack, endpoint, problems: [`cannot reach ${service} of stack "${stack}": ${(err as Error).message}`] };
+  }
+  try {
+    const smoke = await runSmoke(oipTransport(forward.url, OIP_MODEL_NAME, sample, { target: service }), sample, { maxLatencyMs, expectedIdentity });
+    return { stack, endpoint, smoke, problems: smoke.problems.map((p) => `smoke test of stack "${stack}": ${p}`) };
+  } finally {
+    await forward.close();
+  }
 }
 
 /** An S3 body as text: the SDK's stream mixin where present, else any async-iterable stream. */
@@ -127,7 +161,7 @@ export async function smoke(ctx: Context, opts: SmokeOptions): Promise<StackSmok
   const sample = await loadSamples(ctx, { file: opts.samples, rows: opts.rows }, outputs, settings);
   const pinned = settings.model?.packageArn;
   const identity = pinned ? expectedIdentity(ctx, await describeVersion(ctx.aws.sagemaker(outputs.region), pinned)) : undefined;
-  const result = await smokeStack(ctx, opts.stack, outputs, sample, opts.maxLatencyMs ?? settings.promotion.smokeMaxLatencyMs, identity);
+  const result = await smokeStack(ctx, opts.stack, outputs, sample, opts.maxLatencyMs ?? settings.promotion.smokeMaxLatencyMs, identity, settings);
   if (result.problems.length > 0) throw new CliError(`smoke test of stack "${opts.stack}" failed`, { details: result.problems });
   return result;
 }

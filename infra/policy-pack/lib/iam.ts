@@ -88,7 +88,7 @@ export function conditionKeys(condition: Props | undefined): string[] {
  */
 export function isForbiddenManagedPolicy(arn: string): boolean {
   const match = /^arn:aws[a-z-]*:iam::aws:policy\/(?:.*\/)?([^/]+)$/.exec(arn);
-  if (!match) return false;
-  const name = match[1];
+  const name = match?.[1];
+  if (name === undefined) return false;
   return name === "AdministratorAccess" || name === "PowerUserAccess" || name === "IAMFullAccess" || /FullAccess(?:V\d+)?$/.test(name);
 }

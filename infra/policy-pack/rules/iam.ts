@@ -88,6 +88,22 @@ export const iamNoFullAccessManagedPolicies: PlatformPolicy = {
 const NARROWING_KEYS = ["aws:principalarn", "aws:userid", "sts:externalid", "aws:principalorgpaths"];
 const narrows = (key: string) => NARROWING_KEYS.includes(key) || key.startsWith("aws:principaltag/");
 
+/** What a service's trust must pin: its account and the resources acting (confused-deputy protection). */
+const SOURCE_KEYS: ReadonlyArray<readonly [string, string]> = [["aws:sourceaccount", "aws:SourceAccount"], ["aws:sourcearn", "aws:SourceArn"]];
+
+/**
+ * Services that identify the acting resource otherwise. EKS Pod Identity sends no aws:SourceArn; it
+ * tags the session with the cluster, namespace and service account, and the EKS User Guide ("Create
+ * IAM role with trust policy required by EKS Pod Identity") restricts the role with those request tags.
+ */
+const SERVICE_TRUST_KEYS: Readonly<Record<string, ReadonlyArray<readonly [string, string]>>> = {
+  "pods.eks.amazonaws.com": [
+    ["aws:sourceaccount", "aws:SourceAccount"],
+    ["aws:requesttag/kubernetes-namespace", "aws:RequestTag/kubernetes-namespace"],
+    ["aws:requesttag/kubernetes-service-account", "aws:RequestTag/kubernetes-service-account"],
+  ],
+};
+
 export const iamTrustPolicy: PlatformPolicy = {
   name: "iam-trust-policy",
   description: "Role trust policies admit no \"*\" or whole-account principal without a condition naming who, and a service only with aws:SourceAccount and aws:SourceArn (confused-deputy protection).",
@@ -108,8 +124,9 @@ export const iamTrustPolicy: PlatformPolicy = {
       report(`${where} trusts every principal of ${wide.join(", ")} with no condition naming which; trust the deployer's role ARN, or pin aws:PrincipalArn (or sts:ExternalId for a third party)`);
     }
     for (const service of principals.services) {
-      const missing = [["aws:sourceaccount", "aws:SourceAccount"], ["aws:sourcearn", "aws:SourceArn"]].filter(([key]) => !pins(tests, [key])).map(([, shown]) => shown);
-      if (missing.length > 0) report(`${where} lets ${service} assume the role with no ${missing.join(" and no ")} condition; add StringEquals aws:SourceAccount <account ID> and ArnLike aws:SourceArn <the service resources' ARN pattern>`);
+      const keys = SERVICE_TRUST_KEYS[service] ?? SOURCE_KEYS;
+      const missing = keys.filter(([key]) => !pins(tests, [key])).map(([, shown]) => shown);
+      if (missing.length > 0) report(`${where} lets ${service} assume the role with no ${missing.join(" and no ")} condition; pin ${keys.map(([, shown]) => shown).join(", ")}`);
     }
   }),
 };

@@ -27,6 +27,8 @@ export interface LayoutOptions {
   readonly categoricalColumns?: readonly string[];
   /** Most categories kept per categorical column (the most frequent); the rest read as missing. */
   readonly maxCategories: number;
+  /** Name of a column of sample weights (non-negative numbers; needs a header). */
+  readonly weightColumn?: string;
 }
 
 export interface ColumnSpec {
@@ -45,6 +47,8 @@ export interface DataSchema {
   readonly nColumns: number;
   readonly columnNames: readonly string[];
   readonly features: readonly ColumnSpec[];
+  /** Index of the sample-weight column in the file; -1 when there is none. */
+  readonly weightColumn: number;
 }
 
 /**
@@ -62,6 +66,8 @@ export interface Table {
   /** One column per feature (schema order): numbers, or category codes; NaN = missing. */
   readonly columns: Float64Array[];
   readonly label: LabelColumn;
+  /** Sample weights, when the schema has a weight column. */
+  readonly weights?: Float64Array;
   /** `sha256:<hex>` over the files' bytes, in order. */
   readonly dataHash: string;
   /** Total size of the files read, in bytes. */
@@ -137,6 +143,18 @@ export function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema,
   if (columnNames.length < 2 && labelColumn >= 0) problems.push(`${file}: needs a label and at least one feature column, found ${columnNames.length} column(s)`);
   const forced = new Set(opts.categoricalColumns ?? []);
   const ignored = new Set(opts.ignoreColumns ?? []);
+  let weightColumn = -1;
+  if (opts.weightColumn !== undefined) {
+    weightColumn = header ? columnNames.indexOf(opts.weightColumn) : -1;
+    if (!header) problems.push(`weight_column: "${opts.weightColumn}" needs data with a header (set label to the label column's name)`);
+    else if (weightColumn < 0 || weightColumn === labelColumn) {
+      problems.push(`${file}: weight_column "${opts.weightColumn}" not found among the feature columns; columns are: ${columnNames.filter((_, i) => i !== labelColumn).join(", ")}`);
+    } else {
+      // The weights are neither label nor feature.
+      ignored.add(opts.weightColumn);
+      if (forced.has(opts.weightColumn)) problems.push(`categorical_columns: "${opts.weightColumn}" is the weight column`);
+    }
+  }
   for (const c of ignored) {
     if (!columnNames.includes(c) || columnNames.indexOf(c) === labelColumn) {
       problems.push(`ignore_columns: "${c}" is not a feature column; feature columns are: ${columnNames.filter((_, i) => i !== labelColumn).join(", ")}`);
@@ -168,7 +186,7 @@ export function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema,
     const categorical = forced.has(name) || (samples[column]?.textLine ?? 0) !== 0;
     features.push(categorical ? { name, kind: "categorical", column, categories: [] } : { name, kind: "numeric", column });
   });
-  return { header, label: columnNames[labelColumn]!, labelColumn, nColumns: columnNames.length, columnNames, features };
+  return { header, label: columnNames[labelColumn]!, labelColumn, nColumns: columnNames.length, columnNames, features, weightColumn };
 }
 
 /** What a channel scan reports besides the rows. */
@@ -193,8 +211,9 @@ export function scan(
   learned: (string[] | undefined)[],
   learnCategories: boolean,
   label: { texts: string[]; codes: Map<string, number> },
-  onRow: (row: number, values: Float64Array, labelNum: number, labelCode: number) => void,
+  onRow: (row: number, values: Float64Array, labelNum: number, labelCode: number, weight: number) => void,
 ): ScanSummary {
+  const wc = schema.weightColumn;
   const hash = createHash("sha256");
   let bytes = 0;
   for (const f of files) bytes += fileSize(f);
@@ -233,6 +252,14 @@ export function scan(
           } else {
             labelNum = lv;
           }
+          let weight = 1;
+          if (wc >= 0) {
+            const v = parseNumberBytes(r.buf, r.starts[wc]!, r.ends[wc]!);
+            if (v === undefined || !(v >= 0 && v < Infinity)) {
+              throw new DataError(`${r.file}:${r.line}:${wc + 1}: column "${schema.columnNames[wc]}" (the weight) must be a non-negative number, got ${JSON.stringify(fieldText(r, wc))}`);
+            }
+            weight = v;
+          }
           for (let j = 0; j < nF; j++) {
             const c = specs[j]!.column;
             const codes = codeMaps[j];
@@ -260,7 +287,7 @@ export function scan(
               values[j] = code;
             }
           }
-          onRow(n, values, labelNum, labelCode);
+          onRow(n, values, labelNum, labelCode, weight);
           n++;
         },
         (chunk) => hash.update(chunk),
@@ -325,20 +352,23 @@ function readTable(files: readonly string[], channel: string, schema: DataSchema
   let capacity = 1024;
   let columns = schema.features.map(() => new Float64Array(capacity));
   const labels = new LabelBuilder();
-  const summary = scan(files, channel, schema, codeMaps, learned, learnCategories, labels, (row, values, ln, lc) => {
+  let weights = schema.weightColumn >= 0 ? new Float64Array(capacity) : undefined;
+  const summary = scan(files, channel, schema, codeMaps, learned, learnCategories, labels, (row, values, ln, lc, w) => {
     if (row === capacity) {
       capacity *= 2;
       columns = columns.map((c) => growTo(c, capacity));
+      if (weights !== undefined) weights = growTo(weights, capacity);
     }
     for (let j = 0; j < values.length; j++) columns[j]![row] = values[j]!;
     labels.add(row, ln, lc);
+    if (weights !== undefined) weights[row] = w;
   });
   if (learnCategories) {
     schema.features.forEach((f, j) => {
       if (f.kind === "categorical") (f.categories as string[]).push(...(learned[j] as string[]));
     });
   }
-  return { ...summary, columns: columns.map((c) => c.subarray(0, summary.nRows)), label: labels.build() };
+  return { ...summary, columns: columns.map((c) => c.subarray(0, summary.nRows)), label: labels.build(), weights: weights?.slice(0, summary.nRows) };
 }
 
 function checkHeader(r: CsvRecord, schema: DataSchema): void {

@@ -26,9 +26,9 @@ const EPS = 1e-15;
  * Metrics for predictions `pred` against labels `y`: for classification `pred` holds class
  * probabilities row-major (nRows × nClasses) and `y` class indices; for regression both are values.
  */
-export function computeMetrics(objective: Objective, y: Float64Array, pred: Float64Array, nClasses: number): Record<MetricName, number> | Record<string, number> {
-  if (objective === "regression") return { rmse: rmse(y, pred), mae: mae(y, pred), r2: r2(y, pred) };
-  return { accuracy: accuracy(y, pred, nClasses), auc: auc(y, pred, nClasses), logloss: logloss(y, pred, nClasses), f1: f1(y, pred, nClasses) };
+export function computeMetrics(objective: Objective, y: Float64Array, pred: Float64Array, nClasses: number, w?: ArrayLike<number>): Record<MetricName, number> | Record<string, number> {
+  if (objective === "regression") return { rmse: rmse(y, pred, w), mae: mae(y, pred, w), r2: r2(y, pred, w) };
+  return { accuracy: accuracy(y, pred, nClasses, w), auc: auc(y, pred, nClasses, w), logloss: logloss(y, pred, nClasses, w), f1: f1(y, pred, nClasses, w) };
 }
 
 /**
@@ -81,28 +81,47 @@ export function binaryMetricsInPlace(y: Float64Array, p1: Float64Array): Record<
   return { accuracy: right / n, auc, logloss: ll / n, f1: tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn) };
 }
 
-export function rmse(y: ArrayLike<number>, p: ArrayLike<number>): number {
+// Every metric takes optional sample weights `w` (weight_column): each row counts w[i] times, as
+// scikit-learn's `sample_weight`. Without them every row counts once.
+
+export function rmse(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < y.length; i++) s += (y[i]! - p[i]!) ** 2;
-  return Math.sqrt(s / y.length);
+  let sw = 0;
+  for (let i = 0; i < y.length; i++) {
+    const wi = w === undefined ? 1 : w[i]!;
+    s += wi * (y[i]! - p[i]!) ** 2;
+    sw += wi;
+  }
+  return Math.sqrt(s / sw);
 }
 
-export function mae(y: ArrayLike<number>, p: ArrayLike<number>): number {
+export function mae(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < y.length; i++) s += Math.abs(y[i]! - p[i]!);
-  return s / y.length;
+  let sw = 0;
+  for (let i = 0; i < y.length; i++) {
+    const wi = w === undefined ? 1 : w[i]!;
+    s += wi * Math.abs(y[i]! - p[i]!);
+    sw += wi;
+  }
+  return s / sw;
 }
 
 /** Coefficient of determination; 0 when y is constant and predicted exactly (sklearn gives 1.0 then; we avoid the 0/0). */
-export function r2(y: ArrayLike<number>, p: ArrayLike<number>): number {
+export function r2(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): number {
   let mean = 0;
-  for (let i = 0; i < y.length; i++) mean += y[i]!;
-  mean /= y.length;
+  let sw = 0;
+  for (let i = 0; i < y.length; i++) {
+    const wi = w === undefined ? 1 : w[i]!;
+    mean += wi * y[i]!;
+    sw += wi;
+  }
+  mean /= sw;
   let ssRes = 0;
   let ssTot = 0;
   for (let i = 0; i < y.length; i++) {
-    ssRes += (y[i]! - p[i]!) ** 2;
-    ssTot += (y[i]! - mean) ** 2;
+    const wi = w === undefined ? 1 : w[i]!;
+    ssRes += wi * (y[i]! - p[i]!) ** 2;
+    ssTot += wi * (y[i]! - mean) ** 2;
   }
   if (ssTot === 0) return ssRes === 0 ? 1 : 0;
   return 1 - ssRes / ssTot;
@@ -114,32 +133,43 @@ function argmax(p: ArrayLike<number>, offset: number, k: number): number {
   return best;
 }
 
-export function accuracy(y: ArrayLike<number>, p: ArrayLike<number>, k: number): number {
+export function accuracy(y: ArrayLike<number>, p: ArrayLike<number>, k: number, w?: ArrayLike<number>): number {
   let right = 0;
-  for (let i = 0; i < y.length; i++) if (argmax(p, i * k, k) === y[i]) right++;
-  return right / y.length;
+  let sw = 0;
+  for (let i = 0; i < y.length; i++) {
+    const wi = w === undefined ? 1 : w[i]!;
+    if (argmax(p, i * k, k) === y[i]) right += wi;
+    sw += wi;
+  }
+  return right / sw;
 }
 
-export function logloss(y: ArrayLike<number>, p: ArrayLike<number>, k: number): number {
+export function logloss(y: ArrayLike<number>, p: ArrayLike<number>, k: number, w?: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < y.length; i++) s -= Math.log(Math.min(Math.max(p[i * k + y[i]!]!, EPS), 1 - EPS));
-  return s / y.length;
+  let sw = 0;
+  for (let i = 0; i < y.length; i++) {
+    const wi = w === undefined ? 1 : w[i]!;
+    s -= wi * Math.log(Math.min(Math.max(p[i * k + y[i]!]!, EPS), 1 - EPS));
+    sw += wi;
+  }
+  return s / sw;
 }
 
 /**
  * F1: binary, of the positive class (the second class); multiclass, the unweighted mean over
  * classes (sklearn's average="macro"). A class never predicted nor present contributes 0.
  */
-export function f1(y: ArrayLike<number>, p: ArrayLike<number>, k: number): number {
+export function f1(y: ArrayLike<number>, p: ArrayLike<number>, k: number, w?: ArrayLike<number>): number {
   const tp = new Float64Array(k);
   const fp = new Float64Array(k);
   const fn = new Float64Array(k);
   for (let i = 0; i < y.length; i++) {
+    const wi = w === undefined ? 1 : w[i]!;
     const yhat = argmax(p, i * k, k);
-    if (yhat === y[i]) tp[yhat]!++;
+    if (yhat === y[i]) tp[yhat]! += wi;
     else {
-      fp[yhat]!++;
-      fn[y[i]!]!++;
+      fp[yhat]! += wi;
+      fn[y[i]!]! += wi;
     }
   }
   const f1Of = (c: number): number => (tp[c] === 0 ? 0 : (2 * tp[c]!) / (2 * tp[c]! + fp[c]! + fn[c]!));
@@ -153,7 +183,7 @@ export function f1(y: ArrayLike<number>, p: ArrayLike<number>, k: number): numbe
  * ROC AUC: binary, of the positive class's probability; multiclass, the unweighted mean of
  * one-vs-rest AUCs (sklearn's multi_class="ovr", average="macro"). NaN when undefined (one class).
  */
-export function auc(y: ArrayLike<number>, p: ArrayLike<number>, k: number): number {
+export function auc(y: ArrayLike<number>, p: ArrayLike<number>, k: number, w?: ArrayLike<number>): number {
   const n = y.length;
   const scores = new Float64Array(n);
   const positive = new Uint8Array(n);
@@ -162,12 +192,38 @@ export function auc(y: ArrayLike<number>, p: ArrayLike<number>, k: number): numb
       scores[i] = p[i * k + c]!;
       positive[i] = y[i] === c ? 1 : 0;
     }
-    return binaryAuc(scores, positive);
+    return w === undefined ? binaryAuc(scores, positive) : weightedBinaryAuc(scores, positive, w);
   };
   if (k === 2) return one(1);
   let s = 0;
   for (let c = 0; c < k; c++) s += one(c);
   return s / k;
+}
+
+/**
+ * Weighted Mann–Whitney U: the weighted probability that a positive outscores a negative, ties
+ * counting half (a row of weight 2 counts as two rows).
+ */
+export function weightedBinaryAuc(scores: Float64Array, positive: Uint8Array, w: ArrayLike<number>): number {
+  const n = scores.length;
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
+  let negBelow = 0;
+  let wins = 0;
+  let wPos = 0;
+  for (let i = 0; i < n; ) {
+    const s = scores[order[i]!]!;
+    let groupPos = 0;
+    let groupNeg = 0;
+    for (; i < n && scores[order[i]!] === s; i++) {
+      const r = order[i]!;
+      if (positive[r] === 1) groupPos += w[r]!;
+      else groupNeg += w[r]!;
+    }
+    wins += groupPos * (negBelow + groupNeg / 2);
+    negBelow += groupNeg;
+    wPos += groupPos;
+  }
+  return wPos === 0 || negBelow === 0 ? NaN : wins / wPos / negBelow;
 }
 
 /**

@@ -113,7 +113,12 @@ export class BinMapper {
   }
 }
 
-export function findThresholds(col: Float64Array, nRows: number, sample: Uint32Array | undefined, maxBins: number): Float64Array {
+/**
+ * `weights` (indexed like `col`): thresholds are weighted quantiles, those of the column with each
+ * row repeated `weights[i]` times (exactly so for integer weights); rows of weight 0 are left out.
+ */
+export function findThresholds(col: Float64Array, nRows: number, sample: Uint32Array | undefined, maxBins: number, weights?: Float64Array): Float64Array {
+  if (weights !== undefined) return findWeightedThresholds(col, nRows, sample, maxBins, weights);
   const n = sample ? sample.length : nRows;
   const values = new Float64Array(n);
   let m = 0;
@@ -142,6 +147,55 @@ export function findThresholds(col: Float64Array, nRows: number, sample: Uint32A
     out[j - 1] = clampFinite((sorted[lo]! + sorted[hi]!) / 2);
   }
   return out;
+}
+
+function findWeightedThresholds(col: Float64Array, nRows: number, sample: Uint32Array | undefined, maxBins: number, weights: Float64Array): Float64Array {
+  const n = sample ? sample.length : nRows;
+  const rows: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = sample ? sample[i]! : i;
+    const v = col[r]!;
+    if (v === v && weights[r]! > 0) rows.push(r);
+  }
+  if (rows.length === 0) return new Float64Array(0);
+  rows.sort((a, b) => col[a]! - col[b]!);
+  // Distinct values and the cumulative weight up to and including each.
+  const values: number[] = [];
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const r of rows) {
+    total += weights[r]!;
+    if (values.length > 0 && values[values.length - 1] === col[r]) cumulative[cumulative.length - 1] = total;
+    else {
+      values.push(col[r]!);
+      cumulative.push(total);
+    }
+  }
+  if (values.length <= maxBins) {
+    const out = new Float64Array(values.length - 1);
+    for (let i = 1; i < values.length; i++) out[i - 1] = clampFinite((values[i - 1]! + values[i]!) / 2);
+    return out;
+  }
+  // numpy.percentile(method="midpoint") of the repeated column: position pos of W − 1.
+  const at = (pos: number): number => {
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    // First value whose cumulative weight exceeds pos (rows 0 … cumulative − 1 hold it).
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cumulative[mid]! > pos) hi = mid;
+      else lo = mid + 1;
+    }
+    return values[lo]!;
+  };
+  const out: number[] = [];
+  for (let j = 1; j < maxBins; j++) {
+    const pos = ((j * 100) / maxBins / 100) * (total - 1);
+    const t = clampFinite((at(Math.floor(pos)) + at(Math.ceil(pos))) / 2);
+    // A heavy value may repeat a quantile, as a value repeated in the data does unweighted.
+    out.push(t);
+  }
+  return Float64Array.from(out);
 }
 
 function clampFinite(x: number): number {

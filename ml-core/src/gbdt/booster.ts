@@ -11,6 +11,7 @@
 import type { BinMapper } from "./binning";
 import { growTree, type GrowerContext, type GrowerOptions } from "./grower";
 import { HistogramPool } from "./histogram";
+import { HistogramThreads, sharedArray } from "./histogram-threads";
 import type { Loss } from "./loss";
 import { Random } from "./random";
 import { addBinnedPredictions, fromTreeJson, toTreeJson } from "./tree";
@@ -25,11 +26,13 @@ export interface BoosterOptions extends GrowerOptions {
   readonly subsample: number;
   /** Fraction of features drawn for each tree; 1 = all. */
   readonly colsampleBytree: number;
-  /** Stop after this many rounds without improvement of the validation loss; 0 = off. */
+  /** Stop after this many rounds without improvement of the watched validation metric; 0 = off. */
   readonly earlyStoppingRounds: number;
-  /** An improvement must lower the validation loss by more than this. */
+  /** An improvement must better the watched metric by more than this. */
   readonly earlyStoppingTol: number;
   readonly seed: number;
+  /** Threads building histograms (1 = this thread alone). The model does not depend on it. */
+  readonly threads: number;
 }
 
 export interface BinnedData {
@@ -37,6 +40,18 @@ export interface BinnedData {
   readonly nRows: number;
   /** Labels: class index for classification, the value for regression. */
   readonly y: Float64Array;
+  /** Sample weights (non-negative); none: every row counts once. */
+  readonly weights?: Float64Array;
+}
+
+/**
+ * What early stopping watches on the validation set, from its raw scores (rows × outputs): the
+ * loss unless the caller names another metric (eval/ knows metrics; gbdt/ does not import it).
+ */
+export interface StoppingMetric {
+  readonly name: string;
+  readonly higherIsBetter: boolean;
+  evaluate(validRaw: Float64Array): number;
 }
 
 /** Everything needed to continue training exactly where it stopped. */
@@ -45,9 +60,12 @@ export interface BoosterState {
   readonly trees: TreeJson[];
   readonly rng: number[];
   readonly bestRound: number;
+  /** The best value of the watched metric so far, negated when higher is better (lower is better here). */
   readonly bestLoss: number | null;
   readonly trainLoss: number[];
   readonly validationLoss: number[];
+  /** Per round, the watched metric's value (as reported, not negated). */
+  readonly validationMetric?: number[];
 }
 
 export class Booster {
@@ -64,11 +82,14 @@ export class Booster {
   private bestValidRaw: Float64Array | undefined;
   private readonly trainLoss: number[] = [];
   private readonly validationLoss: number[] = [];
+  private readonly validationMetric: number[] = [];
   private stopped = false;
   private readonly ctx: GrowerContext;
   private readonly g: GradientArray[];
   private readonly h: GradientArray[];
   private readonly allFeatures: Uint32Array;
+  private readonly threads: HistogramThreads | undefined;
+  private readonly constantHessian: boolean;
 
   constructor(
     readonly loss: Loss,
@@ -77,31 +98,52 @@ export class Booster {
     readonly valid: BinnedData | undefined,
     readonly opts: BoosterOptions,
     resume?: BoosterState,
+    /** What early stopping watches; default: the mean validation loss. */
+    readonly stoppingMetric?: StoppingMetric,
   ) {
     const K = loss.nOutputs;
     const n = train.nRows;
-    this.baseline = loss.baseline(train.y, n);
+    this.baseline = loss.baseline(train.y, n, train.weights);
+    // Weights make every hessian differ (h = w for squared error): the histograms must sum them.
+    this.constantHessian = loss.constantHessian && train.weights === undefined;
+    const constantHessian = this.constantHessian;
     this.trainRaw = new Float64Array(n * K);
     for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) this.trainRaw[i * K + k] = this.baseline[k]!;
     if (valid) {
       this.validRaw = new Float64Array(valid.nRows * K);
       for (let i = 0; i < valid.nRows; i++) for (let k = 0; k < K; k++) this.validRaw[i * K + k] = this.baseline[k]!;
     }
-    this.g = Array.from({ length: K }, () => new GradientArray(n));
-    this.h = Array.from({ length: K }, () => new GradientArray(loss.constantHessian ? 0 : n));
     const nFeatures = mapper.features.length;
+    const threaded = opts.threads > 1 && nFeatures > 1;
+    // With threads, what they read lives on shared memory (the bins are copied there once).
+    const float32 = (length: number): GradientArray => (threaded ? sharedArray(GradientArray, length) : new GradientArray(length));
+    this.g = Array.from({ length: K }, () => float32(n));
+    this.h = Array.from({ length: K }, () => float32(constantHessian ? 0 : n));
     this.allFeatures = Uint32Array.from({ length: nFeatures }, (_, i) => i);
+    // Gathered gradients serve the smaller child only (at most half its parent), except for a
+    // subsampled root, which is gathered whole.
+    const ordered = opts.subsample < 1 ? n : Math.ceil(n / 2);
+    const arrays = {
+      bins: threaded ? sharedCopy(train.bins) : train.bins,
+      nRows: n,
+      rows: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
+      orderedG: float32(ordered),
+      orderedH: float32(constantHessian ? 0 : ordered),
+      g: this.g,
+      h: this.h,
+    };
+    this.threads = threaded ? new HistogramThreads(opts.threads, arrays, nFeatures) : undefined;
+    const threads = this.threads;
     this.ctx = {
-      bins: train.bins,
+      bins: arrays.bins,
       nRows: n,
       featureBins: mapper.features,
-      pool: new HistogramPool(nFeatures),
-      rows: new RowIndexArray(n),
+      pool: new HistogramPool(nFeatures, threads && ((length) => threads.allocate(length))),
+      rows: arrays.rows,
       scratch: new RowIndexArray(n),
-      // Gathered gradients serve the smaller child only (at most half its parent), except for a
-      // subsampled root, which is gathered whole.
-      orderedG: new GradientArray(opts.subsample < 1 ? n : Math.ceil(n / 2)),
-      orderedH: new GradientArray(loss.constantHessian ? 0 : opts.subsample < 1 ? n : Math.ceil(n / 2)),
+      orderedG: arrays.orderedG,
+      orderedH: arrays.orderedH,
+      threads,
     };
     this.rng = new Random(opts.seed);
     if (resume) this.restore(resume);
@@ -127,6 +169,7 @@ export class Booster {
     const K = loss.nOutputs;
     const n = train.nRows;
     loss.gradients(train.y, this.trainRaw, n, this.g, this.h);
+    if (train.weights !== undefined) for (let k = 0; k < K; k++) applyWeights(this.g[k]!, this.h[k]!, train.weights, loss.constantHessian, n);
 
     let nSample = n;
     const natural = opts.subsample >= 1;
@@ -140,7 +183,7 @@ export class Booster {
       if (natural) fillIdentity(ctx.rows, n);
       else ctx.rows.set(sampled as Uint32Array);
       const features = opts.colsampleBytree < 1 ? sampleSorted(this.allFeatures.length, opts.colsampleBytree, this.rng) : this.allFeatures;
-      const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k]!, loss.constantHessian ? null : this.h[k]!, features, opts, this.rng);
+      const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k]!, this.constantHessian ? null : this.h[k]!, features, opts, this.rng, k);
       if (natural) {
         // Every row sits in exactly one leaf's range: no tree walk needed for the training set.
         for (const leaf of leaves) addToRows(this.trainRaw, ctx.rows, leaf.start, leaf.start + leaf.count, tree.value[leaf.node]!, K, k);
@@ -157,10 +200,17 @@ export class Booster {
   private afterRound(): void {
     const { valid, validRaw, opts } = this;
     if (!valid || !validRaw) return;
-    const vLoss = this.loss.meanLoss(valid.y, validRaw, valid.nRows);
+    const vLoss = this.loss.meanLoss(valid.y, validRaw, valid.nRows, valid.weights);
     this.validationLoss.push(vLoss);
-    if (this.bestLoss === null || vLoss < this.bestLoss - opts.earlyStoppingTol) {
-      this.bestLoss = vLoss;
+    let watched = vLoss;
+    if (this.stoppingMetric !== undefined) {
+      const m = this.stoppingMetric.evaluate(validRaw);
+      this.validationMetric.push(m);
+      // NaN (an AUC with one class present) never improves.
+      watched = m !== m ? Infinity : this.stoppingMetric.higherIsBetter ? -m : m;
+    }
+    if (this.bestLoss === null || watched < this.bestLoss - opts.earlyStoppingTol) {
+      this.bestLoss = watched;
       this.bestRound = this.round;
       if (opts.earlyStoppingRounds > 0) {
         this.bestTrainRaw = this.trainRaw.slice();
@@ -171,13 +221,28 @@ export class Booster {
     }
   }
 
+  /** Stops the histogram threads; the booster can still report, not train. */
+  close(): void {
+    this.threads?.close();
+  }
+
   /** Mean training loss at the current round (costs a pass over the data; for progress lines). */
   currentTrainLoss(): number {
-    return this.loss.meanLoss(this.train.y, this.trainRaw, this.train.nRows);
+    return this.loss.meanLoss(this.train.y, this.trainRaw, this.train.nRows, this.train.weights);
   }
 
   currentValidationLoss(): number | undefined {
     return this.validationLoss.at(-1);
+  }
+
+  /** The watched metric's last value, when one other than the loss is watched. */
+  currentValidationMetric(): number | undefined {
+    return this.validationMetric.at(-1);
+  }
+
+  /** The round whose model early stopping keeps (so far). */
+  get bestIteration(): number {
+    return this.bestRound;
   }
 
   /**
@@ -201,6 +266,7 @@ export class Booster {
       bestLoss: this.bestLoss,
       trainLoss: this.trainLoss.slice(),
       validationLoss: this.validationLoss.slice(),
+      validationMetric: this.validationMetric.slice(),
     };
   }
 
@@ -211,6 +277,7 @@ export class Booster {
     this.bestLoss = s.bestLoss;
     this.bestRound = s.bestRound;
     this.validationLoss.push(...s.validationLoss);
+    this.validationMetric.push(...(s.validationMetric ?? []));
     this.trainLoss.push(...s.trainLoss);
     for (let t = 0; t < s.trees.length; t++) {
       const tree = fromTreeJson(s.trees[t]!, this.mapper);
@@ -226,6 +293,19 @@ export class Booster {
     this.round = s.round;
     if (this.valid && this.opts.earlyStoppingRounds > 0 && this.round - this.bestRound >= this.opts.earlyStoppingRounds && this.round > 0) this.stopped = true;
   }
+}
+
+/** Gradients and hessians of a weighted loss: each row's times its weight (a loss with constant hessian 1 gets h = w). */
+function applyWeights(g: GradientArray, h: GradientArray, w: Float64Array, constantHessian: boolean, n: number): void {
+  for (let i = 0; i < n; i++) g[i]! *= w[i]!;
+  if (constantHessian) for (let i = 0; i < n; i++) h[i] = w[i]!;
+  else for (let i = 0; i < n; i++) h[i]! *= w[i]!;
+}
+
+function sharedCopy(a: Uint8Array): Uint8Array {
+  const s = sharedArray(Uint8Array, a.length);
+  s.set(a);
+  return s;
 }
 
 // Small hot loops live in their own functions: V8 optimizes them on their own, whatever the rest

@@ -8,8 +8,9 @@
  */
 import type { FeatureBins } from "./binning";
 import { accumulate, HistogramPool, subtractInto } from "./histogram";
+import type { HistogramThreads } from "./histogram-threads";
 import type { Random } from "./random";
-import { findBestSplit, type SplitConstraints, type SplitInfo } from "./split";
+import { boundedValue, findBestSplit, UNBOUNDED, type SplitConstraints, type SplitInfo, type ValueBounds } from "./split";
 import type { BinTree } from "./tree";
 import { MISSING_BIN, type BinMatrix, type GradientArray, type RowIndexArray } from "./types";
 
@@ -41,6 +42,8 @@ export interface GrowerContext {
   readonly scratch: RowIndexArray;
   readonly orderedG: GradientArray;
   readonly orderedH: GradientArray;
+  /** Threads that share the histogram work (their shared arrays are these); none: this thread alone. */
+  readonly threads?: HistogramThreads;
 }
 
 interface Node {
@@ -52,6 +55,8 @@ interface Node {
   sumH: number;
   hist: Float64Array | null;
   split: SplitInfo | null;
+  /** Bounds of the node's value under monotonic constraints. */
+  bounds: ValueBounds;
 }
 
 export interface GrownTree {
@@ -74,9 +79,11 @@ export function growTree(
   treeFeatures: Uint32Array,
   opts: GrowerOptions,
   rng: Random,
+  /** Which output's gradients `g`/`h` are (the threads read them from shared memory). */
+  output = 0,
 ): GrownTree {
   const tree: BinTree = { feature: [], binThreshold: [], categoriesLeft: [], missingLeft: [], left: [], right: [], value: [], count: [], gain: [] };
-  const newNode = (start: number, count: number, depth: number, sumG: number, sumH: number): Node => {
+  const newNode = (start: number, count: number, depth: number, sumG: number, sumH: number, bounds: ValueBounds = UNBOUNDED): Node => {
     const id = tree.feature.length;
     tree.feature.push(-1);
     tree.binThreshold.push(-1);
@@ -87,7 +94,7 @@ export function growTree(
     tree.value.push(0);
     tree.count.push(count);
     tree.gain.push(0);
-    return { id, start, count, depth, sumG, sumH, hist: null, split: null };
+    return { id, start, count, depth, sumG, sumH, hist: null, split: null, bounds };
   };
 
   let sumG = 0;
@@ -107,7 +114,7 @@ export function growTree(
 
   const findSplit = (n: Node): void => {
     const feats = opts.colsampleBynode < 1 ? sampleFeatures(treeFeatures, opts.colsampleBynode, rng) : treeFeatures;
-    n.split = findBestSplit(n.hist as Float64Array, feats, ctx.featureBins, n.sumG, n.sumH, n.count, opts);
+    n.split = findBestSplit(n.hist as Float64Array, feats, ctx.featureBins, n.sumG, n.sumH, n.count, opts, n.bounds);
     if (n.split === null) finalize(n);
     else candidates.push(n);
   };
@@ -119,7 +126,7 @@ export function growTree(
 
   if (canSplit(root)) {
     root.hist = ctx.pool.acquire();
-    buildHistogram(ctx, root, natural, g, h, treeFeatures);
+    buildHistogram(ctx, root, natural, g, h, treeFeatures, output);
     findSplit(root);
   } else {
     finalize(root);
@@ -131,8 +138,9 @@ export function growTree(
     const split = node.split as SplitInfo;
     const leftCount = partition(ctx, node, split);
     nLeaves++;
-    const l = newNode(node.start, leftCount, node.depth + 1, split.leftG, split.leftH);
-    const r = newNode(node.start + leftCount, node.count - leftCount, node.depth + 1, split.rightG, split.rightH);
+    const [lb, rb] = childBounds(node, split, opts);
+    const l = newNode(node.start, leftCount, node.depth + 1, split.leftG, split.leftH, lb);
+    const r = newNode(node.start + leftCount, node.count - leftCount, node.depth + 1, split.rightG, split.rightH, rb);
     tree.feature[node.id] = split.feature;
     tree.binThreshold[node.id] = split.binThreshold;
     tree.categoriesLeft[node.id] = split.categoriesLeft;
@@ -146,7 +154,7 @@ export function growTree(
     if (splitL || splitR) {
       const [small, large] = l.count <= r.count ? [l, r] : [r, l];
       small.hist = ctx.pool.acquire();
-      buildHistogram(ctx, small, false, g, h, treeFeatures);
+      buildHistogram(ctx, small, false, g, h, treeFeatures, output);
       subtractInto(node.hist as Float64Array, small.hist, treeFeatures);
       large.hist = node.hist;
       node.hist = null;
@@ -163,13 +171,25 @@ export function growTree(
   }
   for (const n of candidates) finalize(n);
 
-  for (const n of leaves) tree.value[n.id] = (-opts.learningRate * n.sumG) / (n.sumH + opts.l2Regularization);
+  if (opts.monotone === undefined) for (const n of leaves) tree.value[n.id] = (-opts.learningRate * n.sumG) / (n.sumH + opts.l2Regularization);
+  else for (const n of leaves) tree.value[n.id] = opts.learningRate * boundedValue(n.sumG, n.sumH, opts.l2Regularization, n.bounds);
   leaves.sort((a, b) => a.id - b.id);
   return { tree, leaves: leaves.map((n) => ({ node: n.id, start: n.start, count: n.count })) };
 }
 
+/** The children's value bounds: the parent's, split at the midpoint of their values on a constrained feature. */
+function childBounds(node: Node, s: SplitInfo, opts: GrowerOptions): [ValueBounds, ValueBounds] {
+  const dir = opts.monotone?.[s.feature] ?? 0;
+  if (dir === 0) return [node.bounds, node.bounds];
+  const l2 = opts.l2Regularization;
+  const mid = (boundedValue(s.leftG, s.leftH, l2, node.bounds) + boundedValue(s.rightG, s.rightH, l2, node.bounds)) / 2;
+  const below = { lo: node.bounds.lo, hi: mid };
+  const above = { lo: mid, hi: node.bounds.hi };
+  return dir > 0 ? [below, above] : [above, below];
+}
+
 /** `natural`: the node is every row in order (the root without subsampling): no gather needed. */
-function buildHistogram(ctx: GrowerContext, n: Node, natural: boolean, g: GradientArray, h: GradientArray | null, features: Uint32Array): void {
+function buildHistogram(ctx: GrowerContext, n: Node, natural: boolean, g: GradientArray, h: GradientArray | null, features: Uint32Array, output: number): void {
   const hist = n.hist as Float64Array;
   const rows = ctx.rows;
   let gi = g;
@@ -182,6 +202,10 @@ function buildHistogram(ctx: GrowerContext, n: Node, natural: boolean, g: Gradie
     if (h !== null) for (let i = n.start, j = 0; i < end; i++, j++) orderedH[j] = h[rows[i]!]!;
     gi = orderedG;
     hi = h === null ? null : orderedH;
+  }
+  if (ctx.threads !== undefined) {
+    ctx.threads.build(hist, natural, n.start, n.count, natural ? output : -1, h !== null, features);
+    return;
   }
   for (let i = 0; i < features.length; i++) {
     const f = features[i]!;

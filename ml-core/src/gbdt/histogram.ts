@@ -18,10 +18,14 @@ export const FEATURE_STRIDE = BINS_PER_FEATURE * HIST_STRIDE;
 /** Reuses histogram buffers: a tree needs a handful at a time, and allocating each one is slow. */
 export class HistogramPool {
   private readonly free: Float64Array[] = [];
-  constructor(private readonly nFeatures: number) {}
+  /** `allocate`: where new buffers come from (shared memory when several threads sum into them). */
+  constructor(
+    private readonly nFeatures: number,
+    private readonly allocate: (length: number) => Float64Array = (n) => new Float64Array(n),
+  ) {}
 
   acquire(): Float64Array {
-    return this.free.pop() ?? new Float64Array(this.nFeatures * FEATURE_STRIDE);
+    return this.free.pop() ?? this.allocate(this.nFeatures * FEATURE_STRIDE);
   }
 
   release(h: Float64Array): void {

@@ -16,6 +16,34 @@ export interface SplitConstraints {
   readonly minSamplesLeaf: number;
   readonly minSumHessianInLeaf: number;
   readonly minGainToSplit: number;
+  /**
+   * Per feature: 1 = predictions may only rise with the feature, -1 only fall, 0 free. Undefined
+   * when no feature is constrained (the plain, unclamped gains are then used).
+   */
+  readonly monotone?: Int8Array;
+}
+
+/**
+ * A node's value bounds under monotonic constraints (LightGBM's "basic" method): a split on a
+ * constrained feature bounds its children's subtrees by the midpoint of their two values, so every
+ * value left of it stays below every value right of it.
+ */
+export interface ValueBounds {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+export const UNBOUNDED: ValueBounds = { lo: -Infinity, hi: Infinity };
+
+/** The node value −G/(H+λ) (before the learning rate), kept within bounds. */
+export function boundedValue(g: number, h: number, l2: number, b: ValueBounds): number {
+  const v = -g / (h + l2);
+  return v < b.lo ? b.lo : v > b.hi ? b.hi : v;
+}
+
+/** The loss reduction (×2, as `score`) of giving a node of sums G, H the value v: G²/(H+λ) at the optimum. */
+function scoreAt(g: number, h: number, l2: number, v: number): number {
+  return -(2 * g * v + (h + l2) * v * v);
 }
 
 export interface SplitInfo {
@@ -53,11 +81,16 @@ export function findBestSplit(
   sumH: number,
   count: number,
   c: SplitConstraints,
+  bounds: ValueBounds = UNBOUNDED,
 ): SplitInfo | null {
   let best: SplitInfo | null = null;
   for (let i = 0; i < features.length; i++) {
     const f = features[i]!;
-    const s = bins[f]!.categorical ? bestCategorical(hist, f, bins[f]!.nBins, sumG, sumH, count, c) : bestNumeric(hist, f, bins[f]!.nBins, sumG, sumH, count, c);
+    const s = bins[f]!.categorical
+      ? bestCategorical(hist, f, bins[f]!.nBins, sumG, sumH, count, c, bounds)
+      : c.monotone !== undefined
+        ? bestNumericConstrained(hist, f, bins[f]!.nBins, sumG, sumH, count, c, bounds)
+        : bestNumeric(hist, f, bins[f]!.nBins, sumG, sumH, count, c);
     // Strictly better only: ties go to the lower feature index, whatever the order of `features`.
     if (s !== null && (best === null || s.gain > best.gain || (s.gain === best.gain && f < best.feature))) best = s;
   }
@@ -132,12 +165,63 @@ function bestNumeric(hist: Float64Array, f: number, nBins: number, G: number, H:
 }
 
 /**
+ * `bestNumeric` under monotonic constraints: child values are clamped to the node's bounds, gains
+ * are those of the clamped values, and on a constrained feature a split whose values go the wrong
+ * way is no candidate. Kept apart so that unconstrained training keeps its exact arithmetic.
+ */
+function bestNumericConstrained(hist: Float64Array, f: number, nBins: number, G: number, H: number, C: number, c: SplitConstraints, b: ValueBounds): SplitInfo | null {
+  const base = f * FEATURE_STRIDE;
+  const l2 = c.l2Regularization;
+  const dir = c.monotone?.[f] ?? 0;
+  const parentScore = scoreAt(G, H, l2, boundedValue(G, H, l2, b));
+  const mo = base + MISSING_BIN * 3;
+  const mG = hist[mo]!, mH = hist[mo + 1]!, mC = hist[mo + 2]!;
+  let bestGain = c.minGainToSplit;
+  let bestBin = -1;
+  let bestMissingLeft = false;
+  let bG = 0, bH = 0, bC = 0;
+  for (const missingLeft of mC > 0 ? [false, true] : [false]) {
+    let lG = missingLeft ? mG : 0, lH = missingLeft ? mH : 0, lC = missingLeft ? mC : 0;
+    const end = missingLeft ? nBins - 1 : nBins - 1 + (mC > 0 ? 1 : 0);
+    for (let bin = 0; bin < end; bin++) {
+      const o = base + bin * 3;
+      lG += hist[o]!;
+      lH += hist[o + 1]!;
+      lC += hist[o + 2]!;
+      if (lC < c.minSamplesLeaf || lH < c.minSumHessianInLeaf) continue;
+      if (C - lC < c.minSamplesLeaf || H - lH < c.minSumHessianInLeaf) break;
+      const vL = boundedValue(lG, lH, l2, b);
+      const vR = boundedValue(G - lG, H - lH, l2, b);
+      if ((dir > 0 && vL > vR) || (dir < 0 && vL < vR)) continue;
+      const gain = scoreAt(lG, lH, l2, vL) + scoreAt(G - lG, H - lH, l2, vR) - parentScore;
+      if (gain > bestGain) {
+        bestGain = gain;
+        bestBin = bin;
+        bestMissingLeft = missingLeft;
+        bG = lG;
+        bH = lH;
+        bC = lC;
+      }
+    }
+  }
+  if (bestBin < 0) return null;
+  const missingLeft = mC > 0 ? bestMissingLeft : bC >= C - bC;
+  return {
+    feature: f, gain: bestGain, binThreshold: bestBin, categoriesLeft: null, missingLeft,
+    leftG: bG, leftH: bH, leftCount: bC, rightG: G - bG, rightH: H - bH, rightCount: C - bC,
+  };
+}
+
+/**
  * Categorical features (after LightGBM and sklearn): sort the categories by G / (H + smoothing) and
  * scan the sorted order from both ends, so a split sends a set of categories left without trying
  * all 2^k subsets; for squared error this ordering contains the optimal partition (Fisher, 1958).
  * Missing values take part as a category of their own.
  */
-function bestCategorical(hist: Float64Array, f: number, nBins: number, G: number, H: number, C: number, c: SplitConstraints): SplitInfo | null {
+function bestCategorical(hist: Float64Array, f: number, nBins: number, G: number, H: number, C: number, c: SplitConstraints, nodeBounds: ValueBounds): SplitInfo | null {
+  // Below a constrained split, a categorical split's children must respect the node's bounds:
+  // their gains are then those of the clamped values.
+  const bounded = nodeBounds.lo > -Infinity || nodeBounds.hi < Infinity;
   const base = f * FEATURE_STRIDE;
   const l2 = c.l2Regularization;
   const cats: number[] = [];
@@ -170,7 +254,9 @@ function bestCategorical(hist: Float64Array, f: number, nBins: number, G: number
       const rC = C - lC;
       if (lC < c.minSamplesLeaf || lH < c.minSumHessianInLeaf) continue;
       if (rC < c.minSamplesLeaf || H - lH < c.minSumHessianInLeaf) break;
-      const gain = score(lG, lH, l2) + score(G - lG, H - lH, l2) - parentScore;
+      const gain = bounded
+        ? scoreAt(lG, lH, l2, boundedValue(lG, lH, l2, nodeBounds)) + scoreAt(G - lG, H - lH, l2, boundedValue(G - lG, H - lH, l2, nodeBounds)) - scoreAt(G, H, l2, boundedValue(G, H, l2, nodeBounds))
+        : score(lG, lH, l2) + score(G - lG, H - lH, l2) - parentScore;
       if (gain > bestGain) {
         bestGain = gain;
         bestEnd = i;

@@ -1,8 +1,8 @@
 /**
- * The shipped predictor for numeric-only models: the same trees and the same sums as FlatPredictor
- * (bit for bit, tested), walked several times faster, for one row (the server's common request)
- * as for a million (`ml-core predict`). Models it cannot take (categorical splits, a split without
- * a finite threshold, a single tree or a feature's thresholds too large for the packed word) are
+ * The shipped predictor: the same trees and the same sums as FlatPredictor (bit for bit, tested),
+ * walked several times faster, for one row (the server's common request) as for a million
+ * (`ml-core predict`). Models it cannot take (a split without a finite threshold, which no model
+ * file can spell, a single tree or a feature's thresholds too large for the packed word) are
  * scored by the FlatPredictor it wraps. A model with more trees than one table of words can
  * address takes several tables of consecutive trees, walked one after the other.
  *
@@ -18,6 +18,12 @@
  *   reads the first copy, one whose missing values go right the second.
  * - Trees are chained: the edge into a leaf leads straight on to the next tree's root, so a walk
  *   never waits at a leaf, and it carries the leaf's value. A walk ends at END.
+ * - Categorical splits: a categorical feature's "rank" is its category code (codes FlatPredictor
+ *   would send right whatever the set, an unseen code, share one code; missing values another),
+ *   and a categorical node's word holds, instead of a threshold rank, the index of a bitset of the
+ *   codes that go right, missing included, with a flag bit beside the column. The step computes
+ *   both the comparison and the bit and picks one arithmetically, so it stays branch-free; models
+ *   without categorical splits keep the plain step.
  * - Four walks run side by side for instruction-level parallelism, so none waits on its own
  *   loads. Many rows: four rows, each along one chain per output, adding every edge's value to its
  *   sum (an inner edge carries -0, which leaves any sum unchanged, so the sums are FlatPredictor's
@@ -44,11 +50,25 @@ const END = 0;
 /** Set in the word an edge into a leaf leads to: the one-row walk moves on to its next tree's value. */
 const LEAF_BIT = 1 << 30;
 
-/** How a node's word is packed: `(first child slot << childShift) | (rank << columnBits) | column`. */
+/**
+ * How a node's word is packed: `(first child slot << childShift) | (rank << columnBits) | column`.
+ * With categorical splits the column field's top bit flags a categorical node, whose rank field
+ * is then the index of its bitset.
+ */
 interface WordLayout {
   readonly columnBits: number;
   readonly rankBits: number;
   readonly childShift: number;
+  /** The categorical flag within the column field; 0 for a model without categorical splits. */
+  readonly catFlag: number;
+}
+
+/** The categorical splits' sets of codes going right, `words` 32-bit words each, back to back. */
+interface CategorySets {
+  readonly bits: Int32Array;
+  readonly words: number;
+  /** Per set's text (codes and missing side), its index. */
+  readonly index: Map<string, number>;
 }
 
 /**
@@ -82,6 +102,12 @@ export class ChainPredictor implements Predictor {
   private readonly firstStep: Int32Array;
   /** Per feature, its number of distinct thresholds: the rank of +Infinity, and of NaN going right. */
   private readonly cutCount: Int32Array;
+  /**
+   * Per categorical feature, its category count n: codes 0 … n-1 rank as themselves, any other
+   * code as n (every set sends it right, as FlatPredictor's complement bitsets do), missing as
+   * n + 1. -1 for a numeric feature.
+   */
+  private readonly catCount: Int32Array;
   /** Four rows side by side, one chain per output (unused when not `fast`). */
   private readonly walkRows: RowsWalk = () => {};
   /** One row, four chains of consecutive trees side by side (unused when not `fast`). */
@@ -98,6 +124,10 @@ export class ChainPredictor implements Predictor {
     const nF = model.features.length;
 
     const thresholds: Set<number>[] = Array.from({ length: nF }, () => new Set());
+    this.catCount = Int32Array.from(model.features, (f) => (f.kind === "categorical" ? f.categories.length : -1));
+    // Codes 0 … n+1 of the widest categorical feature fit each set.
+    const catWords = Math.ceil((this.catCount.reduce((m, n) => Math.max(m, n), -1) + 2) / 32) || 1;
+    const sets: CategorySets = { bits: new Int32Array(0), words: catWords, index: new Map() };
     let supported = true;
     // Slots per tree: two per inner node; a one-leaf tree becomes a node whose two edges both leave the leaf.
     const treeSlots = model.trees.map((t) => {
@@ -107,17 +137,26 @@ export class ChainPredictor implements Predictor {
         if (f < 0) continue;
         inner++;
         const th = t.threshold[i];
-        if (t.categoriesLeft[i] !== null || typeof th !== "number" || !Number.isFinite(th)) supported = false;
+        const cats = t.categoriesLeft[i];
+        if (cats !== null && cats !== undefined) {
+          // A category set on a numeric feature (no writer makes one): FlatPredictor's bitset of the value's low byte.
+          if (this.catCount[f]! < 0) supported = false;
+          const key = setKey(this.catCount[f]!, cats, t.missingLeft[i] === 1);
+          if (!sets.index.has(key)) sets.index.set(key, sets.index.size);
+        } else if (typeof th !== "number" || !Number.isFinite(th)) supported = false;
         else thresholds[f]!.add(th === 0 ? 0 : th); // -0 and 0 compare alike: one rank for both
       }
       return 2 * Math.max(1, inner);
     });
     const sortedCuts = thresholds.map((s) => Float64Array.from(s).sort());
     const maxCuts = sortedCuts.reduce((m, c) => Math.max(m, c.length), 0);
-    const columnBits = bitsFor(2 * Math.max(1, nF) - 1);
-    // Row ranks run 0 … maxCuts; END's rank field (all ones) must be at least that.
-    const rankBits = bitsFor(maxCuts);
-    const layout: WordLayout = { columnBits, rankBits, childShift: columnBits + rankBits };
+    const hasCategorical = sets.index.size > 0;
+    const columnBits = bitsFor(2 * Math.max(1, nF) - 1) + (hasCategorical ? 1 : 0);
+    // Row ranks run 0 … maxCuts (numeric) or 0 … n + 1 (categorical); END's rank field (all ones)
+    // must be at least every one, so END compares false for every row. It also holds a set's index.
+    const maxCode = this.catCount.reduce((m, n) => Math.max(m, n + 1), 0);
+    const rankBits = bitsFor(Math.max(maxCuts, maxCode, sets.index.size - 1));
+    const layout: WordLayout = { columnBits, rankBits, childShift: columnBits + rankBits, catFlag: hasCategorical ? 1 << (columnBits - 1) : 0 };
     // Consecutive trees in groups whose slots (END's too) fit the word's child field: a wide or
     // large model takes several tables, walked one after the other, so its sums keep their order.
     const capacity = 2 ** (30 - layout.childShift);
@@ -150,13 +189,23 @@ export class ChainPredictor implements Predictor {
     this.cuts = new Float64Array(supported ? cutsLength : 0).fill(Infinity);
     if (!supported) return;
     sortedCuts.forEach((c, f) => this.cuts.set(c, this.cutsOffset[f]));
+    const bits = new Int32Array(Math.max(1, sets.index.size) * catWords);
+    for (const [key, s] of sets.index) {
+      const [n, missingLeft, ...codes] = JSON.parse(key) as number[];
+      const set = bits.subarray(s * catWords, (s + 1) * catWords);
+      set.fill(-1);
+      for (const c of codes) set[c >>> 5]! &= ~(1 << (c & 31));
+      if (missingLeft === 1) set[(n! + 1) >>> 5]! &= ~(1 << ((n! + 1) & 31));
+    }
+    const catSets: CategorySets = { ...sets, bits };
 
     const baseline = Float64Array.from(model.baseline);
     const treeOutput = Int32Array.from(model.trees, (t) => t.output);
     const slotsIn = (trees: readonly number[]): number => trees.reduce((n, i) => n + treeSlots[i]!, 1);
     this.walkRows = rowsWalker(
-      groups.map((g) => buildChains(model.trees, Array.from({ length: this.nOutputs }, (_, k) => g.filter((i) => treeOutput[i] === k)), slotsIn(g), sortedCuts, layout)),
+      groups.map((g) => buildChains(model.trees, Array.from({ length: this.nOutputs }, (_, k) => g.filter((i) => treeOutput[i] === k)), slotsIn(g), sortedCuts, catSets, this.catCount, layout)),
       layout,
+      catSets,
       baseline,
       nF,
     );
@@ -165,9 +214,10 @@ export class ChainPredictor implements Predictor {
         // Consecutive trees, as evenly as they divide.
         const treeStart = Int32Array.from({ length: LANES + 1 }, (_, a) => g[0]! + Math.floor((a * g.length) / LANES));
         const ranges = Array.from({ length: LANES }, (_, a) => g.slice(treeStart[a]! - g[0]!, treeStart[a + 1]! - g[0]!));
-        return { table: buildChains(model.trees, ranges, slotsIn(g), sortedCuts, layout), treeStart };
+        return { table: buildChains(model.trees, ranges, slotsIn(g), sortedCuts, catSets, this.catCount, layout), treeStart };
       }),
       layout,
+      catSets,
       treeOutput,
       baseline,
     );
@@ -201,10 +251,17 @@ export class ChainPredictor implements Predictor {
     const nF = this.features.length;
     const w = 2 * nF;
     if (this.ranks.length < nRows * w) this.ranks = new Uint16Array(nRows * w);
-    const { ranks, cuts, cutsOffset, firstStep, cutCount } = this;
+    const { ranks, cuts, cutsOffset, firstStep, cutCount, catCount } = this;
     for (let r = 0, i = 0, j = 0; r < nRows; r++, j += w) {
       for (let f = 0; f < nF; f++, i++) {
         const v = x[i]!;
+        const nCat = catCount[f]!;
+        if (nCat >= 0) {
+          // FlatPredictor's code of v (`v & 255`), or n for codes no set lists, n + 1 for missing.
+          const code = v & 255;
+          ranks[j + f] = ranks[j + nF + f] = v !== v ? nCat + 1 : code < nCat ? code : nCat;
+          continue;
+        }
         // Branch-free binary search for the count of cuts below v (a comparison with NaN is false),
         // unrolled from the feature's first step: 1.8x faster than a loop over the steps. The
         // tests of `step` go the same way for every row, so they cost no mispredictions.
@@ -245,7 +302,15 @@ export class ChainPredictor implements Predictor {
  * slots are numbered from the last tree of a chain back, so that the edges into its leaves know
  * the root word of the tree after it.
  */
-function buildChains(trees: readonly TreeJson[], chains: readonly (readonly number[])[], nSlots: number, sortedCuts: readonly Float64Array[], layout: WordLayout): ChainTable {
+function buildChains(
+  trees: readonly TreeJson[],
+  chains: readonly (readonly number[])[],
+  nSlots: number,
+  sortedCuts: readonly Float64Array[],
+  sets: CategorySets,
+  catCount: Int32Array,
+  layout: WordLayout,
+): ChainTable {
   const { columnBits, childShift } = layout;
   const nF = sortedCuts.length;
   const maxRank = 2 ** layout.rankBits - 1;
@@ -276,6 +341,11 @@ function buildChains(trees: readonly TreeJson[], chains: readonly (readonly numb
       }
       const nodeWord = (i: number): number => {
         const f = t.feature[i]!;
+        const cats = t.categoriesLeft[i];
+        if (cats !== null && cats !== undefined) {
+          const set = sets.index.get(setKey(catCount[f]!, cats, t.missingLeft[i] === 1)) as number;
+          return ((childSlot.get(i) as number) << childShift) | (set << columnBits) | layout.catFlag | f;
+        }
         const rank = lowerBound(sortedCuts[f]!, t.threshold[i] as number);
         return ((childSlot.get(i) as number) << childShift) | (rank << columnBits) | (t.missingLeft[i]! ? f : nF + f);
       };
@@ -304,9 +374,9 @@ type RowWalk = (ranks: Uint16Array, at: number, out: Float64Array, o: number) =>
 // The two walks are closures over one model's tables and field widths: shifts by captured
 // constants measured 10% faster than by values read per call.
 
-function rowsWalker(groups: readonly ChainTable[], layout: WordLayout, baseline: Float64Array, nFeatures: number): RowsWalk {
+function rowsWalker(groups: readonly ChainTable[], layout: WordLayout, sets: CategorySets, baseline: Float64Array, nFeatures: number): RowsWalk {
   const nOut = baseline.length;
-  const walks = groups.map((table) => groupRowsWalker(table, layout, nOut, nFeatures));
+  const walks = groups.map((table) => (layout.catFlag === 0 ? groupRowsWalker(table, layout, nOut, nFeatures) : groupRowsWalkerCategorical(table, layout, sets, nOut, nFeatures)));
   return (ranks, nRows, out) => {
     for (let r = 0; r < nRows; r++) for (let k = 0; k < nOut; k++) out[r * nOut + k] = baseline[k]!;
     for (const walk of walks) walk(ranks, nRows, out);
@@ -357,6 +427,7 @@ function groupRowsWalker(table: ChainTable, layout: WordLayout, nOut: number, nF
 function rowWalker(
   groups: readonly { readonly table: ChainTable; readonly treeStart: Int32Array }[],
   layout: WordLayout,
+  sets: CategorySets,
   treeOutput: Int32Array,
   baseline: Float64Array,
 ): RowWalk {
@@ -366,7 +437,9 @@ function rowWalker(
   // not values: the values are read for the leaves alone, not at every step, which in a server
   // (where handling the request has pushed the tables out of the L1 cache) is cache lines saved.
   const leaves = new Int32Array(groups.reduce((n, g) => Math.max(n, g.treeStart[LANES]! - g.treeStart[0]!), 0) + LANES);
-  const walks = groups.map((g) => groupRowWalker(g.table, g.treeStart, layout, treeOutput, leaves));
+  const walks = groups.map((g) =>
+    layout.catFlag === 0 ? groupRowWalker(g.table, g.treeStart, layout, treeOutput, leaves) : groupRowWalkerCategorical(g.table, g.treeStart, layout, sets, treeOutput, leaves),
+  );
   return (ranks, b, out, o) => {
     for (let k = 0; k < nOut; k++) out[o + k] = baseline[k]!;
     for (const walk of walks) walk(ranks, b, out, o);
@@ -407,6 +480,128 @@ function groupRowWalker(table: ChainTable, treeStart: Int32Array, layout: WordLa
       for (let t = treeStart[a]!, end = treeStart[a + 1]!; t < end; t++) out[o + treeOutput[t]!]! += V[leaves[t - t0 + a]!]!;
     }
   };
+}
+
+/*
+ * The walks of a model with categorical splits: the same as above, but each step also reads the bit
+ * of the row's code in the node's set and keeps it instead of the comparison on categorical nodes:
+ * `go = cmp ^ ((cmp ^ bit) & isCat)`. A numeric node reads set word 0 (its index masked to 0 by
+ * `-isCat`), so the load stays in bounds without a branch.
+ */
+
+function groupRowsWalkerCategorical(table: ChainTable, layout: WordLayout, sets: CategorySets, nOut: number, nFeatures: number): RowsWalk {
+  const { word: W, value: V, first } = table;
+  const { columnBits, childShift } = layout;
+  const { bits: S, words: SW } = sets;
+  const columnMask = layout.catFlag - 1;
+  const catShift = columnBits - 1;
+  const rankMask = (1 << layout.rankBits) - 1;
+  const childMask = (LEAF_BIT - 1) >>> childShift;
+  const w = 2 * nFeatures;
+  return (ranks, nRows, out) => {
+    for (let r = 0; r < nRows; r += LANES) {
+      const b0 = r * w, b1 = b0 + w, b2 = b1 + w, b3 = b2 + w;
+      for (let k = 0; k < nOut; k++) {
+        const o = r * nOut + k;
+        const start = first[k]!;
+        let w0 = start, w1 = start, w2 = start, w3 = start;
+        let s0 = out[o]!, s1 = out[o + nOut]!, s2 = out[o + 2 * nOut]!, s3 = out[o + 3 * nOut]!;
+        let e0 = END, e1 = END, e2 = END, e3 = END;
+        while ((w0 & w1 & w2 & w3) >= 0) {
+          let v = ranks[b0 + (w0 & columnMask)]!;
+          let t = (w0 >> columnBits) & rankMask;
+          let c = (w0 >> catShift) & 1;
+          let g = +(v > t);
+          e0 = ((w0 >> childShift) & childMask) + (g ^ ((g ^ (S[(t * SW + (v >> 5)) & -c]! >>> (v & 31))) & c & 1));
+          w0 = W[e0]!;
+          v = ranks[b1 + (w1 & columnMask)]!;
+          t = (w1 >> columnBits) & rankMask;
+          c = (w1 >> catShift) & 1;
+          g = +(v > t);
+          e1 = ((w1 >> childShift) & childMask) + (g ^ ((g ^ (S[(t * SW + (v >> 5)) & -c]! >>> (v & 31))) & c & 1));
+          w1 = W[e1]!;
+          v = ranks[b2 + (w2 & columnMask)]!;
+          t = (w2 >> columnBits) & rankMask;
+          c = (w2 >> catShift) & 1;
+          g = +(v > t);
+          e2 = ((w2 >> childShift) & childMask) + (g ^ ((g ^ (S[(t * SW + (v >> 5)) & -c]! >>> (v & 31))) & c & 1));
+          w2 = W[e2]!;
+          v = ranks[b3 + (w3 & columnMask)]!;
+          t = (w3 >> columnBits) & rankMask;
+          c = (w3 >> catShift) & 1;
+          g = +(v > t);
+          e3 = ((w3 >> childShift) & childMask) + (g ^ ((g ^ (S[(t * SW + (v >> 5)) & -c]! >>> (v & 31))) & c & 1));
+          w3 = W[e3]!;
+          s0 += V[e0]!;
+          s1 += V[e1]!;
+          s2 += V[e2]!;
+          s3 += V[e3]!;
+        }
+        out[o] = s0;
+        out[o + nOut] = s1;
+        out[o + 2 * nOut] = s2;
+        out[o + 3 * nOut] = s3;
+      }
+    }
+  };
+}
+
+function groupRowWalkerCategorical(table: ChainTable, treeStart: Int32Array, layout: WordLayout, sets: CategorySets, treeOutput: Int32Array, leaves: Int32Array): RowWalk {
+  const { word: W, value: V, first } = table;
+  const { columnBits, childShift } = layout;
+  const { bits: S, words: SW } = sets;
+  const columnMask = layout.catFlag - 1;
+  const catShift = columnBits - 1;
+  const rankMask = (1 << layout.rankBits) - 1;
+  const childMask = (LEAF_BIT - 1) >>> childShift;
+  const t0 = treeStart[0]!;
+  return (ranks, b, out, o) => {
+    let w0 = first[0]!, w1 = first[1]!, w2 = first[2]!, w3 = first[3]!;
+    let p0 = 0, p1 = treeStart[1]! - t0 + 1, p2 = treeStart[2]! - t0 + 2, p3 = treeStart[3]! - t0 + 3;
+    let e = END;
+    while ((w0 & w1 & w2 & w3) >= 0) {
+      let v = ranks[b + (w0 & columnMask)]!;
+      let t = (w0 >> columnBits) & rankMask;
+      let c = (w0 >> catShift) & 1;
+      let g = +(v > t);
+      e = ((w0 >> childShift) & childMask) + (g ^ ((g ^ (S[(t * SW + (v >> 5)) & -c]! >>> (v & 31))) & c & 1));
+      w0 = W[e]!;
+      leaves[p0] = e;
+      p0 += (w0 >> 30) & 1;
+      v = ranks[b + (w1 & columnMask)]!;
+      t = (w1 >> columnBits) & rankMask;
+      c = (w1 >> catShift) & 1;
+      g = +(v > t);
+      e = ((w1 >> childShift) & childMask) + (g ^ ((g ^ (S[(t * SW + (v >> 5)) & -c]! >>> (v & 31))) & c & 1));
+      w1 = W[e]!;
+      leaves[p1] = e;
+      p1 += (w1 >> 30) & 1;
+      v = ranks[b + (w2 & columnMask)]!;
+      t = (w2 >> columnBits) & rankMask;
+      c = (w2 >> catShift) & 1;
+      g = +(v > t);
+      e = ((w2 >> childShift) & childMask) + (g ^ ((g ^ (S[(t * SW + (v >> 5)) & -c]! >>> (v & 31))) & c & 1));
+      w2 = W[e]!;
+      leaves[p2] = e;
+      p2 += (w2 >> 30) & 1;
+      v = ranks[b + (w3 & columnMask)]!;
+      t = (w3 >> columnBits) & rankMask;
+      c = (w3 >> catShift) & 1;
+      g = +(v > t);
+      e = ((w3 >> childShift) & childMask) + (g ^ ((g ^ (S[(t * SW + (v >> 5)) & -c]! >>> (v & 31))) & c & 1));
+      w3 = W[e]!;
+      leaves[p3] = e;
+      p3 += (w3 >> 30) & 1;
+    }
+    for (let a = 0; a < LANES; a++) {
+      for (let t = treeStart[a]!, end = treeStart[a + 1]!; t < end; t++) out[o + treeOutput[t]!]! += V[leaves[t - t0 + a]!]!;
+    }
+  };
+}
+
+/** A categorical split's identity among the model's sets: its feature's category count, missing side and codes. */
+function setKey(nCategories: number, codesLeft: readonly number[], missingLeft: boolean): string {
+  return JSON.stringify([nCategories, missingLeft ? 1 : 0, ...codesLeft]);
 }
 
 /** Bits to hold every integer 0 … n (at least 1). */

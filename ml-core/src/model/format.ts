@@ -47,6 +47,19 @@ export interface ModelJson {
   readonly training: TrainingInfo;
   /** Validation (and training) metrics at the kept iteration, as in metrics.json's flat map. */
   readonly metrics: Record<string, number>;
+  /**
+   * Per feature, in feature order, its total split gain and split count over the kept trees
+   * (model/importance.ts). Optional: files written before it was added lack it; readers compute it
+   * from the trees.
+   */
+  readonly featureImportance?: FeatureImportance[];
+}
+
+/** A feature's importance: its total split gain (sklearn's gains, without the ½) and split count. */
+export interface FeatureImportance {
+  readonly name: string;
+  readonly gain: number;
+  readonly splits: number;
 }
 
 export interface TrainingInfo {

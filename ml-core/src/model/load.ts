@@ -110,6 +110,10 @@ function checkModel(m: Record<string, unknown>): string[] {
   if (!isObject(m.hyperparameters)) problems.push("hyperparameters must be an object");
   if (!isObject(m.training)) problems.push("training must be an object");
   if (!isObject(m.metrics)) problems.push("metrics must be an object");
+  const fi = m.featureImportance;
+  if (fi !== undefined && (!Array.isArray(fi) || fi.length !== m.features.length || !fi.every((f: unknown) => isObject(f) && typeof f.gain === "number" && typeof f.splits === "number"))) {
+    problems.push(`featureImportance must hold, per feature (${m.features.length}), its gain and splits`);
+  }
   return problems;
 }
 

@@ -13,8 +13,19 @@ export function saveModel(modelDir: string, model: ModelJson, metricsReport: obj
   writeFileAtomic(path.join(modelDir, METRICS_FILE), JSON.stringify(metricsReport, null, 2) + "\n");
 }
 
+/**
+ * Writes to a temporary name in the same directory, flushes it to disk and renames it over `file`:
+ * a reader (or a job restarted after SIGKILL or a lost machine) sees the old file or the new one,
+ * never a torn one.
+ */
 export function writeFileAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
+  const fd = fs.openSync(tmp, "w");
+  try {
+    fs.writeFileSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
   fs.renameSync(tmp, file);
 }

@@ -16,6 +16,8 @@ export interface BinnedTable {
   /** Column-major bins, `bins[f * nRows + row]`. */
   readonly bins: Uint8Array;
   readonly label: LabelColumn;
+  /** Sample weights, when the schema has a weight column. */
+  readonly weights?: Float64Array;
   readonly dataHash: string;
   readonly bytes: number;
 }
@@ -36,10 +38,13 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
   const numeric = inferred.features.map((f, j) => (f.kind === "numeric" ? j : -1)).filter((j) => j >= 0);
   const K = BINNING_SAMPLE;
   const sample = numeric.map(() => new Float64Array(1024));
+  // The sampled rows' weights: thresholds are weighted quantiles (a row of weight 2 counts twice).
+  const weighted = inferred.weightColumn >= 0;
+  let sampleWeights = new Float64Array(weighted ? 1024 : 0);
   const counts: number[][] = inferred.features.map(() => []);
   const labelTexts = { texts: [] as string[], codes: new Map<string, number>() };
   let sampleRows = 0;
-  const summary = scan(files, channel, inferred, codeMaps, learned, true, labelTexts, (row, values) => {
+  const summary = scan(files, channel, inferred, codeMaps, learned, true, labelTexts, (row, values, _ln, _lc, w) => {
     for (let j = 0; j < nF; j++) {
       const v = values[j]!;
       if (codeMaps[j] !== undefined && v === v) counts[j]![v] = (counts[j]![v] ?? 0) + 1;
@@ -52,8 +57,10 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
     } else {
       sampleRows = row + 1;
       if (row === sample[0]?.length) for (let k = 0; k < sample.length; k++) sample[k] = growTo(sample[k]!, Math.min(K, row * 2));
+      if (weighted && row === sampleWeights.length) sampleWeights = growTo(sampleWeights, Math.min(K, row * 2));
     }
     for (let k = 0; k < numeric.length; k++) sample[k]![slot] = values[numeric[k]!]!;
+    if (weighted) sampleWeights[slot] = w;
   });
 
   // Categories: the most frequent maxBins, ordered by name; old code -> new code.
@@ -71,7 +78,7 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
   const mapper = new BinMapper(
     features.map((f, j) => {
       if (f.kind === "categorical") return { categorical: true, nBins: Math.max(nCategories[j] as number, 1), thresholds: new Float64Array(0) };
-      const thresholds = findThresholds(sample[numeric.indexOf(j)]!, sampleRows, undefined, maxBins);
+      const thresholds = findThresholds(sample[numeric.indexOf(j)]!, sampleRows, undefined, maxBins, weighted ? sampleWeights : undefined);
       return { categorical: false, nBins: thresholds.length + 1, thresholds };
     }),
   );
@@ -80,15 +87,17 @@ export function readBinnedTrainingData(files: readonly string[], channel: string
   const n = summary.nRows;
   const bins = new Uint8Array(nF * n);
   const labels = new LabelBuilder(n, labelTexts.texts, labelTexts.codes);
-  scan(files, channel, inferred, codeMaps, learned, false, labels, (row, values, ln, lc) => {
+  const weights = weighted ? new Float64Array(n) : undefined;
+  scan(files, channel, inferred, codeMaps, learned, false, labels, (row, values, ln, lc, w) => {
     labels.add(row, ln, lc);
+    if (weights !== undefined) weights[row] = w;
     for (let j = 0; j < nF; j++) {
       const remap = remaps[j];
       const v = values[j]!;
       bins[j * n + row] = mapper.binOfValue(j, remap === undefined || v !== v ? v : remap[v]!);
     }
   });
-  return { schema, mapper, table: { nRows: n, bins, label: labels.build(), dataHash: summary.dataHash, bytes: summary.bytes } };
+  return { schema, mapper, table: { nRows: n, bins, label: labels.build(), weights, dataHash: summary.dataHash, bytes: summary.bytes } };
 }
 
 /** Reads another channel (validation) straight into bins with the training schema and bins. */
@@ -99,9 +108,11 @@ export function readBinnedTable(files: readonly string[], channel: string, schem
   let capacity = 1024;
   let bins = schema.features.map(() => new Uint8Array(capacity));
   const labels = new LabelBuilder();
-  const summary = scan(files, channel, schema, codeMaps, learned, false, labels, (row, values, ln, lc) => {
+  let weights = schema.weightColumn >= 0 ? new Float64Array(capacity) : undefined;
+  const summary = scan(files, channel, schema, codeMaps, learned, false, labels, (row, values, ln, lc, w) => {
     if (row === capacity) {
       capacity *= 2;
+      if (weights !== undefined) weights = growTo(weights, capacity);
       bins = bins.map((b) => {
         const c = new Uint8Array(capacity);
         c.set(b);
@@ -110,9 +121,10 @@ export function readBinnedTable(files: readonly string[], channel: string, schem
     }
     for (let j = 0; j < nF; j++) bins[j]![row] = mapper.binOfValue(j, values[j]!);
     labels.add(row, ln, lc);
+    if (weights !== undefined) weights[row] = w;
   });
   const n = summary.nRows;
   const all = new Uint8Array(nF * n);
   bins.forEach((b, j) => all.set(b.subarray(0, n), j * n));
-  return { nRows: n, bins: all, label: labels.build(), dataHash: summary.dataHash, bytes: summary.bytes };
+  return { nRows: n, bins: all, label: labels.build(), weights: weights?.slice(0, n), dataHash: summary.dataHash, bytes: summary.bytes };
 }

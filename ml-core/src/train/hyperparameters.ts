@@ -6,6 +6,9 @@
 import type { LayoutOptions } from "../data/table";
 import type { GrowPolicy } from "../gbdt/grower";
 import { MAX_BINS } from "../gbdt/types";
+import { METRIC_NAMES } from "../eval/metrics";
+import { stoppingMetricProblem } from "./stopping-metric";
+import { parseMonotoneConstraints, type MonotoneSpec } from "./monotone";
 import type { FitParams } from "./session";
 
 type Kind =
@@ -43,10 +46,33 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
   { name: "subsample", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of rows drawn for each round." },
   { name: "colsample_bytree", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of features drawn for each tree." },
   { name: "colsample_bynode", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of the tree's features considered at each split." },
+  { name: "weight_column", kind: { type: "string" }, default: "", doc: "Name of a column of sample weights (non-negative numbers; the data needs a header). A row of weight w counts as w rows in the bin thresholds, gradients, leaf values, early stopping and every metric. Not a feature." },
+  { name: "scale_pos_weight", kind: { type: "float", min: 0, max: 1e9, minExclusive: true }, default: "1", doc: "Binary only: the training weight of positive rows is multiplied by this (XGBoost's; e.g. negatives / positives for unbalanced classes). Validation metrics are not reweighted." },
   { name: "early_stopping_rounds", kind: { type: "int", min: 0, max: 100_000 }, default: "10", doc: "With a validation channel: stop when the validation loss has not improved for this many rounds, and keep the model of the best round; 0 = off." },
+  { name: "early_stopping_metric", kind: { type: "enum", values: ["loss", ...METRIC_NAMES.classification, ...METRIC_NAMES.regression] }, default: "loss", doc: "What early stopping watches on the validation channel: loss (the objective's: log loss, or squared error), or a metric: auc, logloss, accuracy, f1 (classification), rmse, mae, r2 (regression). The model of the round with the best value is kept." },
   { name: "early_stopping_tol", kind: { type: "float", min: 0, max: 1e9 }, default: "1e-7", doc: "An improvement must lower the validation loss by more than this." },
+  { name: "threads", kind: { type: "int", min: 0, max: 1024 }, default: "0", doc: "Threads building histograms; 0 = every CPU the job sees (Node's availableParallelism: the instance's vCPUs on SageMaker). The model is the same for any thread count, so it is not recorded in the model." },
+  { name: "checkpoint_interval", kind: { type: "string" }, default: "0", doc: "Save a checkpoint every N rounds (10) or every N seconds (60s), written atomically, so a job killed without warning (SIGKILL, a lost instance) resumes from the last one and ends with the same model; 0 = only on SIGTERM. Needs a checkpoint directory (SageMaker's checkpoints/ or --checkpoint-dir)." },
+  { name: "monotone_constraints", kind: { type: "string" }, default: "", doc: "Features predictions may only rise (1) or only fall (-1) with: by name (distance:1,age:-1; others free) or one 1, -1 or 0 per feature in order ((1,0,-1), XGBoost's form). Enforced in split finding and leaf values; numeric features only." },
   { name: "seed", kind: { type: "int", min: 0, max: 4_294_967_295 }, default: "0", doc: "Seed of every random draw (binning sample, row and column subsampling). Same seed, data and hyperparameters: same model." },
 ];
+
+/** Hyperparameters that do not change the model, and so are not recorded in it. */
+const NOT_RECORDED = new Set(["threads", "checkpoint_interval"]);
+
+/** When periodic checkpoints are written: every `rounds` rounds, or every `seconds` seconds; both 0 = never. */
+export interface CheckpointInterval {
+  readonly rounds: number;
+  readonly seconds: number;
+}
+
+/** `checkpoint_interval`: "N" rounds or "Ns" seconds (N a positive integer), or "0". */
+export function parseCheckpointInterval(text: string): CheckpointInterval | string {
+  const m = /^(\d{1,9})(s?)$/.exec(text.trim());
+  if (m === null) return `${JSON.stringify(text)} is not a number of rounds ("10"), of seconds ("60s") or 0`;
+  const n = Number(m[1]);
+  return m[2] === "s" ? { rounds: 0, seconds: n } : { rounds: n, seconds: 0 };
+}
 
 /** Keys SageMaker itself may add (automatic model tuning, framework estimators): accepted and ignored. */
 export const IGNORED_PREFIXES = ["sagemaker_", "_tuning_objective_metric"];
@@ -57,6 +83,7 @@ export class HyperparameterError extends Error {
 
 export interface ParsedHyperparameters {
   readonly params: FitParams;
+  readonly checkpointInterval: CheckpointInterval;
   readonly layout: Omit<LayoutOptions, "maxCategories">;
   /** Every hyperparameter with its effective value, as strings (recorded in the model). */
   readonly resolved: Record<string, string>;
@@ -94,6 +121,18 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
   if (growPolicy === "depthwise" && maxDepth === 0 && maxLeafNodes === 0) problems.push("grow_policy depthwise needs max_depth or max_leaf_nodes to bound the tree");
   const label = values.get("label") as string | undefined;
   if (label !== undefined && label.length === 0) problems.push(`label: must name a column (or be left out for headerless data)`);
+  const stoppingMetric = get<string>("early_stopping_metric");
+  const objective = get<string>("objective");
+  if (objective !== "auto" && stoppingMetric !== "loss") {
+    const problem = stoppingMetricProblem(objective === "regression" ? "regression" : "classification", stoppingMetric);
+    if (problem !== undefined) problems.push(`early_stopping_metric: ${problem}`);
+  }
+  const scalePosWeight = get<number>("scale_pos_weight");
+  if (scalePosWeight !== 1 && objective !== "auto" && objective !== "binary") problems.push(`scale_pos_weight: applies to binary classification only, objective is ${objective}`);
+  const monotone = parseMonotoneConstraints(get<string>("monotone_constraints"));
+  if (typeof monotone === "string") problems.push(`monotone_constraints: ${monotone}`);
+  const checkpointInterval = parseCheckpointInterval(get<string>("checkpoint_interval"));
+  if (typeof checkpointInterval === "string") problems.push(`checkpoint_interval: ${checkpointInterval}`);
   if (problems.length > 0) throw new HyperparameterError(`invalid hyperparameters:\n  ${problems.join("\n  ")}`);
 
   const categoricalColumns = (get<string>("categorical_columns") || "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
@@ -115,14 +154,26 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     earlyStoppingRounds: get("early_stopping_rounds"),
     earlyStoppingTol: get("early_stopping_tol"),
     seed: get("seed"),
+    threads: get("threads"),
+    earlyStoppingMetric: stoppingMetric,
+    scalePosWeight,
+    monotoneConstraints: monotone as MonotoneSpec | undefined,
   };
   const resolved: Record<string, string> = {};
   for (const spec of HYPERPARAMETERS) {
+    // How the work is spread does not change the model: left out of model.json and of a checkpoint's fingerprint.
+    if (NOT_RECORDED.has(spec.name)) continue;
     const v = spec.name === "max_leaf_nodes" ? maxLeafNodes : spec.name === "max_depth" ? maxDepth : values.get(spec.name) ?? spec.default;
     if (v !== undefined) resolved[spec.name] = String(v);
   }
   const ignoreColumns = (get<string>("ignore_columns") || "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-  return { params, layout: { labelColumn: label, categoricalColumns, ignoreColumns }, resolved };
+  const weightColumn = get<string>("weight_column").trim();
+  return {
+    params,
+    checkpointInterval: checkpointInterval as CheckpointInterval,
+    layout: { labelColumn: label, categoricalColumns, ignoreColumns, ...(weightColumn !== "" ? { weightColumn } : {}) },
+    resolved,
+  };
 }
 
 /** The typed value, or a string describing what is wrong (for numeric kinds). */

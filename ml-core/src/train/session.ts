@@ -5,6 +5,7 @@
  * signal handling and checkpoints; it never reads the environment or the file system.
  */
 import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import type { DataSchema, LabelColumn } from "../data/table";
 import type { BinnedTable } from "./binned-data";
 import { binaryMetricsInPlace, computeMetrics } from "../eval/metrics";
@@ -13,8 +14,11 @@ import { Booster, type BoosterOptions, type BoosterState } from "../gbdt/booster
 import { lossFor } from "../gbdt/loss";
 import { FlatPredictor, sigmoid, softmaxInPlace } from "../model/flat-predictor";
 
+import { featureImportance } from "../model/importance";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FeatureSchema, type ModelJson } from "../model/format";
 import type { Objective } from "../model/predictor";
+import { stoppingMetric } from "./stopping-metric";
+import { resolveMonotoneConstraints, type MonotoneSpec } from "./monotone";
 
 export const ML_CORE_VERSION = "0.1.0";
 export const CHECKPOINT_VERSION = 1;
@@ -22,6 +26,12 @@ export const CHECKPOINT_VERSION = 1;
 export interface FitParams extends BoosterOptions {
   readonly objective: Objective | "auto";
   readonly maxBins: number;
+  /** "loss", or a metric name of eval/metrics.ts that early stopping watches instead. */
+  readonly earlyStoppingMetric: string;
+  /** Binary: positive training rows' weight is multiplied by this (1 = unchanged). */
+  readonly scalePosWeight: number;
+  /** Monotonic constraints as given (resolved against the features here). */
+  readonly monotoneConstraints?: MonotoneSpec;
 }
 
 /** Binning's own seed, derived from `seed` so that binning is the same whatever boosting draws. */
@@ -52,6 +62,8 @@ export interface RoundProgress {
   readonly numRound: number;
   readonly trainLoss: number;
   readonly validationLoss: number | undefined;
+  /** The metric early stopping watches, when it is not the loss. */
+  readonly validationMetric: { readonly name: string; readonly value: number } | undefined;
 }
 
 export interface FitResult {
@@ -72,6 +84,10 @@ export class TrainingSession {
   private readonly booster: Booster;
   private readonly yTrain: Float64Array;
   private readonly yValid: Float64Array | undefined;
+  /** Training weights (weight column times scale_pos_weight); none when every row counts once. */
+  private readonly wTrain: Float64Array | undefined;
+  private readonly wValid: Float64Array | undefined;
+  private readonly trainWeightsAsGiven: Float64Array | undefined;
 
   /** What `finish` needs of the input; the tables themselves (labels above all) are not kept. */
   private readonly input: Pick<FitInput, "schema" | "hyperparameters" | "params"> & {
@@ -88,6 +104,10 @@ export class TrainingSession {
     this.yTrain = labels.yTrain;
     this.yValid = labels.yValid;
     this.fingerprint = fingerprintOf(input);
+    if (params.scalePosWeight !== 1 && this.objective !== "binary") throw new LabelError(`scale_pos_weight applies to binary classification only; the label makes this ${this.objective}`);
+    this.wTrain = trainingWeights(train.weights, this.yTrain, params.scalePosWeight);
+    this.wValid = validation?.weights;
+    this.trainWeightsAsGiven = train.weights;
 
     const loss = lossFor(this.objective, this.classes?.length ?? 0);
     let state: BoosterState | undefined;
@@ -100,11 +120,22 @@ export class TrainingSession {
     this.booster = new Booster(
       loss,
       mapper,
-      { bins: train.bins, nRows: train.nRows, y: this.yTrain },
-      validation && this.yValid ? { bins: validation.bins, nRows: validation.nRows, y: this.yValid } : undefined,
-      params,
+      { bins: train.bins, nRows: train.nRows, y: this.yTrain, weights: this.wTrain },
+      validation && this.yValid ? { bins: validation.bins, nRows: validation.nRows, y: this.yValid, weights: this.wValid } : undefined,
+      // threads 0: every CPU this process may use.
+      {
+        ...params,
+        threads: params.threads > 0 ? params.threads : availableParallelism(),
+        monotone: resolveMonotoneConstraints(params.monotoneConstraints, schema.features),
+      },
       state,
+      this.yValid && stoppingMetric(params.earlyStoppingMetric, this.objective, this.classes?.length ?? 0, this.yValid, this.wValid),
     );
+  }
+
+  /** Stops the session's threads (idempotent); `finish` does it too. */
+  close(): void {
+    this.booster.close();
   }
 
   get done(): boolean {
@@ -120,11 +151,13 @@ export class TrainingSession {
   }
 
   progress(): RoundProgress {
+    const metric = this.booster.currentValidationMetric();
     return {
       round: this.booster.roundsRun,
       numRound: this.input.params.numRound,
       trainLoss: this.booster.currentTrainLoss(),
       validationLoss: this.booster.currentValidationLoss(),
+      validationMetric: metric === undefined || this.booster.stoppingMetric === undefined ? undefined : { name: this.booster.stoppingMetric.name, value: metric },
     };
   }
 
@@ -135,13 +168,16 @@ export class TrainingSession {
   /** Evaluates and assembles the model. Ends the session: its prediction buffers are reused. */
   finish(): FitResult {
     const { schema, train, validation, hyperparameters } = this.input;
+    this.booster.close();
     const result = this.booster.result();
     const nClasses = this.classes?.length ?? 0;
     const metrics: Record<string, number> = {};
-    const add = (channel: string, y: Float64Array, raw: Float64Array): void => {
+    const add = (channel: string, y: Float64Array, raw: Float64Array, w: Float64Array | undefined): void => {
       // Probabilities overwrite the raw scores in place: no second copy of a large training set.
       let m: Record<string, number>;
-      if (this.objective === "binary") {
+      if (w !== undefined) {
+        m = computeMetrics(this.objective, y, probabilities(this.objective, raw, y.length, nClasses), nClasses, w);
+      } else if (this.objective === "binary") {
         for (let i = 0; i < y.length; i++) raw[i] = 1 / (1 + Math.exp(-raw[i]!));
         m = binaryMetricsInPlace(y, raw);
       } else {
@@ -150,8 +186,9 @@ export class TrainingSession {
       }
       for (const [k, v] of Object.entries(m)) metrics[`${channel}:${k}`] = v;
     };
-    add("train", this.yTrain, result.trainRaw);
-    if (this.yValid && result.validRaw) add("validation", this.yValid, result.validRaw);
+    // Training metrics with the training weights as given (weight column), not scale_pos_weight's.
+    add("train", this.yTrain, result.trainRaw, this.trainWeightsAsGiven);
+    if (this.yValid && result.validRaw) add("validation", this.yValid, result.validRaw, this.wValid);
 
     const features: FeatureSchema[] = schema.features.map((f) =>
       f.kind === "categorical" ? { name: f.name, kind: "categorical", categories: f.categories ?? [] } : { name: f.name, kind: "numeric" },
@@ -176,11 +213,20 @@ export class TrainingSession {
         mlCoreVersion: ML_CORE_VERSION,
       },
       metrics,
+      featureImportance: featureImportance(features, result.trees),
     };
     // The shipped predictor must accept what we wrote (fails loudly on any format slip).
     new FlatPredictor(model);
     return { model, metrics, lossHistory: { validation: this.booster.state().validationLoss } };
   }
+}
+
+/** The weight column's weights with positives scaled by `scalePosWeight`; undefined when all are 1. */
+function trainingWeights(weights: Float64Array | undefined, y: Float64Array, scalePosWeight: number): Float64Array | undefined {
+  if (scalePosWeight === 1) return weights;
+  const w = weights === undefined ? new Float64Array(y.length).fill(1) : weights.slice();
+  for (let i = 0; i < y.length; i++) if (y[i] === 1) w[i]! *= scalePosWeight;
+  return w;
 }
 
 /** Probabilities (classification, nRows × nClasses) or values (regression) from raw scores. */

@@ -78,6 +78,10 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
   const { session, resume } = startSession(spec, hp, io, seconds);
   io.progress(`objective ${session.objective}${session.classes ? ` (classes: ${session.classes.join(", ")})` : ""}`);
 
+  const interval = hp.checkpointInterval;
+  const periodic = interval.rounds > 0 || interval.seconds > 0;
+  if (periodic && spec.checkpointDir === undefined) throw new Error("checkpoint_interval needs a checkpoint directory (--checkpoint-dir, or SageMaker's checkpoints/)");
+  let lastSaved = performance.now();
   const numRound = hp.params.numRound;
   const group = Math.max(1, Math.floor(numRound / 10));
   const stop = (): JobOutcome => {
@@ -85,39 +89,53 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
     io.progress(`stop requested: saved a checkpoint at round ${session.round} to ${file}`);
     return { status: "stopped", checkpoint: file, round: session.round, seconds: seconds() };
   };
-  while (!session.done) {
-    if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
-    session.step();
-    if (session.round % group === 0 || session.done) {
-      const p = session.progress();
-      io.progress(
-        `[round ${p.round}/${p.numRound}] train_loss=${p.trainLoss.toFixed(6)}` +
-          (p.validationLoss !== undefined ? ` validation_loss=${p.validationLoss.toFixed(6)}` : "") +
-          ` ${seconds()}s`,
-      );
-    }
-    // Let a pending SIGTERM handler run: the rounds are synchronous CPU work.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+  try {
+    return await runRounds();
+  } finally {
+    session.close();
   }
-  if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
 
-  const result = session.finish();
-  const report = { ...result.metrics, rounds: result.model.training.rounds, loss_history: result.lossHistory };
-  saveModel(spec.modelDir, result.model, report);
-  for (const [name, value] of Object.entries(result.metrics)) {
-    const colon = name.indexOf(":");
-    io.metric(formatMetricLine(name.slice(0, colon), name.slice(colon + 1), value));
+  async function runRounds(): Promise<JobOutcome> {
+    while (!session.done) {
+      if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
+      session.step();
+      if (periodic && !session.done && (interval.rounds > 0 ? session.round % interval.rounds === 0 : performance.now() - lastSaved >= interval.seconds * 1000)) {
+        const file = saveCheckpoint(spec.checkpointDir as string, session.checkpoint());
+        lastSaved = performance.now();
+        io.progress(`saved a checkpoint at round ${session.round} to ${file}`);
+      }
+      if (session.round % group === 0 || session.done) {
+        const p = session.progress();
+        io.progress(
+          `[round ${p.round}/${p.numRound}] train_loss=${p.trainLoss.toFixed(6)}` +
+            (p.validationLoss !== undefined ? ` validation_loss=${p.validationLoss.toFixed(6)}` : "") +
+            (p.validationMetric !== undefined ? ` validation_${p.validationMetric.name}=${p.validationMetric.value.toFixed(6)}` : "") +
+            ` ${seconds()}s`,
+        );
+      }
+      // Let a pending SIGTERM handler run: the rounds are synchronous CPU work.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
+
+    const result = session.finish();
+    const report = { ...result.metrics, rounds: result.model.training.rounds, loss_history: result.lossHistory };
+    saveModel(spec.modelDir, result.model, report);
+    for (const [name, value] of Object.entries(result.metrics)) {
+      const colon = name.indexOf(":");
+      io.metric(formatMetricLine(name.slice(0, colon), name.slice(colon + 1), value));
+    }
+    if (spec.checkpointDir !== undefined) removeCheckpoint(spec.checkpointDir);
+    return {
+      status: "completed",
+      modelDir: spec.modelDir,
+      objective: session.objective,
+      classes: session.classes,
+      rounds: result.model.training.rounds,
+      roundsRun: result.model.training.roundsRun,
+      resumedFromRound: resume?.state.round ?? null,
+      metrics: result.metrics,
+      seconds: seconds(),
+    };
   }
-  if (spec.checkpointDir !== undefined) removeCheckpoint(spec.checkpointDir);
-  return {
-    status: "completed",
-    modelDir: spec.modelDir,
-    objective: session.objective,
-    classes: session.classes,
-    rounds: result.model.training.rounds,
-    roundsRun: result.model.training.roundsRun,
-    resumedFromRound: resume?.state.round ?? null,
-    metrics: result.metrics,
-    seconds: seconds(),
-  };
 }

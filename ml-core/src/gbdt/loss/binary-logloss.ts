@@ -11,10 +11,15 @@ export const binaryLogloss: Loss = {
   name: "binary_logloss",
   nOutputs: 1,
   constantHessian: false,
-  baseline(y, n) {
+  baseline(y, n, w) {
     let pos = 0;
-    for (let i = 0; i < n; i++) pos += y[i]!;
-    const p = Math.min(Math.max(pos / Math.max(n, 1), PROB_EPS), 1 - PROB_EPS);
+    let sw = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w === undefined ? 1 : w[i]!;
+      pos += wi * y[i]!;
+      sw += wi;
+    }
+    const p = Math.min(Math.max(sw > 0 ? pos / sw : 0, PROB_EPS), 1 - PROB_EPS);
     return Float64Array.of(Math.log(p / (1 - p)));
   },
   gradients(y, raw, n, g, h) {
@@ -27,13 +32,16 @@ export const binaryLogloss: Loss = {
       h0[i] = p * (1 - p);
     }
   },
-  meanLoss(y, raw, n) {
+  meanLoss(y, raw, n, w) {
     // log(1 + e^z) − y·z, computed stably.
     let s = 0;
+    let sw = 0;
     for (let i = 0; i < n; i++) {
       const z = raw[i]!;
-      s += (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - y[i]! * z;
+      const wi = w === undefined ? 1 : w[i]!;
+      s += wi * ((z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - y[i]! * z);
+      sw += wi;
     }
-    return n > 0 ? s / n : 0;
+    return sw > 0 ? s / sw : 0;
   },
 };

@@ -10,10 +10,10 @@ export interface Loss {
   readonly nOutputs: number;
   /** True when every hessian is the same constant (the histogram pass then skips them). */
   readonly constantHessian: boolean;
-  /** The best constant raw score per output (the model's starting point). */
-  baseline(y: Float64Array, nRows: number): Float64Array;
+  /** The best constant raw score per output (the model's starting point), each row counting `w[i]` times. */
+  baseline(y: Float64Array, nRows: number, w?: ArrayLike<number>): Float64Array;
   /** Fills gradients and hessians of the loss at the current raw predictions. */
   gradients(y: Float64Array, raw: Float64Array, nRows: number, g: GradientArray[], h: GradientArray[]): void;
-  /** Mean loss, the quantity early stopping watches (lower is better). */
-  meanLoss(y: Float64Array, raw: Float64Array, nRows: number): number;
+  /** Mean loss (weighted by `w`), the quantity early stopping watches (lower is better). */
+  meanLoss(y: Float64Array, raw: Float64Array, nRows: number, w?: ArrayLike<number>): number;
 }

@@ -14,13 +14,18 @@ export function multiclassLogloss(nClasses: number): Loss {
     name: "multiclass_logloss",
     nOutputs: K,
     constantHessian: false,
-    baseline(y, n) {
+    baseline(y, n, w) {
       const counts = new Float64Array(K);
-      for (let i = 0; i < n; i++) counts[y[i]!]!++;
+      let sw = 0;
+      for (let i = 0; i < n; i++) {
+        const wi = w === undefined ? 1 : w[i]!;
+        counts[y[i]!]! += wi;
+        sw += wi;
+      }
       const out = new Float64Array(K);
       let mean = 0;
       for (let k = 0; k < K; k++) {
-        out[k] = Math.log(Math.max(counts[k]! / Math.max(n, 1), PROB_EPS));
+        out[k] = Math.log(Math.max(sw > 0 ? counts[k]! / sw : 0, PROB_EPS));
         mean += out[k]! / K;
       }
       for (let k = 0; k < K; k++) out[k]! -= mean;
@@ -45,17 +50,20 @@ export function multiclassLogloss(nClasses: number): Loss {
         }
       }
     },
-    meanLoss(y, raw, n) {
+    meanLoss(y, raw, n, w) {
       let s = 0;
+      let sw = 0;
       for (let i = 0; i < n; i++) {
+        const wi = w === undefined ? 1 : w[i]!;
+        sw += wi;
         const o = i * K;
         let max = -Infinity;
         for (let k = 0; k < K; k++) if (raw[o + k]! > max) max = raw[o + k]!;
         let sum = 0;
         for (let k = 0; k < K; k++) sum += Math.exp(raw[o + k]! - max);
-        s += -(raw[o + y[i]!]! - max - Math.log(sum));
+        s -= wi * (raw[o + y[i]!]! - max - Math.log(sum));
       }
-      return n > 0 ? s / n : 0;
+      return sw > 0 ? s / sw : 0;
     },
   };
 }

@@ -8,23 +8,31 @@ export const squaredError: Loss = {
   name: "squared_error",
   nOutputs: 1,
   constantHessian: true,
-  baseline(y, n) {
+  baseline(y, n, w) {
     let s = 0;
-    for (let i = 0; i < n; i++) s += y[i]!;
-    return Float64Array.of(n > 0 ? s / n : 0);
+    let sw = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w === undefined ? 1 : w[i]!;
+      s += wi * y[i]!;
+      sw += wi;
+    }
+    return Float64Array.of(sw > 0 ? s / sw : 0);
   },
   gradients(y, raw, n, g, h) {
     const g0 = g[0]!;
     for (let i = 0; i < n; i++) g0[i] = raw[i]! - y[i]!;
     h[0]!.fill(1, 0, n);
   },
-  meanLoss(y, raw, n) {
+  meanLoss(y, raw, n, w) {
     // Reported as mean squared error (not halved), the usual scale.
     let s = 0;
+    let sw = 0;
     for (let i = 0; i < n; i++) {
       const d = raw[i]! - y[i]!;
-      s += d * d;
+      const wi = w === undefined ? 1 : w[i]!;
+      s += wi * d * d;
+      sw += wi;
     }
-    return n > 0 ? s / n : 0;
+    return sw > 0 ? s / sw : 0;
   },
 };
