@@ -110,12 +110,13 @@ if (config.model && isKubernetesStack(config)) {
 }
 
 // The training pipeline (mlPlatform:pipeline): named after the endpoint, so the monitoring's
-// pipeline-failure rule (by name prefix) covers it.
-const trainingPipeline = config.pipeline
+// pipeline-failure rule (by name prefix) covers it. Only once its image is set.
+const pipelineImage = config.pipeline?.image;
+const trainingPipeline = config.pipeline && pipelineImage
   ? new TrainingPipeline("training", {
       ...account,
       pipelineName: `${plannedEndpointName}-training`,
-      settings: config.pipeline,
+      settings: { ...config.pipeline, image: pipelineImage },
       training: config.training,
       promotion: config.promotion,
       store,

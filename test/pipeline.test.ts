@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseStackSettings, type PlatformSettings } from "@ml-platform/contract";
+import { parseStackSettings, type PipelineSettings, type PlatformSettings } from "@ml-platform/contract";
 import { canonicalJson, pipelineDefinition, STEPS, type PipelineDefinitionArgs } from "../infra/pipeline/definition";
 import { pipelineRolePolicy } from "../infra/policies/pipeline-policies";
 import { stackConfig } from "../contract/test/stacks";
@@ -8,16 +8,23 @@ import { json, ofType, one, planStack, type Plan } from "./helpers/platform";
 
 const KEY = "arn:aws:kms:eu-west-1:111122223333:key/0f0f0f0f-1111-2222-3333-444455556666";
 const TRAINING_ROLE = "arn:aws:iam::111122223333:role/training";
+/** The committed stack files leave the pipeline's image unset (no placeholder account there): tests set it. */
+const IMAGE = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/images-ml-core-8d2e6b1@sha256:" + "4b1c2f7a9e0d3c5b".repeat(4);
+
+/** The stack's own mlPlatform:pipeline block with an image set. */
+function withImage(stack: string): Record<string, unknown> {
+  return { "mlPlatform:pipeline": { ...(stackConfig(stack)["mlPlatform:pipeline"] as object), image: IMAGE } };
+}
 
 function settings(stack: string, overrides: Record<string, unknown> = {}): PlatformSettings {
-  const result = parseStackSettings(stack, { ...stackConfig(stack), ...overrides });
+  const result = parseStackSettings(stack, { ...stackConfig(stack), ...withImage(stack), ...overrides });
   if (!result.ok) throw new Error(result.problems.map((p) => p.text).join("\n"));
   return result.settings;
 }
 
 function args(s: PlatformSettings): PipelineDefinitionArgs {
   return {
-    training: s.training, promotion: s.promotion, pipeline: s.pipeline!, datasetBucketName: "datasets-b", artifactBucketName: "artifacts-b", kmsKeyArn: KEY,
+    training: s.training, promotion: s.promotion, pipeline: s.pipeline as PipelineSettings, datasetBucketName: "datasets-b", artifactBucketName: "artifacts-b", kmsKeyArn: KEY,
     trainingRoleArn: TRAINING_ROLE, evaluationRoleArn: "arn:aws:iam::111122223333:role/evaluation", modelPackageGroupName: "flight-delays-prod",
   };
 }
@@ -145,7 +152,8 @@ describe("the pipeline role's policy", () => {
 describe("the training pipeline under mocks", () => {
   const plans: Record<string, Plan> = {};
   beforeAll(async () => {
-    for (const stack of ["dev", "prod", "dev-k8s"]) plans[stack] = await planStack(stack);
+    for (const stack of ["dev", "prod"]) plans[stack] = await planStack(stack, withImage(stack));
+    for (const stack of ["prod", "dev-k8s"]) plans[`${stack} as committed`] = await planStack(stack);
   });
 
   it("prod has a pipeline with a stable name, its own role and a weekly schedule that starts it", () => {
@@ -194,7 +202,11 @@ describe("the training pipeline under mocks", () => {
     expect(events.Condition.ArnEquals["aws:SourceArn"]).toContain(rule.state.arn);
   });
 
-  it("a stack without mlPlatform:pipeline gets none", () => {
-    expect(ofType(plans["dev-k8s"]!, "aws:sagemaker/pipeline:Pipeline")).toEqual([]);
+  it("a stack without mlPlatform:pipeline, or without its image, gets none", () => {
+    for (const stack of ["prod", "dev-k8s"]) {
+      const plan = plans[`${stack} as committed`]!;
+      for (const type of ["aws:sagemaker/pipeline:Pipeline", "aws:scheduler/schedule:Schedule", "aws:s3/bucketNotification:BucketNotification"]) expect(ofType(plan, type), `${stack} ${type}`).toEqual([]);
+      expect(plan.resources.find((r) => r.name === "training-pipeline-role"), stack).toBeUndefined();
+    }
   });
 });

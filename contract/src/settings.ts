@@ -393,9 +393,10 @@ const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const pipeline = z.strictObject({
   /**
    * The ml-core image the steps run and the version registers, pinned by digest: one of this stack's
-   * repositories (the execution roles pull from no other).
+   * repositories (the execution roles pull from no other). Absent: no pipeline yet; it exists only
+   * once an image has been pushed to the stack's registry and set here (`pulumi config set`).
    */
-  image: z.string().regex(IMAGE_BY_DIGEST, "must be an ECR image pinned by digest (<repo URI>@sha256:<64 hex>)"),
+  image: z.string().regex(IMAGE_BY_DIGEST, "must be an ECR image pinned by digest (<repo URI>@sha256:<64 hex>)").optional(),
   /** EventBridge Scheduler expression that starts the pipeline, e.g. cron(0 3 ? * MON *); absent: no schedule. */
   schedule: z.string().regex(SCHEDULE_EXPRESSION, "must be rate(<n> <minutes|hours|days>) or cron(<6 fields>)").optional(),
   /** Time zone the schedule's cron is read in (IANA name). */
@@ -482,7 +483,8 @@ export type DeployerSettings = PlatformSettings["deployer"];
 export type UsageSettings = PlatformSettings["usage"];
 export type MonitoringSettings = PlatformSettings["monitoring"];
 export type PolicyPackSettings = PlatformSettings["policyPack"];
-export type PipelineSettings = NonNullable<PlatformSettings["pipeline"]>;
+/** The settings of a pipeline that exists: its image is set. */
+export type PipelineSettings = NonNullable<PlatformSettings["pipeline"]> & { readonly image: string };
 
 /** One thing wrong with a stack's settings. */
 export interface SettingsProblem {

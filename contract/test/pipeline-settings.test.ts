@@ -32,9 +32,12 @@ describe("mlPlatform:pipeline", () => {
     [{ image: IMAGE, maxAttempts: 0 }, "prod: mlPlatform:pipeline.maxAttempts (0) Too small"],
     [{ image: IMAGE, notifyTopicArn: "alarms" }, 'prod: mlPlatform:pipeline.notifyTopicArn ("alarms") must be an SNS topic ARN'],
     [{ image: IMAGE, shedule: "rate(7 days)" }, "prod: mlPlatform:pipeline.shedule is not a known setting"],
-    [{ schedule: "rate(7 days)" }, "prod: mlPlatform:pipeline.image is missing"],
   ])("rejects %j", (pipeline, message) => {
     expect(problems("prod", pipeline).join("\n")).toContain(message);
+  });
+
+  it("accepts a block without image (the stack files' state until an image is pushed)", () => {
+    expect(problems("prod", { schedule: "rate(7 days)" })).toEqual([]);
   });
 
   it("accepts rate and six-field cron expressions and ISO durations", () => {
