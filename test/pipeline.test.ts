@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackSettings, type PipelineSettings, type PlatformSettings } from "@ml-platform/contract";
 import { canonicalJson, pipelineDefinition, STEPS, type PipelineDefinitionArgs } from "../infra/pipeline/definition";
@@ -5,6 +7,8 @@ import { pipelineRolePolicy } from "../infra/policies/pipeline-policies";
 import { stackConfig } from "../contract/test/stacks";
 import { pipelineDefinitionSchema } from "./data/pipeline-definition-schema";
 import { json, ofType, one, planStack, type Plan } from "./helpers/platform";
+import { policies } from "../infra/policy-pack/policies";
+import { engineView, evaluatePack, type PolicyConfig } from "./helpers/policy-harness";
 
 const KEY = "arn:aws:kms:eu-west-1:111122223333:key/0f0f0f0f-1111-2222-3333-444455556666";
 const TRAINING_ROLE = "arn:aws:iam::111122223333:role/training";
@@ -152,7 +156,7 @@ describe("the pipeline role's policy", () => {
 describe("the training pipeline under mocks", () => {
   const plans: Record<string, Plan> = {};
   beforeAll(async () => {
-    for (const stack of ["dev", "prod"]) plans[stack] = await planStack(stack, withImage(stack));
+    for (const stack of ["dev", "staging", "prod"]) plans[stack] = await planStack(stack, withImage(stack));
     for (const stack of ["prod", "dev-k8s"]) plans[`${stack} as committed`] = await planStack(stack);
   });
 
@@ -200,6 +204,33 @@ describe("the training pipeline under mocks", () => {
     const topicPolicy = json(one(plans.prod!, "aws:sns/topicPolicy:TopicPolicy").inputs.policy);
     const events = topicPolicy.Statement.find((s: any) => s.Principal?.Service === "events.amazonaws.com");
     expect(events.Condition.ArnEquals["aws:SourceArn"]).toContain(rule.state.arn);
+  });
+
+  it("scopes the pipeline's roles: no wildcard action, '*' only where IAM cannot scope, wildcards only as a trailing key prefix", () => {
+    const policies = ofType(plans.prod!, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.name.startsWith("training-") && p.name !== "training-execution-permissions");
+    expect(policies.map((p) => p.name).sort()).toEqual(["training-evaluation-permissions", "training-pipeline-permissions", "training-scheduler-permissions"]);
+    for (const p of policies) {
+      for (const statement of json(p.inputs.policy).Statement.filter((st: any) => st.Effect === "Allow")) {
+        const actions = [statement.Action].flat();
+        expect(actions.filter((a: string) => a === "*" || a.endsWith(":*")), statement.Sid).toEqual([]);
+        for (const resource of [statement.Resource].flat() as string[]) {
+          if (resource === "*") expect(actions, statement.Sid).toEqual(["ecr:GetAuthorizationToken"]);
+          else expect(resource.slice(0, -1), `${p.name} ${statement.Sid}`).not.toContain("*");
+        }
+      }
+    }
+  });
+
+  it("lets the evaluate step read the stack's validation channel only", () => {
+    const statements = json(plans.prod!.resources.find((r) => r.name === "training-evaluation-permissions")!.inputs.policy).Statement;
+    const read = statements.find((st: any) => st.Sid === "ReadTrainedModelsAndValidationData");
+    expect(read.Resource[1]).toMatch(/\/datasets\/flight-delays\/v1\/validation\/\*$/);
+  });
+
+  it.each(["dev", "staging", "prod"])("%s with its pipeline passes every policy of the pack", async (stack) => {
+    const config = stack === "prod" ? (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "infra", "policy-pack", "config", "prod.json"), "utf8")) as PolicyConfig) : {};
+    const { violations } = await evaluatePack(policies, engineView(plans[stack]!), config);
+    expect(violations).toEqual([]);
   });
 
   it("a stack without mlPlatform:pipeline, or without its image, gets none", () => {

@@ -65,7 +65,7 @@ export class TrainingPipeline extends pulumi.ComponentResource {
       role: evaluationRole.id,
       policy: pulumi.all([args.partition, args.accountId, store.datasets.arn, store.artifacts.arn, store.key.arn, args.repositoryArns]).apply(
         ([partition, accountId, datasetBucketArn, artifactBucketArn, kmsKeyArn, repositoryArns]) =>
-          JSON.stringify(evaluationRolePolicy({ partition, region: args.region, accountId, datasetBucketArn, artifactBucketArn, kmsKeyArn, repositoryArns }))),
+          JSON.stringify(evaluationRolePolicy({ partition, region: args.region, accountId, datasetBucketArn, datasetPrefix: args.training.datasetPrefix, artifactBucketArn, kmsKeyArn, repositoryArns }))),
     }, child);
 
     const pipelineRole = serviceRole("pipeline", "pipeline", "SageMaker Pipelines execution role of the ml-platform's training pipeline", "sagemaker.amazonaws.com", pipelineArn);

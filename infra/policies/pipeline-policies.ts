@@ -1,6 +1,6 @@
 // The training pipeline's identities as data: the pipeline's execution role, the evaluate step's
 // role and the role that starts the pipeline (schedule, new-data rule). Each does one thing.
-import { ARTIFACT_PREFIXES, DATASET_PREFIX, VALIDATION_CHANNEL, sagemakerArn } from "@ml-platform/contract";
+import { ARTIFACT_PREFIXES, VALIDATION_CHANNEL, sagemakerArn } from "@ml-platform/contract";
 import { policy, type PolicyDocument, type PolicyStatement } from "./documents";
 import { EVALUATIONS_PREFIX } from "../pipeline/definition";
 
@@ -89,6 +89,8 @@ export function pipelineRolePolicy(a: PipelineRolePolicyArgs): PolicyDocument {
 
 export interface EvaluationRolePolicyArgs extends Account {
   readonly datasetBucketArn: string;
+  /** The stack's training.datasetPrefix: the evaluate step reads its validation channel only. */
+  readonly datasetPrefix: string;
   readonly artifactBucketArn: string;
   readonly kmsKeyArn: string;
   readonly repositoryArns: readonly string[];
@@ -105,14 +107,14 @@ export function evaluationRolePolicy(a: EvaluationRolePolicyArgs): PolicyDocumen
       Sid: "ReadTrainedModelsAndValidationData",
       Effect: "Allow",
       Action: "s3:GetObject",
-      Resource: [`${a.artifactBucketArn}/${ARTIFACT_PREFIXES.trainingOutput}/*`, `${a.datasetBucketArn}/${DATASET_PREFIX}/*/${VALIDATION_CHANNEL}/*`],
+      Resource: [`${a.artifactBucketArn}/${ARTIFACT_PREFIXES.trainingOutput}/*`, `${a.datasetBucketArn}/${a.datasetPrefix}/${VALIDATION_CHANNEL}/*`],
     },
     {
       Sid: "ListValidationData",
       Effect: "Allow",
       Action: "s3:ListBucket",
       Resource: [a.datasetBucketArn, a.artifactBucketArn],
-      Condition: { StringLike: { "s3:prefix": [`${DATASET_PREFIX}/*`, `${ARTIFACT_PREFIXES.trainingOutput}/*`] } },
+      Condition: { StringLike: { "s3:prefix": [`${a.datasetPrefix}/${VALIDATION_CHANNEL}/*`, `${ARTIFACT_PREFIXES.trainingOutput}/*`] } },
     },
     {
       Sid: "WriteEvaluationReports",
