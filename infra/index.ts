@@ -19,6 +19,7 @@ import { parseDeployerStage, type DeployerStageArgs } from "./policies/stage";
 import { clusterProvider, KubernetesServing } from "./components/kubernetes-serving";
 import { PodIdentity } from "./components/pod-identity";
 import { EndpointMonitoring } from "./components/monitoring";
+import { TrainingPipeline } from "./components/training-pipeline";
 import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
 import { platformTags } from "./tags";
 import { isKubernetesStack, isSageMakerStack, kubernetesServingNames, type StackOutputs } from "@ml-platform/contract";
@@ -108,6 +109,24 @@ if (config.model && isKubernetesStack(config)) {
   });
 }
 
+// The training pipeline (mlPlatform:pipeline): named after the endpoint, so the monitoring's
+// pipeline-failure rule (by name prefix) covers it. Only once its image is set.
+const pipelineImage = config.pipeline?.image;
+const trainingPipeline = config.pipeline && pipelineImage
+  ? new TrainingPipeline("training", {
+      ...account,
+      pipelineName: `${plannedEndpointName}-training`,
+      settings: { ...config.pipeline, image: pipelineImage },
+      training: config.training,
+      promotion: config.promotion,
+      store,
+      trainingRoleArn: trainingRole.arn,
+      repositoryArns: images.arns,
+      modelPackageGroupName: registry.groupName,
+      notifyTopicArn: config.pipeline.notifyTopicArn ?? alarmTopic.topic.arn,
+    }, opts)
+  : undefined;
+
 // The dashboard and operational alarms; without an endpoint, only the training and pipeline rules.
 const serving = config.serving;
 new EndpointMonitoring("monitoring", {
@@ -123,6 +142,8 @@ new EndpointMonitoring("monitoring", {
   alarmTopic: alarmTopic.topic,
   trainingJobNamePrefix: plannedEndpointName,
   pipelineNamePrefix: plannedEndpointName,
+  // The approval rule publishes to the alarm topic unless the pipeline names its own topic.
+  publisherRuleArns: trainingPipeline && !config.pipeline?.notifyTopicArn ? [trainingPipeline.pendingApprovalRule.arn] : [],
 }, opts);
 
 /** This stack's resources as the deployer role of the next stage (and this one's) sees them. */

@@ -204,3 +204,22 @@ describe("the diff itself", () => {
     expect(c.steps.get(endpointOf(c.after).urn)?.step).toBe("replace");
   });
 });
+
+describe("with the training pipeline on (staging, its image set)", () => {
+  const withPipeline = { "mlPlatform:pipeline": { ...stagingConfig("pipeline"), image: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/images-ml-core-8d2e6b1@sha256:" + "ab".repeat(32) } };
+
+  it("a new model version touches no pipeline resource", async () => {
+    const pinned = stagingConfig("model");
+    const next = pinned.packageArn.replace(/\/(\d+)$/, (_: string, v: string) => `/${Number(v) + 1}`);
+    const c = await change("staging", { "mlPlatform:model": { packageArn: next, previousPackageArns: [pinned.packageArn] } }, withPipeline);
+    expect(touched(c.steps)).toEqual(["inference-config: replace", "inference-endpoint: update", "inference-model: replace"]);
+  });
+
+  it("a new schedule updates the schedule in place; a new model name replaces the pipeline (its name)", async () => {
+    const schedule = await change("staging", { "mlPlatform:pipeline": { ...withPipeline["mlPlatform:pipeline"], schedule: "rate(7 days)" } }, withPipeline);
+    expect(touched(schedule.steps)).toEqual(["training-schedule: update"]);
+    const renamed = await change("staging", { "mlPlatform:modelName": "flight-delays2" }, withPipeline);
+    const pipeline = one(renamed.after, "aws:sagemaker/pipeline:Pipeline");
+    expect(renamed.steps.get(pipeline.urn)?.step).toBe("replace");
+  });
+});

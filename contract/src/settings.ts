@@ -18,7 +18,7 @@ import {
   hasDotSegment,
   matchS3Uri,
 } from "./patterns";
-import { ARTIFACT_PREFIXES } from "./layout";
+import { ARTIFACT_PREFIXES, VALIDATION_CHANNEL } from "./layout";
 
 /** The stack config namespace: keys are written `mlPlatform:<key>` in stacks/Pulumi.<stack>.yaml. */
 export const CONFIG_NAMESPACE = "mlPlatform";
@@ -376,6 +376,43 @@ const monitoring = z.strictObject({
   pipelineFailures: z.boolean().default(true),
 });
 
+/**
+ * EventBridge Scheduler schedule expressions (EventBridge Scheduler User Guide, "Schedule types"):
+ * `rate(<n> <unit>)` or a six-field `cron(...)`; `at(...)` one-time schedules are not for retraining.
+ */
+const SCHEDULE_EXPRESSION = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/;
+/** An ISO 8601 duration as SageMaker Pipelines' CacheConfig.ExpireAfter takes it (e.g. P30D, PT12H). */
+const ISO_DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/;
+/** An SNS topic ARN. */
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+/**
+ * The stack's training pipeline (a SageMaker Pipeline: train, evaluate, gate on the promotion
+ * thresholds, register PendingManualApproval). Absent: no pipeline.
+ */
+const pipeline = z.strictObject({
+  /**
+   * The ml-core image the steps run and the version registers, pinned by digest: one of this stack's
+   * repositories (the execution roles pull from no other). Absent: no pipeline yet; it exists only
+   * once an image has been pushed to the stack's registry and set here (`pulumi config set`).
+   */
+  image: z.string().regex(IMAGE_BY_DIGEST, "must be an ECR image pinned by digest (<repo URI>@sha256:<64 hex>)").optional(),
+  /** EventBridge Scheduler expression that starts the pipeline, e.g. cron(0 3 ? * MON *); absent: no schedule. */
+  schedule: z.string().regex(SCHEDULE_EXPRESSION, "must be rate(<n> <minutes|hours|days>) or cron(<6 fields>)").optional(),
+  /** Time zone the schedule's cron is read in (IANA name). */
+  scheduleTimezone: z.string().min(1).default("UTC"),
+  /** Also start the pipeline when an object is created under training.datasetPrefix. */
+  onNewData: z.boolean().default(false),
+  /** Instance type of the evaluate (Processing) step. */
+  evaluationInstanceType: z.string().regex(SAGEMAKER_INSTANCE_TYPE, "must be a SageMaker instance type such as ml.m5.large").default("ml.m5.large"),
+  /** How long a step's cached result is reused for the same inputs (ISO 8601 duration). */
+  cacheExpireAfter: z.string().regex(ISO_DURATION, "must be an ISO 8601 duration such as P30D or PT12H").default("P30D"),
+  /** Attempts of a step on SageMaker capacity or internal errors (1: no retry). */
+  maxAttempts: z.number().int().min(1).max(20).default(3),
+  /** Where a new version pending approval is announced; absent: the stack's alarm topic. */
+  notifyTopicArn: z.string().regex(TOPIC_ARN, "must be an SNS topic ARN").optional(),
+});
+
 /** Every key a stack may set, with its schema; anything else under `mlPlatform:` is a typo. */
 export const platformSettingsSchema = z.strictObject({
   modelName: z.string().regex(MODEL_NAME, "must be 2-32 lowercase letters, digits or '-', starting with a letter"),
@@ -404,6 +441,8 @@ export const platformSettingsSchema = z.strictObject({
   /** Absent: no budget is enforced. */
   budget: budget.optional(),
   monitoring: monitoring.default(monitoring.parse({})),
+  /** Absent: no training pipeline. */
+  pipeline: pipeline.optional(),
 });
 
 export type PlatformSettings = z.infer<typeof platformSettingsSchema>;
@@ -444,6 +483,8 @@ export type DeployerSettings = PlatformSettings["deployer"];
 export type UsageSettings = PlatformSettings["usage"];
 export type MonitoringSettings = PlatformSettings["monitoring"];
 export type PolicyPackSettings = PlatformSettings["policyPack"];
+/** The settings of a pipeline that exists: its image is set. */
+export type PipelineSettings = NonNullable<PlatformSettings["pipeline"]> & { readonly image: string };
 
 /** One thing wrong with a stack's settings. */
 export interface SettingsProblem {
@@ -518,12 +559,24 @@ function trainingProblems(s: PlatformSettings): Array<[string, string]> {
   if (allowed && !allowed.includes(s.training.instanceType)) {
     problems.push(["training.allowedInstanceTypes", `(${JSON.stringify(allowed)}) does not include training.instanceType (${s.training.instanceType})`]);
   }
+  if (s.pipeline) problems.push(...pipelineProblems(s));
   if (s.training.spot) {
     const wait = s.training.maxWaitSeconds;
     if (wait === undefined) {
       problems.push(["training.maxWaitSeconds", "is required when training.spot is true"]);
     } else if (wait < s.training.maxRuntimeSeconds) {
       problems.push(["training.maxWaitSeconds", `(${wait}) is less than training.maxRuntimeSeconds (${s.training.maxRuntimeSeconds})`]);
+    }
+  }
+  return problems;
+}
+
+function pipelineProblems(s: PlatformSettings): Array<[string, string]> {
+  const problems: Array<[string, string]> = [];
+  // The evaluate step reports the validation channel only; a gate on another channel could never pass.
+  for (const [bound, gates] of [["minMetrics", s.promotion.minMetrics], ["maxMetrics", s.promotion.maxMetrics]] as const) {
+    for (const name of Object.keys(gates)) {
+      if (!name.startsWith(`${VALIDATION_CHANNEL}:`)) problems.push([`promotion.${bound}`, `(${JSON.stringify(name)}) is not a ${VALIDATION_CHANNEL}: metric: the pipeline's evaluate step reports ${VALIDATION_CHANNEL} metrics only`]);
     }
   }
   return problems;

@@ -142,6 +142,8 @@ export interface EndpointMonitoringArgs {
   readonly trainingJobNamePrefix: string;
   /** Pipelines of this stack are named with this prefix. */
   readonly pipelineNamePrefix: string;
+  /** Other EventBridge rules of this stack that publish to the alarm topic (the pipeline's approval rule). @default - none */
+  readonly publisherRuleArns?: pulumi.Input<string>[];
 }
 
 /**
@@ -176,7 +178,7 @@ export class EndpointMonitoring extends pulumi.ComponentResource {
     // EventBridge publishes only where the topic's policy lets these rules do so.
     new aws.sns.TopicPolicy(`${name}-topic-policy`, {
       arn: topicArn,
-      policy: pulumi.all([topicArn, args.accountId, args.partition, this.rules.map((r) => r.arn)]).apply(([arn, accountId, partition, ruleArns]) =>
+      policy: pulumi.all([topicArn, args.accountId, args.partition, [...this.rules.map((r) => r.arn), ...(args.publisherRuleArns ?? [])]]).apply(([arn, accountId, partition, ruleArns]) =>
         JSON.stringify(alarmTopicPolicy({ topicArn: arn, accountId, partition, region: args.region, ruleArns }))),
     }, child);
 

@@ -36,4 +36,13 @@ export const CLASSIC_REPLACE_RULES: Readonly<Record<string, ReplaceRule>> = {
   "aws:cloudwatch/eventRule:EventRule": { forceNew: ["eventBusName", "name", "namePrefix"] },
   // Same source, internal/service/cloudwatch/dashboard.go (commit 0620f2a6): ForceNew on dashboard_name.
   "aws:cloudwatch/dashboard:Dashboard": { forceNew: ["dashboardName"] },
+  // The training pipeline's resources, same source (terraform-provider-aws schemas, ForceNew fields):
+  // internal/service/sagemaker/pipeline.go (commit f64a965c): pipeline_name.
+  "aws:sagemaker/pipeline:Pipeline": { forceNew: ["pipelineName"] },
+  // internal/service/scheduler/schedule.go (commit ba293140): group_name, name, name_prefix.
+  "aws:scheduler/schedule:Schedule": { forceNew: ["groupName", "name", "namePrefix"] },
+  // internal/service/s3/bucket_notification.go (commit adeb8422): bucket.
+  "aws:s3/bucketNotification:BucketNotification": { forceNew: ["bucket"] },
+  // internal/service/events/target.go (commit bf84f8e5): event_bus_name, rule, target_id.
+  "aws:cloudwatch/eventTarget:EventTarget": { forceNew: ["eventBusName", "rule", "targetId"] },
 };

@@ -1,5 +1,6 @@
 // The `ml-core` command line: registration only; each command lives in its own file.
 import { Command } from "commander";
+import { evaluateCommand } from "./evaluate";
 import { inspectCommand } from "./inspect";
 import { predictCommand } from "./predict";
 import { serveCommand } from "./serve";
@@ -12,6 +13,7 @@ export function main(argv: string[]): void {
   program.addCommand(trainCommand());
   program.addCommand(serveCommand());
   program.addCommand(predictCommand());
+  program.addCommand(evaluateCommand());
   program.addCommand(inspectCommand());
   program.parseAsync(argv, { from: "user" }).catch(fail);
 }
