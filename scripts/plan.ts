@@ -3,6 +3,7 @@
 import * as path from "node:path";
 import { Command } from "commander";
 import { budgetPolicyConfig, buildReport, costOf, diffCosts, diffReports, renderCost, renderCostDiff, renderCounts, renderDiff, renderTree, toPlanDocument } from "../infra/offline/plan-report";
+import { renderKubernetesValidation, validateKubernetesObjects } from "../infra/offline/kubernetes-schema";
 import { listStacks, ProgramError, runProgram } from "../infra/offline/mock-run";
 
 const INFRA_DIR = path.resolve(__dirname, "..", "infra");
@@ -42,12 +43,16 @@ async function main(argv: string[]): Promise<void> {
       }
       if (!stack) throw new UsageError(`name a stack (${listStacks().join(", ")}) or use --diff <a> <b>`);
       const result = await plan(stack);
+      const kubernetes = await validateKubernetesObjects(result.resources);
       if (opts.json) {
-        console.log(JSON.stringify({ ...toPlanDocument(result), cost: costOf(result) }, null, 2));
-        return;
+        console.log(JSON.stringify({ ...toPlanDocument(result), cost: costOf(result), ...(kubernetes ? { kubernetes } : {}) }, null, 2));
+      } else {
+        const r = buildReport(result);
+        const schema = kubernetes ? `\n\n${renderKubernetesValidation(kubernetes)}` : "";
+        console.log(`${renderTree(r)}\n\nresources by type\n${renderCounts(r)}${schema}\n\n${renderCost(stack, costOf(result))}`);
       }
-      const r = buildReport(result);
-      console.log(`${renderTree(r)}\n\nresources by type\n${renderCounts(r)}\n\n${renderCost(stack, costOf(result))}`);
+      // An object the API server would reject fails the plan, as it would fail `pulumi up`.
+      if (kubernetes && kubernetes.invalid.length > 0) process.exitCode = 1;
     });
   await program.parseAsync(argv, { from: "user" });
 }

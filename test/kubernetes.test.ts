@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { PlanResult, PlannedResource } from "../infra/offline/mock-run";
 import { readStackConfig } from "../infra/offline/mock-run";
 import { json, ofType, one, planStack } from "./helpers/platform";
-import { KUBERNETES_SCHEMA_VERSION, manifestOf, validateManifest } from "./helpers/kubernetes-schema";
+import { KUBERNETES_SCHEMA_VERSION, manifestOf, validateManifest } from "../infra/offline/kubernetes-schema";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const pinned = JSON.parse(readStackConfig("dev-k8s")["mlPlatform:model"]!) as { image: string; artifactUri: string; packageArn: string };

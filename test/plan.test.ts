@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runProgram, type PlanResult } from "../infra/offline/mock-run";
 import { buildReport, diffReports, flatten, renderDiff, renderTree, SECRET_MASK, toPlanDocument, type PlanDocument, type PlanDocumentResource } from "../infra/offline/plan-report";
+import { renderKubernetesValidation, validateKubernetesObjects, type KubernetesValidation } from "../infra/offline/kubernetes-schema";
 import { planStack } from "./helpers/platform";
 
 const run = promisify(execFile);
@@ -128,6 +129,19 @@ describe("npm run plan", () => {
     expect(stdout).toContain("~ aws:s3/bucket:Bucket  store-datasets-bucket   inputs.forceDestroy: true → false");
     // Then what prod adds to dev's monthly cost.
     expect(stdout).toMatch(/monthly cost: what prod adds to dev \(USD\)\n[\s\S]*sagemaker\/hosting\/ml\.c6i\.xlarge +unpriced/);
+  }, 60_000);
+
+  it("shows a Kubernetes stack's tree with its manifests validated against the API schema, and fails on an invalid one", async () => {
+    const { stdout } = await run(TSX, ["scripts/plan.ts", "dev-k8s", "--json"], { cwd: ROOT });
+    const doc = JSON.parse(stdout) as PlanDocument & { kubernetes: KubernetesValidation };
+    expect(doc.resources.some((r) => r.type === "kubernetes:apps/v1:Deployment")).toBe(true);
+    expect(doc.kubernetes).toEqual({ schemaVersion: "v1.36", validated: doc.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).length, invalid: [] });
+    const plan = await planStack("dev-k8s");
+    const deployment = plan.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
+    const broken = { ...deployment, inputs: { ...deployment.inputs, spec: { ...deployment.inputs.spec, replicas: "two" } } };
+    const v = await validateKubernetesObjects([broken]);
+    expect(v!.invalid).toEqual([{ resource: `kubernetes:apps/v1:Deployment ${deployment.name}`, error: expect.stringContaining("replicas") }]);
+    expect(renderKubernetesValidation(v!)).toContain("0 of 1 valid against the Kubernetes v1.36 API schema");
   }, 60_000);
 
   it("prints a plan document a consumer can parse", async () => {
