@@ -7,7 +7,19 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      globals: { process: "readonly", console: "readonly", Buffer: "readonly", __dirname: "readonly", require: "readonly", module: "writable", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", setImmediate: "readonly" },
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        Buffer: "readonly",
+        __dirname: "readonly",
+        require: "readonly",
+        module: "writable",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        setImmediate: "readonly",
+      },
     },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
@@ -23,7 +35,14 @@ export default tseslint.config(
       parserOptions: {
         // The root program type-checks infra, scripts, bench and every package's tests; each
         // package's own program its sources.
-        project: ["./tsconfig.json", "./tsconfig.test.json", "./ml-core/tsconfig.json", "./deploy-scripts/tsconfig.json", "./contract/tsconfig.json", "./infra/policy-pack/tsconfig.json"],
+        project: [
+          "./tsconfig.json",
+          "./tsconfig.test.json",
+          "./ml-core/tsconfig.json",
+          "./deploy-scripts/tsconfig.json",
+          "./contract/tsconfig.json",
+          "./infra/policy-pack/tsconfig.json",
+        ],
         tsconfigRootDir: import.meta.dirname,
       },
     },

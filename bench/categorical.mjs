@@ -45,7 +45,10 @@ if (!fs.existsSync(trainFile)) throw new Error(`${trainFile} missing: run node b
 // The holdout's features only, with a header: what a batch job scores.
 const input = path.join(dir, "holdout-features.csv");
 if (!fs.existsSync(input)) {
-  const lines = fs.readFileSync(files.holdout, "utf8").split("\n").filter((l) => l.length > 0);
+  const lines = fs
+    .readFileSync(files.holdout, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0);
   fs.writeFileSync(input, lines.map((l) => l.split(",").slice(2).join(",")).join("\n") + "\n");
 }
 const nRows = fs.readFileSync(input, "utf8").split("\n").length - 2;
@@ -75,13 +78,20 @@ for (let r = 0; r < RUNS; r++) {
   for (const name of ["categorical", "numeric"]) {
     const out = path.join(dir, `out-${name}.csv`);
     const t0 = performance.now();
-    execFileSync(process.execPath, [BIN, "predict", "--model-dir", models[name].dir, "--input", input, "--output", out, "--json"], { stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync(process.execPath, [BIN, "predict", "--model-dir", models[name].dir, "--input", input, "--output", out, "--json"], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     batch[name].push((performance.now() - t0) / 1000);
     loads.push(os.loadavg()[0]);
   }
   if (hasSklearn && r === 0) {
     // One fit, RUNS timed predictions (the fit is not what is measured here).
-    const py = JSON.parse(execFileSync("/usr/bin/python3", [path.join(here, "categorical_sklearn.py"), trainFile, files.holdout, String(RUNS)], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: String(os.availableParallelism()) } }));
+    const py = JSON.parse(
+      execFileSync("/usr/bin/python3", [path.join(here, "categorical_sklearn.py"), trainFile, files.holdout, String(RUNS)], {
+        encoding: "utf8",
+        env: { ...process.env, OMP_NUM_THREADS: String(os.availableParallelism()) },
+      }),
+    );
     batch.sklearn.push(...py.predictSeconds);
     loads.push(os.loadavg()[0]);
   }
@@ -98,9 +108,13 @@ function freePort() {
 }
 async function serve(modelDir) {
   const port = await freePort();
-  const proc = spawn(process.execPath, [BIN, "serve", "--model-dir", modelDir, "--host", "127.0.0.1", "--port", String(port), "--workers", "1"], { stdio: ["ignore", "ignore", "inherit"] });
+  const proc = spawn(process.execPath, [BIN, "serve", "--model-dir", modelDir, "--host", "127.0.0.1", "--port", String(port), "--workers", "1"], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   for (let i = 0; i < 300; i++) {
-    const ok = await new Promise((resolve) => http.get({ host: "127.0.0.1", port, path: "/ping" }, (res) => (res.resume(), resolve(res.statusCode === 200))).on("error", () => resolve(false)));
+    const ok = await new Promise((resolve) =>
+      http.get({ host: "127.0.0.1", port, path: "/ping" }, (res) => (res.resume(), resolve(res.statusCode === 200))).on("error", () => resolve(false)),
+    );
     if (ok) return { port, proc };
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -120,7 +134,17 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const c of [1, 32]) {
     for (const name of r % 2 === 0 ? ["categorical", "numeric"] : ["numeric", "categorical"]) {
       const result = await new Promise((resolve, reject) =>
-        autocannon({ url: `http://127.0.0.1:${servers[name].port}/invocations`, method: "POST", headers: { "content-type": "text/csv" }, body: bodies[name], connections: c, duration: DURATION / ROUNDS }, (e, res) => (e ? reject(e) : resolve(res))),
+        autocannon(
+          {
+            url: `http://127.0.0.1:${servers[name].port}/invocations`,
+            method: "POST",
+            headers: { "content-type": "text/csv" },
+            body: bodies[name],
+            connections: c,
+            duration: DURATION / ROUNDS,
+          },
+          (e, res) => (e ? reject(e) : resolve(res)),
+        ),
       );
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
       reqs[c][name].push(result.requests.total / (DURATION / ROUNDS));
@@ -140,8 +164,12 @@ const lines = [
   `| ml-core predict, numeric model of the same size, end to end | ${median(batch.numeric).toFixed(2)} (${Math.min(...batch.numeric).toFixed(2)}) | ${rate(median(batch.numeric))} (${rate(Math.min(...batch.numeric))}) |`,
 ];
 if (batch.sklearn.length > 0) {
-  lines.push(`| scikit-learn predict_proba, categorical model, array in memory (${os.availableParallelism()} OpenMP threads) | ${median(batch.sklearn).toFixed(2)} (${Math.min(...batch.sklearn).toFixed(2)}) | ${rate(median(batch.sklearn))} (${rate(Math.min(...batch.sklearn))}) |`);
-  lines.push(`categorical: ml-core end to end / scikit-learn in memory = ${(median(batch.sklearn) / median(batch.categorical)).toFixed(2)}× rows/s (target ≥ 2×)`);
+  lines.push(
+    `| scikit-learn predict_proba, categorical model, array in memory (${os.availableParallelism()} OpenMP threads) | ${median(batch.sklearn).toFixed(2)} (${Math.min(...batch.sklearn).toFixed(2)}) | ${rate(median(batch.sklearn))} (${rate(Math.min(...batch.sklearn))}) |`,
+  );
+  lines.push(
+    `categorical: ml-core end to end / scikit-learn in memory = ${(median(batch.sklearn) / median(batch.categorical)).toFixed(2)}× rows/s (target ≥ 2×)`,
+  );
 }
 lines.push(`categorical / numeric batch rows/s: ${(median(batch.numeric) / median(batch.categorical)).toFixed(2)}`);
 lines.push(``, `100-row requests, ml-core serve (1 worker), ${ROUNDS} alternating rounds of ${(DURATION / ROUNDS).toFixed(1)} s; median req/s (per round)`);
@@ -149,7 +177,9 @@ lines.push(`| concurrency | categorical | numeric | categorical / numeric |`, `|
 for (const c of [1, 32]) {
   const a = median(reqs[c].categorical);
   const b = median(reqs[c].numeric);
-  lines.push(`| ${c} | ${Math.round(a)} (${reqs[c].categorical.map(Math.round).join(", ")}) | ${Math.round(b)} (${reqs[c].numeric.map(Math.round).join(", ")}) | ${((100 * a) / b).toFixed(0)}% |`);
+  lines.push(
+    `| ${c} | ${Math.round(a)} (${reqs[c].categorical.map(Math.round).join(", ")}) | ${Math.round(b)} (${reqs[c].numeric.map(Math.round).join(", ")}) | ${((100 * a) / b).toFixed(0)}% |`,
+  );
 }
 lines.push(`target: categorical ≥ 90% of numeric req/s`);
 process.stdout.write(lines.join("\n") + "\n");

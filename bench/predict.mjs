@@ -38,7 +38,9 @@ function main() {
   let summary;
   for (let i = 0; i < RUNS; i++) {
     const t0 = performance.now();
-    const run = spawnSync(process.execPath, [BIN, "predict", "--model-dir", model.modelDir, "--input", input, "--output", output, "--json"], { encoding: "utf8" });
+    const run = spawnSync(process.execPath, [BIN, "predict", "--model-dir", model.modelDir, "--input", input, "--output", output, "--json"], {
+      encoding: "utf8",
+    });
     const seconds = (performance.now() - t0) / 1000;
     if (run.status !== 0) throw new Error(`ml-core predict failed: ${run.stderr}`);
     if (seconds < best) {
@@ -51,9 +53,18 @@ function main() {
   let agreement;
   if (model.python === undefined) {
     const script = path.join(BENCH, "predict_sklearn.py");
-    const py = JSON.parse(execFileSync(PYTHON, [script, model.sklearnModel, input, path.join(DATA, "predict-out-sklearn.csv"), String(RUNS), output], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: String(os.availableParallelism()) } }));
+    const py = JSON.parse(
+      execFileSync(PYTHON, [script, model.sklearnModel, input, path.join(DATA, "predict-out-sklearn.csv"), String(RUNS), output], {
+        encoding: "utf8",
+        env: { ...process.env, OMP_NUM_THREADS: String(os.availableParallelism()) },
+      }),
+    );
     results.push({ what: "scikit-learn predict_proba only (array in memory)", seconds: py.predictSeconds, rowsPerSecond: ROWS / py.predictSeconds });
-    results.push({ what: "scikit-learn end to end (np.loadtxt, predict_proba, np.savetxt)", seconds: py.endToEndSeconds, rowsPerSecond: ROWS / py.endToEndSeconds });
+    results.push({
+      what: "scikit-learn end to end (np.loadtxt, predict_proba, np.savetxt)",
+      seconds: py.endToEndSeconds,
+      rowsPerSecond: ROWS / py.endToEndSeconds,
+    });
     agreement = py.maxAbsDiff;
   } else {
     log(`scikit-learn skipped: ${model.python}`);
@@ -63,9 +74,12 @@ function main() {
     process.stdout.write(JSON.stringify({ rows: ROWS, bytes, model: model.source, results, maxAbsProbabilityDiff: agreement, summary }, null, 2) + "\n");
     return;
   }
-  const lines = [`${ROWS.toLocaleString("en-US")} rows (${(bytes / 1e6).toFixed(1)} MB CSV, 8 features); model: ${model.source}; best of ${RUNS}; node ${process.version}`];
+  const lines = [
+    `${ROWS.toLocaleString("en-US")} rows (${(bytes / 1e6).toFixed(1)} MB CSV, 8 features); model: ${model.source}; best of ${RUNS}; node ${process.version}`,
+  ];
   lines.push(`${"".padEnd(66)} ${"seconds".padStart(8)} ${"rows/s".padStart(11)}`);
-  for (const r of results) lines.push(`${r.what.padEnd(66)} ${r.seconds.toFixed(2).padStart(8)} ${Math.round(r.rowsPerSecond).toLocaleString("en-US").padStart(11)}`);
+  for (const r of results)
+    lines.push(`${r.what.padEnd(66)} ${r.seconds.toFixed(2).padStart(8)} ${Math.round(r.rowsPerSecond).toLocaleString("en-US").padStart(11)}`);
   if (agreement !== undefined) lines.push(`largest difference between the two models' probabilities: ${agreement.toExponential(2)}`);
   lines.push(`target: ml-core predict >= 500,000 rows/s end to end: ${results[0].rowsPerSecond >= 500_000 ? "met" : "NOT met"}`);
   process.stdout.write(lines.join("\n") + "\n");

@@ -56,10 +56,12 @@ async function waitFor(port, proc, name) {
   for (let i = 0; i < 300; i++) {
     if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
     const ok = await new Promise((resolve) => {
-      http.get({ host: "127.0.0.1", port, path: "/ping" }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      }).on("error", () => resolve(false));
+      http
+        .get({ host: "127.0.0.1", port, path: "/ping" }, (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        })
+        .on("error", () => resolve(false));
     });
     if (ok) return;
     await sleep(100);
@@ -70,7 +72,9 @@ async function waitFor(port, proc, name) {
 async function start(server, port, model) {
   let proc;
   if (server === "ml-core") {
-    proc = spawn(process.execPath, [BIN, "serve", "--model-dir", model.modelDir, "--host", "127.0.0.1", "--port", String(port), "--workers", String(WORKERS)], { stdio: ["ignore", "ignore", "inherit"] });
+    proc = spawn(process.execPath, [BIN, "serve", "--model-dir", model.modelDir, "--host", "127.0.0.1", "--port", String(port), "--workers", String(WORKERS)], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
   } else if (server === "bare") {
     proc = spawn(process.execPath, [path.join(BENCH, "serve-bare.mjs"), String(port), String(WORKERS)], { stdio: "ignore" });
   } else {
@@ -78,10 +82,30 @@ async function start(server, port, model) {
     // but with keep-alive (the sync worker closes every connection, which load generators, and
     // SageMaker's front end with its nginx, do not do). OMP_NUM_THREADS=1 favours scikit-learn: its
     // OpenMP threads otherwise spin up and wait on every small request.
-    proc = spawn(GUNICORN, ["--chdir", BENCH, "--workers", String(WORKERS), "--worker-class", "gthread", "--threads", "1", "--keep-alive", "65", "--bind", `127.0.0.1:${port}`, "--log-level", "warning", "serve_sklearn:app"], {
-      env: { ...process.env, MODEL_PATH: model.sklearnModel, OMP_NUM_THREADS: "1" },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    proc = spawn(
+      GUNICORN,
+      [
+        "--chdir",
+        BENCH,
+        "--workers",
+        String(WORKERS),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "1",
+        "--keep-alive",
+        "65",
+        "--bind",
+        `127.0.0.1:${port}`,
+        "--log-level",
+        "warning",
+        "serve_sklearn:app",
+      ],
+      {
+        env: { ...process.env, MODEL_PATH: model.sklearnModel, OMP_NUM_THREADS: "1" },
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
   }
   await waitFor(port, proc, server);
   return proc;
@@ -177,7 +201,12 @@ async function main() {
           at += l.length;
         }
         const sorted = all.sort();
-        results[`${id}|${s.name}|${s.connections}`] = { rps: a.requests / a.seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), errors: a.errors };
+        results[`${id}|${s.name}|${s.connections}`] = {
+          rps: a.requests / a.seconds,
+          p50: percentile(sorted, 0.5),
+          p99: percentile(sorted, 0.99),
+          errors: a.errors,
+        };
       }
     }
   } finally {
@@ -219,8 +248,14 @@ async function main() {
   }
   const target = table.find((r) => r.scenario === "1 row, c=32" && r.server === "ml-core serve");
   lines.push("");
-  lines.push(`targets (1 row, c=32): ${(target.vsBare * 100).toFixed(0)}% of bare (>= 70%), ${target.vsFlask === undefined ? "n/a" : target.vsFlask.toFixed(1) + "x"} Flask (>= 5x), p99 ${target.p99} ms (< 5 ms)`);
-  process.stdout.write(`model: ${model.source}; ${WORKERS} worker(s) per server; ${DURATION} s per scenario and server in ${ROUNDS} alternating rounds; node ${process.version}\n` + lines.join("\n") + "\n");
+  lines.push(
+    `targets (1 row, c=32): ${(target.vsBare * 100).toFixed(0)}% of bare (>= 70%), ${target.vsFlask === undefined ? "n/a" : target.vsFlask.toFixed(1) + "x"} Flask (>= 5x), p99 ${target.p99} ms (< 5 ms)`,
+  );
+  process.stdout.write(
+    `model: ${model.source}; ${WORKERS} worker(s) per server; ${DURATION} s per scenario and server in ${ROUNDS} alternating rounds; node ${process.version}\n` +
+      lines.join("\n") +
+      "\n",
+  );
 }
 
 main().catch((e) => {

@@ -10,7 +10,13 @@ const hp = mlcore.parseHyperparameters(JSON.parse(hpJson));
 
 // As the training job does: the tables go out of scope once the session is built.
 function start() {
-  const { schema, mapper, table } = mlcore.readBinnedTrainingData([trainFile], "train", { ...hp.layout, maxCategories: hp.params.maxBins }, hp.params.maxBins, new mlcore.Random(mlcore.binningSeed(hp.params.seed)));
+  const { schema, mapper, table } = mlcore.readBinnedTrainingData(
+    [trainFile],
+    "train",
+    { ...hp.layout, maxCategories: hp.params.maxBins },
+    hp.params.maxBins,
+    new mlcore.Random(mlcore.binningSeed(hp.params.seed)),
+  );
   return { schema, nRows: table.nRows, session: new mlcore.TrainingSession({ schema, mapper, train: table, params: hp.params, hyperparameters: hp.resolved }) };
 }
 
@@ -39,16 +45,18 @@ const t4 = performance.now();
 const { numeric, textCode, texts } = holdout.label;
 const y = model.classes ? Float64Array.from(numeric, (v, i) => model.classes.indexOf(textCode && textCode[i] >= 0 ? texts[textCode[i]] : String(v))) : numeric;
 const metrics = mlcore.computeMetrics(model.objective, y, pred, model.classes?.length ?? 0);
-console.log(JSON.stringify({
-  readSeconds: (t1 - t0) / 1000,
-  readCpuSeconds: readCpu,
-  fitSeconds: (t2 - t1) / 1000,
-  fitCpuSeconds: (c2.user + c2.system) / 1e6,
-  predictRowsPerSecond: holdout.nRows / ((t4 - t3) / 1000),
-  maxRssBytes: trainMaxRss,
-  trainRows: nRows,
-  holdoutRows: holdout.nRows,
-  trees: model.trees.length,
-  threads: hp.params.threads,
-  metrics,
-}));
+console.log(
+  JSON.stringify({
+    readSeconds: (t1 - t0) / 1000,
+    readCpuSeconds: readCpu,
+    fitSeconds: (t2 - t1) / 1000,
+    fitCpuSeconds: (c2.user + c2.system) / 1e6,
+    predictRowsPerSecond: holdout.nRows / ((t4 - t3) / 1000),
+    maxRssBytes: trainMaxRss,
+    trainRows: nRows,
+    holdoutRows: holdout.nRows,
+    trees: model.trees.length,
+    threads: hp.params.threads,
+    metrics,
+  }),
+);

@@ -38,7 +38,10 @@ function subset(file, n) {
   if (!n) return file;
   const out = file.replace(/\.csv$/, `-${n}.csv`);
   if (fs.existsSync(out)) return out;
-  const lines = fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0);
+  const lines = fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0);
   const step = Math.max(1, Math.floor((lines.length - 1) / n));
   const keep = [lines[0]];
   for (let i = 1; i < lines.length && keep.length <= n; i += step) keep.push(lines[i]);
@@ -63,14 +66,34 @@ const holdout = files.holdout;
 const rawBytes = fs.statSync(train).size;
 const skVersion = hasSklearn();
 // What each runtime holds before any data: subtracted in the "above baseline" row.
-const pyBaseline = skVersion ? runJson("/usr/bin/python3", ["-c", "import json, resource, pandas, numpy, sklearn.ensemble, sklearn.metrics; print(json.dumps({'maxRssBytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))"]) : undefined;
-const nodeBaseline = runJson(process.execPath, ["-e", `require(${JSON.stringify(path.join(here, "../ml-core/dist/index.js"))}); console.log(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }))`]);
+const pyBaseline = skVersion
+  ? runJson("/usr/bin/python3", [
+      "-c",
+      "import json, resource, pandas, numpy, sklearn.ensemble, sklearn.metrics; print(json.dumps({'maxRssBytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))",
+    ])
+  : undefined;
+const nodeBaseline = runJson(process.execPath, [
+  "-e",
+  `require(${JSON.stringify(path.join(here, "../ml-core/dist/index.js"))}); console.log(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }))`,
+]);
 
 const mb = (b) => (b / 1e6).toFixed(0);
 const f = (x, d = 2) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(d));
-console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; node ${process.version}` + (skVersion ? `; scikit-learn ${skVersion}` : ""));
-console.log(`data: ${path.relative(process.cwd(), train)} (${mb(rawBytes)} MB raw CSV) → holdout ${path.relative(process.cwd(), holdout)}; features dep_time, weekday, yearday, distance (numeric), origin, destination (categorical)`);
-console.log(`hyperparameters (both): ${Object.entries(HP).map(([k, v]) => `${k}=${v}`).join(" ")}, no early stopping; runtime baseline RSS (modules loaded, no data): node ${mb(nodeBaseline.maxRssBytes)} MB` + (pyBaseline ? `, python ${mb(pyBaseline.maxRssBytes)} MB` : ""));
+console.log(
+  `machine: ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}; node ${process.version}` + (skVersion ? `; scikit-learn ${skVersion}` : ""),
+);
+console.log(
+  `data: ${path.relative(process.cwd(), train)} (${mb(rawBytes)} MB raw CSV) → holdout ${path.relative(process.cwd(), holdout)}; features dep_time, weekday, yearday, distance (numeric), origin, destination (categorical)`,
+);
+console.log(
+  `hyperparameters (both): ${Object.entries(HP)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ")}, no early stopping; runtime baseline RSS (modules loaded, no data): node ${mb(nodeBaseline.maxRssBytes)} MB` +
+    (pyBaseline ? `, python ${mb(pyBaseline.maxRssBytes)} MB` : ""),
+);
 if (!skVersion) console.log("scikit-learn not found (apt-get install python3-sklearn python3-pandas): ml-core only");
 
 const median = (xs) => {
@@ -81,12 +104,24 @@ const load1 = () => os.loadavg()[0];
 
 for (const task of tasks) {
   const t = TASKS[task];
-  const ourHp = (threads) => JSON.stringify({ ...Object.fromEntries(Object.entries(HP).map(([k, v]) => [k, String(v)])), objective: task, label: t.label, ignore_columns: t.ignore, categorical_columns: CATEGORICAL, early_stopping_rounds: "0", threads: String(threads) });
+  const ourHp = (threads) =>
+    JSON.stringify({
+      ...Object.fromEntries(Object.entries(HP).map(([k, v]) => [k, String(v)])),
+      objective: task,
+      label: t.label,
+      ignore_columns: t.ignore,
+      categorical_columns: CATEGORICAL,
+      early_stopping_rounds: "0",
+      threads: String(threads),
+    });
   const skArgs = [path.join(here, "train_sklearn.py"), train, holdout, task, t.label, t.ignore, CATEGORICAL, JSON.stringify(HP)];
   // The configurations, run alternately (ours, theirs, ours, theirs, ...) `repeat` times, so a change
   // in the shared machine's load hits both sides alike; each run records the load average beside it.
   const configs = [
-    ...threadCounts.map((n) => ({ name: `ml-core ${n} thr`, run: () => runJson(process.execPath, [path.join(here, "train-worker.mjs"), train, holdout, ourHp(n)]) })),
+    ...threadCounts.map((n) => ({
+      name: `ml-core ${n} thr`,
+      run: () => runJson(process.execPath, [path.join(here, "train-worker.mjs"), train, holdout, ourHp(n)]),
+    })),
     ...(skVersion ? skThreads.map((n) => ({ name: `sklearn ${n} thr`, run: () => runJson("/usr/bin/python3", skArgs, { OMP_NUM_THREADS: String(n) }) })) : []),
   ];
   // Interleave: ml-core n, sklearn n, for each thread count.
@@ -103,7 +138,9 @@ for (const task of tasks) {
     }
   }
   const first = runs.get(configs[0].name)[0];
-  console.log(`\n${t.title} — ${first.trainRows.toLocaleString("en")} training rows, ${(first.holdoutRows ?? 598834).toLocaleString("en")} holdout rows; ${repeat} alternating run(s) each, medians (min–max)`);
+  console.log(
+    `\n${t.title} — ${first.trainRows.toLocaleString("en")} training rows, ${(first.holdoutRows ?? 598834).toLocaleString("en")} holdout rows; ${repeat} alternating run(s) each, medians (min–max)`,
+  );
   const names = configs.map((c) => c.name);
   const med = (name, key) => median(runs.get(name).map((x) => x[key]));
   const span = (name, key, d = 2) => {
@@ -132,15 +169,22 @@ for (const task of tasks) {
       if (!sk) continue;
       const ours = `ml-core ${n} thr`;
       const ratio = med(ours, "fitSeconds") / med(`sklearn ${n} thr`, "fitSeconds");
-      const perRun = runs.get(ours).map((x, i) => (sk[i] ? (x.fitSeconds / sk[i].fitSeconds).toFixed(2) + "×" : "-")).join(", ");
-      console.log(`${n} thread(s): fit time ml-core / sklearn ${ratio.toFixed(2)}× (per alternating pair: ${perRun}); ` +
-        `${t.metric} ${(med(ours, "metric") - med(`sklearn ${n} thr`, "metric") >= 0 ? "+" : "")}${(med(ours, "metric") - med(`sklearn ${n} thr`, "metric")).toFixed(4)}; ` +
-        `peak RSS ${(med(ours, "maxRssBytes") / med(`sklearn ${n} thr`, "maxRssBytes")).toFixed(2)}×`);
+      const perRun = runs
+        .get(ours)
+        .map((x, i) => (sk[i] ? (x.fitSeconds / sk[i].fitSeconds).toFixed(2) + "×" : "-"))
+        .join(", ");
+      console.log(
+        `${n} thread(s): fit time ml-core / sklearn ${ratio.toFixed(2)}× (per alternating pair: ${perRun}); ` +
+          `${t.metric} ${med(ours, "metric") - med(`sklearn ${n} thr`, "metric") >= 0 ? "+" : ""}${(med(ours, "metric") - med(`sklearn ${n} thr`, "metric")).toFixed(4)}; ` +
+          `peak RSS ${(med(ours, "maxRssBytes") / med(`sklearn ${n} thr`, "maxRssBytes")).toFixed(2)}×`,
+      );
     }
   }
   if (threadCounts.length > 1) {
     const base = med(`ml-core ${threadCounts[0]} thr`, "fitSeconds");
-    console.log(`ml-core scaling: ${threadCounts.map((n) => `${n} thr ${(base / med(`ml-core ${n} thr`, "fitSeconds")).toFixed(2)}×`).join(", ")} (fit time of ${threadCounts[0]} thread / n threads)`);
+    console.log(
+      `ml-core scaling: ${threadCounts.map((n) => `${n} thr ${(base / med(`ml-core ${n} thr`, "fitSeconds")).toFixed(2)}×`).join(", ")} (fit time of ${threadCounts[0]} thread / n threads)`,
+    );
   }
   console.log(`ml-core scoring (ChainPredictor, holdout, in memory): ${Math.round(med(configs[0].name, "predictRowsPerSecond")).toLocaleString("en")} rows/s`);
 }

@@ -4,7 +4,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, ConfigError, parseStackSettings, type PlatformSettings } from "@ml-platform/contract";
 
 export { CONFIG_NAMESPACE, ConfigError } from "@ml-platform/contract";
-export type { AlarmSettings, DataCaptureSettings, InstanceServingSettings, KubernetesServingSettings, PinnedModel, PlatformSettings, ServingSettings } from "@ml-platform/contract";
+export type {
+  AlarmSettings,
+  DataCaptureSettings,
+  InstanceServingSettings,
+  KubernetesServingSettings,
+  PinnedModel,
+  PlatformSettings,
+  ServingSettings,
+} from "@ml-platform/contract";
 
 /** The validated view of one stack's config, plus what Pulumi itself knows of the stack. */
 export interface PlatformConfig extends PlatformSettings {
@@ -18,7 +26,12 @@ export interface PlatformConfig extends PlatformSettings {
  * `region` the AWS provider's. Every problem is collected, then thrown at once, each naming the
  * stack and the full key.
  */
-export function parsePlatformConfig(stack: string, config: Readonly<Record<string, unknown>>, region: string | undefined, project = CONFIG_NAMESPACE): PlatformConfig {
+export function parsePlatformConfig(
+  stack: string,
+  config: Readonly<Record<string, unknown>>,
+  region: string | undefined,
+  project = CONFIG_NAMESPACE,
+): PlatformConfig {
   const problems: string[] = [];
   if (!region) problems.push(`${stack}: aws:region is missing (set it with \`pulumi config set aws:region <region>\`)`);
   const parsed = parseStackSettings(stack, config);

@@ -52,11 +52,15 @@ const account = { accountId: caller.accountId, partition: partition.partition, r
 
 const store = new ArtifactStore("store", { ...account, ...config.artifactStore, logRetentionDays: config.logRetentionDays }, opts);
 
-const images = new ImageRepositories("images", {
-  names: config.images.repositories,
-  kmsKey: store.key,
-  untaggedExpiryDays: config.images.untaggedExpiryDays,
-}, opts);
+const images = new ImageRepositories(
+  "images",
+  {
+    names: config.images.repositories,
+    kmsKey: store.key,
+    untaggedExpiryDays: config.images.untaggedExpiryDays,
+  },
+  opts,
+);
 
 // Separate duties: training jobs write training output, the endpoint's model reads models and
 // writes captured traffic. Each pulls only this stage's images (promotion copies images in).
@@ -64,7 +68,11 @@ const executionRoleArgs = { ...account, store, repositoryArns: images.arns };
 const trainingRole = new ExecutionRole("training-execution", { ...executionRoleArgs, duty: "training" }, opts);
 // Fixed per stack: clients, alarms, the log group and the roles' policies know it before it exists.
 const plannedEndpointName = `${config.modelName}-${config.stack}`;
-const hostingRole = new ExecutionRole("hosting-execution", { ...executionRoleArgs, duty: "hosting", rollbackAlarmPrefix: rollbackAlarmPrefix(plannedEndpointName) }, opts);
+const hostingRole = new ExecutionRole(
+  "hosting-execution",
+  { ...executionRoleArgs, duty: "hosting", rollbackAlarmPrefix: rollbackAlarmPrefix(plannedEndpointName) },
+  opts,
+);
 
 const registry = new ModelRegistry("registry", { modelName: config.modelName }, { ...opts, retainOnDelete: config.artifactStore.retainOnDelete });
 
@@ -74,26 +82,32 @@ const ENDPOINT = "inference";
 
 // This stack's own outputs of its last deployment: the endpoint record decides whether the next
 // UpdateEndpoint retains the live variant properties (InferenceEndpoint; instance endpoints only).
-const self = config.model && config.serving.target === "sagemaker" && config.serving.mode === "instances"
-  ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`)
-  : undefined;
+const self =
+  config.model && config.serving.target === "sagemaker" && config.serving.mode === "instances"
+    ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`)
+    : undefined;
 
 // Nothing to serve until a version is pinned (the first `ml-deploy` promotion writes it). Where it
 // is served is `serving.target`: a SageMaker endpoint, or an existing Kubernetes cluster.
-const endpoint = config.model && isSageMakerStack(config)
-  ? new InferenceEndpoint(ENDPOINT, {
-      endpointName: plannedEndpointName,
-      model: config.model,
-      serving: config.serving,
-      dataCapture: config.dataCapture,
-      alarms: config.alarms,
-      logRetentionDays: config.logRetentionDays,
-      role: hostingRole,
-      store,
-      alarmTopic: alarmTopic.topic,
-      previousDeployment: self?.getOutput("endpointDeployment").apply((v) => parseEndpointDeployment(config.stack, v)),
-    }, { providers: [provider, nativeProvider] })
-  : undefined;
+const endpoint =
+  config.model && isSageMakerStack(config)
+    ? new InferenceEndpoint(
+        ENDPOINT,
+        {
+          endpointName: plannedEndpointName,
+          model: config.model,
+          serving: config.serving,
+          dataCapture: config.dataCapture,
+          alarms: config.alarms,
+          logRetentionDays: config.logRetentionDays,
+          role: hostingRole,
+          store,
+          alarmTopic: alarmTopic.topic,
+          previousDeployment: self?.getOutput("endpointDeployment").apply((v) => parseEndpointDeployment(config.stack, v)),
+        },
+        { providers: [provider, nativeProvider] },
+      )
+    : undefined;
 
 if (config.model && isKubernetesStack(config)) {
   const { namespace, name } = kubernetesServingNames(config);
@@ -112,39 +126,49 @@ if (config.model && isKubernetesStack(config)) {
 // The training pipeline (mlPlatform:pipeline): named after the endpoint, so the monitoring's
 // pipeline-failure rule (by name prefix) covers it. Only once its image is set.
 const pipelineImage = config.pipeline?.image;
-const trainingPipeline = config.pipeline && pipelineImage
-  ? new TrainingPipeline("training", {
-      ...account,
-      pipelineName: `${plannedEndpointName}-training`,
-      settings: { ...config.pipeline, image: pipelineImage },
-      training: config.training,
-      promotion: config.promotion,
-      store,
-      trainingRoleArn: trainingRole.arn,
-      repositoryArns: images.arns,
-      modelPackageGroupName: registry.groupName,
-      notifyTopicArn: config.pipeline.notifyTopicArn ?? alarmTopic.topic.arn,
-    }, opts)
-  : undefined;
+const trainingPipeline =
+  config.pipeline && pipelineImage
+    ? new TrainingPipeline(
+        "training",
+        {
+          ...account,
+          pipelineName: `${plannedEndpointName}-training`,
+          settings: { ...config.pipeline, image: pipelineImage },
+          training: config.training,
+          promotion: config.promotion,
+          store,
+          trainingRoleArn: trainingRole.arn,
+          repositoryArns: images.arns,
+          modelPackageGroupName: registry.groupName,
+          notifyTopicArn: config.pipeline.notifyTopicArn ?? alarmTopic.topic.arn,
+        },
+        opts,
+      )
+    : undefined;
 
 // The dashboard and operational alarms; without an endpoint, only the training and pipeline rules.
 const serving = config.serving;
-new EndpointMonitoring("monitoring", {
-  ...account,
-  endpointName: endpoint ? plannedEndpointName : undefined,
-  variantName: VARIANT_NAME,
-  instances: serving.target === "sagemaker" && serving.mode === "instances"
-    ? serving.autoscaling.enabled
-      ? { min: serving.autoscaling.min, max: serving.autoscaling.max, autoscaled: true }
-      : { min: serving.instanceCount, max: serving.instanceCount, autoscaled: false }
-    : undefined,
-  settings: config.monitoring,
-  alarmTopic: alarmTopic.topic,
-  trainingJobNamePrefix: plannedEndpointName,
-  pipelineNamePrefix: plannedEndpointName,
-  // The approval rule publishes to the alarm topic unless the pipeline names its own topic.
-  publisherRuleArns: trainingPipeline && !config.pipeline?.notifyTopicArn ? [trainingPipeline.pendingApprovalRule.arn] : [],
-}, opts);
+new EndpointMonitoring(
+  "monitoring",
+  {
+    ...account,
+    endpointName: endpoint ? plannedEndpointName : undefined,
+    variantName: VARIANT_NAME,
+    instances:
+      serving.target === "sagemaker" && serving.mode === "instances"
+        ? serving.autoscaling.enabled
+          ? { min: serving.autoscaling.min, max: serving.autoscaling.max, autoscaled: true }
+          : { min: serving.instanceCount, max: serving.instanceCount, autoscaled: false }
+        : undefined,
+    settings: config.monitoring,
+    alarmTopic: alarmTopic.topic,
+    trainingJobNamePrefix: plannedEndpointName,
+    pipelineNamePrefix: plannedEndpointName,
+    // The approval rule publishes to the alarm topic unless the pipeline names its own topic.
+    publisherRuleArns: trainingPipeline && !config.pipeline?.notifyTopicArn ? [trainingPipeline.pendingApprovalRule.arn] : [],
+  },
+  opts,
+);
 
 /** This stack's resources as the deployer role of the next stage (and this one's) sees them. */
 const deployerStage: pulumi.Output<DeployerStageArgs> = pulumi.output({
@@ -161,12 +185,9 @@ const deployerStage: pulumi.Output<DeployerStageArgs> = pulumi.output({
 // The stage versions come from: read through its stack outputs, so no ARN is copied by hand, and
 // validated before any of it shapes a policy.
 const sourceStack = config.deployer.promotesFrom;
-const source = sourceStack
-  ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${sourceStack}`)
-  : undefined;
-const sourceStage = source && sourceStack
-  ? source.requireOutput("deployerStage").apply((value) => parseDeployerStage(sourceStack, "deployerStage", value))
-  : undefined;
+const source = sourceStack ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${sourceStack}`) : undefined;
+const sourceStage =
+  source && sourceStack ? source.requireOutput("deployerStage").apply((value) => parseDeployerStage(sourceStack, "deployerStage", value)) : undefined;
 
 const deployerArgs = {
   partition: partition.partition,
@@ -181,25 +202,33 @@ const deployer = new DeployerRole("deployer", deployerArgs, opts);
 
 // `pulumi up` of a model change runs as this role (assumed by the deployer), never as the deployer
 // or an administrator.
-const updater = new EndpointUpdaterRole("endpoint-updater", {
-  ...account,
-  // The `stack` default tag (platformTags) tells this stack's Models and configs from other stacks'.
-  stackTag: { key: "stack", value: platformTags(config).stack! },
-  endpointName: plannedEndpointName,
-  namePrefixes: endpointNamePrefixes(ENDPOINT),
-  hostingRoleArn: hostingRole.arn,
-  kmsKeyArn: store.key.arn,
-  requireNetworkIsolation: config.serving.target === "sagemaker" && config.serving.mode === "instances",
-  deployerRoleArn: deployer.arn,
-  trustedPrincipalArns: config.updater.trustedPrincipalArns,
-}, opts);
+const updater = new EndpointUpdaterRole(
+  "endpoint-updater",
+  {
+    ...account,
+    // The `stack` default tag (platformTags) tells this stack's Models and configs from other stacks'.
+    stackTag: { key: "stack", value: platformTags(config).stack! },
+    endpointName: plannedEndpointName,
+    namePrefixes: endpointNamePrefixes(ENDPOINT),
+    hostingRoleArn: hostingRole.arn,
+    kmsKeyArn: store.key.arn,
+    requireNetworkIsolation: config.serving.target === "sagemaker" && config.serving.mode === "instances",
+    deployerRoleArn: deployer.arn,
+    trustedPrincipalArns: config.updater.trustedPrincipalArns,
+  },
+  opts,
+);
 deployer.attachPermissions(updater.arn);
 
-const approver = new ApproverRole("approver", {
-  ...account,
-  modelPackageGroupName: registry.groupName,
-  trustedPrincipalArns: config.approver.trustedPrincipalArns,
-}, opts);
+const approver = new ApproverRole(
+  "approver",
+  {
+    ...account,
+    modelPackageGroupName: registry.groupName,
+    trustedPrincipalArns: config.approver.trustedPrincipalArns,
+  },
+  opts,
+);
 
 export const region = config.region;
 export const accountId = caller.accountId;
@@ -244,6 +273,8 @@ export const servedModel = config.model ?? null;
 export type CheckedOutputs = ExactOutputs<Omit<typeof import("./index"), "CheckedOutputs">>;
 type ExactOutputs<T extends DeclaredOutputs & Record<Exclude<keyof T, keyof StackOutputs>, never>> = T;
 // Over `Extract<keyof ...>` rather than `keyof`: such a mapped type keeps no `?`, so every output is required.
-type DeclaredOutputs = { [K in Extract<keyof StackOutputs, string>]: pulumi.Input<Exclude<StackOutputs[K], undefined>> | (K extends OptionalOutput ? undefined : never) };
+type DeclaredOutputs = {
+  [K in Extract<keyof StackOutputs, string>]: pulumi.Input<Exclude<StackOutputs[K], undefined>> | (K extends OptionalOutput ? undefined : never);
+};
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- `{}` matches exactly the optional keys
 type OptionalOutput = { [K in keyof StackOutputs]-?: {} extends Pick<StackOutputs, K> ? K : never }[keyof StackOutputs];

@@ -15,7 +15,10 @@ const LAYERS = [
 function layeringRules(layers) {
   return layers.flatMap((line, level) =>
     line.map((room) => {
-      const notBelow = layers.slice(level).flat().filter((r) => r !== room);
+      const notBelow = layers
+        .slice(level)
+        .flat()
+        .filter((r) => r !== room);
       return {
         name: `${room}-imports-upward`,
         comment: `${room}/ may import only ${layers.slice(0, level).flat().join(", ") || "no other room"}`,

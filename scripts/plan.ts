@@ -2,7 +2,19 @@
 // create in a stack, evaluated offline under Pulumi's mocked provider with the stack's real config.
 import * as path from "node:path";
 import { Command } from "commander";
-import { budgetPolicyConfig, buildReport, costOf, diffCosts, diffReports, renderCost, renderCostDiff, renderCounts, renderDiff, renderTree, toPlanDocument } from "../infra/offline/plan-report";
+import {
+  budgetPolicyConfig,
+  buildReport,
+  costOf,
+  diffCosts,
+  diffReports,
+  renderCost,
+  renderCostDiff,
+  renderCounts,
+  renderDiff,
+  renderTree,
+  toPlanDocument,
+} from "../infra/offline/plan-report";
 import { renderKubernetesValidation, validateKubernetesObjects } from "../infra/offline/kubernetes-schema";
 import { listStacks, ProgramError, runProgram } from "../infra/offline/mock-run";
 
@@ -10,7 +22,8 @@ const INFRA_DIR = path.resolve(__dirname, "..", "infra");
 
 /** Imports the program afresh: it runs once per import, and --diff runs it twice. */
 async function loadProgram(): Promise<Record<string, unknown>> {
-  for (const file of Object.keys(require.cache)) if (file.startsWith(INFRA_DIR + path.sep) && !file.includes(`${path.sep}offline${path.sep}`)) delete require.cache[file];
+  for (const file of Object.keys(require.cache))
+    if (file.startsWith(INFRA_DIR + path.sep) && !file.includes(`${path.sep}offline${path.sep}`)) delete require.cache[file];
   return require(path.join(INFRA_DIR, "index.ts"));
 }
 
@@ -22,7 +35,10 @@ async function main(argv: string[]): Promise<void> {
   const program = new Command("plan")
     .description("Show what `pulumi up` would create for a stack, offline (mocked provider, real config).")
     .argument("[stack]", `stack to plan (${listStacks().join(", ")})`)
-    .option("--json", "print the plan as JSON: every resource's type, name, URN, parent, options and full inputs, the stack outputs (secrets shown as \"[secret]\") and the monthly cost estimate")
+    .option(
+      "--json",
+      'print the plan as JSON: every resource\'s type, name, URN, parent, options and full inputs, the stack outputs (secrets shown as "[secret]") and the monthly cost estimate',
+    )
     .option("--diff <stacks...>", "compare two stacks' resources, inputs, options and monthly cost, e.g. --diff dev prod")
     .option("--budget-config", "print the policy pack config of the stack's budget rule (merge it into the file given to --policy-pack-config)")
     .showHelpAfterError()

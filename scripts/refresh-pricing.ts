@@ -20,7 +20,9 @@ async function main(argv: string[]): Promise<void> {
     .action(async (opts: { region?: string[] }) => {
       const stacks = listStacks().map((s) => ({ config: decodeConfig(readStackConfig(s)), stack: s }));
       const settings = stacks.map(({ stack, config }) => ({ region: String(config["aws:region"]), s: stackSettings(stack, config) }));
-      const hosting = [...new Set(settings.flatMap(({ s }) => (s.serving.target === "sagemaker" && s.serving.mode === "instances" ? [s.serving.instanceType] : [])))];
+      const hosting = [
+        ...new Set(settings.flatMap(({ s }) => (s.serving.target === "sagemaker" && s.serving.mode === "instances" ? [s.serving.instanceType] : []))),
+      ];
       const training = [...new Set(settings.map(({ s }) => s.training.instanceType))];
       const regions = opts.region ?? [...new Set(settings.map((x) => x.region))];
       const client = new PricingClient({ region: "us-east-1" });

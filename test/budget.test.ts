@@ -30,7 +30,9 @@ describe("the stack-monthly-budget rule", () => {
     const tight = { "stack-monthly-budget": { ...config["stack-monthly-budget"], monthlyUsd: 1 } };
     const { violations } = await runStackPolicy(budgetRule, engineView(plans.prod).outputs, tight);
     expect(violations).toHaveLength(1);
-    expect(violations[0].message).toMatch(/^the stack's expected monthly cost is \$2\.00, over its budget of \$1\.00 \(largest: kms\/key \$1\.00, sagemaker\/data-processed \$0\.92, .*; 10 unpriced lines not counted\)$/);
+    expect(violations[0].message).toMatch(
+      /^the stack's expected monthly cost is \$2\.00, over its budget of \$1\.00 \(largest: kms\/key \$1\.00, sagemaker\/data-processed \$0\.92, .*; 10 unpriced lines not counted\)$/,
+    );
   });
 
   it("does not apply without a budget, and says what is missing when the config lacks the usage profile", async () => {
@@ -53,26 +55,38 @@ describe("the cost in the plan", () => {
     // Autoscaling 2..8; 30M requests a month is 685 a minute, under one instance's target of 800: the minimum.
     expect(hosting).toMatchObject({ idle: true, quantity: { low: 2 * 730, expected: 2 * 730, high: 8 * 730 }, monthlyUsd: null });
     expect(prod.idleComputeUsd).toBeNull();
-    expect(prod.lines.map((l) => l.meter)).toEqual(expect.arrayContaining(["cloudwatch/alarm-metric", "cloudwatch/dashboard", "events/aws-service-events", "kms/key"]));
+    expect(prod.lines.map((l) => l.meter)).toEqual(
+      expect.arrayContaining(["cloudwatch/alarm-metric", "cloudwatch/dashboard", "events/aws-service-events", "kms/key"]),
+    );
   });
 
   it("shows what prod adds to dev", () => {
     const d = diffCosts("dev", costOf(plans.dev), "prod", costOf(plans.prod));
     expect(d.unpriced).toEqual(expect.arrayContaining(["sagemaker/hosting/ml.c6i.xlarge", "sagemaker/serverless-inference"]));
     // Data processed: (30,000,000 − 20,000) requests × 2 KB / 1024² × $0.016.
-    expect(d.meters.find((m) => m.meter === "sagemaker/data-processed")!.deltaUsd!.expected).toBeCloseTo((30_000_000 - 20_000) * 2 / 1048576 * 0.016, 10);
+    expect(d.meters.find((m) => m.meter === "sagemaker/data-processed")!.deltaUsd!.expected).toBeCloseTo((((30_000_000 - 20_000) * 2) / 1048576) * 0.016, 10);
     expect(renderCostDiff(d)).toContain("monthly cost: what prod adds to dev (USD)");
   });
 });
 
 // The shape GetProducts returns: PriceList is a list of JSON strings, one product each.
-const product = (sku: string, unit: string, dimensions: Array<{ usd: string; beginRange?: string }>) => JSON.stringify({
-  product: { sku, productFamily: "ML Instance", attributes: { regionCode: "eu-west-1" } },
-  serviceCode: "AmazonSageMaker",
-  terms: { OnDemand: { [`${sku}.JRTCKXETXF`]: { effectiveDate: "2026-11-01T00:00:00Z", priceDimensions: Object.fromEntries(dimensions.map((d, i) => [`${sku}.JRTCKXETXF.${i}`, { unit, beginRange: d.beginRange ?? "0", endRange: "Inf", pricePerUnit: { USD: d.usd } }])) } } },
-  version: "20261101000000",
-  publicationDate: "2026-11-01T00:00:00Z",
-});
+const product = (sku: string, unit: string, dimensions: Array<{ usd: string; beginRange?: string }>) =>
+  JSON.stringify({
+    product: { sku, productFamily: "ML Instance", attributes: { regionCode: "eu-west-1" } },
+    serviceCode: "AmazonSageMaker",
+    terms: {
+      OnDemand: {
+        [`${sku}.JRTCKXETXF`]: {
+          effectiveDate: "2026-11-01T00:00:00Z",
+          priceDimensions: Object.fromEntries(
+            dimensions.map((d, i) => [`${sku}.JRTCKXETXF.${i}`, { unit, beginRange: d.beginRange ?? "0", endRange: "Inf", pricePerUnit: { USD: d.usd } }]),
+          ),
+        },
+      },
+    },
+    version: "20261101000000",
+    publicationDate: "2026-11-01T00:00:00Z",
+  });
 
 describe("refresh-pricing (the Price List API, mocked)", () => {
   const pricing = mockClient(PricingClient);
@@ -81,23 +95,44 @@ describe("refresh-pricing (the Price List API, mocked)", () => {
 
   it("queries by the product's attributes and region, reading the on-demand USD price across pages", async () => {
     pricing.reset();
-    pricing.on(GetProductsCommand).resolvesOnce({ PriceList: [], NextToken: "page-2" }).resolvesOnce({ PriceList: [product("ABC123", "Hrs", [{ usd: "0.2300000000" }])] });
+    pricing
+      .on(GetProductsCommand)
+      .resolvesOnce({ PriceList: [], NextToken: "page-2" })
+      .resolvesOnce({ PriceList: [product("ABC123", "Hrs", [{ usd: "0.2300000000" }])] });
     const price = await queryPrice(client, "eu-west-1", hosting);
     expect(price).toEqual({ usd: 0.23, unit: "instance-hour", source: "AWS Price List API: AmazonSageMaker SKU ABC123", asOf: "2026-11-01" });
     const calls = pricing.commandCalls(GetProductsCommand);
     expect(calls).toHaveLength(2);
-    expect(calls[0].args[0].input).toMatchObject({ ServiceCode: "AmazonSageMaker", Filters: [
-      { Type: "TERM_MATCH", Field: "component", Value: "Hosting" },
-      { Type: "TERM_MATCH", Field: "instanceName", Value: "ml.c6i.xlarge" },
-      { Type: "TERM_MATCH", Field: "regionCode", Value: "eu-west-1" },
-    ] });
+    expect(calls[0].args[0].input).toMatchObject({
+      ServiceCode: "AmazonSageMaker",
+      Filters: [
+        { Type: "TERM_MATCH", Field: "component", Value: "Hosting" },
+        { Type: "TERM_MATCH", Field: "instanceName", Value: "ml.c6i.xlarge" },
+        { Type: "TERM_MATCH", Field: "regionCode", Value: "eu-west-1" },
+      ],
+    });
     expect(calls[1].args[0].input.NextToken).toBe("page-2");
   });
 
   it("takes the first tier of a tiered price", async () => {
     pricing.reset();
-    pricing.on(GetProductsCommand).resolves({ PriceList: [product("S3STD", "GB-Mo", [{ usd: "0.0210000000", beginRange: "51200" }, { usd: "0.0230000000", beginRange: "0" }])] });
-    expect((await queryPrice(client, "eu-west-1", meterQueries({ hosting: [], training: [] }).find((q) => q.meter === "s3/standard-storage")!)).usd).toBe(0.023);
+    pricing.on(GetProductsCommand).resolves({
+      PriceList: [
+        product("S3STD", "GB-Mo", [
+          { usd: "0.0210000000", beginRange: "51200" },
+          { usd: "0.0230000000", beginRange: "0" },
+        ]),
+      ],
+    });
+    expect(
+      (
+        await queryPrice(
+          client,
+          "eu-west-1",
+          meterQueries({ hosting: [], training: [] }).find((q) => q.meter === "s3/standard-storage")!,
+        )
+      ).usd,
+    ).toBe(0.023);
   });
 
   it("leaves an ambiguous answer unpriced and keeps an earlier figure, noting the failed refresh", async () => {
@@ -107,6 +142,9 @@ describe("refresh-pricing (the Price List API, mocked)", () => {
     const training = meterQueries({ hosting: [], training: ["ml.m5.xlarge"] })[0];
     const table = await refreshRegion(client, PRICING, "eu-west-1", [training], "2026-12-02");
     expect(table.retrieved).toBe("2026-12-02");
-    expect(table.regions["eu-west-1"]["sagemaker/training/ml.m5.xlarge"]).toMatchObject({ usd: 0.257, note: expect.stringContaining("refresh of 2026-12-02 failed") });
+    expect(table.regions["eu-west-1"]["sagemaker/training/ml.m5.xlarge"]).toMatchObject({
+      usd: 0.257,
+      note: expect.stringContaining("refresh of 2026-12-02 failed"),
+    });
   });
 });

@@ -29,8 +29,9 @@ describe("stack config files, as pulumi up hands them over", () => {
   });
 
   it("decodes structured and numeric values from Pulumi's strings, and leaves plain strings", () => {
-    expect(decodeConfig({ "mlPlatform:logRetentionDays": "365", "mlPlatform:tags": '{"owner":"a","costCenter":"b"}', "mlPlatform:modelName": "churn" }))
-      .toEqual({ "mlPlatform:logRetentionDays": 365, "mlPlatform:tags": { owner: "a", costCenter: "b" }, "mlPlatform:modelName": "churn" });
+    expect(
+      decodeConfig({ "mlPlatform:logRetentionDays": "365", "mlPlatform:tags": '{"owner":"a","costCenter":"b"}', "mlPlatform:modelName": "churn" }),
+    ).toEqual({ "mlPlatform:logRetentionDays": 365, "mlPlatform:tags": { owner: "a", costCenter: "b" }, "mlPlatform:modelName": "churn" });
   });
 });
 
@@ -88,7 +89,9 @@ describe("ml-deploy reads the stack files with the same schema", () => {
     expect(error.message).toBe('stack "prod": invalid configuration');
     // The same line, word for word, as `pulumi up` prints.
     expect(error.details).toEqual(["prod: mlPlatform:alarms.modelLatencyP99 is not a known setting"]);
-    expect(() => parsePlatformConfig("prod", decodeConfig(readStackConfig("prod", stacks)), "eu-west-1")).toThrow("prod: mlPlatform:alarms.modelLatencyP99 is not a known setting");
+    expect(() => parsePlatformConfig("prod", decodeConfig(readStackConfig("prod", stacks)), "eu-west-1")).toThrow(
+      "prod: mlPlatform:alarms.modelLatencyP99 is not a known setting",
+    );
   });
 
   it("rejects a value outside the schema, not only the keys the commands use", async () => {

@@ -31,8 +31,16 @@ const instanceConfig = (instanceType = "ml.m5.xlarge", count = 2, capture?: numb
   },
 });
 const scaling = (min: number, max: number, target: number): CostedResource[] => [
-  { type: "aws:appautoscaling/target:Target", name: "target", props: { serviceNamespace: "sagemaker", resourceId: "endpoint/e/variant/primary", minCapacity: min, maxCapacity: max } },
-  { type: "aws:appautoscaling/policy:Policy", name: "policy", props: { resourceId: "endpoint/e/variant/primary", targetTrackingScalingPolicyConfiguration: { targetValue: target } } },
+  {
+    type: "aws:appautoscaling/target:Target",
+    name: "target",
+    props: { serviceNamespace: "sagemaker", resourceId: "endpoint/e/variant/primary", minCapacity: min, maxCapacity: max },
+  },
+  {
+    type: "aws:appautoscaling/policy:Policy",
+    name: "policy",
+    props: { resourceId: "endpoint/e/variant/primary", targetTrackingScalingPolicyConfiguration: { targetValue: target } },
+  },
 ];
 const serverless = (memorySizeInMb: number, provisionedConcurrency?: number): CostedResource => ({
   type: "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
@@ -55,23 +63,69 @@ describe("the estimate of each priced resource, by hand from the committed table
 
   it.each<[string, CostedResource[], string, string, [number, number, number]]>([
     // 730 h × 0.257 × instances; 1,000,000 req/month over 730 h = 22.8/min, target 10 → 3 instances.
-    ["an autoscaled instance endpoint: min 2 / needed 3 / max 6", [instanceConfig(), ...scaling(2, 6, 10)], "sagemaker/hosting/ml.m5.xlarge", "eu-west-1", [2 * 730 * 0.257, 3 * 730 * 0.257, 6 * 730 * 0.257]],
-    ["a fixed instance endpoint: its count in all three cases", [instanceConfig("ml.m5.xlarge", 2)], "sagemaker/hosting/ml.m5.xlarge", "eu-west-1", [2 * 730 * 0.257, 2 * 730 * 0.257, 2 * 730 * 0.257]],
+    [
+      "an autoscaled instance endpoint: min 2 / needed 3 / max 6",
+      [instanceConfig(), ...scaling(2, 6, 10)],
+      "sagemaker/hosting/ml.m5.xlarge",
+      "eu-west-1",
+      [2 * 730 * 0.257, 3 * 730 * 0.257, 6 * 730 * 0.257],
+    ],
+    [
+      "a fixed instance endpoint: its count in all three cases",
+      [instanceConfig("ml.m5.xlarge", 2)],
+      "sagemaker/hosting/ml.m5.xlarge",
+      "eu-west-1",
+      [2 * 730 * 0.257, 2 * 730 * 0.257, 2 * 730 * 0.257],
+    ],
     // requests × 4 KB / 1024² × 0.016, traffic ×0.5 / ×1.5.
-    ["endpoint data in and out", [instanceConfig()], "sagemaker/data-processed", "eu-west-1", [0.5e6 * 4 / 1048576 * 0.016, 1e6 * 4 / 1048576 * 0.016, 1.5e6 * 4 / 1048576 * 0.016]],
+    [
+      "endpoint data in and out",
+      [instanceConfig()],
+      "sagemaker/data-processed",
+      "eu-west-1",
+      [((0.5e6 * 4) / 1048576) * 0.016, ((1e6 * 4) / 1048576) * 0.016, ((1.5e6 * 4) / 1048576) * 0.016],
+    ],
     ["a customer managed key", [{ type: "aws:kms/key:Key", name: "key", props: {} }], "kms/key", "eu-west-1", [1, 1, 1]],
     // 50,000 requests = 5 × 10,000 × 0.03, traffic-scaled.
     ["key requests", [{ type: "aws:kms/key:Key", name: "key", props: {} }], "kms/requests", "us-east-1", [2.5 * 0.03, 5 * 0.03, 7.5 * 0.03]],
     ["ECR images", [{ type: "aws:ecr/repository:Repository", name: "repo", props: {} }], "ecr/storage", "us-east-1", [5 * 0.1, 5 * 0.1, 5 * 0.1]],
     // Two simple alarms (a metric each) and a metric-math alarm reading two metrics: 4 alarm metrics.
-    ["alarms, each metric of a metric-math alarm counted", [
-      { type: "aws:cloudwatch/metricAlarm:MetricAlarm", name: "a", props: { metricName: "Invocations" } },
-      { type: "aws:cloudwatch/metricAlarm:MetricAlarm", name: "b", props: { metricName: "ModelLatency" } },
-      { type: "aws:cloudwatch/metricAlarm:MetricAlarm", name: "c", props: { metricQueries: [{ id: "r", expression: "a / b" }, { id: "a", metric: {} }, { id: "b", metric: {} }] } },
-    ], "cloudwatch/alarm-metric", "us-east-1", [0.4, 0.4, 0.4]],
+    [
+      "alarms, each metric of a metric-math alarm counted",
+      [
+        { type: "aws:cloudwatch/metricAlarm:MetricAlarm", name: "a", props: { metricName: "Invocations" } },
+        { type: "aws:cloudwatch/metricAlarm:MetricAlarm", name: "b", props: { metricName: "ModelLatency" } },
+        {
+          type: "aws:cloudwatch/metricAlarm:MetricAlarm",
+          name: "c",
+          props: {
+            metricQueries: [
+              { id: "r", expression: "a / b" },
+              { id: "a", metric: {} },
+              { id: "b", metric: {} },
+            ],
+          },
+        },
+      ],
+      "cloudwatch/alarm-metric",
+      "us-east-1",
+      [0.4, 0.4, 0.4],
+    ],
     ["a dashboard", [{ type: "aws:cloudwatch/dashboard:Dashboard", name: "d", props: {} }], "cloudwatch/dashboard", "us-east-1", [3, 3, 3]],
-    ["log ingestion", [{ type: "aws:cloudwatch/logGroup:LogGroup", name: "l", props: {} }], "cloudwatch/logs-ingestion", "us-east-1", [4 * 0.5, 8 * 0.5, 12 * 0.5]],
-    ["rules on SageMaker events: not charged", [{ type: "aws:cloudwatch/eventRule:EventRule", name: "r", props: {} }], "events/aws-service-events", "us-east-1", [0, 0, 0]],
+    [
+      "log ingestion",
+      [{ type: "aws:cloudwatch/logGroup:LogGroup", name: "l", props: {} }],
+      "cloudwatch/logs-ingestion",
+      "us-east-1",
+      [4 * 0.5, 8 * 0.5, 12 * 0.5],
+    ],
+    [
+      "rules on SageMaker events: not charged",
+      [{ type: "aws:cloudwatch/eventRule:EventRule", name: "r", props: {} }],
+      "events/aws-service-events",
+      "us-east-1",
+      [0, 0, 0],
+    ],
   ])("%s", (_case, resources, meter, region, [low, expected, high]) => {
     const line = lineOf(resources, meter, region);
     expect(line.monthlyUsd!.low).toBeCloseTo(low, 10);
@@ -86,7 +140,7 @@ describe("the estimate of each priced resource, by hand from the committed table
     expect(compute.monthlyUsd!.expected).toBeCloseTo(10 * 0.257, 10);
     expect(compute.monthlyUsd!.high).toBeCloseTo(60 * 0.257, 10);
     // 50 GB × instance-hours / 730 h a month × 0.154.
-    expect(lineOf([], "sagemaker/ml-storage").monthlyUsd!.expected).toBeCloseTo((50 * 10 / 730) * 0.154, 10);
+    expect(lineOf([], "sagemaker/ml-storage").monthlyUsd!.expected).toBeCloseTo(((50 * 10) / 730) * 0.154, 10);
   });
 
   it("takes the spot saving in the low case only", () => {
@@ -97,8 +151,11 @@ describe("the estimate of each priced resource, by hand from the committed table
   });
 
   it("sums the priced lines and counts instances as idle compute", () => {
-    const e = estimateCost([instanceConfig("ml.m5.xlarge", 2), { type: "aws:kms/key:Key", name: "key", props: {} }], PRICING, "eu-west-1", { ...USAGE, trainingRunsPerMonth: 0 });
-    const data = 1e6 * 4 / 1048576 * 0.016;
+    const e = estimateCost([instanceConfig("ml.m5.xlarge", 2), { type: "aws:kms/key:Key", name: "key", props: {} }], PRICING, "eu-west-1", {
+      ...USAGE,
+      trainingRunsPerMonth: 0,
+    });
+    const data = ((1e6 * 4) / 1048576) * 0.016;
     expect(e.totalUsd.expected).toBeCloseTo(2 * 730 * 0.257 + data + 1, 10);
     expect(e.idleComputeUsd!.expected).toBeCloseTo(2 * 730 * 0.257, 10);
   });
@@ -110,7 +167,7 @@ describe("what the table cannot price", () => {
     const hosting = e.unpriced.find((l) => l.meter === "sagemaker/hosting/ml.c6i.xlarge")!;
     expect(hosting).toMatchObject({ monthlyUsd: null, idle: true, note: "no cited eu-west-1 figure found" });
     expect(e.idleComputeUsd).toBeNull();
-    expect(e.totalUsd.expected).toBeCloseTo(1e6 * 4 / 1048576 * 0.016, 10);
+    expect(e.totalUsd.expected).toBeCloseTo(((1e6 * 4) / 1048576) * 0.016, 10);
   });
 
   it("says so for a region the table does not have", () => {
@@ -119,12 +176,17 @@ describe("what the table cannot price", () => {
   });
 
   it("lists billable resources without a meter (Feature Store, EKS) as unpriced and settings resources as unmetered", () => {
-    const e = estimateCost([
-      { type: "aws:sagemaker/featureGroup:FeatureGroup", name: "features", props: {} },
-      { type: "aws:eks/cluster:Cluster", name: "cluster", props: {} },
-      { type: "aws:iam/role:Role", name: "role", props: {} },
-      { type: "mlplatform:storage:ArtifactStore", name: "store", props: {} },
-    ], PRICING, "eu-west-1", USAGE);
+    const e = estimateCost(
+      [
+        { type: "aws:sagemaker/featureGroup:FeatureGroup", name: "features", props: {} },
+        { type: "aws:eks/cluster:Cluster", name: "cluster", props: {} },
+        { type: "aws:iam/role:Role", name: "role", props: {} },
+        { type: "mlplatform:storage:ArtifactStore", name: "store", props: {} },
+      ],
+      PRICING,
+      "eu-west-1",
+      USAGE,
+    );
     expect(e.unpriced.map((l) => l.meter)).toEqual(expect.arrayContaining(["aws:sagemaker/featureGroup:FeatureGroup", "aws:eks/cluster:Cluster"]));
     expect(e.unmetered).toEqual({ "aws:iam/role:Role": ["role"] });
   });
@@ -132,7 +194,15 @@ describe("what the table cannot price", () => {
 
 describe("serverless endpoints", () => {
   // The committed table has no serverless figure; the formula is checked against a stated one.
-  const STATED: PricingTable = { ...PRICING, regions: { test: { "sagemaker/serverless-inference": { usd: 0.00002, unit: "GB-second" }, "sagemaker/serverless-provisioned-concurrency": { usd: 0.000005, unit: "GB-second" } } } };
+  const STATED: PricingTable = {
+    ...PRICING,
+    regions: {
+      test: {
+        "sagemaker/serverless-inference": { usd: 0.00002, unit: "GB-second" },
+        "sagemaker/serverless-provisioned-concurrency": { usd: 0.000005, unit: "GB-second" },
+      },
+    },
+  };
 
   it("bills requests × duration × memory, and nothing idle without provisioned concurrency", () => {
     const e = estimateCost([serverless(2048)], STATED, "test", USAGE);
@@ -160,17 +230,25 @@ describe("instances within the autoscaling range", () => {
     ["traffic past the maximum: the maximum", 1e9, [2, 6, 6]],
     ["mean traffic needing 4", 730 * 60 * 35, [2, 4, 6]],
   ])("%s", (_case, requestsPerMonth, [low, expected, high]) => {
-    expect(instanceRange(scaling(2, 6, 10), { variantName: "primary", initialInstanceCount: 2 }, { requestsPerMonth, activeHoursPerMonth: 730 })).toEqual({ low, expected, high });
+    expect(instanceRange(scaling(2, 6, 10), { variantName: "primary", initialInstanceCount: 2 }, { requestsPerMonth, activeHoursPerMonth: 730 })).toEqual({
+      low,
+      expected,
+      high,
+    });
   });
 });
 
 describe("data capture", () => {
   it("stores the sampled share of the traffic for the artifact bucket's capture retention", () => {
-    const lifecycle: CostedResource = { type: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", name: "lc", props: { rules: [{ id: "expire-data-capture", expiration: { days: 73 } }] } };
+    const lifecycle: CostedResource = {
+      type: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+      name: "lc",
+      props: { rules: [{ id: "expire-data-capture", expiration: { days: 73 } }] },
+    };
     const e = estimateCost([instanceConfig("ml.m5.xlarge", 2, 20), lifecycle], PRICING, "eu-west-1", USAGE);
     const capture = e.lines.find((l) => l.description.startsWith("captured traffic"))!;
     // 20% × 1,000,000 × 4 KB, kept 73 days = 2.4 months of 730/24 days.
-    expect(capture.quantity.expected).toBeCloseTo(0.2 * 1e6 * 4 / 1048576 * (73 / (730 / 24)), 10);
+    expect(capture.quantity.expected).toBeCloseTo(((0.2 * 1e6 * 4) / 1048576) * (73 / (730 / 24)), 10);
     expect(capture.monthlyUsd).toBeNull();
   });
 });

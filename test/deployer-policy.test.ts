@@ -51,21 +51,24 @@ const deployerArgs = (stack: Stack): DeployerPolicyArgs => ({
 
 const prefixes = endpointNamePrefixes("inference");
 const POLICIES: Record<Stack, Record<"deployer" | "endpoint-updater" | "approver", PolicyDocument>> = Object.fromEntries(
-  STACKS.map((stack) => [stack, {
-    deployer: deployerPolicy(deployerArgs(stack)),
-    "endpoint-updater": endpointUpdaterPolicy({
-      region: REGION,
-      accountId: ACCOUNT,
-      stackTag: { key: "stack", value: stack },
-      endpointName: endpoint(stack),
-      modelNamePrefix: prefixes.model,
-      endpointConfigNamePrefix: prefixes.endpointConfig,
-      hostingRoleArn: roleArn(stack, "hosting"),
-      kmsKeyArn: kmsKey(stack),
-      requireNetworkIsolation: stack !== "dev",
-    }),
-    approver: approverPolicy({ region: REGION, accountId: ACCOUNT, modelPackageGroupName: group(stack) }),
-  }]),
+  STACKS.map((stack) => [
+    stack,
+    {
+      deployer: deployerPolicy(deployerArgs(stack)),
+      "endpoint-updater": endpointUpdaterPolicy({
+        region: REGION,
+        accountId: ACCOUNT,
+        stackTag: { key: "stack", value: stack },
+        endpointName: endpoint(stack),
+        modelNamePrefix: prefixes.model,
+        endpointConfigNamePrefix: prefixes.endpointConfig,
+        hostingRoleArn: roleArn(stack, "hosting"),
+        kmsKeyArn: kmsKey(stack),
+        requireNetworkIsolation: stack !== "dev",
+      }),
+      approver: approverPolicy({ region: REGION, accountId: ACCOUNT, modelPackageGroupName: group(stack) }),
+    },
+  ]),
 ) as never;
 
 type Identity = keyof (typeof POLICIES)["dev"];
@@ -87,18 +90,21 @@ async function decide(stack: Stack, identity: Identity, call: Call, policyOverri
     ...call.context,
   };
   const resourcePolicy = resourcePolicyFor(call);
-  const result = await runSimulation({
-    identityPolicies: [{ name: identity, policy: (policyOverride ?? POLICIES[stack][identity]) as never }],
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    ...(resourcePolicy ? { resourcePolicy: resourcePolicy as never } : {}),
-    request: {
-      action: call.action,
-      principal: roleArn(stack, identity),
-      resource: { resource: call.resource, accountId: ACCOUNT },
-      contextVariables: context,
+  const result = await runSimulation(
+    {
+      identityPolicies: [{ name: identity, policy: (policyOverride ?? POLICIES[stack][identity]) as never }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(resourcePolicy ? { resourcePolicy: resourcePolicy as never } : {}),
+      request: {
+        action: call.action,
+        principal: roleArn(stack, identity),
+        resource: { resource: call.resource, accountId: ACCOUNT },
+        contextVariables: context,
+      },
     },
-  }, {});
+    {},
+  );
   if (result.resultType === "error") throw new Error(`simulating ${call.action} on ${call.resource}: ${JSON.stringify(result.errors)}`);
   return result.overallResult as Decision;
 }
@@ -178,25 +184,27 @@ beforeAll(async () => {
 afterAll(() => world.dispose());
 
 /** A model-change `up` of `stack`, as the release runs it inside deploy, promote and rollback. */
-const upCalls = (stack: Stack) => modelChangeUpCalls({
-  region: REGION,
-  accountId: ACCOUNT,
-  stack,
-  endpointName: endpoint(stack),
-  newModel: `${prefixes.model}b2c3d4e`,
-  oldModel: `${prefixes.model}a1b2c3d`,
-  newConfig: `${prefixes.endpointConfig}f5e6d7c`,
-  oldConfig: `${prefixes.endpointConfig}0a9b8c7`,
-  hostingRoleArn: roleArn(stack, "hosting"),
-  kmsKeyArn: kmsKey(stack),
-  networkIsolation: stack !== "dev",
-});
+const upCalls = (stack: Stack) =>
+  modelChangeUpCalls({
+    region: REGION,
+    accountId: ACCOUNT,
+    stack,
+    endpointName: endpoint(stack),
+    newModel: `${prefixes.model}b2c3d4e`,
+    oldModel: `${prefixes.model}a1b2c3d`,
+    newConfig: `${prefixes.endpointConfig}f5e6d7c`,
+    oldConfig: `${prefixes.endpointConfig}0a9b8c7`,
+    hostingRoleArn: roleArn(stack, "hosting"),
+    kmsKeyArn: kmsKey(stack),
+    networkIsolation: stack !== "dev",
+  });
 
 async function denials(stack: Stack, identity: Identity, calls: Call[], label: string): Promise<string[]> {
   const out: string[] = [];
   for (const call of calls) {
     const decision = await decide(stack, identity, call);
-    if (decision !== "Allowed") out.push(`${stack} ${identity}, ${label}: ${call.action} on ${call.resource} ${JSON.stringify(call.context ?? {})} → ${decision}`);
+    if (decision !== "Allowed")
+      out.push(`${stack} ${identity}, ${label}: ${call.action} on ${call.resource} ${JSON.stringify(call.context ?? {})} → ${decision}`);
   }
   return out;
 }
@@ -208,7 +216,7 @@ describe("every call of the release flow is allowed to the identity that makes i
 
   it("allows every ml-deploy call, on the resource it is sent to, with its request's condition keys", async () => {
     const denied: string[] = [];
-    for (const s of sent) denied.push(...await denials(s.stack, s.as, s.calls, `${s.step}: ${s.command}`));
+    for (const s of sent) denied.push(...(await denials(s.stack, s.as, s.calls, `${s.step}: ${s.command}`)));
     expect(denied).toEqual([]);
   });
 
@@ -230,7 +238,9 @@ describe("every call of the release flow is allowed to the identity that makes i
   });
 
   it("sends no write into models/ that S3 would refuse: every one a conditional create, none a copy", () => {
-    const writes = sent.flatMap((s) => s.calls.filter((c) => c.action === "s3:PutObject" && /\/models\//.test(c.resource)).map((c) => ({ command: s.command, c })));
+    const writes = sent.flatMap((s) =>
+      s.calls.filter((c) => c.action === "s3:PutObject" && /\/models\//.test(c.resource)).map((c) => ({ command: s.command, c })),
+    );
     expect(writes.length).toBeGreaterThan(0);
     for (const { command, c } of writes) {
       // S3 User Guide, "Enforce conditional writes on Amazon S3 buckets": CopyObject into such a prefix fails.
@@ -240,7 +250,9 @@ describe("every call of the release flow is allowed to the identity that makes i
   });
 
   it("never has the deployer set Approved", () => {
-    const approving = sent.filter((s) => s.as === "deployer" && s.calls.some((c) => c.action.endsWith("ModelPackage") && c.context?.["sagemaker:ModelApprovalStatus"] === "Approved"));
+    const approving = sent.filter(
+      (s) => s.as === "deployer" && s.calls.some((c) => c.action.endsWith("ModelPackage") && c.context?.["sagemaker:ModelApprovalStatus"] === "Approved"),
+    );
     expect(approving.map((s) => `${s.step}: ${s.command}`)).toEqual([]);
   });
 
@@ -255,8 +267,11 @@ describe("every call of the release flow is allowed to the identity that makes i
       "sagemaker:DescribeModelPackageGroup",
     ]);
     const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
-    const extra = STACKS.flatMap((stack) => Object.values(POLICIES[stack]).flatMap((doc) =>
-      doc.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action).filter((a) => !needed.has(a)))));
+    const extra = STACKS.flatMap((stack) =>
+      Object.values(POLICIES[stack]).flatMap((doc) =>
+        doc.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action).filter((a) => !needed.has(a))),
+      ),
+    );
     expect([...new Set(extra)]).toEqual([]);
   });
 });
@@ -272,14 +287,21 @@ describe("guardrails, each with a violating request", () => {
     const approve = { action: `sagemaker:${action}`, resource, context: { "sagemaker:ModelApprovalStatus": "Approved" } };
     expect(await decide("dev", "deployer", approve)).toBe("ExplicitlyDenied");
     // ...even if another policy on the role allowed everything.
-    const allowAll: PolicyDocument = { Version: "2012-10-17", Statement: [...POLICIES.dev.deployer.Statement, { Effect: "Allow", Action: "sagemaker:*", Resource: "*" }] };
+    const allowAll: PolicyDocument = {
+      Version: "2012-10-17",
+      Statement: [...POLICIES.dev.deployer.Statement, { Effect: "Allow", Action: "sagemaker:*", Resource: "*" }],
+    };
     expect(await decide("dev", "deployer", approve, allowAll)).toBe("ExplicitlyDenied");
     // what it may do: register pending, record a rejection
     expect(await decide("dev", "deployer", { ...approve, context: { "sagemaker:ModelApprovalStatus": "PendingManualApproval" } })).toBe("Allowed");
   });
 
   it("the approver approves and rejects this stage's versions only, and sets nothing else", async () => {
-    const update = (resource: string, status: string) => ({ action: "sagemaker:UpdateModelPackage", resource, context: { "sagemaker:ModelApprovalStatus": status } });
+    const update = (resource: string, status: string) => ({
+      action: "sagemaker:UpdateModelPackage",
+      resource,
+      context: { "sagemaker:ModelApprovalStatus": status },
+    });
     expect(await decide("dev", "approver", update(devVersion, "Approved"))).toBe("Allowed");
     expect(await decide("dev", "approver", update(devVersion, "Rejected"))).toBe("Allowed");
     expect(await decide("dev", "approver", update(devVersion, "PendingManualApproval"))).toBe("ImplicitlyDenied");
@@ -302,10 +324,20 @@ describe("guardrails, each with a violating request", () => {
     });
 
     it("runs local-storage instance types only without a volume key (SageMaker rejects one there)", async () => {
-      const doc = deployerPolicy({ ...deployerArgs("dev"), training: { instanceTypes: [TRAINING_TYPE, "ml.m5d.large"], localStorageInstanceTypes: ["ml.m5d.large"] } });
+      const doc = deployerPolicy({
+        ...deployerArgs("dev"),
+        training: { instanceTypes: [TRAINING_TYPE, "ml.m5d.large"], localStorageInstanceTypes: ["ml.m5d.large"] },
+      });
       const local = { "sagemaker:NetworkIsolation": "true", "sagemaker:InstanceTypes": ["ml.m5d.large"] };
       expect(await decide("dev", "deployer", { action: "sagemaker:CreateTrainingJob", resource: job, context: local }, doc)).toBe("Allowed");
-      expect(await decide("dev", "deployer", { action: "sagemaker:CreateTrainingJob", resource: job, context: { ...local, "sagemaker:NetworkIsolation": "false" } }, doc)).toBe("ImplicitlyDenied");
+      expect(
+        await decide(
+          "dev",
+          "deployer",
+          { action: "sagemaker:CreateTrainingJob", resource: job, context: { ...local, "sagemaker:NetworkIsolation": "false" } },
+          doc,
+        ),
+      ).toBe("ImplicitlyDenied");
     });
   });
 
@@ -315,7 +347,9 @@ describe("guardrails, each with a violating request", () => {
 
     it("cannot update another stack's endpoint", async () => {
       const update = find("sagemaker:UpdateEndpoint", ":endpoint/");
-      expect(await decide("staging", "endpoint-updater", { ...update, resource: update.resource.replace(endpoint("staging"), endpoint("prod")) })).toBe("ImplicitlyDenied");
+      expect(await decide("staging", "endpoint-updater", { ...update, resource: update.resource.replace(endpoint("staging"), endpoint("prod")) })).toBe(
+        "ImplicitlyDenied",
+      );
     });
 
     it("cannot pass the hosting role to another service, nor pass another role", async () => {
@@ -326,14 +360,25 @@ describe("guardrails, each with a violating request", () => {
 
     it("cannot create, switch to or delete another stack's models and configs (tags tell them apart)", async () => {
       const other = { "aws:RequestTag/stack": "prod" };
-      expect(await decide("staging", "endpoint-updater", { ...find("sagemaker:CreateModel", ":model/"), context: { ...other, "sagemaker:NetworkIsolation": "true" } })).toBe("ImplicitlyDenied");
-      expect(await decide("staging", "endpoint-updater", { ...find("sagemaker:DeleteModel", ":model/"), context: { "aws:ResourceTag/stack": "prod" } })).toBe("ImplicitlyDenied");
-      expect(await decide("staging", "endpoint-updater", { ...find("sagemaker:UpdateEndpoint", ":endpoint-config/"), context: { "aws:ResourceTag/stack": "prod" } })).toBe("ImplicitlyDenied");
+      expect(
+        await decide("staging", "endpoint-updater", {
+          ...find("sagemaker:CreateModel", ":model/"),
+          context: { ...other, "sagemaker:NetworkIsolation": "true" },
+        }),
+      ).toBe("ImplicitlyDenied");
+      expect(await decide("staging", "endpoint-updater", { ...find("sagemaker:DeleteModel", ":model/"), context: { "aws:ResourceTag/stack": "prod" } })).toBe(
+        "ImplicitlyDenied",
+      );
+      expect(
+        await decide("staging", "endpoint-updater", { ...find("sagemaker:UpdateEndpoint", ":endpoint-config/"), context: { "aws:ResourceTag/stack": "prod" } }),
+      ).toBe("ImplicitlyDenied");
     });
 
     it("cannot create a model without network isolation on an instance endpoint", async () => {
       const create = find("sagemaker:CreateModel", ":model/");
-      expect(await decide("staging", "endpoint-updater", { ...create, context: { ...create.context, "sagemaker:NetworkIsolation": "false" } })).toBe("ImplicitlyDenied");
+      expect(await decide("staging", "endpoint-updater", { ...create, context: { ...create.context, "sagemaker:NetworkIsolation": "false" } })).toBe(
+        "ImplicitlyDenied",
+      );
     });
 
     it("cannot change infrastructure: no role, bucket, alarm or scaling call", async () => {
@@ -350,7 +395,11 @@ describe("guardrails, each with a violating request", () => {
 
   describe("served artifacts cannot be overwritten in place", () => {
     const modelKey = `arn:aws:s3:::${bucket("staging", "artifacts")}/models/churn-staging-group/4/model.tar.gz`;
-    const put = (context: Record<string, string>) => ({ action: "s3:PutObject", resource: modelKey, context: { "s3:ObjectCreationOperation": "true", ...context } });
+    const put = (context: Record<string, string>) => ({
+      action: "s3:PutObject",
+      resource: modelKey,
+      context: { "s3:ObjectCreationOperation": "true", ...context },
+    });
 
     it("denies a PutObject to models/ without If-None-Match, in the bucket policy", async () => {
       expect(await decide("staging", "deployer", put({}))).toBe("ExplicitlyDenied");

@@ -12,7 +12,10 @@ import { CLASSIC_REPLACE_RULES } from "./data/classic-replace-rules";
 import { one, planStack, type Plan } from "./helpers/platform";
 
 type Step = "same" | "update" | "replace" | "create" | "delete";
-interface Change { step: Step; changed: string[] }
+interface Change {
+  step: Step;
+  changed: string[];
+}
 
 const NATIVE_ENDPOINT = "aws-native:sagemaker:Endpoint";
 const MODEL = "aws:sagemaker/model:Model";
@@ -52,16 +55,21 @@ function diff(before: Plan, after: Plan): Map<string, Change> {
   for (const r of after.resources) {
     const prev = old.get(r.urn);
     if (!prev) steps.set(r.urn, { step: "create", changed: [] });
-    else decide(r, Object.keys({ ...prev.inputs, ...r.inputs }).filter((k) => !same(prev.inputs[k], r.inputs[k])));
+    else
+      decide(
+        r,
+        Object.keys({ ...prev.inputs, ...r.inputs }).filter((k) => !same(prev.inputs[k], r.inputs[k])),
+      );
   }
   const renamed = (dep: PlannedResource) => replaced.has(dep.urn) && dep.inputs.name === undefined && typeof dep.state.name === "string";
-  for (let again = true; again; ) {
+  for (let again = true; again;) {
     again = false;
     for (const r of after.resources) {
       const entry = steps.get(r.urn)!;
       if (entry.step !== "same" && entry.step !== "update") continue;
-      const keys = Object.keys(r.inputs).filter((k) =>
-        !entry.changed.includes(k) && after.resources.some((dep) => renamed(dep) && JSON.stringify(r.inputs[k]).includes(`"${dep.state.name}"`)));
+      const keys = Object.keys(r.inputs).filter(
+        (k) => !entry.changed.includes(k) && after.resources.some((dep) => renamed(dep) && JSON.stringify(r.inputs[k]).includes(`"${dep.state.name}"`)),
+      );
       if (keys.length === 0) continue;
       decide(r, [...entry.changed, ...keys]);
       again = true;
@@ -79,7 +87,10 @@ const endpointOf = (plan: Plan) => {
   return found[0];
 };
 const touched = (steps: Map<string, Change>) =>
-  [...steps.entries()].filter(([, s]) => s.step !== "same").map(([urn, s]) => `${urn.split("::").pop()}: ${s.step}`).sort();
+  [...steps.entries()]
+    .filter(([, s]) => s.step !== "same")
+    .map(([urn, s]) => `${urn.split("::").pop()}: ${s.step}`)
+    .sort();
 
 /** A stack's plan, then the plan after `overrides`, the second reading the first's outputs back as its previous deployment. */
 async function change(stack: string, overrides: Record<string, unknown>, base: Record<string, unknown> = {}) {
@@ -135,8 +146,21 @@ describe("changing the pinned model version (staging)", () => {
 describe("changing the rollback alarms or the deployment config never replaces the Endpoint", () => {
   it.each([
     ["removing the latency alarm", { "mlPlatform:alarms": { ...stagingConfig("alarms"), modelLatencyP99Ms: undefined } }, {}],
-    ["adding the latency alarm", { "mlPlatform:alarms": stagingConfig("alarms") }, { "mlPlatform:alarms": { ...stagingConfig("alarms"), modelLatencyP99Ms: undefined } }],
-    ["switching to canary deployments", { "mlPlatform:serving": { ...stagingConfig("serving"), deployment: { ...stagingConfig("serving").deployment, trafficRouting: "CANARY", canaryPercent: 20 } } }, {}],
+    [
+      "adding the latency alarm",
+      { "mlPlatform:alarms": stagingConfig("alarms") },
+      { "mlPlatform:alarms": { ...stagingConfig("alarms"), modelLatencyP99Ms: undefined } },
+    ],
+    [
+      "switching to canary deployments",
+      {
+        "mlPlatform:serving": {
+          ...stagingConfig("serving"),
+          deployment: { ...stagingConfig("serving").deployment, trafficRouting: "CANARY", canaryPercent: 20 },
+        },
+      },
+      {},
+    ],
   ])("%s: the Endpoint is updated in place", async (_what, overrides, base) => {
     const c = await change("staging", overrides, base);
     expect(c.steps.get(endpointOf(c.after).urn)).toEqual({ step: "update", changed: ["deploymentConfig"] });
@@ -187,10 +211,15 @@ describe("changing data capture (staging)", () => {
 describe("the record of the previous deployment, read back through the stack reference", () => {
   it.each([
     [{ configFingerprint: "x", dataCaptureFingerprint: "a".repeat(64), retainAllVariantProperties: true }, "configFingerprint must be a hex SHA-256"],
-    [{ configFingerprint: "a".repeat(64), dataCaptureFingerprint: "a".repeat(64), retainAllVariantProperties: "yes" }, "retainAllVariantProperties Invalid input: expected boolean"],
+    [
+      { configFingerprint: "a".repeat(64), dataCaptureFingerprint: "a".repeat(64), retainAllVariantProperties: "yes" },
+      "retainAllVariantProperties Invalid input: expected boolean",
+    ],
     ["a string", "(value) Invalid input: expected object"],
   ])("rejects %j naming the stack and the output", (value, problem) => {
-    expect(() => parseEndpointDeployment("staging", value)).toThrow(`stack staging: output endpointDeployment of its previous deployment is invalid: ${problem}`);
+    expect(() => parseEndpointDeployment("staging", value)).toThrow(
+      `stack staging: output endpointDeployment of its previous deployment is invalid: ${problem}`,
+    );
   });
 
   it("treats an absent record as a first deployment", () => {
@@ -206,7 +235,12 @@ describe("the diff itself", () => {
 });
 
 describe("with the training pipeline on (staging, its image set)", () => {
-  const withPipeline = { "mlPlatform:pipeline": { ...stagingConfig("pipeline"), image: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/images-ml-core-8d2e6b1@sha256:" + "ab".repeat(32) } };
+  const withPipeline = {
+    "mlPlatform:pipeline": {
+      ...stagingConfig("pipeline"),
+      image: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/images-ml-core-8d2e6b1@sha256:" + "ab".repeat(32),
+    },
+  };
 
   it("a new model version touches no pipeline resource", async () => {
     const pinned = stagingConfig("model");

@@ -32,17 +32,27 @@ describe("names used in paths", () => {
     ["datasets/*", "must be an S3 key prefix of letters"],
     ["datasets/v1 copy", "must be an S3 key prefix of letters"],
   ])("rejects training.datasetPrefix %j", (prefix, message) => {
-    const problems = problemsOf("staging", (raw) => { raw.training.datasetPrefix = prefix; });
+    const problems = problemsOf("staging", (raw) => {
+      raw.training.datasetPrefix = prefix;
+    });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(`staging: mlPlatform:training.datasetPrefix (${JSON.stringify(prefix)}) ${message}`);
   });
 
   it("accepts a nested prefix of safe characters", () => {
-    expect(problemsOf("staging", (raw) => { raw.training.datasetPrefix = "datasets/flight-delays/v1.2_(eu)"; })).toEqual([]);
+    expect(
+      problemsOf("staging", (raw) => {
+        raw.training.datasetPrefix = "datasets/flight-delays/v1.2_(eu)";
+      }),
+    ).toEqual([]);
   });
 
   it("rejects a stack name with '..' in deployer.promotesFrom", () => {
-    expect(problemsOf("prod", (raw) => { raw.deployer.promotesFrom = "../dev"; })[0]).toContain("prod: mlPlatform:deployer.promotesFrom");
+    expect(
+      problemsOf("prod", (raw) => {
+        raw.deployer.promotesFrom = "../dev";
+      })[0],
+    ).toContain("prod: mlPlatform:deployer.promotesFrom");
   });
 });
 
@@ -67,14 +77,20 @@ describe("policy pack settings", () => {
     ["../secrets.json", "must not contain '.' or '..' segments"],
     ["infra/policy-pack/config/prod.yaml", "must name a .json file"],
   ])("rejects policyPack.config %j", (file, message) => {
-    expect(problemsOf("prod", (raw) => { raw.policyPack.config = file; })[0]).toContain(`prod: mlPlatform:policyPack.config (${JSON.stringify(file)}) ${message}`);
+    expect(
+      problemsOf("prod", (raw) => {
+        raw.policyPack.config = file;
+      })[0],
+    ).toContain(`prod: mlPlatform:policyPack.config (${JSON.stringify(file)}) ${message}`);
   });
 });
 
 describe("training instance types the deployer may use", () => {
   it("must include the configured instance type", () => {
-    expect(problemsOf("staging", (raw) => { raw.training.allowedInstanceTypes = ["ml.m5.large"]; })).toEqual([
-      'staging: mlPlatform:training.allowedInstanceTypes (["ml.m5.large"]) does not include training.instanceType (ml.m5.xlarge)',
-    ]);
+    expect(
+      problemsOf("staging", (raw) => {
+        raw.training.allowedInstanceTypes = ["ml.m5.large"];
+      }),
+    ).toEqual(['staging: mlPlatform:training.allowedInstanceTypes (["ml.m5.large"]) does not include training.instanceType (ml.m5.xlarge)']);
   });
 });

@@ -4,7 +4,13 @@ import { planStack, one } from "./helpers/platform";
 
 describe("instances with local NVMe storage", () => {
   it("get no endpoint volume key (SageMaker would reject it); EBS-backed instances do", async () => {
-    const serving = { mode: "instances", instanceType: "ml.g4dn.xlarge", instanceCount: 2, highAvailability: true, autoscaling: { min: 2, max: 4, targetInvocationsPerInstance: 100 } };
+    const serving = {
+      mode: "instances",
+      instanceType: "ml.g4dn.xlarge",
+      instanceCount: 2,
+      highAvailability: true,
+      autoscaling: { min: 2, max: 4, targetInvocationsPerInstance: 100 },
+    };
     const gpu = await planStack("prod", { "mlPlatform:serving": serving });
     expect(one(gpu, "aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs.kmsKeyArn).toBeUndefined();
     const cpu = await planStack("prod");

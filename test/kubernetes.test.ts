@@ -19,7 +19,8 @@ const kubernetesResources = () => plan.resources.filter((r) => r.type.startsWith
 const podSpec = (p: PlanResult = plan) => one(p, DEPLOYMENT).inputs.spec.template.spec;
 const allContainers = (spec: any): any[] => [...spec.initContainers, ...spec.containers];
 const container = (spec: any, name: string) => allContainers(spec).find((c) => c.name === name);
-const countByType = (resources: PlannedResource[]) => Object.fromEntries([...new Set(resources.map((r) => r.type))].map((t) => [t, resources.filter((r) => r.type === t).length]));
+const countByType = (resources: PlannedResource[]) =>
+  Object.fromEntries([...new Set(resources.map((r) => r.type))].map((t) => [t, resources.filter((r) => r.type === t).length]));
 
 describe("the dev-k8s stack", () => {
   it("serves from Kubernetes, not from a SageMaker endpoint", () => {
@@ -43,7 +44,11 @@ describe("the dev-k8s stack", () => {
     one(plan, "aws:kms/key:Key");
     one(plan, "aws:sagemaker/modelPackageGroup:ModelPackageGroup");
     one(plan, "aws:ecr/repository:Repository");
-    expect(ofType(plan, "aws:iam/role:Role").map((r) => r.name).sort()).toEqual(["approver-role", "deployer-role", "endpoint-updater-role", "hosting-execution-role", "serving-identity-role", "training-execution-role"]);
+    expect(
+      ofType(plan, "aws:iam/role:Role")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["approver-role", "deployer-role", "endpoint-updater-role", "hosting-execution-role", "serving-identity-role", "training-execution-role"]);
   });
 
   it("deploys every Kubernetes object through the provider of the configured kubeconfig context, creating no cluster", () => {
@@ -138,7 +143,9 @@ describe("the pods", () => {
   });
 
   it("spread across zones", () => {
-    expect(podSpec().topologySpreadConstraints).toEqual([expect.objectContaining({ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" })]);
+    expect(podSpec().topologySpreadConstraints).toEqual([
+      expect.objectContaining({ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" }),
+    ]);
   });
 
   it("refuse a skewed zone placement when the stack requires the spread", async () => {
@@ -181,9 +188,16 @@ describe("scaling", () => {
   });
 
   it("scales on in-flight requests per pod where a metrics adapter serves them", async () => {
-    const p = await planStack("dev-k8s", { "mlPlatform:serving": { ...serving, autoscaling: { ...serving.autoscaling, inFlightRequests: { metricName: "ml_core_in_flight_requests", targetPerPod: 4 } } } });
+    const p = await planStack("dev-k8s", {
+      "mlPlatform:serving": {
+        ...serving,
+        autoscaling: { ...serving.autoscaling, inFlightRequests: { metricName: "ml_core_in_flight_requests", targetPerPod: 4 } },
+      },
+    });
     const r = one(p, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
-    expect(r.inputs.spec.metrics).toEqual([{ type: "Pods", pods: { metric: { name: "ml_core_in_flight_requests" }, target: { type: "AverageValue", averageValue: "4" } } }]);
+    expect(r.inputs.spec.metrics).toEqual([
+      { type: "Pods", pods: { metric: { name: "ml_core_in_flight_requests" }, target: { type: "AverageValue", averageValue: "4" } } },
+    ]);
     await validateManifest(r.type, manifestOf(r));
   });
 });
@@ -196,7 +210,9 @@ describe("the network", () => {
   });
 
   it("lets in only the configured namespaces, on the serving port", () => {
-    expect(policies()["flight-delays"].ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }], ports: [{ protocol: "TCP", port: 8080 }] }]);
+    expect(policies()["flight-delays"].ingress).toEqual([
+      { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }], ports: [{ protocol: "TCP", port: 8080 }] },
+    ]);
   });
 
   it("lets out only DNS, HTTPS for the model fetch and the Pod Identity agent", () => {
@@ -215,19 +231,26 @@ describe("the network", () => {
 describe("the pods' AWS identity", () => {
   it("is trusted by EKS Pod Identity for this account's cluster and this one service account only", () => {
     const role = ofType(plan, "aws:iam/role:Role").find((r) => r.name === "serving-identity-role")!;
-    expect(json(role.inputs.assumeRolePolicy).Statement).toEqual([expect.objectContaining({
-      Principal: { Service: "pods.eks.amazonaws.com" },
-      Action: ["sts:AssumeRole", "sts:TagSession"],
-      Condition: {
-        StringEquals: {
-          "aws:SourceAccount": "123456789012",
-          "aws:RequestTag/kubernetes-namespace": "flight-delays",
-          "aws:RequestTag/kubernetes-service-account": "flight-delays",
-          "aws:RequestTag/eks-cluster-name": "ml-dev",
+    expect(json(role.inputs.assumeRolePolicy).Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: "pods.eks.amazonaws.com" },
+        Action: ["sts:AssumeRole", "sts:TagSession"],
+        Condition: {
+          StringEquals: {
+            "aws:SourceAccount": "123456789012",
+            "aws:RequestTag/kubernetes-namespace": "flight-delays",
+            "aws:RequestTag/kubernetes-service-account": "flight-delays",
+            "aws:RequestTag/eks-cluster-name": "ml-dev",
+          },
         },
-      },
-    })]);
-    expect(one(plan, "aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs).toMatchObject({ clusterName: "ml-dev", namespace: "flight-delays", serviceAccount: "flight-delays", roleArn: role.state.arn });
+      }),
+    ]);
+    expect(one(plan, "aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs).toMatchObject({
+      clusterName: "ml-dev",
+      namespace: "flight-delays",
+      serviceAccount: "flight-delays",
+      roleArn: role.state.arn,
+    });
   });
 
   it("may only read this stack's promoted models and decrypt them through S3", () => {
@@ -236,12 +259,20 @@ describe("the pods' AWS identity", () => {
     const key = one(plan, "aws:kms/key:Key").state.arn;
     expect(policy.Statement).toEqual([
       { Sid: "ReadPromotedModels", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucket}/models/*` },
-      { Sid: "DecryptThroughS3", Effect: "Allow", Action: "kms:Decrypt", Resource: key, Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } } },
+      {
+        Sid: "DecryptThroughS3",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: key,
+        Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
+      },
     ]);
   });
 
   it("starts no pod before it can read the model", () => {
-    expect(one(plan, DEPLOYMENT).dependsOn).toEqual(expect.arrayContaining(["serving-identity-permissions", "serving-identity-association", "kubernetes-network"]));
+    expect(one(plan, DEPLOYMENT).dependsOn).toEqual(
+      expect.arrayContaining(["serving-identity-permissions", "serving-identity-association", "kubernetes-network"]),
+    );
   });
 
   it("with IRSA: trusts only the service account through the cluster's OIDC provider, and annotates it", async () => {
@@ -251,7 +282,12 @@ describe("the pods' AWS identity", () => {
     expect(json(role.inputs.assumeRolePolicy).Statement[0]).toMatchObject({
       Principal: { Federated: provider },
       Action: "sts:AssumeRoleWithWebIdentity",
-      Condition: { StringEquals: { "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:sub": "system:serviceaccount:flight-delays:flight-delays", "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:aud": "sts.amazonaws.com" } },
+      Condition: {
+        StringEquals: {
+          "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:sub": "system:serviceaccount:flight-delays:flight-delays",
+          "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:aud": "sts.amazonaws.com",
+        },
+      },
     });
     expect(ofType(p, "aws:eks/podIdentityAssociation:PodIdentityAssociation")).toEqual([]);
     expect(one(p, "kubernetes:core/v1:ServiceAccount").inputs.metadata.annotations).toMatchObject({ "eks.amazonaws.com/role-arn": role.state.arn });
@@ -270,6 +306,8 @@ describe("the cluster", () => {
   });
 
   it("is rejected before anything is registered when the config is wrong", async () => {
-    await expect(planStack("dev-k8s", { "mlPlatform:serving": { ...serving, mode: "serverless" } })).rejects.toThrow("dev-k8s: mlPlatform:serving.mode is a SageMaker setting: not used with serving.target kubernetes (remove it)");
+    await expect(planStack("dev-k8s", { "mlPlatform:serving": { ...serving, mode: "serverless" } })).rejects.toThrow(
+      "dev-k8s: mlPlatform:serving.mode is a SageMaker setting: not used with serving.target kubernetes (remove it)",
+    );
   });
 });

@@ -17,7 +17,13 @@ function metricsOf(body: { widgets: Array<Record<string, any>> }): Array<{ title
 }
 
 describe("dashboard body", () => {
-  const body = dashboardBody({ region: "eu-west-1", endpointName: "churn-prod", variantName: "primary", instances: { min: 2, max: 8 }, failureRuleNames: ["rule-a", "rule-b"] });
+  const body = dashboardBody({
+    region: "eu-west-1",
+    endpointName: "churn-prod",
+    variantName: "primary",
+    instances: { min: 2, max: 8 },
+    failureRuleNames: ["rule-a", "rule-b"],
+  });
 
   it("is a CloudWatch dashboard body: metric widgets placed on the 24-column grid, each with a region", () => {
     expect(JSON.parse(JSON.stringify(body))).toEqual(body);
@@ -38,13 +44,29 @@ describe("dashboard body", () => {
 
   it("shows invocations, errors, latency percentiles, instances against the bounds, CPU and memory, and failures", () => {
     const names = metricsOf(body).map(({ metric }) => (typeof metric[0] === "string" ? metric[1] : (metric[0] as { expression: string }).expression));
-    expect(names).toEqual(expect.arrayContaining(["Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency", "InvocationsPerInstance", "invocations / perInstance", "CPUUtilization", "MemoryUtilization", "MatchedEvents"]));
-    const latency = metricsOf(body).filter(({ metric }) => metric[1] === "ModelLatency").map(({ metric }) => (metric[6] as { stat: string }).stat);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "Invocations",
+        "Invocation4XXErrors",
+        "Invocation5XXErrors",
+        "ModelLatency",
+        "InvocationsPerInstance",
+        "invocations / perInstance",
+        "CPUUtilization",
+        "MemoryUtilization",
+        "MatchedEvents",
+      ]),
+    );
+    const latency = metricsOf(body)
+      .filter(({ metric }) => metric[1] === "ModelLatency")
+      .map(({ metric }) => (metric[6] as { stat: string }).stat);
     expect(latency).toEqual(["p50", "p90", "p99"]);
     const widgets = body.widgets as Array<Record<string, any>>;
     const instances = widgets.find((w) => String(w.properties.title).startsWith("Instances"))!;
     expect(instances.properties.annotations.horizontal.map((h: { value: number }) => h.value)).toEqual([2, 8]);
-    const failures = metricsOf(body).filter(({ metric }) => metric[0] === "AWS/Events").map(({ metric }) => metric[3]);
+    const failures = metricsOf(body)
+      .filter(({ metric }) => metric[0] === "AWS/Events")
+      .map(({ metric }) => metric[3]);
     expect(failures).toEqual(["rule-a", "rule-b"]);
   });
 
@@ -74,23 +96,39 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
 
   it("sends failed training jobs and pipeline runs to the alarm topic, which admits only those rules", () => {
     const rules = ofType(plans[stack], "aws:cloudwatch/eventRule:EventRule");
-    expect(rules.map((r) => JSON.parse(r.inputs.eventPattern)["detail-type"][0]).sort()).toEqual(["SageMaker Model Building Pipeline Execution Status Change", "SageMaker Training Job State Change"]);
+    expect(rules.map((r) => JSON.parse(r.inputs.eventPattern)["detail-type"][0]).sort()).toEqual([
+      "SageMaker Model Building Pipeline Execution Status Change",
+      "SageMaker Training Job State Change",
+    ]);
     const topic = one(plans[stack], "aws:sns/topic:Topic");
     for (const target of ofType(plans[stack], "aws:cloudwatch/eventTarget:EventTarget")) expect(target.inputs.arn).toBe(topic.state.arn);
-    const statement = JSON.parse(one(plans[stack], "aws:sns/topicPolicy:TopicPolicy").inputs.policy).Statement.find((s: any) => s.Sid === "FailureRulesPublish");
+    const statement = JSON.parse(one(plans[stack], "aws:sns/topicPolicy:TopicPolicy").inputs.policy).Statement.find(
+      (s: any) => s.Sid === "FailureRulesPublish",
+    );
     expect(statement.Condition.ArnEquals["aws:SourceArn"].sort()).toEqual(rules.map((r) => r.state.arn).sort());
   });
 });
 
 describe("alarms that depend on the stack's config", () => {
   it("watches for no traffic in prod only (where monitoring.noInvocationsMinutes is set), missing data counting as none", () => {
-    expect(alarmNamed("prod", "no-invocations")!.inputs).toMatchObject({ metricName: "Invocations", period: 60, evaluationPeriods: 30, comparisonOperator: "LessThanThreshold", threshold: 1, treatMissingData: "breaching" });
+    expect(alarmNamed("prod", "no-invocations")!.inputs).toMatchObject({
+      metricName: "Invocations",
+      period: 60,
+      evaluationPeriods: 30,
+      comparisonOperator: "LessThanThreshold",
+      threshold: 1,
+      treatMissingData: "breaching",
+    });
     expect(alarmNamed("staging", "no-invocations")).toBeUndefined();
     expect(alarmNamed("dev", "no-invocations")).toBeUndefined();
   });
 
   it("alarms when autoscaling is pinned at its maximum (prod 8, staging 3)", () => {
-    expect(alarmNamed("prod", "at-max-capacity")!.inputs).toMatchObject({ threshold: 8, comparisonOperator: "GreaterThanOrEqualToThreshold", evaluationPeriods: 15 });
+    expect(alarmNamed("prod", "at-max-capacity")!.inputs).toMatchObject({
+      threshold: 8,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      evaluationPeriods: 15,
+    });
     expect(alarmNamed("staging", "at-max-capacity")!.inputs.threshold).toBe(3);
     expect(alarmNamed("dev", "at-max-capacity")).toBeUndefined();
   });
@@ -102,7 +140,9 @@ describe("alarms that depend on the stack's config", () => {
   });
 
   it("takes its thresholds from config", async () => {
-    const plan = await planStack("staging", { "mlPlatform:monitoring": { invocation4xxRatePercent: 2, cpuUtilizationPercent: 150, noInvocationsMinutes: 10, trainingFailures: false } });
+    const plan = await planStack("staging", {
+      "mlPlatform:monitoring": { invocation4xxRatePercent: 2, cpuUtilizationPercent: 150, noInvocationsMinutes: 10, trainingFailures: false },
+    });
     const alarm = (suffix: string) => plan.resources.find((r) => r.name === `monitoring-${suffix}`)!;
     expect(alarm("4xx-rate").inputs.threshold).toBe(2);
     expect(alarm("cpu-high").inputs.threshold).toBe(150);
@@ -113,12 +153,25 @@ describe("alarms that depend on the stack's config", () => {
 
 describe("pure pieces", () => {
   it("matches failed training jobs of this stack only", () => {
-    expect(failedTrainingJobPattern("churn-prod")).toEqual({ source: ["aws.sagemaker"], "detail-type": ["SageMaker Training Job State Change"], detail: { TrainingJobStatus: ["Failed"], TrainingJobName: [{ prefix: "churn-prod" }] } });
+    expect(failedTrainingJobPattern("churn-prod")).toEqual({
+      source: ["aws.sagemaker"],
+      "detail-type": ["SageMaker Training Job State Change"],
+      detail: { TrainingJobStatus: ["Failed"], TrainingJobName: [{ prefix: "churn-prod" }] },
+    });
   });
 
   it("lets CloudWatch alarms of this account publish, and no rule when there is none", () => {
-    const doc = alarmTopicPolicy({ topicArn: "arn:aws:sns:eu-west-1:123456789012:t", accountId: "123456789012", partition: "aws", region: "eu-west-1", ruleArns: [] });
+    const doc = alarmTopicPolicy({
+      topicArn: "arn:aws:sns:eu-west-1:123456789012:t",
+      accountId: "123456789012",
+      partition: "aws",
+      region: "eu-west-1",
+      ruleArns: [],
+    });
     expect(doc.Statement.map((s) => s.Sid)).toEqual(["AccountAdministersTopic", "CloudWatchAlarmsPublish"]);
-    expect(doc.Statement[1].Condition).toEqual({ StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*" } });
+    expect(doc.Statement[1].Condition).toEqual({
+      StringEquals: { "aws:SourceAccount": "123456789012" },
+      ArnLike: { "aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*" },
+    });
   });
 });

@@ -28,8 +28,15 @@ function settings(stack: string, overrides: Record<string, unknown> = {}): Platf
 
 function args(s: PlatformSettings): PipelineDefinitionArgs {
   return {
-    training: s.training, promotion: s.promotion, pipeline: s.pipeline as PipelineSettings, datasetBucketName: "datasets-b", artifactBucketName: "artifacts-b", kmsKeyArn: KEY,
-    trainingRoleArn: TRAINING_ROLE, evaluationRoleArn: "arn:aws:iam::111122223333:role/evaluation", modelPackageGroupName: "flight-delays-prod",
+    training: s.training,
+    promotion: s.promotion,
+    pipeline: s.pipeline as PipelineSettings,
+    datasetBucketName: "datasets-b",
+    artifactBucketName: "artifacts-b",
+    kmsKeyArn: KEY,
+    trainingRoleArn: TRAINING_ROLE,
+    evaluationRoleArn: "arn:aws:iam::111122223333:role/evaluation",
+    modelPackageGroupName: "flight-delays-prod",
   };
 }
 
@@ -82,7 +89,8 @@ describe("the pipeline definition", () => {
       EnableManagedSpotTraining: false,
     });
     expect(train.Arguments.InputDataConfig.map((c: any) => c.DataSource.S3DataSource.S3Uri)).toEqual([
-      "s3://datasets-b/datasets/flight-delays/v1/train/", "s3://datasets-b/datasets/flight-delays/v1/validation/",
+      "s3://datasets-b/datasets/flight-delays/v1/train/",
+      "s3://datasets-b/datasets/flight-delays/v1/validation/",
     ]);
     expect(train.Arguments.HyperParameters.num_round).toEqual({ Get: "Parameters.Hp_num_round" });
     expect(train.Arguments.HyperParameters.dataset_manifest).toEqual({ Get: "Parameters.DatasetManifest" });
@@ -99,14 +107,30 @@ describe("the pipeline definition", () => {
     expect(evaluate.Arguments.NetworkConfig.EnableNetworkIsolation).toBe(true);
     expect(evaluate.Arguments.ProcessingOutputConfig.KmsKeyId).toBe(KEY);
     expect(evaluate.Arguments.ProcessingResources.ClusterConfig).toMatchObject({ InstanceType: "ml.m5.xlarge", VolumeKmsKeyId: KEY });
-    expect(evaluate.Arguments.AppSpecification.ContainerArguments).toEqual(["evaluate", "--model-dir", "/opt/ml/processing/model", "--data", "/opt/ml/processing/validation", "--output", "/opt/ml/processing/report"]);
+    expect(evaluate.Arguments.AppSpecification.ContainerArguments).toEqual([
+      "evaluate",
+      "--model-dir",
+      "/opt/ml/processing/model",
+      "--data",
+      "/opt/ml/processing/validation",
+      "--output",
+      "/opt/ml/processing/report",
+    ]);
   });
 
   it("gates on the stack's own promotion thresholds and registers PendingManualApproval, else fails", () => {
     const gate = (prod.Steps as any[]).find((s) => s.Type === "Condition");
     expect(gate.Arguments.Conditions).toEqual([
-      { Type: "GreaterThanOrEqualTo", LeftValue: { "Std:JsonGet": { PropertyFile: { Get: "Steps.Evaluate.PropertyFiles.EvaluationReport" }, Path: "validation.auc" } }, RightValue: 0.63 },
-      { Type: "LessThanOrEqualTo", LeftValue: { "Std:JsonGet": { PropertyFile: { Get: "Steps.Evaluate.PropertyFiles.EvaluationReport" }, Path: "validation.logloss" } }, RightValue: 0.5 },
+      {
+        Type: "GreaterThanOrEqualTo",
+        LeftValue: { "Std:JsonGet": { PropertyFile: { Get: "Steps.Evaluate.PropertyFiles.EvaluationReport" }, Path: "validation.auc" } },
+        RightValue: 0.63,
+      },
+      {
+        Type: "LessThanOrEqualTo",
+        LeftValue: { "Std:JsonGet": { PropertyFile: { Get: "Steps.Evaluate.PropertyFiles.EvaluationReport" }, Path: "validation.logloss" } },
+        RightValue: 0.5,
+      },
     ]);
     const [register] = gate.Arguments.IfSteps;
     expect(register.Arguments).toMatchObject({ ModelPackageGroupName: "flight-delays-prod", ModelApprovalStatus: "PendingManualApproval" });
@@ -132,23 +156,40 @@ describe("the pipeline definition", () => {
 
 describe("the pipeline role's policy", () => {
   const doc = pipelineRolePolicy({
-    partition: "aws", region: "eu-west-1", accountId: "111122223333", pipelineName: "flight-delays-prod-training", trainingRoleArn: TRAINING_ROLE,
-    evaluationRoleArn: "arn:aws:iam::111122223333:role/evaluation", modelPackageGroupName: "flight-delays-prod", artifactBucketArn: "arn:aws:s3:::artifacts-b", kmsKeyArn: KEY,
-    trainingInstanceTypes: ["ml.m5.2xlarge"], evaluationInstanceType: "ml.m5.xlarge",
+    partition: "aws",
+    region: "eu-west-1",
+    accountId: "111122223333",
+    pipelineName: "flight-delays-prod-training",
+    trainingRoleArn: TRAINING_ROLE,
+    evaluationRoleArn: "arn:aws:iam::111122223333:role/evaluation",
+    modelPackageGroupName: "flight-delays-prod",
+    artifactBucketArn: "arn:aws:s3:::artifacts-b",
+    kmsKeyArn: KEY,
+    trainingInstanceTypes: ["ml.m5.2xlarge"],
+    evaluationInstanceType: "ml.m5.xlarge",
   });
   const sid = (id: string) => doc.Statement.find((s) => s.Sid === id)!;
 
   it("registers in this stack's group as PendingManualApproval only", () => {
     expect(sid("RegisterPendingApprovalOnly")).toMatchObject({
       Action: "sagemaker:CreateModelPackage",
-      Resource: ["arn:aws:sagemaker:eu-west-1:111122223333:model-package-group/flight-delays-prod", "arn:aws:sagemaker:eu-west-1:111122223333:model-package/flight-delays-prod/*"],
+      Resource: [
+        "arn:aws:sagemaker:eu-west-1:111122223333:model-package-group/flight-delays-prod",
+        "arn:aws:sagemaker:eu-west-1:111122223333:model-package/flight-delays-prod/*",
+      ],
       Condition: { StringEquals: { "sagemaker:ModelApprovalStatus": "PendingManualApproval" } },
     });
   });
 
   it("passes only the step roles, only to SageMaker, and starts only isolated jobs", () => {
-    expect(sid("PassOnlyTheStepRoles")).toMatchObject({ Resource: [TRAINING_ROLE, "arn:aws:iam::111122223333:role/evaluation"], Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } } });
-    expect(sid("StartIsolatedTrainingJobs").Condition).toMatchObject({ Bool: { "sagemaker:NetworkIsolation": "true" }, "ForAllValues:StringEquals": { "sagemaker:InstanceTypes": ["ml.m5.2xlarge"] } });
+    expect(sid("PassOnlyTheStepRoles")).toMatchObject({
+      Resource: [TRAINING_ROLE, "arn:aws:iam::111122223333:role/evaluation"],
+      Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } },
+    });
+    expect(sid("StartIsolatedTrainingJobs").Condition).toMatchObject({
+      Bool: { "sagemaker:NetworkIsolation": "true" },
+      "ForAllValues:StringEquals": { "sagemaker:InstanceTypes": ["ml.m5.2xlarge"] },
+    });
     expect(doc.Statement.every((s) => s.Resource !== "*")).toBe(true);
   });
 });
@@ -166,7 +207,11 @@ describe("the training pipeline under mocks", () => {
     const definition = JSON.parse(pipeline.inputs.pipelineDefinition);
     expect(pipelineDefinitionSchema.safeParse(definition).success).toBe(true);
     const schedule = one(plans.prod!, "aws:scheduler/schedule:Schedule");
-    expect(schedule.inputs).toMatchObject({ scheduleExpression: "cron(0 3 ? * MON *)", scheduleExpressionTimezone: "Europe/Berlin", flexibleTimeWindow: { mode: "OFF" } });
+    expect(schedule.inputs).toMatchObject({
+      scheduleExpression: "cron(0 3 ? * MON *)",
+      scheduleExpressionTimezone: "Europe/Berlin",
+      flexibleTimeWindow: { mode: "OFF" },
+    });
     expect(schedule.inputs.target.arn).toBe(pipeline.state.arn);
     expect(ofType(plans.prod!, "aws:s3/bucketNotification:BucketNotification")).toEqual([]);
   });
@@ -185,14 +230,20 @@ describe("the training pipeline under mocks", () => {
     const pipeline = one(plans.prod!, "aws:sagemaker/pipeline:Pipeline");
     expect(pipeline.inputs.roleArn).toBe(role.state.arn);
     const trust = json(role.inputs.assumeRolePolicy);
-    expect(trust.Statement[0]).toMatchObject({ Principal: { Service: "sagemaker.amazonaws.com" }, Condition: { ArnLike: { "aws:SourceArn": expect.stringMatching(/:pipeline\/flight-delays-prod-training$/) } } });
+    expect(trust.Statement[0]).toMatchObject({
+      Principal: { Service: "sagemaker.amazonaws.com" },
+      Condition: { ArnLike: { "aws:SourceArn": expect.stringMatching(/:pipeline\/flight-delays-prod-training$/) } },
+    });
   });
 
   it("dev starts on new data under the dataset prefix, on no schedule", () => {
     expect(ofType(plans.dev!, "aws:scheduler/schedule:Schedule")).toEqual([]);
     expect(one(plans.dev!, "aws:s3/bucketNotification:BucketNotification").inputs.eventbridge).toBe(true);
     const rule = plans.dev!.resources.find((r) => r.name === "training-new-data")!;
-    expect(json(rule.inputs.eventPattern)).toMatchObject({ "detail-type": ["Object Created"], detail: { object: { key: [{ prefix: "datasets/flight-delays/v1/" }] } } });
+    expect(json(rule.inputs.eventPattern)).toMatchObject({
+      "detail-type": ["Object Created"],
+      detail: { object: { key: [{ prefix: "datasets/flight-delays/v1/" }] } },
+    });
   });
 
   it("announces a version pending approval on the alarm topic, which lets the rule publish", () => {
@@ -207,12 +258,17 @@ describe("the training pipeline under mocks", () => {
   });
 
   it("scopes the pipeline's roles: no wildcard action, '*' only where IAM cannot scope, wildcards only as a trailing key prefix", () => {
-    const policies = ofType(plans.prod!, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.name.startsWith("training-") && p.name !== "training-execution-permissions");
+    const policies = ofType(plans.prod!, "aws:iam/rolePolicy:RolePolicy").filter(
+      (p) => p.name.startsWith("training-") && p.name !== "training-execution-permissions",
+    );
     expect(policies.map((p) => p.name).sort()).toEqual(["training-evaluation-permissions", "training-pipeline-permissions", "training-scheduler-permissions"]);
     for (const p of policies) {
       for (const statement of json(p.inputs.policy).Statement.filter((st: any) => st.Effect === "Allow")) {
         const actions = [statement.Action].flat();
-        expect(actions.filter((a: string) => a === "*" || a.endsWith(":*")), statement.Sid).toEqual([]);
+        expect(
+          actions.filter((a: string) => a === "*" || a.endsWith(":*")),
+          statement.Sid,
+        ).toEqual([]);
         for (const resource of [statement.Resource].flat() as string[]) {
           if (resource === "*") expect(actions, statement.Sid).toEqual(["ecr:GetAuthorizationToken"]);
           else expect(resource.slice(0, -1), `${p.name} ${statement.Sid}`).not.toContain("*");
@@ -228,7 +284,8 @@ describe("the training pipeline under mocks", () => {
   });
 
   it.each(["dev", "staging", "prod"])("%s with its pipeline passes every policy of the pack", async (stack) => {
-    const config = stack === "prod" ? (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "infra", "policy-pack", "config", "prod.json"), "utf8")) as PolicyConfig) : {};
+    const config =
+      stack === "prod" ? (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "infra", "policy-pack", "config", "prod.json"), "utf8")) as PolicyConfig) : {};
     const { violations } = await evaluatePack(policies, engineView(plans[stack]!), config);
     expect(violations).toEqual([]);
   });
@@ -236,8 +293,12 @@ describe("the training pipeline under mocks", () => {
   it("a stack without mlPlatform:pipeline, or without its image, gets none", () => {
     for (const stack of ["prod", "dev-k8s"]) {
       const plan = plans[`${stack} as committed`]!;
-      for (const type of ["aws:sagemaker/pipeline:Pipeline", "aws:scheduler/schedule:Schedule", "aws:s3/bucketNotification:BucketNotification"]) expect(ofType(plan, type), `${stack} ${type}`).toEqual([]);
-      expect(plan.resources.find((r) => r.name === "training-pipeline-role"), stack).toBeUndefined();
+      for (const type of ["aws:sagemaker/pipeline:Pipeline", "aws:scheduler/schedule:Schedule", "aws:s3/bucketNotification:BucketNotification"])
+        expect(ofType(plan, type), `${stack} ${type}`).toEqual([]);
+      expect(
+        plan.resources.find((r) => r.name === "training-pipeline-role"),
+        stack,
+      ).toBeUndefined();
     }
   });
 });

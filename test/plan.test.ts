@@ -5,7 +5,17 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runProgram, type PlanResult } from "../infra/offline/mock-run";
-import { buildReport, diffReports, flatten, renderDiff, renderTree, SECRET_MASK, toPlanDocument, type PlanDocument, type PlanDocumentResource } from "../infra/offline/plan-report";
+import {
+  buildReport,
+  diffReports,
+  flatten,
+  renderDiff,
+  renderTree,
+  SECRET_MASK,
+  toPlanDocument,
+  type PlanDocument,
+  type PlanDocumentResource,
+} from "../infra/offline/plan-report";
 import { renderKubernetesValidation, validateKubernetesObjects, type KubernetesValidation } from "../infra/offline/kubernetes-schema";
 import { planStack } from "./helpers/platform";
 
@@ -34,14 +44,18 @@ describe("plan document (npm run plan -- <stack> --json)", () => {
     const document = JSON.parse(policy.inputs.policy as string);
     expect(document.Statement.find((s: any) => s.Condition?.Bool?.["aws:SecureTransport"] === "false")).toMatchObject({ Effect: "Deny", Principal: "*" });
     const config = byName(docs.prod, "inference-config");
-    expect(config.inputs.productionVariants).toEqual([expect.objectContaining({ variantName: "primary", instanceType: "ml.c6i.xlarge", initialInstanceCount: 2 })]);
+    expect(config.inputs.productionVariants).toEqual([
+      expect.objectContaining({ variantName: "primary", instanceType: "ml.c6i.xlarge", initialInstanceCount: 2 }),
+    ]);
     expect(config.inputs.kmsKeyArn).toMatch(/^arn:aws:kms:eu-west-1:123456789012:key\//);
     expect((config.inputs.dataCaptureConfig as any).initialSamplingPercentage).toBe(20);
   });
 
   it("names each resource by the engine's URN, with its parent's URN", () => {
     const bucket = byName(docs.prod, "store-datasets-bucket");
-    expect(bucket.urn).toBe("urn:pulumi:prod::mlPlatform::mlplatform:storage:ArtifactStore$mlplatform:storage:SecureBucket$aws:s3/bucket:Bucket::store-datasets-bucket");
+    expect(bucket.urn).toBe(
+      "urn:pulumi:prod::mlPlatform::mlplatform:storage:ArtifactStore$mlplatform:storage:SecureBucket$aws:s3/bucket:Bucket::store-datasets-bucket",
+    );
     expect(bucket.parent).toBe(byName(docs.prod, "store-datasets").urn);
     expect(byName(docs.prod, "store").parent).toBe(docs.prod.stackUrn);
     expect(docs.prod.stackUrn).toBe("urn:pulumi:prod::mlPlatform::pulumi:pulumi:Stack::mlPlatform-prod");
@@ -112,12 +126,17 @@ describe("stack diff", () => {
     expect(d.changed).toContainEqual({ resource: config, setting: "inputs.productionVariants[0].serverlessConfig.memorySizeInMb", from: 2048, to: undefined });
     expect(d.changed).toContainEqual({ resource: "aws:kms/key:Key  store-key", setting: "options.protect", from: undefined, to: true });
     // A policy held as a JSON string is compared statement by statement.
-    expect(d.changed.some((c) => c.resource === "aws:iam/rolePolicy:RolePolicy  deployer-permissions" && c.setting.startsWith("inputs.policy.Statement["))).toBe(true);
+    expect(
+      d.changed.some((c) => c.resource === "aws:iam/rolePolicy:RolePolicy  deployer-permissions" && c.setting.startsWith("inputs.policy.Statement[")),
+    ).toBe(true);
     expect(renderDiff(diffReports(docs.prod, docs.prod))).toBe("prod → prod\nno differences");
   });
 
   it("flattens JSON held in strings, lists by index", () => {
-    expect([...flatten({ p: '{"Statement":[{"Sid":"A"}]}', l: [], e: {} }, "x").entries()]).toEqual([["x.p.Statement[0].Sid", "A"], ["x.l", []]]);
+    expect([...flatten({ p: '{"Statement":[{"Sid":"A"}]}', l: [], e: {} }, "x").entries()]).toEqual([
+      ["x.p.Statement[0].Sid", "A"],
+      ["x.l", []],
+    ]);
   });
 });
 
@@ -135,7 +154,11 @@ describe("npm run plan", () => {
     const { stdout } = await run(TSX, ["scripts/plan.ts", "dev-k8s", "--json"], { cwd: ROOT });
     const doc = JSON.parse(stdout) as PlanDocument & { kubernetes: KubernetesValidation };
     expect(doc.resources.some((r) => r.type === "kubernetes:apps/v1:Deployment")).toBe(true);
-    expect(doc.kubernetes).toEqual({ schemaVersion: "v1.36", validated: doc.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).length, invalid: [] });
+    expect(doc.kubernetes).toEqual({
+      schemaVersion: "v1.36",
+      validated: doc.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).length,
+      invalid: [],
+    });
     const plan = await planStack("dev-k8s");
     const deployment = plan.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
     const broken = { ...deployment, inputs: { ...deployment.inputs, spec: { ...deployment.inputs.spec, replicas: "two" } } };
@@ -149,7 +172,13 @@ describe("npm run plan", () => {
     const doc = JSON.parse(stdout) as PlanDocument;
     expect(doc.stack).toBe("staging");
     for (const r of doc.resources) {
-      expect(r, r.name).toMatchObject({ urn: expect.stringMatching(/^urn:pulumi:staging::mlPlatform::/), type: expect.any(String), name: expect.any(String), options: expect.any(Object), inputs: expect.any(Object) });
+      expect(r, r.name).toMatchObject({
+        urn: expect.stringMatching(/^urn:pulumi:staging::mlPlatform::/),
+        type: expect.any(String),
+        name: expect.any(String),
+        options: expect.any(Object),
+        inputs: expect.any(Object),
+      });
     }
     expect(doc.resources.find((r) => r.type === "aws-native:sagemaker:Endpoint")!.inputs.endpointName).toBe("flight-delays-staging");
     expect(doc.outputs.endpointName).toBe("flight-delays-staging");

@@ -44,21 +44,31 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
   it("logs access of the datasets and artifacts buckets to the log bucket, each under its prefix", () => {
     const logBucket = byName(plan(), "store-access-logs-bucket");
     const logging = ofType(plan(), "aws:s3/bucketLogging:BucketLogging");
-    expect(logging.map((l) => [l.name, l.inputs.bucket, l.inputs.targetBucket, l.inputs.targetPrefix]).sort()).toEqual([
-      ["store-artifacts-access-logging", "store-artifacts-bucket-id", logBucket.state.bucket, "artifacts/"],
-      ["store-datasets-access-logging", "store-datasets-bucket-id", logBucket.state.bucket, "datasets/"],
-    ].sort());
+    expect(logging.map((l) => [l.name, l.inputs.bucket, l.inputs.targetBucket, l.inputs.targetPrefix]).sort()).toEqual(
+      [
+        ["store-artifacts-access-logging", "store-artifacts-bucket-id", logBucket.state.bucket, "artifacts/"],
+        ["store-datasets-access-logging", "store-datasets-bucket-id", logBucket.state.bucket, "datasets/"],
+      ].sort(),
+    );
   });
 
   it("keeps the log bucket private, SSE-S3 (what log delivery supports), and writable only by S3 log delivery for those buckets", () => {
     const logBucketId = "store-access-logs-bucket-id";
     const sse = plan().resources.find((r) => r.name === "store-access-logs-encryption")!;
     expect(sse.inputs).toMatchObject({ bucket: logBucketId, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] });
-    expect(byName(plan(), "store-access-logs-public-access").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(byName(plan(), "store-access-logs-public-access").inputs).toMatchObject({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
     const statements = json(byName(plan(), "store-access-logs-policy").inputs.policy).Statement;
     const delivery = statements.filter((s: any) => s.Principal?.Service === "logging.s3.amazonaws.com");
-    expect(delivery.map((s: any) => s.Condition.ArnEquals["aws:SourceArn"]).sort()).toEqual([byName(plan(), "store-artifacts-bucket").state.arn, byName(plan(), "store-datasets-bucket").state.arn].sort());
-    for (const s of delivery) expect(s).toMatchObject({ Effect: "Allow", Action: "s3:PutObject", Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } });
+    expect(delivery.map((s: any) => s.Condition.ArnEquals["aws:SourceArn"]).sort()).toEqual(
+      [byName(plan(), "store-artifacts-bucket").state.arn, byName(plan(), "store-datasets-bucket").state.arn].sort(),
+    );
+    for (const s of delivery)
+      expect(s).toMatchObject({ Effect: "Allow", Action: "s3:PutObject", Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } });
     expect(statements.find((s: any) => s.Sid === "DenyInsecureTransport")).toBeDefined();
   });
 
@@ -66,14 +76,27 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
     const keyArn = one(plan(), "aws:kms/key:Key").state.arn;
     for (const name of ["store-datasets-tls-only", "store-artifacts-tls-only"]) {
       const statements = json(byName(plan(), name).inputs.policy).Statement;
-      expect(statements.find((s: any) => s.Sid === "DenyUploadsWithAnotherKmsKey").Condition).toEqual({ StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn } });
-      expect(statements.map((s: any) => s.Sid)).toEqual(expect.arrayContaining(["DenyInsecureTransport", "DenyUploadsWithAnotherKmsKey", "DenyUploadsWithAnotherEncryption", "DenyUploadsWithTheAwsManagedKey"]));
+      expect(statements.find((s: any) => s.Sid === "DenyUploadsWithAnotherKmsKey").Condition).toEqual({
+        StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn },
+      });
+      expect(statements.map((s: any) => s.Sid)).toEqual(
+        expect.arrayContaining([
+          "DenyInsecureTransport",
+          "DenyUploadsWithAnotherKmsKey",
+          "DenyUploadsWithAnotherEncryption",
+          "DenyUploadsWithTheAwsManagedKey",
+        ]),
+      );
     }
   });
 
   it("creates the training-jobs log group with the key and the stack's log retention", () => {
     const group = byName(plan(), "store-training-logs");
-    expect(group.inputs).toEqual({ name: "/aws/sagemaker/TrainingJobs", kmsKeyId: one(plan(), "aws:kms/key:Key").state.arn, retentionInDays: { dev: 14, staging: 30, prod: 365 }[stack] });
+    expect(group.inputs).toEqual({
+      name: "/aws/sagemaker/TrainingJobs",
+      kmsKeyId: one(plan(), "aws:kms/key:Key").state.arn,
+      retentionInDays: { dev: 14, staging: 30, prod: 365 }[stack],
+    });
   });
 });
 
@@ -81,9 +104,16 @@ describe("a second stack in the same account and region", () => {
   it("leaves the training log group to the stack that owns it, and the pack accepts that only when told", async () => {
     const plan = await planStack("staging", { "mlPlatform:artifactStore": { trainingLogGroup: false } });
     expect(plan.resources.find((r) => r.name === "store-training-logs")).toBeUndefined();
-    const missing = await evaluatePack(policies.filter((p) => p.name === "sagemaker-training-log-group"), engineView(plan));
+    const missing = await evaluatePack(
+      policies.filter((p) => p.name === "sagemaker-training-log-group"),
+      engineView(plan),
+    );
     expect(missing.violations.map((v) => v.message)).toEqual([expect.stringContaining("creates no /aws/sagemaker/TrainingJobs log group")]);
-    const shared = await evaluatePack(policies.filter((p) => p.name === "sagemaker-training-log-group"), engineView(plan), { "sagemaker-training-log-group": { sharedTrainingLogGroup: true } });
+    const shared = await evaluatePack(
+      policies.filter((p) => p.name === "sagemaker-training-log-group"),
+      engineView(plan),
+      { "sagemaker-training-log-group": { sharedTrainingLogGroup: true } },
+    );
     expect(shared.violations).toEqual([]);
   });
 });

@@ -127,17 +127,35 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
   it("grants no wildcard action in any role, and '*' resources only to actions IAM cannot scope", () => {
     const policies = ofType(plan(), T.rolePolicy);
     expect(policies.map((p) => p.name).sort()).toEqual([
-      "approver-permissions", "deployer-permissions", "endpoint-updater-permissions", "hosting-execution-permissions", "training-execution-permissions",
+      "approver-permissions",
+      "deployer-permissions",
+      "endpoint-updater-permissions",
+      "hosting-execution-permissions",
+      "training-execution-permissions",
     ]);
     for (const rolePolicy of policies) {
       for (const statement of json(rolePolicy.inputs.policy).Statement) {
         const actions = [statement.Action].flat();
-        expect(actions.filter((a: string) => a === "*" || a.endsWith(":*")), statement.Sid).toEqual([]);
+        expect(
+          actions.filter((a: string) => a === "*" || a.endsWith(":*")),
+          statement.Sid,
+        ).toEqual([]);
         const resources = [statement.Resource].flat();
         if (resources.includes("*")) {
-          const unscopable = ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "sagemaker:ListModelPackages", "cloudformation:UpdateResource", "cloudformation:GetResource", "cloudformation:GetResourceRequestStatus"];
+          const unscopable = [
+            "ecr:GetAuthorizationToken",
+            "cloudwatch:PutMetricData",
+            "sagemaker:ListModelPackages",
+            "cloudformation:UpdateResource",
+            "cloudformation:GetResource",
+            "cloudformation:GetResourceRequestStatus",
+          ];
           // A Deny on "*" only takes away.
-          if (statement.Effect === "Allow") expect(actions.every((a: string) => unscopable.includes(a)), statement.Sid).toBe(true);
+          if (statement.Effect === "Allow")
+            expect(
+              actions.every((a: string) => unscopable.includes(a)),
+              statement.Sid,
+            ).toBe(true);
         }
       }
     }
@@ -153,7 +171,10 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
   });
 
   it("lets nobody assume the deployer or approver role until principals are configured", () => {
-    for (const [role, sid] of [[deployerRole(), "TrustedDeployers"], [named("approver-role"), "TrustedApprovers"]] as const) {
+    for (const [role, sid] of [
+      [deployerRole(), "TrustedDeployers"],
+      [named("approver-role"), "TrustedApprovers"],
+    ] as const) {
       expect(json(role.inputs.assumeRolePolicy).Statement, role.name).toEqual([
         { Sid: `${sid}NoneConfigured`, Effect: "Deny", Principal: { AWS: "*" }, Action: "sts:AssumeRole" },
       ]);
@@ -187,8 +208,10 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
   });
 
   it("separates duties: training writes no model, hosting writes no training output and reads no dataset", () => {
-    const writes = (name: string) => json(named(name).inputs.policy).Statement
-      .filter((s: any) => [s.Action].flat().includes("s3:PutObject")).flatMap((s: any) => [s.Resource].flat());
+    const writes = (name: string) =>
+      json(named(name).inputs.policy)
+        .Statement.filter((s: any) => [s.Action].flat().includes("s3:PutObject"))
+        .flatMap((s: any) => [s.Resource].flat());
     const artifacts = named("store-artifacts-bucket").state.arn;
     expect(writes("training-execution-permissions").sort()).toEqual([`${artifacts}/checkpoints/*`, `${artifacts}/training-output/*`]);
     expect(writes("hosting-execution-permissions")).toEqual([`${artifacts}/data-capture/*`]);
@@ -215,7 +238,11 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
   });
 
   it("serves the Endpoint through an aws-native provider with the same region and default tags as the aws one", () => {
-    const providers = Object.fromEntries(plan().resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((r) => [r.type, r.inputs]));
+    const providers = Object.fromEntries(
+      plan()
+        .resources.filter((r) => r.type.startsWith("pulumi:providers:"))
+        .map((r) => [r.type, r.inputs]),
+    );
     const aws = providers["pulumi:providers:aws"];
     const native = providers["pulumi:providers:aws-native"];
     expect(native.region).toBe(aws.region);
@@ -248,9 +275,26 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
   it("exports what the deploy tools need", () => {
     const outputs = plan().outputs;
     for (const key of [
-      "region", "accountId", "kmsKeyArn", "datasetBucketName", "artifactBucketName", "executionRoleArn", "trainingRoleArn", "hostingRoleArn",
-      "deployerRoleArn", "updaterRoleArn", "approverRoleArn", "deployerStage", "repositoryUrls", "repositoryArns", "modelPackageGroupName",
-      "endpointName", "endpointDeployment", "datasetUri", "trainingOutputUri", "checkpointUri",
+      "region",
+      "accountId",
+      "kmsKeyArn",
+      "datasetBucketName",
+      "artifactBucketName",
+      "executionRoleArn",
+      "trainingRoleArn",
+      "hostingRoleArn",
+      "deployerRoleArn",
+      "updaterRoleArn",
+      "approverRoleArn",
+      "deployerStage",
+      "repositoryUrls",
+      "repositoryArns",
+      "modelPackageGroupName",
+      "endpointName",
+      "endpointDeployment",
+      "datasetUri",
+      "trainingOutputUri",
+      "checkpointUri",
     ]) {
       expect(outputs[key], key).toBeDefined();
     }
@@ -330,7 +374,10 @@ describe.each(["staging", "prod"])("%s: instance endpoint", (stack) => {
 
   it("rolls a blue/green deployment back on either alarm", () => {
     const deployment = one(plans[stack], T.endpoint).inputs.deploymentConfig;
-    const alarmNames = ofType(plans[stack], T.alarm).filter((a) => a.parent === "inference").map((a) => a.state.name).sort();
+    const alarmNames = ofType(plans[stack], T.alarm)
+      .filter((a) => a.parent === "inference")
+      .map((a) => a.state.name)
+      .sort();
     expect(deployment.autoRollbackConfiguration.alarms.map((a: any) => a.alarmName).sort()).toEqual(alarmNames);
     expect(deployment.blueGreenUpdatePolicy.trafficRoutingConfiguration.type).toBeDefined();
   });
@@ -343,25 +390,38 @@ describe.each(["staging", "prod"])("%s: instance endpoint", (stack) => {
       scalableDimension: "sagemaker:variant:DesiredInstanceCount",
     });
     const policy = one(plans[stack], T.scalingPolicy);
-    expect(policy.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType).toBe("SageMakerVariantInvocationsPerInstance");
+    expect(policy.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType).toBe(
+      "SageMakerVariantInvocationsPerInstance",
+    );
     expect(policy.inputs.resourceId).toBe(target.inputs.resourceId);
   });
 });
 
-describe.each([["staging", "dev"], ["prod", "staging"]])("%s: promoted into from %s", (stack, source) => {
+describe.each([
+  ["staging", "dev"],
+  ["prod", "staging"],
+])("%s: promoted into from %s", (stack, source) => {
   it("reads the source stage through a stack reference and lets the deployer read, not write, it", () => {
-    const references = ofType(plans[stack], "pulumi:pulumi:StackReference").map((r) => r.name).sort();
+    const references = ofType(plans[stack], "pulumi:pulumi:StackReference")
+      .map((r) => r.name)
+      .sort();
     // The source stage's outputs, and this stack's own previous ones (the endpoint's deployment record).
     expect(references).toEqual([`organization/mlPlatform/${source}`, `organization/mlPlatform/${stack}`].sort());
     const permissions = json(plans[stack].resources.find((r) => r.name === "deployer-permissions")!.inputs.policy).Statement;
     const readRegistries = permissions.find((s: any) => s.Sid === "ReadEarlierRegistries");
-    expect(readRegistries).toMatchObject({ Action: "sagemaker:DescribeModelPackage", Resource: [`arn:aws:sagemaker:eu-west-1:123456789012:model-package/flight-delays-${source}/*`] });
+    expect(readRegistries).toMatchObject({
+      Action: "sagemaker:DescribeModelPackage",
+      Resource: [`arn:aws:sagemaker:eu-west-1:123456789012:model-package/flight-delays-${source}/*`],
+    });
     const writes = permissions.filter((s: any) => [s.Action].flat().some((a: string) => /:(Put|Create|Update|Delete)/.test(a)));
     for (const w of writes) expect(JSON.stringify(w.Resource), w.Sid).not.toContain(`flight-delays-${source}`);
   });
 });
 
-describe.each([["staging", "dev"], ["prod", "staging"]])("%s: images come from %s by copy", (stack, source) => {
+describe.each([
+  ["staging", "dev"],
+  ["prod", "staging"],
+])("%s: images come from %s by copy", (stack, source) => {
   it("exports the source stage's repositories for the copy, and lets the deployer read them and push only to its own", () => {
     const sourceRepo = `arn:aws:ecr:eu-west-1:123456789012:repository/images-ml-core-`;
     const sources = plans[stack].outputs.sourceRepositoryArns as string[];
@@ -374,7 +434,16 @@ describe.each([["staging", "dev"], ["prod", "staging"]])("%s: images come from %
   });
 
   it("fails clearly when the source stage's outputs cannot shape a policy", async () => {
-    const stage = { region: "eu-west-1", accountId: "123456789012", datasetBucketArn: "arn:aws:s3:::d", artifactBucketArn: "arn:aws:s3:::a*", kmsKeyArn: "x", modelPackageGroupName: "g", endpointName: "e", repositoryArns: [] };
+    const stage = {
+      region: "eu-west-1",
+      accountId: "123456789012",
+      datasetBucketArn: "arn:aws:s3:::d",
+      artifactBucketArn: "arn:aws:s3:::a*",
+      kmsKeyArn: "x",
+      modelPackageGroupName: "g",
+      endpointName: "e",
+      repositoryArns: [],
+    };
     expect(() => parseDeployerStage(source, "deployerStage", stage)).toThrow(
       `stack ${source}: output deployerStage cannot be used in a policy:\n  deployerStage.datasetBucketArn must be an S3 bucket ARN\n  deployerStage.artifactBucketArn must be an S3 bucket ARN\n  deployerStage.kmsKeyArn must be a KMS key ARN`,
     );
@@ -383,7 +452,8 @@ describe.each([["staging", "dev"], ["prod", "staging"]])("%s: images come from %
 
 describe("the identity of a run", () => {
   const role = "arn:aws:iam::123456789012:role/endpoint-updater-role-abc1234";
-  const providers = (plan: PlanResult) => Object.fromEntries(plan.resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((r) => [r.type, r.inputs]));
+  const providers = (plan: PlanResult) =>
+    Object.fromEntries(plan.resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((r) => [r.type, r.inputs]));
 
   it("makes both providers assume the role named by ML_PLATFORM_PROVIDER_ROLE_ARN (the updater, for a model change)", async () => {
     process.env[PROVIDER_ROLE_ENV] = role;
@@ -460,12 +530,26 @@ describe("prod: highly available, protected", () => {
 describe("invalid config", () => {
   it("fails the program before any resource is registered, listing every problem", async () => {
     const run = planStack("prod", {
-      "mlPlatform:serving": { mode: "instances", instanceType: "ml.c6i.xlarge", instanceCount: 2, highAvailability: true, autoscaling: { min: 3, max: 2, targetInvocationsPerInstance: 100 } },
+      "mlPlatform:serving": {
+        mode: "instances",
+        instanceType: "ml.c6i.xlarge",
+        instanceCount: 2,
+        highAvailability: true,
+        autoscaling: { min: 3, max: 2, targetInvocationsPerInstance: 100 },
+      },
       "mlPlatform:logRetentionDays": 10,
     });
     await expect(run).rejects.toThrow(/prod: mlPlatform:logRetentionDays \(10\)/);
-    await expect(planStack("prod", { "mlPlatform:serving": { mode: "instances", instanceType: "ml.c6i.xlarge", instanceCount: 2, autoscaling: { min: 3, max: 2, targetInvocationsPerInstance: 100 } } }))
-      .rejects.toThrow("prod: mlPlatform:serving.autoscaling.min (3) exceeds serving.autoscaling.max (2)");
+    await expect(
+      planStack("prod", {
+        "mlPlatform:serving": {
+          mode: "instances",
+          instanceType: "ml.c6i.xlarge",
+          instanceCount: 2,
+          autoscaling: { min: 3, max: 2, targetInvocationsPerInstance: 100 },
+        },
+      }),
+    ).rejects.toThrow("prod: mlPlatform:serving.autoscaling.min (3) exceeds serving.autoscaling.max (2)");
   });
 
   it("registers nothing when the config is invalid", async () => {

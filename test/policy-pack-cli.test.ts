@@ -58,10 +58,18 @@ describe("the pack as the Pulumi CLI runs it", () => {
       const response = await call<any>("analyze", request);
       return response.getDiagnosticsList().map((d: any) => [d.getPolicyname(), d.getMessage(), d.getEnforcementlevel()]);
     };
-    const good = { imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true }, encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: "arn:aws:kms:eu-west-1:1:key/k" }] };
+    const good = {
+      imageTagMutability: "IMMUTABLE",
+      imageScanningConfiguration: { scanOnPush: true },
+      encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: "arn:aws:kms:eu-west-1:1:key/k" }],
+    };
     expect(await analyze(good)).toEqual([]);
     expect(await analyze({ ...good, imageTagMutability: "MUTABLE" })).toEqual([
-      ["ecr-immutable-tags", expect.stringContaining('Repository "images": imageTagMutability is "MUTABLE"; set it to "IMMUTABLE"'), analyzerpb.EnforcementLevel.MANDATORY],
+      [
+        "ecr-immutable-tags",
+        expect.stringContaining('Repository "images": imageTagMutability is "MUTABLE"; set it to "IMMUTABLE"'),
+        analyzerpb.EnforcementLevel.MANDATORY,
+      ],
     ]);
   });
 });

@@ -16,12 +16,23 @@ const policy = (name: string) => {
 const IMAGE = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/ml-core@sha256:" + "a".repeat(64);
 const LABELS = { "app.kubernetes.io/name": "ml-core", "app.kubernetes.io/instance": "model" };
 const RESOURCES = { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } };
-const SECURE = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+const SECURE = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
 const probe = (path: string) => ({ httpGet: { path, port: "http" }, periodSeconds: 5 });
 
 const container = (over: Record<string, unknown> = {}) => ({
-  name: "ml-core", image: IMAGE, resources: RESOURCES, securityContext: SECURE,
-  startupProbe: probe("/v2/health/ready"), readinessProbe: probe("/v2/health/ready"), livenessProbe: probe("/v2/health/live"),
+  name: "ml-core",
+  image: IMAGE,
+  resources: RESOURCES,
+  securityContext: SECURE,
+  startupProbe: probe("/v2/health/ready"),
+  readinessProbe: probe("/v2/health/ready"),
+  livenessProbe: probe("/v2/health/live"),
   ...over,
 });
 const podSpec = (over: Record<string, unknown> = {}) => ({
@@ -31,9 +42,11 @@ const podSpec = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 const deployment = (spec: Record<string, unknown> = {}, pod: Record<string, unknown> = {}, namespace = "models"): FakeResource => ({
-  type: "kubernetes:apps/v1:Deployment", name: "serving-deployment",
+  type: "kubernetes:apps/v1:Deployment",
+  name: "serving-deployment",
   props: {
-    apiVersion: "apps/v1", kind: "Deployment",
+    apiVersion: "apps/v1",
+    kind: "Deployment",
     metadata: { name: "model", namespace, labels: LABELS },
     spec: {
       selector: { matchLabels: LABELS },
@@ -45,20 +58,30 @@ const deployment = (spec: Record<string, unknown> = {}, pod: Record<string, unkn
 });
 const withContainer = (over: Record<string, unknown>) => deployment({}, { containers: [container(over)] });
 const pdb = (matchLabels: Record<string, string> = LABELS, namespace = "models"): FakeResource => ({
-  type: "kubernetes:policy/v1:PodDisruptionBudget", name: "serving-disruption-budget",
+  type: "kubernetes:policy/v1:PodDisruptionBudget",
+  name: "serving-disruption-budget",
   props: { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "model", namespace }, spec: { minAvailable: 2, selector: { matchLabels } } },
 });
 const networkPolicy = (spec: Record<string, unknown>, namespace = "models"): FakeResource => ({
-  type: "kubernetes:networking.k8s.io/v1:NetworkPolicy", name: "serving-default-deny",
+  type: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+  name: "serving-default-deny",
   props: { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "default-deny", namespace }, spec },
 });
 const DENY_ALL = { podSelector: {}, policyTypes: ["Ingress", "Egress"] };
 const namespace = (labels: Record<string, string>): FakeResource => ({
-  type: "kubernetes:core/v1:Namespace", name: "serving-namespace",
+  type: "kubernetes:core/v1:Namespace",
+  name: "serving-namespace",
   props: { apiVersion: "v1", kind: "Namespace", metadata: { name: "models", labels } },
 });
 
-const RESOURCE_RULES = ["kubernetes-restricted-pod-security", "kubernetes-read-only-root-filesystem", "kubernetes-image-digest", "kubernetes-requests-equal-limits", "kubernetes-probes", "kubernetes-rolling-update-keeps-capacity"];
+const RESOURCE_RULES = [
+  "kubernetes-restricted-pod-security",
+  "kubernetes-read-only-root-filesystem",
+  "kubernetes-image-digest",
+  "kubernetes-requests-equal-limits",
+  "kubernetes-probes",
+  "kubernetes-rolling-update-keeps-capacity",
+];
 
 describe("the workload rules", () => {
   it.each(RESOURCE_RULES)("%s: passes the hardened Deployment", async (name) => {
@@ -73,31 +96,71 @@ describe("the workload rules", () => {
 
   const D = 'Deployment "serving-deployment"';
   it.each([
-    ["kubernetes-restricted-pod-security", withContainer({ securityContext: { ...SECURE, allowPrivilegeEscalation: true } }), [`${D}: container "ml-core": allowPrivilegeEscalation is true; set it to false`]],
-    ["kubernetes-restricted-pod-security", deployment({}, { securityContext: {}, containers: [container({ securityContext: { ...SECURE, runAsNonRoot: undefined, seccompProfile: undefined } })] }), [
-      // The init container sets both itself; the serving container relied on the pod's.
-      `${D}: container "ml-core": runAsNonRoot is not true (container or pod securityContext)`,
-      `${D}: container "ml-core": seccompProfile.type is null; set "RuntimeDefault" (container or pod securityContext)`,
-    ]],
-    ["kubernetes-restricted-pod-security", withContainer({ securityContext: { ...SECURE, capabilities: { drop: ["NET_RAW"], add: ["SYS_ADMIN"] } } }), [
-      `${D}: container "ml-core": capabilities.drop does not include "ALL"`,
-      `${D}: container "ml-core": capabilities.add has SYS_ADMIN; only NET_BIND_SERVICE may be added`,
-    ]],
-    ["kubernetes-restricted-pod-security", withContainer({ securityContext: { ...SECURE, runAsUser: 0, privileged: true } }), [
-      `${D}: container "ml-core": runAsUser is 0 (root)`,
-      `${D}: container "ml-core": privileged is true`,
-    ]],
-    ["kubernetes-restricted-pod-security", deployment({}, { hostNetwork: true }), [`${D}: hostNetwork is true; the restricted standard forbids host namespaces`]],
-    ["kubernetes-read-only-root-filesystem", deployment({}, { initContainers: [{ name: "fetch-model", image: IMAGE, resources: RESOURCES, securityContext: { ...SECURE, readOnlyRootFilesystem: false } }] }),
-      [`${D}: init container "fetch-model": readOnlyRootFilesystem is false; set it to true and mount an emptyDir where it writes`]],
-    ["kubernetes-image-digest", withContainer({ image: "ml-core:1.2.3" }), [`${D}: container "ml-core": image "ml-core:1.2.3" is not pinned by digest (<repository>@sha256:<digest>)`]],
-    ["kubernetes-requests-equal-limits", withContainer({ resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "1" } } }), [
-      `${D}: container "ml-core": resources.requests.cpu (500m) differs from limits.cpu (1)`,
-      `${D}: container "ml-core": resources.limits.memory is not set`,
-    ]],
-    ["kubernetes-probes", withContainer({ startupProbe: undefined, livenessProbe: undefined }), [`${D}: container "ml-core": startupProbe is not set`, `${D}: container "ml-core": livenessProbe is not set`]],
-    ["kubernetes-rolling-update-keeps-capacity", deployment({ strategy: { type: "RollingUpdate" } }), [`${D}: strategy.rollingUpdate.maxUnavailable is "25%"; set it to 0 (and maxSurge ≥ 1)`]],
-    ["kubernetes-rolling-update-keeps-capacity", deployment({ strategy: { type: "Recreate" } }), [`${D}: strategy.type is "Recreate"; use "RollingUpdate" (Recreate stops every pod first)`]],
+    [
+      "kubernetes-restricted-pod-security",
+      withContainer({ securityContext: { ...SECURE, allowPrivilegeEscalation: true } }),
+      [`${D}: container "ml-core": allowPrivilegeEscalation is true; set it to false`],
+    ],
+    [
+      "kubernetes-restricted-pod-security",
+      deployment({}, { securityContext: {}, containers: [container({ securityContext: { ...SECURE, runAsNonRoot: undefined, seccompProfile: undefined } })] }),
+      [
+        // The init container sets both itself; the serving container relied on the pod's.
+        `${D}: container "ml-core": runAsNonRoot is not true (container or pod securityContext)`,
+        `${D}: container "ml-core": seccompProfile.type is null; set "RuntimeDefault" (container or pod securityContext)`,
+      ],
+    ],
+    [
+      "kubernetes-restricted-pod-security",
+      withContainer({ securityContext: { ...SECURE, capabilities: { drop: ["NET_RAW"], add: ["SYS_ADMIN"] } } }),
+      [
+        `${D}: container "ml-core": capabilities.drop does not include "ALL"`,
+        `${D}: container "ml-core": capabilities.add has SYS_ADMIN; only NET_BIND_SERVICE may be added`,
+      ],
+    ],
+    [
+      "kubernetes-restricted-pod-security",
+      withContainer({ securityContext: { ...SECURE, runAsUser: 0, privileged: true } }),
+      [`${D}: container "ml-core": runAsUser is 0 (root)`, `${D}: container "ml-core": privileged is true`],
+    ],
+    [
+      "kubernetes-restricted-pod-security",
+      deployment({}, { hostNetwork: true }),
+      [`${D}: hostNetwork is true; the restricted standard forbids host namespaces`],
+    ],
+    [
+      "kubernetes-read-only-root-filesystem",
+      deployment(
+        {},
+        { initContainers: [{ name: "fetch-model", image: IMAGE, resources: RESOURCES, securityContext: { ...SECURE, readOnlyRootFilesystem: false } }] },
+      ),
+      [`${D}: init container "fetch-model": readOnlyRootFilesystem is false; set it to true and mount an emptyDir where it writes`],
+    ],
+    [
+      "kubernetes-image-digest",
+      withContainer({ image: "ml-core:1.2.3" }),
+      [`${D}: container "ml-core": image "ml-core:1.2.3" is not pinned by digest (<repository>@sha256:<digest>)`],
+    ],
+    [
+      "kubernetes-requests-equal-limits",
+      withContainer({ resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "1" } } }),
+      [`${D}: container "ml-core": resources.requests.cpu (500m) differs from limits.cpu (1)`, `${D}: container "ml-core": resources.limits.memory is not set`],
+    ],
+    [
+      "kubernetes-probes",
+      withContainer({ startupProbe: undefined, livenessProbe: undefined }),
+      [`${D}: container "ml-core": startupProbe is not set`, `${D}: container "ml-core": livenessProbe is not set`],
+    ],
+    [
+      "kubernetes-rolling-update-keeps-capacity",
+      deployment({ strategy: { type: "RollingUpdate" } }),
+      [`${D}: strategy.rollingUpdate.maxUnavailable is "25%"; set it to 0 (and maxSurge ≥ 1)`],
+    ],
+    [
+      "kubernetes-rolling-update-keeps-capacity",
+      deployment({ strategy: { type: "Recreate" } }),
+      [`${D}: strategy.type is "Recreate"; use "RollingUpdate" (Recreate stops every pod first)`],
+    ],
   ] as const)("%s: reports a violating Deployment", async (name, resource, messages) => {
     const outcome = await runResourcePolicy(policy(name), resource);
     expect(outcome.violations.map((v) => v.message)).toEqual(messages);
@@ -117,9 +180,13 @@ describe("the workload rules", () => {
   });
 
   it("kubernetes-namespace-restricted: passes an enforcing namespace and reports one that only warns", async () => {
-    expect(await runResourcePolicy(policy("kubernetes-namespace-restricted"), namespace({ "pod-security.kubernetes.io/enforce": "restricted" }))).toEqual({ violations: [] });
+    expect(await runResourcePolicy(policy("kubernetes-namespace-restricted"), namespace({ "pod-security.kubernetes.io/enforce": "restricted" }))).toEqual({
+      violations: [],
+    });
     const outcome = await runResourcePolicy(policy("kubernetes-namespace-restricted"), namespace({ "pod-security.kubernetes.io/warn": "restricted" }));
-    expect(outcome.violations.map((v) => v.message)).toEqual(['Namespace "serving-namespace": label pod-security.kubernetes.io/enforce is null; set it to "restricted"']);
+    expect(outcome.violations.map((v) => v.message)).toEqual([
+      'Namespace "serving-namespace": label pod-security.kubernetes.io/enforce is null; set it to "restricted"',
+    ]);
   });
 });
 
@@ -186,7 +253,10 @@ describe("the dev-k8s stack under the mocked provider", () => {
     const copy = structuredClone(plan);
     const deploymentOf = copy.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
     deploymentOf.inputs.spec.strategy.rollingUpdate.maxUnavailable = 1;
-    const changed = { ...copy, resources: copy.resources.filter((r) => !(r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && r.inputs.metadata.name === "default-deny")) };
+    const changed = {
+      ...copy,
+      resources: copy.resources.filter((r) => !(r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && r.inputs.metadata.name === "default-deny")),
+    };
     const violations = (await evaluatePack(policies, engineView(changed))).violations;
     expect(violations.map((v) => `${v.policy}: ${v.message}`)).toEqual([
       `kubernetes-rolling-update-keeps-capacity: Deployment "${deploymentOf.name}": strategy.rollingUpdate.maxUnavailable is 1; set it to 0 (and maxSurge ≥ 1)`,

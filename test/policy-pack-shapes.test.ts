@@ -12,8 +12,10 @@ const policy = (name: string): PlatformPolicy => {
   if (!found) throw new Error(`no policy ${name}`);
   return found;
 };
-const onResource = async (name: string, resource: FakeResource, config: PolicyConfig = {}) => (await runResourcePolicy(policy(name), resource, config)).violations.map((v) => v.message);
-const onStack = async (name: string, resources: FakeResource[], config: PolicyConfig = {}) => (await runStackPolicy(policy(name), resources, config)).violations.map((v) => v.message);
+const onResource = async (name: string, resource: FakeResource, config: PolicyConfig = {}) =>
+  (await runResourcePolicy(policy(name), resource, config)).violations.map((v) => v.message);
+const onStack = async (name: string, resources: FakeResource[], config: PolicyConfig = {}) =>
+  (await runStackPolicy(policy(name), resources, config)).violations.map((v) => v.message);
 
 const ACCOUNT = "123456789012";
 const FOREIGN = "999988887777";
@@ -27,7 +29,13 @@ const doc = (...Statement: Array<Record<string, unknown>>) => ({ Version: "2012-
 const json = (...Statement: Array<Record<string, unknown>>) => JSON.stringify(doc(...Statement));
 
 describe("lib: actions, ARNs and keys", () => {
-  it.each([["*", true], ["s3:*", true], ["iam:Put*", true], ["s3:Get?bject", true], ["s3:GetObject", false]])("isWildcardAction(%s) is %s", (action, wild) => {
+  it.each([
+    ["*", true],
+    ["s3:*", true],
+    ["iam:Put*", true],
+    ["s3:Get?bject", true],
+    ["s3:GetObject", false],
+  ])("isWildcardAction(%s) is %s", (action, wild) => {
     expect(isWildcardAction(action)).toBe(wild);
   });
 
@@ -46,13 +54,22 @@ describe("lib: actions, ARNs and keys", () => {
   });
 
   it.each([
-    "*", "arn:aws:s3:::bkt/datasets/*", "arn:aws:s3:::bkt/*", `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:training-job/flight-delays-prod*`,
-    `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/sagemaker/*:log-stream:*`, `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:model-package/flight-delays-dev/*`,
+    "*",
+    "arn:aws:s3:::bkt/datasets/*",
+    "arn:aws:s3:::bkt/*",
+    `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:training-job/flight-delays-prod*`,
+    `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/sagemaker/*:log-stream:*`,
+    `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:model-package/flight-delays-dev/*`,
   ])("arnWildcardProblem allows the least-privilege prefix %s", (arn) => {
     expect(arnWildcardProblem(arn)).toBeUndefined();
   });
 
-  it.each([[undefined, "no KMS key is named"], ["", "no KMS key is named"], ["alias/aws/sns", "AWS managed key"], [`arn:aws:kms:eu-west-1:${ACCOUNT}:alias/aws/s3`, "AWS managed key"]])("customerKeyProblem(%j)", (key, problem) => {
+  it.each([
+    [undefined, "no KMS key is named"],
+    ["", "no KMS key is named"],
+    ["alias/aws/sns", "AWS managed key"],
+    [`arn:aws:kms:eu-west-1:${ACCOUNT}:alias/aws/s3`, "AWS managed key"],
+  ])("customerKeyProblem(%j)", (key, problem) => {
     expect(customerKeyProblem(key)).toContain(problem);
   });
 
@@ -69,7 +86,19 @@ const identityShapes = (s: Record<string, unknown>): FakeResource[] => [
   { type: "aws:iam/rolePolicy:RolePolicy", name: "role-policy", props: { role: "r", policy: json(s) } },
   { type: "aws:iam/policy:Policy", name: "managed", props: { policy: json(s) } },
   { type: "aws:iam/userPolicy:UserPolicy", name: "user-policy", props: { user: "u", policy: json(s) } },
-  { type: "aws:iam/role:Role", name: "inline", props: { assumeRolePolicy: json({ Effect: "Allow", Principal: { Service: "sagemaker.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnLike: { "aws:SourceArn": `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:training-job/x*` } } }), inlinePolicies: [{ name: "p", policy: json(s) }] } },
+  {
+    type: "aws:iam/role:Role",
+    name: "inline",
+    props: {
+      assumeRolePolicy: json({
+        Effect: "Allow",
+        Principal: { Service: "sagemaker.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnLike: { "aws:SourceArn": `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:training-job/x*` } },
+      }),
+      inlinePolicies: [{ name: "p", policy: json(s) }],
+    },
+  },
   // aws-native takes the document as an object, and a Statement may be a single object.
   { type: "aws-native:iam:Role", name: "native-role", props: { policies: [{ policyName: "p", policyDocument: { Version: "2012-10-17", Statement: s } }] } },
   { type: "aws-native:iam:ManagedPolicy", name: "native-managed", props: { policyDocument: doc(s) } },
@@ -95,44 +124,76 @@ describe("iam-no-wildcard-actions, in every document shape", () => {
   const wild = { Sid: "Wild", Effect: "Allow", Principal: { AWS: ROOT }, Action: ["s3:GetObject", "iam:Put*"], Resource: "arn:aws:s3:::bkt/datasets/*" };
   const scoped = { ...wild, Sid: "Scoped", Action: "s3:GetObject" };
 
-  it.each([...identityShapes(wild), ...resourceShapes(wild)].map((r) => [shapeName(r), r] as const))("flags an action prefix in %s", async (_name, resource) => {
-    const messages = await onResource("iam-no-wildcard-actions", resource);
-    expect(messages).toHaveLength(1);
-    expect(messages[0]).toContain('statement "Wild" allows "iam:Put*"');
-  });
+  it.each([...identityShapes(wild), ...resourceShapes(wild)].map((r) => [shapeName(r), r] as const))(
+    "flags an action prefix in %s",
+    async (_name, resource) => {
+      const messages = await onResource("iam-no-wildcard-actions", resource);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toContain('statement "Wild" allows "iam:Put*"');
+    },
+  );
 
-  it.each([...identityShapes(scoped), ...resourceShapes(scoped)].map((r) => [shapeName(r), r] as const))("passes a listed action in %s", async (_name, resource) => {
-    expect(await onResource("iam-no-wildcard-actions", resource)).toEqual([]);
-  });
+  it.each([...identityShapes(scoped), ...resourceShapes(scoped)].map((r) => [shapeName(r), r] as const))(
+    "passes a listed action in %s",
+    async (_name, resource) => {
+      expect(await onResource("iam-no-wildcard-actions", resource)).toEqual([]);
+    },
+  );
 
   it("flags the key policy's kms:* (administration and use at once)", async () => {
-    const messages = await onResource("iam-no-wildcard-actions", { type: "aws:kms/key:Key", name: "key", props: { policy: json({ Sid: "Root", Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" }) } });
+    const messages = await onResource("iam-no-wildcard-actions", {
+      type: "aws:kms/key:Key",
+      name: "key",
+      props: { policy: json({ Sid: "Root", Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:*", Resource: "*" }) },
+    });
     expect(messages).toEqual(['Key "key": policy statement "Root" allows "kms:*"; list the actions the role needs']);
   });
 });
 
 describe("iam-no-wildcard-resource, in every document shape", () => {
-  const everyBucket = { Sid: "AnyBucket", Effect: "Allow", Principal: { AWS: ROOT }, Action: "s3:GetObject", Resource: ["arn:aws:s3:::bkt/datasets/*", "arn:aws:s3:::*/*"] };
+  const everyBucket = {
+    Sid: "AnyBucket",
+    Effect: "Allow",
+    Principal: { AWS: ROOT },
+    Action: "s3:GetObject",
+    Resource: ["arn:aws:s3:::bkt/datasets/*", "arn:aws:s3:::*/*"],
+  };
   const prefix = { ...everyBucket, Sid: "Prefix", Resource: "arn:aws:s3:::bkt/datasets/*" };
 
-  it.each([...identityShapes(everyBucket), ...resourceShapes(everyBucket)].map((r) => [shapeName(r), r] as const))("flags arn:aws:s3:::*/* in %s", async (_name, resource) => {
-    expect(await onResource("iam-no-wildcard-resource", resource)).toEqual([expect.stringContaining('statement "AnyBucket": "arn:aws:s3:::*/*" has a wildcard for the whole resource name')]);
-  });
+  it.each([...identityShapes(everyBucket), ...resourceShapes(everyBucket)].map((r) => [shapeName(r), r] as const))(
+    "flags arn:aws:s3:::*/* in %s",
+    async (_name, resource) => {
+      expect(await onResource("iam-no-wildcard-resource", resource)).toEqual([
+        expect.stringContaining('statement "AnyBucket": "arn:aws:s3:::*/*" has a wildcard for the whole resource name'),
+      ]);
+    },
+  );
 
-  it.each([...identityShapes(prefix), ...resourceShapes(prefix)].map((r) => [shapeName(r), r] as const))("passes a key-prefix wildcard in %s", async (_name, resource) => {
-    expect(await onResource("iam-no-wildcard-resource", resource)).toEqual([]);
-  });
+  it.each([...identityShapes(prefix), ...resourceShapes(prefix)].map((r) => [shapeName(r), r] as const))(
+    "passes a key-prefix wildcard in %s",
+    async (_name, resource) => {
+      expect(await onResource("iam-no-wildcard-resource", resource)).toEqual([]);
+    },
+  );
 
   it.each([
     [{ Sid: "AllKeys", Effect: "Allow", Action: "kms:Decrypt", Resource: "arn:aws:kms:*:*:key/*" }, "has a wildcard in its region"],
     [{ Sid: "Everything", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:*" }, "is not an ARN but contains a wildcard"],
     [{ Sid: "Inverse", Effect: "Allow", Action: "s3:GetObject", NotResource: "arn:aws:s3:::secret/*" }, "uses NotResource with Allow"],
   ])("flags %j in a managed policy", async (statement, problem) => {
-    expect(await onResource("iam-no-wildcard-resource", { type: "aws:iam/policy:Policy", name: "p", props: { policy: json(statement) } })).toEqual([expect.stringContaining(problem)]);
+    expect(await onResource("iam-no-wildcard-resource", { type: "aws:iam/policy:Policy", name: "p", props: { policy: json(statement) } })).toEqual([
+      expect.stringContaining(problem),
+    ]);
   });
 
-  it("lets a key policy say Resource \"*\" (the key itself)", async () => {
-    expect(await onResource("iam-no-wildcard-resource", { type: "aws:kms/key:Key", name: "key", props: { policy: json({ Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:Decrypt", Resource: "*" }) } })).toEqual([]);
+  it('lets a key policy say Resource "*" (the key itself)', async () => {
+    expect(
+      await onResource("iam-no-wildcard-resource", {
+        type: "aws:kms/key:Key",
+        name: "key",
+        props: { policy: json({ Effect: "Allow", Principal: { AWS: ROOT }, Action: "kms:Decrypt", Resource: "*" }) },
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -144,32 +205,61 @@ describe("iam-no-full-access-managed-policies, by every attaching shape", () => 
     { type: "aws:iam/policyAttachment:PolicyAttachment", props: { roles: ["r"], policyArn: ADMIN } },
     { type: "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", props: { roleName: "r", policyArns: [ADMIN] } },
   ])("flags AdministratorAccess on $type", async (shape) => {
-    expect(await onResource("iam-no-full-access-managed-policies", { ...shape, name: "x" })).toEqual([expect.stringContaining(`attaches the AWS managed policy ${ADMIN}`)]);
+    expect(await onResource("iam-no-full-access-managed-policies", { ...shape, name: "x" })).toEqual([
+      expect.stringContaining(`attaches the AWS managed policy ${ADMIN}`),
+    ]);
   });
 
   it("passes a scoped managed policy of the account on aws-native roles", async () => {
-    expect(await onResource("iam-no-full-access-managed-policies", { type: "aws-native:iam:Role", name: "x", props: { managedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/scoped`] } })).toEqual([]);
+    expect(
+      await onResource("iam-no-full-access-managed-policies", {
+        type: "aws-native:iam:Role",
+        name: "x",
+        props: { managedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/scoped`] },
+      }),
+    ).toEqual([]);
   });
 });
 
 describe("iam-trust-policy", () => {
-  const role = (statement: Record<string, unknown>, native = false): FakeResource => native
-    ? { type: "aws-native:iam:Role", name: "r", props: { assumeRolePolicyDocument: doc(statement) } }
-    : { type: "aws:iam/role:Role", name: "r", props: { assumeRolePolicy: json(statement) } };
+  const role = (statement: Record<string, unknown>, native = false): FakeResource =>
+    native
+      ? { type: "aws-native:iam:Role", name: "r", props: { assumeRolePolicyDocument: doc(statement) } }
+      : { type: "aws:iam/role:Role", name: "r", props: { assumeRolePolicy: json(statement) } };
   const assume = { Sid: "Trust", Effect: "Allow", Action: "sts:AssumeRole" };
   const SOURCE = { StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnLike: { "aws:SourceArn": `arn:aws:sagemaker:eu-west-1:${ACCOUNT}:training-job/*` } };
 
   it.each([
-    ["anyone, as {AWS: \"*\"}", { ...assume, Principal: { AWS: "*" } }, "lets any principal of any account assume the role"],
-    ["anyone, as \"*\"", { ...assume, Principal: "*" }, "lets any principal of any account assume the role"],
-    ["anyone, with an IfExists condition", { ...assume, Principal: { AWS: ["*"] }, Condition: { StringEqualsIfExists: { "aws:PrincipalOrgID": "o-1" } } }, "lets any principal of any account assume the role"],
-    ["anyone, with an unrelated condition", { ...assume, Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": "true" } } }, "lets any principal of any account assume the role"],
+    ['anyone, as {AWS: "*"}', { ...assume, Principal: { AWS: "*" } }, "lets any principal of any account assume the role"],
+    ['anyone, as "*"', { ...assume, Principal: "*" }, "lets any principal of any account assume the role"],
+    [
+      "anyone, with an IfExists condition",
+      { ...assume, Principal: { AWS: ["*"] }, Condition: { StringEqualsIfExists: { "aws:PrincipalOrgID": "o-1" } } },
+      "lets any principal of any account assume the role",
+    ],
+    [
+      "anyone, with an unrelated condition",
+      { ...assume, Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": "true" } } },
+      "lets any principal of any account assume the role",
+    ],
     ["everyone but", { ...assume, NotPrincipal: { AWS: ROOT } }, "uses NotPrincipal with Allow"],
     ["a whole account", { ...assume, Principal: { AWS: ROOT } }, `trusts every principal of ${ROOT} with no condition`],
     ["a bare account ID", { ...assume, Principal: { AWS: FOREIGN } }, `trusts every principal of ${FOREIGN}`],
-    ["a service with only aws:SourceAccount", { ...assume, Principal: { Service: "sagemaker.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } }, "with no aws:SourceArn condition"],
-    ["a service with no condition", { ...assume, Principal: { Service: ["sagemaker.amazonaws.com"] } }, "with no aws:SourceAccount and no aws:SourceArn condition"],
-    ["EKS Pod Identity for any pod of the account's clusters", { ...assume, Principal: { Service: "pods.eks.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } }, "with no aws:RequestTag/kubernetes-namespace and no aws:RequestTag/kubernetes-service-account condition"],
+    [
+      "a service with only aws:SourceAccount",
+      { ...assume, Principal: { Service: "sagemaker.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } },
+      "with no aws:SourceArn condition",
+    ],
+    [
+      "a service with no condition",
+      { ...assume, Principal: { Service: ["sagemaker.amazonaws.com"] } },
+      "with no aws:SourceAccount and no aws:SourceArn condition",
+    ],
+    [
+      "EKS Pod Identity for any pod of the account's clusters",
+      { ...assume, Principal: { Service: "pods.eks.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } },
+      "with no aws:RequestTag/kubernetes-namespace and no aws:RequestTag/kubernetes-service-account condition",
+    ],
   ])("flags %s", async (_what, statement, message) => {
     for (const native of [false, true]) {
       expect(await onResource("iam-trust-policy", role(statement, native)), native ? "aws-native" : "classic").toEqual([expect.stringContaining(message)]);
@@ -178,11 +268,23 @@ describe("iam-trust-policy", () => {
 
   it.each([
     ["a named role", { ...assume, Principal: { AWS: `arn:aws:iam::${FOREIGN}:role/ci-runner` } }],
-    ["a whole account narrowed by aws:PrincipalArn", { ...assume, Principal: { AWS: ROOT }, Condition: { ArnEquals: { "aws:PrincipalArn": `arn:aws:iam::${ACCOUNT}:role/ci` } } }],
+    [
+      "a whole account narrowed by aws:PrincipalArn",
+      { ...assume, Principal: { AWS: ROOT }, Condition: { ArnEquals: { "aws:PrincipalArn": `arn:aws:iam::${ACCOUNT}:role/ci` } } },
+    ],
     ["a third party with sts:ExternalId", { ...assume, Principal: { AWS: FOREIGN }, Condition: { StringEquals: { "sts:ExternalId": "abc-123" } } }],
     ["anyone of one organization", { ...assume, Principal: { AWS: "*" }, Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc" } } }],
     ["a service on behalf of this account's resources", { ...assume, Principal: { Service: "sagemaker.amazonaws.com" }, Condition: SOURCE }],
-    ["EKS Pod Identity for one service account", { ...assume, Principal: { Service: "pods.eks.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT, "aws:RequestTag/kubernetes-namespace": "ns", "aws:RequestTag/kubernetes-service-account": "sa" } } }],
+    [
+      "EKS Pod Identity for one service account",
+      {
+        ...assume,
+        Principal: { Service: "pods.eks.amazonaws.com" },
+        Condition: {
+          StringEquals: { "aws:SourceAccount": ACCOUNT, "aws:RequestTag/kubernetes-namespace": "ns", "aws:RequestTag/kubernetes-service-account": "sa" },
+        },
+      },
+    ],
   ])("passes %s", async (_what, statement) => {
     for (const native of [false, true]) expect(await onResource("iam-trust-policy", role(statement, native))).toEqual([]);
   });
@@ -192,12 +294,19 @@ describe("resource-policy-principals", () => {
   const allow = { Sid: "S", Effect: "Allow", Action: "kms:Decrypt", Resource: "*" };
   const inShapes = (s: Record<string, unknown>) => resourceShapes(s).map((r) => [shapeName(r), r] as const);
 
-  it.each(inShapes({ ...allow, Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": "true" } } }))("flags a public principal with a condition that pins no account, in %s", async (_name, r) => {
-    expect(await onStack("resource-policy-principals", [HOME_ROLE, r])).toEqual([expect.stringContaining("admits any principal of any account with no condition pinning the caller's account")]);
-  });
+  it.each(inShapes({ ...allow, Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": "true" } } }))(
+    "flags a public principal with a condition that pins no account, in %s",
+    async (_name, r) => {
+      expect(await onStack("resource-policy-principals", [HOME_ROLE, r])).toEqual([
+        expect.stringContaining("admits any principal of any account with no condition pinning the caller's account"),
+      ]);
+    },
+  );
 
   it.each(inShapes({ ...allow, Principal: { AWS: `arn:aws:iam::${FOREIGN}:root` } }))("flags a foreign account's principal in %s", async (_name, r) => {
-    expect(await onStack("resource-policy-principals", [HOME_ROLE, r])).toEqual([expect.stringContaining(`admits arn:aws:iam::${FOREIGN}:root of account ${FOREIGN}, which is not this stack's`)]);
+    expect(await onStack("resource-policy-principals", [HOME_ROLE, r])).toEqual([
+      expect.stringContaining(`admits arn:aws:iam::${FOREIGN}:root of account ${FOREIGN}, which is not this stack's`),
+    ]);
   });
 
   it.each(inShapes({ ...allow, Principal: { AWS: ROOT } }))("passes this account's principal in %s", async (_name, r) => {
@@ -212,23 +321,46 @@ describe("resource-policy-principals", () => {
   it.each([
     ["kms:CallerAccount of this account", { StringEquals: { "kms:CallerAccount": ACCOUNT } }, []],
     ["kms:CallerAccount of a foreign account", { StringEquals: { "kms:CallerAccount": FOREIGN } }, [`admits callers of account ${FOREIGN}`]],
-    ["aws:PrincipalAccount with IfExists", { StringEqualsIfExists: { "aws:PrincipalAccount": ACCOUNT } }, ["(a condition on the caller is there, but it pins no account"]],
+    [
+      "aws:PrincipalAccount with IfExists",
+      { StringEqualsIfExists: { "aws:PrincipalAccount": ACCOUNT } },
+      ["(a condition on the caller is there, but it pins no account"],
+    ],
     ["aws:PrincipalOrgID not trusted", { StringEquals: { "aws:PrincipalOrgID": "o-evil" } }, ["admits organization o-evil"]],
-  ])("judges \"*\" on a key by its condition: %s", async (_what, condition, messages) => {
+  ])('judges "*" on a key by its condition: %s', async (_what, condition, messages) => {
     const key = { type: "aws:kms/key:Key", name: "key", props: { policy: json({ ...allow, Principal: "*", Condition: condition }) } };
     expect(await onStack("resource-policy-principals", [HOME_ROLE, key])).toEqual(messages.map((m) => expect.stringContaining(m)));
   });
 
   it("requires a service principal to act for an allowed account (confused deputy)", async () => {
-    const logs = (Condition?: Record<string, unknown>) => ({ type: "aws:s3/bucketPolicy:BucketPolicy", name: "logs", props: { bucket: "b", policy: json({ ...allow, Action: "s3:PutObject", Resource: "arn:aws:s3:::logs/*", Principal: { Service: "logging.s3.amazonaws.com" }, ...(Condition ? { Condition } : {}) }) } });
-    expect(await onStack("resource-policy-principals", [HOME_ROLE, logs()])).toEqual([expect.stringContaining("admits the service logging.s3.amazonaws.com with no condition pinning the caller's account")]);
-    expect(await onStack("resource-policy-principals", [HOME_ROLE, logs({ StringEquals: { "aws:SourceAccount": FOREIGN } })])).toEqual([expect.stringContaining(`admits callers of account ${FOREIGN}`)]);
+    const logs = (Condition?: Record<string, unknown>) => ({
+      type: "aws:s3/bucketPolicy:BucketPolicy",
+      name: "logs",
+      props: {
+        bucket: "b",
+        policy: json({
+          ...allow,
+          Action: "s3:PutObject",
+          Resource: "arn:aws:s3:::logs/*",
+          Principal: { Service: "logging.s3.amazonaws.com" },
+          ...(Condition ? { Condition } : {}),
+        }),
+      },
+    });
+    expect(await onStack("resource-policy-principals", [HOME_ROLE, logs()])).toEqual([
+      expect.stringContaining("admits the service logging.s3.amazonaws.com with no condition pinning the caller's account"),
+    ]);
+    expect(await onStack("resource-policy-principals", [HOME_ROLE, logs({ StringEquals: { "aws:SourceAccount": FOREIGN } })])).toEqual([
+      expect.stringContaining(`admits callers of account ${FOREIGN}`),
+    ]);
     expect(await onStack("resource-policy-principals", [HOME_ROLE, logs({ StringEquals: { "aws:SourceAccount": ACCOUNT } })])).toEqual([]);
   });
 
   it("flags NotPrincipal with Allow, and ignores Deny statements", async () => {
     const r = (s: Record<string, unknown>) => ({ type: "aws:sns/topicPolicy:TopicPolicy", name: "t", props: { arn: "t", policy: json(s) } });
-    expect(await onStack("resource-policy-principals", [HOME_ROLE, r({ ...allow, NotPrincipal: { AWS: ROOT } })])).toEqual([expect.stringContaining("uses NotPrincipal with Allow")]);
+    expect(await onStack("resource-policy-principals", [HOME_ROLE, r({ ...allow, NotPrincipal: { AWS: ROOT } })])).toEqual([
+      expect.stringContaining("uses NotPrincipal with Allow"),
+    ]);
     expect(await onStack("resource-policy-principals", [HOME_ROLE, r({ ...allow, Effect: "Deny", Principal: "*" })])).toEqual([]);
   });
 
@@ -252,10 +384,19 @@ describe("kms-key-policy-separation-of-duties", () => {
 
   it.each([
     ["kms:* to the account", [grant("All", ROOT, "kms:*")], 'grants "kms:*", administration and use at once'],
-    ["administration and use in one statement", [grant("Both", ROOT, [...ADMIN, ...USE])], "grants administration (kms:PutKeyPolicy, kms:ScheduleKeyDeletion) and use (kms:Decrypt, kms:GenerateDataKey) in one statement"],
-    ["one role administering and using", [grant("Admin", ADMIN_ROLE, ADMIN), grant("Use", ADMIN_ROLE, USE)], `lets ${ADMIN_ROLE} both administer and use the key`],
+    [
+      "administration and use in one statement",
+      [grant("Both", ROOT, [...ADMIN, ...USE])],
+      "grants administration (kms:PutKeyPolicy, kms:ScheduleKeyDeletion) and use (kms:Decrypt, kms:GenerateDataKey) in one statement",
+    ],
+    [
+      "one role administering and using",
+      [grant("Admin", ADMIN_ROLE, ADMIN), grant("Use", ADMIN_ROLE, USE)],
+      `lets ${ADMIN_ROLE} both administer and use the key`,
+    ],
   ])("flags %s", async (_what, statements, message) => {
-    for (const r of shapes(...statements)) expect(await onResource("kms-key-policy-separation-of-duties", r), r.type).toEqual([expect.stringContaining(message)]);
+    for (const r of shapes(...statements))
+      expect(await onResource("kms-key-policy-separation-of-duties", r), r.type).toEqual([expect.stringContaining(message)]);
   });
 
   it("passes administration and use in separate statements (the account root delegating both to IAM)", async () => {
@@ -270,13 +411,49 @@ describe("kms-key-policy-separation-of-duties", () => {
 describe("customer-managed keys", () => {
   it.each([
     ["sns-topic-kms", { type: "aws:sns/topic:Topic", name: "t", props: { kmsMasterKeyId: "alias/aws/sns" } }, "is an AWS managed key"],
-    ["cloudwatch-log-group-retention-kms", { type: "aws:cloudwatch/logGroup:LogGroup", name: "g", props: { retentionInDays: 30, kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:alias/aws/logs" } }, "is an AWS managed key"],
+    [
+      "cloudwatch-log-group-retention-kms",
+      { type: "aws:cloudwatch/logGroup:LogGroup", name: "g", props: { retentionInDays: 30, kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:alias/aws/logs" } },
+      "is an AWS managed key",
+    ],
     ["cloudwatch-log-group-retention-kms", { type: "aws-native:logs:LogGroup", name: "g", props: { retentionInDays: 30 } }, "kmsKeyId is not set"],
-    ["ecr-kms-encryption", { type: "aws:ecr/repository:Repository", name: "r", props: { encryptionConfigurations: [{ encryptionType: "KMS" }] } }, "no KMS key is named"],
-    ["ecr-kms-encryption", { type: "aws-native:ecr:Repository", name: "r", props: { encryptionConfiguration: { encryptionType: "AES256" } } }, 'encryptionType is "AES256"'],
-    ["sagemaker-endpoint-config-kms", { type: "aws:sagemaker/endpointConfiguration:EndpointConfiguration", name: "c", props: { productionVariants: [{ variantName: "v", instanceType: "ml.c6i.xlarge", initialInstanceCount: 2 }], kmsKeyArn: "alias/aws/sagemaker" } }, "is an AWS managed key"],
-    ["sagemaker-endpoint-config-kms", { type: "aws-native:sagemaker:EndpointConfig", name: "c", props: { productionVariants: [{ variantName: "v", instanceType: "ml.c6i.xlarge", initialInstanceCount: 2 }] } }, "kmsKeyArn is not set"],
-    ["sagemaker-data-capture-kms", { type: "aws-native:sagemaker:EndpointConfig", name: "c", props: { productionVariants: [], dataCaptureConfig: { enableCapture: true, kmsKeyId: "alias/aws/s3" } } }, "is an AWS managed key"],
+    [
+      "ecr-kms-encryption",
+      { type: "aws:ecr/repository:Repository", name: "r", props: { encryptionConfigurations: [{ encryptionType: "KMS" }] } },
+      "no KMS key is named",
+    ],
+    [
+      "ecr-kms-encryption",
+      { type: "aws-native:ecr:Repository", name: "r", props: { encryptionConfiguration: { encryptionType: "AES256" } } },
+      'encryptionType is "AES256"',
+    ],
+    [
+      "sagemaker-endpoint-config-kms",
+      {
+        type: "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+        name: "c",
+        props: { productionVariants: [{ variantName: "v", instanceType: "ml.c6i.xlarge", initialInstanceCount: 2 }], kmsKeyArn: "alias/aws/sagemaker" },
+      },
+      "is an AWS managed key",
+    ],
+    [
+      "sagemaker-endpoint-config-kms",
+      {
+        type: "aws-native:sagemaker:EndpointConfig",
+        name: "c",
+        props: { productionVariants: [{ variantName: "v", instanceType: "ml.c6i.xlarge", initialInstanceCount: 2 }] },
+      },
+      "kmsKeyArn is not set",
+    ],
+    [
+      "sagemaker-data-capture-kms",
+      {
+        type: "aws-native:sagemaker:EndpointConfig",
+        name: "c",
+        props: { productionVariants: [], dataCaptureConfig: { enableCapture: true, kmsKeyId: "alias/aws/s3" } },
+      },
+      "is an AWS managed key",
+    ],
   ] as const)("%s flags %j", async (name, resource, message) => {
     expect(await onResource(name, resource as FakeResource)).toEqual([expect.stringContaining(message)]);
   });
@@ -285,8 +462,18 @@ describe("customer-managed keys", () => {
     ["sns-topic-kms", { type: "aws:sns/topic:Topic", name: "t", props: { kmsMasterKeyId: KEY } }],
     ["cloudwatch-log-group-retention-kms", { type: "aws-native:logs:LogGroup", name: "g", props: { retentionInDays: 30, kmsKeyId: KEY } }],
     ["ecr-kms-encryption", { type: "aws-native:ecr:Repository", name: "r", props: { encryptionConfiguration: { encryptionType: "KMS", kmsKey: KEY } } }],
-    ["sagemaker-endpoint-config-kms", { type: "aws-native:sagemaker:EndpointConfig", name: "c", props: { productionVariants: [{ variantName: "v", instanceType: "ml.c6i.xlarge", initialInstanceCount: 2 }], kmsKeyId: KEY } }],
-    ["sagemaker-data-capture-kms", { type: "aws-native:sagemaker:EndpointConfig", name: "c", props: { productionVariants: [], dataCaptureConfig: { enableCapture: true, kmsKeyId: KEY } } }],
+    [
+      "sagemaker-endpoint-config-kms",
+      {
+        type: "aws-native:sagemaker:EndpointConfig",
+        name: "c",
+        props: { productionVariants: [{ variantName: "v", instanceType: "ml.c6i.xlarge", initialInstanceCount: 2 }], kmsKeyId: KEY },
+      },
+    ],
+    [
+      "sagemaker-data-capture-kms",
+      { type: "aws-native:sagemaker:EndpointConfig", name: "c", props: { productionVariants: [], dataCaptureConfig: { enableCapture: true, kmsKeyId: KEY } } },
+    ],
   ] as const)("%s passes a customer key on %j", async (name, resource) => {
     expect(await onResource(name, resource as FakeResource)).toEqual([]);
   });
@@ -294,11 +481,39 @@ describe("customer-managed keys", () => {
 
 // --- S3: every bucket family ----------------------------------------------------------------------
 
-const tls = (arn: string) => ({ Sid: "Tls", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [arn, `${arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } });
+const tls = (arn: string) => ({
+  Sid: "Tls",
+  Effect: "Deny",
+  Principal: "*",
+  Action: "s3:*",
+  Resource: [arn, `${arn}/*`],
+  Condition: { Bool: { "aws:SecureTransport": "false" } },
+});
 const uploadDenies = (arn: string, key = KEY) => [
-  { Sid: "OtherKey", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `${arn}/*`, Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": key } } },
-  { Sid: "OtherType", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `${arn}/*`, Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } } },
-  { Sid: "NoKey", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `${arn}/*`, Condition: { StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" } } },
+  {
+    Sid: "OtherKey",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:PutObject",
+    Resource: `${arn}/*`,
+    Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": key } },
+  },
+  {
+    Sid: "OtherType",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:PutObject",
+    Resource: `${arn}/*`,
+    Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+  },
+  {
+    Sid: "NoKey",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:PutObject",
+    Resource: `${arn}/*`,
+    Condition: { StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" } },
+  },
 ];
 const CONFIDENTIAL = { dataClassification: "confidential" };
 
@@ -307,19 +522,33 @@ function goodBucket(family: "classic" | "v2" | "native", name = "data", logTo = 
   const id = `${name}-bkt`;
   const arn = `arn:aws:s3:::${id}`;
   const urn = urnOf(family === "native" ? "aws-native:s3:Bucket" : family === "v2" ? "aws:s3/bucketV2:BucketV2" : "aws:s3/bucket:Bucket", name);
-  const setting = (type: string, props: Record<string, unknown>): FakeResource => ({ type, name: `${name}-${type.split(":").pop()}`, props: { bucket: id, ...props }, propertyDependencies: { bucket: [urn] } });
+  const setting = (type: string, props: Record<string, unknown>): FakeResource => ({
+    type,
+    name: `${name}-${type.split(":").pop()}`,
+    props: { bucket: id, ...props },
+    propertyDependencies: { bucket: [urn] },
+  });
   const policyDoc = doc(tls(arn), ...uploadDenies(arn));
   if (family === "native") {
     return [
-      { type: "aws-native:s3:Bucket", name, urn, props: {
-        bucketName: id, arn, tags: [{ key: "dataClassification", value: "confidential" }],
-        bucketEncryption: { serverSideEncryptionConfiguration: [{ serverSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: KEY }, bucketKeyEnabled: true }] },
-        publicAccessBlockConfiguration: { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-        versioningConfiguration: { status: "Enabled" },
-        ownershipControls: { rules: [{ objectOwnership: "BucketOwnerEnforced" }] },
-        lifecycleConfiguration: { rules: [{ id: "h", status: "Enabled", abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } }] },
-        loggingConfiguration: { destinationBucketName: logTo, logFilePrefix: `${name}/` },
-      } },
+      {
+        type: "aws-native:s3:Bucket",
+        name,
+        urn,
+        props: {
+          bucketName: id,
+          arn,
+          tags: [{ key: "dataClassification", value: "confidential" }],
+          bucketEncryption: {
+            serverSideEncryptionConfiguration: [{ serverSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: KEY }, bucketKeyEnabled: true }],
+          },
+          publicAccessBlockConfiguration: { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+          versioningConfiguration: { status: "Enabled" },
+          ownershipControls: { rules: [{ objectOwnership: "BucketOwnerEnforced" }] },
+          lifecycleConfiguration: { rules: [{ id: "h", status: "Enabled", abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } }] },
+          loggingConfiguration: { destinationBucketName: logTo, logFilePrefix: `${name}/` },
+        },
+      },
       setting("aws-native:s3:BucketPolicy", { policyDocument: policyDoc }),
     ];
   }
@@ -327,7 +556,9 @@ function goodBucket(family: "classic" | "v2" | "native", name = "data", logTo = 
   const classic = (cls: string, suffix = v2) => `aws:s3/${cls[0].toLowerCase()}${cls.slice(1)}${suffix}:${cls}${suffix}`;
   return [
     { type: family === "v2" ? "aws:s3/bucketV2:BucketV2" : "aws:s3/bucket:Bucket", name, urn, props: { id, bucket: id, arn, tagsAll: CONFIDENTIAL } },
-    setting(classic("BucketServerSideEncryptionConfiguration"), { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: KEY } }] }),
+    setting(classic("BucketServerSideEncryptionConfiguration"), {
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: KEY } }],
+    }),
     setting(classic("BucketPublicAccessBlock", ""), { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
     setting(classic("BucketVersioning"), { versioningConfiguration: { status: "Enabled" } }),
     setting(classic("BucketPolicy", ""), { policy: JSON.stringify(policyDoc) }),
@@ -341,7 +572,12 @@ function goodBucket(family: "classic" | "v2" | "native", name = "data", logTo = 
 function logBucket(): FakeResource[] {
   const id = "logs-bkt";
   const urn = urnOf("aws:s3/bucket:Bucket", "logs");
-  const setting = (cls: string, props: Record<string, unknown>): FakeResource => ({ type: `aws:s3/${cls[0].toLowerCase()}${cls.slice(1)}:${cls}`, name: `logs-${cls}`, props: { bucket: id, ...props }, propertyDependencies: { bucket: [urn] } });
+  const setting = (cls: string, props: Record<string, unknown>): FakeResource => ({
+    type: `aws:s3/${cls[0].toLowerCase()}${cls.slice(1)}:${cls}`,
+    name: `logs-${cls}`,
+    props: { bucket: id, ...props },
+    propertyDependencies: { bucket: [urn] },
+  });
   return [
     { type: "aws:s3/bucket:Bucket", name: "logs", urn, props: { id, bucket: id, arn: `arn:aws:s3:::${id}`, tagsAll: CONFIDENTIAL } },
     setting("BucketServerSideEncryptionConfiguration", { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }),
@@ -353,7 +589,16 @@ function logBucket(): FakeResource[] {
   ];
 }
 
-const S3_RULES = ["s3-bucket-kms-encryption", "s3-bucket-public-access-blocked", "s3-bucket-tls-only", "s3-bucket-deny-non-cmk-uploads", "s3-bucket-versioning", "s3-bucket-lifecycle", "s3-bucket-acls-disabled", "s3-bucket-access-logging"];
+const S3_RULES = [
+  "s3-bucket-kms-encryption",
+  "s3-bucket-public-access-blocked",
+  "s3-bucket-tls-only",
+  "s3-bucket-deny-non-cmk-uploads",
+  "s3-bucket-versioning",
+  "s3-bucket-lifecycle",
+  "s3-bucket-acls-disabled",
+  "s3-bucket-access-logging",
+];
 const FAMILIES = ["classic", "v2", "native"] as const;
 
 describe.each(FAMILIES)("S3 bucket family %s", (family) => {
@@ -362,32 +607,50 @@ describe.each(FAMILIES)("S3 bucket family %s", (family) => {
   });
 
   it.each(S3_RULES)("%s: flags a bare bucket", async (name) => {
-    const bare = goodBucket(family).slice(0, 1).map((b) => ({ ...b, props: family === "native" ? { bucketName: "data-bkt", arn: "arn:aws:s3:::data-bkt", tags: [{ key: "dataClassification", value: "confidential" }] } : { id: "data-bkt", bucket: "data-bkt", arn: "arn:aws:s3:::data-bkt", tagsAll: CONFIDENTIAL } }));
+    const bare = goodBucket(family)
+      .slice(0, 1)
+      .map((b) => ({
+        ...b,
+        props:
+          family === "native"
+            ? { bucketName: "data-bkt", arn: "arn:aws:s3:::data-bkt", tags: [{ key: "dataClassification", value: "confidential" }] }
+            : { id: "data-bkt", bucket: "data-bkt", arn: "arn:aws:s3:::data-bkt", tagsAll: CONFIDENTIAL },
+      }));
     expect(await onStack(name, bare)).toEqual([expect.stringMatching(/^(Bucket|BucketV2) "data": /)]);
   });
 
   it("s3-bucket-kms-encryption: flags the AWS managed key aws/s3", async () => {
     const resources = goodBucket(family).map((r) => JSON.parse(JSON.stringify(r).replaceAll(KEY, AWS_S3_KEY)) as FakeResource);
-    expect(await onStack("s3-bucket-kms-encryption", [...resources, ...logBucket()])).toEqual([expect.stringContaining('default encryption uses "alias/aws/s3" is an AWS managed key')]);
+    expect(await onStack("s3-bucket-kms-encryption", [...resources, ...logBucket()])).toEqual([
+      expect.stringContaining('default encryption uses "alias/aws/s3" is an AWS managed key'),
+    ]);
   });
 
   it("s3-bucket-access-logging: flags a confidential bucket logging to itself or outside the stack", async () => {
     // (The log bucket, now no bucket's log target, is then judged as a plain confidential bucket.)
     const ofData = (messages: string[]) => messages.filter((m) => m.includes('"data"'));
-    expect(ofData(await onStack("s3-bucket-access-logging", [...goodBucket(family, "data", "data-bkt"), ...logBucket()]))).toEqual([expect.stringContaining("logs access to itself")]);
-    expect(ofData(await onStack("s3-bucket-access-logging", [...goodBucket(family, "data", "elsewhere-bkt"), ...logBucket()]))).toEqual([expect.stringContaining('logs access to "elsewhere-bkt", which is not a bucket of this stack')]);
+    expect(ofData(await onStack("s3-bucket-access-logging", [...goodBucket(family, "data", "data-bkt"), ...logBucket()]))).toEqual([
+      expect.stringContaining("logs access to itself"),
+    ]);
+    expect(ofData(await onStack("s3-bucket-access-logging", [...goodBucket(family, "data", "elsewhere-bkt"), ...logBucket()]))).toEqual([
+      expect.stringContaining('logs access to "elsewhere-bkt", which is not a bucket of this stack'),
+    ]);
   });
 });
 
 describe("S3 settings the bucket carries itself (the classic bucket's deprecated inline blocks)", () => {
   it("reads encryption, versioning, lifecycle and logging from the bucket", async () => {
     const [bucket, ...settings] = goodBucket("classic");
-    const inline = { ...bucket, props: { ...bucket.props,
-      serverSideEncryptionConfiguration: { rule: { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: AWS_S3_KEY } } },
-      versioning: { enabled: false },
-      lifecycleRules: [{ enabled: true, abortIncompleteMultipartUploadDays: 7 }],
-      logging: { targetBucket: "logs-bkt" },
-    } };
+    const inline = {
+      ...bucket,
+      props: {
+        ...bucket.props,
+        serverSideEncryptionConfiguration: { rule: { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: AWS_S3_KEY } } },
+        versioning: { enabled: false },
+        lifecycleRules: [{ enabled: true, abortIncompleteMultipartUploadDays: 7 }],
+        logging: { targetBucket: "logs-bkt" },
+      },
+    };
     const rest = settings.filter((s) => !/Encryption|Versioning|Lifecycle|Logging/.test(s.type));
     const stack = [inline, ...rest, ...logBucket()];
     expect(await onStack("s3-bucket-kms-encryption", stack)).toEqual([expect.stringContaining("is an AWS managed key")]);
@@ -399,7 +662,8 @@ describe("S3 settings the bucket carries itself (the classic bucket's deprecated
 
 describe("s3-bucket-deny-non-cmk-uploads", () => {
   const arn = "arn:aws:s3:::data-bkt";
-  const withPolicy = (...statements: Array<Record<string, unknown>>) => goodBucket("classic").map((r) => r.type.endsWith(":BucketPolicy") ? { ...r, props: { ...r.props, policy: json(tls(arn), ...statements) } } : r);
+  const withPolicy = (...statements: Array<Record<string, unknown>>) =>
+    goodBucket("classic").map((r) => (r.type.endsWith(":BucketPolicy") ? { ...r, props: { ...r.props, policy: json(tls(arn), ...statements) } } : r));
   const [otherKey, otherType, noKey] = uploadDenies(arn);
 
   it.each([
@@ -419,7 +683,9 @@ describe("s3-bucket-deny-non-cmk-uploads", () => {
 
 describe("s3-bucket-access-logging", () => {
   it("applies to confidential buckets only, unless allBuckets", async () => {
-    const publicData = goodBucket("v2").filter((r) => !r.type.includes("Logging")).map((r, i) => (i === 0 ? { ...r, props: { ...r.props, tagsAll: { dataClassification: "internal" } } } : r));
+    const publicData = goodBucket("v2")
+      .filter((r) => !r.type.includes("Logging"))
+      .map((r, i) => (i === 0 ? { ...r, props: { ...r.props, tagsAll: { dataClassification: "internal" } } } : r));
     expect(await onStack("s3-bucket-access-logging", publicData)).toEqual([]);
     expect(await onStack("s3-bucket-access-logging", publicData, { "s3-bucket-access-logging": { allBuckets: true } })).toEqual([
       expect.stringContaining("has no server access logging but every bucket must log access"),
@@ -456,22 +722,57 @@ describe("sagemaker-training-log-group", () => {
 
 describe("sagemaker-separate-training-hosting-roles", () => {
   const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
-  const TRAINING_LOGS = { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs:log-stream:*` };
+  const TRAINING_LOGS = {
+    Effect: "Allow",
+    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+    Resource: `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs:log-stream:*`,
+  };
   const ENDPOINT_LOGS = { ...TRAINING_LOGS, Resource: `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/sagemaker/Endpoints/m:log-stream:*` };
 
   function stack(hostingStatement: Record<string, unknown>, shape: "rolePolicy" | "inline" | "native"): FakeResource[] {
-    const role: FakeResource = shape === "native"
-      ? { type: "aws-native:iam:Role", name: "hosting", props: { arn: roleArn("hosting"), policies: [{ policyName: "p", policyDocument: doc(hostingStatement) }] } }
-      : { type: "aws:iam/role:Role", name: "hosting", props: { arn: roleArn("hosting"), name: "hosting", ...(shape === "inline" ? { inlinePolicies: [{ name: "p", policy: json(hostingStatement) }] } : {}) } };
-    const model: FakeResource = { type: shape === "native" ? "aws-native:sagemaker:Model" : "aws:sagemaker/model:Model", name: "m", props: { executionRoleArn: roleArn("hosting") } };
-    const extra: FakeResource[] = shape === "rolePolicy" ? [{ type: "aws:iam/rolePolicy:RolePolicy", name: "hosting-permissions", props: { role: "hosting", policy: json(hostingStatement) } }] : [];
-    const training: FakeResource = { type: "aws:iam/role:Role", name: "training", props: { arn: roleArn("training"), name: "training", inlinePolicies: [{ name: "p", policy: json(TRAINING_LOGS) }] } };
+    const role: FakeResource =
+      shape === "native"
+        ? {
+            type: "aws-native:iam:Role",
+            name: "hosting",
+            props: { arn: roleArn("hosting"), policies: [{ policyName: "p", policyDocument: doc(hostingStatement) }] },
+          }
+        : {
+            type: "aws:iam/role:Role",
+            name: "hosting",
+            props: {
+              arn: roleArn("hosting"),
+              name: "hosting",
+              ...(shape === "inline" ? { inlinePolicies: [{ name: "p", policy: json(hostingStatement) }] } : {}),
+            },
+          };
+    const model: FakeResource = {
+      type: shape === "native" ? "aws-native:sagemaker:Model" : "aws:sagemaker/model:Model",
+      name: "m",
+      props: { executionRoleArn: roleArn("hosting") },
+    };
+    const extra: FakeResource[] =
+      shape === "rolePolicy"
+        ? [{ type: "aws:iam/rolePolicy:RolePolicy", name: "hosting-permissions", props: { role: "hosting", policy: json(hostingStatement) } }]
+        : [];
+    const training: FakeResource = {
+      type: "aws:iam/role:Role",
+      name: "training",
+      props: { arn: roleArn("training"), name: "training", inlinePolicies: [{ name: "p", policy: json(TRAINING_LOGS) }] },
+    };
     return [role, model, training, ...extra];
   }
 
   it.each(["rolePolicy", "inline", "native"] as const)("flags a model hosted with a role that writes training logs (%s)", async (shape) => {
-    expect(await onStack("sagemaker-separate-training-hosting-roles", stack(TRAINING_LOGS, shape))).toEqual([expect.stringContaining('is hosted with Role "hosting", which can also write training job logs')]);
-    expect(await onStack("sagemaker-separate-training-hosting-roles", stack({ ...TRAINING_LOGS, Resource: `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/sagemaker/*` }, shape))).toHaveLength(1);
+    expect(await onStack("sagemaker-separate-training-hosting-roles", stack(TRAINING_LOGS, shape))).toEqual([
+      expect.stringContaining('is hosted with Role "hosting", which can also write training job logs'),
+    ]);
+    expect(
+      await onStack(
+        "sagemaker-separate-training-hosting-roles",
+        stack({ ...TRAINING_LOGS, Resource: `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/aws/sagemaker/*` }, shape),
+      ),
+    ).toHaveLength(1);
   });
 
   it.each(["rolePolicy", "inline", "native"] as const)("passes a hosting role of its own (%s)", async (shape) => {
@@ -481,8 +782,19 @@ describe("sagemaker-separate-training-hosting-roles", () => {
 
 describe("aws-native SageMaker models", () => {
   it("sagemaker-model-network-isolation: judges aws-native models as the classic ones", async () => {
-    const config = { type: "aws-native:sagemaker:EndpointConfig", name: "c", props: { productionVariants: [{ variantName: "v", modelName: "m", instanceType: "ml.c6i.xlarge", initialInstanceCount: 2 }] } };
-    expect(await onStack("sagemaker-model-network-isolation", [{ type: "aws-native:sagemaker:Model", name: "m", props: { modelName: "m" } }, config])).toEqual([expect.stringContaining("enableNetworkIsolation is false")]);
-    expect(await onStack("sagemaker-model-network-isolation", [{ type: "aws-native:sagemaker:Model", name: "m", props: { modelName: "m", enableNetworkIsolation: true } }, config])).toEqual([]);
+    const config = {
+      type: "aws-native:sagemaker:EndpointConfig",
+      name: "c",
+      props: { productionVariants: [{ variantName: "v", modelName: "m", instanceType: "ml.c6i.xlarge", initialInstanceCount: 2 }] },
+    };
+    expect(await onStack("sagemaker-model-network-isolation", [{ type: "aws-native:sagemaker:Model", name: "m", props: { modelName: "m" } }, config])).toEqual([
+      expect.stringContaining("enableNetworkIsolation is false"),
+    ]);
+    expect(
+      await onStack("sagemaker-model-network-isolation", [
+        { type: "aws-native:sagemaker:Model", name: "m", props: { modelName: "m", enableNetworkIsolation: true } },
+        config,
+      ]),
+    ).toEqual([]);
   });
 });

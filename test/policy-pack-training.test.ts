@@ -28,18 +28,36 @@ describe("training job rules (pure functions over a CreateTrainingJob request)",
   });
 
   it.each([
-    ["training-inter-container-encryption", { EnableInterContainerTrafficEncryption: false },
-      "EnableInterContainerTrafficEncryption is false; set it to true (free on a single instance, required once the job is distributed)"],
-    ["training-inter-container-encryption", { EnableInterContainerTrafficEncryption: undefined },
-      "EnableInterContainerTrafficEncryption is null; set it to true (free on a single instance, required once the job is distributed)"],
-    ["training-stopping-condition", { StoppingCondition: undefined, EnableManagedSpotTraining: false },
-      "StoppingCondition.MaxRuntimeInSeconds is null; set a whole number of seconds from 1 to 2419200 (28 days)"],
-    ["training-stopping-condition", { StoppingCondition: { MaxRuntimeInSeconds: 30 * 24 * 3600 }, EnableManagedSpotTraining: false },
-      "StoppingCondition.MaxRuntimeInSeconds is 2592000; set a whole number of seconds from 1 to 2419200 (28 days)"],
-    ["training-stopping-condition", { StoppingCondition: { MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 1800 } },
-      "StoppingCondition.MaxWaitTimeInSeconds is 1800; managed spot training needs it set and at least MaxRuntimeInSeconds (3600)"],
-    ["training-volume-kms", { ResourceConfig: { InstanceType: "ml.m5.large", InstanceCount: 1 } },
-      "ResourceConfig.VolumeKmsKeyId is not set for ml.m5.large; set it to the platform key"],
+    [
+      "training-inter-container-encryption",
+      { EnableInterContainerTrafficEncryption: false },
+      "EnableInterContainerTrafficEncryption is false; set it to true (free on a single instance, required once the job is distributed)",
+    ],
+    [
+      "training-inter-container-encryption",
+      { EnableInterContainerTrafficEncryption: undefined },
+      "EnableInterContainerTrafficEncryption is null; set it to true (free on a single instance, required once the job is distributed)",
+    ],
+    [
+      "training-stopping-condition",
+      { StoppingCondition: undefined, EnableManagedSpotTraining: false },
+      "StoppingCondition.MaxRuntimeInSeconds is null; set a whole number of seconds from 1 to 2419200 (28 days)",
+    ],
+    [
+      "training-stopping-condition",
+      { StoppingCondition: { MaxRuntimeInSeconds: 30 * 24 * 3600 }, EnableManagedSpotTraining: false },
+      "StoppingCondition.MaxRuntimeInSeconds is 2592000; set a whole number of seconds from 1 to 2419200 (28 days)",
+    ],
+    [
+      "training-stopping-condition",
+      { StoppingCondition: { MaxRuntimeInSeconds: 3600, MaxWaitTimeInSeconds: 1800 } },
+      "StoppingCondition.MaxWaitTimeInSeconds is 1800; managed spot training needs it set and at least MaxRuntimeInSeconds (3600)",
+    ],
+    [
+      "training-volume-kms",
+      { ResourceConfig: { InstanceType: "ml.m5.large", InstanceCount: 1 } },
+      "ResourceConfig.VolumeKmsKeyId is not set for ml.m5.large; set it to the platform key",
+    ],
     ["training-output-kms", { OutputDataConfig: { S3OutputPath: "s3://artifacts/out/" } }, "OutputDataConfig.KmsKeyId is not set; set it to the platform key"],
     ["training-network-isolation", { EnableNetworkIsolation: false }, "EnableNetworkIsolation is false; set it to true"],
   ])("%s: flags %j", (rule, changes, message) => {
@@ -48,7 +66,12 @@ describe("training job rules (pure functions over a CreateTrainingJob request)",
 
   it("does not demand a volume key for instances with local NVMe storage (SageMaker rejects one), but does for mixed groups", () => {
     expect(validateTrainingJobRequest(withRequest({ ResourceConfig: { InstanceType: "ml.g5.2xlarge", InstanceCount: 1 } }))).toEqual([]);
-    const mixed = { InstanceGroups: [{ InstanceType: "ml.p4d.24xlarge", InstanceCount: 1 }, { InstanceType: "ml.c5.xlarge", InstanceCount: 2 }] };
+    const mixed = {
+      InstanceGroups: [
+        { InstanceType: "ml.p4d.24xlarge", InstanceCount: 1 },
+        { InstanceType: "ml.c5.xlarge", InstanceCount: 2 },
+      ],
+    };
     expect(validateTrainingJobRequest(withRequest({ ResourceConfig: mixed })).map((v) => v.rule)).toEqual(["training-volume-kms"]);
   });
 
@@ -57,12 +80,24 @@ describe("training job rules (pure functions over a CreateTrainingJob request)",
     for (const rule of TRAINING_JOB_RULES) expect(rule.description.length, rule.name).toBeGreaterThan(20);
   });
 
-  it.each(["ml.m5.large", "ml.m5d.xlarge", "ml.c6id.2xlarge", "ml.g4dn.xlarge", "ml.g5.2xlarge", "ml.g6.xlarge", "ml.p3.2xlarge", "ml.p3dn.24xlarge", "ml.p4d.24xlarge", "ml.p5.48xlarge", "ml.trn1.2xlarge", "ml.inf2.xlarge", "ml.c6i.xlarge", "ml.r5d.large"])(
-    "agrees with the deploy tool on whether %s has local instance storage",
-    (type) => {
-      expect(hasLocalInstanceStorage(type)).toBe(hasInstanceStorage(type));
-    },
-  );
+  it.each([
+    "ml.m5.large",
+    "ml.m5d.xlarge",
+    "ml.c6id.2xlarge",
+    "ml.g4dn.xlarge",
+    "ml.g5.2xlarge",
+    "ml.g6.xlarge",
+    "ml.p3.2xlarge",
+    "ml.p3dn.24xlarge",
+    "ml.p4d.24xlarge",
+    "ml.p5.48xlarge",
+    "ml.trn1.2xlarge",
+    "ml.inf2.xlarge",
+    "ml.c6i.xlarge",
+    "ml.r5d.large",
+  ])("agrees with the deploy tool on whether %s has local instance storage", (type) => {
+    expect(hasLocalInstanceStorage(type)).toBe(hasInstanceStorage(type));
+  });
 });
 
 describe("the deploy tool's real CreateTrainingJob requests", () => {

@@ -5,9 +5,7 @@
 // --- CloudWatch ---
 
 /** Retention periods CloudWatch Logs accepts (PutRetentionPolicy API reference, `retentionInDays`). */
-export const CLOUDWATCH_LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
+export const CLOUDWATCH_LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 /** SageMaker's ModelLatency metric is reported in microseconds (SageMaker endpoint invocation metrics). */
 export const MODEL_LATENCY_UNITS_PER_MS = 1000;

@@ -141,7 +141,12 @@ export type OutputsResult = { readonly ok: true; readonly outputs: StackOutputs 
 export function parseStackOutputs(raw: unknown): OutputsResult {
   const parsed = stackOutputsSchema.safeParse(raw);
   if (parsed.success) return { ok: true, outputs: parsed.data };
-  return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join(".") || "(outputs)"}: ${i.path.length > 0 && valueMissing(raw, i.path) ? "is missing" : i.message}`) };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map(
+      (i) => `${i.path.join(".") || "(outputs)"}: ${i.path.length > 0 && valueMissing(raw, i.path) ? "is missing" : i.message}`,
+    ),
+  };
 }
 
 function valueMissing(raw: unknown, path: readonly PropertyKey[]): boolean {

@@ -70,7 +70,10 @@ const artifactStore = z.strictObject({
 
 const images = z.strictObject({
   /** ECR repositories to create, one per container image. */
-  repositories: z.array(z.string().regex(REPOSITORY_NAME, "must be an ECR repository name: lowercase letters, digits or '-', starting with a letter")).min(1).default(["ml-core"]),
+  repositories: z
+    .array(z.string().regex(REPOSITORY_NAME, "must be an ECR repository name: lowercase letters, digits or '-', starting with a letter"))
+    .min(1)
+    .default(["ml-core"]),
   /** Days after which untagged images (superseded pushes) are expired. */
   untaggedExpiryDays: positiveInt.default(7),
 });
@@ -206,7 +209,9 @@ const kubernetesServing = z.strictObject({
      * Scale on in-flight requests per pod instead of CPU, where a metrics adapter (e.g. the
      * Prometheus adapter) serves this per-pod custom metric.
      */
-    inFlightRequests: z.strictObject({ metricName: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, "must be a metric name"), targetPerPod: z.number().positive() }).optional(),
+    inFlightRequests: z
+      .strictObject({ metricName: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, "must be a metric name"), targetPerPod: z.number().positive() })
+      .optional(),
   }),
   /** PodDisruptionBudget minAvailable. @default autoscaling.minReplicas */
   minAvailable: positiveInt.optional(),
@@ -291,7 +296,11 @@ const deployer = z.strictObject({
   /** Principals (e.g. the CI runner's role) allowed to assume the deployer role; none by default. */
   trustedPrincipalArns: principalArns,
   /** The stack versions are promoted from into this one (staging: dev; prod: staging); the deployer may read it. */
-  promotesFrom: z.string().regex(STACK_NAME, "must be a stack name").refine((s) => !s.includes(".."), "must not contain '..'").optional(),
+  promotesFrom: z
+    .string()
+    .regex(STACK_NAME, "must be a stack name")
+    .refine((s) => !s.includes(".."), "must not contain '..'")
+    .optional(),
   /**
    * Promotions and rollbacks into this stack need `--yes` or an interactive confirmation: a person
    * says "yes" before customers are served another version.
@@ -313,7 +322,9 @@ const policyPack = z.strictObject({
   /** `ml-deploy` runs the platform's policy pack (infra/policy-pack) on every preview and update of this stack. */
   required: z.boolean().default(false),
   /** The pack's config for this stack (`--policy-pack-config`), relative to the repository root; absent: every policy mandatory. */
-  config: safeRelativePath("a file path").refine((p) => p.endsWith(".json"), "must name a .json file").optional(),
+  config: safeRelativePath("a file path")
+    .refine((p) => p.endsWith(".json"), "must name a .json file")
+    .optional(),
 });
 
 /**
@@ -418,11 +429,9 @@ export const platformSettingsSchema = z.strictObject({
   modelName: z.string().regex(MODEL_NAME, "must be 2-32 lowercase letters, digits or '-', starting with a letter"),
   tags,
   artifactStore: artifactStore.default(artifactStore.parse({})),
-  logRetentionDays: z
-    .number()
-    .refine((d) => (CLOUDWATCH_LOG_RETENTION_DAYS as readonly number[]).includes(d), {
-      message: `must be one of CloudWatch Logs' retention periods: ${CLOUDWATCH_LOG_RETENTION_DAYS.join(", ")}`,
-    }),
+  logRetentionDays: z.number().refine((d) => (CLOUDWATCH_LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+    message: `must be one of CloudWatch Logs' retention periods: ${CLOUDWATCH_LOG_RETENTION_DAYS.join(", ")}`,
+  }),
   images: images.default(images.parse({})),
   /** Absent (or empty) until the first promotion pins a version: no endpoint yet. */
   model: pinnedModel.nullish().transform((m) => m ?? undefined),
@@ -498,9 +507,7 @@ export interface SettingsProblem {
   readonly text: string;
 }
 
-export type SettingsResult =
-  | { readonly ok: true; readonly settings: PlatformSettings }
-  | { readonly ok: false; readonly problems: readonly SettingsProblem[] };
+export type SettingsResult = { readonly ok: true; readonly settings: PlatformSettings } | { readonly ok: false; readonly problems: readonly SettingsProblem[] };
 
 /** A stack's settings were rejected; the message lists every problem, one a line. */
 export class ConfigError extends Error {
@@ -518,7 +525,10 @@ function crossFieldProblems(s: PlatformSettings): Array<[string, string]> {
   const problems: Array<[string, string]> = [];
   const store = s.artifactStore;
   if (store.forceDestroy && (store.protect || store.retainOnDelete)) {
-    problems.push(["artifactStore.forceDestroy", "(true) conflicts with artifactStore.protect/retainOnDelete: data cannot be both protected and force-destroyed"]);
+    problems.push([
+      "artifactStore.forceDestroy",
+      "(true) conflicts with artifactStore.protect/retainOnDelete: data cannot be both protected and force-destroyed",
+    ]);
   }
   if (s.serving.target === "kubernetes") return [...problems, ...kubernetesProblems(s, s.serving), ...trainingProblems(s)];
   for (const key of SAGEMAKER_ONLY_KEYS) {
@@ -574,9 +584,16 @@ function trainingProblems(s: PlatformSettings): Array<[string, string]> {
 function pipelineProblems(s: PlatformSettings): Array<[string, string]> {
   const problems: Array<[string, string]> = [];
   // The evaluate step reports the validation channel only; a gate on another channel could never pass.
-  for (const [bound, gates] of [["minMetrics", s.promotion.minMetrics], ["maxMetrics", s.promotion.maxMetrics]] as const) {
+  for (const [bound, gates] of [
+    ["minMetrics", s.promotion.minMetrics],
+    ["maxMetrics", s.promotion.maxMetrics],
+  ] as const) {
     for (const name of Object.keys(gates)) {
-      if (!name.startsWith(`${VALIDATION_CHANNEL}:`)) problems.push([`promotion.${bound}`, `(${JSON.stringify(name)}) is not a ${VALIDATION_CHANNEL}: metric: the pipeline's evaluate step reports ${VALIDATION_CHANNEL} metrics only`]);
+      if (!name.startsWith(`${VALIDATION_CHANNEL}:`))
+        problems.push([
+          `promotion.${bound}`,
+          `(${JSON.stringify(name)}) is not a ${VALIDATION_CHANNEL}: metric: the pipeline's evaluate step reports ${VALIDATION_CHANNEL} metrics only`,
+        ]);
     }
   }
   return problems;
@@ -588,23 +605,41 @@ function kubernetesProblems(s: PlatformSettings, k: KubernetesServingSettings): 
     if (s[key] !== undefined) problems.push([key, "is a SageMaker setting: not used with serving.target kubernetes (remove it)"]);
   }
   if (s.model && !("artifactUri" in s.model)) {
-    problems.push(["model.artifactUri", "is missing: a Kubernetes stack fetches the artifact itself, so it pins artifactUri and image (with packageArn for the record; `ml-deploy promote` writes all three)"]);
+    problems.push([
+      "model.artifactUri",
+      "is missing: a Kubernetes stack fetches the artifact itself, so it pins artifactUri and image (with packageArn for the record; `ml-deploy promote` writes all three)",
+    ]);
   } else if (s.model && !matchS3Uri(s.model.artifactUri)?.key.startsWith(`${ARTIFACT_PREFIXES.models}/`)) {
-    problems.push(["model.artifactUri", `(${JSON.stringify(s.model.artifactUri)}) must lie under the artifact bucket's ${ARTIFACT_PREFIXES.models}/ prefix (promoted copies): the pods may read nothing else`]);
+    problems.push([
+      "model.artifactUri",
+      `(${JSON.stringify(s.model.artifactUri)}) must lie under the artifact bucket's ${ARTIFACT_PREFIXES.models}/ prefix (promoted copies): the pods may read nothing else`,
+    ]);
   }
   const { context, stackReference } = k.cluster;
   if ((context === undefined) === (stackReference === undefined)) {
-    problems.push(["serving.cluster", "must set exactly one of serving.cluster.context (a kubeconfig context) or serving.cluster.stackReference (the cluster's stack)"]);
+    problems.push([
+      "serving.cluster",
+      "must set exactly one of serving.cluster.context (a kubeconfig context) or serving.cluster.stackReference (the cluster's stack)",
+    ]);
   }
   const { mode, eksClusterName, oidcProviderArn } = k.identity;
   if (mode === "irsa" && oidcProviderArn === undefined) problems.push(["serving.identity.oidcProviderArn", "is required when serving.identity.mode is irsa"]);
-  if (mode === "irsa" && eksClusterName !== undefined) problems.push(["serving.identity.eksClusterName", "is for serving.identity.mode podIdentity (the association); IRSA uses serving.identity.oidcProviderArn"]);
-  if (mode === "podIdentity" && oidcProviderArn !== undefined) problems.push(["serving.identity.oidcProviderArn", "is for serving.identity.mode irsa; Pod Identity needs no OIDC provider"]);
+  if (mode === "irsa" && eksClusterName !== undefined)
+    problems.push([
+      "serving.identity.eksClusterName",
+      "is for serving.identity.mode podIdentity (the association); IRSA uses serving.identity.oidcProviderArn",
+    ]);
+  if (mode === "podIdentity" && oidcProviderArn !== undefined)
+    problems.push(["serving.identity.oidcProviderArn", "is for serving.identity.mode irsa; Pod Identity needs no OIDC provider"]);
   const { minReplicas, maxReplicas } = k.autoscaling;
-  if (minReplicas > maxReplicas) problems.push(["serving.autoscaling.minReplicas", `(${minReplicas}) exceeds serving.autoscaling.maxReplicas (${maxReplicas})`]);
+  if (minReplicas > maxReplicas)
+    problems.push(["serving.autoscaling.minReplicas", `(${minReplicas}) exceeds serving.autoscaling.maxReplicas (${maxReplicas})`]);
   if (k.minAvailable !== undefined && k.minAvailable > minReplicas) {
     // A budget above the floor would block every voluntary eviction (node drains) at minimum scale.
-    problems.push(["serving.minAvailable", `(${k.minAvailable}) exceeds serving.autoscaling.minReplicas (${minReplicas}): node drains would block at minimum scale`]);
+    problems.push([
+      "serving.minAvailable",
+      `(${k.minAvailable}) exceeds serving.autoscaling.minReplicas (${minReplicas}): node drains would block at minimum scale`,
+    ]);
   }
   return problems;
 }
@@ -654,7 +689,11 @@ export function parseStackSettings(stack: string, config: Readonly<Record<string
 /** `parseStackSettings`, throwing a `ConfigError` that lists every problem. */
 export function stackSettings(stack: string, config: Readonly<Record<string, unknown>>): PlatformSettings {
   const result = parseStackSettings(stack, config);
-  if (!result.ok) throw new ConfigError(stack, result.problems.map((p) => p.text));
+  if (!result.ok)
+    throw new ConfigError(
+      stack,
+      result.problems.map((p) => p.text),
+    );
   return result.settings;
 }
 

@@ -7,7 +7,11 @@ type Settings = Record<string, any>;
 /** A real stack's `mlPlatform:` keys (without the namespace), changed by `mutate`, then validated. */
 function validate(stack: string, mutate: (settings: Settings) => void = () => {}) {
   const config = structuredClone(stackConfig(stack));
-  const settings: Settings = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith("mlPlatform:")).map(([k, v]) => [k.slice("mlPlatform:".length), v]));
+  const settings: Settings = Object.fromEntries(
+    Object.entries(config)
+      .filter(([k]) => k.startsWith("mlPlatform:"))
+      .map(([k, v]) => [k.slice("mlPlatform:".length), v]),
+  );
   mutate(settings);
   return parseStackSettings(stack, Object.fromEntries(Object.entries(settings).map(([k, v]) => [`mlPlatform:${k}`, v])));
 }
@@ -38,7 +42,13 @@ describe("serving.target", () => {
       delete c.serving.runAsUser;
     });
     if (!isKubernetesStack(s)) throw new Error("dev-k8s is not a Kubernetes stack");
-    expect(s.serving).toMatchObject({ zoneSpread: "preferred", runAsUser: 1000, preStopSeconds: 5, drainSeconds: 25, cluster: { kubeconfigOutput: "kubeconfig" } });
+    expect(s.serving).toMatchObject({
+      zoneSpread: "preferred",
+      runAsUser: 1000,
+      preStopSeconds: 5,
+      drainSeconds: 25,
+      cluster: { kubeconfigOutput: "kubeconfig" },
+    });
     expect(s.dataCapture).toBeUndefined();
     expect(s.alarms).toBeUndefined();
   });
@@ -54,19 +64,28 @@ describe("keys of the other target", () => {
     ["instanceType", "ml.m5.large"],
     ["memorySizeMb", 2048],
   ])("a SageMaker serving key (%s) on a Kubernetes stack is an error naming it", (key, value) => {
-    expect(problems("dev-k8s", (c) => (c.serving[key] = value))).toEqual([`dev-k8s: mlPlatform:serving.${key} is a SageMaker setting: not used with serving.target kubernetes (remove it)`]);
+    expect(problems("dev-k8s", (c) => (c.serving[key] = value))).toEqual([
+      `dev-k8s: mlPlatform:serving.${key} is a SageMaker setting: not used with serving.target kubernetes (remove it)`,
+    ]);
   });
 
-  it.each([["fetcherImage"], ["allowIngressFromNamespaces"], ["cluster"]])("a Kubernetes serving key (%s) on a SageMaker stack is an error naming it", (key) => {
-    const value = structuredClone((stackConfig("dev-k8s")["mlPlatform:serving"] as Settings)[key]);
-    expect(problems("dev", (c) => (c.serving[key] = value))).toEqual([`dev: mlPlatform:serving.${key} is a Kubernetes setting: not used with serving.target sagemaker (remove it)`]);
-  });
+  it.each([["fetcherImage"], ["allowIngressFromNamespaces"], ["cluster"]])(
+    "a Kubernetes serving key (%s) on a SageMaker stack is an error naming it",
+    (key) => {
+      const value = structuredClone((stackConfig("dev-k8s")["mlPlatform:serving"] as Settings)[key]);
+      expect(problems("dev", (c) => (c.serving[key] = value))).toEqual([
+        `dev: mlPlatform:serving.${key} is a Kubernetes setting: not used with serving.target sagemaker (remove it)`,
+      ]);
+    },
+  );
 
   it.each([
     ["dataCapture", { enabled: false }],
     ["alarms", { invocation5xxErrors: 1, modelLatencyP99Ms: 100 }],
   ])("the SageMaker-only %s on a Kubernetes stack is an error", (key, value) => {
-    expect(problems("dev-k8s", (c) => (c[key] = value))).toEqual([`dev-k8s: mlPlatform:${key} is a SageMaker setting: not used with serving.target kubernetes (remove it)`]);
+    expect(problems("dev-k8s", (c) => (c[key] = value))).toEqual([
+      `dev-k8s: mlPlatform:${key} is a SageMaker setting: not used with serving.target kubernetes (remove it)`,
+    ]);
   });
 
   it.each(["dataCapture", "alarms"])("%s is still required on a SageMaker stack", (key) => {
@@ -100,16 +119,56 @@ describe("the pinned model of a Kubernetes stack", () => {
 
 describe("Kubernetes serving rules", () => {
   it.each<[string, (s: Settings) => void, string]>([
-    ["no cluster", (s) => (s.serving.cluster = {}), "mlPlatform:serving.cluster must set exactly one of serving.cluster.context (a kubeconfig context) or serving.cluster.stackReference (the cluster's stack)"],
-    ["two clusters", (s) => (s.serving.cluster.stackReference = "acme/eks/dev"), "mlPlatform:serving.cluster must set exactly one of serving.cluster.context (a kubeconfig context) or serving.cluster.stackReference (the cluster's stack)"],
-    ["a bad stack reference", (s) => (s.serving.cluster = { stackReference: "eks-dev" }), 'mlPlatform:serving.cluster.stackReference ("eks-dev") must be <organization>/<project>/<stack>'],
-    ["IRSA without a provider", (s) => (s.serving.identity = { mode: "irsa" }), "mlPlatform:serving.identity.oidcProviderArn is required when serving.identity.mode is irsa"],
-    ["a provider with Pod Identity", (s) => (s.serving.identity.oidcProviderArn = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"), "mlPlatform:serving.identity.oidcProviderArn is for serving.identity.mode irsa; Pod Identity needs no OIDC provider"],
-    ["min above max", (s) => (s.serving.autoscaling.minReplicas = 5), "mlPlatform:serving.autoscaling.minReplicas (5) exceeds serving.autoscaling.maxReplicas (4)"],
-    ["a budget above the floor", (s) => (s.serving.minAvailable = 3), "mlPlatform:serving.minAvailable (3) exceeds serving.autoscaling.minReplicas (2): node drains would block at minimum scale"],
-    ["a fetcher image by tag", (s) => (s.serving.fetcherImage = "amazon/aws-cli:latest"), 'mlPlatform:serving.fetcherImage ("amazon/aws-cli:latest") must be an image pinned by digest (<registry>/<repository>@sha256:<64 hex>)'],
-    ["a bad CPU quantity", (s) => (s.serving.resources.cpu = "1 core"), 'mlPlatform:serving.resources.cpu ("1 core") must be a Kubernetes CPU quantity such as 500m or 2'],
-    ["a bad namespace", (s) => (s.serving.namespace = "Flight_Delays"), 'mlPlatform:serving.namespace ("Flight_Delays") must be a Kubernetes namespace name: lowercase letters, digits or \'-\', at most 63'],
+    [
+      "no cluster",
+      (s) => (s.serving.cluster = {}),
+      "mlPlatform:serving.cluster must set exactly one of serving.cluster.context (a kubeconfig context) or serving.cluster.stackReference (the cluster's stack)",
+    ],
+    [
+      "two clusters",
+      (s) => (s.serving.cluster.stackReference = "acme/eks/dev"),
+      "mlPlatform:serving.cluster must set exactly one of serving.cluster.context (a kubeconfig context) or serving.cluster.stackReference (the cluster's stack)",
+    ],
+    [
+      "a bad stack reference",
+      (s) => (s.serving.cluster = { stackReference: "eks-dev" }),
+      'mlPlatform:serving.cluster.stackReference ("eks-dev") must be <organization>/<project>/<stack>',
+    ],
+    [
+      "IRSA without a provider",
+      (s) => (s.serving.identity = { mode: "irsa" }),
+      "mlPlatform:serving.identity.oidcProviderArn is required when serving.identity.mode is irsa",
+    ],
+    [
+      "a provider with Pod Identity",
+      (s) => (s.serving.identity.oidcProviderArn = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"),
+      "mlPlatform:serving.identity.oidcProviderArn is for serving.identity.mode irsa; Pod Identity needs no OIDC provider",
+    ],
+    [
+      "min above max",
+      (s) => (s.serving.autoscaling.minReplicas = 5),
+      "mlPlatform:serving.autoscaling.minReplicas (5) exceeds serving.autoscaling.maxReplicas (4)",
+    ],
+    [
+      "a budget above the floor",
+      (s) => (s.serving.minAvailable = 3),
+      "mlPlatform:serving.minAvailable (3) exceeds serving.autoscaling.minReplicas (2): node drains would block at minimum scale",
+    ],
+    [
+      "a fetcher image by tag",
+      (s) => (s.serving.fetcherImage = "amazon/aws-cli:latest"),
+      'mlPlatform:serving.fetcherImage ("amazon/aws-cli:latest") must be an image pinned by digest (<registry>/<repository>@sha256:<64 hex>)',
+    ],
+    [
+      "a bad CPU quantity",
+      (s) => (s.serving.resources.cpu = "1 core"),
+      'mlPlatform:serving.resources.cpu ("1 core") must be a Kubernetes CPU quantity such as 500m or 2',
+    ],
+    [
+      "a bad namespace",
+      (s) => (s.serving.namespace = "Flight_Delays"),
+      "mlPlatform:serving.namespace (\"Flight_Delays\") must be a Kubernetes namespace name: lowercase letters, digits or '-', at most 63",
+    ],
     ["a bad egress CIDR", (s) => (s.serving.egressHttpsCidrs = ["10.0.0.0/33"]), 'mlPlatform:serving.egressHttpsCidrs.0 ("10.0.0.0/33") Invalid IPv4 range'],
   ])("rejects %s, naming the key", (_, mutate, expected) => {
     expect(problems("dev-k8s", mutate)).toEqual([`dev-k8s: ${expected}`]);

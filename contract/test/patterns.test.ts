@@ -69,6 +69,8 @@ describe("names", () => {
   });
 
   it("puts SageMaker resource names into ARNs in lower case", () => {
-    expect(sagemakerArn("aws", "eu-west-1", "111122223333", "training-job", "Churn-Dev-1")).toBe("arn:aws:sagemaker:eu-west-1:111122223333:training-job/churn-dev-1");
+    expect(sagemakerArn("aws", "eu-west-1", "111122223333", "training-job", "Churn-Dev-1")).toBe(
+      "arn:aws:sagemaker:eu-west-1:111122223333:training-job/churn-dev-1",
+    );
   });
 });

@@ -26,7 +26,10 @@ describe("mlPlatform:pipeline", () => {
 
   it.each([
     [{ image: "ml-core:latest" }, 'prod: mlPlatform:pipeline.image ("ml-core:latest") must be an ECR image pinned by digest'],
-    [{ image: IMAGE, schedule: "every monday" }, 'prod: mlPlatform:pipeline.schedule ("every monday") must be rate(<n> <minutes|hours|days>) or cron(<6 fields>)'],
+    [
+      { image: IMAGE, schedule: "every monday" },
+      'prod: mlPlatform:pipeline.schedule ("every monday") must be rate(<n> <minutes|hours|days>) or cron(<6 fields>)',
+    ],
     [{ image: IMAGE, schedule: "cron(0 3 * * MON)" }, "must be rate(<n> <minutes|hours|days>) or cron(<6 fields>)"],
     [{ image: IMAGE, cacheExpireAfter: "30 days" }, 'prod: mlPlatform:pipeline.cacheExpireAfter ("30 days") must be an ISO 8601 duration'],
     [{ image: IMAGE, maxAttempts: 0 }, "prod: mlPlatform:pipeline.maxAttempts (0) Too small"],

@@ -49,7 +49,13 @@ export function defaultDeps(overrides: Partial<Deps> = {}): Deps {
   return {
     streams: { stdout: process.stdout, stderr: process.stderr },
     // ML_DEPLOY_POLICY_PACKS: comma-separated policy pack directories, as `pulumi up --policy-pack`.
-    stacks: new AutomationStackGateway(repoRoot, (process.env.ML_DEPLOY_POLICY_PACKS ?? "").split(",").filter(Boolean).map((p) => path.resolve(repoRoot, p))),
+    stacks: new AutomationStackGateway(
+      repoRoot,
+      (process.env.ML_DEPLOY_POLICY_PACKS ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((p) => path.resolve(repoRoot, p)),
+    ),
     stackFiles: new StackFiles(path.join(repoRoot, "stacks")),
     aws: createAwsClients(),
     exec,

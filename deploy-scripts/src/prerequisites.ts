@@ -31,9 +31,15 @@ const MISSING: Record<Prerequisite, { what: string; next: string }> = {
   pulumi: { what: "the Pulumi CLI is missing (no `pulumi` on PATH)", next: PULUMI_INSTALL },
   docker: { what: "Docker is missing (no `docker` on PATH)", next: "install Docker (https://docs.docker.com/get-started/get-docker/) and re-run" },
   "docker-daemon": { what: "no Docker daemon answered", next: "start Docker (or point DOCKER_HOST at a daemon) and re-run" },
-  "aws-credentials": { what: "no AWS credentials were found", next: `run \`aws configure\` or \`aws sso login\`, or set AWS_PROFILE (${CREDENTIALS_DOCS}), and re-run` },
+  "aws-credentials": {
+    what: "no AWS credentials were found",
+    next: `run \`aws configure\` or \`aws sso login\`, or set AWS_PROFILE (${CREDENTIALS_DOCS}), and re-run`,
+  },
   "aws-credentials-expired": { what: "the AWS credentials have expired", next: "refresh them (`aws sso login`, or new session credentials) and re-run" },
-  kubectl: { what: "kubectl is missing (no `kubectl` on PATH)", next: "install it (https://kubernetes.io/docs/tasks/tools/), check `kubectl config get-contexts` lists the stack's cluster context, and re-run" },
+  kubectl: {
+    what: "kubectl is missing (no `kubectl` on PATH)",
+    next: "install it (https://kubernetes.io/docs/tasks/tools/), check `kubectl config get-contexts` lists the stack's cluster context, and re-run",
+  },
   stack: { what: 'stack "{stack}" does not exist yet', next: "create it from the repository root: `pulumi stack init {stack} && pulumi up --stack {stack}`" },
 };
 

@@ -18,7 +18,11 @@ const ROOMS: Readonly<Record<string, { readonly paths: readonly string[]; readon
   // Registers the commands; main(): the one error handler; the package's exports.
   entry: { paths: ["src/index.ts"], mayImport: ["*"] },
   // One file per verb: parse options, call a domain module, format its result.
-  commands: { paths: ["src/commands/"], mayImport: ["cli", "images", "training", "registry", "promotion", "smoke", "local", "output", "errors"], notWithin: true },
+  commands: {
+    paths: ["src/commands/"],
+    mayImport: ["cli", "images", "training", "registry", "promotion", "smoke", "local", "output", "errors"],
+    notWithin: true,
+  },
   // commander helpers every command uses (options, the collect-then-print action).
   cli: { paths: ["src/cli.ts"], mayImport: ["context"] },
   // Domain rooms, from the last step of the lifecycle to the first.
@@ -106,8 +110,18 @@ describe("rooms: imports run one way", () => {
   });
 
   it.each([
-    ["a command importing another command", "src/commands/deploy.ts", "src/commands/promote.ts", ["src/commands/deploy.ts (commands) imports src/commands/promote.ts (commands)"]],
-    ["a domain room importing a command", "src/local/lifecycle.ts", "src/commands/register.ts", ["src/local/lifecycle.ts (local) imports src/commands/register.ts (commands)"]],
+    [
+      "a command importing another command",
+      "src/commands/deploy.ts",
+      "src/commands/promote.ts",
+      ["src/commands/deploy.ts (commands) imports src/commands/promote.ts (commands)"],
+    ],
+    [
+      "a domain room importing a command",
+      "src/local/lifecycle.ts",
+      "src/commands/register.ts",
+      ["src/local/lifecycle.ts (local) imports src/commands/register.ts (commands)"],
+    ],
     ["an import against the direction", "src/images/build.ts", "src/training/job.ts", ["src/images/build.ts (images) imports src/training/job.ts (training)"]],
     ["a file outside every room", "src/deploy/apply.ts", "src/errors.ts", ["src/deploy/apply.ts is in no room: add it to ROOMS"]],
     ["an allowed import", "src/promotion/promote.ts", "src/registry/register.ts", []],
@@ -117,19 +131,28 @@ describe("rooms: imports run one way", () => {
 });
 
 describe("package.json declares what the package imports", () => {
-  const pkg = JSON.parse(readFileSync(path.join(PACKAGE_DIR, "package.json"), "utf8")) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(path.join(PACKAGE_DIR, "package.json"), "utf8")) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
   const runtime = new Set(Object.keys(pkg.dependencies ?? {}));
   const dev = new Set(Object.keys(pkg.devDependencies ?? {}));
   const imported = (prefix: string) =>
-    modules.filter((m) => m.source.startsWith(prefix)).flatMap((m) => m.dependencies.filter((d) => isPackage(d.module)).map((d) => ({ file: m.source, name: packageName(d.module) })));
+    modules
+      .filter((m) => m.source.startsWith(prefix))
+      .flatMap((m) => m.dependencies.filter((d) => isPackage(d.module)).map((d) => ({ file: m.source, name: packageName(d.module) })));
 
   it("every package src/ imports is a dependency (not only a devDependency)", () => {
-    const missing = imported("src/").filter((i) => !runtime.has(i.name)).map((i) => `${i.file} imports ${i.name}${dev.has(i.name) ? " (only a devDependency)" : ""}`);
+    const missing = imported("src/")
+      .filter((i) => !runtime.has(i.name))
+      .map((i) => `${i.file} imports ${i.name}${dev.has(i.name) ? " (only a devDependency)" : ""}`);
     expect(missing).toEqual([]);
   });
 
   it("every package test/ imports is a dependency or devDependency", () => {
-    const missing = imported("test/").filter((i) => !runtime.has(i.name) && !dev.has(i.name)).map((i) => `${i.file} imports ${i.name}`);
+    const missing = imported("test/")
+      .filter((i) => !runtime.has(i.name) && !dev.has(i.name))
+      .map((i) => `${i.file} imports ${i.name}`);
     expect(missing).toEqual([]);
   });
 

@@ -57,8 +57,17 @@ describe("images", () => {
     const r = await world.run(["images", "--stack", "dev", "--json"], { exec: fakeExec() });
     expect(r.code).toBe(0);
     const result = r.json();
-    expect(result).toMatchObject({ repositoryUrl: REPO, tag: expect.stringMatching(/^src-[0-9a-f]{16}$/), digest: DIGEST, imageUri: `${REPO}@${DIGEST}`, built: true, baseImage: `node:20.20.2-bookworm-slim@${BASE_DIGEST}` });
-    expect(commands).toContain(`docker build --platform linux/amd64 --build-arg NODE_IMAGE=node:20.20.2-bookworm-slim@${BASE_DIGEST} -f ml-core/Dockerfile -t ${REPO}:${result.tag} .`);
+    expect(result).toMatchObject({
+      repositoryUrl: REPO,
+      tag: expect.stringMatching(/^src-[0-9a-f]{16}$/),
+      digest: DIGEST,
+      imageUri: `${REPO}@${DIGEST}`,
+      built: true,
+      baseImage: `node:20.20.2-bookworm-slim@${BASE_DIGEST}`,
+    });
+    expect(commands).toContain(
+      `docker build --platform linux/amd64 --build-arg NODE_IMAGE=node:20.20.2-bookworm-slim@${BASE_DIGEST} -f ml-core/Dockerfile -t ${REPO}:${result.tag} .`,
+    );
     expect(commands).toContain(`docker push ${REPO}:${result.tag}`);
   });
 

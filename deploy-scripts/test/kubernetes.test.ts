@@ -29,7 +29,9 @@ const FILE = `config:
 describe("the pin of a Kubernetes stack", () => {
   it("promote and deploy write packageArn, artifactUri and image, and remember the old version", () => {
     const text = pinPackage(FILE, ARN(8), { artifactUri: ARTIFACT(8), image: IMAGE });
-    expect(text).toContain(`    packageArn: ${ARN(8)}\n    artifactUri: ${ARTIFACT(8)}\n    image: ${IMAGE}\n    previousPackageArns:\n      - ${ARN(7)}\n      - ${ARN(6)}\n`);
+    expect(text).toContain(
+      `    packageArn: ${ARN(8)}\n    artifactUri: ${ARTIFACT(8)}\n    image: ${IMAGE}\n    previousPackageArns:\n      - ${ARN(7)}\n      - ${ARN(6)}\n`,
+    );
     expect(text).toContain("  mlPlatform:serving:\n    target: kubernetes\n");
   });
 
@@ -58,19 +60,30 @@ function oipServer(identity: string, seen: string[]): Promise<http.Server> {
       seen.push(`${req.method} ${req.url}`);
       res.setHeader("content-type", "application/json");
       if (req.method === "GET" && req.url === "/v2/models/model") {
-        res.end(JSON.stringify({ name: "model", inputs: [{ name: "tenure", datatype: "FP64", shape: [-1] }, { name: "plan", datatype: "BYTES", shape: [-1] }] }));
+        res.end(
+          JSON.stringify({
+            name: "model",
+            inputs: [
+              { name: "tenure", datatype: "FP64", shape: [-1] },
+              { name: "plan", datatype: "BYTES", shape: [-1] },
+            ],
+          }),
+        );
         return;
       }
       const inputs = (JSON.parse(body) as { inputs: Array<{ name: string; datatype: string; data: unknown[] }> }).inputs;
       seen.push(JSON.stringify(inputs.map((i) => [i.name, i.datatype, i.data])));
       const n = inputs[0]!.data.length;
-      res.end(JSON.stringify({
-        model_name: "model", model_version: identity,
-        outputs: [
-          { name: "label", datatype: "BYTES", shape: [n], data: Array(n).fill("0") },
-          { name: "probabilities", datatype: "FP64", shape: [n, 2], data: Array(n).fill([0.7, 0.3]).flat() },
-        ],
-      }));
+      res.end(
+        JSON.stringify({
+          model_name: "model",
+          model_version: identity,
+          outputs: [
+            { name: "label", datatype: "BYTES", shape: [n], data: Array(n).fill("0") },
+            { name: "probabilities", datatype: "FP64", shape: [n, 2], data: Array(n).fill([0.7, 0.3]).flat() },
+          ],
+        }),
+      );
     });
   });
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
@@ -105,9 +118,24 @@ describe("the smoke test of a Kubernetes stack", () => {
     const result = await smokeStack(ctx, "dev-k8s", {} as never, SAMPLE, 5_000, RIGHT, settings);
     expect(result.problems).toEqual([]);
     expect(targets).toEqual([{ namespace: "models", service: "flight-delays", port: 8080, context: "ml-dev" }]);
-    expect(portForwardArgs(targets[0] as never)).toEqual(["port-forward", "svc/flight-delays", ":8080", "--namespace", "models", "--address", "127.0.0.1", "--context", "ml-dev"]);
+    expect(portForwardArgs(targets[0] as never)).toEqual([
+      "port-forward",
+      "svc/flight-delays",
+      ":8080",
+      "--namespace",
+      "models",
+      "--address",
+      "127.0.0.1",
+      "--context",
+      "ml-dev",
+    ]);
     // Feature tensors typed as the model's metadata lists them: numbers FP64, categories BYTES.
-    expect(seen).toContain(JSON.stringify([["tenure", "FP64", [12, 3]], ["plan", "BYTES", ["basic", "premium"]]]));
+    expect(seen).toContain(
+      JSON.stringify([
+        ["tenure", "FP64", [12, 3]],
+        ["plan", "BYTES", ["basic", "premium"]],
+      ]),
+    );
     expect(seen).toContain("POST /v2/models/model/infer");
   });
 
@@ -128,7 +156,7 @@ describe("the smoke test of a Kubernetes stack", () => {
   });
 
   it("reports a port forward that cannot start as a failed check", async () => {
-    const { ctx } = fakeContext(() => Promise.reject(new Error("error: services \"flight-delays\" not found")));
+    const { ctx } = fakeContext(() => Promise.reject(new Error('error: services "flight-delays" not found')));
     const result = await smokeStack(ctx, "dev-k8s", {} as never, SAMPLE, 5_000, RIGHT, settings);
     expect(result.problems).toEqual(['cannot reach svc/flight-delays in namespace models of stack "dev-k8s": error: services "flight-delays" not found']);
   });

@@ -15,15 +15,22 @@ function capture() {
   let stderr = "";
   return {
     streams: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
-    get stdout() { return stdout; },
-    get stderr() { return stderr; },
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
   };
 }
 
 /** The example data, cut to a few thousand rows so the suite stays fast. */
 function smallData(dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
-  for (const [name, rows] of [["train", 4000], ["validation", 800]] as const) {
+  for (const [name, rows] of [
+    ["train", 4000],
+    ["validation", 800],
+  ] as const) {
     const lines = fs.readFileSync(path.join(EXAMPLE, `${name}.csv`), "utf8").split("\n");
     fs.writeFileSync(path.join(dir, `${name}.csv`), lines.slice(0, rows + 1).join("\n") + "\n");
   }
@@ -39,7 +46,11 @@ describe("ml-deploy local: the whole lifecycle on this machine", () => {
     const data = smallData(path.join(tmp, "data"));
     for (let i = 0; i < 2; i++) {
       const io = capture();
-      const code = await main(["local", "--data", data, "--work-dir", path.join(tmp, "work"), "--json"], { streams: io.streams, repoRoot: ROOT, gitCommit: async () => "0123abc" });
+      const code = await main(["local", "--data", data, "--work-dir", path.join(tmp, "work"), "--json"], {
+        streams: io.streams,
+        repoRoot: ROOT,
+        gitCommit: async () => "0123abc",
+      });
       runs.push({ code, stdout: io.stdout, stderr: io.stderr });
     }
   }, 120_000);
@@ -56,14 +67,17 @@ describe("ml-deploy local: the whole lifecycle on this machine", () => {
 
   it("records the model's identity and checks the server answers with it (X-Amzn-SageMaker-Custom-Attributes)", () => {
     const result = JSON.parse(runs[0].stdout);
-    const identity = `model-sha256=${createHash("sha256").update(fs.readFileSync(path.join(result.modelDir, "model.json"))).digest("hex")}`;
+    const identity = `model-sha256=${createHash("sha256")
+      .update(fs.readFileSync(path.join(result.modelDir, "model.json")))
+      .digest("hex")}`;
     expect(result.version.metadata.modelIdentity).toBe(identity);
     // runSmoke compared every response's identity with it (a mismatch is a problem of the run).
     expect(result.smoke.passed).toBe(true);
   });
 
   it("shows each step's progress", () => {
-    for (const step of ["Training", "Evaluating", "Registering", "Serving", "Smoke-testing", "Stopping the server"]) expect(runs[0].stderr).toContain(`==> ${step}`);
+    for (const step of ["Training", "Evaluating", "Registering", "Serving", "Smoke-testing", "Stopping the server"])
+      expect(runs[0].stderr).toContain(`==> ${step}`);
     // ml-core's own progress and metric lines come through.
     expect(runs[0].stderr).toMatch(/validation:auc=0\.\d{6}/);
   });
@@ -86,7 +100,10 @@ describe("ml-deploy local: the whole lifecycle on this machine", () => {
       ModelPackageStatus: "Completed",
       // Approved only when the model meets dev's gates (dev needs no manual approval).
       ModelApprovalStatus: result.gateFailures.length === 0 ? "Approved" : "PendingManualApproval",
-      InferenceSpecification: { Containers: [{ Image: expect.stringMatching(/^local\/ml-core@sha256:[0-9a-f]{64}$/), ModelDataUrl: `file://${result.modelDir}` }], SupportedContentTypes: ["text/csv", "application/json"] },
+      InferenceSpecification: {
+        Containers: [{ Image: expect.stringMatching(/^local\/ml-core@sha256:[0-9a-f]{64}$/), ModelDataUrl: `file://${result.modelDir}` }],
+        SupportedContentTypes: ["text/csv", "application/json"],
+      },
       MetadataProperties: { CommitId: "0123abc", GeneratedBy: "ml-deploy local" },
       CustomerMetadataProperties: expect.objectContaining({ "metric:validation:auc": String(result.metrics["validation:auc"]), trainingJobName: result.runId }),
     });
@@ -108,7 +125,11 @@ describe("ml-deploy local: the whole lifecycle on this machine", () => {
     fs.writeFileSync(path.join(bad, "train.csv"), `${header}1.5,mon,jan,1750,DTW,LAS,1\n2.5,tue,jan\n`);
     fs.writeFileSync(path.join(bad, "validation.csv"), `${header}1.5,mon,jan,1750,DTW,LAS,1\n`);
     const io = capture();
-    const code = await main(["local", "--data", bad, "--work-dir", path.join(tmp, "work-bad")], { streams: io.streams, repoRoot: ROOT, gitCommit: async () => "0123abc" });
+    const code = await main(["local", "--data", bad, "--work-dir", path.join(tmp, "work-bad")], {
+      streams: io.streams,
+      repoRoot: ROOT,
+      gitCommit: async () => "0123abc",
+    });
     expect(code).toBe(1);
     // The reason ml-core wrote to output/failure, naming the file and line.
     expect(io.stderr).toMatch(/error: training failed: .*train\.csv:3: expected 7 fields, found 3/);
@@ -119,8 +140,17 @@ describe("ml-deploy local: the whole lifecycle on this machine", () => {
 describe("local model registry", () => {
   const spec = (key: string) =>
     modelPackageInput({
-      group: "m-local", description: "d", image: "local/ml-core@sha256:" + "0".repeat(64), modelDataUrl: "file:///m", metrics: { "validation:auc": 0.7 },
-      metricsReportUri: "file:///m/metrics.json", approval: "PendingManualApproval", gitCommit: "c", generatedBy: undefined, metadata: {}, idempotencyKey: key,
+      group: "m-local",
+      description: "d",
+      image: "local/ml-core@sha256:" + "0".repeat(64),
+      modelDataUrl: "file:///m",
+      metrics: { "validation:auc": 0.7 },
+      metricsReportUri: "file:///m/metrics.json",
+      approval: "PendingManualApproval",
+      gitCommit: "c",
+      generatedBy: undefined,
+      metadata: {},
+      idempotencyKey: key,
     });
 
   it("numbers versions in order and returns the same version for the same request", () => {

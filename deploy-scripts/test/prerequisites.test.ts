@@ -20,7 +20,11 @@ const { CommandResult, createCommandError } = automation;
 
 /** The errors as the Automation API builds them (its own classes, from a spawn failure or stderr). */
 function pulumiNotInstalled(): Error {
-  const spawnError = Object.assign(new Error("Command failed with ENOENT: pulumi version\nspawn pulumi ENOENT"), { code: "ENOENT", syscall: "spawn pulumi", path: "pulumi" });
+  const spawnError = Object.assign(new Error("Command failed with ENOENT: pulumi version\nspawn pulumi ENOENT"), {
+    code: "ENOENT",
+    syscall: "spawn pulumi",
+    path: "pulumi",
+  });
   return createCommandError(new CommandResult("", spawnError.message, -2, spawnError));
 }
 function stackNotInitialised(stack: string): Error {

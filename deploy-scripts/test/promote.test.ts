@@ -16,7 +16,8 @@ const ops = (w: World) => w.stacks.calls.filter((c) => c.op !== "outputs").map((
 /** dev/1's copy in staging (staging already has one version). */
 const COPY = packageArn("staging", 2);
 /** staging requires approval: promotion registers the copy there and stops; the approver approves; deploy pins it. */
-const noApprovalIn = (w: World, stack: string) => writeFileSync(w.stackPath(stack), w.stackText(stack).replace("requireApproval: true", "requireApproval: false"));
+const noApprovalIn = (w: World, stack: string) =>
+  writeFileSync(w.stackPath(stack), w.stackText(stack).replace("requireApproval: true", "requireApproval: false"));
 
 describe("promote dev → staging: a stage that requires approval", () => {
   it("copies the artifact and the image, registers the copy PendingManualApproval, and pins nothing", async () => {
@@ -44,7 +45,9 @@ describe("promote dev → staging: a stage that requires approval", () => {
       ModelPackageGroupName: group("staging"),
       ModelApprovalStatus: "PendingManualApproval",
       // The target's own repository, by digest.
-      InferenceSpecification: { Containers: [{ Image: imageIn("staging"), ModelDataUrl: `s3://${bucket("staging", "artifacts")}/models/promoted/${group("dev")}/1/model.tar.gz` }] },
+      InferenceSpecification: {
+        Containers: [{ Image: imageIn("staging"), ModelDataUrl: `s3://${bucket("staging", "artifacts")}/models/promoted/${group("dev")}/1/model.tar.gz` }],
+      },
       CustomerMetadataProperties: expect.objectContaining({
         promotedFrom: packageArn("dev", 1),
         promotedFromStack: "dev",
@@ -72,7 +75,11 @@ describe("promote dev → staging: a stage that requires approval", () => {
     const after = world.stackText("staging");
     expect(after).toContain(`packageArn: ${COPY}`);
     expect(after).toContain(`previousPackageArns:\n      - ${packageArn("staging", 1)}`);
-    for (const comment of ["# staging: like prod, smaller.", "# Written by `ml-deploy promote --from dev --to staging`.", "mode: serverless # infra's business"]) {
+    for (const comment of [
+      "# staging: like prod, smaller.",
+      "# Written by `ml-deploy promote --from dev --to staging`.",
+      "mode: serverless # infra's business",
+    ]) {
       expect(after).toContain(comment);
     }
     expect(after.replace(/\n {4}packageArn: .*\n {4}previousPackageArns:\n {6}- .*\n/, "\n")).toBe(before.replace(/\n {4}packageArn: .*\n/, "\n"));
@@ -116,9 +123,9 @@ describe("promote dev → staging: a stage that requires approval", () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('error: refusing to promote to "staging": 4 gates failed');
     expect(r.stderr).toContain('approved: version 1 is PendingManualApproval in stack "dev"; stack "staging" requires Approved');
-    expect(r.stderr).toContain("metric validation:auc = 0.79 is below stack \"staging\"'s minimum 0.8");
-    expect(r.stderr).toContain("metric validation:logloss = 0.65 is above stack \"staging\"'s maximum 0.6");
-    expect(r.stderr).toContain("endpoint churn-dev-endpoint of stack \"dev\" is Failed, not InService: model container failed its ping");
+    expect(r.stderr).toContain('metric validation:auc = 0.79 is below stack "staging"\'s minimum 0.8');
+    expect(r.stderr).toContain('metric validation:logloss = 0.65 is above stack "staging"\'s maximum 0.6');
+    expect(r.stderr).toContain('endpoint churn-dev-endpoint of stack "dev" is Failed, not InService: model container failed its ping');
     expect(world.stackText("staging")).toBe(before);
     for (const c of ["CreateModelPackageCommand", "CopyObjectCommand", "UpdateModelPackageCommand", "PutImageCommand"]) expect(world.sent(c)).toEqual([]);
     expect(world.sent("PutObjectCommand").filter((p) => String(p.Key).endsWith("/model.tar.gz"))).toEqual([]);
@@ -129,14 +136,14 @@ describe("promote dev → staging: a stage that requires approval", () => {
     delete world.packages.get(packageArn("dev", 1))!.CustomerMetadataProperties!["metric:validation:logloss"];
     const r = await world.run(promoteToStaging);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("metric validation:logloss is not registered with the version (stack \"staging\" requires <= 0.6)");
+    expect(r.stderr).toContain('metric validation:logloss is not registered with the version (stack "staging" requires <= 0.6)');
   });
 
   it("refuses when the source endpoint fails its smoke test", async () => {
     world.invoke = "wrong-count";
     const r = await world.run(promoteToStaging);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("dev endpoint healthy: smoke test of stack \"dev\": csv request: 4 predictions for 5 rows");
+    expect(r.stderr).toContain('dev endpoint healthy: smoke test of stack "dev": csv request: 4 predictions for 5 rows');
   });
 
   it("refuses a --version the source stack does not serve", async () => {
@@ -193,7 +200,13 @@ describe("promote dev → staging: a stage that does not require approval", () =
     expect(world.stackText("staging")).toBe(before);
     expect(ops(world)).toEqual(["preview staging", "up staging", "up staging"]);
     expect(world.sent("UpdateModelPackageCommand")).toEqual([
-      { ModelPackageArn: COPY, ModelApprovalStatus: "Rejected", ApprovalDescription: expect.stringMatching(/^Rejected by ml-deploy: failed on stack staging after it was pinned: smoke test of stack "staging": csv request: 4 predictions for 5 rows/) },
+      {
+        ModelPackageArn: COPY,
+        ModelApprovalStatus: "Rejected",
+        ApprovalDescription: expect.stringMatching(
+          /^Rejected by ml-deploy: failed on stack staging after it was pinned: smoke test of stack "staging": csv request: 4 predictions for 5 rows/,
+        ),
+      },
     ]);
     // A re-run refuses the rejected copy rather than trying it again.
     world.invoke = "ok";
@@ -238,7 +251,9 @@ describe("promote staging → prod", () => {
     expect((await world.run(["approve", "--stack", "prod", "--version", "3", "--reason", "reviewed by the prod approver"])).code).toBe(0);
     const d = await world.run(["deploy", "--stack", "prod", "--version", "3", "--yes"]);
     expect(d.code, d.stderr).toBe(0);
-    expect(world.stackText("prod")).toContain(`packageArn: ${packageArn("prod", 3)}\n    previousPackageArns:\n      - ${packageArn("prod", 2)}\n      - ${packageArn("prod", 1)}\n`);
+    expect(world.stackText("prod")).toContain(
+      `packageArn: ${packageArn("prod", 3)}\n    previousPackageArns:\n      - ${packageArn("prod", 2)}\n      - ${packageArn("prod", 1)}\n`,
+    );
   });
 
   it("--dry-run needs no --yes", async () => {

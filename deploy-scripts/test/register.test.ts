@@ -25,7 +25,11 @@ describe("register", () => {
         SupportedResponseMIMETypes: ["application/json", "text/csv"],
       },
       MetadataProperties: { CommitId: "abc123", GeneratedBy: expect.stringContaining(`training-job/${COMPLETED_JOB}`) },
-      ModelMetrics: { ModelQuality: { Statistics: { ContentType: "application/json", S3Uri: `s3://${bucket("dev", "artifacts")}/models/registered/${COMPLETED_JOB}/model-quality.json` } } },
+      ModelMetrics: {
+        ModelQuality: {
+          Statistics: { ContentType: "application/json", S3Uri: `s3://${bucket("dev", "artifacts")}/models/registered/${COMPLETED_JOB}/model-quality.json` },
+        },
+      },
       CustomerMetadataProperties: {
         trainingJobName: COMPLETED_JOB,
         gitCommit: "abc123",
@@ -55,7 +59,9 @@ describe("register", () => {
       artifactSha256: createHash("sha256").update(world.objects.get(key)!).digest("hex"),
     });
     // The version is read as one pinned S3 version, whatever the key holds later.
-    expect(world.sent("GetObjectCommand").filter((g) => g.Key === key.slice(key.indexOf("/") + 1))).toEqual([expect.objectContaining({ VersionId: world.versions.get(key) })]);
+    expect(world.sent("GetObjectCommand").filter((g) => g.Key === key.slice(key.indexOf("/") + 1))).toEqual([
+      expect.objectContaining({ VersionId: world.versions.get(key) }),
+    ]);
   });
 
   it("refuses an archive without model.json: nothing to serve, no identity", async () => {
@@ -107,7 +113,11 @@ describe("approve and reject", () => {
     expect(world.sent("UpdateModelPackageCommand")).toEqual([
       { ModelPackageArn: expect.stringMatching(/churn-dev-group\/2$/), ModelApprovalStatus: "Approved", ApprovalDescription: "reviewed metrics and data" },
     ]);
-    expect(r.json()).toMatchObject({ decision: "Approved", previous: "PendingManualApproval", version: { approval: "Approved", approvalDescription: "reviewed metrics and data" } });
+    expect(r.json()).toMatchObject({
+      decision: "Approved",
+      previous: "PendingManualApproval",
+      version: { approval: "Approved", approvalDescription: "reviewed metrics and data" },
+    });
     // validation:auc 0.75 meets dev's own minimum of 0.70: nothing to warn about.
     expect(r.json().warnings).toEqual([]);
   });
@@ -116,7 +126,7 @@ describe("approve and reject", () => {
     world.addPackage("dev", { approval: "PendingManualApproval", metrics: { "validation:auc": 0.6 } });
     const r = await world.run(["approve", "--stack", "dev", "--version", "latest", "--reason", "exploratory"]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("warning: metric validation:auc = 0.6 is below stack \"dev\"'s minimum 0.7");
+    expect(r.stderr).toContain('warning: metric validation:auc = 0.6 is below stack "dev"\'s minimum 0.7');
   });
 
   it("rejects a version by ARN", async () => {
@@ -130,7 +140,7 @@ describe("approve and reject", () => {
     const arn = [...world.packages.keys()].find((k) => k.includes("churn-prod-group"))!;
     const r = await world.run(["approve", "--stack", "dev", "--version", arn, "--reason", "x"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("is not in stack \"dev\"'s model package group churn-dev-group");
+    expect(r.stderr).toContain('is not in stack "dev"\'s model package group churn-dev-group');
     expect(world.sent("UpdateModelPackageCommand")).toEqual([]);
   });
 

@@ -11,7 +11,21 @@ import * as lib from "../src/index";
 import { objectSha256 } from "../src/registry/artifact";
 import { runSmoke } from "../src/smoke/run";
 import { lockPath } from "../src/stacks/lock";
-import { IMAGE_BLOBS, IMAGE_DIGEST, IMAGE_MANIFEST, World, bucket, configName, endpoint, group, identityOf, imageIn, packageArn, repositoryName, updaterRole } from "./world";
+import {
+  IMAGE_BLOBS,
+  IMAGE_DIGEST,
+  IMAGE_MANIFEST,
+  World,
+  bucket,
+  configName,
+  endpoint,
+  group,
+  identityOf,
+  imageIn,
+  packageArn,
+  repositoryName,
+  updaterRole,
+} from "./world";
 import { createHash } from "node:crypto";
 
 let world: World;
@@ -24,7 +38,8 @@ const ops = () => world.stacks.calls.filter((c) => c.op !== "outputs").map((c) =
 const runOptions = () => world.stacks.calls.filter((c) => c.op === "preview" || c.op === "up").map((c) => c.options);
 const deployDev2 = ["deploy", "--stack", "dev", "--version", "2"];
 const promoteToStaging = ["promote", "--from", "dev", "--to", "staging"];
-const noApprovalIn = (stack: string) => writeFileSync(world.stackPath(stack), world.stackText(stack).replace("requireApproval: true", "requireApproval: false"));
+const noApprovalIn = (stack: string) =>
+  writeFileSync(world.stackPath(stack), world.stackText(stack).replace("requireApproval: true", "requireApproval: false"));
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
 describe("1. the model change's pulumi up runs as the stage's endpoint-updater role", () => {
@@ -39,7 +54,12 @@ describe("1. the model change's pulumi up runs as the stage's endpoint-updater r
       { env: { ML_PLATFORM_PROVIDER_ROLE_ARN: updaterRole(stack) }, policyPacks: [], policyPackConfigs: [] },
     ]);
     expect(world.sent("AssumeRoleCommand")).toEqual([
-      { RoleArn: updaterRole(stack), RoleSessionName: `ml-deploy-${command}-${stack}`, Tags: [{ Key: "ml-deploy-command", Value: command }], DurationSeconds: 900 },
+      {
+        RoleArn: updaterRole(stack),
+        RoleSessionName: `ml-deploy-${command}-${stack}`,
+        Tags: [{ Key: "ml-deploy-command", Value: command }],
+        DurationSeconds: 900,
+      },
     ]);
   });
 
@@ -56,7 +76,9 @@ describe("1. the model change's pulumi up runs as the stage's endpoint-updater r
     const before = world.stackText("dev");
     const r = await world.run(deployDev2);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('error: stack "dev" has no updaterRoleArn output: ml-deploy runs the pulumi up of a model change as the stage\'s endpoint-updater role');
+    expect(r.stderr).toContain(
+      'error: stack "dev" has no updaterRoleArn output: ml-deploy runs the pulumi up of a model change as the stage\'s endpoint-updater role',
+    );
     expect(r.stderr).toContain("hint: the platform admin must first run `pulumi up --stack dev` with the current infra program");
     expect(world.stackText("dev")).toBe(before);
     expect(ops()).toEqual([]);
@@ -86,7 +108,9 @@ describe("2. after the update, the endpoint must run the configuration it deploy
     const r = await world.run(deployDev2);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: SageMaker rolled back the update of stack "dev"; stack "dev" is back on the previous version');
-    expect(r.stderr).toContain(`endpoint ${endpoint("dev")} of stack "dev" is InService on endpoint config ${configName("dev", 0)}, not ${configName("dev", 1)}, which this update deployed`);
+    expect(r.stderr).toContain(
+      `endpoint ${endpoint("dev")} of stack "dev" is InService on endpoint config ${configName("dev", 0)}, not ${configName("dev", 1)}, which this update deployed`,
+    );
     expect(world.stackText("dev")).toBe(before);
     expect(ops()).toEqual(["preview dev", "up dev", "up dev"]);
     // The old model answered; the smoke test never ran against it as if it were the new one.
@@ -98,7 +122,10 @@ describe("2. after the update, the endpoint must run the configuration it deploy
     world.rollsBack.add("staging");
     const r = await world.run(promoteToStaging);
     expect(r.code).toBe(1);
-    expect(world.packages.get(packageArn("staging", 2))).toMatchObject({ ModelApprovalStatus: "Rejected", ApprovalDescription: expect.stringContaining("SageMaker rolled the update back") });
+    expect(world.packages.get(packageArn("staging", 2))).toMatchObject({
+      ModelApprovalStatus: "Rejected",
+      ApprovalDescription: expect.stringContaining("SageMaker rolled the update back"),
+    });
   });
 });
 
@@ -121,7 +148,10 @@ describe("3. the smoke test checks that the expected version answers", () => {
   });
 
   it("a response without an identity fails when one is expected", async () => {
-    const transport = { target: "t", send: async () => ({ status: 200, contentType: "application/json", body: '{"predictions":[{"score":0.5}]}', latencyMs: 1 }) };
+    const transport = {
+      target: "t",
+      send: async () => ({ status: 200, contentType: "application/json", body: '{"predictions":[{"score":0.5}]}', latencyMs: 1 }),
+    };
     const result = await runSmoke(transport, { columns: ["a"], rows: [["1"]] }, { maxLatencyMs: 100, warmUp: false, expectedIdentity: "model-sha256=abc" });
     expect(result.problems).toEqual([
       "csv request: answered by a model that sent no identity (no CustomAttributes), expected model model-sha256=abc",
@@ -141,7 +171,9 @@ describe("4. each stage serves its image from its own repository, by digest", ()
   it("copies exactly the missing blobs, then puts the manifest under the same digest, and registers the target's image", async () => {
     const r = await world.run(promoteToStaging);
     expect(r.code, r.stderr).toBe(0);
-    expect(world.sent("BatchCheckLayerAvailabilityCommand")).toEqual([{ registryId: "111122223333", repositoryName: repositoryName("staging"), layerDigests: [config, layer1, layer2] }]);
+    expect(world.sent("BatchCheckLayerAvailabilityCommand")).toEqual([
+      { registryId: "111122223333", repositoryName: repositoryName("staging"), layerDigests: [config, layer1, layer2] },
+    ]);
     expect(world.sent("GetDownloadUrlForLayerCommand").map((i) => [i.repositoryName, i.layerDigest])).toEqual([[repositoryName("dev"), layer2]]);
     expect(world.downloads).toHaveLength(1);
     expect(world.sent("CompleteLayerUploadCommand").map((i) => i.layerDigests)).toEqual([[layer2]]);
@@ -149,7 +181,13 @@ describe("4. each stage serves its image from its own repository, by digest", ()
     const parts = world.sent("UploadLayerPartCommand");
     expect(parts.map((p) => p.partFirstByte)).toEqual(Array.from({ length: Math.ceil(IMAGE_BLOBS[2]!.length / 8) }, (_, i) => i * 8));
     expect(world.sent("PutImageCommand")).toEqual([
-      { registryId: "111122223333", repositoryName: repositoryName("staging"), imageManifest: IMAGE_MANIFEST, imageManifestMediaType: "application/vnd.oci.image.manifest.v1+json", imageDigest: IMAGE_DIGEST },
+      {
+        registryId: "111122223333",
+        repositoryName: repositoryName("staging"),
+        imageManifest: IMAGE_MANIFEST,
+        imageManifestMediaType: "application/vnd.oci.image.manifest.v1+json",
+        imageDigest: IMAGE_DIGEST,
+      },
     ]);
     expect(world.repos.get(repositoryName("staging"))!.manifests.has(IMAGE_DIGEST)).toBe(true);
     const [create] = world.sent("CreateModelPackageCommand");
@@ -301,7 +339,9 @@ describe("8. cancellation and concurrent runs", () => {
     expect(ops()).toEqual(["preview dev", "up dev", "cancel dev", "up dev"]);
     expect(filesAtReapply).toEqual([before]);
     expect(world.stackText("dev")).toBe(before);
-    expect(r.stderr).toContain(`error: ${signal} cancelled the update of stack "dev"; stack "dev" is back on the previous version and ${world.stackPath("dev")} is unchanged`);
+    expect(r.stderr).toContain(
+      `error: ${signal} cancelled the update of stack "dev"; stack "dev" is back on the previous version and ${world.stackPath("dev")} is unchanged`,
+    );
     expect(existsSync(lockPath(path.join(world.dir, "stacks"), "dev"))).toBe(false);
     expect(world.signals.listenerCount(signal)).toBe(0);
   });
@@ -329,7 +369,10 @@ describe("8. cancellation and concurrent runs", () => {
 
   it("a stale lock (its process is gone) is reported with how to clear it", async () => {
     const file = lockPath(path.join(world.dir, "stacks"), "dev");
-    writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 1, host: os.hostname(), command: "ml-deploy deploy --stack dev", startedAt: "2025-03-01T11:00:00.000Z" }));
+    writeFileSync(
+      file,
+      JSON.stringify({ pid: 2 ** 22 + 1, host: os.hostname(), command: "ml-deploy deploy --stack dev", startedAt: "2025-03-01T11:00:00.000Z" }),
+    );
     const r = await world.run(deployDev2);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: stack "dev" has a stale lock: `ml-deploy deploy --stack dev` (pid 4194305');

@@ -22,8 +22,16 @@ function handler(responses: Array<{ statusCode: number; headers?: Record<string,
 
 describe("throttling", () => {
   it("SageMaker calls are retried with the SDK's retry strategy until they succeed", async () => {
-    const throttled = { statusCode: 400, headers: { "x-amzn-errortype": "ThrottlingException", "content-type": "application/x-amz-json-1.1" }, body: '{"__type":"ThrottlingException","message":"Rate exceeded"}' };
-    const http = handler([throttled, throttled, { statusCode: 200, headers: { "content-type": "application/x-amz-json-1.1" }, body: '{"EndpointName":"e","EndpointStatus":"InService"}' }]);
+    const throttled = {
+      statusCode: 400,
+      headers: { "x-amzn-errortype": "ThrottlingException", "content-type": "application/x-amz-json-1.1" },
+      body: '{"__type":"ThrottlingException","message":"Rate exceeded"}',
+    };
+    const http = handler([
+      throttled,
+      throttled,
+      { statusCode: 200, headers: { "content-type": "application/x-amz-json-1.1" }, body: '{"EndpointName":"e","EndpointStatus":"InService"}' },
+    ]);
     const aws = createAwsClients({ retry: { maxAttempts: 4, delayMs: 1 }, requestHandler: http });
     const sm = aws.sagemaker("eu-west-1");
     (sm.config as { credentials: unknown }).credentials = async () => ({ accessKeyId: "AKID", secretAccessKey: "secret" });

@@ -8,12 +8,17 @@ const { buildSmokeRequests, checkSmokeResponse, httpTransport, runSmoke, sampleF
 
 const sample = sampleFromCsv(VALIDATION_CSV, { label: "churn", maxRows: 3 });
 const [csvRequest, jsonRequest] = buildSmokeRequests(sample);
-const ok = (body: unknown, latencyMs = 5) => ({ status: 200, contentType: "application/json", body: typeof body === "string" ? body : JSON.stringify(body), latencyMs });
+const ok = (body: unknown, latencyMs = 5) => ({
+  status: 200,
+  contentType: "application/json",
+  body: typeof body === "string" ? body : JSON.stringify(body),
+  latencyMs,
+});
 
 describe("smoke requests", () => {
   it("drop the label, keep quoting, send CSV without a header and JSON instances keyed by feature", () => {
     expect(sample.columns).toEqual(["tenure", "plan", "monthly"]);
-    expect(csvRequest).toMatchObject({ contentType: "text/csv", accept: "application/json", rows: 3, body: '12,basic,29.5\n3,premium,89.0\n40,basic,19.9\n' });
+    expect(csvRequest).toMatchObject({ contentType: "text/csv", accept: "application/json", rows: 3, body: "12,basic,29.5\n3,premium,89.0\n40,basic,19.9\n" });
     expect(JSON.parse(jsonRequest!.body)).toEqual({
       instances: [
         { tenure: 12, plan: "basic", monthly: 29.5 },
@@ -36,7 +41,16 @@ describe("smoke checks", () => {
     ["ml-core's classification JSON", { predictions: [probs({ "0": 0.1, "1": 0.9 }), probs({ "0": 0.5, "1": 0.5 }), probs({ "0": 1, "1": 0 })] }],
     ["ml-core's regression JSON", { predictions: [{ score: 1.5 }, { score: -2 }, { score: 0 }] }],
     ["a bare array of numbers", [0.1, 0.2, 0.3]],
-    ["probability arrays", { outputs: [[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]] }],
+    [
+      "probability arrays",
+      {
+        outputs: [
+          [0.2, 0.8],
+          [0.6, 0.4],
+          [0.5, 0.5],
+        ],
+      },
+    ],
     ["CSV lines", "1,0.1,0.9\n0,0.7,0.3\n1,0.2,0.8\n"],
   ])("accept %s", (_, body) => {
     expect(checkSmokeResponse(csvRequest!, ok(body), 100)).toEqual([]);
@@ -44,8 +58,16 @@ describe("smoke checks", () => {
 
   it.each([
     ["a missing row", { predictions: [{ score: 1 }, { score: 2 }] }, "csv request: 2 predictions for 3 rows"],
-    ["a probability above 1", { predictions: [probs({ a: 1.2, b: -0.2 }), probs({ a: 0.5, b: 0.5 }), probs({ a: 0.5, b: 0.5 })] }, "row 1: probability 1.2 is outside [0, 1]"],
-    ["probabilities not summing to 1", { predictions: [probs({ a: 0.5, b: 0.6 }), probs({ a: 0.5, b: 0.5 }), probs({ a: 0.5, b: 0.5 })] }, "row 1: probabilities sum to 1.1, not 1"],
+    [
+      "a probability above 1",
+      { predictions: [probs({ a: 1.2, b: -0.2 }), probs({ a: 0.5, b: 0.5 }), probs({ a: 0.5, b: 0.5 })] },
+      "row 1: probability 1.2 is outside [0, 1]",
+    ],
+    [
+      "probabilities not summing to 1",
+      { predictions: [probs({ a: 0.5, b: 0.6 }), probs({ a: 0.5, b: 0.5 }), probs({ a: 0.5, b: 0.5 })] },
+      "row 1: probabilities sum to 1.1, not 1",
+    ],
     ["a non-finite score", { predictions: [{ score: null }, { score: 1 }, { score: 1 }] }, "row 1: unexpected prediction null"],
     ["no predictions at all", { message: "ok" }, "response has no list of predictions"],
     ["invalid JSON", "{nope", "response is not valid JSON"],
@@ -55,7 +77,9 @@ describe("smoke checks", () => {
 
   it("refuse a slow answer and an error status", () => {
     expect(checkSmokeResponse(csvRequest!, ok([1, 2, 3], 250), 100)).toEqual(["csv request: took 250 ms, above the limit of 100 ms"]);
-    expect(checkSmokeResponse(csvRequest!, { status: 500, contentType: "text/plain", body: "internal error", latencyMs: 1 }, 100)).toEqual(["csv request: HTTP 500: internal error"]);
+    expect(checkSmokeResponse(csvRequest!, { status: 500, contentType: "text/plain", body: "internal error", latencyMs: 1 }, 100)).toEqual([
+      "csv request: HTTP 500: internal error",
+    ]);
   });
 });
 

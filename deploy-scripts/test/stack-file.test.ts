@@ -29,7 +29,10 @@ describe("pinPackage", () => {
   });
 
   it("replaces an artifactUri + image pin, and adds one where there was none", () => {
-    const artifact = STACK_FILES.staging.replace(/ {4}packageArn: .*\n/, "    artifactUri: s3://b/training-output/j/output/model.tar.gz\n    image: x@sha256:1\n");
+    const artifact = STACK_FILES.staging.replace(
+      / {4}packageArn: .*\n/,
+      "    artifactUri: s3://b/training-output/j/output/model.tar.gz\n    image: x@sha256:1\n",
+    );
     expect(parseSettings("staging", pinPackage(artifact, arn(3))).model).toEqual({ packageArn: arn(3), previousPackageArns: [] });
     const empty = STACK_FILES.staging.replace(/ {4}packageArn: .*\n/, "").replace("  mlPlatform:model:", "  mlPlatform:model: # nothing yet");
     const pinned = pinPackage(empty, arn(3));

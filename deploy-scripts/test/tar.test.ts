@@ -23,7 +23,13 @@ function header(name: string, sizeField: string, type = "0"): Buffer {
   h.write(type, 156);
   h.write("ustar\0", 257);
   h.write("00", 263);
-  h.write(h.reduce((a, b) => a + b, 0).toString(8).padStart(6, "0") + "\0 ", 148);
+  h.write(
+    h
+      .reduce((a, b) => a + b, 0)
+      .toString(8)
+      .padStart(6, "0") + "\0 ",
+    148,
+  );
   return h;
 }
 
@@ -55,7 +61,11 @@ describe("readFromTarGz", () => {
   });
 
   it.each([
-    ["a bad header checksum", gzipSync(Buffer.concat([Buffer.from(header("metrics.json", "00000000002\0").fill(7, 148, 150)), Buffer.alloc(512), Buffer.alloc(1024)])), /Invalid tar header/],
+    [
+      "a bad header checksum",
+      gzipSync(Buffer.concat([Buffer.from(header("metrics.json", "00000000002\0").fill(7, 148, 150)), Buffer.alloc(512), Buffer.alloc(1024)])),
+      /Invalid tar header/,
+    ],
     ["data that is not gzip", Buffer.from("PK\u0003\u0004 a zip file"), /incorrect header check/],
     ["an archive cut inside an entry", gzipSync(Buffer.concat([header("model.json", "00000010000\0"), Buffer.alloc(1024)])), /Unexpected end of data/],
   ])("rejects %s", { timeout: 5_000 }, async (_, archive, reason) => {

@@ -24,8 +24,16 @@ describe("train", () => {
       AlgorithmSpecification: { TrainingImage: IMAGE, TrainingInputMode: "File" },
       HyperParameters: { objective: "binary", label: "churn", num_round: "200", learning_rate: "0.1", early_stopping_rounds: "10" },
       InputDataConfig: [
-        { ChannelName: "train", ContentType: "text/csv", DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/train/` } } },
-        { ChannelName: "validation", ContentType: "text/csv", DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/validation/` } } },
+        {
+          ChannelName: "train",
+          ContentType: "text/csv",
+          DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/train/` } },
+        },
+        {
+          ChannelName: "validation",
+          ContentType: "text/csv",
+          DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/validation/` } },
+        },
       ],
       OutputDataConfig: { S3OutputPath: `s3://${bucket("dev", "artifacts")}/training-output/`, KmsKeyId: kmsKey("dev") },
       ResourceConfig: { InstanceType: "ml.m5.large", InstanceCount: 1, VolumeSizeInGB: 30, VolumeKmsKeyId: kmsKey("dev") },
@@ -61,7 +69,8 @@ describe("train", () => {
   it("--wait prints each status transition with the elapsed time and the job's metrics", async () => {
     const r = await world.run(["train", "--stack", "dev", "--image", IMAGE, "--wait"]);
     expect(r.code).toBe(0);
-    for (const s of ["InProgress / Starting", "InProgress / Downloading - Downloading message", "InProgress / Training", "Completed / Completed"]) expect(r.stderr).toContain(s);
+    for (const s of ["InProgress / Starting", "InProgress / Downloading - Downloading message", "InProgress / Training", "Completed / Completed"])
+      expect(r.stderr).toContain(s);
     expect(r.stderr).toMatch(/\[\s+\d+m\d\ds\] InProgress \/ Training/);
     expect(r.stdout).toContain("validation:auc = 0.9");
     expect(r.stdout).toContain("spot savings   67%");
@@ -117,9 +126,23 @@ describe("hyperparameters: ml-core's parser decides, before any job exists", () 
   });
 
   it("refuses a combination ml-core refuses, naming both sources", async () => {
-    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE, "--hp", "grow_policy=depthwise", "--hp", "max_depth=0", "--hp", "max_leaf_nodes=0"]);
+    const r = await world.run([
+      "train",
+      "--stack",
+      "dev",
+      "--image",
+      IMAGE,
+      "--hp",
+      "grow_policy=depthwise",
+      "--hp",
+      "max_depth=0",
+      "--hp",
+      "max_leaf_nodes=0",
+    ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('  - mlPlatform:training.hyperparameters of stack "dev" and --hp: grow_policy depthwise needs max_depth or max_leaf_nodes to bound the tree');
+    expect(r.stderr).toContain(
+      '  - mlPlatform:training.hyperparameters of stack "dev" and --hp: grow_policy depthwise needs max_depth or max_leaf_nodes to bound the tree',
+    );
     expect(world.sent("CreateTrainingJobCommand")).toEqual([]);
   });
 
@@ -135,7 +158,10 @@ describe("hyperparameters: ml-core's parser decides, before any job exists", () 
     const r = await world.run(["train", "--stack", "dev", "--image", IMAGE]);
     expect(r.code).toBe(0);
     const [input] = world.sent("CreateTrainingJobCommand");
-    expect((input!.AlgorithmSpecification as { MetricDefinitions: unknown[] }).MetricDefinitions).toEqual([...metricDefinitions("binary"), ...metricDefinitions("regression")]);
+    expect((input!.AlgorithmSpecification as { MetricDefinitions: unknown[] }).MetricDefinitions).toEqual([
+      ...metricDefinitions("binary"),
+      ...metricDefinitions("regression"),
+    ]);
   });
 
   it("--hp without '=' is a usage error", async () => {

@@ -12,14 +12,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { gunzipSync, gzipSync } from "node:zlib";
-import {
-  CopyObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   CreateModelPackageCommand,
   CreateTrainingJobCommand,
@@ -193,7 +186,8 @@ ${SERVERLESS}${INFRA}${TRAINING}  mlPlatform:promotion:
 `,
 };
 
-export const VALIDATION_CSV = "tenure,plan,monthly,churn\n12,basic,29.5,0\n3,premium,89.0,1\n40,basic,19.9,0\n7,\"pro, annual\",55.0,1\n22,premium,70.1,0\n1,basic,25.0,1\n";
+export const VALIDATION_CSV =
+  'tenure,plan,monthly,churn\n12,basic,29.5,0\n3,premium,89.0,1\n40,basic,19.9,0\n7,"pro, annual",55.0,1\n22,premium,70.1,0\n1,basic,25.0,1\n';
 
 /** A gzipped ustar archive, as SageMaker writes model.tar.gz (entries named `./<file>`). */
 export function tarGz(files: Record<string, string>, prefix = "./"): Buffer {
@@ -290,12 +284,19 @@ export class World {
     }
     this.addJob(COMPLETED_JOB, { "validation:auc": 0.91, "validation:logloss": 0.31, "train:auc": 0.95 });
     this.addPackage("dev", { approval: "Approved", metrics: { "validation:auc": 0.91, "validation:logloss": 0.31 }, job: "churn-dev-20240101-000000" });
-    this.addPackage("dev", { approval: "PendingManualApproval", metrics: { "validation:auc": 0.75, "validation:logloss": 0.7 }, job: "churn-dev-20240201-000000" });
+    this.addPackage("dev", {
+      approval: "PendingManualApproval",
+      metrics: { "validation:auc": 0.75, "validation:logloss": 0.7 },
+      job: "churn-dev-20240201-000000",
+    });
     this.addPackage("staging", { approval: "Approved", metrics: { "validation:auc": 0.88, "validation:logloss": 0.4 } });
     this.addPackage("prod", { approval: "Approved", metrics: { "validation:auc": 0.9, "validation:logloss": 0.4 } });
     this.addPackage("prod", { approval: "Approved", metrics: { "validation:auc": 0.9, "validation:logloss": 0.4 } });
     for (const stack of STACKS) {
-      const repo = { manifests: new Map([[IMAGE_DIGEST, { manifest: IMAGE_MANIFEST, mediaType: "application/vnd.oci.image.manifest.v1+json" }]]), blobs: new Set([CONFIG_DIGEST!, ...LAYER_DIGESTS]) };
+      const repo = {
+        manifests: new Map([[IMAGE_DIGEST, { manifest: IMAGE_MANIFEST, mediaType: "application/vnd.oci.image.manifest.v1+json" }]]),
+        blobs: new Set([CONFIG_DIGEST!, ...LAYER_DIGESTS]),
+      };
       this.repos.set(repositoryName(stack), repo);
       this.endpointConfigs.set(endpoint(stack), configName(stack, 0));
       this.served.set(endpoint(stack), this.identityOfPin(stack));
@@ -316,7 +317,11 @@ export class World {
     return readFileSync(this.stackPath(stack), "utf8");
   }
 
-  addJob(name: string, metrics: Record<string, number> | undefined, status: Partial<JobState> = { TrainingJobStatus: "Completed", SecondaryStatus: "Completed" }): void {
+  addJob(
+    name: string,
+    metrics: Record<string, number> | undefined,
+    status: Partial<JobState> = { TrainingJobStatus: "Completed", SecondaryStatus: "Completed" },
+  ): void {
     const artifact = `s3://${bucket("dev", "artifacts")}/training-output/${name}/output/model.tar.gz`;
     this.putObject(artifact.slice(5), tarGz({ "model.json": modelJsonOf(name), ...(metrics ? { "metrics.json": JSON.stringify(metrics) } : {}) }));
     this.jobs.set(name, {
@@ -353,7 +358,11 @@ export class World {
       ModelPackageStatus: "Completed",
       ModelPackageStatusDetails: { ValidationStatuses: [] },
       ModelApprovalStatus: opts.approval as never,
-      InferenceSpecification: { Containers: [{ Image: imageIn(stack), ModelDataUrl: `s3://${key}` }], SupportedContentTypes: ["text/csv"], SupportedResponseMIMETypes: ["application/json"] },
+      InferenceSpecification: {
+        Containers: [{ Image: imageIn(stack), ModelDataUrl: `s3://${key}` }],
+        SupportedContentTypes: ["text/csv"],
+        SupportedResponseMIMETypes: ["application/json"],
+      },
       CustomerMetadataProperties: {
         trainingJobName: job,
         gitCommit: "abc123",
@@ -371,7 +380,10 @@ export class World {
   /** Stores an object as S3 would: a new version id each time. */
   putObject(key: string, body: Buffer, checksum = false): string {
     this.objects.set(key, body);
-    const version = `v${this.versions.size + 1}-${createHash("sha256").update(key + this.clock + Math.random()).digest("hex").slice(0, 8)}`;
+    const version = `v${this.versions.size + 1}-${createHash("sha256")
+      .update(key + this.clock + Math.random())
+      .digest("hex")
+      .slice(0, 8)}`;
     this.versions.set(key, version);
     if (checksum) this.checksums.set(key, createHash("sha256").update(body).digest("base64"));
     else this.checksums.delete(key);
@@ -422,7 +434,9 @@ export class World {
   }
 
   sent(command: string): Array<Record<string, unknown>> {
-    return this.calls().filter((c) => c.command === command).map((c) => c.input);
+    return this.calls()
+      .filter((c) => c.command === command)
+      .map((c) => c.input);
   }
 
   async run(argv: string[], overrides: Partial<pkg.Deps> = {}): Promise<{ code: number; stdout: string; stderr: string; json: () => any }> {
@@ -478,7 +492,10 @@ export class World {
       const job = this.jobs.get(input.TrainingJobName) as (JobState & { script?: Array<Partial<JobState>> }) | undefined;
       if (!job) throw notFound("ValidationException", `Requested resource not found: ${input.TrainingJobName}`);
       const next = job.script?.shift();
-      if (next) Object.assign(job, next, { SecondaryStatusTransitions: [{ Status: next.SecondaryStatus, StartTime: new Date(this.clock), StatusMessage: `${next.SecondaryStatus} message` }] });
+      if (next)
+        Object.assign(job, next, {
+          SecondaryStatusTransitions: [{ Status: next.SecondaryStatus, StartTime: new Date(this.clock), StatusMessage: `${next.SecondaryStatus} message` }],
+        });
       if (job.TrainingJobStatus === "Completed" && !job.FinalMetricDataList) {
         job.FinalMetricDataList = [{ MetricName: "validation:auc", Value: 0.9 }];
         job.TrainingTimeInSeconds = 600;
@@ -569,7 +586,11 @@ export class World {
         .map(([k, v]) => ({ Key: k.slice(input.Bucket.length + 1), Size: v.length, ETag: `"${v.length}"` })),
     }));
     const noSuchVersion = (key: string) => Object.assign(new Error(`NoSuchVersion: ${key}`), { name: "NoSuchVersion", $metadata: { httpStatusCode: 404 } });
-    const preconditionFailed = () => Object.assign(new Error("At least one of the pre-conditions you specified did not hold"), { name: "PreconditionFailed", $metadata: { httpStatusCode: 412 } });
+    const preconditionFailed = () =>
+      Object.assign(new Error("At least one of the pre-conditions you specified did not hold"), {
+        name: "PreconditionFailed",
+        $metadata: { httpStatusCode: 412 },
+      });
     const current = (key: string, versionId?: string) => {
       const body = this.objects.get(key);
       if (!body) throw s3NotFound(key);
@@ -606,7 +627,10 @@ export class World {
       const key = `${input.Bucket}/${input.Key}`;
       if (enforced(key)) {
         if (input.IfNoneMatch === undefined && input.IfMatch === undefined) throw accessDenied();
-        throw Object.assign(new Error("A header you provided implies functionality that is not implemented"), { name: "NotImplemented", $metadata: { httpStatusCode: 501 } });
+        throw Object.assign(new Error("A header you provided implies functionality that is not implemented"), {
+          name: "NotImplemented",
+          $metadata: { httpStatusCode: 501 },
+        });
       }
       const [path, query = ""] = input.CopySource.split("?");
       const body = current(decodeURIComponent(path!), new URLSearchParams(query).get("versionId") ?? undefined);
@@ -616,7 +640,10 @@ export class World {
     this.installEcr();
     this.sts.on(AssumeRoleCommand).callsFake((input) => {
       if (this.untrustedRoles.has(input.RoleArn)) {
-        throw Object.assign(new Error(`User: arn:aws:sts::${ACCOUNT}:assumed-role/ci/runner is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
+        throw Object.assign(
+          new Error(`User: arn:aws:sts::${ACCOUNT}:assumed-role/ci/runner is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`),
+          { name: "AccessDenied", $metadata: { httpStatusCode: 403 } },
+        );
       }
       return { Credentials: { AccessKeyId: "ASIAUPDATER", SecretAccessKey: "secret", SessionToken: "token", Expiration: new Date(this.clock + 900_000) } };
     });
@@ -641,9 +668,14 @@ export class World {
       const r = repo(input.repositoryName);
       const images = input.imageIds.flatMap((id: { imageDigest: string }) => {
         const m = r.manifests.get(id.imageDigest);
-        return m ? [{ repositoryName: input.repositoryName, imageId: { imageDigest: id.imageDigest }, imageManifest: m.manifest, imageManifestMediaType: m.mediaType }] : [];
+        return m
+          ? [{ repositoryName: input.repositoryName, imageId: { imageDigest: id.imageDigest }, imageManifest: m.manifest, imageManifestMediaType: m.mediaType }]
+          : [];
       });
-      return { images, failures: images.length ? [] : [{ imageId: input.imageIds[0], failureCode: "ImageNotFound", failureReason: "Requested image not found" }] };
+      return {
+        images,
+        failures: images.length ? [] : [{ imageId: input.imageIds[0], failureCode: "ImageNotFound", failureReason: "Requested image not found" }],
+      };
     });
     this.ecr.on(BatchCheckLayerAvailabilityCommand).callsFake((input) => {
       const r = repo(input.repositoryName);
@@ -654,7 +686,10 @@ export class World {
     });
     this.ecr.on(GetDownloadUrlForLayerCommand).callsFake((input) => {
       if (!repo(input.repositoryName).blobs.has(input.layerDigest)) throw ecrError("LayersNotFoundException", `layer ${input.layerDigest} not found`);
-      return { downloadUrl: `https://prod-${REGION}-starport-layer-bucket.s3.amazonaws.com/${input.repositoryName}/${input.layerDigest}`, layerDigest: input.layerDigest };
+      return {
+        downloadUrl: `https://prod-${REGION}-starport-layer-bucket.s3.amazonaws.com/${input.repositoryName}/${input.layerDigest}`,
+        layerDigest: input.layerDigest,
+      };
     });
     this.ecr.on(InitiateLayerUploadCommand).callsFake((input) => {
       repo(input.repositoryName);

@@ -31,15 +31,7 @@ export function toRow(f: Flight): string[] {
   if (month === undefined) throw new Error(`flight date ${JSON.stringify(f.date)} has no month ${m}`);
   // getUTCDay() is 0-6, always an index of WEEKDAYS.
   const weekday = WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]!;
-  return [
-    (hh + mm / 60).toFixed(2),
-    weekday,
-    month,
-    String(f.distance),
-    f.origin,
-    f.destination,
-    f.delay >= DELAYED_MINUTES ? "1" : "0",
-  ];
+  return [(hh + mm / 60).toFixed(2), weekday, month, String(f.distance), f.origin, f.destination, f.delay >= DELAYED_MINUTES ? "1" : "0"];
 }
 
 function main(): void {

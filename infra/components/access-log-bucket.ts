@@ -45,25 +45,43 @@ export class AccessLogBucket extends pulumi.ComponentResource {
     const bucketId = this.bucket.id;
     // ACLs disabled: log delivery is granted by the bucket policy instead of the log-delivery group ACL.
     this.ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucketId, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
-    this.publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
-      bucket: bucketId, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
-    }, child);
+    this.publicAccess = new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      {
+        bucket: bucketId,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      child,
+    );
     const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucketId, versioningConfiguration: { status: "Enabled" } }, child);
-    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
-      bucket: bucketId,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-    }, child);
-    new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
-      bucket: bucketId,
-      rules: [{
-        id: "expire-access-logs",
-        status: "Enabled",
-        filter: {},
-        expiration: { days: args.expirationDays ?? 365 },
-        noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionExpirationDays ?? 30 },
-        abortIncompleteMultipartUpload: { daysAfterInitiation: args.abortIncompleteMultipartUploadDays ?? 7 },
-      }],
-    }, { ...child, dependsOn: [versioning] });
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket: bucketId,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+      },
+      child,
+    );
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      {
+        bucket: bucketId,
+        rules: [
+          {
+            id: "expire-access-logs",
+            status: "Enabled",
+            filter: {},
+            expiration: { days: args.expirationDays ?? 365 },
+            noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionExpirationDays ?? 30 },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: args.abortIncompleteMultipartUploadDays ?? 7 },
+          },
+        ],
+      },
+      { ...child, dependsOn: [versioning] },
+    );
 
     this.arn = this.bucket.arn;
     this.name = this.bucket.bucket;
@@ -76,9 +94,15 @@ export class AccessLogBucket extends pulumi.ComponentResource {
    */
   acceptLogsFrom(sources: readonly AccessLogSource[]): aws.s3.BucketPolicy {
     const sourceArns = sources.map((s) => s.bucket.arn.apply((bucketArn) => ({ bucketArn, prefix: s.prefix })));
-    return new aws.s3.BucketPolicy(`${this.resourceName}-policy`, {
-      bucket: this.bucket.id,
-      policy: pulumi.all([this.bucket.arn, this.args.accountId, pulumi.all(sourceArns)]).apply(([arn, accountId, list]) => JSON.stringify(accessLogBucketPolicy(arn, accountId, list))),
-    }, { parent: this, dependsOn: [this.publicAccess, this.ownership] });
+    return new aws.s3.BucketPolicy(
+      `${this.resourceName}-policy`,
+      {
+        bucket: this.bucket.id,
+        policy: pulumi
+          .all([this.bucket.arn, this.args.accountId, pulumi.all(sourceArns)])
+          .apply(([arn, accountId, list]) => JSON.stringify(accessLogBucketPolicy(arn, accountId, list))),
+      },
+      { parent: this, dependsOn: [this.publicAccess, this.ownership] },
+    );
   }
 }

@@ -24,18 +24,29 @@ export class ApproverRole extends pulumi.ComponentResource {
 
   constructor(name: string, args: ApproverRoleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlplatform:iam:ApproverRole", name, {}, opts);
-    this.role = new aws.iam.Role(`${name}-role`, {
-      description: "ml-platform approver: approves or rejects this stage's model versions",
-      assumeRolePolicy: JSON.stringify(principalTrustPolicy("TrustedApprovers", args.trustedPrincipalArns ?? [])),
-      maxSessionDuration: 3600,
-      tags: { [DUTY_TAG]: "approver" },
-    }, { parent: this });
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: "ml-platform approver: approves or rejects this stage's model versions",
+        assumeRolePolicy: JSON.stringify(principalTrustPolicy("TrustedApprovers", args.trustedPrincipalArns ?? [])),
+        maxSessionDuration: 3600,
+        tags: { [DUTY_TAG]: "approver" },
+      },
+      { parent: this },
+    );
 
-    new aws.iam.RolePolicy(`${name}-permissions`, {
-      role: this.role.id,
-      policy: pulumi.all([args.partition, args.accountId, args.modelPackageGroupName]).apply(([partition, accountId, modelPackageGroupName]) =>
-        JSON.stringify(approverPolicy({ partition, region: args.region, accountId, modelPackageGroupName }))),
-    }, { parent: this });
+    new aws.iam.RolePolicy(
+      `${name}-permissions`,
+      {
+        role: this.role.id,
+        policy: pulumi
+          .all([args.partition, args.accountId, args.modelPackageGroupName])
+          .apply(([partition, accountId, modelPackageGroupName]) =>
+            JSON.stringify(approverPolicy({ partition, region: args.region, accountId, modelPackageGroupName })),
+          ),
+      },
+      { parent: this },
+    );
 
     this.arn = this.role.arn;
     this.registerOutputs({ arn: this.arn });

@@ -52,7 +52,16 @@ export interface ArtifactStoreArgs {
 }
 
 /** The lifecycle rules of the two buckets, as data (tested directly). */
-export function artifactLifecycleRules(args: Pick<ArtifactStoreArgs, "noncurrentVersionExpirationDays" | "checkpointExpirationDays" | "trainingOutputExpirationDays" | "dataCaptureExpirationDays" | "abortIncompleteMultipartUploadDays">) {
+export function artifactLifecycleRules(
+  args: Pick<
+    ArtifactStoreArgs,
+    | "noncurrentVersionExpirationDays"
+    | "checkpointExpirationDays"
+    | "trainingOutputExpirationDays"
+    | "dataCaptureExpirationDays"
+    | "abortIncompleteMultipartUploadDays"
+  >,
+) {
   const housekeeping = {
     id: "expire-noncurrent-versions-and-abort-uploads",
     status: "Enabled",
@@ -94,34 +103,51 @@ export class ArtifactStore extends pulumi.ComponentResource {
     const retainOnDelete = args.retainOnDelete ?? false;
     const dataOptions = { parent: this, protect, retainOnDelete };
 
-    this.key = new aws.kms.Key(`${name}-key`, {
-      description: pulumi.interpolate`ml-platform data key (${pulumi.getStack()})`,
-      enableKeyRotation: true,
-      // The maximum waiting period: a key deleted by mistake can be restored for a month.
-      deletionWindowInDays: 30,
-      policy: pulumi.all([args.accountId, args.partition, args.region]).apply(([accountId, partition, region]) =>
-        JSON.stringify(platformKeyPolicy({ accountId, partition, region }))),
-    }, dataOptions);
+    this.key = new aws.kms.Key(
+      `${name}-key`,
+      {
+        description: pulumi.interpolate`ml-platform data key (${pulumi.getStack()})`,
+        enableKeyRotation: true,
+        // The maximum waiting period: a key deleted by mistake can be restored for a month.
+        deletionWindowInDays: 30,
+        policy: pulumi
+          .all([args.accountId, args.partition, args.region])
+          .apply(([accountId, partition, region]) => JSON.stringify(platformKeyPolicy({ accountId, partition, region }))),
+      },
+      dataOptions,
+    );
 
-    new aws.kms.Alias(`${name}-key-alias`, {
-      namePrefix: `alias/ml-platform-${pulumi.getStack()}-`,
-      targetKeyId: this.key.keyId,
-    }, { parent: this });
+    new aws.kms.Alias(
+      `${name}-key-alias`,
+      {
+        namePrefix: `alias/ml-platform-${pulumi.getStack()}-`,
+        targetKeyId: this.key.keyId,
+      },
+      { parent: this },
+    );
 
     const forceDestroy = args.forceDestroy ?? false;
-    this.accessLogs = new AccessLogBucket(`${name}-access-logs`, {
-      accountId: args.accountId,
-      expirationDays: args.accessLogExpirationDays,
-      noncurrentVersionExpirationDays: args.noncurrentVersionExpirationDays,
-      abortIncompleteMultipartUploadDays: args.abortIncompleteMultipartUploadDays,
-      forceDestroy,
-    }, dataOptions);
+    this.accessLogs = new AccessLogBucket(
+      `${name}-access-logs`,
+      {
+        accountId: args.accountId,
+        expirationDays: args.accessLogExpirationDays,
+        noncurrentVersionExpirationDays: args.noncurrentVersionExpirationDays,
+        abortIncompleteMultipartUploadDays: args.abortIncompleteMultipartUploadDays,
+        forceDestroy,
+      },
+      dataOptions,
+    );
 
     const rules = artifactLifecycleRules(args);
     const bucketArgs = { kmsKey: this.key, forceDestroy };
     const logsUnder = (prefix: string) => ({ bucket: this.accessLogs, prefix });
     this.datasets = new SecureBucket(`${name}-datasets`, { ...bucketArgs, lifecycleRules: rules.datasets, accessLogs: logsUnder("datasets/") }, dataOptions);
-    this.artifacts = new SecureBucket(`${name}-artifacts`, { ...bucketArgs, lifecycleRules: rules.artifacts, accessLogs: logsUnder("artifacts/") }, dataOptions);
+    this.artifacts = new SecureBucket(
+      `${name}-artifacts`,
+      { ...bucketArgs, lifecycleRules: rules.artifacts, accessLogs: logsUnder("artifacts/") },
+      dataOptions,
+    );
     this.accessLogs.acceptLogsFrom([
       { bucket: this.datasets.bucket, prefix: "datasets/" },
       { bucket: this.artifacts.bucket, prefix: "artifacts/" },
@@ -130,11 +156,15 @@ export class ArtifactStore extends pulumi.ComponentResource {
     if (args.trainingLogGroup ?? true) {
       // Created before any job runs, so SageMaker finds it instead of creating it unencrypted and
       // kept forever.
-      this.trainingLogGroup = new aws.cloudwatch.LogGroup(`${name}-training-logs`, {
-        name: TRAINING_LOG_GROUP_NAME,
-        retentionInDays: args.logRetentionDays,
-        kmsKeyId: this.key.arn,
-      }, { parent: this });
+      this.trainingLogGroup = new aws.cloudwatch.LogGroup(
+        `${name}-training-logs`,
+        {
+          name: TRAINING_LOG_GROUP_NAME,
+          retentionInDays: args.logRetentionDays,
+          kmsKeyId: this.key.arn,
+        },
+        { parent: this },
+      );
     }
     this.datasetsUri = pulumi.interpolate`s3://${this.datasets.name}/${DATASET_PREFIX}/`;
 

@@ -36,12 +36,16 @@ export class DeployerRole extends pulumi.ComponentResource {
 
   constructor(name: string, args: DeployerRoleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlplatform:iam:DeployerRole", name, {}, opts);
-    this.role = new aws.iam.Role(`${name}-role`, {
-      description: "CI deployer of the ml-platform: runs ml-deploy (train, register, promote, smoke, rollback); never approves",
-      assumeRolePolicy: JSON.stringify(principalTrustPolicy("TrustedDeployers", args.trustedPrincipalArns ?? [])),
-      maxSessionDuration: 3600,
-      tags: { [DUTY_TAG]: "deployer" },
-    }, { parent: this });
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: "CI deployer of the ml-platform: runs ml-deploy (train, register, promote, smoke, rollback); never approves",
+        assumeRolePolicy: JSON.stringify(principalTrustPolicy("TrustedDeployers", args.trustedPrincipalArns ?? [])),
+        maxSessionDuration: 3600,
+        tags: { [DUTY_TAG]: "deployer" },
+      },
+      { parent: this },
+    );
     this.arn = this.role.arn;
     this.name = name;
     this.args = args;
@@ -54,20 +58,27 @@ export class DeployerRole extends pulumi.ComponentResource {
    */
   attachPermissions(updaterRoleArn: pulumi.Input<string>): aws.iam.RolePolicy {
     const args = this.args;
-    return new aws.iam.RolePolicy(`${this.name}-permissions`, {
-      role: this.role.id,
-      policy: pulumi
-        .all([args.partition, args.stage, args.trainingRoleArn, args.sources ?? [], updaterRoleArn])
-        .apply(([partition, stage, trainingRoleArn, sources, updater]) =>
-          JSON.stringify(deployerPolicy({
-            ...stage,
-            partition,
-            trainingRoleArn,
-            training: args.training,
-            trainingJobNamePrefix: args.trainingJobNamePrefix,
-            updaterRoleArn: updater,
-            sources,
-          }))),
-    }, { parent: this });
+    return new aws.iam.RolePolicy(
+      `${this.name}-permissions`,
+      {
+        role: this.role.id,
+        policy: pulumi
+          .all([args.partition, args.stage, args.trainingRoleArn, args.sources ?? [], updaterRoleArn])
+          .apply(([partition, stage, trainingRoleArn, sources, updater]) =>
+            JSON.stringify(
+              deployerPolicy({
+                ...stage,
+                partition,
+                trainingRoleArn,
+                training: args.training,
+                trainingJobNamePrefix: args.trainingJobNamePrefix,
+                updaterRoleArn: updater,
+                sources,
+              }),
+            ),
+          ),
+      },
+      { parent: this },
+    );
   }
 }

@@ -37,32 +37,46 @@ export class EndpointUpdaterRole extends pulumi.ComponentResource {
 
   constructor(name: string, args: EndpointUpdaterRoleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlplatform:iam:EndpointUpdaterRole", name, {}, opts);
-    this.role = new aws.iam.Role(`${name}-role`, {
-      description: "ml-platform endpoint updater: pulumi up of a model change (new Model and EndpointConfig, UpdateEndpoint)",
-      assumeRolePolicy: pulumi.output(args.deployerRoleArn).apply((deployer) =>
-        JSON.stringify(principalTrustPolicy("DeployerAndTrustedPrincipals", [deployer, ...(args.trustedPrincipalArns ?? [])], { tagSession: true }))),
-      // Assumed by another role (role chaining): AWS caps such sessions at one hour anyway; the
-      // provider's assume-role credentials are refreshed during a long blue/green update.
-      maxSessionDuration: 3600,
-      tags: { [DUTY_TAG]: "endpoint-updater" },
-    }, { parent: this });
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: "ml-platform endpoint updater: pulumi up of a model change (new Model and EndpointConfig, UpdateEndpoint)",
+        assumeRolePolicy: pulumi
+          .output(args.deployerRoleArn)
+          .apply((deployer) =>
+            JSON.stringify(principalTrustPolicy("DeployerAndTrustedPrincipals", [deployer, ...(args.trustedPrincipalArns ?? [])], { tagSession: true })),
+          ),
+        // Assumed by another role (role chaining): AWS caps such sessions at one hour anyway; the
+        // provider's assume-role credentials are refreshed during a long blue/green update.
+        maxSessionDuration: 3600,
+        tags: { [DUTY_TAG]: "endpoint-updater" },
+      },
+      { parent: this },
+    );
 
-    new aws.iam.RolePolicy(`${name}-permissions`, {
-      role: this.role.id,
-      policy: pulumi.all([args.partition, args.accountId, args.hostingRoleArn, args.kmsKeyArn]).apply(([partition, accountId, hostingRoleArn, kmsKeyArn]) =>
-        JSON.stringify(endpointUpdaterPolicy({
-          partition,
-          region: args.region,
-          accountId,
-          stackTag: args.stackTag,
-          endpointName: args.endpointName,
-          modelNamePrefix: args.namePrefixes.model,
-          endpointConfigNamePrefix: args.namePrefixes.endpointConfig,
-          hostingRoleArn,
-          kmsKeyArn,
-          requireNetworkIsolation: args.requireNetworkIsolation,
-        }))),
-    }, { parent: this });
+    new aws.iam.RolePolicy(
+      `${name}-permissions`,
+      {
+        role: this.role.id,
+        policy: pulumi.all([args.partition, args.accountId, args.hostingRoleArn, args.kmsKeyArn]).apply(([partition, accountId, hostingRoleArn, kmsKeyArn]) =>
+          JSON.stringify(
+            endpointUpdaterPolicy({
+              partition,
+              region: args.region,
+              accountId,
+              stackTag: args.stackTag,
+              endpointName: args.endpointName,
+              modelNamePrefix: args.namePrefixes.model,
+              endpointConfigNamePrefix: args.namePrefixes.endpointConfig,
+              hostingRoleArn,
+              kmsKeyArn,
+              requireNetworkIsolation: args.requireNetworkIsolation,
+            }),
+          ),
+        ),
+      },
+      { parent: this },
+    );
 
     this.arn = this.role.arn;
     this.registerOutputs({ arn: this.arn });

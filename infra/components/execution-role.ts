@@ -39,22 +39,44 @@ export class ExecutionRole extends pulumi.ComponentResource {
   constructor(name: string, args: ExecutionRoleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlplatform:iam:ExecutionRole", name, {}, opts);
 
-    this.role = new aws.iam.Role(`${name}-role`, {
-      description: `SageMaker execution role of the ml-platform for ${args.duty === "training" ? "training jobs" : "the endpoint's model"}`,
-      assumeRolePolicy: pulumi
-        .all([args.partition, args.region, args.accountId])
-        .apply(([partition, region, accountId]) => JSON.stringify(serviceTrustPolicy("sagemaker.amazonaws.com", accountId, executionSourceArn(args.duty, partition, region, accountId)))),
-      maxSessionDuration: 3600,
-      tags: { [DUTY_TAG]: args.duty },
-    }, { parent: this });
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: `SageMaker execution role of the ml-platform for ${args.duty === "training" ? "training jobs" : "the endpoint's model"}`,
+        assumeRolePolicy: pulumi
+          .all([args.partition, args.region, args.accountId])
+          .apply(([partition, region, accountId]) =>
+            JSON.stringify(serviceTrustPolicy("sagemaker.amazonaws.com", accountId, executionSourceArn(args.duty, partition, region, accountId))),
+          ),
+        maxSessionDuration: 3600,
+        tags: { [DUTY_TAG]: args.duty },
+      },
+      { parent: this },
+    );
 
-    this.permissions = new aws.iam.RolePolicy(`${name}-permissions`, {
-      role: this.role.id,
-      policy: pulumi
-        .all([args.partition, args.region, args.accountId, args.store.datasets.arn, args.store.artifacts.arn, args.store.key.arn, args.repositoryArns])
-        .apply(([partition, region, accountId, datasetBucketArn, artifactBucketArn, kmsKeyArn, repositoryArns]) =>
-          JSON.stringify(executionRolePolicy(args.duty, { partition, region, accountId, datasetBucketArn, artifactBucketArn, kmsKeyArn, repositoryArns, rollbackAlarmPrefix: args.rollbackAlarmPrefix }))),
-    }, { parent: this });
+    this.permissions = new aws.iam.RolePolicy(
+      `${name}-permissions`,
+      {
+        role: this.role.id,
+        policy: pulumi
+          .all([args.partition, args.region, args.accountId, args.store.datasets.arn, args.store.artifacts.arn, args.store.key.arn, args.repositoryArns])
+          .apply(([partition, region, accountId, datasetBucketArn, artifactBucketArn, kmsKeyArn, repositoryArns]) =>
+            JSON.stringify(
+              executionRolePolicy(args.duty, {
+                partition,
+                region,
+                accountId,
+                datasetBucketArn,
+                artifactBucketArn,
+                kmsKeyArn,
+                repositoryArns,
+                rollbackAlarmPrefix: args.rollbackAlarmPrefix,
+              }),
+            ),
+          ),
+      },
+      { parent: this },
+    );
 
     this.arn = this.role.arn;
     this.registerOutputs({ arn: this.arn });

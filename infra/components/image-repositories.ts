@@ -13,12 +13,14 @@ export interface ImageRepositoriesArgs {
 /** ECR's lifecycle policy for one repository: untagged images (superseded pushes) expire. */
 export function untaggedImageLifecyclePolicy(days: number) {
   return {
-    rules: [{
-      rulePriority: 1,
-      description: `Expire untagged images after ${days} days`,
-      selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: days },
-      action: { type: "expire" },
-    }],
+    rules: [
+      {
+        rulePriority: 1,
+        description: `Expire untagged images after ${days} days`,
+        selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: days },
+        action: { type: "expire" },
+      },
+    ],
   };
 }
 
@@ -36,25 +38,33 @@ export class ImageRepositories extends pulumi.ComponentResource {
     const untaggedExpiryDays = args.untaggedExpiryDays ?? 7;
 
     for (const image of args.names) {
-      const repository = new aws.ecr.Repository(`${name}-${image}`, {
-        // Immutable tags: a tag names one image forever; deployments still pin by digest.
-        imageTagMutability: "IMMUTABLE",
-        imageScanningConfiguration: { scanOnPush: true },
-        encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: args.kmsKey.arn }],
-      }, { parent: this });
-      new aws.ecr.LifecyclePolicy(`${name}-${image}-lifecycle`, {
-        repository: repository.name,
-        policy: JSON.stringify(untaggedImageLifecyclePolicy(untaggedExpiryDays)),
-      }, { parent: this });
+      const repository = new aws.ecr.Repository(
+        `${name}-${image}`,
+        {
+          // Immutable tags: a tag names one image forever; deployments still pin by digest.
+          imageTagMutability: "IMMUTABLE",
+          imageScanningConfiguration: { scanOnPush: true },
+          encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: args.kmsKey.arn }],
+        },
+        { parent: this },
+      );
+      new aws.ecr.LifecyclePolicy(
+        `${name}-${image}-lifecycle`,
+        {
+          repository: repository.name,
+          policy: JSON.stringify(untaggedImageLifecyclePolicy(untaggedExpiryDays)),
+        },
+        { parent: this },
+      );
       this.repositories[image] = repository;
     }
 
     const entries = Object.entries(this.repositories);
-    this.urls = pulumi.all(entries.map(([image, repo]) => repo.repositoryUrl.apply((url) => [image, url] as const)))
+    this.urls = pulumi
+      .all(entries.map(([image, repo]) => repo.repositoryUrl.apply((url) => [image, url] as const)))
       .apply((pairs) => Object.fromEntries(pairs));
     this.arns = pulumi.all(entries.map(([, repo]) => repo.arn));
-    this.arnsByImage = pulumi.all(entries.map(([image, repo]) => repo.arn.apply((arn) => [image, arn] as const)))
-      .apply((pairs) => Object.fromEntries(pairs));
+    this.arnsByImage = pulumi.all(entries.map(([image, repo]) => repo.arn.apply((arn) => [image, arn] as const))).apply((pairs) => Object.fromEntries(pairs));
     this.registerOutputs({ urls: this.urls, arns: this.arns });
   }
 }

@@ -75,18 +75,34 @@ export function parseEndpointDeployment(stack: string, value: unknown): Endpoint
 /** Hex SHA-256 of a value's JSON with object keys sorted (so reordered YAML changes nothing). */
 function fingerprint(value: unknown): string {
   const sorted = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sorted) : v !== null && typeof v === "object"
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]))
-      : v;
-  return createHash("sha256").update(JSON.stringify(sorted(value)) ?? "null").digest("hex");
+    Array.isArray(v)
+      ? v.map(sorted)
+      : v !== null && typeof v === "object"
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return createHash("sha256")
+    .update(JSON.stringify(sorted(value)) ?? "null")
+    .digest("hex");
 }
 
 /** The fingerprints of the settings that shape this stack's EndpointConfiguration. */
-export function endpointFingerprints(args: Pick<InferenceEndpointArgs, "model" | "serving" | "dataCapture">): Omit<EndpointDeploymentRecord, "retainAllVariantProperties"> {
+export function endpointFingerprints(
+  args: Pick<InferenceEndpointArgs, "model" | "serving" | "dataCapture">,
+): Omit<EndpointDeploymentRecord, "retainAllVariantProperties"> {
   const { model, serving, dataCapture } = args;
-  const variant = serving.mode === "serverless"
-    ? { mode: serving.mode, memorySizeMb: serving.memorySizeMb, maxConcurrency: serving.maxConcurrency, provisionedConcurrency: serving.provisionedConcurrency }
-    : { mode: serving.mode, instanceType: serving.instanceType, instanceCount: serving.instanceCount };
+  const variant =
+    serving.mode === "serverless"
+      ? {
+          mode: serving.mode,
+          memorySizeMb: serving.memorySizeMb,
+          maxConcurrency: serving.maxConcurrency,
+          provisionedConcurrency: serving.provisionedConcurrency,
+        }
+      : { mode: serving.mode, instanceType: serving.instanceType, instanceCount: serving.instanceCount };
   const { previousPackageArns: _history, ...served } = model;
   return {
     configFingerprint: fingerprint({ served, variant, dataCapture }),
@@ -144,7 +160,10 @@ export function productionVariant(serving: ServingSettings, modelName: pulumi.In
 }
 
 /** Blue/green traffic shifting for instance endpoints, rolled back automatically by the alarms. */
-export function deploymentConfig(serving: InstanceServingSettings, alarmNames: pulumi.Input<string>[]): awsNative.types.input.sagemaker.EndpointDeploymentConfigArgs {
+export function deploymentConfig(
+  serving: InstanceServingSettings,
+  alarmNames: pulumi.Input<string>[],
+): awsNative.types.input.sagemaker.EndpointDeploymentConfigArgs {
   const d = serving.deployment;
   const routing: awsNative.types.input.sagemaker.EndpointTrafficRoutingConfigArgs = {
     type: d.trafficRouting,
@@ -199,43 +218,55 @@ export class InferenceEndpoint extends pulumi.ComponentResource {
 
     // Created before the endpoint so SageMaker logs into a group with our retention and key
     // (SageMaker would otherwise create it itself, unencrypted and kept forever).
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-      name: `/aws/sagemaker/Endpoints/${endpointName}`,
-      retentionInDays: args.logRetentionDays,
-      kmsKeyId: store.key.arn,
-    }, child);
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      {
+        name: `/aws/sagemaker/Endpoints/${endpointName}`,
+        retentionInDays: args.logRetentionDays,
+        kmsKeyId: store.key.arn,
+      },
+      child,
+    );
 
-    this.model = new aws.sagemaker.Model(`${name}-model`, {
-      executionRoleArn: args.role.arn,
-      primaryContainer: primaryContainer(args.model),
-      // The container needs no network; Serverless Inference does not support isolation.
-      enableNetworkIsolation: instanceBased,
-    }, {
-      ...child,
-      // SageMaker checks the role can read the model data: its policy must exist first.
-      dependsOn: [args.role.permissions],
-    });
+    this.model = new aws.sagemaker.Model(
+      `${name}-model`,
+      {
+        executionRoleArn: args.role.arn,
+        primaryContainer: primaryContainer(args.model),
+        // The container needs no network; Serverless Inference does not support isolation.
+        enableNetworkIsolation: instanceBased,
+      },
+      {
+        ...child,
+        // SageMaker checks the role can read the model data: its policy must exist first.
+        dependsOn: [args.role.permissions],
+      },
+    );
 
     const capture = args.dataCapture;
-    this.endpointConfig = new aws.sagemaker.EndpointConfiguration(`${name}-config`, {
-      productionVariants: [productionVariant(serving, this.model.name)],
-      // Serverless variants and instances with local NVMe storage (encrypted by the hardware) have
-      // no volume for the key, and SageMaker rejects one there.
-      kmsKeyArn: instanceBased && !hasLocalInstanceStorage(serving.instanceType) ? store.key.arn : undefined,
-      dataCaptureConfig: capture.enabled
-        ? {
-            enableCapture: true,
-            initialSamplingPercentage: capture.samplingPercent,
-            destinationS3Uri: pulumi.interpolate`s3://${store.artifacts.name}/${ARTIFACT_PREFIXES.dataCapture}/`,
-            kmsKeyId: store.key.arn,
-            captureOptions: [{ captureMode: "Input" }, { captureMode: "Output" }],
-            captureContentTypeHeader: {
-              csvContentTypes: ["text/csv"],
-              jsonContentTypes: ["application/json", "application/jsonlines"],
-            },
-          }
-        : undefined,
-    }, child);
+    this.endpointConfig = new aws.sagemaker.EndpointConfiguration(
+      `${name}-config`,
+      {
+        productionVariants: [productionVariant(serving, this.model.name)],
+        // Serverless variants and instances with local NVMe storage (encrypted by the hardware) have
+        // no volume for the key, and SageMaker rejects one there.
+        kmsKeyArn: instanceBased && !hasLocalInstanceStorage(serving.instanceType) ? store.key.arn : undefined,
+        dataCaptureConfig: capture.enabled
+          ? {
+              enableCapture: true,
+              initialSamplingPercentage: capture.samplingPercent,
+              destinationS3Uri: pulumi.interpolate`s3://${store.artifacts.name}/${ARTIFACT_PREFIXES.dataCapture}/`,
+              kmsKeyId: store.key.arn,
+              captureOptions: [{ captureMode: "Input" }, { captureMode: "Output" }],
+              captureContentTypeHeader: {
+                csvContentTypes: ["text/csv"],
+                jsonContentTypes: ["application/json", "application/jsonlines"],
+              },
+            }
+          : undefined,
+      },
+      child,
+    );
 
     this.alarms = endpointAlarms(name, endpointName, args.alarms, args.alarmTopic, child);
 
@@ -245,43 +276,65 @@ export class InferenceEndpoint extends pulumi.ComponentResource {
       retainAllVariantProperties: retainAllVariantProperties(previous, fingerprints),
     }));
 
-    this.endpoint = new awsNative.sagemaker.Endpoint(`${name}-endpoint`, {
-      // A fixed, stack-unique name: clients and the log group above know it before it exists,
-      // and only a change of this name replaces the Endpoint.
-      endpointName,
-      endpointConfigName: this.endpointConfig.name,
-      deploymentConfig: instanceBased ? deploymentConfig(serving, this.alarms.map((a) => a.name)) : undefined,
-      // Serverless variants have no instance count or weight to keep.
-      retainAllVariantProperties: instanceBased ? this.deployment.retainAllVariantProperties : undefined,
-    }, { ...child, dependsOn: [logGroup] });
+    this.endpoint = new awsNative.sagemaker.Endpoint(
+      `${name}-endpoint`,
+      {
+        // A fixed, stack-unique name: clients and the log group above know it before it exists,
+        // and only a change of this name replaces the Endpoint.
+        endpointName,
+        endpointConfigName: this.endpointConfig.name,
+        deploymentConfig: instanceBased
+          ? deploymentConfig(
+              serving,
+              this.alarms.map((a) => a.name),
+            )
+          : undefined,
+        // Serverless variants have no instance count or weight to keep.
+        retainAllVariantProperties: instanceBased ? this.deployment.retainAllVariantProperties : undefined,
+      },
+      { ...child, dependsOn: [logGroup] },
+    );
     this.endpointName = this.endpoint.endpointName.apply((n) => n ?? endpointName);
 
     if (instanceBased && serving.autoscaling.enabled) {
       const scaling = serving.autoscaling;
       // The resource ID is built from the endpoint's output, so the target is registered only
       // after the endpoint exists, and it stays the same across model updates.
-      this.scalableTarget = new aws.appautoscaling.Target(`${name}-scaling-target`, {
-        serviceNamespace: "sagemaker",
-        resourceId: pulumi.interpolate`endpoint/${this.endpointName}/variant/${VARIANT_NAME}`,
-        scalableDimension: "sagemaker:variant:DesiredInstanceCount",
-        minCapacity: scaling.min,
-        maxCapacity: scaling.max,
-      }, child);
-      new aws.appautoscaling.Policy(`${name}-scaling-policy`, {
-        policyType: "TargetTrackingScaling",
-        serviceNamespace: this.scalableTarget.serviceNamespace,
-        resourceId: this.scalableTarget.resourceId,
-        scalableDimension: this.scalableTarget.scalableDimension,
-        targetTrackingScalingPolicyConfiguration: {
-          predefinedMetricSpecification: { predefinedMetricType: "SageMakerVariantInvocationsPerInstance" },
-          targetValue: scaling.targetInvocationsPerInstance,
-          scaleInCooldown: scaling.scaleInCooldownSeconds,
-          scaleOutCooldown: scaling.scaleOutCooldownSeconds,
+      this.scalableTarget = new aws.appautoscaling.Target(
+        `${name}-scaling-target`,
+        {
+          serviceNamespace: "sagemaker",
+          resourceId: pulumi.interpolate`endpoint/${this.endpointName}/variant/${VARIANT_NAME}`,
+          scalableDimension: "sagemaker:variant:DesiredInstanceCount",
+          minCapacity: scaling.min,
+          maxCapacity: scaling.max,
         },
-      }, child);
+        child,
+      );
+      new aws.appautoscaling.Policy(
+        `${name}-scaling-policy`,
+        {
+          policyType: "TargetTrackingScaling",
+          serviceNamespace: this.scalableTarget.serviceNamespace,
+          resourceId: this.scalableTarget.resourceId,
+          scalableDimension: this.scalableTarget.scalableDimension,
+          targetTrackingScalingPolicyConfiguration: {
+            predefinedMetricSpecification: { predefinedMetricType: "SageMakerVariantInvocationsPerInstance" },
+            targetValue: scaling.targetInvocationsPerInstance,
+            scaleInCooldown: scaling.scaleInCooldownSeconds,
+            scaleOutCooldown: scaling.scaleOutCooldownSeconds,
+          },
+        },
+        child,
+      );
     }
 
-    this.registerOutputs({ endpointName: this.endpointName, modelName: this.model.name, endpointConfigName: this.endpointConfig.name, deployment: this.deployment });
+    this.registerOutputs({
+      endpointName: this.endpointName,
+      modelName: this.model.name,
+      endpointConfigName: this.endpointConfig.name,
+      deployment: this.deployment,
+    });
   }
 }
 
@@ -310,24 +363,34 @@ function endpointAlarms(
     okActions: actions,
   };
   const alarms = [
-    new aws.cloudwatch.MetricAlarm(`${name}-5xx-errors`, {
-      ...common,
-      name: `${rollbackAlarmPrefix(endpointName)}5xx-errors`,
-      alarmDescription: `Model container 5XX errors on ${endpointName}; rolls back a deployment in progress`,
-      metricName: "Invocation5XXErrors",
-      statistic: "Sum",
-      threshold: settings.invocation5xxErrors,
-    }, opts),
+    new aws.cloudwatch.MetricAlarm(
+      `${name}-5xx-errors`,
+      {
+        ...common,
+        name: `${rollbackAlarmPrefix(endpointName)}5xx-errors`,
+        alarmDescription: `Model container 5XX errors on ${endpointName}; rolls back a deployment in progress`,
+        metricName: "Invocation5XXErrors",
+        statistic: "Sum",
+        threshold: settings.invocation5xxErrors,
+      },
+      opts,
+    ),
   ];
   if (settings.modelLatencyP99Ms !== undefined) {
-    alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-model-latency`, {
-      ...common,
-      name: `${rollbackAlarmPrefix(endpointName)}model-latency`,
-      alarmDescription: `p99 model latency above ${settings.modelLatencyP99Ms} ms on ${endpointName}; rolls back a deployment in progress`,
-      metricName: "ModelLatency",
-      extendedStatistic: "p99",
-      threshold: settings.modelLatencyP99Ms * MODEL_LATENCY_UNITS_PER_MS,
-    }, opts));
+    alarms.push(
+      new aws.cloudwatch.MetricAlarm(
+        `${name}-model-latency`,
+        {
+          ...common,
+          name: `${rollbackAlarmPrefix(endpointName)}model-latency`,
+          alarmDescription: `p99 model latency above ${settings.modelLatencyP99Ms} ms on ${endpointName}; rolls back a deployment in progress`,
+          metricName: "ModelLatency",
+          extendedStatistic: "p99",
+          threshold: settings.modelLatencyP99Ms * MODEL_LATENCY_UNITS_PER_MS,
+        },
+        opts,
+      ),
+    );
   }
   return alarms;
 }

@@ -80,12 +80,14 @@ export function podSpec(a: ServingManifestArgs): Input.core.v1.PodSpec {
       seccompProfile: { type: "RuntimeDefault" },
     },
     terminationGracePeriodSeconds: terminationGracePeriodSeconds(s),
-    topologySpreadConstraints: [{
-      maxSkew: 1,
-      topologyKey: ZONE_KEY,
-      whenUnsatisfiable: s.zoneSpread === "required" ? "DoNotSchedule" : "ScheduleAnyway",
-      labelSelector: { matchLabels: labels(a.name) },
-    }],
+    topologySpreadConstraints: [
+      {
+        maxSkew: 1,
+        topologyKey: ZONE_KEY,
+        whenUnsatisfiable: s.zoneSpread === "required" ? "DoNotSchedule" : "ScheduleAnyway",
+        labelSelector: { matchLabels: labels(a.name) },
+      },
+    ],
     // The model is laid out before ml-core starts, so ml-core reads /opt/ml/model as on SageMaker
     // and imports no cloud SDK: the AWS CLI image downloads, the ml-core image itself unpacks (its
     // Debian base has tar; the fetcher's base is not ours to rely on).
@@ -112,21 +114,23 @@ export function podSpec(a: ServingManifestArgs): Input.core.v1.PodSpec {
         volumeMounts: [{ ...download, readOnly: true }, { name: "model", mountPath: MODEL_DIR }, tmp],
       },
     ],
-    containers: [{
-      name: "ml-core",
-      image: a.image,
-      args: ["serve"],
-      ports: [{ name: "http", containerPort: SERVING_PORT, protocol: "TCP" }],
-      resources,
-      securityContext: restrictedContainerSecurity(),
-      volumeMounts: [{ name: "model", mountPath: MODEL_DIR, readOnly: true }, tmp],
-      // The port opens once the model is loaded: startup allows a minute for a large model.
-      startupProbe: probe(HEALTH_ROUTES.ready, 2, 30),
-      readinessProbe: probe(HEALTH_ROUTES.ready, 5, 2),
-      livenessProbe: probe(HEALTH_ROUTES.live, 10, 3),
-      // Keep serving while endpoints and load balancers drop the pod, then SIGTERM starts the drain.
-      lifecycle: { preStop: { sleep: { seconds: s.preStopSeconds } } },
-    }],
+    containers: [
+      {
+        name: "ml-core",
+        image: a.image,
+        args: ["serve"],
+        ports: [{ name: "http", containerPort: SERVING_PORT, protocol: "TCP" }],
+        resources,
+        securityContext: restrictedContainerSecurity(),
+        volumeMounts: [{ name: "model", mountPath: MODEL_DIR, readOnly: true }, tmp],
+        // The port opens once the model is loaded: startup allows a minute for a large model.
+        startupProbe: probe(HEALTH_ROUTES.ready, 2, 30),
+        readinessProbe: probe(HEALTH_ROUTES.ready, 5, 2),
+        livenessProbe: probe(HEALTH_ROUTES.live, 10, 3),
+        // Keep serving while endpoints and load balancers drop the pod, then SIGTERM starts the drain.
+        lifecycle: { preStop: { sleep: { seconds: s.preStopSeconds } } },
+      },
+    ],
     volumes: [
       { name: "download", emptyDir: {} },
       { name: "model", emptyDir: {} },
@@ -163,7 +167,10 @@ export function serviceSpec(a: ServingManifestArgs): Input.core.v1.ServiceSpec {
 export function autoscalerSpec(a: ServingManifestArgs, deploymentName: pulumi.Input<string>): Input.autoscaling.v2.HorizontalPodAutoscalerSpec {
   const { minReplicas, maxReplicas, targetCpuUtilizationPercent, inFlightRequests } = a.serving.autoscaling;
   const metric: Input.autoscaling.v2.MetricSpec = inFlightRequests
-    ? { type: "Pods", pods: { metric: { name: inFlightRequests.metricName }, target: { type: "AverageValue", averageValue: String(inFlightRequests.targetPerPod) } } }
+    ? {
+        type: "Pods",
+        pods: { metric: { name: inFlightRequests.metricName }, target: { type: "AverageValue", averageValue: String(inFlightRequests.targetPerPod) } },
+      }
     : { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: targetCpuUtilizationPercent } } };
   return {
     scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deploymentName },
@@ -196,7 +203,10 @@ export function servingNetworkSpec(a: ServingManifestArgs): Input.networking.v1.
   const egress: Input.networking.v1.NetworkPolicyEgressRule[] = [
     {
       to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-      ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+      ports: [
+        { protocol: "UDP", port: 53 },
+        { protocol: "TCP", port: 53 },
+      ],
     },
     { to: s.egressHttpsCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port: 443 }] },
   ];
@@ -206,10 +216,15 @@ export function servingNetworkSpec(a: ServingManifestArgs): Input.networking.v1.
   return {
     podSelector: { matchLabels: labels(a.name) },
     policyTypes: ["Ingress", "Egress"],
-    ingress: s.allowIngressFromNamespaces.length === 0 ? [] : [{
-      from: s.allowIngressFromNamespaces.map((ns) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } })),
-      ports: [{ protocol: "TCP", port: SERVING_PORT }],
-    }],
+    ingress:
+      s.allowIngressFromNamespaces.length === 0
+        ? []
+        : [
+            {
+              from: s.allowIngressFromNamespaces.map((ns) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } })),
+              ports: [{ protocol: "TCP", port: SERVING_PORT }],
+            },
+          ],
     egress,
   };
 }
@@ -247,32 +262,52 @@ export class KubernetesServing extends pulumi.ComponentResource {
   constructor(name: string, args: KubernetesServingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlplatform:serving:KubernetesServing", name, {}, { ...opts, providers: [args.provider] });
     const child = { parent: this, provider: args.provider };
-    const a: ServingManifestArgs = { serving: args.serving, image: args.model.image, artifactUri: args.model.artifactUri, region: args.region, namespace: args.namespace, name: args.name };
+    const a: ServingManifestArgs = {
+      serving: args.serving,
+      image: args.model.image,
+      artifactUri: args.model.artifactUri,
+      region: args.region,
+      namespace: args.namespace,
+      name: args.name,
+    };
     const meta = (extra: Input.meta.v1.ObjectMeta = {}) => ({ namespace: ns.metadata.name, name: args.name, labels: labels(args.name), ...extra });
 
     // Fixed names: clients, the Pod Identity association and `kubectl rollout` know them in advance.
-    const ns = new k8s.core.v1.Namespace(`${name}-namespace`, {
-      metadata: {
-        name: args.namespace,
-        labels: {
-          "app.kubernetes.io/part-of": "ml-platform",
-          // The API server rejects any pod here that breaks the restricted standard, not only ours.
-          "pod-security.kubernetes.io/enforce": "restricted",
-          "pod-security.kubernetes.io/enforce-version": "latest",
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      {
+        metadata: {
+          name: args.namespace,
+          labels: {
+            "app.kubernetes.io/part-of": "ml-platform",
+            // The API server rejects any pod here that breaks the restricted standard, not only ours.
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/enforce-version": "latest",
+          },
         },
       },
-    }, child);
+      child,
+    );
 
-    const sa = new k8s.core.v1.ServiceAccount(`${name}-service-account`, {
-      metadata: meta({
-        annotations: args.serving.identity.mode === "irsa"
-          ? { "eks.amazonaws.com/role-arn": args.identity.arn, "eks.amazonaws.com/sts-regional-endpoints": "true" }
-          : undefined,
-      }),
-      automountServiceAccountToken: false,
-    }, child);
+    const sa = new k8s.core.v1.ServiceAccount(
+      `${name}-service-account`,
+      {
+        metadata: meta({
+          annotations:
+            args.serving.identity.mode === "irsa"
+              ? { "eks.amazonaws.com/role-arn": args.identity.arn, "eks.amazonaws.com/sts-regional-endpoints": "true" }
+              : undefined,
+        }),
+        automountServiceAccountToken: false,
+      },
+      child,
+    );
 
-    new k8s.networking.v1.NetworkPolicy(`${name}-default-deny`, { metadata: { namespace: ns.metadata.name, name: "default-deny", labels: labels(args.name) }, spec: defaultDenySpec() }, child);
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-default-deny`,
+      { metadata: { namespace: ns.metadata.name, name: "default-deny", labels: labels(args.name) }, spec: defaultDenySpec() },
+      child,
+    );
     const network = new k8s.networking.v1.NetworkPolicy(`${name}-network`, { metadata: meta(), spec: servingNetworkSpec(a) }, child);
 
     // Pods fetch the model as they start: the role must be able to read it, the association must

@@ -15,10 +15,14 @@ export class ModelRegistry extends pulumi.ComponentResource {
     super("mlplatform:registry:ModelRegistry", name, {}, opts);
     // The group name must be set (the API requires it); a stack-unique prefix keeps stacks sharing
     // an account apart, and `ml-deploy` finds it through the stack output, never by guessing.
-    this.group = new aws.sagemaker.ModelPackageGroup(`${name}-group`, {
-      modelPackageGroupName: `${args.modelName}-${pulumi.getStack()}`,
-      modelPackageGroupDescription: `Versions of the ${args.modelName} model registered by ml-platform (${pulumi.getStack()})`,
-    }, { parent: this, retainOnDelete: opts?.retainOnDelete });
+    this.group = new aws.sagemaker.ModelPackageGroup(
+      `${name}-group`,
+      {
+        modelPackageGroupName: `${args.modelName}-${pulumi.getStack()}`,
+        modelPackageGroupDescription: `Versions of the ${args.modelName} model registered by ml-platform (${pulumi.getStack()})`,
+      },
+      { parent: this, retainOnDelete: opts?.retainOnDelete },
+    );
     this.groupName = this.group.modelPackageGroupName;
     this.registerOutputs({ groupName: this.groupName });
   }

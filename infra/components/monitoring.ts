@@ -43,26 +43,47 @@ export function dashboardBody(args: DashboardArgs): { widgets: Array<Record<stri
   const widgets: Array<Record<string, unknown>> = [
     widget("Invocations", [invocation("Invocations")]),
     widget("Errors", [invocation("Invocation4XXErrors"), invocation("Invocation5XXErrors")]),
-    widget("Model latency (microseconds)", ["p50", "p90", "p99"].map((stat) => invocation("ModelLatency", { stat, label: stat }))),
+    widget(
+      "Model latency (microseconds)",
+      ["p50", "p90", "p99"].map((stat) => invocation("ModelLatency", { stat, label: stat })),
+    ),
   ];
   if (args.instances) {
     widgets.push(
-      widget("Instances (invocations ÷ invocations per instance) against the autoscaling bounds", [
-        [{ expression: "invocations / perInstance", id: "instances", label: "instances" }],
-        invocation("Invocations", { id: "invocations", visible: false }),
-        invocation("InvocationsPerInstance", { id: "perInstance", visible: false }),
-      ], {
-        annotations: { horizontal: [{ label: "autoscaling min", value: args.instances.min }, { label: "autoscaling max", value: args.instances.max }] },
-        yAxis: { left: { min: 0 } },
-      }),
-      widget("CPU and memory utilisation (CPU summed over vCPUs)", [
-        [INSTANCE_NAMESPACE, "CPUUtilization", ...dims, { stat: "Average" }],
-        [INSTANCE_NAMESPACE, "MemoryUtilization", ...dims, { stat: "Average" }],
-      ], { stat: "Average" }),
+      widget(
+        "Instances (invocations ÷ invocations per instance) against the autoscaling bounds",
+        [
+          [{ expression: "invocations / perInstance", id: "instances", label: "instances" }],
+          invocation("Invocations", { id: "invocations", visible: false }),
+          invocation("InvocationsPerInstance", { id: "perInstance", visible: false }),
+        ],
+        {
+          annotations: {
+            horizontal: [
+              { label: "autoscaling min", value: args.instances.min },
+              { label: "autoscaling max", value: args.instances.max },
+            ],
+          },
+          yAxis: { left: { min: 0 } },
+        },
+      ),
+      widget(
+        "CPU and memory utilisation (CPU summed over vCPUs)",
+        [
+          [INSTANCE_NAMESPACE, "CPUUtilization", ...dims, { stat: "Average" }],
+          [INSTANCE_NAMESPACE, "MemoryUtilization", ...dims, { stat: "Average" }],
+        ],
+        { stat: "Average" },
+      ),
     );
   }
   if (args.failureRuleNames?.length) {
-    widgets.push(widget("Failed training jobs and pipeline runs", args.failureRuleNames.map((rule): Metric => ["AWS/Events", "MatchedEvents", "RuleName", rule])));
+    widgets.push(
+      widget(
+        "Failed training jobs and pipeline runs",
+        args.failureRuleNames.map((rule): Metric => ["AWS/Events", "MatchedEvents", "RuleName", rule]),
+      ),
+    );
   }
   // Two columns, in order.
   widgets.forEach((w, i) => Object.assign(w, { x: (i % 2) * 12, y: Math.floor(i / 2) * 6 }));
@@ -76,7 +97,11 @@ export function failedTrainingJobPattern(prefix: string): Record<string, unknown
 
 /** The EventBridge event pattern of failed pipeline executions in this account and region. */
 export function failedPipelinePattern(pipelineArnPrefix: string): Record<string, unknown> {
-  return { source: ["aws.sagemaker"], "detail-type": [SAGEMAKER_EVENTS.pipelineExecution], detail: { currentPipelineExecutionStatus: ["Failed"], pipelineArn: [{ prefix: pipelineArnPrefix }] } };
+  return {
+    source: ["aws.sagemaker"],
+    "detail-type": [SAGEMAKER_EVENTS.pipelineExecution],
+    detail: { currentPipelineExecutionStatus: ["Failed"], pipelineArn: [{ prefix: pipelineArnPrefix }] },
+  };
 }
 
 export interface TopicPolicyArgs {
@@ -99,7 +124,16 @@ export function alarmTopicPolicy(a: TopicPolicyArgs): PolicyDocument {
       Sid: "AccountAdministersTopic",
       Effect: "Allow",
       Principal: { AWS: `arn:${a.partition}:iam::${a.accountId}:root` },
-      Action: ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"],
+      Action: [
+        "sns:GetTopicAttributes",
+        "sns:SetTopicAttributes",
+        "sns:AddPermission",
+        "sns:RemovePermission",
+        "sns:DeleteTopic",
+        "sns:Subscribe",
+        "sns:ListSubscriptionsByTopic",
+        "sns:Publish",
+      ],
       Resource: a.topicArn,
     },
     {
@@ -108,17 +142,22 @@ export function alarmTopicPolicy(a: TopicPolicyArgs): PolicyDocument {
       Principal: { Service: "cloudwatch.amazonaws.com" },
       Action: ["sns:Publish"],
       Resource: a.topicArn,
-      Condition: { StringEquals: { "aws:SourceAccount": a.accountId }, ArnLike: { "aws:SourceArn": `arn:${a.partition}:cloudwatch:${a.region}:${a.accountId}:alarm:*` } },
+      Condition: {
+        StringEquals: { "aws:SourceAccount": a.accountId },
+        ArnLike: { "aws:SourceArn": `arn:${a.partition}:cloudwatch:${a.region}:${a.accountId}:alarm:*` },
+      },
     },
     ...(a.ruleArns.length
-      ? [{
-          Sid: "FailureRulesPublish",
-          Effect: "Allow" as const,
-          Principal: { Service: "events.amazonaws.com" },
-          Action: ["sns:Publish"],
-          Resource: a.topicArn,
-          Condition: { StringEquals: { "aws:SourceAccount": a.accountId }, ArnEquals: { "aws:SourceArn": [...a.ruleArns] } },
-        }]
+      ? [
+          {
+            Sid: "FailureRulesPublish",
+            Effect: "Allow" as const,
+            Principal: { Service: "events.amazonaws.com" },
+            Action: ["sns:Publish"],
+            Resource: a.topicArn,
+            Condition: { StringEquals: { "aws:SourceAccount": a.accountId }, ArnEquals: { "aws:SourceArn": [...a.ruleArns] } },
+          },
+        ]
       : []),
   );
 }
@@ -170,104 +209,145 @@ export class EndpointMonitoring extends pulumi.ComponentResource {
       this.rules.push(r);
       return r;
     };
-    if (s.trainingFailures) rule("training-failed", `A training job of ${args.trainingJobNamePrefix} failed`, failedTrainingJobPattern(args.trainingJobNamePrefix));
+    if (s.trainingFailures)
+      rule("training-failed", `A training job of ${args.trainingJobNamePrefix} failed`, failedTrainingJobPattern(args.trainingJobNamePrefix));
     if (s.pipelineFailures) {
       const prefix = pulumi.interpolate`arn:${args.partition}:sagemaker:${args.region}:${args.accountId}:pipeline/${args.pipelineNamePrefix}`;
       rule("pipeline-failed", `A pipeline run of ${args.pipelineNamePrefix} failed`, prefix.apply(failedPipelinePattern));
     }
     // EventBridge publishes only where the topic's policy lets these rules do so.
-    new aws.sns.TopicPolicy(`${name}-topic-policy`, {
-      arn: topicArn,
-      policy: pulumi.all([topicArn, args.accountId, args.partition, [...this.rules.map((r) => r.arn), ...(args.publisherRuleArns ?? [])]]).apply(([arn, accountId, partition, ruleArns]) =>
-        JSON.stringify(alarmTopicPolicy({ topicArn: arn, accountId, partition, region: args.region, ruleArns }))),
-    }, child);
+    new aws.sns.TopicPolicy(
+      `${name}-topic-policy`,
+      {
+        arn: topicArn,
+        policy: pulumi
+          .all([topicArn, args.accountId, args.partition, [...this.rules.map((r) => r.arn), ...(args.publisherRuleArns ?? [])]])
+          .apply(([arn, accountId, partition, ruleArns]) =>
+            JSON.stringify(alarmTopicPolicy({ topicArn: arn, accountId, partition, region: args.region, ruleArns })),
+          ),
+      },
+      child,
+    );
 
     if (args.endpointName) {
       const endpointName = args.endpointName;
       const dimensions = { EndpointName: endpointName, VariantName: args.variantName };
       const common = { alarmActions: actions, okActions: actions };
-      const stat = (namespace: string, metricName: string, statName: string, period: number) => ({ metric: { namespace, metricName, dimensions, period, stat: statName } });
+      const stat = (namespace: string, metricName: string, statName: string, period: number) => ({
+        metric: { namespace, metricName, dimensions, period, stat: statName },
+      });
 
-      this.alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-4xx-rate`, {
-        ...common,
-        alarmDescription: `Client (4XX) errors above ${s.invocation4xxRatePercent}% of invocations on ${endpointName}`,
-        comparisonOperator: "GreaterThanThreshold",
-        threshold: s.invocation4xxRatePercent,
-        evaluationPeriods: s.evaluationPeriods,
-        treatMissingData: "notBreaching",
-        metricQueries: [
-          { id: "rate", expression: "100 * errors / invocations", label: "4XX rate (%)", returnData: true },
-          { id: "errors", ...stat(INVOCATION_NAMESPACE, "Invocation4XXErrors", "Sum", s.periodSeconds) },
-          { id: "invocations", ...stat(INVOCATION_NAMESPACE, "Invocations", "Sum", s.periodSeconds) },
-        ],
-      }, child));
+      this.alarms.push(
+        new aws.cloudwatch.MetricAlarm(
+          `${name}-4xx-rate`,
+          {
+            ...common,
+            alarmDescription: `Client (4XX) errors above ${s.invocation4xxRatePercent}% of invocations on ${endpointName}`,
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: s.invocation4xxRatePercent,
+            evaluationPeriods: s.evaluationPeriods,
+            treatMissingData: "notBreaching",
+            metricQueries: [
+              { id: "rate", expression: "100 * errors / invocations", label: "4XX rate (%)", returnData: true },
+              { id: "errors", ...stat(INVOCATION_NAMESPACE, "Invocation4XXErrors", "Sum", s.periodSeconds) },
+              { id: "invocations", ...stat(INVOCATION_NAMESPACE, "Invocations", "Sum", s.periodSeconds) },
+            ],
+          },
+          child,
+        ),
+      );
 
       if (s.noInvocationsMinutes !== undefined) {
-        this.alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-no-invocations`, {
-          ...common,
-          alarmDescription: `No invocation of ${endpointName} for ${s.noInvocationsMinutes} minutes`,
-          namespace: INVOCATION_NAMESPACE,
-          metricName: "Invocations",
-          dimensions,
-          statistic: "Sum",
-          period: 60,
-          evaluationPeriods: s.noInvocationsMinutes,
-          comparisonOperator: "LessThanThreshold",
-          threshold: 1,
-          // SageMaker publishes no Invocations datapoint for a minute without any: missing is zero.
-          treatMissingData: "breaching",
-        }, child));
+        this.alarms.push(
+          new aws.cloudwatch.MetricAlarm(
+            `${name}-no-invocations`,
+            {
+              ...common,
+              alarmDescription: `No invocation of ${endpointName} for ${s.noInvocationsMinutes} minutes`,
+              namespace: INVOCATION_NAMESPACE,
+              metricName: "Invocations",
+              dimensions,
+              statistic: "Sum",
+              period: 60,
+              evaluationPeriods: s.noInvocationsMinutes,
+              comparisonOperator: "LessThanThreshold",
+              threshold: 1,
+              // SageMaker publishes no Invocations datapoint for a minute without any: missing is zero.
+              treatMissingData: "breaching",
+            },
+            child,
+          ),
+        );
       }
 
       if (args.instances?.autoscaled) {
-        this.alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-at-max-capacity`, {
-          ...common,
-          alarmDescription: `${endpointName} has run at its autoscaling maximum (${args.instances.max}) for ${s.atMaxCapacityMinutes} minutes: it cannot scale out further`,
-          comparisonOperator: "GreaterThanOrEqualToThreshold",
-          threshold: args.instances.max,
-          evaluationPeriods: s.atMaxCapacityMinutes,
-          treatMissingData: "notBreaching",
-          metricQueries: [
-            // InvocationsPerInstance is Invocations divided by the variant's instance count.
-            { id: "instances", expression: "invocations / perInstance", label: "instances", returnData: true },
-            { id: "invocations", ...stat(INVOCATION_NAMESPACE, "Invocations", "Sum", 60) },
-            { id: "perInstance", ...stat(INVOCATION_NAMESPACE, "InvocationsPerInstance", "Sum", 60) },
-          ],
-        }, child));
+        this.alarms.push(
+          new aws.cloudwatch.MetricAlarm(
+            `${name}-at-max-capacity`,
+            {
+              ...common,
+              alarmDescription: `${endpointName} has run at its autoscaling maximum (${args.instances.max}) for ${s.atMaxCapacityMinutes} minutes: it cannot scale out further`,
+              comparisonOperator: "GreaterThanOrEqualToThreshold",
+              threshold: args.instances.max,
+              evaluationPeriods: s.atMaxCapacityMinutes,
+              treatMissingData: "notBreaching",
+              metricQueries: [
+                // InvocationsPerInstance is Invocations divided by the variant's instance count.
+                { id: "instances", expression: "invocations / perInstance", label: "instances", returnData: true },
+                { id: "invocations", ...stat(INVOCATION_NAMESPACE, "Invocations", "Sum", 60) },
+                { id: "perInstance", ...stat(INVOCATION_NAMESPACE, "InvocationsPerInstance", "Sum", 60) },
+              ],
+            },
+            child,
+          ),
+        );
       }
 
       if (args.instances) {
-        const utilisation = (id: string, metricName: string, threshold: number, what: string) => new aws.cloudwatch.MetricAlarm(`${name}-${id}`, {
-          ...common,
-          alarmDescription: `${what} above ${threshold}% on ${endpointName}`,
-          namespace: INSTANCE_NAMESPACE,
-          metricName,
-          dimensions,
-          statistic: "Average",
-          period: s.periodSeconds,
-          evaluationPeriods: s.evaluationPeriods,
-          comparisonOperator: "GreaterThanThreshold",
-          threshold,
-          treatMissingData: "notBreaching",
-        }, child);
+        const utilisation = (id: string, metricName: string, threshold: number, what: string) =>
+          new aws.cloudwatch.MetricAlarm(
+            `${name}-${id}`,
+            {
+              ...common,
+              alarmDescription: `${what} above ${threshold}% on ${endpointName}`,
+              namespace: INSTANCE_NAMESPACE,
+              metricName,
+              dimensions,
+              statistic: "Average",
+              period: s.periodSeconds,
+              evaluationPeriods: s.evaluationPeriods,
+              comparisonOperator: "GreaterThanThreshold",
+              threshold,
+              treatMissingData: "notBreaching",
+            },
+            child,
+          );
         this.alarms.push(
           utilisation("cpu-high", "CPUUtilization", s.cpuUtilizationPercent, "CPU utilisation (summed over vCPUs)"),
           utilisation("memory-high", "MemoryUtilization", s.memoryUtilizationPercent, "Memory utilisation"),
         );
       }
 
-      const body = pulumi.all(this.rules.map((r) => r.name)).apply((failureRuleNames) => JSON.stringify(dashboardBody({
-        region: args.region,
-        endpointName,
-        variantName: args.variantName,
-        instances: args.instances,
-        failureRuleNames,
-      })));
-      this.dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
-        // Required by the provider. Dashboards are global to the account: the region keeps two regions' apart.
-        dashboardName: `${endpointName}-${args.region}`,
-        dashboardBody: body,
-      }, child);
+      const body = pulumi.all(this.rules.map((r) => r.name)).apply((failureRuleNames) =>
+        JSON.stringify(
+          dashboardBody({
+            region: args.region,
+            endpointName,
+            variantName: args.variantName,
+            instances: args.instances,
+            failureRuleNames,
+          }),
+        ),
+      );
+      this.dashboard = new aws.cloudwatch.Dashboard(
+        `${name}-dashboard`,
+        {
+          // Required by the provider. Dashboards are global to the account: the region keeps two regions' apart.
+          dashboardName: `${endpointName}-${args.region}`,
+          dashboardBody: body,
+        },
+        child,
+      );
       this.dashboardName = this.dashboard.dashboardName;
     }
 

@@ -33,29 +33,42 @@ export class PodIdentity extends pulumi.ComponentResource {
     super("mlplatform:iam:PodIdentity", name, {}, opts);
     const { identity, namespace, serviceAccount } = args;
 
-    const trust = identity.mode === "irsa"
-      ? pulumi.output(irsaTrustPolicy(identity.oidcProviderArn!, namespace, serviceAccount))
-      : pulumi.output(args.accountId).apply((accountId) => podIdentityTrustPolicy(accountId, namespace, serviceAccount, identity.eksClusterName));
-    this.role = new aws.iam.Role(`${name}-role`, {
-      description: `Kubernetes serving pods of ml-platform (${namespace}/${serviceAccount}): read promoted models`,
-      assumeRolePolicy: trust.apply((doc) => JSON.stringify(doc)),
-      maxSessionDuration: 3600,
-    }, { parent: this });
+    const trust =
+      identity.mode === "irsa"
+        ? pulumi.output(irsaTrustPolicy(identity.oidcProviderArn!, namespace, serviceAccount))
+        : pulumi.output(args.accountId).apply((accountId) => podIdentityTrustPolicy(accountId, namespace, serviceAccount, identity.eksClusterName));
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: `Kubernetes serving pods of ml-platform (${namespace}/${serviceAccount}): read promoted models`,
+        assumeRolePolicy: trust.apply((doc) => JSON.stringify(doc)),
+        maxSessionDuration: 3600,
+      },
+      { parent: this },
+    );
 
-    this.permissions = new aws.iam.RolePolicy(`${name}-permissions`, {
-      role: this.role.id,
-      policy: pulumi
-        .all([args.store.artifacts.arn, args.store.key.arn])
-        .apply(([artifactBucketArn, kmsKeyArn]) => JSON.stringify(modelReaderPolicy({ region: args.region, artifactBucketArn, kmsKeyArn }))),
-    }, { parent: this });
+    this.permissions = new aws.iam.RolePolicy(
+      `${name}-permissions`,
+      {
+        role: this.role.id,
+        policy: pulumi
+          .all([args.store.artifacts.arn, args.store.key.arn])
+          .apply(([artifactBucketArn, kmsKeyArn]) => JSON.stringify(modelReaderPolicy({ region: args.region, artifactBucketArn, kmsKeyArn }))),
+      },
+      { parent: this },
+    );
 
     if (identity.mode === "podIdentity" && identity.eksClusterName !== undefined) {
-      this.association = new aws.eks.PodIdentityAssociation(`${name}-association`, {
-        clusterName: identity.eksClusterName,
-        namespace,
-        serviceAccount,
-        roleArn: this.role.arn,
-      }, { parent: this });
+      this.association = new aws.eks.PodIdentityAssociation(
+        `${name}-association`,
+        {
+          clusterName: identity.eksClusterName,
+          namespace,
+          serviceAccount,
+          roleArn: this.role.arn,
+        },
+        { parent: this },
+      );
     }
 
     this.arn = this.role.arn;

@@ -40,54 +40,85 @@ export class SecureBucket extends pulumi.ComponentResource {
     this.bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy }, { ...child, retainOnDelete: opts?.retainOnDelete });
     const bucketId = this.bucket.id;
 
-    const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
-      bucket: bucketId,
-      rule: { objectOwnership: "BucketOwnerEnforced" },
-    }, child);
+    const ownership = new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      {
+        bucket: bucketId,
+        rule: { objectOwnership: "BucketOwnerEnforced" },
+      },
+      child,
+    );
 
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
-      bucket: bucketId,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    }, child);
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      {
+        bucket: bucketId,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      child,
+    );
 
-    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, {
-      bucket: bucketId,
-      versioningConfiguration: { status: "Enabled" },
-    }, child);
+    const versioning = new aws.s3.BucketVersioning(
+      `${name}-versioning`,
+      {
+        bucket: bucketId,
+        versioningConfiguration: { status: "Enabled" },
+      },
+      child,
+    );
 
-    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
-      bucket: bucketId,
-      rules: [{
-        applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKey.arn },
-        // Bucket keys cut KMS requests (and their cost) by orders of magnitude for many small objects.
-        bucketKeyEnabled: true,
-      }],
-    }, child);
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket: bucketId,
+        rules: [
+          {
+            applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKey.arn },
+            // Bucket keys cut KMS requests (and their cost) by orders of magnitude for many small objects.
+            bucketKeyEnabled: true,
+          },
+        ],
+      },
+      child,
+    );
 
     // S3 rejects a bucket policy while the public access block is being applied concurrently.
     // The resource keeps its name (`-tls-only`) so existing stacks update the policy in place.
-    new aws.s3.BucketPolicy(`${name}-tls-only`, {
-      bucket: bucketId,
-      policy: pulumi.all([this.bucket.arn, args.kmsKey.arn]).apply(([arn, keyArn]) =>
-        JSON.stringify(policy(...tlsOnlyBucketPolicy(arn).Statement, ...denyUploadsBypassingKeyStatements(arn, keyArn)))),
-    }, { ...child, dependsOn: [publicAccess, ownership] });
+    new aws.s3.BucketPolicy(
+      `${name}-tls-only`,
+      {
+        bucket: bucketId,
+        policy: pulumi
+          .all([this.bucket.arn, args.kmsKey.arn])
+          .apply(([arn, keyArn]) => JSON.stringify(policy(...tlsOnlyBucketPolicy(arn).Statement, ...denyUploadsBypassingKeyStatements(arn, keyArn)))),
+      },
+      { ...child, dependsOn: [publicAccess, ownership] },
+    );
 
     if (args.accessLogs) {
-      new aws.s3.BucketLogging(`${name}-access-logging`, {
-        bucket: bucketId,
-        targetBucket: args.accessLogs.bucket.name,
-        targetPrefix: args.accessLogs.prefix,
-      }, child);
+      new aws.s3.BucketLogging(
+        `${name}-access-logging`,
+        {
+          bucket: bucketId,
+          targetBucket: args.accessLogs.bucket.name,
+          targetPrefix: args.accessLogs.prefix,
+        },
+        child,
+      );
     }
 
     // Lifecycle rules on noncurrent versions need versioning to be in place first.
-    new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
-      bucket: bucketId,
-      rules: args.lifecycleRules,
-    }, { ...child, dependsOn: [versioning] });
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      {
+        bucket: bucketId,
+        rules: args.lifecycleRules,
+      },
+      { ...child, dependsOn: [versioning] },
+    );
 
     this.arn = this.bucket.arn;
     this.name = this.bucket.bucket;

@@ -49,90 +49,182 @@ export class TrainingPipeline extends pulumi.ComponentResource {
     const s = args.settings;
     const store = args.store;
     const account = pulumi.all([args.partition, args.accountId]);
-    const pipelineArn = account.apply(([partition, accountId]) => `arn:${partition}:sagemaker:${args.region}:${accountId}:pipeline/${args.pipelineName.toLowerCase()}`);
+    const pipelineArn = account.apply(
+      ([partition, accountId]) => `arn:${partition}:sagemaker:${args.region}:${accountId}:pipeline/${args.pipelineName.toLowerCase()}`,
+    );
 
     const serviceRole = (id: string, duty: string, description: string, service: string, sourceArn: pulumi.Input<string>) =>
-      new aws.iam.Role(`${name}-${id}-role`, {
-        description,
-        assumeRolePolicy: pulumi.all([args.accountId, sourceArn]).apply(([accountId, arn]) => JSON.stringify(serviceTrustPolicy(service, accountId, arn))),
-        maxSessionDuration: 3600,
-        tags: { [DUTY_TAG]: duty },
-      }, child);
+      new aws.iam.Role(
+        `${name}-${id}-role`,
+        {
+          description,
+          assumeRolePolicy: pulumi.all([args.accountId, sourceArn]).apply(([accountId, arn]) => JSON.stringify(serviceTrustPolicy(service, accountId, arn))),
+          maxSessionDuration: 3600,
+          tags: { [DUTY_TAG]: duty },
+        },
+        child,
+      );
 
-    const evaluationRole = serviceRole("evaluation", "evaluation", "SageMaker execution role of the ml-platform for the training pipeline's evaluate step",
-      "sagemaker.amazonaws.com", account.apply(([partition, accountId]) => `arn:${partition}:sagemaker:${args.region}:${accountId}:processing-job/*`));
-    const evaluationPermissions = new aws.iam.RolePolicy(`${name}-evaluation-permissions`, {
-      role: evaluationRole.id,
-      policy: pulumi.all([args.partition, args.accountId, store.datasets.arn, store.artifacts.arn, store.key.arn, args.repositoryArns]).apply(
-        ([partition, accountId, datasetBucketArn, artifactBucketArn, kmsKeyArn, repositoryArns]) =>
-          JSON.stringify(evaluationRolePolicy({ partition, region: args.region, accountId, datasetBucketArn, datasetPrefix: args.training.datasetPrefix, artifactBucketArn, kmsKeyArn, repositoryArns }))),
-    }, child);
+    const evaluationRole = serviceRole(
+      "evaluation",
+      "evaluation",
+      "SageMaker execution role of the ml-platform for the training pipeline's evaluate step",
+      "sagemaker.amazonaws.com",
+      account.apply(([partition, accountId]) => `arn:${partition}:sagemaker:${args.region}:${accountId}:processing-job/*`),
+    );
+    const evaluationPermissions = new aws.iam.RolePolicy(
+      `${name}-evaluation-permissions`,
+      {
+        role: evaluationRole.id,
+        policy: pulumi
+          .all([args.partition, args.accountId, store.datasets.arn, store.artifacts.arn, store.key.arn, args.repositoryArns])
+          .apply(([partition, accountId, datasetBucketArn, artifactBucketArn, kmsKeyArn, repositoryArns]) =>
+            JSON.stringify(
+              evaluationRolePolicy({
+                partition,
+                region: args.region,
+                accountId,
+                datasetBucketArn,
+                datasetPrefix: args.training.datasetPrefix,
+                artifactBucketArn,
+                kmsKeyArn,
+                repositoryArns,
+              }),
+            ),
+          ),
+      },
+      child,
+    );
 
-    const pipelineRole = serviceRole("pipeline", "pipeline", "SageMaker Pipelines execution role of the ml-platform's training pipeline", "sagemaker.amazonaws.com", pipelineArn);
+    const pipelineRole = serviceRole(
+      "pipeline",
+      "pipeline",
+      "SageMaker Pipelines execution role of the ml-platform's training pipeline",
+      "sagemaker.amazonaws.com",
+      pipelineArn,
+    );
     const guardrails = trainingGuardrails(args.training);
-    const pipelinePermissions = new aws.iam.RolePolicy(`${name}-pipeline-permissions`, {
-      role: pipelineRole.id,
-      policy: pulumi.all([args.partition, args.accountId, args.trainingRoleArn, evaluationRole.arn, args.modelPackageGroupName, store.artifacts.arn, store.key.arn]).apply(
-        ([partition, accountId, trainingRoleArn, evaluationRoleArn, modelPackageGroupName, artifactBucketArn, kmsKeyArn]) =>
-          JSON.stringify(pipelineRolePolicy({
-            partition, region: args.region, accountId, pipelineName: args.pipelineName, trainingRoleArn, evaluationRoleArn, modelPackageGroupName, artifactBucketArn, kmsKeyArn,
-            trainingInstanceTypes: guardrails.instanceTypes, evaluationInstanceType: s.evaluationInstanceType,
-          }))),
-    }, child);
+    const pipelinePermissions = new aws.iam.RolePolicy(
+      `${name}-pipeline-permissions`,
+      {
+        role: pipelineRole.id,
+        policy: pulumi
+          .all([args.partition, args.accountId, args.trainingRoleArn, evaluationRole.arn, args.modelPackageGroupName, store.artifacts.arn, store.key.arn])
+          .apply(([partition, accountId, trainingRoleArn, evaluationRoleArn, modelPackageGroupName, artifactBucketArn, kmsKeyArn]) =>
+            JSON.stringify(
+              pipelineRolePolicy({
+                partition,
+                region: args.region,
+                accountId,
+                pipelineName: args.pipelineName,
+                trainingRoleArn,
+                evaluationRoleArn,
+                modelPackageGroupName,
+                artifactBucketArn,
+                kmsKeyArn,
+                trainingInstanceTypes: guardrails.instanceTypes,
+                evaluationInstanceType: s.evaluationInstanceType,
+              }),
+            ),
+          ),
+      },
+      child,
+    );
 
-    const definition = pulumi.all([store.datasets.name, store.artifacts.name, store.key.arn, args.trainingRoleArn, evaluationRole.arn, args.modelPackageGroupName]).apply(
-      ([datasetBucketName, artifactBucketName, kmsKeyArn, trainingRoleArn, evaluationRoleArn, modelPackageGroupName]) =>
-        canonicalJson(pipelineDefinition({ training: args.training, promotion: args.promotion, pipeline: s, datasetBucketName, artifactBucketName, kmsKeyArn, trainingRoleArn, evaluationRoleArn, modelPackageGroupName })));
+    const definition = pulumi
+      .all([store.datasets.name, store.artifacts.name, store.key.arn, args.trainingRoleArn, evaluationRole.arn, args.modelPackageGroupName])
+      .apply(([datasetBucketName, artifactBucketName, kmsKeyArn, trainingRoleArn, evaluationRoleArn, modelPackageGroupName]) =>
+        canonicalJson(
+          pipelineDefinition({
+            training: args.training,
+            promotion: args.promotion,
+            pipeline: s,
+            datasetBucketName,
+            artifactBucketName,
+            kmsKeyArn,
+            trainingRoleArn,
+            evaluationRoleArn,
+            modelPackageGroupName,
+          }),
+        ),
+      );
 
     // A changed definition is an UpdatePipeline in place (only pipeline_name forces a replacement).
     // The roles' permissions must exist before the first execution validates them.
-    this.pipeline = new aws.sagemaker.Pipeline(`${name}-pipeline`, {
-      pipelineName: args.pipelineName,
-      pipelineDisplayName: args.pipelineName,
-      pipelineDescription: "Train, evaluate, gate on the stack's promotion thresholds, register PendingManualApproval (ml-platform)",
-      roleArn: pipelineRole.arn,
-      pipelineDefinition: definition,
-    }, { ...child, dependsOn: [pipelinePermissions, evaluationPermissions] });
+    this.pipeline = new aws.sagemaker.Pipeline(
+      `${name}-pipeline`,
+      {
+        pipelineName: args.pipelineName,
+        pipelineDisplayName: args.pipelineName,
+        pipelineDescription: "Train, evaluate, gate on the stack's promotion thresholds, register PendingManualApproval (ml-platform)",
+        roleArn: pipelineRole.arn,
+        pipelineDefinition: definition,
+      },
+      { ...child, dependsOn: [pipelinePermissions, evaluationPermissions] },
+    );
     this.pipelineArn = this.pipeline.arn;
     this.pipelineName = this.pipeline.pipelineName;
 
     const starter = (id: string, service: string, sourceArn: pulumi.Input<string>) => {
       const role = serviceRole(id, "pipeline-starter", `Starts the ml-platform training pipeline ${args.pipelineName} (${id})`, service, sourceArn);
-      const permissions = new aws.iam.RolePolicy(`${name}-${id}-permissions`, { role: role.id, policy: this.pipeline.arn.apply((arn) => JSON.stringify(startPipelinePolicy(arn))) }, child);
+      const permissions = new aws.iam.RolePolicy(
+        `${name}-${id}-permissions`,
+        { role: role.id, policy: this.pipeline.arn.apply((arn) => JSON.stringify(startPipelinePolicy(arn))) },
+        child,
+      );
       return { role, permissions };
     };
 
     if (s.schedule) {
       const scheduleName = `${args.pipelineName}-schedule`;
-      const { role, permissions } = starter("scheduler", "scheduler.amazonaws.com",
-        account.apply(([partition, accountId]) => `arn:${partition}:scheduler:${args.region}:${accountId}:schedule/default/${scheduleName}`));
-      this.schedule = new aws.scheduler.Schedule(`${name}-schedule`, {
-        // Named, not auto-named: the starter role's trust names the schedule's ARN.
-        name: scheduleName,
-        description: `Retrains ${args.pipelineName} (${s.schedule} ${s.scheduleTimezone})`,
-        scheduleExpression: s.schedule,
-        scheduleExpressionTimezone: s.scheduleTimezone,
-        flexibleTimeWindow: { mode: "OFF" },
-        target: { arn: this.pipeline.arn, roleArn: role.arn, retryPolicy: { maximumRetryAttempts: 3 } },
-      }, { ...child, dependsOn: [permissions] });
+      const { role, permissions } = starter(
+        "scheduler",
+        "scheduler.amazonaws.com",
+        account.apply(([partition, accountId]) => `arn:${partition}:scheduler:${args.region}:${accountId}:schedule/default/${scheduleName}`),
+      );
+      this.schedule = new aws.scheduler.Schedule(
+        `${name}-schedule`,
+        {
+          // Named, not auto-named: the starter role's trust names the schedule's ARN.
+          name: scheduleName,
+          description: `Retrains ${args.pipelineName} (${s.schedule} ${s.scheduleTimezone})`,
+          scheduleExpression: s.schedule,
+          scheduleExpressionTimezone: s.scheduleTimezone,
+          flexibleTimeWindow: { mode: "OFF" },
+          target: { arn: this.pipeline.arn, roleArn: role.arn, retryPolicy: { maximumRetryAttempts: 3 } },
+        },
+        { ...child, dependsOn: [permissions] },
+      );
     }
 
     if (s.onNewData) {
       // S3 sends its events to EventBridge only when the bucket says so; one notification resource
       // per bucket (it owns the bucket's whole notification configuration).
       const notification = new aws.s3.BucketNotification(`${name}-dataset-events`, { bucket: store.datasets.name, eventbridge: true }, child);
-      const rule = new aws.cloudwatch.EventRule(`${name}-new-data`, {
-        description: `New data under ${args.training.datasetPrefix}/ starts ${args.pipelineName}`,
-        eventPattern: store.datasets.name.apply((bucket) => JSON.stringify(newDataPattern(bucket, args.training.datasetPrefix))),
-      }, { ...child, dependsOn: [notification] });
+      const rule = new aws.cloudwatch.EventRule(
+        `${name}-new-data`,
+        {
+          description: `New data under ${args.training.datasetPrefix}/ starts ${args.pipelineName}`,
+          eventPattern: store.datasets.name.apply((bucket) => JSON.stringify(newDataPattern(bucket, args.training.datasetPrefix))),
+        },
+        { ...child, dependsOn: [notification] },
+      );
       const { role, permissions } = starter("new-data", "events.amazonaws.com", rule.arn);
-      new aws.cloudwatch.EventTarget(`${name}-new-data-start`, { rule: rule.name, arn: this.pipeline.arn, roleArn: role.arn }, { ...child, dependsOn: [permissions] });
+      new aws.cloudwatch.EventTarget(
+        `${name}-new-data-start`,
+        { rule: rule.name, arn: this.pipeline.arn, roleArn: role.arn },
+        { ...child, dependsOn: [permissions] },
+      );
     }
 
-    this.pendingApprovalRule = new aws.cloudwatch.EventRule(`${name}-pending-approval`, {
-      description: `A new version of ${args.pipelineName} awaits approval`,
-      eventPattern: pulumi.output(args.modelPackageGroupName).apply((group) => JSON.stringify(pendingApprovalPattern(group))),
-    }, child);
+    this.pendingApprovalRule = new aws.cloudwatch.EventRule(
+      `${name}-pending-approval`,
+      {
+        description: `A new version of ${args.pipelineName} awaits approval`,
+        eventPattern: pulumi.output(args.modelPackageGroupName).apply((group) => JSON.stringify(pendingApprovalPattern(group))),
+      },
+      child,
+    );
     new aws.cloudwatch.EventTarget(`${name}-pending-approval-notify`, { rule: this.pendingApprovalRule.name, arn: args.notifyTopicArn }, child);
 
     this.registerOutputs({ pipelineArn: this.pipelineArn, pipelineName: this.pipelineName, scheduleArn: this.schedule?.arn });

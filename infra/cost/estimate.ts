@@ -84,7 +84,19 @@ const BILLABLE_WITHOUT_METER: Readonly<Record<string, string>> = {
   "aws:eks/nodeGroup:NodeGroup": "EKS worker instances",
 };
 /** Every type a line below prices (the rest are unmetered). */
-const METERED = new Set([...ENDPOINT_CONFIG, ...BUCKET, ...KMS_KEY, ...REPOSITORY, ...ALARM, ...DASHBOARD, ...LOG_GROUP, ...EVENT_RULE, ...SCALABLE_TARGET, ...SCALING_POLICY, ...LIFECYCLE]);
+const METERED = new Set([
+  ...ENDPOINT_CONFIG,
+  ...BUCKET,
+  ...KMS_KEY,
+  ...REPOSITORY,
+  ...ALARM,
+  ...DASHBOARD,
+  ...LOG_GROUP,
+  ...EVENT_RULE,
+  ...SCALABLE_TARGET,
+  ...SCALING_POLICY,
+  ...LIFECYCLE,
+]);
 
 const same = (n: number): Range => ({ low: n, expected: n, high: n });
 const scale = (r: Range, f: number): Range => ({ low: r.low * f, expected: r.expected * f, high: r.high * f });
@@ -98,12 +110,36 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
   const traffic = (n: number): Range => ({ low: n * (1 - v), expected: n, high: n * (1 + v) });
   const requests = traffic(usage.requestsPerMonth);
 
-  const line = (meter: string, description: string, names: readonly string[], quantity: Range, opts: { idle?: boolean; factor?: Range; note?: string } = {}) => {
+  const line = (
+    meter: string,
+    description: string,
+    names: readonly string[],
+    quantity: Range,
+    opts: { idle?: boolean; factor?: Range; note?: string } = {},
+  ) => {
     const price = priceOf(pricing, region, meter);
     const factor = opts.factor ?? same(1);
-    const cost = price.usd === null ? null : { low: quantity.low * factor.low * price.usd, expected: quantity.expected * factor.expected * price.usd, high: quantity.high * factor.high * price.usd };
+    const cost =
+      price.usd === null
+        ? null
+        : {
+            low: quantity.low * factor.low * price.usd,
+            expected: quantity.expected * factor.expected * price.usd,
+            high: quantity.high * factor.high * price.usd,
+          };
     const note = [opts.note, price.note].filter(Boolean).join("; ") || undefined;
-    lines.push({ meter, description, resources: names, quantity, unit: price.unit, unitPriceUsd: price.usd, monthlyUsd: cost, idle: opts.idle ?? false, ...(price.source ? { source: price.source } : {}), ...(note ? { note } : {}) });
+    lines.push({
+      meter,
+      description,
+      resources: names,
+      quantity,
+      unit: price.unit,
+      unitPriceUsd: price.usd,
+      monthlyUsd: cost,
+      idle: opts.idle ?? false,
+      ...(price.source ? { source: price.source } : {}),
+      ...(note ? { note } : {}),
+    });
   };
   const ofType = (types: readonly string[]) => resources.filter((r) => types.includes(r.type));
 
@@ -114,14 +150,31 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
       if (serverless) {
         const gb = Number(serverless.memorySizeInMb) / 1024;
         const seconds = scale(requests, usage.meanDurationMs / 1000);
-        line(METERS.serverlessInference, `serverless inference: ${serverless.memorySizeInMb} MB × ${usage.meanDurationMs} ms × requests`, [config.name], scale(seconds, gb));
+        line(
+          METERS.serverlessInference,
+          `serverless inference: ${serverless.memorySizeInMb} MB × ${usage.meanDurationMs} ms × requests`,
+          [config.name],
+          scale(seconds, gb),
+        );
         const provisioned = Number(serverless.provisionedConcurrency ?? 0);
         if (provisioned > 0) {
-          line(METERS.serverlessProvisioned, `provisioned concurrency: ${provisioned} × ${serverless.memorySizeInMb} MB for ${usage.activeHoursPerMonth} h`, [config.name], same(provisioned * gb * usage.activeHoursPerMonth * SECONDS_PER_HOUR), { idle: true });
+          line(
+            METERS.serverlessProvisioned,
+            `provisioned concurrency: ${provisioned} × ${serverless.memorySizeInMb} MB for ${usage.activeHoursPerMonth} h`,
+            [config.name],
+            same(provisioned * gb * usage.activeHoursPerMonth * SECONDS_PER_HOUR),
+            { idle: true },
+          );
         }
       } else if (variant.instanceType) {
         const instances = instanceRange(resources, variant, usage);
-        line(METERS.hosting(variant.instanceType), `${variant.instanceType} instances (${instances.low}/${instances.expected}/${instances.high}) for ${usage.activeHoursPerMonth} h`, [config.name], scale(instances, usage.activeHoursPerMonth), { idle: true });
+        line(
+          METERS.hosting(variant.instanceType),
+          `${variant.instanceType} instances (${instances.low}/${instances.expected}/${instances.high}) for ${usage.activeHoursPerMonth} h`,
+          [config.name],
+          scale(instances, usage.activeHoursPerMonth),
+          { idle: true },
+        );
       }
       line(METERS.dataProcessed, `endpoint data in and out: requests × ${usage.payloadKb} KB`, [config.name], scale(requests, usage.payloadKb / KB_PER_GB));
     }
@@ -131,7 +184,12 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
       const days = captureRetentionDays(resources);
       // Steady state: each month's capture is kept for `days` (30.4 days a month on average).
       const monthsKept = days === undefined ? 1 : days / (HOURS_PER_MONTH / 24);
-      line(METERS.s3Storage, `captured traffic: ${share * 100}% × requests × ${usage.payloadKb} KB, kept ${days ?? "?"} days`, [config.name], scale(requests, (share * usage.payloadKb * monthsKept) / KB_PER_GB));
+      line(
+        METERS.s3Storage,
+        `captured traffic: ${share * 100}% × requests × ${usage.payloadKb} KB, kept ${days ?? "?"} days`,
+        [config.name],
+        scale(requests, (share * usage.payloadKb * monthsKept) / KB_PER_GB),
+      );
     }
   }
 
@@ -139,10 +197,24 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
   const t = usage.training;
   if (usage.trainingRunsPerMonth > 0) {
     const runs = traffic(usage.trainingRunsPerMonth);
-    const hoursPerRun: Range = { low: usage.trainingMinutesPerRun / 60, expected: usage.trainingMinutesPerRun / 60, high: t.maxRuntimeSeconds / SECONDS_PER_HOUR };
-    const instanceHours: Range = { low: runs.low * hoursPerRun.low * t.instanceCount, expected: runs.expected * hoursPerRun.expected * t.instanceCount, high: runs.high * hoursPerRun.high * t.instanceCount };
+    const hoursPerRun: Range = {
+      low: usage.trainingMinutesPerRun / 60,
+      expected: usage.trainingMinutesPerRun / 60,
+      high: t.maxRuntimeSeconds / SECONDS_PER_HOUR,
+    };
+    const instanceHours: Range = {
+      low: runs.low * hoursPerRun.low * t.instanceCount,
+      expected: runs.expected * hoursPerRun.expected * t.instanceCount,
+      high: runs.high * hoursPerRun.high * t.instanceCount,
+    };
     const spot = t.spot ? { low: 1 - SPOT_TRAINING_MAX_SAVINGS, expected: 1, high: 1 } : same(1);
-    line(METERS.training(t.instanceType), `training: runs × ${t.instanceCount} × ${t.instanceType}${t.spot ? " (spot: low case saves the most AWS states)" : ""}`, [], instanceHours, { factor: spot });
+    line(
+      METERS.training(t.instanceType),
+      `training: runs × ${t.instanceCount} × ${t.instanceType}${t.spot ? " (spot: low case saves the most AWS states)" : ""}`,
+      [],
+      instanceHours,
+      { factor: spot },
+    );
     line(METERS.mlStorage, `training volumes: ${t.volumeSizeGb} GB × instance-hours`, [], scale(instanceHours, t.volumeSizeGb / HOURS_PER_MONTH));
   }
 
@@ -158,7 +230,12 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
   const alarms = ofType(ALARM);
   if (alarms.length > 0) {
     const metrics = alarms.reduce((n, a) => n + alarmMetricCount(a.props), 0);
-    line(METERS.alarmMetric, `CloudWatch alarms: ${alarms.length} alarms on ${metrics} metrics`, alarms.map((a) => a.name), same(metrics));
+    line(
+      METERS.alarmMetric,
+      `CloudWatch alarms: ${alarms.length} alarms on ${metrics} metrics`,
+      alarms.map((a) => a.name),
+      same(metrics),
+    );
   }
   const dashboards = ofType(DASHBOARD).map((r) => r.name);
   if (dashboards.length > 0) line(METERS.dashboard, "CloudWatch dashboards", dashboards, same(dashboards.length));
@@ -172,7 +249,17 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
     if (METERED.has(r.type) || r.type.startsWith("pulumi:") || !/^[\w-]+:[\w/-]*:\w+$/.test(r.type) || r.type.startsWith("mlplatform:")) continue;
     const billable = BILLABLE_WITHOUT_METER[r.type];
     if (billable) {
-      lines.push({ meter: r.type, description: billable, resources: [r.name], quantity: same(1), unit: "resource", unitPriceUsd: null, monthlyUsd: null, idle: false, note: "billable; the pricing table has no meter for it yet" });
+      lines.push({
+        meter: r.type,
+        description: billable,
+        resources: [r.name],
+        quantity: same(1),
+        unit: "resource",
+        unitPriceUsd: null,
+        monthlyUsd: null,
+        idle: false,
+        note: "billable; the pricing table has no meter for it yet",
+      });
       continue;
     }
     (unmetered[r.type] ??= []).push(r.name);
@@ -185,7 +272,9 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
     pricingRetrieved: pricing.retrieved,
     lines,
     totalUsd: priced.reduce((sum, l) => add(sum, l.monthlyUsd!), same(0)),
-    idleComputeUsd: lines.some((l) => l.idle && l.monthlyUsd === null) ? null : priced.filter((l) => l.idle).reduce((sum, l) => add(sum, l.monthlyUsd!), same(0)),
+    idleComputeUsd: lines.some((l) => l.idle && l.monthlyUsd === null)
+      ? null
+      : priced.filter((l) => l.idle).reduce((sum, l) => add(sum, l.monthlyUsd!), same(0)),
     unpriced: lines.filter((l) => l.monthlyUsd === null),
     unmetered,
   };
@@ -196,10 +285,16 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
  * tracking settles on for the mean traffic (ceil(requests a minute / target per instance)) within
  * the bounds. Without autoscaling, the configured count.
  */
-export function instanceRange(resources: readonly CostedResource[], variant: Record<string, Json>, usage: Pick<UsageProfile, "requestsPerMonth" | "activeHoursPerMonth">): Range {
+export function instanceRange(
+  resources: readonly CostedResource[],
+  variant: Record<string, Json>,
+  usage: Pick<UsageProfile, "requestsPerMonth" | "activeHoursPerMonth">,
+): Range {
   const initial = Number(variant.initialInstanceCount ?? 1);
   const suffix = `/variant/${variant.variantName}`;
-  const target = resources.find((r) => SCALABLE_TARGET.includes(r.type) && r.props.serviceNamespace === "sagemaker" && String(r.props.resourceId ?? "").endsWith(suffix));
+  const target = resources.find(
+    (r) => SCALABLE_TARGET.includes(r.type) && r.props.serviceNamespace === "sagemaker" && String(r.props.resourceId ?? "").endsWith(suffix),
+  );
   if (!target) return same(initial);
   const min = Number(target.props.minCapacity);
   const max = Number(target.props.maxCapacity);

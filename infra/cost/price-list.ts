@@ -22,16 +22,45 @@ export interface MeterQuery {
  */
 export function meterQueries(instanceTypes: { hosting: readonly string[]; training: readonly string[] }): MeterQuery[] {
   return [
-    ...instanceTypes.hosting.map((t) => ({ meter: METERS.hosting(t), serviceCode: "AmazonSageMaker", attributes: { component: "Hosting", instanceName: t }, priceListUnit: "Hrs", unit: "instance-hour" })),
-    ...instanceTypes.training.map((t) => ({ meter: METERS.training(t), serviceCode: "AmazonSageMaker", attributes: { component: "Training", instanceName: t }, priceListUnit: "Hrs", unit: "instance-hour" })),
-    { meter: METERS.mlStorage, serviceCode: "AmazonSageMaker", attributes: { volumeType: "General Purpose-Hosting" }, priceListUnit: "GB-Mo", unit: "GB-month" },
-    { meter: METERS.s3Storage, serviceCode: "AmazonS3", attributes: { storageClass: "General Purpose", volumeType: "Standard" }, priceListUnit: "GB-Mo", unit: "GB-month" },
+    ...instanceTypes.hosting.map((t) => ({
+      meter: METERS.hosting(t),
+      serviceCode: "AmazonSageMaker",
+      attributes: { component: "Hosting", instanceName: t },
+      priceListUnit: "Hrs",
+      unit: "instance-hour",
+    })),
+    ...instanceTypes.training.map((t) => ({
+      meter: METERS.training(t),
+      serviceCode: "AmazonSageMaker",
+      attributes: { component: "Training", instanceName: t },
+      priceListUnit: "Hrs",
+      unit: "instance-hour",
+    })),
+    {
+      meter: METERS.mlStorage,
+      serviceCode: "AmazonSageMaker",
+      attributes: { volumeType: "General Purpose-Hosting" },
+      priceListUnit: "GB-Mo",
+      unit: "GB-month",
+    },
+    {
+      meter: METERS.s3Storage,
+      serviceCode: "AmazonS3",
+      attributes: { storageClass: "General Purpose", volumeType: "Standard" },
+      priceListUnit: "GB-Mo",
+      unit: "GB-month",
+    },
   ];
 }
 
 interface PriceListProduct {
   product?: { sku?: string };
-  terms?: { OnDemand?: Record<string, { effectiveDate?: string; priceDimensions?: Record<string, { unit?: string; beginRange?: string; pricePerUnit?: Record<string, string> }> }> };
+  terms?: {
+    OnDemand?: Record<
+      string,
+      { effectiveDate?: string; priceDimensions?: Record<string, { unit?: string; beginRange?: string; pricePerUnit?: Record<string, string> }> }
+    >;
+  };
 }
 
 /** Runs one query (every page) and reads its on-demand USD price; an ambiguous or empty answer is unpriced, saying why. */
@@ -48,7 +77,9 @@ export async function queryPrice(client: PricingClient, region: string, q: Meter
   const [term] = terms;
   if (terms.length !== 1 || term === undefined) return { usd: null, unit: q.unit, note: `${terms.length} on-demand terms for ${where}` };
   // Tiered prices (S3) list a dimension per tier: the first tier is what a platform's volumes pay.
-  const dimensions = Object.values(term.priceDimensions ?? {}).filter((d) => d.unit?.toLowerCase() === q.priceListUnit.toLowerCase() && (d.beginRange ?? "0") === "0");
+  const dimensions = Object.values(term.priceDimensions ?? {}).filter(
+    (d) => d.unit?.toLowerCase() === q.priceListUnit.toLowerCase() && (d.beginRange ?? "0") === "0",
+  );
   const usd = dimensions.length === 1 ? Number(dimensions[0]?.pricePerUnit?.USD) : NaN;
   if (!Number.isFinite(usd)) return { usd: null, unit: q.unit, note: `no single ${q.priceListUnit} USD price for ${where}` };
   return {
@@ -63,13 +94,20 @@ export async function queryPrice(client: PricingClient, region: string, q: Meter
  * The table with `region`'s queried meters replaced by the Price List's figures. A meter the API
  * could not price keeps its previous figure if it had one (the note says the refresh failed).
  */
-export async function refreshRegion(client: PricingClient, table: PricingTable, region: string, queries: readonly MeterQuery[], today: string): Promise<PricingTable> {
+export async function refreshRegion(
+  client: PricingClient,
+  table: PricingTable,
+  region: string,
+  queries: readonly MeterQuery[],
+  today: string,
+): Promise<PricingTable> {
   const previous = table.regions[region] ?? {};
   const next: Record<string, UnitPrice> = { ...previous };
   for (const q of queries) {
     const price = await queryPrice(client, region, q);
     const old = previous[q.meter];
-    next[q.meter] = price.usd === null && old?.usd != null ? { ...old, note: `${old.note ? `${old.note}; ` : ""}refresh of ${today} failed: ${price.note}` } : price;
+    next[q.meter] =
+      price.usd === null && old?.usd != null ? { ...old, note: `${old.note ? `${old.note}; ` : ""}refresh of ${today} failed: ${price.note}` } : price;
   }
   const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => a.localeCompare(b)));
   return { ...table, retrieved: today, regions: { ...table.regions, [region]: sorted } };

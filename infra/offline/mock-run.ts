@@ -65,7 +65,11 @@ export interface PlanResult {
 }
 
 // The runtime's wire encoding of a secret: `{ [SIG_KEY]: SECRET_SIG, value }` (runtime/rpc).
-const { specialSigKey: SIG_KEY, specialSecretSig: SECRET_SIG, deserializeProperty } = require("@pulumi/pulumi/runtime/rpc") as {
+const {
+  specialSigKey: SIG_KEY,
+  specialSecretSig: SECRET_SIG,
+  deserializeProperty,
+} = require("@pulumi/pulumi/runtime/rpc") as {
   specialSigKey: string;
   specialSecretSig: string;
   deserializeProperty: (value: unknown) => unknown;
@@ -242,7 +246,10 @@ export async function runProgram(
           const ref = String(args.inputs.name ?? args.name);
           const [, project] = ref.split("/");
           const referenced = ref.split("/").pop()!;
-          const outputs = project !== undefined && project !== PROJECT_NAME ? FOREIGN_STACK_OUTPUTS : { ...referencedStackOutputs(referenced, region), ...referencedOutputs[referenced] };
+          const outputs =
+            project !== undefined && project !== PROJECT_NAME
+              ? FOREIGN_STACK_OUTPUTS
+              : { ...referencedStackOutputs(referenced, region), ...referencedOutputs[referenced] };
           state = { name: ref, outputs, secretOutputNames: [] };
         } else if (args.type.startsWith("pulumi:providers:")) {
           providerTags.set(`${args.name}::${id}`, decodeProviderTags(args.inputs.defaultTags));
@@ -258,7 +265,12 @@ export async function runProgram(
       call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
         switch (args.token) {
           case "aws:index/getCallerIdentity:getCallerIdentity":
-            return { accountId: MOCK_ACCOUNT.accountId, arn: `arn:aws:iam::${MOCK_ACCOUNT.accountId}:user/offline`, userId: "OFFLINE", id: MOCK_ACCOUNT.accountId };
+            return {
+              accountId: MOCK_ACCOUNT.accountId,
+              arn: `arn:aws:iam::${MOCK_ACCOUNT.accountId}:user/offline`,
+              userId: "OFFLINE",
+              id: MOCK_ACCOUNT.accountId,
+            };
           case "aws:index/getPartition:getPartition":
             return { partition: MOCK_ACCOUNT.partition, dnsSuffix: "amazonaws.com", id: MOCK_ACCOUNT.partition };
           case "aws:index/getRegion:getRegion":

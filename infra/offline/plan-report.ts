@@ -59,7 +59,11 @@ export function toJsonValue(value: unknown, urnOf: (type: string, name: string) 
     return Object.fromEntries(["path", "text", "uri"].filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
   }
   if (typeof value === "object") {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toJsonValue(v, urnOf, `${where}.${k}`)]));
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, toJsonValue(v, urnOf, `${where}.${k}`)]),
+    );
   }
   throw new Error(`plan: ${where} is a ${typeof value}, which has no JSON form`);
 }
@@ -125,7 +129,9 @@ const KEY_SETTINGS: Record<string, (inputs: Record<string, any>) => Record<strin
     encryptionType: i.encryptionConfigurations?.[0]?.encryptionType,
   }),
   "aws:ecr/lifecyclePolicy:LifecyclePolicy": (i) => ({ rules: (parse(i.policy)?.rules ?? []).map((r: any) => r.description) }),
-  "aws:iam/role:Role": (i) => ({ trustedBy: (parse(i.assumeRolePolicy)?.Statement ?? []).flatMap((s: any) => [s.Principal?.Service ?? s.Principal?.AWS].flat()) }),
+  "aws:iam/role:Role": (i) => ({
+    trustedBy: (parse(i.assumeRolePolicy)?.Statement ?? []).flatMap((s: any) => [s.Principal?.Service ?? s.Principal?.AWS].flat()),
+  }),
   "pulumi:pulumi:StackReference": (i) => ({ stack: i.name }),
   "aws:iam/rolePolicy:RolePolicy": (i) => ({ statements: (parse(i.policy)?.Statement ?? []).map((s: any) => s.Sid) }),
   "aws:sagemaker/modelPackageGroup:ModelPackageGroup": (i) => ({ modelPackageGroupName: i.modelPackageGroupName }),
@@ -150,7 +156,9 @@ const KEY_SETTINGS: Record<string, (inputs: Record<string, any>) => Record<strin
     return {
       name: i.endpointName,
       retainAllVariantProperties: i.retainAllVariantProperties,
-      deployment: routing ? `blue/green ${routing.type}${routing.canarySize ? ` ${routing.canarySize.value}%` : ""}, wait ${routing.waitIntervalInSeconds}s` : undefined,
+      deployment: routing
+        ? `blue/green ${routing.type}${routing.canarySize ? ` ${routing.canarySize.value}%` : ""}, wait ${routing.waitIntervalInSeconds}s`
+        : undefined,
       rollbackAlarms: i.deploymentConfig?.autoRollbackConfiguration?.alarms?.length,
     };
   },
@@ -277,7 +285,11 @@ export function diffReports(a: PlanDocument, b: PlanDocument): StackDiff {
     const lv = new Map([...settingsOf(l)].map(([p, v]) => [p.slice(1), v]));
     const rv = new Map([...settingsOf(r)].map(([p, v]) => [p.slice(1), v]));
     // Stack names appear in URNs; a resource's own identity is not a difference.
-    const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y) || (typeof x === "string" && typeof y === "string" && x.replace(`urn:pulumi:${a.stack}::`, "urn:pulumi:") === y.replace(`urn:pulumi:${b.stack}::`, "urn:pulumi:"));
+    const same = (x: unknown, y: unknown) =>
+      JSON.stringify(x) === JSON.stringify(y) ||
+      (typeof x === "string" &&
+        typeof y === "string" &&
+        x.replace(`urn:pulumi:${a.stack}::`, "urn:pulumi:") === y.replace(`urn:pulumi:${b.stack}::`, "urn:pulumi:"));
     for (const setting of new Set([...lv.keys(), ...rv.keys()])) {
       if (!same(lv.get(setting), rv.get(setting))) changed.push({ resource: k, setting, from: lv.get(setting), to: rv.get(setting) });
     }
@@ -351,8 +363,11 @@ export function renderCost(stack: string, c: CostEstimate): string {
     for (const l of c.unpriced) lines.push(`  ${l.meter}: ${l.note ?? "no price"}`);
   }
   const unmetered = Object.entries(c.unmetered);
-  if (unmetered.length > 0) lines.push(`no meter (no usage charge the estimate knows of): ${unmetered.map(([type, names]) => `${type} ×${names.length}`).join(", ")}`);
-  lines.push("low/expected/high: instance endpoints at the autoscaling min / the count the traffic needs / the max; traffic and training runs ×(1∓variation); training to maxRuntimeSeconds in the high case; spot savings only in the low case. Free tiers are not subtracted.");
+  if (unmetered.length > 0)
+    lines.push(`no meter (no usage charge the estimate knows of): ${unmetered.map(([type, names]) => `${type} ×${names.length}`).join(", ")}`);
+  lines.push(
+    "low/expected/high: instance endpoints at the autoscaling min / the count the traffic needs / the max; traffic and training runs ×(1∓variation); training to maxRuntimeSeconds in the high case; spot savings only in the low case. Free tiers are not subtracted.",
+  );
   return lines.join("\n");
 }
 
@@ -373,7 +388,14 @@ export function diffCosts(fromStack: string, a: CostEstimate, toStack: string, b
     const m = new Map<string, Range | null>();
     for (const l of c.lines) {
       const prev = m.get(l.meter);
-      m.set(l.meter, prev === null || l.monthlyUsd === null ? null : prev === undefined ? l.monthlyUsd : { low: prev.low + l.monthlyUsd.low, expected: prev.expected + l.monthlyUsd.expected, high: prev.high + l.monthlyUsd.high });
+      m.set(
+        l.meter,
+        prev === null || l.monthlyUsd === null
+          ? null
+          : prev === undefined
+            ? l.monthlyUsd
+            : { low: prev.low + l.monthlyUsd.low, expected: prev.expected + l.monthlyUsd.expected, high: prev.high + l.monthlyUsd.high },
+      );
     }
     return m;
   };
@@ -400,7 +422,10 @@ export function renderCostDiff(d: CostDiff): string {
   const signed = (n: number) => `${n >= 0 ? "+" : "-"}${usd(Math.abs(n))}`.padStart(12);
   const range = (r: Range) => [r.low, r.expected, r.high].map(signed).join("");
   const width = Math.max(40, ...d.meters.map((m) => m.meter.length));
-  const lines = [`monthly cost: what ${d.to} adds to ${d.from} (USD)`, `${"meter".padEnd(width)}${"low".padStart(12)}${"expected".padStart(12)}${"high".padStart(12)}`];
+  const lines = [
+    `monthly cost: what ${d.to} adds to ${d.from} (USD)`,
+    `${"meter".padEnd(width)}${"low".padStart(12)}${"expected".padStart(12)}${"high".padStart(12)}`,
+  ];
   for (const m of d.meters) {
     if (m.deltaUsd && m.deltaUsd.low === 0 && m.deltaUsd.expected === 0 && m.deltaUsd.high === 0) continue;
     lines.push(`${m.meter.padEnd(width)}${m.deltaUsd ? range(m.deltaUsd) : "unpriced".padStart(36)}`);

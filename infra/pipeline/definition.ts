@@ -1,7 +1,15 @@
 // The training pipeline as data: a pure function from the stack's settings and resource names to
 // the SageMaker Pipeline definition (the `PipelineDefinition` JSON of CreatePipeline, format
 // version 2020-12-01), tested without Pulumi. The component only wires it.
-import { ARTIFACT_PREFIXES, DATASET_CHANNELS, VALIDATION_CHANNEL, hasLocalInstanceStorage, type PipelineSettings, type PromotionSettings, type TrainingSettings } from "@ml-platform/contract";
+import {
+  ARTIFACT_PREFIXES,
+  DATASET_CHANNELS,
+  VALIDATION_CHANNEL,
+  hasLocalInstanceStorage,
+  type PipelineSettings,
+  type PromotionSettings,
+  type TrainingSettings,
+} from "@ml-platform/contract";
 import { metricDefinitions } from "@ml-platform/ml-core";
 
 /** Step names, referenced by each other's properties (`Steps.<name>.…`). */
@@ -9,7 +17,11 @@ export const STEPS = { train: "Train", evaluate: "Evaluate", gate: "QualityGate"
 /** The evaluate step's output and the report file in it (ml-core evaluate's `evaluation.json`). */
 export const REPORT = { output: "report", file: "evaluation.json", propertyFile: "EvaluationReport" } as const;
 /** Where the Processing container finds its inputs and leaves its output (`/opt/ml/processing/...`). */
-export const PROCESSING_PATHS = { model: "/opt/ml/processing/model", validation: "/opt/ml/processing/validation", report: "/opt/ml/processing/report" } as const;
+export const PROCESSING_PATHS = {
+  model: "/opt/ml/processing/model",
+  validation: "/opt/ml/processing/validation",
+  report: "/opt/ml/processing/report",
+} as const;
 /** Evaluation reports, per execution: registry-owned objects (the version's model-quality report). */
 export const EVALUATIONS_PREFIX = `${ARTIFACT_PREFIXES.models}/evaluations`;
 /**
@@ -96,9 +108,17 @@ export function pipelineDefinition(a: PipelineDefinitionArgs): Record<string, Js
         DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: dataset(channel), S3DataDistributionType: "FullyReplicated" } },
       })),
       OutputDataConfig: { S3OutputPath: `s3://${a.artifactBucketName}/${ARTIFACT_PREFIXES.trainingOutput}/`, KmsKeyId: a.kmsKeyArn },
-      ResourceConfig: { InstanceCount: t.instanceCount, InstanceType: get(`Parameters.${PARAMETERS.instanceType}`), VolumeSizeInGB: t.volumeSizeGb, ...volumeKey(t.instanceType) },
+      ResourceConfig: {
+        InstanceCount: t.instanceCount,
+        InstanceType: get(`Parameters.${PARAMETERS.instanceType}`),
+        VolumeSizeInGB: t.volumeSizeGb,
+        ...volumeKey(t.instanceType),
+      },
       RoleArn: a.trainingRoleArn,
-      StoppingCondition: { MaxRuntimeInSeconds: t.maxRuntimeSeconds, ...(t.spot && t.maxWaitSeconds !== undefined ? { MaxWaitTimeInSeconds: t.maxWaitSeconds } : {}) },
+      StoppingCondition: {
+        MaxRuntimeInSeconds: t.maxRuntimeSeconds,
+        ...(t.spot && t.maxWaitSeconds !== undefined ? { MaxWaitTimeInSeconds: t.maxWaitSeconds } : {}),
+      },
       EnableManagedSpotTraining: t.spot,
       ...(t.spot ? { CheckpointConfig: { S3Uri: `s3://${a.artifactBucketName}/${ARTIFACT_PREFIXES.checkpoints}/pipeline/` } } : {}),
       EnableNetworkIsolation: true,
@@ -122,14 +142,34 @@ export function pipelineDefinition(a: PipelineDefinitionArgs): Record<string, Js
         ContainerArguments: ["evaluate", "--model-dir", PROCESSING_PATHS.model, "--data", PROCESSING_PATHS.validation, "--output", PROCESSING_PATHS.report],
       },
       ProcessingInputs: [
-        { InputName: "model", S3Input: { S3Uri: MODEL_ARTIFACTS, LocalPath: PROCESSING_PATHS.model, S3DataType: "S3Prefix", S3InputMode: "File", S3DataDistributionType: "FullyReplicated" } },
-        { InputName: VALIDATION_CHANNEL, S3Input: { S3Uri: dataset(VALIDATION_CHANNEL), LocalPath: PROCESSING_PATHS.validation, S3DataType: "S3Prefix", S3InputMode: "File", S3DataDistributionType: "FullyReplicated" } },
+        {
+          InputName: "model",
+          S3Input: {
+            S3Uri: MODEL_ARTIFACTS,
+            LocalPath: PROCESSING_PATHS.model,
+            S3DataType: "S3Prefix",
+            S3InputMode: "File",
+            S3DataDistributionType: "FullyReplicated",
+          },
+        },
+        {
+          InputName: VALIDATION_CHANNEL,
+          S3Input: {
+            S3Uri: dataset(VALIDATION_CHANNEL),
+            LocalPath: PROCESSING_PATHS.validation,
+            S3DataType: "S3Prefix",
+            S3InputMode: "File",
+            S3DataDistributionType: "FullyReplicated",
+          },
+        },
       ],
       ProcessingOutputConfig: {
         KmsKeyId: a.kmsKeyArn,
         Outputs: [{ OutputName: REPORT.output, S3Output: { S3Uri: reportPrefix, LocalPath: PROCESSING_PATHS.report, S3UploadMode: "EndOfJob" } }],
       },
-      ProcessingResources: { ClusterConfig: { InstanceCount: 1, InstanceType: p.evaluationInstanceType, VolumeSizeInGB: 30, ...volumeKey(p.evaluationInstanceType) } },
+      ProcessingResources: {
+        ClusterConfig: { InstanceCount: 1, InstanceType: p.evaluationInstanceType, VolumeSizeInGB: 30, ...volumeKey(p.evaluationInstanceType) },
+      },
       NetworkConfig: { EnableNetworkIsolation: true, EnableInterContainerTrafficEncryption: true },
       RoleArn: a.evaluationRoleArn,
       StoppingCondition: { MaxRuntimeInSeconds: t.maxRuntimeSeconds },
@@ -158,15 +198,23 @@ export function pipelineDefinition(a: PipelineDefinitionArgs): Record<string, Js
     ...sorted(a.promotion.maxMetrics).map(([metric, bound]) => gateCondition("LessThanOrEqualTo", metric, bound)),
   ];
   const gated: Json[] = conditions.length
-    ? [{
-        Name: STEPS.gate,
-        Type: "Condition",
-        Arguments: {
-          Conditions: conditions,
-          IfSteps: [register],
-          ElseSteps: [{ Name: STEPS.fail, Type: "Fail", Arguments: { ErrorMessage: `The model is below the stack's promotion thresholds (${describeGates(a.promotion)}): not registered` } }],
+    ? [
+        {
+          Name: STEPS.gate,
+          Type: "Condition",
+          Arguments: {
+            Conditions: conditions,
+            IfSteps: [register],
+            ElseSteps: [
+              {
+                Name: STEPS.fail,
+                Type: "Fail",
+                Arguments: { ErrorMessage: `The model is below the stack's promotion thresholds (${describeGates(a.promotion)}): not registered` },
+              },
+            ],
+          },
         },
-      }]
+      ]
     : [{ ...(register as Record<string, Json>), DependsOn: [STEPS.evaluate] }];
 
   return {
@@ -205,5 +253,6 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === "object" && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
-      : v);
+      : v,
+  );
 }

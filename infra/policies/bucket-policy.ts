@@ -63,11 +63,21 @@ export function immutableArtifactStatements(bucketArn: string): PolicyStatement[
  * serves with the AWS managed key aws/s3).
  */
 export function denyUploadsBypassingKeyStatements(bucketArn: string, keyArn: string): PolicyStatement[] {
-  const deny = (Sid: string, Condition: PolicyStatement["Condition"]): PolicyStatement => ({ Sid, Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `${bucketArn}/*`, Condition });
+  const deny = (Sid: string, Condition: PolicyStatement["Condition"]): PolicyStatement => ({
+    Sid,
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:PutObject",
+    Resource: `${bucketArn}/*`,
+    Condition,
+  });
   return [
     deny("DenyUploadsWithAnotherKmsKey", { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn } }),
     deny("DenyUploadsWithAnotherEncryption", { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } }),
-    deny("DenyUploadsWithTheAwsManagedKey", { StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" } }),
+    deny("DenyUploadsWithTheAwsManagedKey", {
+      StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
+      Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" },
+    }),
   ];
 }
 

@@ -43,5 +43,10 @@ export function principalTrustPolicy(sid: string, principalArns: readonly string
   }
   // A caller that tags its session needs sts:TagSession in the trust policy too (IAM User Guide,
   // "Passing session tags in AWS STS").
-  return policy({ Sid: sid, Effect: "Allow", Principal: { AWS: [...principalArns] }, Action: opts.tagSession ? ["sts:AssumeRole", "sts:TagSession"] : "sts:AssumeRole" });
+  return policy({
+    Sid: sid,
+    Effect: "Allow",
+    Principal: { AWS: [...principalArns] },
+    Action: opts.tagSession ? ["sts:AssumeRole", "sts:TagSession"] : "sts:AssumeRole",
+  });
 }

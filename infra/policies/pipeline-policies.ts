@@ -54,7 +54,13 @@ export function pipelineRolePolicy(a: PipelineRolePolicyArgs): PolicyDocument {
     {
       Sid: "WatchAndStopOwnJobs",
       Effect: "Allow",
-      Action: ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "sagemaker:AddTags"],
+      Action: [
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:StopTrainingJob",
+        "sagemaker:DescribeProcessingJob",
+        "sagemaker:StopProcessingJob",
+        "sagemaker:AddTags",
+      ],
       Resource: [trainingJobs, processingJobs],
     },
     {
@@ -123,8 +129,19 @@ export function evaluationRolePolicy(a: EvaluationRolePolicyArgs): PolicyDocumen
       Resource: `${a.artifactBucketArn}/${EVALUATIONS_PREFIX}/*`,
     },
     { Sid: "UsePlatformKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: a.kmsKeyArn },
-    { Sid: "GrantKeyOnlyToAwsServices", Effect: "Allow", Action: "kms:CreateGrant", Resource: a.kmsKeyArn, Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } } },
-    { Sid: "PullOwnImages", Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], Resource: [...a.repositoryArns] },
+    {
+      Sid: "GrantKeyOnlyToAwsServices",
+      Effect: "Allow",
+      Action: "kms:CreateGrant",
+      Resource: a.kmsKeyArn,
+      Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+    },
+    {
+      Sid: "PullOwnImages",
+      Effect: "Allow",
+      Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+      Resource: [...a.repositoryArns],
+    },
     // ecr:GetAuthorizationToken has no resource-level permissions in IAM.
     { Sid: "AuthenticateToEcr", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
     {

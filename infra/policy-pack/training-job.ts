@@ -45,14 +45,19 @@ export const TRAINING_JOB_RULES: readonly TrainingJobRule[] = [
     name: "training-inter-container-encryption",
     description: "Training jobs encrypt traffic between their containers.",
     // No control targets training jobs; these are the same setting on SageMaker's other job types.
-    controls: [securityHub("SageMaker.9", "analogous: SageMaker.9/.10/.13/.15/.22 check this setting on model monitoring job definitions and schedules"), checkov("CKV_AWS_369", "analogous: data quality job definitions")],
+    controls: [
+      securityHub("SageMaker.9", "analogous: SageMaker.9/.10/.13/.15/.22 check this setting on model monitoring job definitions and schedules"),
+      checkov("CKV_AWS_369", "analogous: data quality job definitions"),
+    ],
     check: (r) =>
       // Required on every job, not only distributed ones: it costs nothing on one instance (AWS:
       // "doesn't affect training jobs with a single compute instance"), and a job scaled out later
       // through another path is then still encrypted.
       r.EnableInterContainerTrafficEncryption === true
         ? []
-        : [`EnableInterContainerTrafficEncryption is ${show(r.EnableInterContainerTrafficEncryption)}; set it to true (free on a single instance, required once the job is distributed)`],
+        : [
+            `EnableInterContainerTrafficEncryption is ${show(r.EnableInterContainerTrafficEncryption)}; set it to true (free on a single instance, required once the job is distributed)`,
+          ],
   },
   {
     name: "training-stopping-condition",
@@ -62,12 +67,16 @@ export const TRAINING_JOB_RULES: readonly TrainingJobRule[] = [
       const problems: string[] = [];
       const runtime = r.StoppingCondition?.MaxRuntimeInSeconds;
       if (!(typeof runtime === "number" && Number.isInteger(runtime) && runtime > 0 && runtime <= MAX_TRAINING_RUNTIME_SECONDS)) {
-        problems.push(`StoppingCondition.MaxRuntimeInSeconds is ${show(runtime)}; set a whole number of seconds from 1 to ${MAX_TRAINING_RUNTIME_SECONDS} (28 days)`);
+        problems.push(
+          `StoppingCondition.MaxRuntimeInSeconds is ${show(runtime)}; set a whole number of seconds from 1 to ${MAX_TRAINING_RUNTIME_SECONDS} (28 days)`,
+        );
       }
       if (r.EnableManagedSpotTraining === true) {
         const wait = r.StoppingCondition?.MaxWaitTimeInSeconds;
         if (!(typeof wait === "number" && typeof runtime === "number" && wait >= runtime)) {
-          problems.push(`StoppingCondition.MaxWaitTimeInSeconds is ${show(wait)}; managed spot training needs it set and at least MaxRuntimeInSeconds (${show(runtime)})`);
+          problems.push(
+            `StoppingCondition.MaxWaitTimeInSeconds is ${show(wait)}; managed spot training needs it set and at least MaxRuntimeInSeconds (${show(runtime)})`,
+          );
         }
       }
       return problems;
@@ -75,13 +84,16 @@ export const TRAINING_JOB_RULES: readonly TrainingJobRule[] = [
   },
   {
     name: "training-volume-kms",
-    description: "Training jobs encrypt the ML storage volume with a KMS key, unless every instance uses local NVMe storage (hardware-encrypted; SageMaker rejects a key).",
+    description:
+      "Training jobs encrypt the ML storage volume with a KMS key, unless every instance uses local NVMe storage (hardware-encrypted; SageMaker rejects a key).",
     controls: [checkov("CKV_AWS_368", "analogous: data quality job definitions' volume KMS key")],
     check: (r) => {
       const types = instanceTypes(r);
       if (types.length > 0 && types.every(hasLocalInstanceStorage)) return [];
       const key = r.ResourceConfig?.VolumeKmsKeyId;
-      return typeof key === "string" && key !== "" ? [] : [`ResourceConfig.VolumeKmsKeyId is not set for ${types.join(", ") || "an unknown instance type"}; set it to the platform key`];
+      return typeof key === "string" && key !== ""
+        ? []
+        : [`ResourceConfig.VolumeKmsKeyId is not set for ${types.join(", ") || "an unknown instance type"}; set it to the platform key`];
     },
   },
   {

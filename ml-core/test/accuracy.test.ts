@@ -13,7 +13,11 @@ import { featureMatrix, trainFiles } from "./train-helpers";
 function splitFiles(rows: Record<string, unknown>[], columns: string[]): { train: string[]; test: string[]; testRows: Record<string, unknown>[] } {
   const dir = tmpDir();
   const { train, test } = split(rows, 0.3);
-  return { train: [writeFile(path.join(dir, "train.csv"), toCsv(train, columns))], test: [writeFile(path.join(dir, "test.csv"), toCsv(test, columns))], testRows: test };
+  return {
+    train: [writeFile(path.join(dir, "train.csv"), toCsv(train, columns))],
+    test: [writeFile(path.join(dir, "test.csv"), toCsv(test, columns))],
+    testRows: test,
+  };
 }
 
 function classIndex(rows: Record<string, unknown>[], label: string, classes: readonly string[]): Float64Array {

@@ -43,11 +43,21 @@ function randomModel(objective: ModelJson["objective"], seed: number, opts: { tr
   const nTrees = opts.trees ?? 40;
   const trees = Array.from({ length: nTrees }, (_, i) => randomTree(rand, 1 + Math.floor(rand() * 31), i % nOut, opts.categorical));
   const features: ModelJson["features"] = Array.from({ length: N_FEATURES }, (_, i) =>
-    opts.categorical && i === 0 ? { name: `f${i}`, kind: "categorical" as const, categories: ["p", "q", "r", "s"] } : { name: `f${i}`, kind: "numeric" as const },
+    opts.categorical && i === 0
+      ? { name: `f${i}`, kind: "categorical" as const, categories: ["p", "q", "r", "s"] }
+      : { name: `f${i}`, kind: "numeric" as const },
   );
   return {
-    format: "ml-core-gbdt", formatVersion: MODEL_FORMAT_VERSION, objective, label: "y", classes,
-    features, baseline: Array.from({ length: nOut }, () => rand() - 0.5), trees, hyperparameters: {}, metrics: {},
+    format: "ml-core-gbdt",
+    formatVersion: MODEL_FORMAT_VERSION,
+    objective,
+    label: "y",
+    classes,
+    features,
+    baseline: Array.from({ length: nOut }, () => rand() - 0.5),
+    trees,
+    hyperparameters: {},
+    metrics: {},
     training: { dataHash: "sha256:0", trainRows: 1, validationRows: 0, rounds: nTrees, roundsRun: nTrees, stoppedEarly: false, mlCoreVersion: "0" },
   };
 }
@@ -100,8 +110,16 @@ describe("ChainPredictor", () => {
 
   it("sends missing values the way each split says, on a stump", () => {
     const stump = (missingLeft: number, leaf: number): TreeJson => ({
-      output: 0, feature: [0, -1, -1], threshold: [0.5, null, null], categoriesLeft: [null, null, null], missingLeft: [missingLeft, 0, 0],
-      left: [1, -1, -1], right: [2, -1, -1], value: [0, -leaf, leaf], count: [2, 1, 1], gain: [1, 0, 0],
+      output: 0,
+      feature: [0, -1, -1],
+      threshold: [0.5, null, null],
+      categoriesLeft: [null, null, null],
+      missingLeft: [missingLeft, 0, 0],
+      left: [1, -1, -1],
+      right: [2, -1, -1],
+      value: [0, -leaf, leaf],
+      count: [2, 1, 1],
+      gain: [1, 0, 0],
     });
     const m: ModelJson = { ...randomModel("regression", 7, { trees: 1 }), trees: [stump(1, 1), stump(0, 10)], baseline: [0] };
     const block = new ChainPredictor(m);
@@ -115,7 +133,16 @@ describe("ChainPredictor", () => {
 
   it("keeps one-leaf trees (first, middle and last of an output's chain) and their order of addition", () => {
     const leaf = (output: number, value: number): TreeJson => ({
-      output, feature: [-1], threshold: [null], categoriesLeft: [null], missingLeft: [0], left: [-1], right: [-1], value: [value], count: [1], gain: [0],
+      output,
+      feature: [-1],
+      threshold: [null],
+      categoriesLeft: [null],
+      missingLeft: [0],
+      left: [-1],
+      right: [-1],
+      value: [value],
+      count: [1],
+      gain: [0],
     });
     const base = randomModel("multiclass", 15, { trees: 12 });
     // 0.1 + 0.2 + 0.3 differs from 0.3 + 0.2 + 0.1 in the last bit: a changed order would show.
@@ -151,7 +178,9 @@ describe("ChainPredictor", () => {
     const nF = 200;
     const rand = lcg(18);
     const trees = Array.from({ length: 600 }, (_, i) =>
-      inexact(sharedRandomTree(rand, 20 + Math.floor(rand() * 21), i % 3, (r) => ({ feature: Math.floor(r() * nF), threshold: Math.round(r() * 500 - 250) / 50 }))),
+      inexact(
+        sharedRandomTree(rand, 20 + Math.floor(rand() * 21), i % 3, (r) => ({ feature: Math.floor(r() * nF), threshold: Math.round(r() * 500 - 250) / 50 })),
+      ),
     );
     const m: ModelJson = {
       ...randomModel("multiclass", 18, { trees: 1 }),
@@ -201,7 +230,11 @@ describe("ChainPredictor", () => {
     );
     const m: ModelJson = {
       ...randomModel("multiclass", 24, { trees: 1 }),
-      features: nCats.map((n, i) => (n > 0 ? { name: `f${i}`, kind: "categorical" as const, categories: Array.from({ length: n }, (_, c) => `c${c}`) } : { name: `f${i}`, kind: "numeric" as const })),
+      features: nCats.map((n, i) =>
+        n > 0
+          ? { name: `f${i}`, kind: "categorical" as const, categories: Array.from({ length: n }, (_, c) => `c${c}`) }
+          : { name: `f${i}`, kind: "numeric" as const },
+      ),
       trees,
     };
     const chain = new ChainPredictor(m);
@@ -225,7 +258,15 @@ describe("ChainPredictor", () => {
     const m = randomModel("binary", 12, { categorical: true });
     const block = new ChainPredictor(m);
     const flat = new FlatPredictor(m);
-    for (const [f, raw] of [[0, "q"], [0, "unseen"], [1, "1.5"], [1, ""], [2, 3], [3, true], [4, null]] as const) {
+    for (const [f, raw] of [
+      [0, "q"],
+      [0, "unseen"],
+      [1, "1.5"],
+      [1, ""],
+      [2, 3],
+      [3, true],
+      [4, null],
+    ] as const) {
       expect(Object.is(block.encode(f, raw), flat.encode(f, raw))).toBe(true);
     }
     expect(() => block.encode(1, "abc")).toThrow(RangeError);
@@ -236,7 +277,15 @@ describe("ChainPredictor", () => {
     const rows = text.slice(1).map((line) => {
       const [date, precipitation, tempMax, tempMin, wind, weather] = line.split(",");
       // A few missing cells, so that trained splits learn a missing-value direction.
-      return { weather, rain: weather === "rain" ? "yes" : "no", month: Number(date.slice(5, 7)), precipitation: Number(date.slice(8, 10)) % 9 === 0 ? "" : precipitation, temp_max: tempMax, temp_min: tempMin, wind };
+      return {
+        weather,
+        rain: weather === "rain" ? "yes" : "no",
+        month: Number(date.slice(5, 7)),
+        precipitation: Number(date.slice(8, 10)) % 9 === 0 ? "" : precipitation,
+        temp_max: tempMax,
+        temp_min: tempMin,
+        wind,
+      };
     });
     const features = ["month", "precipitation", "temp_max", "temp_min", "wind"];
     const dir = tmpDir();
@@ -268,8 +317,31 @@ describe("CSV parsing for the shipped predictors", () => {
     const m = randomModel("binary", 13);
     const flat = new FlatPredictor(m);
     // The same predictor behind a plain object: the parser must call its encode for every field.
-    const wrapped: Predictor = { objective: flat.objective, features: flat.features, classes: flat.classes, encode: (f, raw) => flat.encode(f, raw), predict: (x, n) => flat.predict(x, n) };
-    const fields = ["-0", "-0.000", "0", "1e5", "1E-22", "-1.5e+3", "123456789012345678", "9007199254740993", "0.1", "-7.25", "", "NaN", " 3", "1e400", "-1e400", "4.9e-324"];
+    const wrapped: Predictor = {
+      objective: flat.objective,
+      features: flat.features,
+      classes: flat.classes,
+      encode: (f, raw) => flat.encode(f, raw),
+      predict: (x, n) => flat.predict(x, n),
+    };
+    const fields = [
+      "-0",
+      "-0.000",
+      "0",
+      "1e5",
+      "1E-22",
+      "-1.5e+3",
+      "123456789012345678",
+      "9007199254740993",
+      "0.1",
+      "-7.25",
+      "",
+      "NaN",
+      " 3",
+      "1e400",
+      "-1e400",
+      "4.9e-324",
+    ];
     const rand = lcg(14);
     const body = Buffer.from(
       Array.from({ length: 200 }, () => Array.from({ length: N_FEATURES }, () => fields[Math.floor(rand() * fields.length)]).join(",")).join("\n") + "\n",

@@ -88,7 +88,9 @@ describe("ml-core train (SageMaker contract)", () => {
     fs.appendFileSync(path.join(base, "input/data/train/part-1.csv"), "1,0.5,not-a-number,a\n");
     const r = runTrain(base);
     expect(r.status).toBe(1);
-    expect(fs.readFileSync(path.join(base, "output/failure"), "utf8")).toMatch(/part-1\.csv:602:3: column "x2" \(column 3\) is numeric but has "not-a-number".*categorical_columns/);
+    expect(fs.readFileSync(path.join(base, "output/failure"), "utf8")).toMatch(
+      /part-1\.csv:602:3: column "x2" \(column 3\) is numeric but has "not-a-number".*categorical_columns/,
+    );
   });
 
   it("rejects a channel it does not know and a content type it cannot read", () => {
@@ -98,7 +100,7 @@ describe("ml-core train (SageMaker contract)", () => {
     expect(r.status).toBe(1);
     const failure = fs.readFileSync(path.join(base, "output/failure"), "utf8");
     expect(failure).toContain("ContentType application/x-parquet is not supported");
-    expect(failure).toContain('unknown channel(s) test');
+    expect(failure).toContain("unknown channel(s) test");
   });
 
   it("on SIGTERM saves a checkpoint and exits; the next run resumes and ends with the same model as an uninterrupted run", async () => {
@@ -164,7 +166,11 @@ describe("ml-core train (convenience form)", () => {
     const train = writeFile(path.join(dir, "train.csv"), toCsv(dataset(800, 4)));
     const valid = writeFile(path.join(dir, "valid.csv"), toCsv(dataset(200, 5)));
     const out = path.join(dir, "model");
-    const r = spawnSync(process.execPath, [BIN, "train", "--train", train, "--validation", valid, "--model-dir", out, "--hp", "label=y", "--hp", "num_round=10", "--json"], { encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [BIN, "train", "--train", train, "--validation", valid, "--model-dir", out, "--hp", "label=y", "--hp", "num_round=10", "--json"],
+      { encoding: "utf8" },
+    );
     expect(r.status).toBe(0);
     const outcome = JSON.parse(r.stdout);
     expect(outcome).toMatchObject({ status: "completed", objective: "binary", classes: ["0", "1"], rounds: 10, modelDir: out });
@@ -176,7 +182,9 @@ describe("ml-core train (convenience form)", () => {
   it("reports a bad --hp clearly", () => {
     const dir = tmpDir();
     const train = writeFile(path.join(dir, "train.csv"), toCsv(dataset(50, 4)));
-    const r = spawnSync(process.execPath, [BIN, "train", "--train", train, "--model-dir", path.join(dir, "m"), "--hp", "label=y", "--hp", "learning_rate=2"], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [BIN, "train", "--train", train, "--model-dir", path.join(dir, "m"), "--hp", "label=y", "--hp", "learning_rate=2"], {
+      encoding: "utf8",
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('learning_rate: "2" is out of range (allowed: a number in (0, 1])');
   });

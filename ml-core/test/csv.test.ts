@@ -18,17 +18,28 @@ function records(text: string | Buffer, name = "a.csv"): { line: number; fields:
 describe("readCsv", () => {
   it("reads quoted fields with commas, escaped quotes and newlines, and CRLF line ends", () => {
     const rows = records('a,b\r\n"x,1","say ""hi"""\r\n"multi\nline",2\r\n');
-    expect(rows.map((r) => r.fields)).toEqual([["a", "b"], ["x,1", 'say "hi"'], ["multi\nline", "2"]]);
+    expect(rows.map((r) => r.fields)).toEqual([
+      ["a", "b"],
+      ["x,1", 'say "hi"'],
+      ["multi\nline", "2"],
+    ]);
     expect(rows.map((r) => r.line)).toEqual([1, 2, 3]);
   });
 
   it("skips blank lines but counts them in line numbers, and reads a last line without newline", () => {
     const rows = records("a,b\n\n1,2\n3,4");
-    expect(rows).toEqual([{ line: 1, fields: ["a", "b"] }, { line: 3, fields: ["1", "2"] }, { line: 4, fields: ["3", "4"] }]);
+    expect(rows).toEqual([
+      { line: 1, fields: ["a", "b"] },
+      { line: 3, fields: ["1", "2"] },
+      { line: 4, fields: ["3", "4"] },
+    ]);
   });
 
   it("keeps empty fields (missing values)", () => {
-    expect(records("1,,3\n,,\n").map((r) => r.fields)).toEqual([["1", "", "3"], ["", "", ""]]);
+    expect(records("1,,3\n,,\n").map((r) => r.fields)).toEqual([
+      ["1", "", "3"],
+      ["", "", ""],
+    ]);
   });
 
   it("strips a UTF-8 byte order mark", () => {
@@ -36,7 +47,10 @@ describe("readCsv", () => {
   });
 
   it("reads gzip-compressed files", () => {
-    expect(records(zlib.gzipSync("a,b\n1,2\n"), "a.csv.gz").map((r) => r.fields)).toEqual([["a", "b"], ["1", "2"]]);
+    expect(records(zlib.gzipSync("a,b\n1,2\n"), "a.csv.gz").map((r) => r.fields)).toEqual([
+      ["a", "b"],
+      ["1", "2"],
+    ]);
   });
 
   it("reads a record longer than its read buffer", () => {
@@ -45,7 +59,7 @@ describe("readCsv", () => {
   });
 
   it("reads records that straddle its 1 MiB read chunks", () => {
-    const line = "123456.789,abcdefgh,\"q,q\"\n";
+    const line = '123456.789,abcdefgh,"q,q"\n';
     const n = Math.ceil((9 << 20) / line.length);
     const rows = records(line.repeat(n));
     expect(rows.length).toBe(n);

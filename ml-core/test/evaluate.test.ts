@@ -12,12 +12,15 @@ const quiet = { progress: () => {}, metric: () => {}, stopRequested: () => false
 
 async function trainExample(): Promise<string> {
   const modelDir = tmpDir();
-  await runTrainingJob({
-    trainFiles: [path.join(DATA, "train.csv")],
-    validationFiles: [path.join(DATA, "validation.csv")],
-    hyperparameters: { objective: "binary", label: "delayed", num_round: "20", seed: "7" },
-    modelDir,
-  }, quiet);
+  await runTrainingJob(
+    {
+      trainFiles: [path.join(DATA, "train.csv")],
+      validationFiles: [path.join(DATA, "validation.csv")],
+      hyperparameters: { objective: "binary", label: "delayed", num_round: "20", seed: "7" },
+      modelDir,
+    },
+    quiet,
+  );
   return modelDir;
 }
 

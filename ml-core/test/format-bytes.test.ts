@@ -18,7 +18,22 @@ function formatterFor(objective: Predictor["objective"], classes?: string[]): Fo
 /** Probabilities and values of every shape String() has: long fractions, exponents, ties, non-finite. */
 function values(n: number, seed: number): Float64Array {
   const rand = rng(seed);
-  const special = [0, -0, 1, 0.5, 1e-7, 1.7420527170611222e-6, -1.2345678901234567e-100, 1e21, 123456789012345680000, -Number.MAX_VALUE, Number.MIN_VALUE, NaN, Infinity, -Infinity];
+  const special = [
+    0,
+    -0,
+    1,
+    0.5,
+    1e-7,
+    1.7420527170611222e-6,
+    -1.2345678901234567e-100,
+    1e21,
+    123456789012345680000,
+    -Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    NaN,
+    Infinity,
+    -Infinity,
+  ];
   return Float64Array.from({ length: n }, () => (rand() < 0.3 ? special[Math.floor(rand() * special.length)] : rand() ** 8));
 }
 
@@ -28,7 +43,7 @@ describe("Formatter.csvBytes", () => {
     ["binary", ["0", "1"]],
     ["multiclass", ["setosa", "versi,color", 'vir"ginica', "café ☕"]],
     ["regression", undefined],
-  ] as const)("gives the bytes of format(\"csv\") for %s with classes %j", (objective, classes) => {
+  ] as const)('gives the bytes of format("csv") for %s with classes %j', (objective, classes) => {
     const f = formatterFor(objective, classes === undefined ? undefined : [...classes]);
     const k = classes?.length ?? 1;
     for (const nRows of [0, 1, 5, 300]) {

@@ -34,7 +34,13 @@ function dataset(nRows: number, seed: number, noise = 0.3): { columns: Float64Ar
 
 function binned(nRows: number, seed: number, noise?: number): { mapper: BinMapper; data: BinnedData } {
   const { columns, y } = dataset(nRows, seed, noise);
-  const mapper = BinMapper.fit(columns, nRows, columns.map(() => undefined), 255, new Random(1));
+  const mapper = BinMapper.fit(
+    columns,
+    nRows,
+    columns.map(() => undefined),
+    255,
+    new Random(1),
+  );
   return { mapper, data: { bins: mapper.transform(columns, nRows), nRows, y } };
 }
 
@@ -150,7 +156,10 @@ function context(data: BinnedData, mapper: BinMapper): GrowerContext {
 }
 
 /** Grows one tree on the squared-error gradients of the target at 0 (g = −y, h = 1). */
-function grow(opts: Partial<GrowerOptions>, nRows = 4000): { tree: BinTree; leaves: { node: number; start: number; count: number }[]; ctx: GrowerContext; g: Float32Array } {
+function grow(
+  opts: Partial<GrowerOptions>,
+  nRows = 4000,
+): { tree: BinTree; leaves: { node: number; start: number; count: number }[]; ctx: GrowerContext; g: Float32Array } {
   const { mapper, data } = binned(nRows, 5);
   const ctx = context(data, mapper);
   const g = Float32Array.from(data.y, (v) => -v);
@@ -182,7 +191,12 @@ describe("the grower", () => {
     const internal = small.feature.flatMap((f, i) => (f === -1 ? [] : [i]));
     expect(internal).toHaveLength(6);
     for (const i of internal) {
-      expect([large.feature[i], large.binThreshold[i], large.left[i], large.right[i]]).toEqual([small.feature[i], small.binThreshold[i], small.left[i], small.right[i]]);
+      expect([large.feature[i], large.binThreshold[i], large.left[i], large.right[i]]).toEqual([
+        small.feature[i],
+        small.binThreshold[i],
+        small.left[i],
+        small.right[i],
+      ]);
     }
   });
 
@@ -230,7 +244,17 @@ describe("the grower", () => {
   });
 });
 
-const BOOSTER: BoosterOptions = { ...GROWER, learningRate: 0.1, numRound: 30, subsample: 1, colsampleBytree: 1, earlyStoppingRounds: 0, earlyStoppingTol: 0, seed: 7, threads: 1 };
+const BOOSTER: BoosterOptions = {
+  ...GROWER,
+  learningRate: 0.1,
+  numRound: 30,
+  subsample: 1,
+  colsampleBytree: 1,
+  earlyStoppingRounds: 0,
+  earlyStoppingTol: 0,
+  seed: 7,
+  threads: 1,
+};
 
 describe("the booster", () => {
   it.each([

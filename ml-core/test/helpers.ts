@@ -58,7 +58,18 @@ export type RandomSplit = { feature: number; threshold: number } | { feature: nu
  * node's split; missing-value directions and leaf values are drawn here, in a fixed order.
  */
 export function randomTree(rand: () => number, leaves: number, output: number, chooseSplit: (rand: () => number) => RandomSplit): TreeJson {
-  const t: TreeJson = { output, feature: [-1], threshold: [null], categoriesLeft: [null], missingLeft: [0], left: [-1], right: [-1], value: [0], count: [1], gain: [0] };
+  const t: TreeJson = {
+    output,
+    feature: [-1],
+    threshold: [null],
+    categoriesLeft: [null],
+    missingLeft: [0],
+    left: [-1],
+    right: [-1],
+    value: [0],
+    count: [1],
+    gain: [0],
+  };
   const open = [0];
   while (open.length < leaves) {
     const n = open.splice(Math.floor(rand() * open.length), 1)[0];

@@ -6,7 +6,19 @@ import { HYPERPARAMETERS, parseHyperparameters } from "../src/train/hyperparamet
 describe("hyperparameters", () => {
   it("all defaults: scikit-learn's HistGradientBoosting defaults, leaf-wise", () => {
     const { params, resolved } = parseHyperparameters({});
-    expect(params).toMatchObject({ objective: "auto", numRound: 100, learningRate: 0.1, growPolicy: "leafwise", maxLeafNodes: 31, maxDepth: 0, minSamplesLeaf: 20, l2Regularization: 0, maxBins: 255, earlyStoppingRounds: 10, seed: 0 });
+    expect(params).toMatchObject({
+      objective: "auto",
+      numRound: 100,
+      learningRate: 0.1,
+      growPolicy: "leafwise",
+      maxLeafNodes: 31,
+      maxDepth: 0,
+      minSamplesLeaf: 20,
+      l2Regularization: 0,
+      maxBins: 255,
+      earlyStoppingRounds: 10,
+      seed: 0,
+    });
     expect(resolved.max_leaf_nodes).toBe("31");
   });
 
@@ -15,7 +27,14 @@ describe("hyperparameters", () => {
   });
 
   it("parses SageMaker's strings (and tolerates plain JSON numbers), ignoring keys SageMaker adds", () => {
-    const { params, layout } = parseHyperparameters({ num_round: "250", learning_rate: 0.05, label: "target", categorical_columns: "a, b", _tuning_objective_metric: "validation:auc", sagemaker_region: "x" });
+    const { params, layout } = parseHyperparameters({
+      num_round: "250",
+      learning_rate: 0.05,
+      label: "target",
+      categorical_columns: "a, b",
+      _tuning_objective_metric: "validation:auc",
+      sagemaker_region: "x",
+    });
     expect(params).toMatchObject({ numRound: 250, learningRate: 0.05 });
     expect(layout).toMatchObject({ labelColumn: "target", categoricalColumns: ["a", "b"] });
   });
@@ -53,7 +72,9 @@ describe("hyperparameters", () => {
   });
 
   it("reports every problem at once", () => {
-    expect(() => parseHyperparameters({ num_round: "x", eta: "0.1" })).toThrow(/num_round: .*\n.*unknown hyperparameter "eta"|unknown hyperparameter "eta"[\s\S]*num_round/);
+    expect(() => parseHyperparameters({ num_round: "x", eta: "0.1" })).toThrow(
+      /num_round: .*\n.*unknown hyperparameter "eta"|unknown hyperparameter "eta"[\s\S]*num_round/,
+    );
   });
 
   it("documents every hyperparameter, here and in the README's table", () => {

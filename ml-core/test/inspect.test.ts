@@ -28,7 +28,10 @@ describe("feature importance", () => {
     for (const [i, f] of fi.entries()) {
       const nodes = t.model.trees.flatMap((tree) => tree.feature.map((feature, n) => ({ feature, gain: tree.gain[n]! })).filter((n) => n.feature === i));
       expect(f.splits).toBe(nodes.length);
-      expect(f.gain).toBeCloseTo(nodes.reduce((s, n) => s + n.gain, 0), 9);
+      expect(f.gain).toBeCloseTo(
+        nodes.reduce((s, n) => s + n.gain, 0),
+        9,
+      );
     }
     const byName = Object.fromEntries(fi.map((f) => [f.name, f]));
     expect(byName.strong!.gain).toBeGreaterThan(10 * byName.weak!.gain);

@@ -23,7 +23,10 @@ describe("the layering of src/ (rooms and their order in layers.cjs)", () => {
   });
 
   it("places every folder of src/ in a room", () => {
-    const folders = fs.readdirSync(path.join(ML_CORE, "src"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    const folders = fs
+      .readdirSync(path.join(ML_CORE, "src"), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
     expect(folders.sort()).toEqual(LAYERS.flat().sort());
   });
 

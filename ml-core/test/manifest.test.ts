@@ -19,7 +19,9 @@ describe("ml-core stays portable", () => {
   });
 
   it("no source file imports a cloud SDK", () => {
-    const offenders = sourceFiles(path.join(root, "src")).filter((f) => /(from\s+|require\(|import\()\s*["'](@pulumi\/|@aws-sdk\/|aws-sdk)/.test(fs.readFileSync(f, "utf8")));
+    const offenders = sourceFiles(path.join(root, "src")).filter((f) =>
+      /(from\s+|require\(|import\()\s*["'](@pulumi\/|@aws-sdk\/|aws-sdk)/.test(fs.readFileSync(f, "utf8")),
+    );
     expect(offenders).toEqual([]);
   });
 

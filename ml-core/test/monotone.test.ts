@@ -64,8 +64,12 @@ describe("monotone_constraints", () => {
   });
 
   it("refuses unknown features, a wrong count and categorical features once the data is read", () => {
-    expect(() => trainFiles([regression], { label: "y", monotone_constraints: "height:1" })).toThrow('monotone_constraints: "height" is not a feature; features are: up, down, free');
-    expect(() => trainFiles([regression], { label: "y", monotone_constraints: "1,0" })).toThrow("monotone_constraints: 2 values for 3 features (up, down, free)");
+    expect(() => trainFiles([regression], { label: "y", monotone_constraints: "height:1" })).toThrow(
+      'monotone_constraints: "height" is not a feature; features are: up, down, free',
+    );
+    expect(() => trainFiles([regression], { label: "y", monotone_constraints: "1,0" })).toThrow(
+      "monotone_constraints: 2 values for 3 features (up, down, free)",
+    );
     expect(() => trainFiles([binary], { label: "y", categorical_columns: "up", monotone_constraints: "up:1" })).toThrow('"up" is categorical');
   });
 });

@@ -45,14 +45,20 @@ describe("predictFile", () => {
   });
 
   it("keeps a quoted record that spans chunks whole", async () => {
-    const body = rows.slice(0, 50).map((r, i) => (i % 7 === 0 ? r.replace(/,(\w+)$/, ',"$1"') : r)).join("\r\n");
+    const body = rows
+      .slice(0, 50)
+      .map((r, i) => (i % 7 === 0 ? r.replace(/,(\w+)$/, ',"$1"') : r))
+      .join("\r\n");
     const out = file("quoted.csv");
     await predictFile({ modelDir, input: file("quoted-in.csv", body), output: out, chunkBytes: 64 });
     expect(fs.readFileSync(out, "utf8")).toBe(served(rows.slice(0, 50).join("\n"), "csv", "csv"));
   });
 
   it("reads again, twice as much, when a chunk holds no whole record, and scores a last record without a line feed", async () => {
-    const body = rows.slice(0, 40).map((r, i) => (i % 5 === 0 ? r.replace(/,(\w+)$/, ',"$1"') : r)).join("\n");
+    const body = rows
+      .slice(0, 40)
+      .map((r, i) => (i % 5 === 0 ? r.replace(/,(\w+)$/, ',"$1"') : r))
+      .join("\n");
     const out = file("tiny-chunks.csv");
     // Every record is longer than 8 bytes.
     await predictFile({ modelDir, input: file("tiny-chunks-in.csv", body), output: out, chunkBytes: 8 });
@@ -92,7 +98,9 @@ describe("predictFile", () => {
   it("fails naming the file, row and column, and leaves no output behind", async () => {
     const body = [...rows.slice(0, 4), "1,2,three,4,red", ...rows.slice(4, 10)].join("\n");
     const out = file("bad-out.csv");
-    await expect(predictFile({ modelDir, input: file("bad.csv", body), output: out })).rejects.toThrow(/bad\.csv: row 5, column 3 \(x2\): feature "x2" is numeric but got "three"/);
+    await expect(predictFile({ modelDir, input: file("bad.csv", body), output: out })).rejects.toThrow(
+      /bad\.csv: row 5, column 3 \(x2\): feature "x2" is numeric but got "three"/,
+    );
     expect(fs.readdirSync(dir).filter((f) => f.includes("bad-out"))).toEqual([]);
   });
 

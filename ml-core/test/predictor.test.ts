@@ -14,9 +14,20 @@ function randomTree(rand: () => number, leaves: number, output = 0): TreeJson {
 
 function model(objective: ModelJson["objective"], trees: TreeJson[], classes: string[] | null, baseline: number[]): ModelJson {
   return {
-    format: "ml-core-gbdt", formatVersion: MODEL_FORMAT_VERSION, objective, label: "y", classes,
-    features: [{ name: "a", kind: "numeric" }, { name: "b", kind: "numeric" }, { name: "c", kind: "categorical", categories: ["v", "w", "x", "y", "z"] }],
-    baseline, trees, hyperparameters: {}, metrics: {},
+    format: "ml-core-gbdt",
+    formatVersion: MODEL_FORMAT_VERSION,
+    objective,
+    label: "y",
+    classes,
+    features: [
+      { name: "a", kind: "numeric" },
+      { name: "b", kind: "numeric" },
+      { name: "c", kind: "categorical", categories: ["v", "w", "x", "y", "z"] },
+    ],
+    baseline,
+    trees,
+    hyperparameters: {},
+    metrics: {},
     training: { dataHash: "sha256:0", trainRows: 1, validationRows: 0, rounds: 1, roundsRun: 1, stoppedEarly: false, mlCoreVersion: "0" },
   };
 }
@@ -28,7 +39,11 @@ function reference(m: ModelJson, x: number[]): number[] {
     let n = 0;
     while (t.feature[n] >= 0) {
       const v = x[t.feature[n]];
-      const left = Number.isNaN(v) ? t.missingLeft[n] === 1 : t.categoriesLeft[n] ? (t.categoriesLeft[n] as number[]).includes(v) : v <= (t.threshold[n] as number);
+      const left = Number.isNaN(v)
+        ? t.missingLeft[n] === 1
+        : t.categoriesLeft[n]
+          ? (t.categoriesLeft[n] as number[]).includes(v)
+          : v <= (t.threshold[n] as number);
       n = left ? t.left[n] : t.right[n];
     }
     out[t.output] += t.value[n];
@@ -42,7 +57,12 @@ describe("FlatPredictor", () => {
   const x = Float64Array.from({ length: rows * 3 }, (_, i) => (rand() < 0.1 ? NaN : i % 3 === 2 ? Math.floor(rand() * 5) : rand()));
 
   it("scores exactly like a node-by-node walk of the JSON trees (numeric, categorical, missing)", () => {
-    const m = model("regression", Array.from({ length: 30 }, () => randomTree(rand, 2 + Math.floor(rand() * 30))), null, [0.5]);
+    const m = model(
+      "regression",
+      Array.from({ length: 30 }, () => randomTree(rand, 2 + Math.floor(rand() * 30))),
+      null,
+      [0.5],
+    );
     const p = new FlatPredictor(m);
     const out = p.predict(x, rows);
     for (let r = 0; r < rows; r++) expect(out[r]).toBe(reference(m, Array.from(x.subarray(r * 3, r * 3 + 3)))[0]);
@@ -93,8 +113,19 @@ describe("model files", () => {
   it.each([
     ["a newer format version", (j: Record<string, unknown>) => ({ ...j, formatVersion: 99 }), /formatVersion 99; this ml-core reads version 1 only/],
     ["another kind of file", () => ({ hello: "world" }), /is not an ml-core model/],
-    ["a child pointing backwards", (j: Record<string, unknown>) => ({ ...j, trees: [{ ...(j.trees as TreeJson[])[0], left: (j.trees as TreeJson[])[0].left.map((l) => (l > 0 ? 0 : l)) }] }), /must be a later node/],
-    ["a category code out of range", (j: Record<string, unknown>) => ({ ...j, trees: [{ ...randomTree(lcg(1), 2), feature: [2, -1, -1], categoriesLeft: [[7], null, null], threshold: [null, null, null] }] }), /categoriesLeft must list category codes in 0-4/],
+    [
+      "a child pointing backwards",
+      (j: Record<string, unknown>) => ({ ...j, trees: [{ ...(j.trees as TreeJson[])[0], left: (j.trees as TreeJson[])[0].left.map((l) => (l > 0 ? 0 : l)) }] }),
+      /must be a later node/,
+    ],
+    [
+      "a category code out of range",
+      (j: Record<string, unknown>) => ({
+        ...j,
+        trees: [{ ...randomTree(lcg(1), 2), feature: [2, -1, -1], categoriesLeft: [[7], null, null], threshold: [null, null, null] }],
+      }),
+      /categoriesLeft must list category codes in 0-4/,
+    ],
   ])("refuse %s with a clear message", (_, mutate, message) => {
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, "model.json"), JSON.stringify(mutate(JSON.parse(JSON.stringify(m)))));

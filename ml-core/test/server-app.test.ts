@@ -53,7 +53,12 @@ describe("the app", () => {
     const body = '\ufeff30,1000,"red"\r\n\r\n40,NA,"blu""e, ok"\r\n"50",1000,\n7,?,red';
     const res = await invoke(server.port, body, "text/csv");
     expect(res.status).toBe(200);
-    expect(res.body.trimEnd().split("\n")).toEqual([expectedCsv(30, 1000, "red"), expectedCsv(40, NaN, undefined), expectedCsv(50, 1000, undefined), expectedCsv(7, NaN, "red")]);
+    expect(res.body.trimEnd().split("\n")).toEqual([
+      expectedCsv(30, 1000, "red"),
+      expectedCsv(40, NaN, undefined),
+      expectedCsv(50, 1000, undefined),
+      expectedCsv(7, NaN, "red"),
+    ]);
   });
 
   it("encodes an unseen category as missing rather than failing", async () => {
@@ -85,7 +90,10 @@ describe("the app", () => {
     const res = await invoke(server.port, '[30,1000,"red"]\n{"age":40,"color":"blue"}\n\n{"features":[-5.5,2000,"green"]}\n', "application/jsonlines");
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("application/jsonlines");
-    const lines = res.body.trimEnd().split("\n").map((l) => JSON.parse(l) as { probabilities: { yes: number } });
+    const lines = res.body
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { probabilities: { yes: number } });
     expect(lines.map((l) => l.probabilities.yes)).toEqual([sigmoid(score(30, 1000, 0)), sigmoid(score(40, NaN, 2)), sigmoid(score(-5.5, 2000, 1))]);
   });
 
@@ -117,7 +125,9 @@ describe("the app", () => {
         socket.on("data", (c: Buffer) => (response += c.toString()));
         socket.on("error", reject);
         socket.on("close", () => resolve(response));
-        socket.write(`POST /invocations HTTP/1.1\r\nHost: x\r\n${headers.map((h) => h + "\r\n").join("")}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+        socket.write(
+          `POST /invocations HTTP/1.1\r\nHost: x\r\n${headers.map((h) => h + "\r\n").join("")}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+        );
       });
     const twoAccepts = await raw(["CONTENT-type: text/csv", "Accept: application/xml", "accept: application/json"], "30,1000,red\n");
     expect(twoAccepts).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
@@ -148,7 +158,11 @@ describe("the app", () => {
     ["text/csv; charset=iso-8859-1", 415],
     ["nonsense", 415],
   ])("Content-Type %s is answered with %i", async (contentType, status) => {
-    const body = contentType?.toLowerCase().startsWith("application/json") ? '{"instances":[[30,1000,"red"]]}' : contentType === "application/x-ndjson" ? '[30,1000,"red"]\n' : "30,1000,red\n";
+    const body = contentType?.toLowerCase().startsWith("application/json")
+      ? '{"instances":[[30,1000,"red"]]}'
+      : contentType === "application/x-ndjson"
+        ? '[30,1000,"red"]\n'
+        : "30,1000,red\n";
     const res = await invoke(server.port, body, contentType);
     expect(res.status).toBe(status);
     if (status === 415) expect(res.body).toMatch(/unsupported (content type|charset)/);
@@ -165,7 +179,12 @@ describe("the app", () => {
     ["a JSON object without instances", "application/json", '{"rows": []}', /^expected \{"instances": \[\.\.\.\]\} or an array of instances, got an object/],
     ["a short JSON instance", "application/json", '{"instances": [[30, 1000, "red"], [30]]}', /^row 2: expected 3 features .*found 1 value\n$/],
     ["an unknown JSON key", "application/json", '{"instances": [{"age": 30, "agee": 3}]}', /^row 1: unknown feature "agee"/],
-    ["a nested JSON value", "application/json", '{"instances": [[30, [1], "red"]]}', /^row 1, column 2 \(income\): expected a number, string, boolean or null, got an array/],
+    [
+      "a nested JSON value",
+      "application/json",
+      '{"instances": [[30, [1], "red"]]}',
+      /^row 1, column 2 \(income\): expected a number, string, boolean or null, got an array/,
+    ],
     ["a non-number JSON string", "application/json", '[[30, "x", "red"]]', /^row 1, column 2 \(income\)/],
     ["a bad JSON line", "application/jsonlines", '[30,1000,"red"]\n[30,1000,\n', /^row 2 is not valid JSON/],
     ["a JSON line that is a number", "application/jsonlines", "42\n", /^row 1: expected an array of 3 values or an object keyed by feature name, got a number/],
@@ -190,10 +209,13 @@ describe("the app", () => {
 
   it("answers 413 to a chunked body that grows past the limit", async () => {
     const res = await new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port: server.port, method: "POST", path: "/invocations", headers: { "Content-Type": "text/csv" }, agent: false }, (r) => {
-        r.resume();
-        resolve(r.statusCode ?? 0);
-      });
+      const req = http.request(
+        { host: "127.0.0.1", port: server.port, method: "POST", path: "/invocations", headers: { "Content-Type": "text/csv" }, agent: false },
+        (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        },
+      );
       req.on("error", reject);
       const chunk = "30,1000,red\n".repeat(1 << 16);
       for (let i = 0; i < 9; i++) req.write(chunk);
@@ -258,10 +280,13 @@ describe("the app", () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const send = (body: string): Promise<{ status: number; socket: net.Socket }> =>
       new Promise((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port: server.port, method: "POST", path: "/invocations", headers: { "Content-Type": "text/csv" }, agent }, (r) => {
-          r.resume();
-          r.on("end", () => resolve({ status: r.statusCode ?? 0, socket: req.socket as net.Socket }));
-        });
+        const req = http.request(
+          { host: "127.0.0.1", port: server.port, method: "POST", path: "/invocations", headers: { "Content-Type": "text/csv" }, agent },
+          (r) => {
+            r.resume();
+            r.on("end", () => resolve({ status: r.statusCode ?? 0, socket: req.socket as net.Socket }));
+          },
+        );
         req.on("error", reject);
         req.end(body);
       });
@@ -327,7 +352,6 @@ describe("the app with batch transform's settings (resolveServeConfig reads them
     expect(server.logs().find((l) => l.path === "/ping")).toMatchObject({ level: "debug", status: 200 });
   });
 });
-
 
 describe("the served model's identity", () => {
   it("is model-sha256=<hex of model.json's bytes>, from the file as stored, and goes out on every response", async () => {

@@ -82,13 +82,20 @@ describe("serving configuration", () => {
     expect(resolveServeConfig({ ML_CORE_MODEL_NAME: "fraud" }, {}, 1).modelName).toBe("fraud");
     expect(resolveServeConfig({ ML_CORE_MODEL_NAME: "fraud" }, { modelName: "churn" }, 1).modelName).toBe("churn");
     expect(resolveServeConfig({ ML_CORE_MODEL_NAME: " " }, {}, 1).modelName).toBe("model");
-    expect(() => resolveServeConfig({}, { modelName: "a/b" }, 1)).toThrow('--model-name "a/b" must be 1-253 letters, digits, ".", "_" or "-", starting with a letter or digit');
+    expect(() => resolveServeConfig({}, { modelName: "a/b" }, 1)).toThrow(
+      '--model-name "a/b" must be 1-253 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    );
   });
 
   it("reads SAGEMAKER_BASE_DIR, SAGEMAKER_BIND_TO_PORT and SAGEMAKER_MODEL_SERVER_WORKERS; flags win", () => {
     const env = { SAGEMAKER_BASE_DIR: "/srv/ml", SAGEMAKER_BIND_TO_PORT: "9090", SAGEMAKER_MODEL_SERVER_WORKERS: "3" };
     expect(resolveServeConfig(env, {}, 2)).toMatchObject({ modelDir: "/srv/ml/model", port: 9090, workers: 3 });
-    expect(resolveServeConfig(env, { modelDir: "m", port: "0", workers: "1", host: "127.0.0.1" }, 2)).toMatchObject({ modelDir: "m", port: 0, workers: 1, host: "127.0.0.1" });
+    expect(resolveServeConfig(env, { modelDir: "m", port: "0", workers: "1", host: "127.0.0.1" }, 2)).toMatchObject({
+      modelDir: "m",
+      port: 0,
+      workers: 1,
+      host: "127.0.0.1",
+    });
   });
 
   it.each([

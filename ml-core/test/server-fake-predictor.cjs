@@ -10,7 +10,11 @@ const FEATURES = [
   { name: "income", kind: "numeric" },
   { name: "color", kind: "categorical" },
 ];
-const COLORS = new Map([["red", 0], ["green", 1], ["blue", 2]]);
+const COLORS = new Map([
+  ["red", 0],
+  ["green", 1],
+  ["blue", 2],
+]);
 const MISSING = new Set(["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "?"]);
 
 function score(age, income, color) {

@@ -36,8 +36,47 @@ const CONTENT_TYPES = [
   "",
   "application/x-ndjson; q=0.1",
 ];
-const ACCEPTS = [undefined, "*/*", "text/csv", "application/json", "application/jsonlines", "text/*;q=0.2, application/*", "application/xml", "q=1", ",,,", "*/*;q=abc", "text/csv;q=0"];
-const TRICKY = ['"', ",", "\r", "\n", "\0", "\uffff", "\ud800", " ", "-", "+", ".", "e", "E", "[", "]", "{", "}", ":", "null", "NaN", "1e400", "-0", "0x1F", "Infinity", "\\", "red"];
+const ACCEPTS = [
+  undefined,
+  "*/*",
+  "text/csv",
+  "application/json",
+  "application/jsonlines",
+  "text/*;q=0.2, application/*",
+  "application/xml",
+  "q=1",
+  ",,,",
+  "*/*;q=abc",
+  "text/csv;q=0",
+];
+const TRICKY = [
+  '"',
+  ",",
+  "\r",
+  "\n",
+  "\0",
+  "\uffff",
+  "\ud800",
+  " ",
+  "-",
+  "+",
+  ".",
+  "e",
+  "E",
+  "[",
+  "]",
+  "{",
+  "}",
+  ":",
+  "null",
+  "NaN",
+  "1e400",
+  "-0",
+  "0x1F",
+  "Infinity",
+  "\\",
+  "red",
+];
 
 interface Corpus {
   readonly csv: string;
@@ -87,9 +126,28 @@ function randomInfer(rand: () => number, corpus: Corpus): string | Buffer {
     if (op < 0.2) input.shape = Array.from({ length: Math.floor(rand() * 4) }, () => pick(DIMS));
     else if (op < 0.35) input.datatype = pick(DATATYPES);
     else if (op < 0.55 && Array.isArray(input.data)) (input.data as unknown[])[Math.floor(rand() * 3)] = pick(ELEMENTS);
-    else if (op < 0.65) input.data = pick([null, "abc", {}, [[1, 2], [3, 4]], Array.from({ length: 10_000 }, () => 1)]);
+    else if (op < 0.65)
+      input.data = pick([
+        null,
+        "abc",
+        {},
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        Array.from({ length: 10_000 }, () => 1),
+      ]);
     else if (op < 0.75) input.name = pick(["", "x9", "color", "input-0", 7, null]);
-    else if (op < 0.82) doc.inputs.push({ name: "input-0", shape: [2, Math.floor(rand() * 6)], datatype: "FP64", data: [[1, 2], [3, 4]] });
+    else if (op < 0.82)
+      doc.inputs.push({
+        name: "input-0",
+        shape: [2, Math.floor(rand() * 6)],
+        datatype: "FP64",
+        data: [
+          [1, 2],
+          [3, 4],
+        ],
+      });
     else if (op < 0.88) doc.inputs.splice(Math.floor(rand() * doc.inputs.length), 1);
     else if (op < 0.94) doc.outputs = pick([[{ name: "probabilities" }], [{ name: "nope" }], "all", [{}], []]);
     else doc.id = pick([42, null, "", { a: 1 }]);
@@ -219,7 +277,9 @@ describe.each([
   it(`answers ${REQUESTS} malformed Open Inference Protocol requests with client errors only, and keeps /v2/health/ready answering`, async () => {
     const rand = rng(SEED + 2);
     const cases = Array.from({ length: REQUESTS }, () =>
-      rand() < 0.8 ? { method: "POST", path: "/v2/models/model/infer", body: randomInfer(rand, corpus) } : { ...randomV2Request(rand), body: rand() < 0.5 ? corpus.infer : undefined },
+      rand() < 0.8
+        ? { method: "POST", path: "/v2/models/model/infer", body: randomInfer(rand, corpus) }
+        : { ...randomV2Request(rand), body: rand() < 0.5 ? corpus.infer : undefined },
     );
     const deadline = Date.now() + TIME_BUDGET_MS;
     const statuses = new Map<number, number>();
@@ -235,7 +295,8 @@ describe.each([
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         // Errors carry {"error": ...}; a health answer has no body; HEAD answers have none at all.
         const wellFormed = res.status === 200 || c.method === "HEAD" || isErrorJson(res.body);
-        if (![200, 400, 404, 405].includes(res.status) || !wellFormed) unexpected.push(`case ${i} (seed ${SEED + 2}): ${c.method} ${c.path.slice(0, 60)} ${res.status} ${res.body.slice(0, 200)}`);
+        if (![200, 400, 404, 405].includes(res.status) || !wellFormed)
+          unexpected.push(`case ${i} (seed ${SEED + 2}): ${c.method} ${c.path.slice(0, 60)} ${res.status} ${res.body.slice(0, 200)}`);
         if (i % 50 === 0) expect((await request(server.port, { path: "/v2/health/ready" })).status).toBe(200);
       }
     });

@@ -19,6 +19,10 @@ describe("rebuilding before child-process tests", () => {
     write("src/codec/csv.ts", 100);
     write("src/data/table.ts", 100);
     write("dist/data/table.js", 100);
-    expect(staleSources(root).map((f) => path.relative(root, f)).sort()).toEqual(["src/codec/csv.ts", "src/gbdt/loss/index.ts"]);
+    expect(
+      staleSources(root)
+        .map((f) => path.relative(root, f))
+        .sort(),
+    ).toEqual(["src/codec/csv.ts", "src/gbdt/loss/index.ts"]);
   });
 });

@@ -34,7 +34,18 @@ export function testModel(opts: TestModelOptions = {}): ModelJson {
   const nOut = objective === "multiclass" ? 3 : 1;
   const trees: TreeJson[] = [];
   for (let t = 0; t < (opts.trees ?? 10); t++) {
-    const tree = { output: t % nOut, feature: [] as number[], threshold: [] as (number | null)[], categoriesLeft: [] as (number[] | null)[], missingLeft: [] as number[], left: [] as number[], right: [] as number[], value: [] as number[], count: [] as number[], gain: [] as number[] };
+    const tree = {
+      output: t % nOut,
+      feature: [] as number[],
+      threshold: [] as (number | null)[],
+      categoriesLeft: [] as (number[] | null)[],
+      missingLeft: [] as number[],
+      left: [] as number[],
+      right: [] as number[],
+      value: [] as number[],
+      count: [] as number[],
+      gain: [] as number[],
+    };
     // Breadth-first complete tree: children always follow their parent.
     const nInternal = 2 ** depth - 1;
     const nNodes = 2 ** (depth + 1) - 1;
@@ -63,7 +74,15 @@ export function testModel(opts: TestModelOptions = {}): ModelJson {
     baseline: Array.from({ length: nOut }, () => 0.1),
     trees,
     hyperparameters: {},
-    training: { dataHash: "sha256:0", trainRows: 0, validationRows: 0, rounds: trees.length, roundsRun: trees.length, stoppedEarly: false, mlCoreVersion: "test" },
+    training: {
+      dataHash: "sha256:0",
+      trainRows: 0,
+      validationRows: 0,
+      rounds: trees.length,
+      roundsRun: trees.length,
+      stoppedEarly: false,
+      mlCoreVersion: "test",
+    },
     metrics: {},
   };
 }

@@ -33,7 +33,12 @@ interface InferResponse {
 }
 
 function post(port: number, urlPath: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return request(port, { method: "POST", path: urlPath, headers: { "Content-Type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return request(port, {
+    method: "POST",
+    path: urlPath,
+    headers: { "Content-Type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 }
 
 const json = <T>(res: Response): T => JSON.parse(res.body) as T;
@@ -54,11 +59,14 @@ describe("the Open Inference Protocol routes", () => {
   });
   afterAll(() => server.close());
 
-  it.each(["/v2/health/live", "/v2/health/ready", "/v2/models/model/ready", `/v2/models/model/versions/${IDENTITY}/ready`])("answers GET and HEAD %s with 200 and an empty body", async (p) => {
-    const get = await request(server.port, { path: p });
-    expect([get.status, get.body]).toEqual([200, ""]);
-    expect((await request(server.port, { method: "HEAD", path: p })).status).toBe(200);
-  });
+  it.each(["/v2/health/live", "/v2/health/ready", "/v2/models/model/ready", `/v2/models/model/versions/${IDENTITY}/ready`])(
+    "answers GET and HEAD %s with 200 and an empty body",
+    async (p) => {
+      const get = await request(server.port, { path: p });
+      expect([get.status, get.body]).toEqual([200, ""]);
+      expect((await request(server.port, { method: "HEAD", path: p })).status).toBe(200);
+    },
+  );
 
   it("answers GET /v2 with the server metadata", async () => {
     const res = await request(server.port, { path: "/v2" });
@@ -110,7 +118,15 @@ describe("the Open Inference Protocol routes", () => {
     ];
     const matrix = [
       { name: "color", shape: [2], datatype: "BYTES", data: ["red", "blue"] },
-      { name: "input-0", shape: [2, 2], datatype: "FP32", data: [[30, 1000], [40, null]] },
+      {
+        name: "input-0",
+        shape: [2, 2],
+        datatype: "FP32",
+        data: [
+          [30, 1000],
+          [40, null],
+        ],
+      },
     ];
     for (const [p, inputs] of [
       ["/v2/models/model/infer", nested],
@@ -131,28 +147,96 @@ describe("the Open Inference Protocol routes", () => {
 
   it.each([
     ["a body that is not JSON", "{inputs", /request body is not valid JSON/],
-    ["a request without inputs", { id: "1" }, /"inputs" must be a non-empty array of input tensors; the model expects one input per feature, each of shape \[N\] or \[N, 1\]: "age" FP64, "income" FP64, "color" BYTES; or the 2 numeric features as one \[N, 2\] tensor under another name, beside "color"/],
+    [
+      "a request without inputs",
+      { id: "1" },
+      /"inputs" must be a non-empty array of input tensors; the model expects one input per feature, each of shape \[N\] or \[N, 1\]: "age" FP64, "income" FP64, "color" BYTES; or the 2 numeric features as one \[N, 2\] tensor under another name, beside "color"/,
+    ],
     ["an id that is not a string", { id: 42, inputs: PER_FEATURE }, /"id" must be a string, got a number/],
-    ["a datatype outside the spec", { inputs: [{ ...PER_FEATURE[0], datatype: "FLOAT" }, ...PER_FEATURE.slice(1)] }, /input "age": datatype "FLOAT" is not one of BOOL, UINT8, .*FP64, BYTES/],
-    ["a feature tensor of the wrong rank", { inputs: [{ ...PER_FEATURE[0], shape: [1, 2] }, ...PER_FEATURE.slice(1)] }, /input "age": shape \[1, 2\] is not \[N\] or \[N, 1\]/],
-    ["fewer elements than the shape holds", { inputs: [{ ...PER_FEATURE[0], data: [30] }, ...PER_FEATURE.slice(1)] }, /input "age": shape \[2\] holds 2 elements, but "data" has 1; expected shape \[N\] or \[N, 1\]/],
-    ["a huge dimension", { inputs: [{ ...PER_FEATURE[0], shape: [1e15] }, ...PER_FEATURE.slice(1)] }, /input "age": shape \[1000000000000000\] holds 1000000000000000 elements, but "data" has 2/],
-    ["a dimension beyond a double's integers", { inputs: [{ ...PER_FEATURE[0], shape: [1e300] }] }, /input "age": shape \[1e\+300\] must be \[N\] or \[N, k\] with whole numbers >= 0/],
+    [
+      "a datatype outside the spec",
+      { inputs: [{ ...PER_FEATURE[0], datatype: "FLOAT" }, ...PER_FEATURE.slice(1)] },
+      /input "age": datatype "FLOAT" is not one of BOOL, UINT8, .*FP64, BYTES/,
+    ],
+    [
+      "a feature tensor of the wrong rank",
+      { inputs: [{ ...PER_FEATURE[0], shape: [1, 2] }, ...PER_FEATURE.slice(1)] },
+      /input "age": shape \[1, 2\] is not \[N\] or \[N, 1\]/,
+    ],
+    [
+      "fewer elements than the shape holds",
+      { inputs: [{ ...PER_FEATURE[0], data: [30] }, ...PER_FEATURE.slice(1)] },
+      /input "age": shape \[2\] holds 2 elements, but "data" has 1; expected shape \[N\] or \[N, 1\]/,
+    ],
+    [
+      "a huge dimension",
+      { inputs: [{ ...PER_FEATURE[0], shape: [1e15] }, ...PER_FEATURE.slice(1)] },
+      /input "age": shape \[1000000000000000\] holds 1000000000000000 elements, but "data" has 2/,
+    ],
+    [
+      "a dimension beyond a double's integers",
+      { inputs: [{ ...PER_FEATURE[0], shape: [1e300] }] },
+      /input "age": shape \[1e\+300\] must be \[N\] or \[N, k\] with whole numbers >= 0/,
+    ],
     ["a negative dimension", { inputs: [{ ...PER_FEATURE[0], shape: [-1] }] }, /input "age": shape \[-1\] must be/],
-    ["inputs that disagree on the rows", { inputs: [...PER_FEATURE.slice(0, 2), { name: "color", shape: [1], datatype: "BYTES", data: ["red"] }] }, /input "color" has 1 rows \(shape \[1\]\) but input "age" has 2/],
+    [
+      "inputs that disagree on the rows",
+      { inputs: [...PER_FEATURE.slice(0, 2), { name: "color", shape: [1], datatype: "BYTES", data: ["red"] }] },
+      /input "color" has 1 rows \(shape \[1\]\) but input "age" has 2/,
+    ],
     ["a missing feature", { inputs: PER_FEATURE.slice(0, 2) }, /missing input "color" \(BYTES \[N\]\)/],
-    ["a number in a BYTES tensor", { inputs: [...PER_FEATURE.slice(0, 2), { name: "color", shape: [2], datatype: "BYTES", data: ["red", 7] }] }, /input "color" element \[1\]: expected a string \(BYTES\), got a number/],
-    ["a string in an FP64 tensor", { inputs: [{ ...PER_FEATURE[0], data: [30, "40"] }, ...PER_FEATURE.slice(1)] }, /input "age" element \[1\]: expected a number \(FP64\), got a string/],
-    ["an INT8 out of range", { inputs: [{ ...PER_FEATURE[0], datatype: "INT8", data: [30, 300] }, ...PER_FEATURE.slice(1)] }, /input "age" element \[1\]: expected an integer from -128 to 127 \(INT8\), got 300/],
-    ["text that is no number for a numeric feature", { inputs: [{ ...PER_FEATURE[0], datatype: "BYTES", data: ["30", "old"] }, ...PER_FEATURE.slice(1)] }, /input "age" element \[1\]: feature "age" is numeric but got "old"/],
-    ["a bad element of the matrix", { inputs: [PER_FEATURE[2], { name: "x", shape: [2, 2], datatype: "FP64", data: [1, 2, 3, "4"] }] }, /input "x" element \[1, 1\]: expected a number/],
-    ["a matrix of the wrong width", { inputs: [PER_FEATURE[2], { name: "x", shape: [2, 3], datatype: "FP64", data: [1, 2, 3, 4, 5, 6] }] }, /input "x": shape \[2, 3\] is not \[N, 2\]: a tensor not named after a feature holds the 2 numeric features \(age, income\) in that order/],
-    ["a ragged nested matrix", { inputs: [PER_FEATURE[2], { name: "x", shape: [2, 2], datatype: "FP64", data: [[1, 2], [3]] }] }, /input "x": data\[1\] must be an array of 2 elements/],
-    ["an unknown one-dimensional input", { inputs: [...PER_FEATURE, { name: "colour", shape: [2], datatype: "BYTES", data: ["a", "b"] }] }, /unknown input "colour" with shape \[2\]; the model expects/],
-    ["a feature given twice", { inputs: [...PER_FEATURE, { name: "x", shape: [2, 2], datatype: "FP64", data: [1, 2, 3, 4] }] }, /feature "age" is given twice: by input "x" and by input "age"/],
+    [
+      "a number in a BYTES tensor",
+      { inputs: [...PER_FEATURE.slice(0, 2), { name: "color", shape: [2], datatype: "BYTES", data: ["red", 7] }] },
+      /input "color" element \[1\]: expected a string \(BYTES\), got a number/,
+    ],
+    [
+      "a string in an FP64 tensor",
+      { inputs: [{ ...PER_FEATURE[0], data: [30, "40"] }, ...PER_FEATURE.slice(1)] },
+      /input "age" element \[1\]: expected a number \(FP64\), got a string/,
+    ],
+    [
+      "an INT8 out of range",
+      { inputs: [{ ...PER_FEATURE[0], datatype: "INT8", data: [30, 300] }, ...PER_FEATURE.slice(1)] },
+      /input "age" element \[1\]: expected an integer from -128 to 127 \(INT8\), got 300/,
+    ],
+    [
+      "text that is no number for a numeric feature",
+      { inputs: [{ ...PER_FEATURE[0], datatype: "BYTES", data: ["30", "old"] }, ...PER_FEATURE.slice(1)] },
+      /input "age" element \[1\]: feature "age" is numeric but got "old"/,
+    ],
+    [
+      "a bad element of the matrix",
+      { inputs: [PER_FEATURE[2], { name: "x", shape: [2, 2], datatype: "FP64", data: [1, 2, 3, "4"] }] },
+      /input "x" element \[1, 1\]: expected a number/,
+    ],
+    [
+      "a matrix of the wrong width",
+      { inputs: [PER_FEATURE[2], { name: "x", shape: [2, 3], datatype: "FP64", data: [1, 2, 3, 4, 5, 6] }] },
+      /input "x": shape \[2, 3\] is not \[N, 2\]: a tensor not named after a feature holds the 2 numeric features \(age, income\) in that order/,
+    ],
+    [
+      "a ragged nested matrix",
+      { inputs: [PER_FEATURE[2], { name: "x", shape: [2, 2], datatype: "FP64", data: [[1, 2], [3]] }] },
+      /input "x": data\[1\] must be an array of 2 elements/,
+    ],
+    [
+      "an unknown one-dimensional input",
+      { inputs: [...PER_FEATURE, { name: "colour", shape: [2], datatype: "BYTES", data: ["a", "b"] }] },
+      /unknown input "colour" with shape \[2\]; the model expects/,
+    ],
+    [
+      "a feature given twice",
+      { inputs: [...PER_FEATURE, { name: "x", shape: [2, 2], datatype: "FP64", data: [1, 2, 3, 4] }] },
+      /feature "age" is given twice: by input "x" and by input "age"/,
+    ],
     ["an input name given twice", { inputs: [...PER_FEATURE, PER_FEATURE[0]] }, /input "age" is given twice/],
     ["no rows", { inputs: PER_FEATURE.map((t) => ({ ...t, shape: [0], data: [] })) }, /the request holds no rows/],
-    ["an unknown output", { inputs: PER_FEATURE, outputs: [{ name: "score" }] }, /unknown output "score"; the model's outputs are predicted_label, probabilities/],
+    [
+      "an unknown output",
+      { inputs: PER_FEATURE, outputs: [{ name: "score" }] },
+      /unknown output "score"; the model's outputs are predicted_label, probabilities/,
+    ],
   ])("answers 400 with a JSON error naming what is wrong: %s", async (_what, body, message) => {
     const res = await post(server.port, "/v2/models/model/infer", body);
     expect(res.status).toBe(400);
@@ -168,7 +252,12 @@ describe("the Open Inference Protocol routes", () => {
     ["GET", "/v2/models", /no route GET \/v2\/models; Open Inference Protocol routes: GET \/v2\/health\/live/],
     ["GET", "/v2/health/started", /no route/],
   ])("answers %s %s with 404 and a JSON error", async (method, p, message) => {
-    const res = await request(server.port, { method, path: p, headers: { "Content-Type": "application/json" }, body: method === "POST" ? JSON.stringify({ inputs: PER_FEATURE }) : undefined });
+    const res = await request(server.port, {
+      method,
+      path: p,
+      headers: { "Content-Type": "application/json" },
+      body: method === "POST" ? JSON.stringify({ inputs: PER_FEATURE }) : undefined,
+    });
     expect(res.status).toBe(404);
     expect(json<{ error: string }>(res).error).toMatch(message);
   });
@@ -237,7 +326,10 @@ describe("the Open Inference Protocol routes' limits and life cycle", () => {
       expect(meta).not.toHaveProperty("versions");
       expect(meta.outputs).toEqual([{ name: "score", datatype: "FP64", shape: [-1] }]);
       const res = json<InferResponse>(await post(server.port, "/v2/models/fraud-v2/infer", { inputs: PER_FEATURE }));
-      expect(res).toEqual({ model_name: "fraud-v2", outputs: [{ name: "score", datatype: "FP64", shape: [2], data: [score(30, 1000, 0), score(40, NaN, 2)] }] });
+      expect(res).toEqual({
+        model_name: "fraud-v2",
+        outputs: [{ name: "score", datatype: "FP64", shape: [2], data: [score(30, 1000, 0), score(40, NaN, 2)] }],
+      });
     } finally {
       await server.close();
     }
@@ -268,10 +360,17 @@ describe("predictions of /v2/models/{name}/infer and /invocations", () => {
       const features = predictor.features;
       expect(features.some((f) => f.kind === "categorical")).toBe(true);
       const instances = test.map((r) => features.map((f) => r[f.name] ?? null));
-      const sage = json<{ predictions: { probabilities?: Record<string, number>; score?: number }[] }>(await invoke(server.port, JSON.stringify({ instances }), "application/json"));
+      const sage = json<{ predictions: { probabilities?: Record<string, number>; score?: number }[] }>(
+        await invoke(server.port, JSON.stringify({ instances }), "application/json"),
+      );
       const expected = sage.predictions.flatMap((p) => (p.score !== undefined ? [p.score] : (predictor.classes ?? []).map((c) => p.probabilities![c]!)));
 
-      const perFeature = features.map((f, j) => ({ name: f.name, shape: [test.length], datatype: f.kind === "numeric" ? "FP64" : "BYTES", data: instances.map((row) => row[j]) }));
+      const perFeature = features.map((f, j) => ({
+        name: f.name,
+        shape: [test.length],
+        datatype: f.kind === "numeric" ? "FP64" : "BYTES",
+        data: instances.map((row) => row[j]),
+      }));
       const numeric = features.flatMap((f, j) => (f.kind === "numeric" ? [j] : []));
       const matrix = [
         { name: "input-0", shape: [test.length, numeric.length], datatype: "FP32", data: instances.map((row) => numeric.map((j) => row[j])) },

@@ -53,7 +53,21 @@ describe("CSV numbers", () => {
       const text = sign + int + frac + exp;
       if (/\d/.test(int + frac)) cases.push(text);
     }
-    cases.push("0", "-0", "0.1", "9007199254740993", "123456789012345678901234567890", "1e22", "1e23", "4.9e-324", "1.7976931348623157e308", "1e400", ".5", "5.", "-.5e-3");
+    cases.push(
+      "0",
+      "-0",
+      "0.1",
+      "9007199254740993",
+      "123456789012345678901234567890",
+      "1e22",
+      "1e23",
+      "4.9e-324",
+      "1.7976931348623157e308",
+      "1e400",
+      ".5",
+      "5.",
+      "-.5e-3",
+    );
     const body = cases.join("\n") + "\n";
     const got = parseCsv(body, oneNumber).map((r) => r[0]);
     expect(got).toHaveLength(cases.length);
@@ -154,18 +168,28 @@ describe("response formats", () => {
 });
 
 describe("the scorer", () => {
-  it.each(["binary", "multiclass", "regression"] as const)("scores a %s row alone exactly as within a batch (one-row requests take another path)", (objective) => {
-    // With and without the categorical feature, through both predictors.
-    const categorical = testModel({ objective, trees: 23, depth: 5, seed: 9 });
-    const numeric = testModel({ objective, trees: 23, depth: 5, seed: 9, categorical: false });
-    for (const [predictor, hasCategorical] of [[new FlatPredictor(categorical), true], [new ChainPredictor(categorical), true], [new ChainPredictor(numeric), false]] as const) {
-      expect(predictor instanceof FlatPredictor || predictor.fast).toBe(true);
-      const body = testRows(203, 4, 5, hasCategorical).join("\n");
-      const batch = [...new Scorer(predictor).score(Buffer.from(body), "csv", "csv")].join("");
-      const alone = body.split("\n").map((row) => new Scorer(predictor).scoreAll(Buffer.from(row), "csv", "csv")).join("");
-      expect(alone).toBe(batch);
-    }
-  });
+  it.each(["binary", "multiclass", "regression"] as const)(
+    "scores a %s row alone exactly as within a batch (one-row requests take another path)",
+    (objective) => {
+      // With and without the categorical feature, through both predictors.
+      const categorical = testModel({ objective, trees: 23, depth: 5, seed: 9 });
+      const numeric = testModel({ objective, trees: 23, depth: 5, seed: 9, categorical: false });
+      for (const [predictor, hasCategorical] of [
+        [new FlatPredictor(categorical), true],
+        [new ChainPredictor(categorical), true],
+        [new ChainPredictor(numeric), false],
+      ] as const) {
+        expect(predictor instanceof FlatPredictor || predictor.fast).toBe(true);
+        const body = testRows(203, 4, 5, hasCategorical).join("\n");
+        const batch = [...new Scorer(predictor).score(Buffer.from(body), "csv", "csv")].join("");
+        const alone = body
+          .split("\n")
+          .map((row) => new Scorer(predictor).scoreAll(Buffer.from(row), "csv", "csv"))
+          .join("");
+        expect(alone).toBe(batch);
+      }
+    },
+  );
 
   it.each([
     ["csv", "csv"],

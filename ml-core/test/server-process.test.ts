@@ -54,7 +54,9 @@ describe("starting and stopping", () => {
   it("exits 1 with the reason when the model cannot be loaded", async () => {
     const server = await startServer({ env: { FAKE_LOAD_ERROR: "no such file" }, waitReady: false, args: ["--model-dir", "/nonexistent"] });
     expect((await server.exited).code).toBe(1);
-    expect(server.logs().find((l) => l.level === "error")?.msg).toBe("cannot load the model from /nonexistent: cannot read model /nonexistent/model.json: no such file");
+    expect(server.logs().find((l) => l.level === "error")?.msg).toBe(
+      "cannot load the model from /nonexistent: cannot read model /nonexistent/model.json: no such file",
+    );
   });
 
   it("exits 1 naming every invalid setting", async () => {
@@ -119,7 +121,14 @@ describe("several workers", () => {
     // /ping answers as soon as one worker listens; on a busy machine the second may still be starting.
     const ready = Date.now() + 10_000;
     while (!server.logs().some((l) => l.msg === "all workers listening") && Date.now() < ready) await sleep(50);
-    const workerPids = [...new Set(server.logs().filter((l) => l.msg === "listening").map((l) => l.pid as number))];
+    const workerPids = [
+      ...new Set(
+        server
+          .logs()
+          .filter((l) => l.msg === "listening")
+          .map((l) => l.pid as number),
+      ),
+    ];
     expect(workerPids).toHaveLength(2);
     expect(server.logs().find((l) => l.msg === "all workers listening")).toMatchObject({ role: "primary", workers: 2 });
 
@@ -147,9 +156,13 @@ describe("`ml-core serve` with a model trained by `ml-core train`", () => {
     });
     fs.writeFileSync(path.join(dir, "train.csv"), ["x0,x1,x2,x3,color,y", ...training].join("\n") + "\n");
     // The SageMaker layout: <SAGEMAKER_BASE_DIR>/model.
-    const train = spawnSync(process.execPath, [BIN, "train", "--train", path.join(dir, "train.csv"), "--model-dir", path.join(dir, "model"), "--hp", "label=y", "--hp", "num_round=20"], {
-      encoding: "utf8",
-    });
+    const train = spawnSync(
+      process.execPath,
+      [BIN, "train", "--train", path.join(dir, "train.csv"), "--model-dir", path.join(dir, "model"), "--hp", "label=y", "--hp", "num_round=20"],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(train.status, train.stderr).toBe(0);
     server = await startServer({ script: BIN, env: { SAGEMAKER_BASE_DIR: dir, ML_CORE_MODEL_NAME: "churn" } });
   }, 60_000);
@@ -172,7 +185,13 @@ describe("`ml-core serve` with a model trained by `ml-core train`", () => {
 
   it("logs what it loaded, with its identity", () => {
     const identity = modelIdentity(fs.readFileSync(path.join(dir, "model", MODEL_FILE)));
-    expect(server.logs().find((l) => l.msg === "model loaded")).toMatchObject({ modelDir: path.join(dir, "model"), objective: "binary", features: 5, classes: 2, identity });
+    expect(server.logs().find((l) => l.msg === "model loaded")).toMatchObject({
+      modelDir: path.join(dir, "model"),
+      objective: "binary",
+      features: 5,
+      classes: 2,
+      identity,
+    });
   });
 
   it("names the model it served in every invocation's X-Amzn-SageMaker-Custom-Attributes", async () => {
@@ -189,8 +208,17 @@ describe("`ml-core serve` with a model trained by `ml-core train`", () => {
       { name: "input-0", shape: [2, 4], datatype: "FP64", data: [50, -50, 0, 0, -50, 50, 0, 0] },
       { name: "color", shape: [2], datatype: "BYTES", data: ["red", "blue"] },
     ];
-    const res = await request(server.port, { method: "POST", path: "/v2/models/churn/infer", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ inputs }) });
-    expect(JSON.parse(res.body)).toMatchObject({ model_name: "churn", model_version: identity, outputs: [{ name: "predicted_label", data: ["yes", "no"] }, { name: "probabilities" }] });
+    const res = await request(server.port, {
+      method: "POST",
+      path: "/v2/models/churn/infer",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ inputs }),
+    });
+    expect(JSON.parse(res.body)).toMatchObject({
+      model_name: "churn",
+      model_version: identity,
+      outputs: [{ name: "predicted_label", data: ["yes", "no"] }, { name: "probabilities" }],
+    });
   });
 
   it("predicts the rule it was trained on", async () => {

@@ -47,7 +47,8 @@ describe("writeShortest", () => {
       const v = kinds[i % kinds.length]();
       const end = writeShortest(bytes, 0, v);
       if (end < 0) declined++;
-      else if (bytes.toString("latin1", 0, end) !== String(v) && mismatches.length < 10) mismatches.push(`${String(v)} written as ${bytes.toString("latin1", 0, end)}`);
+      else if (bytes.toString("latin1", 0, end) !== String(v) && mismatches.length < 10)
+        mismatches.push(`${String(v)} written as ${bytes.toString("latin1", 0, end)}`);
     }
     expect(mismatches).toEqual([]);
     // Only values below 1e-6 or at 1e15 and above, or with a power-of-two significand, go to String().
@@ -55,8 +56,36 @@ describe("writeShortest", () => {
   });
 
   it.each([
-    0.1, 0.2, 0.3, 0.1 + 0.2, 0.5, 1, 2, 3, 7, 10, 100, 1234.5, 4.35, 0.000001234, 1.5e-6, 0.9999999999999999, 0.999999999999999, 1e14, 999999999999999.9, 123456789012345.6, 1 / 3, 2 / 3, Math.PI, Math.E, 2 ** 53 + 2, 8.41e-6,
-    0.30000000000000004, 5e-6, 1.0000000000000002, 1.9999999999999998,
+    0.1,
+    0.2,
+    0.3,
+    0.1 + 0.2,
+    0.5,
+    1,
+    2,
+    3,
+    7,
+    10,
+    100,
+    1234.5,
+    4.35,
+    0.000001234,
+    1.5e-6,
+    0.9999999999999999,
+    0.999999999999999,
+    1e14,
+    999999999999999.9,
+    123456789012345.6,
+    1 / 3,
+    2 / 3,
+    Math.PI,
+    Math.E,
+    2 ** 53 + 2,
+    8.41e-6,
+    0.30000000000000004,
+    5e-6,
+    1.0000000000000002,
+    1.9999999999999998,
   ])("writes %s as String() does", (v) => {
     for (const x of [v, -v]) {
       const got = written(x);

@@ -15,7 +15,9 @@ function hist(bins: [number, number, number][], missing: [number, number, number
 }
 
 function totals(h: Float64Array): [number, number, number] {
-  let g = 0, hh = 0, c = 0;
+  let g = 0,
+    hh = 0,
+    c = 0;
   for (let o = 0; o < FEATURE_STRIDE; o += 3) {
     g += h[o];
     hh += h[o + 1];
@@ -28,7 +30,12 @@ const numeric = (nBins: number): FeatureBins[] => [{ categorical: false, nBins, 
 
 describe("split finding", () => {
   it("splits where the gradient changes sign, with sklearn's gain", () => {
-    const h = hist([[-4, 4, 4], [-4, 4, 4], [6, 4, 4], [6, 4, 4]]);
+    const h = hist([
+      [-4, 4, 4],
+      [-4, 4, 4],
+      [6, 4, 4],
+      [6, 4, 4],
+    ]);
     const [G, H, C] = totals(h);
     const s = findBestSplit(h, [0], numeric(4), G, H, C, constraints);
     expect(s).toMatchObject({ feature: 0, binThreshold: 1, leftCount: 8, rightCount: 8, leftG: -8, rightG: 12 });
@@ -37,27 +44,45 @@ describe("split finding", () => {
   });
 
   it("sends missing values to the side they resemble", () => {
-    const h = hist([[-4, 4, 4], [6, 4, 4]], [-5, 4, 4]);
+    const h = hist(
+      [
+        [-4, 4, 4],
+        [6, 4, 4],
+      ],
+      [-5, 4, 4],
+    );
     const [G, H, C] = totals(h);
     const s = findBestSplit(h, [0], numeric(2), G, H, C, constraints);
     expect(s).toMatchObject({ binThreshold: 0, missingLeft: true, leftCount: 8 });
   });
 
   it("can split missing values from all others", () => {
-    const h = hist([[1, 4, 4], [1, 4, 4]], [-9, 4, 4]);
+    const h = hist(
+      [
+        [1, 4, 4],
+        [1, 4, 4],
+      ],
+      [-9, 4, 4],
+    );
     const [G, H, C] = totals(h);
     const s = findBestSplit(h, [0], numeric(2), G, H, C, constraints);
     expect(s).toMatchObject({ binThreshold: 1, missingLeft: false, leftCount: 8, rightCount: 4 });
   });
 
   it("without missing values at the node, sends future ones to the bigger child", () => {
-    const h = hist([[-4, 2, 2], [6, 6, 6]]);
+    const h = hist([
+      [-4, 2, 2],
+      [6, 6, 6],
+    ]);
     const [G, H, C] = totals(h);
     expect(findBestSplit(h, [0], numeric(2), G, H, C, constraints)?.missingLeft).toBe(false);
   });
 
   it("respects min_samples_leaf and min_gain_to_split", () => {
-    const h = hist([[-4, 4, 4], [6, 4, 4]]);
+    const h = hist([
+      [-4, 4, 4],
+      [6, 4, 4],
+    ]);
     const [G, H, C] = totals(h);
     expect(findBestSplit(h, [0], numeric(2), G, H, C, { ...constraints, minSamplesLeaf: 5 })).toBeNull();
     expect(findBestSplit(h, [0], numeric(2), G, H, C, { ...constraints, minGainToSplit: 100 })).toBeNull();
@@ -66,7 +91,12 @@ describe("split finding", () => {
   it("groups categories by gradient ratio regardless of their codes", () => {
     const n = MIN_CAT_SUPPORT;
     // Categories 0 and 2 pull down, 1 and 3 pull up: the best split sends {0, 2} one way.
-    const h = hist([[-n, n, n], [n, n, n], [-n, n, n], [n, n, n]]);
+    const h = hist([
+      [-n, n, n],
+      [n, n, n],
+      [-n, n, n],
+      [n, n, n],
+    ]);
     const [G, H, C] = totals(h);
     const s = findBestSplit(h, [0], [{ categorical: true, nBins: 4, thresholds: new Float64Array(0) }], G, H, C, constraints);
     expect(s?.categoriesLeft).toEqual([0, 2]);
@@ -74,7 +104,10 @@ describe("split finding", () => {
   });
 
   it("ignores categories seen fewer than MIN_CAT_SUPPORT times", () => {
-    const h = hist([[-3, 3, 3], [3, 3, 3]]);
+    const h = hist([
+      [-3, 3, 3],
+      [3, 3, 3],
+    ]);
     const [G, H, C] = totals(h);
     expect(findBestSplit(h, [0], [{ categorical: true, nBins: 2, thresholds: new Float64Array(0) }], G, H, C, constraints)).toBeNull();
   });

@@ -16,7 +16,10 @@ function csvFiles(...texts: string[]): string[] {
 describe("reading the training channel", () => {
   it("with a header: the label is the named column, text columns become categorical", () => {
     const { schema, table } = readTrainingTable(csvFiles("x,color,y\n1.5,red,0\n2.5,blue,1\n,red,1\n"), "train", layout);
-    expect(schema.features.map((f) => [f.name, f.kind])).toEqual([["x", "numeric"], ["color", "categorical"]]);
+    expect(schema.features.map((f) => [f.name, f.kind])).toEqual([
+      ["x", "numeric"],
+      ["color", "categorical"],
+    ]);
     expect(schema.features[1].categories).toEqual(["blue", "red"]);
     expect(Array.from(table.columns[0])).toEqual([1.5, 2.5, NaN]);
     expect(Array.from(table.columns[1])).toEqual([1, 0, 1]);
@@ -37,7 +40,11 @@ describe("reading the training channel", () => {
   });
 
   it("treats listed numeric-looking columns as categorical and drops ignored ones", () => {
-    const { schema } = readTrainingTable(csvFiles("zip,id,y\n98101,1,0\n10001,2,1\n"), "train", { ...layout, categoricalColumns: ["zip"], ignoreColumns: ["id"] });
+    const { schema } = readTrainingTable(csvFiles("zip,id,y\n98101,1,0\n10001,2,1\n"), "train", {
+      ...layout,
+      categoricalColumns: ["zip"],
+      ignoreColumns: ["id"],
+    });
     expect(schema.features).toEqual([{ name: "zip", kind: "categorical", column: 0, categories: ["10001", "98101"] }]);
   });
 
@@ -49,7 +56,11 @@ describe("reading the training channel", () => {
   });
 
   it.each([
-    ["a non-numeric value in a numeric column", "x,y\n" + "1,0\n".repeat(1000) + "oops,1\n", /part-0\.csv:1002:1: column "x" \(column 1\) is numeric but has "oops".*list "x" in categorical_columns/],
+    [
+      "a non-numeric value in a numeric column",
+      "x,y\n" + "1,0\n".repeat(1000) + "oops,1\n",
+      /part-0\.csv:1002:1: column "x" \(column 1\) is numeric but has "oops".*list "x" in categorical_columns/,
+    ],
     ["a wrong field count", "x,y\n1,0\n2\n", /part-0\.csv:3: expected 2 fields, found 1/],
     ["a missing label", "x,y\n1,0\n2,\n", /part-0\.csv:3: column "y" \(the label\) is missing/],
     ["an unknown label column", "a,b\n1,0\n", /label column "y" not found; columns are: a, b/],
@@ -111,12 +122,18 @@ describe("reading the validation channel", () => {
 
 describe("reading straight into bins (two passes, as training does)", () => {
   it("gives the bins of the raw columns binned afterwards, with the same schema and labels", () => {
-    const rows = Array.from({ length: 700 }, (_, i) => `${(i * 37) % 101 / 7},${["a", "b", "c", "NA"][i % 4]},${i % 3 === 0 ? "" : i % 17},${i % 2}`);
+    const rows = Array.from({ length: 700 }, (_, i) => `${((i * 37) % 101) / 7},${["a", "b", "c", "NA"][i % 4]},${i % 3 === 0 ? "" : i % 17},${i % 2}`);
     const files = csvFiles(["x,c,m,y", ...rows].join("\n"));
     const raw = readTrainingTable(files, "train", layout);
     const binned = readBinnedTrainingData(files, "train", layout, 16, new Random(1));
     expect(binned.schema).toEqual(raw.schema);
-    const mapper = BinMapper.fit(raw.table.columns, raw.table.nRows, raw.schema.features.map((f) => f.categories?.length), 16, new Random(1));
+    const mapper = BinMapper.fit(
+      raw.table.columns,
+      raw.table.nRows,
+      raw.schema.features.map((f) => f.categories?.length),
+      16,
+      new Random(1),
+    );
     expect(binned.mapper.features).toEqual(mapper.features);
     expect(Array.from(binned.table.bins)).toEqual(Array.from(mapper.transform(raw.table.columns, raw.table.nRows)));
     expect(Array.from(binned.table.label.numeric)).toEqual(Array.from(raw.table.label.numeric));

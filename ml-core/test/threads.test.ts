@@ -19,7 +19,11 @@ describe("histogram threads", () => {
     const nF = 5;
     const rand = lcg(1);
     // On shared memory (a typed array's map() would copy to an unshared buffer).
-    const shared = <T extends Uint8Array | Uint32Array | Float32Array>(Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number, value: (i: number) => number): T => {
+    const shared = <T extends Uint8Array | Uint32Array | Float32Array>(
+      Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+      length: number,
+      value: (i: number) => number,
+    ): T => {
       const a = sharedArray(Ctor, length);
       for (let i = 0; i < length; i++) a[i] = value(i);
       return a;
@@ -35,9 +39,13 @@ describe("histogram threads", () => {
     const arrays = { bins, nRows: n, rows, orderedG, orderedH, g: [g], h: [h] };
     const features = Uint32Array.from([4, 0, 2, 1, 3]);
     expect(odd.length * nF).toBeGreaterThan(PARALLEL_MIN_WORK);
-    for (const [natural, count] of [[true, n], [false, odd.length]] as const) {
+    for (const [natural, count] of [
+      [true, n],
+      [false, odd.length],
+    ] as const) {
       const expected = new Float64Array(nF * FEATURE_STRIDE);
-      for (const f of features) accumulate(expected, f, bins.subarray(f * n, (f + 1) * n), natural ? null : rows, 0, count, natural ? g : orderedG, natural ? h : orderedH);
+      for (const f of features)
+        accumulate(expected, f, bins.subarray(f * n, (f + 1) * n), natural ? null : rows, 0, count, natural ? g : orderedG, natural ? h : orderedH);
       for (const size of [2, 3]) {
         const threads = new HistogramThreads(size, arrays, nF);
         try {

@@ -13,7 +13,13 @@ export interface Trained extends FitResult {
 
 export function trainFiles(trainFiles: string[], hp: Record<string, string>, validationFiles?: string[]): Trained {
   const parsed = parseHyperparameters(hp);
-  const { schema, mapper, table } = readBinnedTrainingData(trainFiles, "train", { ...parsed.layout, maxCategories: parsed.params.maxBins }, parsed.params.maxBins, new Random(binningSeed(parsed.params.seed)));
+  const { schema, mapper, table } = readBinnedTrainingData(
+    trainFiles,
+    "train",
+    { ...parsed.layout, maxCategories: parsed.params.maxBins },
+    parsed.params.maxBins,
+    new Random(binningSeed(parsed.params.seed)),
+  );
   const validation = validationFiles ? readBinnedTable(validationFiles, "validation", schema, mapper) : undefined;
   const session = new TrainingSession({ schema, mapper, train: table, validation, params: parsed.params, hyperparameters: parsed.resolved });
   while (!session.done) session.step();

@@ -84,7 +84,11 @@ describe("training", () => {
     const trainSet = files(synthetic(1500, 7, task), "t.csv");
     const validRows = synthetic(400, 8, task);
     const valid = files(validRows, "v.csv");
-    const t = trainFiles(trainSet, { label: "y", objective: task, num_round: "300", learning_rate: "0.5", early_stopping_rounds: "4", early_stopping_metric: metric }, valid);
+    const t = trainFiles(
+      trainSet,
+      { label: "y", objective: task, num_round: "300", learning_rate: "0.5", early_stopping_rounds: "4", early_stopping_metric: metric },
+      valid,
+    );
     const info = t.model.training;
     expect(info.stoppedEarly).toBe(true);
     expect(info.roundsRun).toBe(info.rounds + 4);
@@ -93,11 +97,20 @@ describe("training", () => {
     const classes = t.model.classes;
     const y = Float64Array.from(validRows, (r) => (classes ? classes.indexOf(String(r.y)) : Number(r.y)));
     const k = classes?.length ?? 1;
-    const full = trainFiles(trainSet, { label: "y", objective: task, num_round: String(info.roundsRun), learning_rate: "0.5", early_stopping_rounds: "0" }).model.trees;
+    const full = trainFiles(trainSet, { label: "y", objective: task, num_round: String(info.roundsRun), learning_rate: "0.5", early_stopping_rounds: "0" })
+      .model.trees;
     const perRound = Array.from({ length: info.roundsRun }, (_, r) => {
       const truncated = new FlatPredictor({ ...t.model, trees: full.slice(0, (r + 1) * (task === "multiclass" ? k : 1)) });
       const p = truncated.predict(x, table.nRows);
-      return metric === "auc" ? auc(y, p, 2) : metric === "accuracy" ? accuracy(y, p, 2) : metric === "logloss" ? logloss(y, p, k) : metric === "rmse" ? rmse(y, p) : r2(y, p);
+      return metric === "auc"
+        ? auc(y, p, 2)
+        : metric === "accuracy"
+          ? accuracy(y, p, 2)
+          : metric === "logloss"
+            ? logloss(y, p, k)
+            : metric === "rmse"
+              ? rmse(y, p)
+              : r2(y, p);
     });
     const sign = higherIsBetter ? -1 : 1;
     let best = 0;
@@ -107,7 +120,9 @@ describe("training", () => {
   });
 
   it("refuses a metric that does not fit the objective, naming the ones that do", () => {
-    expect(() => trainFiles(train, { ...base, objective: "binary", early_stopping_metric: "rmse" })).toThrow("early_stopping_metric: rmse does not apply to classification; use loss or one of accuracy, auc, logloss, f1");
+    expect(() => trainFiles(train, { ...base, objective: "binary", early_stopping_metric: "rmse" })).toThrow(
+      "early_stopping_metric: rmse does not apply to classification; use loss or one of accuracy, auc, logloss, f1",
+    );
     // objective auto: known once the label is read.
     expect(() => trainFiles(train, { ...base, early_stopping_metric: "r2" }, train)).toThrow("early_stopping_metric: r2 does not apply to classification");
   });
@@ -117,7 +132,12 @@ describe("training", () => {
     const t = trainFiles(files(rows, "r.csv"), { label: "y", objective: "regression", num_round: "80" });
     const testR = synthetic(800, 6, "regression");
     const { x, table } = featureMatrix(files(testR, "rt.csv"), t.schema);
-    expect(r2(Float64Array.from(testR, (r) => r.y as number), t.predictor.predict(x, table.nRows))).toBeGreaterThan(0.85);
+    expect(
+      r2(
+        Float64Array.from(testR, (r) => r.y as number),
+        t.predictor.predict(x, table.nRows),
+      ),
+    ).toBeGreaterThan(0.85);
   });
 
   it("multiclass: one tree per class per round, probabilities per class", () => {

@@ -33,7 +33,10 @@ describe("sample weights", () => {
   const valid = rows(500, 2);
   const test = rows(300, 3);
   const testFile = csv("test.csv", test);
-  const testFileNoWeight = csv("test-nw.csv", test.map(({ w: _, ...r }) => r));
+  const testFileNoWeight = csv(
+    "test-nw.csv",
+    test.map(({ w: _, ...r }) => r),
+  );
   const hp = { label: "y", num_round: "15", min_samples_leaf: "1", objective: "binary" };
 
   it("train the model that repeating each row `weight` times trains (thresholds, gradients, leaf values)", () => {
@@ -52,10 +55,23 @@ describe("sample weights", () => {
 
   it("weight validation rows in early stopping and in the validation metrics", () => {
     const common = { ...hp, num_round: "200", learning_rate: "0.5", early_stopping_rounds: "3", early_stopping_metric: "auc" };
-    const trainFile = csv("t.csv", train.map(({ w: _, ...r }) => ({ ...r, w: 1 })));
+    const trainFile = csv(
+      "t.csv",
+      train.map(({ w: _, ...r }) => ({ ...r, w: 1 })),
+    );
     const weighted = trainFiles([trainFile], { ...common, weight_column: "w" }, [csv("v.csv", valid)]);
-    const repeated = trainFiles([trainFile], { ...common, weight_column: "w" }, [csv("vrep.csv", expanded(valid).map((r) => ({ ...r, w: 1 })))]);
-    const unweighted = trainFiles([trainFile], { ...common, weight_column: "w" }, [csv("v1.csv", valid.map((r) => ({ ...r, w: 1 })))]);
+    const repeated = trainFiles([trainFile], { ...common, weight_column: "w" }, [
+      csv(
+        "vrep.csv",
+        expanded(valid).map((r) => ({ ...r, w: 1 })),
+      ),
+    ]);
+    const unweighted = trainFiles([trainFile], { ...common, weight_column: "w" }, [
+      csv(
+        "v1.csv",
+        valid.map((r) => ({ ...r, w: 1 })),
+      ),
+    ]);
     expect(weighted.model.training.rounds).toBe(repeated.model.training.rounds);
     weighted.lossHistory.validation.forEach((l, i) => expect(l).toBeCloseTo(repeated.lossHistory.validation[i]!, 12));
     expect(weighted.metrics["validation:auc"]).toBeCloseTo(repeated.metrics["validation:auc"]!, 12);
@@ -64,9 +80,25 @@ describe("sample weights", () => {
 
   it("scale_pos_weight trains the model a weight column of that value on positives trains", () => {
     const data = train.map((r) => ({ ...r, w: r.y === 1 ? 3 : 1 }));
-    const scaled = trainFiles([csv("s.csv", data.map(({ w: _, ...r }) => r))], { ...hp, scale_pos_weight: "3" });
+    const scaled = trainFiles(
+      [
+        csv(
+          "s.csv",
+          data.map(({ w: _, ...r }) => r),
+        ),
+      ],
+      { ...hp, scale_pos_weight: "3" },
+    );
     const weighted = trainFiles([csv("sw.csv", data)], { ...hp, weight_column: "w" });
-    const plain = trainFiles([csv("sp.csv", data.map(({ w: _, ...r }) => r))], hp);
+    const plain = trainFiles(
+      [
+        csv(
+          "sp.csv",
+          data.map(({ w: _, ...r }) => r),
+        ),
+      ],
+      hp,
+    );
     expect(scaled.model.trees).toEqual(weighted.model.trees);
     expect(scaled.model.baseline).toEqual(weighted.model.baseline);
     expect(scaled.model.baseline[0]).toBeGreaterThan(plain.model.baseline[0]!);
@@ -77,14 +109,24 @@ describe("sample weights", () => {
     [[{ y: 1, a: 1, w: "" }], /w\.csv:2:3: column "w" \(the weight\) must be a non-negative number, got ""/],
     [[{ y: 1, a: 1, w: "heavy" }], /must be a non-negative number, got "heavy"/],
   ])("refuse a bad weight naming file, line and column (%j)", (data, message) => {
-    const file = writeFile(path.join(tmpDir(), "w.csv"), toCsv([{ y: 0, a: 0, w: 1 }, ...data].slice(1).concat([{ y: 0, a: 0, w: 1 }]) as Record<string, unknown>[]));
+    const file = writeFile(
+      path.join(tmpDir(), "w.csv"),
+      toCsv([{ y: 0, a: 0, w: 1 }, ...data].slice(1).concat([{ y: 0, a: 0, w: 1 }]) as Record<string, unknown>[]),
+    );
     expect(() => trainFiles([file], { label: "y", weight_column: "w" })).toThrow(message);
   });
 
   it("refuse a weight column that is not there, and scale_pos_weight for another objective", () => {
-    const file = csv("plain.csv", train.map(({ w: _, ...r }) => r));
-    expect(() => trainFiles([file], { label: "y", weight_column: "weight" })).toThrow(/weight_column "weight" not found among the feature columns; columns are: a, b/);
-    expect(() => trainFiles([file], { label: "y", objective: "regression", scale_pos_weight: "2" })).toThrow("scale_pos_weight: applies to binary classification only, objective is regression");
+    const file = csv(
+      "plain.csv",
+      train.map(({ w: _, ...r }) => r),
+    );
+    expect(() => trainFiles([file], { label: "y", weight_column: "weight" })).toThrow(
+      /weight_column "weight" not found among the feature columns; columns are: a, b/,
+    );
+    expect(() => trainFiles([file], { label: "y", objective: "regression", scale_pos_weight: "2" })).toThrow(
+      "scale_pos_weight: applies to binary classification only, objective is regression",
+    );
   });
 });
 
@@ -95,7 +137,8 @@ describe("weighted metrics and thresholds", () => {
   const p2 = Float64Array.from({ length: 2 * n }, (_, i) => (i % 2 === 1 ? Math.round(r() * 20) / 20 : 0));
   for (let i = 0; i < n; i++) p2[2 * i] = 1 - p2[2 * i + 1]!;
   const w = Float64Array.from({ length: n }, () => 1 + Math.floor(r() * 3));
-  const rep = <T extends Float64Array>(a: T, width: number): Float64Array => Float64Array.from(Array.from({ length: n }, (_, i) => Array.from({ length: w[i]! }, () => Array.from(a.subarray(i * width, (i + 1) * width)))).flat(2));
+  const rep = <T extends Float64Array>(a: T, width: number): Float64Array =>
+    Float64Array.from(Array.from({ length: n }, (_, i) => Array.from({ length: w[i]! }, () => Array.from(a.subarray(i * width, (i + 1) * width)))).flat(2));
 
   it.each([
     ["accuracy", (yy: Float64Array, pp: Float64Array, ww?: Float64Array) => accuracy(yy, pp, 2, ww)],

@@ -22,7 +22,9 @@ const num = z.union([z.number(), get, jsonGet]);
 
 const cacheConfig = z.strictObject({ Enabled: z.boolean(), ExpireAfter: z.string().regex(/^P/).optional() });
 const retryPolicy = z.strictObject({
-  ExceptionType: z.array(z.enum(["Step.SERVICE_FAULT", "Step.THROTTLING", "SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"])).min(1),
+  ExceptionType: z
+    .array(z.enum(["Step.SERVICE_FAULT", "Step.THROTTLING", "SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"]))
+    .min(1),
   IntervalSeconds: z.number().int().optional(),
   BackoffRate: z.number().optional(),
   ExpireAfterMin: z.number().int().optional(),
@@ -43,13 +45,22 @@ const trainingStep = z.strictObject({
   RetryPolicies: z.array(retryPolicy).optional(),
   PropertyFiles: z.array(propertyFile).optional(),
   Arguments: z.strictObject({
-    AlgorithmSpecification: z.strictObject({ TrainingImage: str, TrainingInputMode: str, MetricDefinitions: z.array(z.strictObject({ Name: str, Regex: str })).max(40).optional() }),
+    AlgorithmSpecification: z.strictObject({
+      TrainingImage: str,
+      TrainingInputMode: str,
+      MetricDefinitions: z
+        .array(z.strictObject({ Name: str, Regex: str }))
+        .max(40)
+        .optional(),
+    }),
     HyperParameters: z.record(z.string(), str).optional(),
-    InputDataConfig: z.array(z.strictObject({
-      ChannelName: str,
-      ContentType: str.optional(),
-      DataSource: z.strictObject({ S3DataSource: z.strictObject({ S3DataType: str, S3Uri: str, S3DataDistributionType: str.optional() }) }),
-    })),
+    InputDataConfig: z.array(
+      z.strictObject({
+        ChannelName: str,
+        ContentType: str.optional(),
+        DataSource: z.strictObject({ S3DataSource: z.strictObject({ S3DataType: str, S3Uri: str, S3DataDistributionType: str.optional() }) }),
+      }),
+    ),
     OutputDataConfig: z.strictObject({ S3OutputPath: str, KmsKeyId: str.optional() }),
     ResourceConfig: z.strictObject({ InstanceCount: int, InstanceType: str, VolumeSizeInGB: int, VolumeKmsKeyId: str.optional() }),
     RoleArn: str,
@@ -69,15 +80,30 @@ const processingStep = z.strictObject({
   PropertyFiles: z.array(propertyFile).optional(),
   Arguments: z.strictObject({
     AppSpecification: z.strictObject({ ImageUri: str, ContainerArguments: z.array(str).optional(), ContainerEntrypoint: z.array(str).optional() }),
-    ProcessingInputs: z.array(z.strictObject({
-      InputName: str,
-      S3Input: z.strictObject({ S3Uri: str, LocalPath: str, S3DataType: str, S3InputMode: str, S3DataDistributionType: str.optional(), S3CompressionType: str.optional() }),
-    })).optional(),
-    ProcessingOutputConfig: z.strictObject({
-      KmsKeyId: str.optional(),
-      Outputs: z.array(z.strictObject({ OutputName: str, S3Output: z.strictObject({ S3Uri: str, LocalPath: str, S3UploadMode: str }) })),
-    }).optional(),
-    ProcessingResources: z.strictObject({ ClusterConfig: z.strictObject({ InstanceCount: int, InstanceType: str, VolumeSizeInGB: int, VolumeKmsKeyId: str.optional() }) }),
+    ProcessingInputs: z
+      .array(
+        z.strictObject({
+          InputName: str,
+          S3Input: z.strictObject({
+            S3Uri: str,
+            LocalPath: str,
+            S3DataType: str,
+            S3InputMode: str,
+            S3DataDistributionType: str.optional(),
+            S3CompressionType: str.optional(),
+          }),
+        }),
+      )
+      .optional(),
+    ProcessingOutputConfig: z
+      .strictObject({
+        KmsKeyId: str.optional(),
+        Outputs: z.array(z.strictObject({ OutputName: str, S3Output: z.strictObject({ S3Uri: str, LocalPath: str, S3UploadMode: str }) })),
+      })
+      .optional(),
+    ProcessingResources: z.strictObject({
+      ClusterConfig: z.strictObject({ InstanceCount: int, InstanceType: str, VolumeSizeInGB: int, VolumeKmsKeyId: str.optional() }),
+    }),
     NetworkConfig: z.strictObject({ EnableNetworkIsolation: bool.optional(), EnableInterContainerTrafficEncryption: bool.optional() }).optional(),
     RoleArn: str,
     StoppingCondition: z.strictObject({ MaxRuntimeInSeconds: int }).optional(),
@@ -119,7 +145,11 @@ const conditionStep = z.strictObject({
   }),
 });
 
-const parameter = z.strictObject({ Name: name, Type: z.enum(["String", "Integer", "Float", "Boolean"]), DefaultValue: z.union([z.string().max(4096), z.number(), z.boolean()]).optional() });
+const parameter = z.strictObject({
+  Name: name,
+  Type: z.enum(["String", "Integer", "Float", "Boolean"]),
+  DefaultValue: z.union([z.string().max(4096), z.number(), z.boolean()]).optional(),
+});
 
 export const pipelineDefinitionSchema = z.strictObject({
   Version: z.literal("2020-12-01"),

@@ -10,14 +10,25 @@ export interface Plan extends PlanResult {
  * Runs infra/index.ts for a stack's real config file under mocks (a fresh module instance each time).
  * `stackOutputs`: what stack references read, by stack name (e.g. this stack's previous outputs).
  */
-export async function planStack(stack: string, configOverrides: Record<string, unknown> = {}, stackOutputs: Record<string, Record<string, unknown>> = {}): Promise<Plan> {
-  const plan = await runProgram(stack, async () => {
-    vi.resetModules();
-    return (await import("../../infra/index.js")) as Record<string, unknown>;
-  }, configOverrides, stackOutputs);
+export async function planStack(
+  stack: string,
+  configOverrides: Record<string, unknown> = {},
+  stackOutputs: Record<string, Record<string, unknown>> = {},
+): Promise<Plan> {
+  const plan = await runProgram(
+    stack,
+    async () => {
+      vi.resetModules();
+      return (await import("../../infra/index.js")) as Record<string, unknown>;
+    },
+    configOverrides,
+    stackOutputs,
+  );
   // The runner records each resource's merged options, including what a generated SDK class adds
   // itself (aws-native's replaceOnChanges).
-  const replaceOnChanges = new Map(plan.resources.filter((r) => r.options.replaceOnChanges?.length).map((r) => [r.urn, [...r.options.replaceOnChanges!]] as const));
+  const replaceOnChanges = new Map(
+    plan.resources.filter((r) => r.options.replaceOnChanges?.length).map((r) => [r.urn, [...r.options.replaceOnChanges!]] as const),
+  );
   return { ...plan, replaceOnChanges };
 }
 

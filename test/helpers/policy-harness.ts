@@ -48,7 +48,13 @@ export function toPolicyResources(resources: FakeResource[]): PolicyResource[] {
       name,
       urn: r.urn ?? urnOf(r.type, name),
       props: r.props,
-      opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } },
+      opts: {
+        protect: false,
+        ignoreChanges: [],
+        aliases: [],
+        additionalSecretOutputs: [],
+        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      },
       provider: r.providerProps ? { type: "pulumi:providers:aws", name: "aws", urn: urnOf("pulumi:providers:aws", "aws"), props: r.providerProps } : undefined,
       dependencies: [],
       propertyDependencies: {},
@@ -78,8 +84,15 @@ export async function runResourcePolicy(policy: PlatformPolicy, resource: FakeRe
   const [r] = "isType" in resource ? [resource] : toPolicyResources([resource]);
   const { report, outcome } = collector();
   const args: ResourceValidationArgs = {
-    type: r.type, props: r.props, urn: r.urn, name: r.name, opts: r.opts, provider: r.provider,
-    stackTags: new Map(), isType: r.isType, asType: r.asType as ResourceValidationArgs["asType"],
+    type: r.type,
+    props: r.props,
+    urn: r.urn,
+    name: r.name,
+    opts: r.opts,
+    provider: r.provider,
+    stackTags: new Map(),
+    isType: r.isType,
+    asType: r.asType as ResourceValidationArgs["asType"],
     getConfig: <T extends object>() => (config[policy.name] ?? {}) as T,
     notApplicable,
   };
@@ -97,7 +110,12 @@ export async function runStackPolicy(policy: PlatformPolicy, resources: Array<Fa
   if (!("validateStack" in policy)) throw new Error(`${policy.name} is not a stack policy`);
   const all = resources.length > 0 && "isType" in resources[0] ? (resources as PolicyResource[]) : toPolicyResources(resources as FakeResource[]);
   const { report, outcome } = collector();
-  const args: StackValidationArgs = { resources: all, stackTags: new Map(), getConfig: <T extends object>() => (config[policy.name] ?? {}) as T, notApplicable };
+  const args: StackValidationArgs = {
+    resources: all,
+    stackTags: new Map(),
+    getConfig: <T extends object>() => (config[policy.name] ?? {}) as T,
+    notApplicable,
+  };
   try {
     await policy.validateStack(args, report);
   } catch (e) {
@@ -121,21 +139,26 @@ export interface EngineView {
  */
 export function engineView(plan: PlanResult): EngineView {
   const providers = new Map(plan.resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((r) => [r.name, r.inputs]));
-  const refs = plan.resources.filter((r) => r.custom).map((r) => ({ urn: r.urn, markers: [`${r.name}-id`, r.state.arn].filter((m): m is string => typeof m === "string") }));
-  const build = (useOutputs: boolean): PolicyResource[] => toPolicyResources(plan.resources.map((r) => {
-    const propertyDependencies: Record<string, string[]> = {};
-    for (const [key, value] of Object.entries(r.inputs)) {
-      const text = JSON.stringify(value) ?? "";
-      const deps = refs.filter((d) => d.urn !== r.urn && d.markers.some((m) => text.includes(m))).map((d) => d.urn);
-      if (deps.length > 0) propertyDependencies[key] = deps;
-    }
-    let props: Record<string, any> = r.inputs;
-    if (useOutputs) {
-      const { tagsAll, ...rest } = r.state;
-      props = { ...rest, ...(r.custom ? { id: `${r.name}-id` } : {}), ...(isTaggable(r.type) && tagsAll !== undefined ? { tagsAll } : {}) };
-    }
-    return { type: r.type, name: r.name, urn: r.urn, props, providerProps: r.provider ? providers.get(r.provider) : undefined, propertyDependencies };
-  }));
+  const refs = plan.resources
+    .filter((r) => r.custom)
+    .map((r) => ({ urn: r.urn, markers: [`${r.name}-id`, r.state.arn].filter((m): m is string => typeof m === "string") }));
+  const build = (useOutputs: boolean): PolicyResource[] =>
+    toPolicyResources(
+      plan.resources.map((r) => {
+        const propertyDependencies: Record<string, string[]> = {};
+        for (const [key, value] of Object.entries(r.inputs)) {
+          const text = JSON.stringify(value) ?? "";
+          const deps = refs.filter((d) => d.urn !== r.urn && d.markers.some((m) => text.includes(m))).map((d) => d.urn);
+          if (deps.length > 0) propertyDependencies[key] = deps;
+        }
+        let props: Record<string, any> = r.inputs;
+        if (useOutputs) {
+          const { tagsAll, ...rest } = r.state;
+          props = { ...rest, ...(r.custom ? { id: `${r.name}-id` } : {}), ...(isTaggable(r.type) && tagsAll !== undefined ? { tagsAll } : {}) };
+        }
+        return { type: r.type, name: r.name, urn: r.urn, props, providerProps: r.provider ? providers.get(r.provider) : undefined, propertyDependencies };
+      }),
+    );
   return { inputs: build(false), outputs: build(true) };
 }
 
@@ -146,13 +169,18 @@ export interface PackViolation {
 }
 
 /** Runs every policy over an engine view: resource policies per resource, stack policies once. */
-export async function evaluatePack(policies: readonly PlatformPolicy[], view: EngineView, config: PolicyConfig = {}): Promise<{ violations: PackViolation[]; applied: Set<string> }> {
+export async function evaluatePack(
+  policies: readonly PlatformPolicy[],
+  view: EngineView,
+  config: PolicyConfig = {},
+): Promise<{ violations: PackViolation[]; applied: Set<string> }> {
   const violations: PackViolation[] = [];
   const applied = new Set<string>();
   for (const policy of policies) {
-    const outcomes = "validateStack" in policy
-      ? [await runStackPolicy(policy, view.outputs, config)]
-      : await Promise.all(view.inputs.map((r) => runResourcePolicy(policy, r, config)));
+    const outcomes =
+      "validateStack" in policy
+        ? [await runStackPolicy(policy, view.outputs, config)]
+        : await Promise.all(view.inputs.map((r) => runResourcePolicy(policy, r, config)));
     for (const o of outcomes) {
       if (o.notApplicable === undefined) applied.add(policy.name);
       violations.push(...o.violations.map((v) => ({ policy: policy.name, ...v })));

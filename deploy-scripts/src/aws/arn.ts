@@ -14,6 +14,7 @@ export function parseS3Uri(uri: string): S3Location {
 
 export function parseModelPackageArn(arn: string): ModelPackageRef {
   const ref = matchModelPackageArn(arn);
-  if (!ref) throw new CliError(`not a model package version ARN: ${arn}`, { hint: "expected arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>" });
+  if (!ref)
+    throw new CliError(`not a model package version ARN: ${arn}`, { hint: "expected arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>" });
   return ref;
 }

@@ -29,8 +29,7 @@ const str = (input: Input, key: string): string => {
   if (typeof v !== "string") throw new Error(`permission rule: input.${key} is not a string`);
   return v;
 };
-const sm = (env: PermissionEnv, type: string, name: string) =>
-  `arn:${env.partition}:sagemaker:${env.region}:${env.accountId}:${type}/${name.toLowerCase()}`;
+const sm = (env: PermissionEnv, type: string, name: string) => `arn:${env.partition}:sagemaker:${env.region}:${env.accountId}:${type}/${name.toLowerCase()}`;
 const object = (env: PermissionEnv, bucket: string, key: string) => `arn:${env.partition}:s3:::${bucket}/${key}`;
 
 /** Keyed by the SDK command class name (`CreateTrainingJobCommand`). */
@@ -101,9 +100,15 @@ const repository = (env: PermissionEnv, input: Input) =>
 export function dockerPushPermissions(repositoryArn: string): RequiredPermission[] {
   return [
     { action: "ecr:GetAuthorizationToken", resource: "*" },
-    ...["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"].map(
-      (action) => ({ action, resource: repositoryArn }),
-    ),
+    ...[
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:InitiateLayerUpload",
+      "ecr:UploadLayerPart",
+      "ecr:CompleteLayerUpload",
+      "ecr:PutImage",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+    ].map((action) => ({ action, resource: repositoryArn })),
   ];
 }
 

@@ -4,7 +4,11 @@ import { decide, type Decision, type DecideOptions, type DecideResult } from "..
 import { formatVersion } from "../registry/model-version";
 
 function formatDecision(r: DecideResult): string {
-  return [`${r.decision.toLowerCase()} version ${r.version.version} (was ${r.previous})`, formatVersion(r.version), ...r.warnings.map((w) => `warning: ${w}`)].join("\n");
+  return [
+    `${r.decision.toLowerCase()} version ${r.version.version} (was ${r.previous})`,
+    formatVersion(r.version),
+    ...r.warnings.map((w) => `warning: ${w}`),
+  ].join("\n");
 }
 
 function decisionCommand(name: "approve" | "reject", decision: Decision, description: string): CommandFactory {
@@ -18,5 +22,13 @@ function decisionCommand(name: "approve" | "reject", decision: Decision, descrip
     ).action(action(deps, (ctx, opts: DecideOptions) => decide(ctx, decision, opts), formatDecision));
 }
 
-export const approveCommand = decisionCommand("approve", "Approved", "Approve a model version, with a reason (run as the stage's approver; it may then be promoted, or deployed if it is a copy)");
-export const rejectCommand = decisionCommand("reject", "Rejected", "Reject a model version, with a reason (run as the stage's approver; promotion and deploy will refuse it)");
+export const approveCommand = decisionCommand(
+  "approve",
+  "Approved",
+  "Approve a model version, with a reason (run as the stage's approver; it may then be promoted, or deployed if it is a copy)",
+);
+export const rejectCommand = decisionCommand(
+  "reject",
+  "Rejected",
+  "Reject a model version, with a reason (run as the stage's approver; promotion and deploy will refuse it)",
+);

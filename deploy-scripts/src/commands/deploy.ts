@@ -7,7 +7,9 @@ import { DEFAULT_SMOKE_ROWS } from "../smoke/stack";
 export const deployCommand: CommandFactory = (deps) =>
   withCommon(
     new Command("deploy")
-      .description("Pin a version of the stack's own registry (a new version in dev, an approved copy in staging or prod): check its gates, pin it, pulumi up as the updater role, check the endpoint, smoke-test")
+      .description(
+        "Pin a version of the stack's own registry (a new version in dev, an approved copy in staging or prod): check its gates, pin it, pulumi up as the updater role, check the endpoint, smoke-test",
+      )
       .addOption(stackOption())
       .addOption(new Option("--version <ref>", 'version ARN, number in the stack\'s group, "latest" or "latest-approved"').makeOptionMandatory())
       .addOption(new Option("--dry-run", "check the gates and preview; write and apply nothing"))

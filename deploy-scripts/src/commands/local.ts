@@ -21,7 +21,12 @@ export function formatLocal(r: LifecycleResult): string {
       ["model", r.modelDir],
       ["training tree", r.trainingDir],
       ["registry", path.join(r.registryDir, r.version.group)],
-      ["time (s)", Object.entries(r.secondsByStep).map(([k, v]) => `${k} ${v}`).join(", ")],
+      [
+        "time (s)",
+        Object.entries(r.secondsByStep)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", "),
+      ],
     ]),
     "",
     "Next, in the cloud (see deploy-scripts/README.md):",
@@ -39,7 +44,9 @@ export function formatLocal(r: LifecycleResult): string {
 export const localCommand: CommandFactory = (deps) =>
   withCommon(
     new Command("local")
-      .description("Run the whole lifecycle on this machine, no cloud account: train through the container contract, evaluate, register (file registry), serve, smoke-test")
+      .description(
+        "Run the whole lifecycle on this machine, no cloud account: train through the container contract, evaluate, register (file registry), serve, smoke-test",
+      )
       .addOption(new Option("-s, --stack <name>", "the stack whose training settings and promotion gates apply").default("dev"))
       .addOption(new Option("--data <dir>", "directory with train.csv and validation.csv").default("examples/flight-delays/data"))
       .addOption(new Option("--work-dir <dir>", "where runs, models and the local registry are kept").default(".local"))

@@ -7,7 +7,9 @@ import { DEFAULT_SMOKE_ROWS } from "../smoke/stack";
 export const promoteCommand: CommandFactory = (deps) =>
   withCommon(
     new Command("promote")
-      .description("Promote the version a stack serves to the next stack: check the gates, copy its artifact and image there and register it pending; pin it (pulumi up as the updater role, endpoint check, smoke test) unless that stack requires its approver's approval first")
+      .description(
+        "Promote the version a stack serves to the next stack: check the gates, copy its artifact and image there and register it pending; pin it (pulumi up as the updater role, endpoint check, smoke test) unless that stack requires its approver's approval first",
+      )
       .addOption(new Option("--from <stack>", "the earlier stage whose served version is promoted").makeOptionMandatory())
       .addOption(new Option("--to <stack>", "the stack to promote into").makeOptionMandatory())
       .addOption(new Option("--version <ref>", "promote this version of the source's group instead (ARN or number; must be the one it serves)"))

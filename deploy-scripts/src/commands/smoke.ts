@@ -17,5 +17,9 @@ export const smokeCommand: CommandFactory = (deps) =>
       .addOption(stackOption())
       .addOption(new Option("--samples <file>", "CSV file with a header row (default: the first rows of the stack's validation channel)"))
       .addOption(new Option("--rows <n>", "number of rows to send").argParser(positiveInt("--rows")).default(DEFAULT_SMOKE_ROWS))
-      .addOption(new Option("--max-latency-ms <ms>", "latency limit per request (default: mlPlatform:promotion.smokeMaxLatencyMs)").argParser(positiveInt("--max-latency-ms"))),
+      .addOption(
+        new Option("--max-latency-ms <ms>", "latency limit per request (default: mlPlatform:promotion.smokeMaxLatencyMs)").argParser(
+          positiveInt("--max-latency-ms"),
+        ),
+      ),
   ).action(action(deps, smoke, formatSmoke));

@@ -8,7 +8,14 @@ function formatStatus(r: StatusResult): string {
     ["stack", r.stack],
     ["pinned", r.pinned ?? "(nothing: no endpoint)"],
     ["approval", r.version ? `${r.version.approval}${r.version.approvalDescription ? ` - ${r.version.approvalDescription}` : ""}` : undefined],
-    ["metrics", r.version ? Object.entries(r.version.metrics).map(([k, v]) => `${k}=${v}`).join(" ") : undefined],
+    [
+      "metrics",
+      r.version
+        ? Object.entries(r.version.metrics)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ")
+        : undefined,
+    ],
     ["endpoint", r.endpoint.name ? `${r.endpoint.name} (${r.endpoint.status})` : "(none)"],
     ["rollback to", r.previous[0]],
   ]);

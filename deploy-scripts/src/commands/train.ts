@@ -5,7 +5,8 @@ import { train, type TrainResult } from "../training/job";
 
 export function formatTrain(r: TrainResult): string {
   const o = r.outcome;
-  const savings = o?.trainingSeconds && o.billableSeconds !== undefined && r.spot ? `${Math.round((1 - o.billableSeconds / o.trainingSeconds) * 100)}%` : undefined;
+  const savings =
+    o?.trainingSeconds && o.billableSeconds !== undefined && r.spot ? `${Math.round((1 - o.billableSeconds / o.trainingSeconds) * 100)}%` : undefined;
   return [
     formatFields([
       ["job", r.jobName],
@@ -29,6 +30,15 @@ export const trainCommand: CommandFactory = (deps) =>
       .addOption(stackOption())
       .addOption(new Option("--image <uri>", "training image by digest (default: the image `images` pushed for the current sources)"))
       .addOption(new Option("--wait", "follow the job until it ends; exit non-zero if it fails"))
-      .addOption(new Option("--hp <key=value...>", "override one of the stack's hyperparameters for this job (repeatable); checked by ml-core's parser before the job is created"))
-      .addOption(new Option("--max-retries <n>", "times SageMaker retries the job after an internal error or capacity shortage (1-30)").argParser(positiveInt("--max-retries")).default(2)),
+      .addOption(
+        new Option(
+          "--hp <key=value...>",
+          "override one of the stack's hyperparameters for this job (repeatable); checked by ml-core's parser before the job is created",
+        ),
+      )
+      .addOption(
+        new Option("--max-retries <n>", "times SageMaker retries the job after an internal error or capacity shortage (1-30)")
+          .argParser(positiveInt("--max-retries"))
+          .default(2),
+      ),
   ).action(action(deps, train, formatTrain));

@@ -40,7 +40,10 @@ export type StackSettings = Omit<PlatformSettings, "model"> & {
  * The flat `config:` block (`mlPlatform:modelName`, `aws:region`, ...) validated with the contract's
  * schema, the one `pulumi up` applies; or every problem, each `<stack>: mlPlatform:<key> ...`.
  */
-export function readStackSettings(stack: string, config: Readonly<Record<string, unknown>>): { ok: true; settings: StackSettings } | { ok: false; problems: string[] } {
+export function readStackSettings(
+  stack: string,
+  config: Readonly<Record<string, unknown>>,
+): { ok: true; settings: StackSettings } | { ok: false; problems: string[] } {
   const result = parseStackSettings(stack, config);
   if (!result.ok) return { ok: false, problems: result.problems.map((p) => p.text) };
   const region = config["aws:region"];

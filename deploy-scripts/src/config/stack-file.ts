@@ -117,7 +117,10 @@ export function pinPrevious(text: string, to?: string): string {
   });
 }
 
-function editModel(text: string, next: (model: { packageArn?: string; previous: string[] }) => { packageArn: string; previous: string[] } & Partial<ArtifactPin>): string {
+function editModel(
+  text: string,
+  next: (model: { packageArn?: string; previous: string[] }) => { packageArn: string; previous: string[] } & Partial<ArtifactPin>,
+): string {
   const doc = parseDocument(text, { keepSourceTokens: false });
   const config = doc.get("config", true);
   if (!isMap(config)) throw new CliError("the stack file has no `config:` map");
@@ -147,7 +150,13 @@ function editModel(text: string, next: (model: { packageArn?: string; previous: 
     const keyEnd = lineEnd(text, isScalar(pair.key) ? pair.key.range![1] : keyOffset);
     const line = text.slice(text.lastIndexOf("\n", keyOffset - 1) + 1, keyEnd).replace(/\n$/, "");
     const rest = text.slice(keyEnd);
-    return text.slice(0, text.lastIndexOf("\n", keyOffset - 1) + 1) + line.replace(/:\s*(?:null|~)?\s*(#.*)?$/, (_m, comment?: string) => (comment ? `: ${comment}` : ":")) + "\n" + body + rest;
+    return (
+      text.slice(0, text.lastIndexOf("\n", keyOffset - 1) + 1) +
+      line.replace(/:\s*(?:null|~)?\s*(#.*)?$/, (_m, comment?: string) => (comment ? `: ${comment}` : ":")) +
+      "\n" +
+      body +
+      rest
+    );
   }
   if (!pair && config.range) {
     const at = lineEnd(text, config.range[1]);

@@ -77,15 +77,22 @@ export async function images(ctx: Context, opts: ImagesOptions): Promise<ImagesR
 
   ctx.out.step(`Building ${ref}${baseImage ? ` on ${baseImage}` : ""}`);
   const buildArgs = baseImage ? ["--build-arg", `${BASE_IMAGE_ARG}=${baseImage}`] : [];
-  const build = await ctx.exec("docker", ["build", "--platform", opts.platform ?? "linux/amd64", ...buildArgs, "-f", dockerfile, "-t", ref, opts.context ?? "."], {
-    cwd: ctx.repoRoot,
-    onOutput: (t) => ctx.out.passthrough(t),
-  });
+  const build = await ctx.exec(
+    "docker",
+    ["build", "--platform", opts.platform ?? "linux/amd64", ...buildArgs, "-f", dockerfile, "-t", ref, opts.context ?? "."],
+    {
+      cwd: ctx.repoRoot,
+      onOutput: (t) => ctx.out.passthrough(t),
+    },
+  );
   if (build.code !== 0) throw new CliError(`docker build failed (exit ${build.code})`, { details: lastLines(build.stderr) });
 
   ctx.out.step(`Pushing ${ref}`);
   let push = await ctx.exec("docker", ["push", ref], { onOutput: (t) => ctx.out.passthrough(t) });
-  if (push.code !== 0 && /no basic auth credentials|authorization token has expired|denied: Your authorization token|401 Unauthorized/i.test(push.stderr + push.stdout)) {
+  if (
+    push.code !== 0 &&
+    /no basic auth credentials|authorization token has expired|denied: Your authorization token|401 Unauthorized/i.test(push.stderr + push.stdout)
+  ) {
     await ecrLogin(ctx, repositoryUrl, outputs.region);
     push = await ctx.exec("docker", ["push", ref], { onOutput: (t) => ctx.out.passthrough(t) });
   }

@@ -71,17 +71,28 @@ export interface ImageCopyResult {
  * while a blob is missing: provider-semantics §6). An index is copied with each manifest it lists.
  * The digest ECR computes for the target must equal the source's: the same bytes, the same image.
  */
-export async function copyImage(clients: CopyClients, source: Omit<EcrImage, "region">, target: { registryId: string; repository: string }): Promise<ImageCopyResult> {
+export async function copyImage(
+  clients: CopyClients,
+  source: Omit<EcrImage, "region">,
+  target: { registryId: string; repository: string },
+): Promise<ImageCopyResult> {
   const uploadedBlobs: string[] = [];
   let manifests = 0;
   const copyManifest = async (digest: string): Promise<void> => {
     const got = await clients.source.send(
-      new BatchGetImageCommand({ registryId: source.registryId, repositoryName: source.repository, imageIds: [{ imageDigest: digest }], acceptedMediaTypes: MANIFEST_MEDIA_TYPES }),
+      new BatchGetImageCommand({
+        registryId: source.registryId,
+        repositoryName: source.repository,
+        imageIds: [{ imageDigest: digest }],
+        acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
+      }),
     );
     const image = got.images?.[0];
     if (!image?.imageManifest) {
       const reason = got.failures?.[0];
-      throw new CliError(`image ${source.repository}@${digest} is not in repository ${source.repository}${reason ? `: ${reason.failureCode} ${reason.failureReason ?? ""}`.trimEnd() : ""}`);
+      throw new CliError(
+        `image ${source.repository}@${digest} is not in repository ${source.repository}${reason ? `: ${reason.failureCode} ${reason.failureReason ?? ""}`.trimEnd() : ""}`,
+      );
     }
     const bytes = Buffer.from(image.imageManifest, "utf8");
     const actual = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
@@ -97,7 +108,13 @@ export async function copyImage(clients: CopyClients, source: Omit<EcrImage, "re
     let putDigest: string | undefined;
     try {
       const put = await clients.target.send(
-        new PutImageCommand({ registryId: target.registryId, repositoryName: target.repository, imageManifest: image.imageManifest, imageManifestMediaType: mediaType, imageDigest: digest }),
+        new PutImageCommand({
+          registryId: target.registryId,
+          repositoryName: target.repository,
+          imageManifest: image.imageManifest,
+          imageManifestMediaType: mediaType,
+          imageDigest: digest,
+        }),
       );
       putDigest = put.image?.imageId?.imageDigest;
     } catch (err) {
@@ -121,7 +138,9 @@ async function missingBlobs(ecr: ECRClient, repo: { registryId: string; reposito
   const missing: string[] = [];
   // BatchCheckLayerAvailability takes at most 100 digests per call.
   for (let i = 0; i < digests.length; i += 100) {
-    const out = await ecr.send(new BatchCheckLayerAvailabilityCommand({ registryId: repo.registryId, repositoryName: repo.repository, layerDigests: digests.slice(i, i + 100) }));
+    const out = await ecr.send(
+      new BatchCheckLayerAvailabilityCommand({ registryId: repo.registryId, repositoryName: repo.repository, layerDigests: digests.slice(i, i + 100) }),
+    );
     const available = new Set((out.layers ?? []).filter((l) => l.layerAvailability === "AVAILABLE").map((l) => l.layerDigest));
     missing.push(...digests.slice(i, i + 100).filter((d) => !available.has(d)));
   }
@@ -133,8 +152,15 @@ async function missingBlobs(ecr: ECRClient, repo: { registryId: string; reposito
  * ECR asks for, so a large layer is never held whole in memory. Its SHA-256 is checked against its
  * digest before CompleteLayerUpload (which checks it too).
  */
-async function copyBlob(clients: CopyClients, source: Omit<EcrImage, "region">, target: { registryId: string; repository: string }, digest: string): Promise<void> {
-  const url = await clients.source.send(new GetDownloadUrlForLayerCommand({ registryId: source.registryId, repositoryName: source.repository, layerDigest: digest }));
+async function copyBlob(
+  clients: CopyClients,
+  source: Omit<EcrImage, "region">,
+  target: { registryId: string; repository: string },
+  digest: string,
+): Promise<void> {
+  const url = await clients.source.send(
+    new GetDownloadUrlForLayerCommand({ registryId: source.registryId, repositoryName: source.repository, layerDigest: digest }),
+  );
   if (!url.downloadUrl) throw new CliError(`ECR gave no download URL for layer ${digest} of ${source.repository}`);
   const res = await clients.fetch(url.downloadUrl);
   if (!res.ok || !res.body) throw new CliError(`downloading layer ${digest} of ${source.repository} failed: HTTP ${res.status}`);
@@ -147,7 +173,14 @@ async function copyBlob(clients: CopyClients, source: Omit<EcrImage, "region">, 
   let offset = 0;
   const send = async (part: Buffer) => {
     await clients.target.send(
-      new UploadLayerPartCommand({ registryId: target.registryId, repositoryName: target.repository, uploadId, partFirstByte: offset, partLastByte: offset + part.length - 1, layerPartBlob: part }),
+      new UploadLayerPartCommand({
+        registryId: target.registryId,
+        repositoryName: target.repository,
+        uploadId,
+        partFirstByte: offset,
+        partLastByte: offset + part.length - 1,
+        layerPartBlob: part,
+      }),
     );
     offset += part.length;
   };
@@ -164,5 +197,7 @@ async function copyBlob(clients: CopyClients, source: Omit<EcrImage, "region">, 
   if (buffered > 0) await send(Buffer.concat(chunks, buffered));
   const actual = `sha256:${hash.digest("hex")}`;
   if (actual !== digest) throw new CliError(`layer ${digest} of ${source.repository} downloaded as ${actual}: the download is corrupt`);
-  await clients.target.send(new CompleteLayerUploadCommand({ registryId: target.registryId, repositoryName: target.repository, uploadId, layerDigests: [digest] }));
+  await clients.target.send(
+    new CompleteLayerUploadCommand({ registryId: target.registryId, repositoryName: target.repository, uploadId, layerDigests: [digest] }),
+  );
 }

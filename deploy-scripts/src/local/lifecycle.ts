@@ -131,7 +131,9 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
     const validation = fs.readFileSync(path.join(opts.dataDir, `${VALIDATION_CHANNEL}.csv`), "utf8");
     const sample = sampleFromCsv(validation, { label, maxRows: opts.smokeRows });
     // The registered identity must be what answers: the same check as a promotion's smoke test.
-    smoke = await timed("smoke", () => runSmoke(httpTransport(endpoint), sample, { maxLatencyMs: settings.promotion.smokeMaxLatencyMs, expectedIdentity: version.metadata[META.modelIdentity] }));
+    smoke = await timed("smoke", () =>
+      runSmoke(httpTransport(endpoint), sample, { maxLatencyMs: settings.promotion.smokeMaxLatencyMs, expectedIdentity: version.metadata[META.modelIdentity] }),
+    );
     for (const r of smoke.requests) out.info(`${r.name}: ${r.latencyMs} ms${r.problems.length ? ` - ${r.problems.join("; ")}` : ""}`);
   } finally {
     out.step("Stopping the server (SIGTERM, as SageMaker does)");
@@ -151,7 +153,10 @@ export function prepareTrainingTree(base: string, dataDir: string, hyperparamete
   const config = path.join(base, "input", "config");
   fs.mkdirSync(config, { recursive: true });
   fs.mkdirSync(path.join(base, "output"), { recursive: true });
-  fs.writeFileSync(path.join(config, "hyperparameters.json"), JSON.stringify(Object.fromEntries(Object.entries(hyperparameters).map(([k, v]) => [k, String(v)]))));
+  fs.writeFileSync(
+    path.join(config, "hyperparameters.json"),
+    JSON.stringify(Object.fromEntries(Object.entries(hyperparameters).map(([k, v]) => [k, String(v)]))),
+  );
   const channel = { ContentType: "text/csv", TrainingInputMode: "File", S3DistributionType: "FullyReplicated", RecordWrapperType: "None" };
   fs.writeFileSync(path.join(config, "inputdataconfig.json"), JSON.stringify(Object.fromEntries(DATASET_CHANNELS.map((c) => [c, channel]))));
   fs.writeFileSync(path.join(config, "resourceconfig.json"), JSON.stringify({ current_host: "algo-1", hosts: ["algo-1"], network_interface_name: "eth0" }));
@@ -174,7 +179,12 @@ function trainInContainerContract(mlCoreBin: string, base: string, out: Output):
       env: { ...process.env, SAGEMAKER_BASE_DIR: base, TRAINING_JOB_NAME: path.basename(path.dirname(path.dirname(base))) },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const forward = (chunk: Buffer) => chunk.toString().split("\n").filter(Boolean).forEach((line) => out.info(line));
+    const forward = (chunk: Buffer) =>
+      chunk
+        .toString()
+        .split("\n")
+        .filter(Boolean)
+        .forEach((line) => out.info(line));
     child.stdout.on("data", forward);
     child.stderr.on("data", forward);
     child.on("error", reject);
@@ -202,7 +212,8 @@ async function startServer(mlCoreBin: string, base: string, port: number, out: O
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null) throw new CliError(`ml-core serve exited with code ${child.exitCode} before answering /ping`, { details: stderr.split("\n").filter(Boolean) });
+    if (child.exitCode !== null)
+      throw new CliError(`ml-core serve exited with code ${child.exitCode} before answering /ping`, { details: stderr.split("\n").filter(Boolean) });
     try {
       const res = await fetch(`http://127.0.0.1:${port}/ping`, { signal: AbortSignal.timeout(2000) });
       if (res.status === 200) return { child, exited };

@@ -111,7 +111,8 @@ export async function applyPin(ctx: Context, plan: ApplyPlan): Promise<ApplyResu
       update = await ctx.stacks.up(stack, run);
     } catch (err) {
       await restore();
-      if (interrupted) throw await reapplyPrevious(ctx, plan, `${interrupted} cancelled the update of stack "${stack}"`, [describeError(err)], err, interrupted);
+      if (interrupted)
+        throw await reapplyPrevious(ctx, plan, `${interrupted} cancelled the update of stack "${stack}"`, [describeError(err)], err, interrupted);
       throw await reapplyPrevious(ctx, plan, `pulumi up of stack "${stack}" failed`, [describeError(err)], err);
     }
     if (interrupted) {
@@ -128,7 +129,9 @@ export async function applyPin(ctx: Context, plan: ApplyPlan): Promise<ApplyResu
     if (endpoint.problems.length > 0) {
       await plan.onFailure?.(endpoint.problems);
       await restore();
-      const what = endpoint.rolledBack ? `SageMaker rolled back the update of stack "${stack}"` : `stack "${stack}" was updated but its endpoint is not serving the new configuration`;
+      const what = endpoint.rolledBack
+        ? `SageMaker rolled back the update of stack "${stack}"`
+        : `stack "${stack}" was updated but its endpoint is not serving the new configuration`;
       throw await reapplyPrevious(ctx, plan, what, endpoint.problems);
     }
     const smoke = await smokeStack(ctx, stack, outputs, plan.sample, plan.maxLatencyMs, plan.expectedIdentity, parseSettings(stack, plan.text));
@@ -162,7 +165,9 @@ async function reapplyPrevious(ctx: Context, plan: ApplyPlan, what: string, deta
   } catch (again) {
     return new CliError(`${what}, and re-applying the previous version failed too: stack "${stack}" may be partly updated`, {
       details: [...details, `re-apply: ${describeError(again)}`],
-      hint: `${file.path} holds the previous version; once the cause is fixed, run \`${Object.entries(plan.identity.env).map(([k, v]) => `${k}=${v} `).join("")}pulumi up --stack ${stack}\``,
+      hint: `${file.path} holds the previous version; once the cause is fixed, run \`${Object.entries(plan.identity.env)
+        .map(([k, v]) => `${k}=${v} `)
+        .join("")}pulumi up --stack ${stack}\``,
       cause,
       exitCode,
     });

@@ -29,9 +29,16 @@ export function formatPromote(r: PromoteResult): string {
       ["image", r.target.image],
       ["source", source],
       ["previous", r.previousPin ?? "(none)"],
-      ["preview", Object.entries(apply.preview).map(([k, n]) => `${n} ${k}`).join(", ")],
+      [
+        "preview",
+        Object.entries(apply.preview)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(", "),
+      ],
       ["smoke test", apply.smoke ? `passed (${apply.smoke.smoke?.requests.map((q) => `${q.name} ${q.latencyMs} ms`).join(", ")})` : undefined],
     ]),
-    apply.applied ? `${verb} ${r.to}; commit ${apply.configFile} so the pin is in git${apply.changed ? "" : " (unchanged)"}` : `${verb} ${r.to}: nothing was changed`,
+    apply.applied
+      ? `${verb} ${r.to}; commit ${apply.configFile} so the pin is in git${apply.changed ? "" : " (unchanged)"}`
+      : `${verb} ${r.to}: nothing was changed`,
   ].join("\n");
 }

@@ -118,29 +118,58 @@ async function promoteLocked(ctx: Context, opts: PromoteOptions, targetFile: Sta
   const gates: Gate[] = [
     gate("registered", version.status === "Completed", `version ${version.version} is ${version.status}`),
     promotion.requireApproval
-      ? gate("approved", version.approval === "Approved", `version ${version.version} is ${version.approval} ${where}${version.approvalDescription ? ` (${version.approvalDescription})` : ""}; stack "${opts.to}" requires Approved`)
+      ? gate(
+          "approved",
+          version.approval === "Approved",
+          `version ${version.version} is ${version.approval} ${where}${version.approvalDescription ? ` (${version.approvalDescription})` : ""}; stack "${opts.to}" requires Approved`,
+        )
       : gate("approved", true, `not required by stack "${opts.to}" (version is ${version.approval})`),
     ...metricGates(version, promotion, opts.to),
   ];
-  if (version.approval === "Rejected" && !promotion.requireApproval) gates.push(gate("not rejected", false, `version ${version.version} was rejected: ${version.approvalDescription ?? ""}`));
+  if (version.approval === "Rejected" && !promotion.requireApproval)
+    gates.push(gate("not rejected", false, `version ${version.version} was rejected: ${version.approvalDescription ?? ""}`));
   if (source) {
     const pinned = source.file.settings.model?.packageArn;
-    gates.push(gate(`served by ${source.stack}`, pinned === arn, `stack "${source.stack}" serves ${pinned ?? "no registered version"}, not ${arn}; its endpoint cannot vouch for this version`));
+    gates.push(
+      gate(
+        `served by ${source.stack}`,
+        pinned === arn,
+        `stack "${source.stack}" serves ${pinned ?? "no registered version"}, not ${arn}; its endpoint cannot vouch for this version`,
+      ),
+    );
     sample = await loadSamples(ctx, { file: opts.samples, rows }, source.outputs, source.file.settings);
-    sourceSmoke = await smokeStack(ctx, source.stack, source.outputs, sample, promotion.smokeMaxLatencyMs, expectedIdentity(ctx, version), source.file.settings);
+    sourceSmoke = await smokeStack(
+      ctx,
+      source.stack,
+      source.outputs,
+      sample,
+      promotion.smokeMaxLatencyMs,
+      expectedIdentity(ctx, version),
+      source.file.settings,
+    );
     gates.push(gate(`${source.stack} endpoint healthy`, sourceSmoke.problems.length === 0, sourceSmoke.problems.join("; ")));
   }
   const failed = gates.filter((g) => !g.passed);
   if (failed.length > 0) {
-    throw new CliError(`refusing to ${source ? `promote to "${opts.to}"` : `deploy to "${opts.to}"`}: ${failed.length} gate${failed.length > 1 ? "s" : ""} failed`, {
-      details: failed.map((g) => `${g.name}: ${g.detail}`),
-      exitCode: EXIT.gateRefused,
-    });
+    throw new CliError(
+      `refusing to ${source ? `promote to "${opts.to}"` : `deploy to "${opts.to}"`}: ${failed.length} gate${failed.length > 1 ? "s" : ""} failed`,
+      {
+        details: failed.map((g) => `${g.name}: ${g.detail}`),
+        exitCode: EXIT.gateRefused,
+      },
+    );
   }
   for (const g of gates) ctx.out.info(`gate passed: ${g.name}`);
 
   const copy = source ? await ensureTargetVersion(ctx, source, target, version, !!opts.dryRun) : undefined;
-  const targetVersion: TargetVersion = copy ?? { arn, created: false, predicted: false, approval: version.approval, image: version.image, artifactUri: version.modelDataUrl };
+  const targetVersion: TargetVersion = copy ?? {
+    arn,
+    created: false,
+    predicted: false,
+    approval: version.approval,
+    image: version.image,
+    artifactUri: version.modelDataUrl,
+  };
   const result = { from: opts.from, to: opts.to, source: version, gates, sourceSmoke, previousPin: target.file.settings.model?.packageArn };
   const { approval, artifactUri: _artifactUri, ...shown } = targetVersion;
   if (copy && promotion.requireApproval && approval !== "Approved" && !opts.dryRun) {
@@ -157,7 +186,11 @@ async function promoteLocked(ctx: Context, opts: PromoteOptions, targetFile: Sta
   const apply = await applyPin(ctx, {
     stack: opts.to,
     file: target.file,
-    text: pinPackage(target.file.text, targetVersion.arn, target.file.settings.serving.target === "kubernetes" ? kubernetesPin(targetVersion, opts.to) : undefined),
+    text: pinPackage(
+      target.file.text,
+      targetVersion.arn,
+      target.file.settings.serving.target === "kubernetes" ? kubernetesPin(targetVersion, opts.to) : undefined,
+    ),
     dryRun: !!opts.dryRun,
     ...setup,
     sample,
@@ -213,30 +246,49 @@ async function ensureTargetVersion(ctx: Context, source: Side, target: Side, ver
   const existing = await findVersionByMetadata(sm, group, META.promotedFrom, version.arn);
   if (existing) {
     if (existing.approval === "Rejected") {
-      throw new CliError(`${existing.arn}, the copy of this version in stack "${target.stack}", was rejected: ${existing.approvalDescription ?? "(no reason)"}`, { exitCode: EXIT.gateRefused });
+      throw new CliError(
+        `${existing.arn}, the copy of this version in stack "${target.stack}", was rejected: ${existing.approvalDescription ?? "(no reason)"}`,
+        { exitCode: EXIT.gateRefused },
+      );
     }
     ctx.out.step(`Version already in ${group} as version ${existing.version} (${existing.approval}, from an earlier run)`);
     return { arn: existing.arn, created: false, predicted: false, image: existing.image, approval: existing.approval, artifactUri: existing.modelDataUrl };
   }
   const targetImage = targetImageOf(version, source, target);
   if (dryRun) {
-    const latest = await sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: group, SortBy: "CreationTime", SortOrder: "Descending", MaxResults: 1 }));
+    const latest = await sm.send(
+      new ListModelPackagesCommand({ ModelPackageGroupName: group, SortBy: "CreationTime", SortOrder: "Descending", MaxResults: 1 }),
+    );
     const next = (latest.ModelPackageSummaryList?.[0]?.ModelPackageVersion ?? 0) + 1;
     const arn = `arn:aws:sagemaker:${target.outputs.region}:${target.outputs.accountId}:model-package/${group}/${next}`;
-    ctx.out.step(`Dry run: would copy the model into ${target.outputs.artifactBucketName}, the image into ${targetImage.url}, and register it as ${arn} (PendingManualApproval)`);
-    return { arn, created: false, predicted: true, image: targetImage.uri, approval: "PendingManualApproval", artifactUri: `s3://${target.outputs.artifactBucketName}/${promotedModelPrefix(version.group, version.version)}/${FILES.modelArtifact}` };
+    ctx.out.step(
+      `Dry run: would copy the model into ${target.outputs.artifactBucketName}, the image into ${targetImage.url}, and register it as ${arn} (PendingManualApproval)`,
+    );
+    return {
+      arn,
+      created: false,
+      predicted: true,
+      image: targetImage.uri,
+      approval: "PendingManualApproval",
+      artifactUri: `s3://${target.outputs.artifactBucketName}/${promotedModelPrefix(version.group, version.version)}/${FILES.modelArtifact}`,
+    };
   }
 
   const sha256 = version.metadata[META.artifactSha256];
   if (!sha256) {
-    throw new CliError(`version ${version.version} of ${version.group} has no ${META.artifactSha256} metadata: it was registered before artifacts were pinned by hash`, {
-      hint: `register its training job again (\`ml-deploy register --stack ${source.stack} --job ${version.metadata[META.trainingJob] ?? "<job>"}\` on a new version) so the copy can be verified`,
-    });
+    throw new CliError(
+      `version ${version.version} of ${version.group} has no ${META.artifactSha256} metadata: it was registered before artifacts were pinned by hash`,
+      {
+        hint: `register its training job again (\`ml-deploy register --stack ${source.stack} --job ${version.metadata[META.trainingJob] ?? "<job>"}\` on a new version) so the copy can be verified`,
+      },
+    );
   }
   const base = promotedModelPrefix(version.group, version.version);
   const s3 = ctx.aws.s3(target.outputs.region);
   const key = `${base}/${FILES.modelArtifact}`;
-  ctx.out.step(`Copying ${version.modelDataUrl}${version.metadata[META.artifactVersionId] ? ` (version ${version.metadata[META.artifactVersionId]})` : ""} to s3://${target.outputs.artifactBucketName}/${key}`);
+  ctx.out.step(
+    `Copying ${version.modelDataUrl}${version.metadata[META.artifactVersionId] ? ` (version ${version.metadata[META.artifactVersionId]})` : ""} to s3://${target.outputs.artifactBucketName}/${key}`,
+  );
   const artifact = await copyArtifactVersion(
     s3,
     { uri: version.modelDataUrl, versionId: version.metadata[META.artifactVersionId] || undefined, sha256 },
@@ -296,13 +348,21 @@ async function ensureTargetVersion(ctx: Context, source: Side, target: Side, ver
       }),
     ),
   );
-  return { arn: created.ModelPackageArn ?? "", created: true, predicted: false, image: targetImage.uri, approval: "PendingManualApproval", artifactUri: artifact.uri };
+  return {
+    arn: created.ModelPackageArn ?? "",
+    created: true,
+    predicted: false,
+    image: targetImage.uri,
+    approval: "PendingManualApproval",
+    artifactUri: artifact.uri,
+  };
 }
 
 /** The target stage's repository for the version's image: the one with the same image name (the `repositoryUrls` key). */
 function targetImageOf(version: ModelVersion, source: Side, target: Side) {
   const image = parseEcrImage(version.image);
-  if (!image) throw new CliError(`version ${version.version} of ${version.group} runs ${version.image}, not an ECR image by digest; promotion copies images by digest`);
+  if (!image)
+    throw new CliError(`version ${version.version} of ${version.group} runs ${version.image}, not an ECR image by digest; promotion copies images by digest`);
   const name = Object.entries(source.outputs.repositoryUrls).find(([, url]) => {
     const repo = repositoryOfUrl(url);
     return repo?.registryId === image.registryId && repo.region === image.region && repo.repository === image.repository;
@@ -329,7 +389,10 @@ async function rejectVersion(ctx: Context, target: Side, arn: string, problems: 
     new UpdateModelPackageCommand({
       ModelPackageArn: arn,
       ModelApprovalStatus: "Rejected",
-      ApprovalDescription: `Rejected by ml-deploy: failed on stack ${target.stack} after it was pinned: ${problems.join("; ")}`.slice(0, DESCRIPTION_MAX_LENGTH),
+      ApprovalDescription: `Rejected by ml-deploy: failed on stack ${target.stack} after it was pinned: ${problems.join("; ")}`.slice(
+        0,
+        DESCRIPTION_MAX_LENGTH,
+      ),
     }),
   );
 }

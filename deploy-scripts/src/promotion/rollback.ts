@@ -50,10 +50,13 @@ async function rollbackLocked(ctx: Context, opts: RollbackOptions, file: StackFi
   ctx.out.step(`Rolling stack "${opts.stack}" back to ${arn}`);
   const version = await describeVersion(ctx.aws.sagemaker(outputs.region), arn);
   if (version.approval === "Rejected" || version.status !== "Completed") {
-    throw new CliError(`cannot roll back to version ${version.version}: it is ${version.status === "Completed" ? `rejected (${version.approvalDescription ?? "no reason"})` : version.status}`, {
-      exitCode: EXIT.gateRefused,
-      hint: "pick another with --to <arn> from mlPlatform:model.previousPackageArns",
-    });
+    throw new CliError(
+      `cannot roll back to version ${version.version}: it is ${version.status === "Completed" ? `rejected (${version.approvalDescription ?? "no reason"})` : version.status}`,
+      {
+        exitCode: EXIT.gateRefused,
+        hint: "pick another with --to <arn> from mlPlatform:model.previousPackageArns",
+      },
+    );
   }
   // A Kubernetes stack's pods run the pin's artifact and image: those of the version rolled back to.
   if (file.settings.serving.target === "kubernetes") text = pinArtifact(text, { artifactUri: version.modelDataUrl, image: version.image });

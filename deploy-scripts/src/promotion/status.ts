@@ -17,5 +17,11 @@ export async function status(ctx: Context, opts: { stack: string; json?: boolean
   const outputs = await readStackOutputs(ctx.stacks, opts.stack);
   const pinned = settings.model?.packageArn;
   const version = pinned ? await describeVersion(ctx.aws.sagemaker(outputs.region), pinned) : undefined;
-  return { stack: opts.stack, pinned: pinned ?? settings.model?.artifactUri, previous: settings.model?.previousPackageArns ?? [], version, endpoint: await endpointState(ctx, outputs) };
+  return {
+    stack: opts.stack,
+    pinned: pinned ?? settings.model?.artifactUri,
+    previous: settings.model?.previousPackageArns ?? [],
+    version,
+    endpoint: await endpointState(ctx, outputs),
+  };
 }

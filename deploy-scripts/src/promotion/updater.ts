@@ -30,7 +30,13 @@ export interface UpdaterIdentity {
  * the role does not trust fails now, with the stack and the role named, rather than in the middle
  * of a preview.
  */
-export async function updaterIdentity(ctx: Context, stack: string, outputs: StackOutputs, command: string, kubeContext?: string | null): Promise<UpdaterIdentity> {
+export async function updaterIdentity(
+  ctx: Context,
+  stack: string,
+  outputs: StackOutputs,
+  command: string,
+  kubeContext?: string | null,
+): Promise<UpdaterIdentity> {
   if (kubeContext !== undefined) {
     // The endpoint-updater role is SageMaker's (it may update only the stack's endpoint). On a
     // Kubernetes stack the update is a Deployment rollout: it runs with the caller's own AWS
@@ -47,9 +53,9 @@ export async function updaterIdentity(ctx: Context, stack: string, outputs: Stac
   }
   const sessionName = `ml-deploy-${command}-${stack}`.replace(SESSION_NAME.invalid, "-").slice(0, SESSION_NAME.maxLength);
   try {
-    await ctx.aws.sts(outputs.region).send(
-      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, Tags: [{ Key: COMMAND_TAG, Value: command }], DurationSeconds: 900 }),
-    );
+    await ctx.aws
+      .sts(outputs.region)
+      .send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, Tags: [{ Key: COMMAND_TAG, Value: command }], DurationSeconds: 900 }));
   } catch (err) {
     throw new CliError(`cannot act as stack "${stack}"'s endpoint-updater role ${roleArn}: ${describeError(err)}`, {
       cause: err,

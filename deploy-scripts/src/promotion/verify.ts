@@ -27,7 +27,9 @@ export async function checkEndpointConfig(ctx: Context, stack: string, outputs: 
   const expected = outputs.endpointConfigName;
   if (!expected) {
     return {
-      problems: [`stack "${stack}" does not export endpointConfigName, so ml-deploy cannot tell which configuration endpoint ${outputs.endpointName} runs; the platform admin must run \`pulumi up --stack ${stack}\` with the current infra program`],
+      problems: [
+        `stack "${stack}" does not export endpointConfigName, so ml-deploy cannot tell which configuration endpoint ${outputs.endpointName} runs; the platform admin must run \`pulumi up --stack ${stack}\` with the current infra program`,
+      ],
       rolledBack: false,
     };
   }
@@ -42,7 +44,12 @@ export async function checkEndpointConfig(ctx: Context, stack: string, outputs: 
   const status = out.EndpointStatus ?? "Unknown";
   const configName = out.EndpointConfigName;
   if (status !== "InService") {
-    return { problems: [`endpoint ${outputs.endpointName} of stack "${stack}" is ${status}, not InService${out.FailureReason ? `: ${out.FailureReason}` : ""}`], rolledBack: false, status, configName };
+    return {
+      problems: [`endpoint ${outputs.endpointName} of stack "${stack}" is ${status}, not InService${out.FailureReason ? `: ${out.FailureReason}` : ""}`],
+      rolledBack: false,
+      status,
+      configName,
+    };
   }
   if (configName !== expected) {
     return {

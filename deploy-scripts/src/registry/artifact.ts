@@ -113,10 +113,13 @@ export async function copyArtifactVersion(
   const actual = await objectSha256(s3, { bucket: to.bucket, key: to.key });
   if (reused) versionId = actual.versionId;
   if (actual.sha256 !== from.sha256) {
-    throw new CliError(`the copy ${uri}${reused ? " (written by an earlier run)" : ""} has SHA-256 ${actual.sha256}, but the registered artifact has ${from.sha256}`, {
-      details: [`source: ${from.uri}${from.versionId ? ` version ${from.versionId}` : ""}`, "nothing was registered and nothing was deleted"],
-      hint: "inspect both objects; the copy's key is write-once, so remove it deliberately (all its versions) before promoting again",
-    });
+    throw new CliError(
+      `the copy ${uri}${reused ? " (written by an earlier run)" : ""} has SHA-256 ${actual.sha256}, but the registered artifact has ${from.sha256}`,
+      {
+        details: [`source: ${from.uri}${from.versionId ? ` version ${from.versionId}` : ""}`, "nothing was registered and nothing was deleted"],
+        hint: "inspect both objects; the copy's key is write-once, so remove it deliberately (all its versions) before promoting again",
+      },
+    );
   }
   return { uri, versionId, reused };
 }

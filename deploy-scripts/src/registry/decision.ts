@@ -46,7 +46,9 @@ export async function decide(ctx: Context, decision: Decision, opts: DecideOptio
   for (const w of warnings) ctx.out.warn(w);
 
   ctx.out.step(`${decision === "Approved" ? "Approving" : "Rejecting"} version ${before.version} of ${before.group}`);
-  await sm.send(new UpdateModelPackageCommand({ ModelPackageArn: arn, ModelApprovalStatus: decision, ApprovalDescription: opts.reason.slice(0, DESCRIPTION_MAX_LENGTH) }));
+  await sm.send(
+    new UpdateModelPackageCommand({ ModelPackageArn: arn, ModelApprovalStatus: decision, ApprovalDescription: opts.reason.slice(0, DESCRIPTION_MAX_LENGTH) }),
+  );
   const version = await describeVersion(sm, arn);
   return { stack: opts.stack, decision, previous: before.approval, version, warnings };
 }

@@ -130,6 +130,13 @@ export function formatVersion(v: ModelVersion): string {
       ["training job", v.metadata[META.trainingJob]],
       ["promoted from", v.metadata[META.promotedFrom]],
     ]),
-    ...(Object.keys(v.metrics).length > 0 ? ["metrics:", ...Object.entries(v.metrics).sort().map(([k, m]) => `  ${k} = ${m}`)] : []),
+    ...(Object.keys(v.metrics).length > 0
+      ? [
+          "metrics:",
+          ...Object.entries(v.metrics)
+            .sort()
+            .map(([k, m]) => `  ${k} = ${m}`),
+        ]
+      : []),
   ].join("\n");
 }

@@ -1,12 +1,7 @@
 import { createHash } from "node:crypto";
 import { FILES, registeredReportKey } from "@ml-platform/contract";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import {
-  CreateModelPackageCommand,
-  DescribeTrainingJobCommand,
-  ListTagsCommand,
-  type CreateModelPackageCommandInput,
-} from "@aws-sdk/client-sagemaker";
+import { CreateModelPackageCommand, DescribeTrainingJobCommand, ListTagsCommand, type CreateModelPackageCommandInput } from "@aws-sdk/client-sagemaker";
 import { CLIENT_TOKEN_LENGTH, CUSTOMER_METADATA, DESCRIPTION_MAX_LENGTH } from "../aws/limits";
 import type { Context } from "../context";
 import { CliError } from "../errors";
@@ -52,9 +47,15 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   ctx.out.step(`Reading training job ${opts.job}`);
   const job = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: opts.job }));
   if (job.TrainingJobStatus !== "Completed") {
-    throw new CliError(`training job ${opts.job} is ${job.TrainingJobStatus}${job.FailureReason ? `: ${job.FailureReason}` : ""}; only a completed job can be registered`, {
-      hint: job.TrainingJobStatus === "InProgress" ? `wait for it: the job's status is shown by \`ml-deploy train --wait\`, or re-run register when it completes` : undefined,
-    });
+    throw new CliError(
+      `training job ${opts.job} is ${job.TrainingJobStatus}${job.FailureReason ? `: ${job.FailureReason}` : ""}; only a completed job can be registered`,
+      {
+        hint:
+          job.TrainingJobStatus === "InProgress"
+            ? `wait for it: the job's status is shown by \`ml-deploy train --wait\`, or re-run register when it completes`
+            : undefined,
+      },
+    );
   }
 
   const existing = await findVersionByMetadata(sm, group, META.trainingJob, opts.job);
@@ -69,7 +70,8 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
 
   ctx.out.step(`Reading ${modelData} (version, SHA-256, model identity, ${FILES.metrics})`);
   const artifact = await readArtifact(s3, modelData);
-  if (!artifact.versionId) ctx.out.warn(`${modelData} has no S3 version id (the bucket is not versioned): promote copies whatever the key holds then, checked by its SHA-256`);
+  if (!artifact.versionId)
+    ctx.out.warn(`${modelData} has no S3 version id (the bucket is not versioned): promote copies whatever the key holds then, checked by its SHA-256`);
   let metrics = artifact.metrics;
   let metricsSource: RegisterResult["metricsSource"] = "model.tar.gz";
   if (!metrics) {
@@ -153,7 +155,9 @@ export function modelPackageInput(spec: ModelPackageSpec): CreateModelPackageCom
   for (const [k, v] of Object.entries(spec.metadata)) if (v !== "") metadata[k] = v.slice(0, CUSTOMER_METADATA.maxValueLength);
   for (const [k, v] of Object.entries(spec.metrics)) metadata[`${META.metricPrefix}${k}`] = String(v);
   if (Object.keys(metadata).length > CUSTOMER_METADATA.maxEntries) {
-    throw new CliError(`a model package takes at most ${CUSTOMER_METADATA.maxEntries} metadata entries; this one would have ${Object.keys(metadata).length} (too many metrics?)`);
+    throw new CliError(
+      `a model package takes at most ${CUSTOMER_METADATA.maxEntries} metadata entries; this one would have ${Object.keys(metadata).length} (too many metrics?)`,
+    );
   }
   return {
     ModelPackageGroupName: spec.group,

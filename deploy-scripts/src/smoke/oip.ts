@@ -6,8 +6,16 @@ import { MODEL_IDENTITY_HEADER } from "@ml-platform/ml-core";
 import type { SmokeRequest, SmokeResponse, SmokeTransport } from "./requests";
 import type { SampleRows } from "./sample";
 
-interface MetadataTensor { readonly name: string; readonly datatype: string; readonly shape?: readonly number[] }
-interface OutputTensor { readonly name: string; readonly shape: readonly number[]; readonly data: readonly unknown[] }
+interface MetadataTensor {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape?: readonly number[];
+}
+interface OutputTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: readonly unknown[];
+}
 
 /** The `$inference_request` for `sample`: one [N] tensor per feature, FP64 or BYTES as the model lists it. */
 export function inferenceRequest(sample: SampleRows, inputs: readonly MetadataTensor[]): string {
@@ -45,7 +53,12 @@ export function predictionsOf(outputs: readonly OutputTensor[]): unknown[] {
  * `model_version` (ml-core reports its `model-sha256=<hex>` there) or, failing that, the
  * custom-attributes header.
  */
-export function oipTransport(baseUrl: string, modelName: string, sample: SampleRows, opts: { timeoutMs?: number; now?: () => number; target?: string } = {}): SmokeTransport {
+export function oipTransport(
+  baseUrl: string,
+  modelName: string,
+  sample: SampleRows,
+  opts: { timeoutMs?: number; now?: () => number; target?: string } = {},
+): SmokeTransport {
   const now = opts.now ?? performance.now.bind(performance);
   const model = new URL(`/v2/models/${encodeURIComponent(modelName)}`, baseUrl).toString();
   let inputs: Promise<readonly MetadataTensor[]> | undefined;
@@ -60,7 +73,12 @@ export function oipTransport(baseUrl: string, modelName: string, sample: SampleR
       inputs ??= metadata();
       const body = inferenceRequest(sample, await inputs);
       const start = now();
-      const res = await fetch(`${model}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000) });
+      const res = await fetch(`${model}/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
+      });
       const text = await res.text();
       const latencyMs = now() - start;
       if (!res.ok) return { status: res.status, contentType: res.headers.get("content-type") ?? undefined, body: text, latencyMs };
@@ -68,7 +86,13 @@ export function oipTransport(baseUrl: string, modelName: string, sample: SampleR
       const identity = parsed.model_version ?? res.headers.get(MODEL_IDENTITY_HEADER) ?? undefined;
       // Rows come from `sample`; the request's own body (CSV or JSON instances) is SageMaker's format.
       void request;
-      return { status: res.status, contentType: "application/json", body: JSON.stringify({ predictions: predictionsOf(parsed.outputs ?? []) }), latencyMs, identity };
+      return {
+        status: res.status,
+        contentType: "application/json",
+        body: JSON.stringify({ predictions: predictionsOf(parsed.outputs ?? []) }),
+        latencyMs,
+        identity,
+      };
     },
   };
 }

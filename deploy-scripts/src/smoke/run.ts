@@ -42,7 +42,9 @@ export async function runSmoke(transport: SmokeTransport, sample: SampleRows, op
       const response = await transport.send(request);
       const problems = checkSmokeResponse(request, response, opts.maxLatencyMs);
       if (opts.expectedIdentity !== undefined && response.identity !== opts.expectedIdentity) {
-        problems.push(`${request.name} request: answered by ${response.identity ? `model ${response.identity}` : "a model that sent no identity (no CustomAttributes)"}, expected model ${opts.expectedIdentity}`);
+        problems.push(
+          `${request.name} request: answered by ${response.identity ? `model ${response.identity}` : "a model that sent no identity (no CustomAttributes)"}, expected model ${opts.expectedIdentity}`,
+        );
       }
       results.push({ name: request.name, latencyMs: Math.round(response.latencyMs), problems });
     } catch (err) {

@@ -20,7 +20,10 @@ export function sampleFromCsv(text: string, opts: { label?: string; maxRows: num
   const drop = opts.label === undefined ? -1 : header.indexOf(opts.label);
   if (opts.label !== undefined && drop < 0) throw new Error(`the sample has no column named "${opts.label}" (the label); columns: ${header.join(", ")}`);
   const keep = (row: readonly string[]) => row.filter((_, i) => i !== drop);
-  const rows = body.filter((r) => r.length === header.length).slice(0, opts.maxRows).map(keep);
+  const rows = body
+    .filter((r) => r.length === header.length)
+    .slice(0, opts.maxRows)
+    .map(keep);
   if (rows.length === 0) throw new Error("the sample has no complete data rows");
   return { columns: keep(header), rows };
 }

@@ -55,7 +55,14 @@ function fromCsv(text: string, where: string, opts: { maxRows: number; label?: s
   try {
     const header = text.slice(0, text.search(/\r?\n/) >>> 0);
     // A samples file may already be features only: drop the label only where there is one.
-    const label = opts.label !== undefined && header.split(",").map((c) => c.trim().replace(/^"|"$/g, "")).includes(opts.label) ? opts.label : undefined;
+    const label =
+      opts.label !== undefined &&
+      header
+        .split(",")
+        .map((c) => c.trim().replace(/^"|"$/g, ""))
+        .includes(opts.label)
+        ? opts.label
+        : undefined;
     return sampleFromCsv(text, { ...opts, label });
   } catch (err) {
     throw new CliError(`cannot take sample rows from ${where}: ${(err as Error).message}`);
@@ -68,7 +75,10 @@ function fromCsv(text: string, where: string, opts: { maxRows: number; label?: s
  */
 export function expectedIdentity(ctx: Pick<Context, "out">, version: ModelVersion): string | undefined {
   const identity = version.metadata[META.modelIdentity];
-  if (!identity) ctx.out.warn(`version ${version.version} of ${version.group} has no ${META.modelIdentity} metadata (registered before it was recorded): the smoke test cannot check which model answers`);
+  if (!identity)
+    ctx.out.warn(
+      `version ${version.version} of ${version.group} has no ${META.modelIdentity} metadata (registered before it was recorded): the smoke test cannot check which model answers`,
+    );
   return identity;
 }
 
@@ -103,19 +113,41 @@ export const OIP_MODEL_NAME = "model";
  * over the Open Inference Protocol; only ready pods are behind a Service, so the answers come from
  * the rollout's pods. Never throws on a failed check.
  */
-export async function smokeStack(ctx: Context, stack: string, outputs: StackOutputs, sample: SampleRows, maxLatencyMs: number, expectedIdentity: string | undefined, settings: Pick<StackSettings, "serving" | "modelName">): Promise<StackSmoke> {
-  if (settings.serving.target === "kubernetes") return smokeKubernetes(ctx, stack, settings as unknown as PlatformSettings, sample, maxLatencyMs, expectedIdentity);
+export async function smokeStack(
+  ctx: Context,
+  stack: string,
+  outputs: StackOutputs,
+  sample: SampleRows,
+  maxLatencyMs: number,
+  expectedIdentity: string | undefined,
+  settings: Pick<StackSettings, "serving" | "modelName">,
+): Promise<StackSmoke> {
+  if (settings.serving.target === "kubernetes")
+    return smokeKubernetes(ctx, stack, settings as unknown as PlatformSettings, sample, maxLatencyMs, expectedIdentity);
   const endpoint = await endpointState(ctx, outputs);
   if (!endpoint.name) return { stack, endpoint, problems: [`stack "${stack}" has no endpoint (it pins no model)`] };
   if (endpoint.status !== "InService") {
-    return { stack, endpoint, problems: [`endpoint ${endpoint.name} of stack "${stack}" is ${endpoint.status}, not InService${endpoint.failureReason ? `: ${endpoint.failureReason}` : ""}`] };
+    return {
+      stack,
+      endpoint,
+      problems: [
+        `endpoint ${endpoint.name} of stack "${stack}" is ${endpoint.status}, not InService${endpoint.failureReason ? `: ${endpoint.failureReason}` : ""}`,
+      ],
+    };
   }
   ctx.out.step(`Smoke-testing endpoint ${endpoint.name} of stack "${stack}" with ${sample.rows.length} rows`);
   const smoke = await runSmoke(sageMakerTransport(ctx.aws.runtime(outputs.region), endpoint.name), sample, { maxLatencyMs, expectedIdentity });
   return { stack, endpoint, smoke, problems: smoke.problems.map((p) => `smoke test of stack "${stack}": ${p}`) };
 }
 
-async function smokeKubernetes(ctx: Context, stack: string, settings: PlatformSettings, sample: SampleRows, maxLatencyMs: number, expectedIdentity: string | undefined): Promise<StackSmoke> {
+async function smokeKubernetes(
+  ctx: Context,
+  stack: string,
+  settings: PlatformSettings,
+  sample: SampleRows,
+  maxLatencyMs: number,
+  expectedIdentity: string | undefined,
+): Promise<StackSmoke> {
   if (!isKubernetesStack(settings)) throw new Error("not a Kubernetes stack");
   const { namespace, name } = kubernetesServingNames(settings);
   const service = `svc/${name} in namespace ${namespace}`;

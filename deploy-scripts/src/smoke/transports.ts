@@ -3,13 +3,22 @@ import { MODEL_IDENTITY_HEADER } from "@ml-platform/ml-core";
 import type { SmokeRequest, SmokeResponse, SmokeTransport } from "./requests";
 
 /** Sends smoke requests to a SageMaker endpoint. Errors (4xx/5xx from the model) are thrown by the SDK. */
-export function sageMakerTransport(client: SageMakerRuntimeClient, endpointName: string, now: () => number = performance.now.bind(performance)): SmokeTransport {
+export function sageMakerTransport(
+  client: SageMakerRuntimeClient,
+  endpointName: string,
+  now: () => number = performance.now.bind(performance),
+): SmokeTransport {
   return {
     target: `endpoint ${endpointName}`,
     async send(request: SmokeRequest): Promise<SmokeResponse> {
       const start = now();
       const out = await client.send(
-        new InvokeEndpointCommand({ EndpointName: endpointName, ContentType: request.contentType, Accept: request.accept, Body: Buffer.from(request.body, "utf8") }),
+        new InvokeEndpointCommand({
+          EndpointName: endpointName,
+          ContentType: request.contentType,
+          Accept: request.accept,
+          Body: Buffer.from(request.body, "utf8"),
+        }),
       );
       const latencyMs = now() - start;
       const body = out.Body === undefined ? "" : Buffer.from(out.Body).toString("utf8");
@@ -33,7 +42,13 @@ export function httpTransport(baseUrl: string, opts: { timeoutMs?: number; now?:
         signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
       });
       const body = await res.text();
-      return { status: res.status, contentType: res.headers.get("content-type") ?? undefined, body, latencyMs: now() - start, identity: res.headers.get(MODEL_IDENTITY_HEADER) ?? undefined };
+      return {
+        status: res.status,
+        contentType: res.headers.get("content-type") ?? undefined,
+        body,
+        latencyMs: now() - start,
+        identity: res.headers.get(MODEL_IDENTITY_HEADER) ?? undefined,
+      };
     },
   };
 }

@@ -23,7 +23,16 @@ export const PORT_FORWARD_TIMEOUT_MS = 30_000;
 
 export function portForwardArgs(t: PortForwardTarget): string[] {
   // Local port 0: kubectl picks a free one and prints it.
-  return ["port-forward", `svc/${t.service}`, `:${t.port}`, "--namespace", t.namespace, "--address", "127.0.0.1", ...(t.context ? ["--context", t.context] : [])];
+  return [
+    "port-forward",
+    `svc/${t.service}`,
+    `:${t.port}`,
+    "--namespace",
+    t.namespace,
+    "--address",
+    "127.0.0.1",
+    ...(t.context ? ["--context", t.context] : []),
+  ];
 }
 
 /** `kubectl port-forward svc/<service> :<port>`: resolves once kubectl prints the local port. */
@@ -39,7 +48,15 @@ export const kubectlPortForward: StartPortForward = (target) =>
       child.kill();
       reject(err);
     };
-    const timer = setTimeout(() => fail(new Error(`kubectl port-forward to svc/${target.service} in namespace ${target.namespace} reported no port within ${PORT_FORWARD_TIMEOUT_MS / 1000} s${stderr ? `: ${stderr.trim()}` : ""}`)), PORT_FORWARD_TIMEOUT_MS);
+    const timer = setTimeout(
+      () =>
+        fail(
+          new Error(
+            `kubectl port-forward to svc/${target.service} in namespace ${target.namespace} reported no port within ${PORT_FORWARD_TIMEOUT_MS / 1000} s${stderr ? `: ${stderr.trim()}` : ""}`,
+          ),
+        ),
+      PORT_FORWARD_TIMEOUT_MS,
+    );
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.stdout.on("data", (d: Buffer) => {
       // "Forwarding from 127.0.0.1:54321 -> 8080"
@@ -49,14 +66,17 @@ export const kubectlPortForward: StartPortForward = (target) =>
       clearTimeout(timer);
       resolve({
         url: `http://127.0.0.1:${port}`,
-        close: () => new Promise<void>((done) => {
-          if (child.exitCode !== null) return done();
-          child.once("exit", () => done());
-          child.kill();
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once("exit", () => done());
+            child.kill();
+          }),
       });
     });
     // No kubectl on PATH: spawn's ENOENT, which the caller reports as the missing prerequisite.
     child.on("error", (err: NodeJS.ErrnoException) => fail(err));
-    child.on("exit", (code) => fail(new Error(`kubectl port-forward to svc/${target.service} in namespace ${target.namespace} exited with ${code}: ${stderr.trim() || "(no output)"}`)));
+    child.on("exit", (code) =>
+      fail(new Error(`kubectl port-forward to svc/${target.service} in namespace ${target.namespace} exited with ${code}: ${stderr.trim() || "(no output)"}`)),
+    );
   });

@@ -72,6 +72,10 @@ function parseProblems(raw: Record<string, string>): string[] {
 
 /** ml-core reports `invalid hyperparameters:` and then one indented line per problem. */
 function problemLines(err: HyperparameterError): string[] {
-  const lines = err.message.split("\n").slice(1).map((l) => l.trim()).filter(Boolean);
+  const lines = err.message
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.length > 0 ? lines : [err.message];
 }

@@ -21,7 +21,12 @@ import { currentImageUri } from "../images/build";
 /** Where SageMaker syncs `CheckpointConfig.S3Uri` to inside the container (its default). */
 export const CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints";
 /** Tags every training job gets besides the stack's own (`mlPlatform:tags`). */
-export const TAG_KEYS = { gitCommit: "ml-platform:git-commit", dataset: "ml-platform:dataset", datasetHash: "ml-platform:dataset-hash", stack: "ml-platform:stack" } as const;
+export const TAG_KEYS = {
+  gitCommit: "ml-platform:git-commit",
+  dataset: "ml-platform:dataset",
+  datasetHash: "ml-platform:dataset-hash",
+  stack: "ml-platform:stack",
+} as const;
 
 export interface TrainOptions {
   stack: string;
@@ -89,7 +94,9 @@ export async function train(ctx: Context, opts: TrainOptions): Promise<TrainResu
     maxRetries: opts.maxRetries ?? 2,
     hyperparameterOverrides: overrides,
   });
-  ctx.out.step(`Creating training job ${jobName} (${settings.training.instanceCount} × ${settings.training.instanceType}${settings.training.spot ? ", spot" : ""})`);
+  ctx.out.step(
+    `Creating training job ${jobName} (${settings.training.instanceCount} × ${settings.training.instanceType}${settings.training.spot ? ", spot" : ""})`,
+  );
   const created = await sm.send(new CreateTrainingJobCommand(input));
   const result: TrainResult = {
     jobName,
@@ -106,10 +113,13 @@ export async function train(ctx: Context, opts: TrainOptions): Promise<TrainResu
   const final = await waitForTrainingJob(ctx, sm, jobName);
   result.outcome = outcomeOf(final);
   if (final.TrainingJobStatus !== "Completed") {
-    throw new CliError(`training job ${jobName} ${final.TrainingJobStatus === "Stopped" ? "was stopped" : "failed"}: ${final.FailureReason ?? "(no reason given)"}`, {
-      details: [`secondary status: ${final.SecondaryStatus ?? "?"}`],
-      hint: `logs: CloudWatch log group /aws/sagemaker/TrainingJobs, stream prefix ${jobName}/`,
-    });
+    throw new CliError(
+      `training job ${jobName} ${final.TrainingJobStatus === "Stopped" ? "was stopped" : "failed"}: ${final.FailureReason ?? "(no reason given)"}`,
+      {
+        details: [`secondary status: ${final.SecondaryStatus ?? "?"}`],
+        hint: `logs: CloudWatch log group /aws/sagemaker/TrainingJobs, stream prefix ${jobName}/`,
+      },
+    );
   }
   return result;
 }
@@ -163,9 +173,11 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
   const problems: string[] = [];
   const resolved = resolveHyperparameters(spec.stack, hyperparameterSources(spec.stack, t, spec.hyperparameterOverrides));
   const hyperparameters = resolved.values;
-  if (Object.keys(hyperparameters).length > HYPERPARAMETERS.maxEntries) problems.push(`mlPlatform:training.hyperparameters has ${Object.keys(hyperparameters).length} entries; SageMaker allows ${HYPERPARAMETERS.maxEntries}`);
+  if (Object.keys(hyperparameters).length > HYPERPARAMETERS.maxEntries)
+    problems.push(`mlPlatform:training.hyperparameters has ${Object.keys(hyperparameters).length} entries; SageMaker allows ${HYPERPARAMETERS.maxEntries}`);
   for (const [k, v] of Object.entries(hyperparameters)) {
-    if (k.length > HYPERPARAMETERS.maxKeyLength || v.length > HYPERPARAMETERS.maxValueLength) problems.push(`mlPlatform:training.hyperparameters.${k.slice(0, 40)}: keys and values are limited to 256 characters`);
+    if (k.length > HYPERPARAMETERS.maxKeyLength || v.length > HYPERPARAMETERS.maxValueLength)
+      problems.push(`mlPlatform:training.hyperparameters.${k.slice(0, 40)}: keys and values are limited to 256 characters`);
   }
   if (spec.maxRetries < TRAINING_RETRY_ATTEMPTS.min || spec.maxRetries > TRAINING_RETRY_ATTEMPTS.max) {
     problems.push(`--max-retries (${spec.maxRetries}) must be ${TRAINING_RETRY_ATTEMPTS.min}-${TRAINING_RETRY_ATTEMPTS.max}`);
@@ -177,7 +189,8 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
     { Key: TAG_KEYS.datasetHash, Value: spec.datasetHash },
     { Key: TAG_KEYS.stack, Value: spec.stack },
   ];
-  if (tags.length > TAGS.maxEntries) problems.push(`a training job takes at most ${TAGS.maxEntries} tags; mlPlatform:tags has ${Object.keys(spec.tags).length}`);
+  if (tags.length > TAGS.maxEntries)
+    problems.push(`a training job takes at most ${TAGS.maxEntries} tags; mlPlatform:tags has ${Object.keys(spec.tags).length}`);
   if (problems.length > 0) throw new CliError(`stack "${spec.stack}": cannot start a training job`, { details: problems });
 
   return {
@@ -261,7 +274,11 @@ export async function waitForTrainingJob(ctx: Context, sm: SageMakerClient, jobN
 
 /** The job's final metrics as SageMaker read them from its log (rounded as the log line printed them). */
 export function finalMetrics(job: DescribeTrainingJobCommandOutput): Record<string, number> {
-  return Object.fromEntries((job.FinalMetricDataList ?? []).flatMap((m) => (m.MetricName && m.Value !== undefined && Number.isFinite(m.Value) ? [[m.MetricName, m.Value] as const] : [])));
+  return Object.fromEntries(
+    (job.FinalMetricDataList ?? []).flatMap((m) =>
+      m.MetricName && m.Value !== undefined && Number.isFinite(m.Value) ? [[m.MetricName, m.Value] as const] : [],
+    ),
+  );
 }
 
 function outcomeOf(job: DescribeTrainingJobCommandOutput): TrainingOutcome {

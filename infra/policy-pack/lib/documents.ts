@@ -65,10 +65,16 @@ export function documentsOf(type: string, props: Props): DocumentRef[] {
 }
 
 /** Statements of every document of a kind, with a label naming document and statement. */
-export function statementsOfKind(type: string, props: Props, kinds: readonly DocumentKind[]): Array<{ statement: Statement; where: string; kind: DocumentKind }> {
+export function statementsOfKind(
+  type: string,
+  props: Props,
+  kinds: readonly DocumentKind[],
+): Array<{ statement: Statement; where: string; kind: DocumentKind }> {
   return documentsOf(type, props)
     .filter((d) => kinds.includes(d.kind))
-    .flatMap((d) => statementsOf(d.document).map((s, i) => ({ statement: s, kind: d.kind, where: `${d.where} ${s.sid ? `statement "${s.sid}"` : `statement #${i + 1}`}` })));
+    .flatMap((d) =>
+      statementsOf(d.document).map((s, i) => ({ statement: s, kind: d.kind, where: `${d.where} ${s.sid ? `statement "${s.sid}"` : `statement #${i + 1}`}` })),
+    );
 }
 
 /**
@@ -76,7 +82,13 @@ export function statementsOfKind(type: string, props: Props, kinds: readonly Doc
  * against an action or ARN. Case-insensitive: action names are; for ARNs this errs towards a match.
  */
 export function globMatches(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "is");
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    "is",
+  );
   return re.test(value);
 }
 
@@ -94,7 +106,12 @@ export function arnWildcardProblem(resource: string): string | undefined {
   if (resource === "*" || !/[*?]/.test(resource)) return undefined;
   if (!isArn(resource)) return `"${resource}" is not an ARN but contains a wildcard`;
   const arn = parseArnParts(resource);
-  for (const [part, value] of [["partition", arn.partition], ["service", arn.service], ["region", arn.region], ["account", arn.accountId]] as const) {
+  for (const [part, value] of [
+    ["partition", arn.partition],
+    ["service", arn.service],
+    ["region", arn.region],
+    ["account", arn.accountId],
+  ] as const) {
     if (/[*?]/.test(value)) return `"${resource}" has a wildcard in its ${part}`;
   }
   // S3 ARNs have no resource type: the bucket name comes first. Elsewhere `type/name` or `type:name`.
@@ -102,9 +119,11 @@ export function arnWildcardProblem(resource: string): string | undefined {
   const type = arn.service === "s3" || rest === arn.resource ? undefined : arn.resource.slice(0, arn.resource.length - rest.length - 1);
   if (type !== undefined && /[*?]/.test(type)) return `"${resource}" has a wildcard in its resource type`;
   const literal = rest.slice(0, rest.search(/[*?]/));
-  if (!/[A-Za-z0-9]/.test(literal)) return `"${resource}" has a wildcard for the whole resource name (every ${type ?? (arn.service === "s3" ? "bucket" : "resource")} of the service)`;
+  if (!/[A-Za-z0-9]/.test(literal))
+    return `"${resource}" has a wildcard for the whole resource name (every ${type ?? (arn.service === "s3" ? "bucket" : "resource")} of the service)`;
   // A wildcard may end a path segment (`prefix*`, `datasets/*`, `:log-stream:*`), not sit inside one.
-  if (/[*?][^/:]/.test(rest) || rest.includes("?")) return `"${resource}" has a wildcard inside a resource name segment; only a trailing prefix wildcard is allowed`;
+  if (/[*?][^/:]/.test(rest) || rest.includes("?"))
+    return `"${resource}" has a wildcard inside a resource name segment; only a trailing prefix wildcard is allowed`;
   return undefined;
 }
 
@@ -154,7 +173,8 @@ export interface ConditionTest {
 
 export function conditionTests(condition: Props | undefined): ConditionTest[] {
   return Object.entries(condition ?? {}).flatMap(([operator, block]) =>
-    Object.entries(asRecord(block) ?? {}).map(([key, value]) => ({ operator, key: key.toLowerCase(), values: asArray(value).map(String) })));
+    Object.entries(asRecord(block) ?? {}).map(([key, value]) => ({ operator, key: key.toLowerCase(), values: asArray(value).map(String) })),
+  );
 }
 
 /**
@@ -178,7 +198,8 @@ const CONTEXT_ARN_KEYS = ["kms:encryptioncontext:aws:logs:arn"];
 export function pinnedAccounts(tests: readonly ConditionTest[]): string[] {
   return tests.filter(isPinning).flatMap((t) => {
     if (["aws:principalaccount", "kms:calleraccount", "aws:sourceaccount", "aws:sourceowner"].includes(t.key)) return t.values;
-    if (["aws:principalarn", "aws:sourcearn", ...CONTEXT_ARN_KEYS].includes(t.key)) return t.values.map((v) => (isArn(v) ? parseArnParts(v).accountId : "")).filter((a) => a !== "");
+    if (["aws:principalarn", "aws:sourcearn", ...CONTEXT_ARN_KEYS].includes(t.key))
+      return t.values.map((v) => (isArn(v) ? parseArnParts(v).accountId : "")).filter((a) => a !== "");
     return [];
   });
 }

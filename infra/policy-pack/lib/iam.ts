@@ -21,17 +21,19 @@ export function statementsOf(document: unknown): Statement[] {
   return asArray(doc?.Statement).flatMap((raw) => {
     const s = asRecord(raw);
     if (!s) return [];
-    return [{
-      sid: typeof s.Sid === "string" ? s.Sid : undefined,
-      effect: typeof s.Effect === "string" ? s.Effect : "",
-      actions: asStrings(s.Action),
-      notActions: asStrings(s.NotAction),
-      resources: asStrings(s.Resource),
-      notResources: asStrings(s.NotResource),
-      principal: s.Principal,
-      notPrincipal: s.NotPrincipal,
-      condition: asRecord(s.Condition),
-    }];
+    return [
+      {
+        sid: typeof s.Sid === "string" ? s.Sid : undefined,
+        effect: typeof s.Effect === "string" ? s.Effect : "",
+        actions: asStrings(s.Action),
+        notActions: asStrings(s.NotAction),
+        resources: asStrings(s.Resource),
+        notResources: asStrings(s.NotResource),
+        principal: s.Principal,
+        notPrincipal: s.NotPrincipal,
+        condition: asRecord(s.Condition),
+      },
+    ];
   });
 }
 

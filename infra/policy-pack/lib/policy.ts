@@ -24,7 +24,10 @@ export const controlTags = (controls: readonly ControlRef[]) => controls.map((c)
  * `validateResourceOfType` by type token: runs `validate` on resources of `type` with their props
  * typed, and reports every other resource not applicable, as the SDK helper does for a class.
  */
-export function validateResourceOfType<TProps>(type: string, validate: (props: TProps, args: ResourceValidationArgs, reportViolation: ReportViolation) => void): ResourceValidation {
+export function validateResourceOfType<TProps>(
+  type: string,
+  validate: (props: TProps, args: ResourceValidationArgs, reportViolation: ReportViolation) => void,
+): ResourceValidation {
   const fn = (args: ResourceValidationArgs, reportViolation: ReportViolation) =>
     args.type === type ? validate(args.props as TProps, args, reportViolation) : args.notApplicable(`Policy only applies to resources of type '${type}'`);
   // The policy SDK skips a validation whose function carries the type it applies to without calling it.

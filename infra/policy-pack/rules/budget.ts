@@ -16,7 +16,8 @@ export interface BudgetConfig {
 
 export const stackMonthlyBudget: PlatformPolicy = {
   name: "stack-monthly-budget",
-  description: "The stack's expected monthly cost (the estimate `npm run plan` prints, from the committed pricing table) does not exceed the budget in the pack config.",
+  description:
+    "The stack's expected monthly cost (the estimate `npm run plan` prints, from the committed pricing table) does not exceed the budget in the pack config.",
   severity: "high",
   controls: [],
   configSchema: {
@@ -30,7 +31,9 @@ export const stackMonthlyBudget: PlatformPolicy = {
     const config = args.getConfig<BudgetConfig>();
     if (config.monthlyUsd === undefined) return args.notApplicable("no budget in the pack config");
     if (!config.region || !config.usage) {
-      return reportViolation("stack-monthly-budget: the pack config sets monthlyUsd but not region and usage; write it with `npm run plan -- <stack> --budget-config`");
+      return reportViolation(
+        "stack-monthly-budget: the pack config sets monthlyUsd but not region and usage; write it with `npm run plan -- <stack> --budget-config`",
+      );
     }
     const resources = args.resources.map((r) => ({ type: r.type, name: r.name, props: r.props }));
     const estimate = estimateCost(resources, PRICING, config.region, config.usage);
@@ -41,7 +44,9 @@ export const stackMonthlyBudget: PlatformPolicy = {
         .sort((a, b) => b.monthlyUsd!.expected - a.monthlyUsd!.expected)
         .slice(0, 3)
         .map((l) => `${l.meter} $${l.monthlyUsd!.expected.toFixed(2)}`);
-      reportViolation(`the stack's expected monthly cost is $${expected.toFixed(2)}, over its budget of $${config.monthlyUsd.toFixed(2)} (largest: ${top.join(", ")}; ${estimate.unpriced.length} unpriced line${estimate.unpriced.length === 1 ? "" : "s"} not counted)`);
+      reportViolation(
+        `the stack's expected monthly cost is $${expected.toFixed(2)}, over its budget of $${config.monthlyUsd.toFixed(2)} (largest: ${top.join(", ")}; ${estimate.unpriced.length} unpriced line${estimate.unpriced.length === 1 ? "" : "s"} not counted)`,
+      );
     }
   },
 };

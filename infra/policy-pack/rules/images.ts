@@ -11,7 +11,9 @@ export const ecrScanOnPush: PlatformPolicy = {
   controls: [securityHub("ECR.1", "repository-level scan on push; ECR.1 also accepts registry-level enhanced scanning"), checkov("CKV_AWS_163")],
   validateResource: validateResourceOfType<EcrRepositoryProps>(TYPES.ecrRepository, (repo, args, reportViolation) => {
     if (repo.imageScanningConfiguration?.scanOnPush !== true) {
-      reportViolation(`${describe(args)}: imageScanningConfiguration.scanOnPush is ${JSON.stringify(repo.imageScanningConfiguration?.scanOnPush ?? null)}; set it to true`);
+      reportViolation(
+        `${describe(args)}: imageScanningConfiguration.scanOnPush is ${JSON.stringify(repo.imageScanningConfiguration?.scanOnPush ?? null)}; set it to true`,
+      );
     }
   }),
 };
@@ -40,7 +42,9 @@ export const ecrKmsEncryption: PlatformPolicy = {
     const configs = [...asArray(args.props.encryptionConfigurations), ...asArray(args.props.encryptionConfiguration)].map(asRecord);
     const kms = configs.filter((c) => c?.encryptionType === "KMS" || c?.encryptionType === "KMS_DSSE");
     if (kms.length === 0) {
-      return reportViolation(`${describe(args)}: encryptionConfigurations[].encryptionType is ${JSON.stringify(configs[0]?.encryptionType ?? "AES256")}; set it to "KMS" with the platform key`);
+      return reportViolation(
+        `${describe(args)}: encryptionConfigurations[].encryptionType is ${JSON.stringify(configs[0]?.encryptionType ?? "AES256")}; set it to "KMS" with the platform key`,
+      );
     }
     // KMS without a key means the AWS managed aws/ecr key.
     const problem = kms.map((c) => customerKeyProblem(c?.kmsKey)).find((p) => p !== undefined);
@@ -65,5 +69,7 @@ export const ecrLifecyclePolicy: PlatformPolicy = {
   },
 };
 
-export const imagePolicies: PlatformPolicy[] = [ecrScanOnPush, ecrImmutableTags, ecrKmsEncryption, ecrLifecyclePolicy]
-  .map((p) => ({ ...p, tags: controlTags(p.controls) }));
+export const imagePolicies: PlatformPolicy[] = [ecrScanOnPush, ecrImmutableTags, ecrKmsEncryption, ecrLifecyclePolicy].map((p) => ({
+  ...p,
+  tags: controlTags(p.controls),
+}));

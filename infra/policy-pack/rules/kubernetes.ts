@@ -34,24 +34,33 @@ const POD_SPEC_PATHS: Record<string, readonly string[]> = {
 /** Workloads that serve until replaced, so they must be probed (a Job runs to completion). */
 const LONG_RUNNING: readonly string[] = [K8S_TYPES.deployment, K8S_TYPES.statefulSet, K8S_TYPES.daemonSet, K8S_TYPES.pod];
 
-const at = (props: Props, path: readonly string[]): Props | undefined =>
-  path.reduce<Props | undefined>((value, key) => asRecord(value?.[key]), props);
+const at = (props: Props, path: readonly string[]): Props | undefined => path.reduce<Props | undefined>((value, key) => asRecord(value?.[key]), props);
 
 export function podSpecOf(type: string, props: Props): Props | undefined {
   const path = POD_SPEC_PATHS[type];
   return path ? at(props, path) : undefined;
 }
 
-interface Container { readonly kind: "container" | "init container"; readonly name: string; readonly props: Props }
+interface Container {
+  readonly kind: "container" | "init container";
+  readonly name: string;
+  readonly props: Props;
+}
 
 export function containersOf(spec: Props): Container[] {
-  const list = (key: string, kind: Container["kind"]) => asArray(spec[key]).map(asRecord).filter((c): c is Props => c !== undefined)
-    .map((c, i) => ({ kind, name: typeof c.name === "string" ? c.name : `#${i + 1}`, props: c }));
+  const list = (key: string, kind: Container["kind"]) =>
+    asArray(spec[key])
+      .map(asRecord)
+      .filter((c): c is Props => c !== undefined)
+      .map((c, i) => ({ kind, name: typeof c.name === "string" ? c.name : `#${i + 1}`, props: c }));
   return [...list("initContainers", "init container"), ...list("containers", "container")];
 }
 
 /** Runs `check` on each container of a workload; other resources are not applicable. */
-function validateContainers(check: (c: Container, pod: Props, args: ResourceValidationArgs) => string[], types: readonly string[] = Object.keys(POD_SPEC_PATHS)) {
+function validateContainers(
+  check: (c: Container, pod: Props, args: ResourceValidationArgs) => string[],
+  types: readonly string[] = Object.keys(POD_SPEC_PATHS),
+) {
   return (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
     if (!types.includes(args.type)) return args.notApplicable("not a Kubernetes workload");
     const pod = podSpecOf(args.type, args.props);
@@ -67,7 +76,8 @@ const podSc = (pod: Props) => asRecord(pod.securityContext) ?? {};
 
 export const kubernetesRestrictedPodSecurity: PlatformPolicy = {
   name: "kubernetes-restricted-pod-security",
-  description: "Kubernetes workloads meet the restricted Pod Security Standard: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp, no host namespaces.",
+  description:
+    "Kubernetes workloads meet the restricted Pod Security Standard: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp, no host namespaces.",
   severity: "high",
   controls: [checkov("CKV_K8S_20"), checkov("CKV_K8S_23"), checkov("CKV_K8S_28"), checkov("CKV_K8S_37"), checkov("CKV_K8S_31")],
   validateResource: [
@@ -85,14 +95,16 @@ export const kubernetesRestrictedPodSecurity: PlatformPolicy = {
       if ((s.runAsNonRoot ?? podSc(pod).runAsNonRoot) !== true) problems.push("runAsNonRoot is not true (container or pod securityContext)");
       if (s.runAsUser === 0 || (s.runAsUser === undefined && podSc(pod).runAsUser === 0)) problems.push("runAsUser is 0 (root)");
       if (s.privileged === true) problems.push("privileged is true");
-      if (s.allowPrivilegeEscalation !== false) problems.push(`allowPrivilegeEscalation is ${JSON.stringify(s.allowPrivilegeEscalation ?? null)}; set it to false`);
+      if (s.allowPrivilegeEscalation !== false)
+        problems.push(`allowPrivilegeEscalation is ${JSON.stringify(s.allowPrivilegeEscalation ?? null)}; set it to false`);
       const caps = asRecord(s.capabilities) ?? {};
       if (!asStrings(caps.drop).includes("ALL")) problems.push('capabilities.drop does not include "ALL"');
       // The restricted standard allows adding back NET_BIND_SERVICE only.
       const added = asStrings(caps.add).filter((cap) => cap !== "NET_BIND_SERVICE");
       if (added.length > 0) problems.push(`capabilities.add has ${added.join(", ")}; only NET_BIND_SERVICE may be added`);
       const seccomp = asRecord(s.seccompProfile)?.type ?? asRecord(podSc(pod).seccompProfile)?.type;
-      if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") problems.push(`seccompProfile.type is ${JSON.stringify(seccomp ?? null)}; set "RuntimeDefault" (container or pod securityContext)`);
+      if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost")
+        problems.push(`seccompProfile.type is ${JSON.stringify(seccomp ?? null)}; set "RuntimeDefault" (container or pod securityContext)`);
       return problems;
     }),
   ],
@@ -103,7 +115,11 @@ export const kubernetesReadOnlyRoot: PlatformPolicy = {
   description: "Every container of a Kubernetes workload runs with a read-only root filesystem (writable paths are volumes).",
   severity: "medium",
   controls: [checkov("CKV_K8S_22")],
-  validateResource: validateContainers((c) => sc(c).readOnlyRootFilesystem === true ? [] : [`readOnlyRootFilesystem is ${JSON.stringify(sc(c).readOnlyRootFilesystem ?? null)}; set it to true and mount an emptyDir where it writes`]),
+  validateResource: validateContainers((c) =>
+    sc(c).readOnlyRootFilesystem === true
+      ? []
+      : [`readOnlyRootFilesystem is ${JSON.stringify(sc(c).readOnlyRootFilesystem ?? null)}; set it to true and mount an emptyDir where it writes`],
+  ),
 };
 
 /** `registry/repo@sha256:<64 hex>`: a digest names one image for good; a tag can move. */
@@ -114,7 +130,11 @@ export const kubernetesImageDigest: PlatformPolicy = {
   description: "Every container image of a Kubernetes workload is pinned by digest.",
   severity: "high",
   controls: [checkov("CKV_K8S_43")],
-  validateResource: validateContainers((c) => typeof c.props.image === "string" && DIGEST_PATTERN.test(c.props.image) ? [] : [`image ${JSON.stringify(c.props.image ?? null)} is not pinned by digest (<repository>@sha256:<digest>)`]),
+  validateResource: validateContainers((c) =>
+    typeof c.props.image === "string" && DIGEST_PATTERN.test(c.props.image)
+      ? []
+      : [`image ${JSON.stringify(c.props.image ?? null)} is not pinned by digest (<repository>@sha256:<digest>)`],
+  ),
 };
 
 export const kubernetesRequestsEqualLimits: PlatformPolicy = {
@@ -129,7 +149,8 @@ export const kubernetesRequestsEqualLimits: PlatformPolicy = {
     return ["cpu", "memory"].flatMap((r) => {
       if (limits[r] === undefined) return [`resources.limits.${r} is not set`];
       // Kubernetes defaults a missing request to the limit, which is Guaranteed too.
-      if (requests[r] !== undefined && String(requests[r]) !== String(limits[r])) return [`resources.requests.${r} (${String(requests[r])}) differs from limits.${r} (${String(limits[r])})`];
+      if (requests[r] !== undefined && String(requests[r]) !== String(limits[r]))
+        return [`resources.requests.${r} (${String(requests[r])}) differs from limits.${r} (${String(limits[r])})`];
       return [];
     });
   }),
@@ -141,20 +162,25 @@ export const kubernetesProbes: PlatformPolicy = {
   severity: "medium",
   controls: [checkov("CKV_K8S_8"), checkov("CKV_K8S_9")],
   validateResource: validateContainers(
-    (c) => c.kind === "init container" ? [] : ["startupProbe", "readinessProbe", "livenessProbe"].filter((p) => asRecord(c.props[p]) === undefined).map((p) => `${p} is not set`),
+    (c) =>
+      c.kind === "init container"
+        ? []
+        : ["startupProbe", "readinessProbe", "livenessProbe"].filter((p) => asRecord(c.props[p]) === undefined).map((p) => `${p} is not set`),
     LONG_RUNNING,
   ),
 };
 
 export const kubernetesRollingUpdate: PlatformPolicy = {
   name: "kubernetes-rolling-update-keeps-capacity",
-  description: "Deployments roll out by surging, never by taking a ready pod away first (RollingUpdate with maxUnavailable 0), so an update never goes below the disruption budget.",
+  description:
+    "Deployments roll out by surging, never by taking a ready pod away first (RollingUpdate with maxUnavailable 0), so an update never goes below the disruption budget.",
   severity: "medium",
   controls: [],
   validateResource: (args, reportViolation) => {
     if (args.type !== K8S_TYPES.deployment) return args.notApplicable("not a Deployment");
     const strategy = at(args.props, ["spec", "strategy"]) ?? {};
-    if ((strategy.type ?? "RollingUpdate") !== "RollingUpdate") return reportViolation(`${describe(args)}: strategy.type is ${JSON.stringify(strategy.type)}; use "RollingUpdate" (Recreate stops every pod first)`);
+    if ((strategy.type ?? "RollingUpdate") !== "RollingUpdate")
+      return reportViolation(`${describe(args)}: strategy.type is ${JSON.stringify(strategy.type)}; use "RollingUpdate" (Recreate stops every pod first)`);
     const maxUnavailable = asRecord(strategy.rollingUpdate)?.maxUnavailable;
     // The API's default is 25%.
     if (maxUnavailable !== 0 && maxUnavailable !== "0%") {
@@ -199,7 +225,11 @@ export const kubernetesDisruptionBudget: PlatformPolicy = {
     for (const d of deployments) {
       const podLabels = asRecord(at(d.props, ["spec", "template", "metadata"])?.labels) ?? {};
       const covered = budgets.some((b) => namespaceOf(b) === namespaceOf(d) && selects(at(b.props, ["spec"])?.selector, podLabels));
-      if (!covered) reportViolation(`${describe(d)}: no PodDisruptionBudget in namespace "${namespaceOf(d)}" selects its pods (spec.selector.matchLabels ⊆ the pod template's labels); add one`, d.urn);
+      if (!covered)
+        reportViolation(
+          `${describe(d)}: no PodDisruptionBudget in namespace "${namespaceOf(d)}" selects its pods (spec.selector.matchLabels ⊆ the pod template's labels); add one`,
+          d.urn,
+        );
     }
   },
 };
@@ -215,7 +245,8 @@ export function isDefaultDeny(policy: Props): boolean {
 
 export const kubernetesDefaultDeny: PlatformPolicy = {
   name: "kubernetes-namespace-default-deny",
-  description: "Each namespace the stack's workloads run in has a default-deny NetworkPolicy (every pod, ingress and egress, no rules); workload policies then open what is needed.",
+  description:
+    "Each namespace the stack's workloads run in has a default-deny NetworkPolicy (every pod, ingress and egress, no rules); workload policies then open what is needed.",
   severity: "high",
   controls: [checkov("CKV2_K8S_6", "analogous: every pod under a NetworkPolicy")],
   validateStack: (args, reportViolation) => {
@@ -224,12 +255,22 @@ export const kubernetesDefaultDeny: PlatformPolicy = {
     const denied = new Set(args.resources.filter((r) => r.type === K8S_TYPES.networkPolicy && isDefaultDeny(r.props)).map(namespaceOf));
     for (const ns of [...new Set(workloads.map(namespaceOf))].filter((n) => !denied.has(n))) {
       const first = workloads.find((w) => namespaceOf(w) === ns)!;
-      reportViolation(`namespace "${ns}" (of ${describe(first)}) has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules); add one`, first.urn);
+      reportViolation(
+        `namespace "${ns}" (of ${describe(first)}) has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules); add one`,
+        first.urn,
+      );
     }
   },
 };
 
 export const kubernetesPolicies: PlatformPolicy[] = [
-  kubernetesRestrictedPodSecurity, kubernetesReadOnlyRoot, kubernetesImageDigest, kubernetesRequestsEqualLimits, kubernetesProbes,
-  kubernetesRollingUpdate, kubernetesNamespaceRestricted, kubernetesDisruptionBudget, kubernetesDefaultDeny,
+  kubernetesRestrictedPodSecurity,
+  kubernetesReadOnlyRoot,
+  kubernetesImageDigest,
+  kubernetesRequestsEqualLimits,
+  kubernetesProbes,
+  kubernetesRollingUpdate,
+  kubernetesNamespaceRestricted,
+  kubernetesDisruptionBudget,
+  kubernetesDefaultDeny,
 ].map((p) => ({ ...p, tags: controlTags(p.controls) }));

@@ -1,7 +1,17 @@
 // Resource policies (buckets, KMS keys, ECR repositories, SNS topics, in every provider's
 // spelling): who they admit, and a key policy that keeps administering the key apart from using it.
 import type { PolicyResource } from "@pulumi/policy";
-import { accountOf, accountsInArns, ACCOUNT_BINDING_KEYS, conditionTests, globMatches, isPinning, pinnedAccounts, principalsOf, statementsOfKind } from "../lib/documents";
+import {
+  accountOf,
+  accountsInArns,
+  ACCOUNT_BINDING_KEYS,
+  conditionTests,
+  globMatches,
+  isPinning,
+  pinnedAccounts,
+  principalsOf,
+  statementsOfKind,
+} from "../lib/documents";
 import { isWildcardAction } from "../lib/iam";
 import { checkov, controlTags, securityHub, type PlatformPolicy } from "../lib/policy";
 import { asStrings, describe } from "../lib/resources";
@@ -34,7 +44,8 @@ function homeAccounts(resources: readonly PolicyResource[], config: PrincipalsCo
 
 export const resourcePolicyPrincipals: PlatformPolicy = {
   name: "resource-policy-principals",
-  description: "Bucket, key, repository and topic policies admit no public principal, no principal of a foreign account (unless the pack config trusts it), and a service only on behalf of an allowed account.",
+  description:
+    "Bucket, key, repository and topic policies admit no public principal, no principal of a foreign account (unless the pack config trusts it), and a service only on behalf of an allowed account.",
   severity: "critical",
   controls: [
     securityHub("S3.6", "bucket policies; the same test is applied to key, repository and topic policies"),
@@ -43,9 +54,19 @@ export const resourcePolicyPrincipals: PlatformPolicy = {
   ],
   configSchema: {
     properties: {
-      trustedAccounts: { type: "array", items: { type: "string", pattern: "^\\d{12}$" }, default: [], description: "Foreign accounts resource policies may admit." },
+      trustedAccounts: {
+        type: "array",
+        items: { type: "string", pattern: "^\\d{12}$" },
+        default: [],
+        description: "Foreign accounts resource policies may admit.",
+      },
       trustedOrganizationIds: { type: "array", items: { type: "string" }, default: [], description: "Organizations an aws:PrincipalOrgID condition may name." },
-      accountIds: { type: "array", items: { type: "string", pattern: "^\\d{12}$" }, default: [], description: "The stack's own account, if its resources' ARNs are not known yet." },
+      accountIds: {
+        type: "array",
+        items: { type: "string", pattern: "^\\d{12}$" },
+        default: [],
+        description: "The stack's own account, if its resources' ARNs are not known yet.",
+      },
     },
   },
   validateStack: (args, reportViolation) => {
@@ -71,15 +92,22 @@ export const resourcePolicyPrincipals: PlatformPolicy = {
         if (foreignPins.length > 0) report(`admits callers of account ${foreignPins.join(", ")}, which is not this stack's and not in trustedAccounts`);
         if (untrustedOrgs.length > 0) report(`admits organization ${untrustedOrgs.join(", ")}, which is not in trustedOrganizationIds`);
         if ((principals.anyone || principals.services.length > 0) && accounts.length === 0 && orgs.length === 0) {
-          const who = principals.anyone ? "any principal of any account" : `the service${principals.services.length > 1 ? "s" : ""} ${principals.services.join(", ")}`;
-          const binding = tests.some((t) => ACCOUNT_BINDING_KEYS.includes(t.key)) ? " (a condition on the caller is there, but it pins no account: IfExists, a negation or a wildcard)" : "";
-          report(`admits ${who} with no condition pinning the caller's account${binding}; name the principals, or add aws:SourceAccount / aws:PrincipalAccount`);
+          const who = principals.anyone
+            ? "any principal of any account"
+            : `the service${principals.services.length > 1 ? "s" : ""} ${principals.services.join(", ")}`;
+          const binding = tests.some((t) => ACCOUNT_BINDING_KEYS.includes(t.key))
+            ? " (a condition on the caller is there, but it pins no account: IfExists, a negation or a wildcard)"
+            : "";
+          report(
+            `admits ${who} with no condition pinning the caller's account${binding}; name the principals, or add aws:SourceAccount / aws:PrincipalAccount`,
+          );
         }
         if (home.size > 0) {
           const foreign = principals.aws.map((p) => [p, accountOf(p)] as const).filter(([, a]) => a !== undefined && !allowed(a));
           for (const [p, a] of foreign) report(`admits ${p} of account ${a}, which is not this stack's and not in trustedAccounts`);
         }
-        for (const p of [...principals.canonicalUsers, ...principals.federated]) report(`admits ${p}; resource policies here name IAM principals or services only`);
+        for (const p of [...principals.canonicalUsers, ...principals.federated])
+          report(`admits ${p}; resource policies here name IAM principals or services only`);
       }
     }
     if (checked === 0) args.notApplicable("no resource policies in the stack");
@@ -88,11 +116,36 @@ export const resourcePolicyPrincipals: PlatformPolicy = {
 
 /** Actions that administer a key (change who may use it, or destroy it) rather than use it. */
 const ADMIN_ACTIONS = [
-  "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:DisableKey", "kms:EnableKey", "kms:DisableKeyRotation", "kms:EnableKeyRotation",
-  "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias", "kms:UpdateKeyDescription", "kms:TagResource", "kms:UntagResource", "kms:RevokeGrant", "kms:RetireGrant",
+  "kms:PutKeyPolicy",
+  "kms:ScheduleKeyDeletion",
+  "kms:CancelKeyDeletion",
+  "kms:DisableKey",
+  "kms:EnableKey",
+  "kms:DisableKeyRotation",
+  "kms:EnableKeyRotation",
+  "kms:CreateAlias",
+  "kms:UpdateAlias",
+  "kms:DeleteAlias",
+  "kms:UpdateKeyDescription",
+  "kms:TagResource",
+  "kms:UntagResource",
+  "kms:RevokeGrant",
+  "kms:RetireGrant",
 ];
 /** Actions that use a key on data. */
-const USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPair", "kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac"];
+const USE_ACTIONS = [
+  "kms:Encrypt",
+  "kms:Decrypt",
+  "kms:ReEncryptFrom",
+  "kms:ReEncryptTo",
+  "kms:GenerateDataKey",
+  "kms:GenerateDataKeyWithoutPlaintext",
+  "kms:GenerateDataKeyPair",
+  "kms:Sign",
+  "kms:Verify",
+  "kms:GenerateMac",
+  "kms:VerifyMac",
+];
 
 const grants = (actions: string[], among: string[]) => among.filter((a) => actions.some((pattern) => globMatches(pattern, a)));
 
@@ -100,7 +153,8 @@ const KEY_POLICY_TYPES = ["aws:kms/key:Key", "aws:kms/keyPolicy:KeyPolicy", "aws
 
 export const kmsKeyPolicySeparation: PlatformPolicy = {
   name: "kms-key-policy-separation-of-duties",
-  description: "A key policy grants administering the key and using it in separate statements, never kms:*, and no principal other than the account (IAM delegation) holds both.",
+  description:
+    "A key policy grants administering the key and using it in separate statements, never kms:*, and no principal other than the account (IAM delegation) holds both.",
   severity: "high",
   controls: [],
   validateResource: (args, reportViolation) => {
@@ -112,9 +166,16 @@ export const kmsKeyPolicySeparation: PlatformPolicy = {
       const admin = grants(s.actions, ADMIN_ACTIONS);
       const use = grants(s.actions, USE_ACTIONS);
       if (s.actions.some(isWildcardAction) && admin.length > 0 && use.length > 0) {
-        reportViolation(`${describe(args)}: key policy ${where} grants ${s.actions.filter(isWildcardAction).map((a) => `"${a}"`).join(", ")}, administration and use at once; grant the administrative actions and the cryptographic ones in separate statements`);
+        reportViolation(
+          `${describe(args)}: key policy ${where} grants ${s.actions
+            .filter(isWildcardAction)
+            .map((a) => `"${a}"`)
+            .join(", ")}, administration and use at once; grant the administrative actions and the cryptographic ones in separate statements`,
+        );
       } else if (admin.length > 0 && use.length > 0) {
-        reportViolation(`${describe(args)}: key policy ${where} grants administration (${admin.slice(0, 3).join(", ")}${admin.length > 3 ? ", ..." : ""}) and use (${use.slice(0, 3).join(", ")}${use.length > 3 ? ", ..." : ""}) in one statement; split them so key administrators cannot read data and key users cannot change the key`);
+        reportViolation(
+          `${describe(args)}: key policy ${where} grants administration (${admin.slice(0, 3).join(", ")}${admin.length > 3 ? ", ..." : ""}) and use (${use.slice(0, 3).join(", ")}${use.length > 3 ? ", ..." : ""}) in one statement; split them so key administrators cannot read data and key users cannot change the key`,
+        );
       }
       for (const p of [...asStrings(principalsOf(s.principal).aws), ...principalsOf(s.principal).services]) {
         const h = held.get(p) ?? { admin: false, use: false };
@@ -130,5 +191,7 @@ export const kmsKeyPolicySeparation: PlatformPolicy = {
   },
 };
 
-export const resourcePolicyPolicies: PlatformPolicy[] = [resourcePolicyPrincipals, kmsKeyPolicySeparation]
-  .map((p) => ({ ...p, tags: controlTags(p.controls) }));
+export const resourcePolicyPolicies: PlatformPolicy[] = [resourcePolicyPrincipals, kmsKeyPolicySeparation].map((p) => ({
+  ...p,
+  tags: controlTags(p.controls),
+}));

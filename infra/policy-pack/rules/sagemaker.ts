@@ -30,13 +30,15 @@ export function variantsOf(config: Props): Variant[] {
   return [...asArray(config.productionVariants), ...asArray(config.shadowProductionVariants)].flatMap((raw, i) => {
     const v = asRecord(raw);
     if (!v) return [];
-    return [{
-      name: typeof v.variantName === "string" ? v.variantName : `#${i + 1}`,
-      modelName: v.modelName,
-      instanceType: typeof v.instanceType === "string" ? v.instanceType : undefined,
-      initialInstanceCount: typeof v.initialInstanceCount === "number" ? v.initialInstanceCount : undefined,
-      serverless: asRecord(v.serverlessConfig) !== undefined,
-    }];
+    return [
+      {
+        name: typeof v.variantName === "string" ? v.variantName : `#${i + 1}`,
+        modelName: v.modelName,
+        instanceType: typeof v.instanceType === "string" ? v.instanceType : undefined,
+        initialInstanceCount: typeof v.initialInstanceCount === "number" ? v.initialInstanceCount : undefined,
+        serverless: asRecord(v.serverlessConfig) !== undefined,
+      },
+    ];
   });
 }
 
@@ -56,7 +58,9 @@ export const endpointConfigKms: PlatformPolicy = {
     if (needKey.length === 0) return args.notApplicable("instance types with local NVMe storage only (hardware-encrypted; SageMaker rejects a KmsKeyId)");
     const key = volumeKeyOf(args.props);
     if (typeof key !== "string" || key === "") {
-      reportViolation(`${describe(args)}: kmsKeyArn is not set but variant${needKey.length > 1 ? "s" : ""} ${needKey.map((v) => `"${v.name}" (${v.instanceType ?? "no instance type"})`).join(", ")} run on instances; set kmsKeyArn to the platform key`);
+      reportViolation(
+        `${describe(args)}: kmsKeyArn is not set but variant${needKey.length > 1 ? "s" : ""} ${needKey.map((v) => `"${v.name}" (${v.instanceType ?? "no instance type"})`).join(", ")} run on instances; set kmsKeyArn to the platform key`,
+      );
     } else if (customerKeyProblem(key)) {
       reportViolation(`${describe(args)}: the volume key ${customerKeyProblem(key)}`);
     }
@@ -100,8 +104,17 @@ export const modelNetworkIsolation: PlatformPolicy = {
       const serving = variantsServing(model, configs);
       // A model no configuration serves yet is judged strictly: it may be served on instances next.
       if (serving.length > 0 && serving.every((v) => v.serverless)) continue;
-      const where = serving.length === 0 ? "no endpoint configuration in the stack serves it" : `it is served by instance-based variant(s) ${serving.filter(instanceBased).map((v) => `"${v.name}"`).join(", ")}`;
-      reportViolation(`${describe(model)}: enableNetworkIsolation is ${JSON.stringify(model.props.enableNetworkIsolation ?? false)} and ${where}; set enableNetworkIsolation to true (only serverless-only models may leave it off)`, model.urn);
+      const where =
+        serving.length === 0
+          ? "no endpoint configuration in the stack serves it"
+          : `it is served by instance-based variant(s) ${serving
+              .filter(instanceBased)
+              .map((v) => `"${v.name}"`)
+              .join(", ")}`;
+      reportViolation(
+        `${describe(model)}: enableNetworkIsolation is ${JSON.stringify(model.props.enableNetworkIsolation ?? false)} and ${where}; set enableNetworkIsolation to true (only serverless-only models may leave it off)`,
+        model.urn,
+      );
     }
   },
 };
@@ -135,13 +148,19 @@ export const prodDataCapture: PlatformPolicy = {
     if (!ENDPOINT_CONFIGS.includes(args.type)) return args.notApplicable("not a SageMaker endpoint configuration");
     if (!isProduction(productionConfig(args), tagsOf(args))) return args.notApplicable("not a production stack");
     const capture = asRecord(args.props.dataCaptureConfig);
-    const serverless = variantsOf(args.props).filter((v) => v.serverless).map((v) => `"${v.name}"`);
+    const serverless = variantsOf(args.props)
+      .filter((v) => v.serverless)
+      .map((v) => `"${v.name}"`);
     if (!capture || capture.enableCapture === false) {
       const hint = serverless.length > 0 ? ` (variant ${serverless.join(", ")} is serverless, which cannot capture data: serve production from instances)` : "";
-      return reportViolation(`${describe(args)}: data capture is off in production${hint}; set dataCaptureConfig with enableCapture true, a destination and a KMS key`);
+      return reportViolation(
+        `${describe(args)}: data capture is off in production${hint}; set dataCaptureConfig with enableCapture true, a destination and a KMS key`,
+      );
     }
     if (!(Number(capture.initialSamplingPercentage) > 0)) {
-      reportViolation(`${describe(args)}: dataCaptureConfig.initialSamplingPercentage is ${JSON.stringify(capture.initialSamplingPercentage ?? null)}; production must capture a share above 0`);
+      reportViolation(
+        `${describe(args)}: dataCaptureConfig.initialSamplingPercentage is ${JSON.stringify(capture.initialSamplingPercentage ?? null)}; production must capture a share above 0`,
+      );
     }
   },
 };
@@ -162,20 +181,25 @@ export const prodHighAvailability: PlatformPolicy = {
   },
   validateResource: (args, reportViolation) => {
     const isScalingTarget = args.type === SCALING_TARGET && args.props.scalableDimension === "sagemaker:variant:DesiredInstanceCount";
-    if (!ENDPOINT_CONFIGS.includes(args.type) && !isScalingTarget) return args.notApplicable("not a SageMaker endpoint configuration or variant scaling target");
+    if (!ENDPOINT_CONFIGS.includes(args.type) && !isScalingTarget)
+      return args.notApplicable("not a SageMaker endpoint configuration or variant scaling target");
     const config = productionConfig(args);
     if (!isProduction(config, tagsOf(args))) return args.notApplicable("not a production stack");
     const min = config.minInstances ?? DEFAULT_MIN_PRODUCTION_INSTANCES;
     if (isScalingTarget) {
       if (!(Number(args.props.minCapacity) >= min)) {
-        reportViolation(`${describe(args)}: minCapacity is ${JSON.stringify(args.props.minCapacity ?? null)}; a production variant must not scale below ${min} instances`);
+        reportViolation(
+          `${describe(args)}: minCapacity is ${JSON.stringify(args.props.minCapacity ?? null)}; a production variant must not scale below ${min} instances`,
+        );
       }
       return;
     }
     const variants = variantsOf(args.props).filter(instanceBased);
     if (variants.length === 0) return args.notApplicable("serverless variants only (SageMaker.4 covers instance-based variants)");
     for (const v of variants.filter((x) => !((x.initialInstanceCount ?? 0) >= min))) {
-      reportViolation(`${describe(args)}: variant "${v.name}" initialInstanceCount is ${JSON.stringify(v.initialInstanceCount ?? null)}; production needs at least ${min} (SageMaker spreads them over Availability Zones)`);
+      reportViolation(
+        `${describe(args)}: variant "${v.name}" initialInstanceCount is ${JSON.stringify(v.initialInstanceCount ?? null)}; production needs at least ${min} (SageMaker spreads them over Availability Zones)`,
+      );
     }
   },
 };
@@ -188,11 +212,18 @@ const TRAINING_LOG_STREAM = "log-group:/aws/sagemaker/TrainingJobs:log-stream:an
 /** Whether a role's permissions (inline, or in role policies naming it) let it write training job logs. */
 function writesTrainingLogs(role: PolicyResource, all: PolicyResource[]): boolean {
   const names = [role.props.name, role.props.id, role.props.roleName].filter((n) => n !== undefined);
-  const documents = [role, ...all.filter((r) => ROLE_POLICY_TYPES.includes(r.type) && (refersTo(r, "role", role, names) || refersTo(r, "roleName", role, names)))];
-  return documents.some((r) => statementsOfKind(r.type, r.props, ["identity"]).some(({ statement: s }) =>
-    s.effect === "Allow"
-    && s.actions.some((a) => globMatches(a, "logs:PutLogEvents"))
-    && s.resources.some((res) => res === "*" || (/^arn:[^:]+:logs:/.test(res) && globMatches(res.split(":").slice(5).join(":"), TRAINING_LOG_STREAM)))));
+  const documents = [
+    role,
+    ...all.filter((r) => ROLE_POLICY_TYPES.includes(r.type) && (refersTo(r, "role", role, names) || refersTo(r, "roleName", role, names))),
+  ];
+  return documents.some((r) =>
+    statementsOfKind(r.type, r.props, ["identity"]).some(
+      ({ statement: s }) =>
+        s.effect === "Allow" &&
+        s.actions.some((a) => globMatches(a, "logs:PutLogEvents")) &&
+        s.resources.some((res) => res === "*" || (/^arn:[^:]+:logs:/.test(res) && globMatches(res.split(":").slice(5).join(":"), TRAINING_LOG_STREAM))),
+    ),
+  );
 }
 
 export const separateTrainingAndHostingRoles: PlatformPolicy = {
@@ -207,11 +238,20 @@ export const separateTrainingAndHostingRoles: PlatformPolicy = {
     for (const model of models) {
       const hosting = roles.filter((role) => refersTo(model, "executionRoleArn", role, [role.props.arn]));
       for (const role of hosting.filter((r) => writesTrainingLogs(r, args.resources))) {
-        reportViolation(`${describe(model)}: is hosted with ${describe(role)}, which can also write training job logs (a training role); host with a role of its own, without training's data and output access`, model.urn);
+        reportViolation(
+          `${describe(model)}: is hosted with ${describe(role)}, which can also write training job logs (a training role); host with a role of its own, without training's data and output access`,
+          model.urn,
+        );
       }
     }
   },
 };
 
-export const sageMakerPolicies: PlatformPolicy[] = [endpointConfigKms, modelNetworkIsolation, dataCaptureKms, prodDataCapture, prodHighAvailability, separateTrainingAndHostingRoles]
-  .map((p) => ({ ...p, tags: controlTags(p.controls) }));
+export const sageMakerPolicies: PlatformPolicy[] = [
+  endpointConfigKms,
+  modelNetworkIsolation,
+  dataCaptureKms,
+  prodDataCapture,
+  prodHighAvailability,
+  separateTrainingAndHostingRoles,
+].map((p) => ({ ...p, tags: controlTags(p.controls) }));

@@ -57,8 +57,12 @@ export function bucketView(bucket: PolicyResource, all: PolicyResource[]): Bucke
     // The classic bucket's own (deprecated) block, also what a refresh reports.
     ...asArray(asRecord(p.serverSideEncryptionConfiguration)?.rule),
   ].map((r) => asRecord(asRecord(r)?.applyServerSideEncryptionByDefault));
-  const nativeRules = native ? asArray(asRecord(p.bucketEncryption)?.serverSideEncryptionConfiguration).map((r) => asRecord(asRecord(r)?.serverSideEncryptionByDefault)) : [];
-  const encryption = [...sseRules, ...nativeRules].filter((r): r is Props => r !== undefined).map((r) => ({ algorithm: r.sseAlgorithm, key: r.kmsMasterKeyId }));
+  const nativeRules = native
+    ? asArray(asRecord(p.bucketEncryption)?.serverSideEncryptionConfiguration).map((r) => asRecord(asRecord(r)?.serverSideEncryptionByDefault))
+    : [];
+  const encryption = [...sseRules, ...nativeRules]
+    .filter((r): r is Props => r !== undefined)
+    .map((r) => ({ algorithm: r.sseAlgorithm, key: r.kmsMasterKeyId }));
 
   const versioning = [
     ...of("versioning").map((c) => asRecord(c.props.versioningConfiguration)?.status),
@@ -67,9 +71,18 @@ export function bucketView(bucket: PolicyResource, all: PolicyResource[]): Bucke
   ];
 
   const lifecycleRules = [
-    ...of("lifecycle").flatMap((c) => asArray(c.props.rules)).map(asRecord).map((r) => ({ enabled: r?.status === "Enabled", abortDays: Number(asRecord(r?.abortIncompleteMultipartUpload)?.daysAfterInitiation) })),
-    ...asArray(p.lifecycleRules).map(asRecord).map((r) => ({ enabled: r?.enabled === true, abortDays: Number(r?.abortIncompleteMultipartUploadDays) })),
-    ...(native ? asArray(asRecord(p.lifecycleConfiguration)?.rules).map(asRecord).map((r) => ({ enabled: r?.status === "Enabled", abortDays: Number(asRecord(r?.abortIncompleteMultipartUpload)?.daysAfterInitiation) })) : []),
+    ...of("lifecycle")
+      .flatMap((c) => asArray(c.props.rules))
+      .map(asRecord)
+      .map((r) => ({ enabled: r?.status === "Enabled", abortDays: Number(asRecord(r?.abortIncompleteMultipartUpload)?.daysAfterInitiation) })),
+    ...asArray(p.lifecycleRules)
+      .map(asRecord)
+      .map((r) => ({ enabled: r?.enabled === true, abortDays: Number(r?.abortIncompleteMultipartUploadDays) })),
+    ...(native
+      ? asArray(asRecord(p.lifecycleConfiguration)?.rules)
+          .map(asRecord)
+          .map((r) => ({ enabled: r?.status === "Enabled", abortDays: Number(asRecord(r?.abortIncompleteMultipartUpload)?.daysAfterInitiation) }))
+      : []),
   ];
 
   const ownershipResources = of("ownership");
@@ -80,7 +93,10 @@ export function bucketView(bucket: PolicyResource, all: PolicyResource[]): Bucke
     names,
     hasEncryptionSetting: encryptionConfigs.length > 0 || asRecord(p.serverSideEncryptionConfiguration) !== undefined || nativeRules.length > 0,
     encryption,
-    publicAccessBlocks: [...of("publicAccess").map((b) => b.props), ...(native && asRecord(p.publicAccessBlockConfiguration) ? [asRecord(p.publicAccessBlockConfiguration)!] : [])],
+    publicAccessBlocks: [
+      ...of("publicAccess").map((b) => b.props),
+      ...(native && asRecord(p.publicAccessBlockConfiguration) ? [asRecord(p.publicAccessBlockConfiguration)!] : []),
+    ],
     hasVersioningSetting: versioning.length > 0,
     versioning,
     policies: [...of("policy").map((r) => r.props.policy ?? r.props.policyDocument), ...(p.policy !== undefined && p.policy !== "" ? [p.policy] : [])],
@@ -105,7 +121,13 @@ function logTargets(views: BucketView[]): Set<PolicyResource> {
 }
 
 /** Runs `check` for every bucket in the stack; not applicable when there is none. */
-function eachBucket(check: (view: BucketView, context: { views: BucketView[]; logBuckets: Set<PolicyResource>; args: StackValidationArgs }, report: (message: string) => void) => void) {
+function eachBucket(
+  check: (
+    view: BucketView,
+    context: { views: BucketView[]; logBuckets: Set<PolicyResource>; args: StackValidationArgs },
+    report: (message: string) => void,
+  ) => void,
+) {
   return (args: StackValidationArgs, reportViolation: ReportViolation) => {
     const buckets = args.resources.filter((r) => BUCKET_TYPES.includes(r.type));
     if (buckets.length === 0) return args.notApplicable("no S3 buckets in the stack");
@@ -119,7 +141,8 @@ const isKms = (algorithm: unknown) => algorithm === "aws:kms" || algorithm === "
 
 export const s3KmsEncryption: PlatformPolicy = {
   name: "s3-bucket-kms-encryption",
-  description: "S3 buckets encrypt objects by default with SSE-KMS under a customer-managed key (server access log buckets: SSE-S3, the only encryption S3 log delivery supports).",
+  description:
+    "S3 buckets encrypt objects by default with SSE-KMS under a customer-managed key (server access log buckets: SSE-S3, the only encryption S3 log delivery supports).",
   severity: "high",
   controls: [securityHub("S3.17"), checkov("CKV_AWS_145"), checkov("CKV_AWS_19")],
   validateStack: eachBucket((view, { logBuckets }, report) => {
@@ -129,11 +152,14 @@ export const s3KmsEncryption: PlatformPolicy = {
     const kms = view.encryption.filter((e) => isKms(e.algorithm));
     const problems = kms.map((e) => customerKeyProblem(e.key));
     if (kms.length > 0 && problems.some((x) => x === undefined)) return;
-    if (!view.hasEncryptionSetting) return report("has no BucketServerSideEncryptionConfiguration; add one with sseAlgorithm \"aws:kms\" and kmsMasterKeyId set to the platform key");
+    if (!view.hasEncryptionSetting)
+      return report('has no BucketServerSideEncryptionConfiguration; add one with sseAlgorithm "aws:kms" and kmsMasterKeyId set to the platform key');
     const managed = problems.find((x) => x !== undefined && !x.startsWith("no KMS key"));
-    report(managed !== undefined
-      ? `default encryption uses ${managed}`
-      : "default encryption is not SSE-KMS with a named key; set rules[].applyServerSideEncryptionByDefault to { sseAlgorithm: \"aws:kms\", kmsMasterKeyId: <key ARN> }");
+    report(
+      managed !== undefined
+        ? `default encryption uses ${managed}`
+        : 'default encryption is not SSE-KMS with a named key; set rules[].applyServerSideEncryptionByDefault to { sseAlgorithm: "aws:kms", kmsMasterKeyId: <key ARN> }',
+    );
   }),
 };
 
@@ -183,9 +209,14 @@ export const s3TlsOnly: PlatformPolicy = {
   severity: "high",
   controls: [securityHub("S3.5")],
   validateStack: eachBucket((view, _context, report) => {
-    if (view.policies.length === 0) return report("has no bucket policy; add a BucketPolicy that denies s3:* to Principal \"*\" on the bucket and its objects when aws:SecureTransport is \"false\"");
+    if (view.policies.length === 0)
+      return report(
+        'has no bucket policy; add a BucketPolicy that denies s3:* to Principal "*" on the bucket and its objects when aws:SecureTransport is "false"',
+      );
     if (!view.policies.some((p) => deniesInsecureTransport(p, view.bucket.props.arn))) {
-      report("bucket policy does not deny non-TLS requests: it needs a Deny of s3:* for Principal \"*\" on the bucket ARN and <ARN>/* with Condition Bool aws:SecureTransport \"false\"");
+      report(
+        'bucket policy does not deny non-TLS requests: it needs a Deny of s3:* for Principal "*" on the bucket ARN and <ARN>/* with Condition Bool aws:SecureTransport "false"',
+      );
     }
   }),
 };
@@ -201,11 +232,19 @@ const SSE_KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id";
 const UPLOAD_BYPASSES: ReadonlyArray<{ what: string; closes: (tests: ConditionTest[]) => boolean }> = [
   {
     what: `another KMS key (Deny s3:PutObject when StringNotEqualsIfExists ${SSE_KEY_HEADER} is the platform key ARN)`,
-    closes: (tests) => tests.some((t) => /^StringNotEquals(IfExists)?$/i.test(t.operator) && t.key === SSE_KEY_HEADER && t.values.length > 0 && t.values.every((v) => customerKeyProblem(v) === undefined && !/[*?]/.test(v))),
+    closes: (tests) =>
+      tests.some(
+        (t) =>
+          /^StringNotEquals(IfExists)?$/i.test(t.operator) &&
+          t.key === SSE_KEY_HEADER &&
+          t.values.length > 0 &&
+          t.values.every((v) => customerKeyProblem(v) === undefined && !/[*?]/.test(v)),
+      ),
   },
   {
     what: `another encryption type such as SSE-S3 (Deny s3:PutObject when StringNotEqualsIfExists ${SSE_HEADER} is "aws:kms")`,
-    closes: (tests) => tests.some((t) => /^StringNotEquals(IfExists)?$/i.test(t.operator) && t.key === SSE_HEADER && t.values.length > 0 && t.values.every(isKms)),
+    closes: (tests) =>
+      tests.some((t) => /^StringNotEquals(IfExists)?$/i.test(t.operator) && t.key === SSE_HEADER && t.values.length > 0 && t.values.every(isKms)),
   },
   {
     what: `"aws:kms" without a key ID, which S3 serves with the AWS managed key aws/s3 (Deny s3:PutObject when ${SSE_HEADER} is "aws:kms" and Null ${SSE_KEY_HEADER} is "true")`,
@@ -215,7 +254,8 @@ const UPLOAD_BYPASSES: ReadonlyArray<{ what: string; closes: (tests: ConditionTe
 
 export const s3DenyUploadsBypassingKey: PlatformPolicy = {
   name: "s3-bucket-deny-non-cmk-uploads",
-  description: "Bucket policies deny uploads that name another KMS key, another encryption type, or aws:kms without a key (which S3 serves with the AWS managed key).",
+  description:
+    "Bucket policies deny uploads that name another KMS key, another encryption type, or aws:kms without a key (which S3 serves with the AWS managed key).",
   severity: "high",
   controls: [securityHub("S3.17", "enforces the customer key per request, where S3.17 checks only the default")],
   validateStack: eachBucket((view, { logBuckets }, report) => {
@@ -234,7 +274,11 @@ export const s3Versioning: PlatformPolicy = {
   controls: [securityHub("S3.14"), checkov("CKV_AWS_21")],
   validateStack: eachBucket((view, _context, report) => {
     if (view.versioning.includes("Enabled")) return;
-    report(!view.hasVersioningSetting ? "has no BucketVersioning; add one with versioningConfiguration.status \"Enabled\"" : `versioning status is ${view.versioning.map((s) => JSON.stringify(s ?? null)).join(", ")}; it must be "Enabled"`);
+    report(
+      !view.hasVersioningSetting
+        ? 'has no BucketVersioning; add one with versioningConfiguration.status "Enabled"'
+        : `versioning status is ${view.versioning.map((s) => JSON.stringify(s ?? null)).join(", ")}; it must be "Enabled"`,
+    );
   }),
 };
 
@@ -245,8 +289,10 @@ export const s3Lifecycle: PlatformPolicy = {
   controls: [securityHub("S3.13"), checkov("CKV_AWS_300")],
   validateStack: eachBucket((view, _context, report) => {
     const rules = view.lifecycleRules.filter((r) => r.enabled);
-    if (rules.length === 0) return report("has no enabled lifecycle rule; add a BucketLifecycleConfiguration (noncurrent-version expiry, multipart-upload abort)");
-    if (!rules.some((r) => r.abortDays > 0)) report("no enabled lifecycle rule aborts incomplete multipart uploads; add abortIncompleteMultipartUpload.daysAfterInitiation");
+    if (rules.length === 0)
+      return report("has no enabled lifecycle rule; add a BucketLifecycleConfiguration (noncurrent-version expiry, multipart-upload abort)");
+    if (!rules.some((r) => r.abortDays > 0))
+      report("no enabled lifecycle rule aborts incomplete multipart uploads; add abortIncompleteMultipartUpload.daysAfterInitiation");
   }),
 };
 
@@ -257,7 +303,11 @@ export const s3AclsDisabled: PlatformPolicy = {
   controls: [securityHub("S3.12")],
   validateStack: eachBucket((view, _context, report) => {
     if (!view.ownership.includes("BucketOwnerEnforced")) {
-      report(!view.hasOwnershipSetting ? "has no BucketOwnershipControls; add one with rule.objectOwnership \"BucketOwnerEnforced\"" : `object ownership is ${view.ownership.map((o) => JSON.stringify(o ?? null)).join(", ")}; it must be "BucketOwnerEnforced"`);
+      report(
+        !view.hasOwnershipSetting
+          ? 'has no BucketOwnershipControls; add one with rule.objectOwnership "BucketOwnerEnforced"'
+          : `object ownership is ${view.ownership.map((o) => JSON.stringify(o ?? null)).join(", ")}; it must be "BucketOwnerEnforced"`,
+      );
     }
   }),
 };
@@ -266,7 +316,9 @@ export const s3AclsDisabled: PlatformPolicy = {
 function tagOf(resource: PolicyResource, key: string): string | undefined {
   const all = asRecord(resource.props.tagsAll) ?? asRecord(resource.props.tags);
   if (all && typeof all[key] === "string") return all[key] as string;
-  const pair = asArray(resource.props.tags).map(asRecord).find((t) => t?.key === key);
+  const pair = asArray(resource.props.tags)
+    .map(asRecord)
+    .find((t) => t?.key === key);
   if (typeof pair?.value === "string") return pair.value;
   const defaults = asRecord(asRecord(parseJson(resource.provider?.props.defaultTags))?.tags);
   return typeof defaults?.[key] === "string" ? (defaults[key] as string) : undefined;
@@ -289,7 +341,12 @@ export const s3AccessLogging: PlatformPolicy = {
   configSchema: {
     properties: {
       classificationTagKey: { type: "string", default: "dataClassification", description: "Tag naming a bucket's data classification." },
-      loggedClassifications: { type: "array", items: { type: "string" }, default: ["confidential", "restricted"], description: "Classifications whose buckets must log access." },
+      loggedClassifications: {
+        type: "array",
+        items: { type: "string" },
+        default: ["confidential", "restricted"],
+        description: "Classifications whose buckets must log access.",
+      },
       allBuckets: { type: "boolean", default: false, description: "Require access logging on every bucket." },
     },
   },
@@ -297,12 +354,17 @@ export const s3AccessLogging: PlatformPolicy = {
     const config = args.getConfig<AccessLoggingConfig>();
     if (logBuckets.has(view.bucket)) return;
     const classification = tagOf(view.bucket, config.classificationTagKey ?? "dataClassification");
-    const required = config.allBuckets === true || (classification !== undefined && (config.loggedClassifications ?? ["confidential", "restricted"]).includes(classification));
+    const required =
+      config.allBuckets === true || (classification !== undefined && (config.loggedClassifications ?? ["confidential", "restricted"]).includes(classification));
     if (!required) return;
     const why = config.allBuckets === true ? "every bucket must log access" : `it holds ${classification} data`;
-    if (view.loggingTargets.length === 0) return report(`has no server access logging but ${why}; add a BucketLogging whose targetBucket is the platform's log bucket`);
+    if (view.loggingTargets.length === 0)
+      return report(`has no server access logging but ${why}; add a BucketLogging whose targetBucket is the platform's log bucket`);
     const targets = view.loggingTargets.map((t) => views.find((w) => w.names.includes(t)));
-    if (targets.every((t) => t === undefined)) return report(`logs access to ${view.loggingTargets.map((t) => JSON.stringify(t)).join(", ")}, which is not a bucket of this stack; log to the platform's log bucket`);
+    if (targets.every((t) => t === undefined))
+      return report(
+        `logs access to ${view.loggingTargets.map((t) => JSON.stringify(t)).join(", ")}, which is not a bucket of this stack; log to the platform's log bucket`,
+      );
     if (targets.some((t) => t === view)) report("logs access to itself, which S3 cannot deliver without a loop; log to the platform's log bucket");
   }),
 };
@@ -316,10 +378,19 @@ export const kmsKeyRotation: PlatformPolicy = {
     // Only symmetric encryption keys can rotate automatically; asymmetric and HMAC keys cannot.
     const spec = key.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
     if (spec !== "SYMMETRIC_DEFAULT") return args.notApplicable(`key spec ${spec} does not support automatic rotation`);
-    if (key.enableKeyRotation !== true) reportViolation(`${describe(args)}: enableKeyRotation is ${JSON.stringify(key.enableKeyRotation ?? null)}; set it to true`);
+    if (key.enableKeyRotation !== true)
+      reportViolation(`${describe(args)}: enableKeyRotation is ${JSON.stringify(key.enableKeyRotation ?? null)}; set it to true`);
   }),
 };
 
 export const storagePolicies: PlatformPolicy[] = [
-  s3KmsEncryption, s3PublicAccessBlocked, s3TlsOnly, s3DenyUploadsBypassingKey, s3Versioning, s3Lifecycle, s3AclsDisabled, s3AccessLogging, kmsKeyRotation,
+  s3KmsEncryption,
+  s3PublicAccessBlocked,
+  s3TlsOnly,
+  s3DenyUploadsBypassingKey,
+  s3Versioning,
+  s3Lifecycle,
+  s3AclsDisabled,
+  s3AccessLogging,
+  kmsKeyRotation,
 ].map((p) => ({ ...p, tags: controlTags(p.controls) }));

@@ -10,7 +10,12 @@ export const requiredTags: PlatformPolicy = {
   controls: [],
   configSchema: {
     properties: {
-      requiredTagKeys: { type: "array", items: { type: "string" }, default: [...REQUIRED_TAG_KEYS], description: "Tag keys every taggable resource must carry." },
+      requiredTagKeys: {
+        type: "array",
+        items: { type: "string" },
+        default: [...REQUIRED_TAG_KEYS],
+        description: "Tag keys every taggable resource must carry.",
+      },
     },
   },
   // A stack policy on outputs: `tagsAll` is what the AWS provider computes from its default tags
@@ -24,7 +29,10 @@ export const requiredTags: PlatformPolicy = {
       const tags = asRecord(resource.props.tagsAll) ?? {};
       const missing = keys.filter((k) => typeof tags[k] !== "string" || tags[k] === "");
       if (missing.length > 0) {
-        reportViolation(`${describe(resource)}: missing required tag${missing.length > 1 ? "s" : ""} ${missing.join(", ")}; set them in the stack's mlPlatform:tags (applied as the provider's default tags)`, resource.urn);
+        reportViolation(
+          `${describe(resource)}: missing required tag${missing.length > 1 ? "s" : ""} ${missing.join(", ")}; set them in the stack's mlPlatform:tags (applied as the provider's default tags)`,
+          resource.urn,
+        );
       }
     }
   },

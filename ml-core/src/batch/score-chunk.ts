@@ -57,4 +57,3 @@ function withLeadingComma(part: Uint8Array): Uint8Array {
   bytes.set(part, 1);
   return bytes;
 }
-

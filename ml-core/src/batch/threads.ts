@@ -106,7 +106,10 @@ function runScoringThread(init: ThreadInit): void {
     try {
       const buf = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
       const result = scoreChunk(scorer, job.spec, buf, job.fileStart);
-      port.postMessage({ seq, result } satisfies ThreadReply, result.parts.map((p) => p.buffer as ArrayBuffer));
+      port.postMessage(
+        { seq, result } satisfies ThreadReply,
+        result.parts.map((p) => p.buffer as ArrayBuffer),
+      );
     } catch (e) {
       if (e instanceof RowError) port.postMessage({ seq, rowError: { row: e.row, detail: e.detail, column: e.column } } satisfies ThreadReply);
       else if (e instanceof HttpError) port.postMessage({ seq, httpError: { status: e.status, message: e.message } } satisfies ThreadReply);

@@ -29,7 +29,6 @@ import type { RowCount, Scorer } from "./scoring";
 export const DATATYPES = ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"] as const;
 export type Datatype = (typeof DATATYPES)[number];
 
-
 /** Ranges of the integer datatypes; 64-bit bounds as doubles (JSON numbers are doubles). */
 const INTEGER_RANGE: Partial<Record<Datatype, readonly [number, number]>> = {
   UINT8: [0, 255],
@@ -80,7 +79,12 @@ export function modelMetadata(predictor: Predictor, model: ModelRef): ModelMetad
       : [
           { name: OUTPUT.label, datatype: "BYTES", shape: [-1] },
           // $parameter values are scalars, so the column order is one key per class.
-          { name: OUTPUT.probabilities, datatype: "FP64", shape: [-1, classes.length], parameters: Object.fromEntries(classes.map((c, k) => [`class_${k}`, c])) },
+          {
+            name: OUTPUT.probabilities,
+            datatype: "FP64",
+            shape: [-1, classes.length],
+            parameters: Object.fromEntries(classes.map((c, k) => [`class_${k}`, c])),
+          },
         ];
   return {
     name: model.name,
@@ -154,14 +158,17 @@ export function parseInferenceRequest(body: Buffer, schema: FeatureSchema): Infe
     let expected: string;
     if (j !== undefined) {
       expected = `[N] or [N, 1]`;
-      if (dims.length === 2 ? dims[1] !== 1 : dims.length !== 1) throw bad(`${what}: shape ${shapeText(dims)} is not ${expected} (one value per row for feature ${JSON.stringify(name)})`);
+      if (dims.length === 2 ? dims[1] !== 1 : dims.length !== 1)
+        throw bad(`${what}: shape ${shapeText(dims)} is not ${expected} (one value per row for feature ${JSON.stringify(name)})`);
     } else {
       if (numericFeatures.length === 0 || dims.length !== 2 || matrixName !== undefined) {
         throw bad(`unknown ${what} with shape ${shapeText(dims)}; ${expectedInputs(schema)}`);
       }
       expected = `[N, ${numericFeatures.length}]`;
       if (dims[1] !== numericFeatures.length) {
-        throw bad(`${what}: shape ${shapeText(dims)} is not ${expected}: a tensor not named after a feature holds the ${numericFeatures.length} numeric features (${listed(numericFeatures)}) in that order`);
+        throw bad(
+          `${what}: shape ${shapeText(dims)} is not ${expected}: a tensor not named after a feature holds the ${numericFeatures.length} numeric features (${listed(numericFeatures)}) in that order`,
+        );
       }
       matrixName = name;
     }
@@ -190,7 +197,9 @@ export function parseInferenceRequest(body: Buffer, schema: FeatureSchema): Infe
   });
   const missing = schema.names.filter((_, j) => columns[j] === undefined);
   if (missing.length > 0) {
-    throw bad(`missing input${missing.length === 1 ? "" : "s"} ${missing.map((m) => `${JSON.stringify(m)} (${schema.numeric[schema.indexOf.get(m)!] === 1 ? "FP64" : "BYTES"} [N])`).join(", ")}; ${expectedInputs(schema)}`);
+    throw bad(
+      `missing input${missing.length === 1 ? "" : "s"} ${missing.map((m) => `${JSON.stringify(m)} (${schema.numeric[schema.indexOf.get(m)!] === 1 ? "FP64" : "BYTES"} [N])`).join(", ")}; ${expectedInputs(schema)}`,
+    );
   }
   if (rows === 0) throw bad("the request holds no rows (N = 0)");
 
@@ -276,7 +285,9 @@ function elementProblem(datatype: Datatype, v: unknown): string | undefined {
       return typeof v === "number" ? undefined : `expected a number (${datatype}), got ${typeName(v)}`;
     default: {
       const [lo, hi] = INTEGER_RANGE[datatype]!;
-      return typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi ? undefined : `expected an integer from ${lo} to ${hi} (${datatype}), got ${typeof v === "number" ? String(v) : typeName(v)}`;
+      return typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi
+        ? undefined
+        : `expected an integer from ${lo} to ${hi} (${datatype}), got ${typeof v === "number" ? String(v) : typeName(v)}`;
     }
   }
 }
@@ -302,7 +313,8 @@ function flatten(what: string, data: unknown, dims: readonly number[], expected:
   if (dims.length === 2 && data.length === n && n > 0 && Array.isArray(data[0])) {
     const flat: unknown[] = [];
     data.forEach((row: unknown, r) => {
-      if (!Array.isArray(row) || row.length !== k) throw bad(`${what}: data[${r}] must be an array of ${k} element${k === 1 ? "" : "s"} (shape ${shapeText(dims)})`);
+      if (!Array.isArray(row) || row.length !== k)
+        throw bad(`${what}: data[${r}] must be an array of ${k} element${k === 1 ? "" : "s"} (shape ${shapeText(dims)})`);
       for (const v of row) flat.push(v);
     });
     return flat;
@@ -318,7 +330,12 @@ function flatten(what: string, data: unknown, dims: readonly number[], expected:
  * each slice of rows (a point where the server may serve others), then the whole response: the
  * response is tensor by tensor, so no part of it is final before the last row.
  */
-export function* inferenceResponse(scorer: Scorer, request: InferenceRequest, model: ModelRef, count: RowCount = { rows: 0 }): Generator<string, void, undefined> {
+export function* inferenceResponse(
+  scorer: Scorer,
+  request: InferenceRequest,
+  model: ModelRef,
+  count: RowCount = { rows: 0 },
+): Generator<string, void, undefined> {
   const { predictor, sliceRows } = scorer;
   const x = scorer.sliceBuffer;
   const classes = classesOf(predictor);

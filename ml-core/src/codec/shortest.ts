@@ -103,7 +103,7 @@ export function writeShortest(out: Uint8Array, pos: number, v: number): number {
 
   // q such that p = a · 10^q is in [10^16, 10^17). a is in [2^E, 2^(E+1)), so floor(log10 a) is
   // floor(E · log10 2) or one more: the estimate of q is right or one too large.
-  let q = 16 - Math.floor((e2 + 52) * 0.30102999566398120);
+  let q = 16 - Math.floor((e2 + 52) * 0.3010299956639812);
   if (q < 0 || q > 23) return -1;
   let B = q <= 22 ? a * POW10[q]! : Infinity;
   if (B >= 1e17) B = a * POW10[--q]!;

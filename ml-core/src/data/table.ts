@@ -140,7 +140,8 @@ export function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema,
   if (dup !== undefined) problems.push(`${file}: column "${dup}" appears more than once in the header`);
   const labelColumn = header ? columnNames.indexOf(opts.labelColumn as string) : 0;
   if (labelColumn < 0) problems.push(`${file}: label column "${opts.labelColumn}" not found; columns are: ${columnNames.join(", ")}`);
-  if (columnNames.length < 2 && labelColumn >= 0) problems.push(`${file}: needs a label and at least one feature column, found ${columnNames.length} column(s)`);
+  if (columnNames.length < 2 && labelColumn >= 0)
+    problems.push(`${file}: needs a label and at least one feature column, found ${columnNames.length} column(s)`);
   const forced = new Set(opts.categoricalColumns ?? []);
   const ignored = new Set(opts.ignoreColumns ?? []);
   let weightColumn = -1;
@@ -148,7 +149,9 @@ export function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema,
     weightColumn = header ? columnNames.indexOf(opts.weightColumn) : -1;
     if (!header) problems.push(`weight_column: "${opts.weightColumn}" needs data with a header (set label to the label column's name)`);
     else if (weightColumn < 0 || weightColumn === labelColumn) {
-      problems.push(`${file}: weight_column "${opts.weightColumn}" not found among the feature columns; columns are: ${columnNames.filter((_, i) => i !== labelColumn).join(", ")}`);
+      problems.push(
+        `${file}: weight_column "${opts.weightColumn}" not found among the feature columns; columns are: ${columnNames.filter((_, i) => i !== labelColumn).join(", ")}`,
+      );
     } else {
       // The weights are neither label nor feature.
       ignored.add(opts.weightColumn);
@@ -160,7 +163,8 @@ export function inferSchema(file: string, opts: LayoutOptions): Omit<DataSchema,
       problems.push(`ignore_columns: "${c}" is not a feature column; feature columns are: ${columnNames.filter((_, i) => i !== labelColumn).join(", ")}`);
     }
   }
-  if (ignored.size > 0 && columnNames.filter((n, i) => i !== labelColumn && !ignored.has(n)).length === 0) problems.push("ignore_columns: no feature column left");
+  if (ignored.size > 0 && columnNames.filter((n, i) => i !== labelColumn && !ignored.has(n)).length === 0)
+    problems.push("ignore_columns: no feature column left");
   for (const c of forced) {
     if (!columnNames.includes(c) || columnNames.indexOf(c) === labelColumn) {
       problems.push(`categorical_columns: "${c}" is not a feature column; feature columns are: ${columnNames.filter((_, i) => i !== labelColumn).join(", ")}`);
@@ -256,7 +260,9 @@ export function scan(
           if (wc >= 0) {
             const v = parseNumberBytes(r.buf, r.starts[wc]!, r.ends[wc]!);
             if (v === undefined || !(v >= 0 && v < Infinity)) {
-              throw new DataError(`${r.file}:${r.line}:${wc + 1}: column "${schema.columnNames[wc]}" (the weight) must be a non-negative number, got ${JSON.stringify(fieldText(r, wc))}`);
+              throw new DataError(
+                `${r.file}:${r.line}:${wc + 1}: column "${schema.columnNames[wc]}" (the weight) must be a non-negative number, got ${JSON.stringify(fieldText(r, wc))}`,
+              );
             }
             weight = v;
           }

@@ -26,7 +26,13 @@ const EPS = 1e-15;
  * Metrics for predictions `pred` against labels `y`: for classification `pred` holds class
  * probabilities row-major (nRows × nClasses) and `y` class indices; for regression both are values.
  */
-export function computeMetrics(objective: Objective, y: Float64Array, pred: Float64Array, nClasses: number, w?: ArrayLike<number>): Record<MetricName, number> | Record<string, number> {
+export function computeMetrics(
+  objective: Objective,
+  y: Float64Array,
+  pred: Float64Array,
+  nClasses: number,
+  w?: ArrayLike<number>,
+): Record<MetricName, number> | Record<string, number> {
   if (objective === "regression") return { rmse: rmse(y, pred, w), mae: mae(y, pred, w), r2: r2(y, pred, w) };
   return { accuracy: accuracy(y, pred, nClasses, w), auc: auc(y, pred, nClasses, w), logloss: logloss(y, pred, nClasses, w), f1: f1(y, pred, nClasses, w) };
 }
@@ -210,7 +216,7 @@ export function weightedBinaryAuc(scores: Float64Array, positive: Uint8Array, w:
   let negBelow = 0;
   let wins = 0;
   let wPos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const s = scores[order[i]!]!;
     let groupPos = 0;
     let groupNeg = 0;
@@ -273,6 +279,11 @@ const METRIC_NUMBER = "[-+]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][-+]?[0-9]+)?";
  * (`pretrain:auc=`); no `^`/`$`, so a log agent's prefix or a trailing `\r` cannot hide the value.
  */
 export function metricDefinitions(objective?: Objective): { Name: string; Regex: string }[] {
-  const names = objective === undefined ? [...METRIC_NAMES.classification, ...METRIC_NAMES.regression] : objective === "regression" ? METRIC_NAMES.regression : METRIC_NAMES.classification;
+  const names =
+    objective === undefined
+      ? [...METRIC_NAMES.classification, ...METRIC_NAMES.regression]
+      : objective === "regression"
+        ? METRIC_NAMES.regression
+        : METRIC_NAMES.classification;
   return METRIC_CHANNELS.flatMap((ch) => names.map((m) => ({ Name: `${ch}:${m}`, Regex: `\\b${ch}:${m}=(${METRIC_NUMBER})` })));
 }

@@ -252,7 +252,12 @@ export class Booster {
   result(): { trees: TreeJson[]; rounds: number; trainRaw: Float64Array; validRaw: Float64Array | undefined } {
     const K = this.loss.nOutputs;
     if (this.valid && this.opts.earlyStoppingRounds > 0 && this.bestRound > 0 && this.bestRound < this.round) {
-      return { trees: this.trees.slice(0, this.bestRound * K), rounds: this.bestRound, trainRaw: this.bestTrainRaw as Float64Array, validRaw: this.bestValidRaw };
+      return {
+        trees: this.trees.slice(0, this.bestRound * K),
+        rounds: this.bestRound,
+        trainRaw: this.bestTrainRaw as Float64Array,
+        validRaw: this.bestValidRaw,
+      };
     }
     return { trees: this.trees.slice(), rounds: this.round, trainRaw: this.trainRaw, validRaw: this.validRaw };
   }

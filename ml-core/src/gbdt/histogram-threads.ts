@@ -70,7 +70,10 @@ interface ThreadInit {
 }
 
 /** A typed array on a SharedArrayBuffer, so that worker threads see the same memory. */
-export function sharedArray<T extends Uint8Array | Uint32Array | Float32Array | Float64Array>(Ctor: { new (b: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number }, length: number): T {
+export function sharedArray<T extends Uint8Array | Uint32Array | Float32Array | Float64Array>(
+  Ctor: { new (b: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
   return new Ctor(new SharedArrayBuffer(length * Ctor.BYTES_PER_ELEMENT));
 }
 
@@ -178,7 +181,16 @@ function claim(c: Int32Array, slot: number, job: number): boolean {
   return v < job && Atomics.compareExchange(c, slot, v, job) === v;
 }
 
-function sumFeature(a: SharedTrainingArrays, hist: Float64Array, natural: boolean, start: number, count: number, source: number, hasH: boolean, f: number): void {
+function sumFeature(
+  a: SharedTrainingArrays,
+  hist: Float64Array,
+  natural: boolean,
+  start: number,
+  count: number,
+  source: number,
+  hasH: boolean,
+  f: number,
+): void {
   const g = source < 0 ? a.orderedG : a.g[source]!;
   const h = !hasH ? null : source < 0 ? a.orderedH : a.h[source]!;
   accumulate(hist, f, a.bins.subarray(f * a.nRows, (f + 1) * a.nRows), natural ? null : a.rows, start, count, g, h);

@@ -48,7 +48,16 @@ const scratch = new Float64Array(4 * FEATURE_STRIDE);
  * i+3 into four separate copies that are added up at the end: measured 2-3x faster per row on
  * features with 7 bins and on features with 255.
  */
-export function accumulate(hist: Float64Array, f: number, col: Uint8Array, rows: RowIndexArray | null, start: number, count: number, g: GradientArray, h: GradientArray | null): void {
+export function accumulate(
+  hist: Float64Array,
+  f: number,
+  col: Uint8Array,
+  rows: RowIndexArray | null,
+  start: number,
+  count: number,
+  g: GradientArray,
+  h: GradientArray | null,
+): void {
   const base = f * FEATURE_STRIDE;
   if (rows === null) {
     accumulateNatural(hist, base, col, count, g, h);

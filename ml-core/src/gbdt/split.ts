@@ -104,14 +104,20 @@ function bestNumeric(hist: Float64Array, f: number, nBins: number, G: number, H:
   const minHess = c.minSumHessianInLeaf;
   const parentScore = score(G, H, l2);
   const mo = base + MISSING_BIN * 3;
-  const mG = hist[mo]!, mH = hist[mo + 1]!, mC = hist[mo + 2]!;
+  const mG = hist[mo]!,
+    mH = hist[mo + 1]!,
+    mC = hist[mo + 2]!;
   let bestGain = c.minGainToSplit;
   let bestBin = -1;
   let bestMissingLeft = false;
-  let bG = 0, bH = 0, bC = 0;
+  let bG = 0,
+    bH = 0,
+    bC = 0;
   // Pass 1: missing values (if any) go right. With missing values present, the last candidate
   // (all values left, missing right) is the "split on missing" split.
-  let lG = 0, lH = 0, lC = 0;
+  let lG = 0,
+    lH = 0,
+    lC = 0;
   const end = nBins - 1 + (mC > 0 ? 1 : 0);
   for (let b = 0; b < end; b++) {
     const o = base + b * 3;
@@ -159,8 +165,17 @@ function bestNumeric(hist: Float64Array, f: number, nBins: number, G: number, H:
   // No missing value reached this node: send future ones where most rows went (as sklearn).
   const missingLeft = mC > 0 ? bestMissingLeft : bC >= C - bC;
   return {
-    feature: f, gain: bestGain, binThreshold: bestBin, categoriesLeft: null, missingLeft,
-    leftG: bG, leftH: bH, leftCount: bC, rightG: G - bG, rightH: H - bH, rightCount: C - bC,
+    feature: f,
+    gain: bestGain,
+    binThreshold: bestBin,
+    categoriesLeft: null,
+    missingLeft,
+    leftG: bG,
+    leftH: bH,
+    leftCount: bC,
+    rightG: G - bG,
+    rightH: H - bH,
+    rightCount: C - bC,
   };
 }
 
@@ -169,19 +184,34 @@ function bestNumeric(hist: Float64Array, f: number, nBins: number, G: number, H:
  * are those of the clamped values, and on a constrained feature a split whose values go the wrong
  * way is no candidate. Kept apart so that unconstrained training keeps its exact arithmetic.
  */
-function bestNumericConstrained(hist: Float64Array, f: number, nBins: number, G: number, H: number, C: number, c: SplitConstraints, b: ValueBounds): SplitInfo | null {
+function bestNumericConstrained(
+  hist: Float64Array,
+  f: number,
+  nBins: number,
+  G: number,
+  H: number,
+  C: number,
+  c: SplitConstraints,
+  b: ValueBounds,
+): SplitInfo | null {
   const base = f * FEATURE_STRIDE;
   const l2 = c.l2Regularization;
   const dir = c.monotone?.[f] ?? 0;
   const parentScore = scoreAt(G, H, l2, boundedValue(G, H, l2, b));
   const mo = base + MISSING_BIN * 3;
-  const mG = hist[mo]!, mH = hist[mo + 1]!, mC = hist[mo + 2]!;
+  const mG = hist[mo]!,
+    mH = hist[mo + 1]!,
+    mC = hist[mo + 2]!;
   let bestGain = c.minGainToSplit;
   let bestBin = -1;
   let bestMissingLeft = false;
-  let bG = 0, bH = 0, bC = 0;
+  let bG = 0,
+    bH = 0,
+    bC = 0;
   for (const missingLeft of mC > 0 ? [false, true] : [false]) {
-    let lG = missingLeft ? mG : 0, lH = missingLeft ? mH : 0, lC = missingLeft ? mC : 0;
+    let lG = missingLeft ? mG : 0,
+      lH = missingLeft ? mH : 0,
+      lC = missingLeft ? mC : 0;
     const end = missingLeft ? nBins - 1 : nBins - 1 + (mC > 0 ? 1 : 0);
     for (let bin = 0; bin < end; bin++) {
       const o = base + bin * 3;
@@ -207,8 +237,17 @@ function bestNumericConstrained(hist: Float64Array, f: number, nBins: number, G:
   if (bestBin < 0) return null;
   const missingLeft = mC > 0 ? bestMissingLeft : bC >= C - bC;
   return {
-    feature: f, gain: bestGain, binThreshold: bestBin, categoriesLeft: null, missingLeft,
-    leftG: bG, leftH: bH, leftCount: bC, rightG: G - bG, rightH: H - bH, rightCount: C - bC,
+    feature: f,
+    gain: bestGain,
+    binThreshold: bestBin,
+    categoriesLeft: null,
+    missingLeft,
+    leftG: bG,
+    leftH: bH,
+    leftCount: bC,
+    rightG: G - bG,
+    rightH: H - bH,
+    rightCount: C - bC,
   };
 }
 
@@ -218,7 +257,16 @@ function bestNumericConstrained(hist: Float64Array, f: number, nBins: number, G:
  * all 2^k subsets; for squared error this ordering contains the optimal partition (Fisher, 1958).
  * Missing values take part as a category of their own.
  */
-function bestCategorical(hist: Float64Array, f: number, nBins: number, G: number, H: number, C: number, c: SplitConstraints, nodeBounds: ValueBounds): SplitInfo | null {
+function bestCategorical(
+  hist: Float64Array,
+  f: number,
+  nBins: number,
+  G: number,
+  H: number,
+  C: number,
+  c: SplitConstraints,
+  nodeBounds: ValueBounds,
+): SplitInfo | null {
   // Below a constrained split, a categorical split's children must respect the node's bounds:
   // their gains are then those of the clamped values.
   const bounded = nodeBounds.lo > -Infinity || nodeBounds.hi < Infinity;
@@ -242,9 +290,13 @@ function bestCategorical(hist: Float64Array, f: number, nBins: number, G: number
   let bestGain = c.minGainToSplit;
   let bestEnd = -1;
   let bestDir = 1;
-  let bG = 0, bH = 0, bC = 0;
+  let bG = 0,
+    bH = 0,
+    bC = 0;
   for (const dir of [1, -1]) {
-    let lG = 0, lH = 0, lC = 0;
+    let lG = 0,
+      lH = 0,
+      lC = 0;
     for (let i = 0; i < middle; i++) {
       const b = dir === 1 ? cats[i]! : cats[cats.length - 1 - i]!;
       const o = base + b * 3;
@@ -255,7 +307,9 @@ function bestCategorical(hist: Float64Array, f: number, nBins: number, G: number
       if (lC < c.minSamplesLeaf || lH < c.minSumHessianInLeaf) continue;
       if (rC < c.minSamplesLeaf || H - lH < c.minSumHessianInLeaf) break;
       const gain = bounded
-        ? scoreAt(lG, lH, l2, boundedValue(lG, lH, l2, nodeBounds)) + scoreAt(G - lG, H - lH, l2, boundedValue(G - lG, H - lH, l2, nodeBounds)) - scoreAt(G, H, l2, boundedValue(G, H, l2, nodeBounds))
+        ? scoreAt(lG, lH, l2, boundedValue(lG, lH, l2, nodeBounds)) +
+          scoreAt(G - lG, H - lH, l2, boundedValue(G - lG, H - lH, l2, nodeBounds)) -
+          scoreAt(G, H, l2, boundedValue(G, H, l2, nodeBounds))
         : score(lG, lH, l2) + score(G - lG, H - lH, l2) - parentScore;
       if (gain > bestGain) {
         bestGain = gain;
@@ -280,7 +334,16 @@ function bestCategorical(hist: Float64Array, f: number, nBins: number, G: number
     missingLeft = mC > 0 ? false : bC >= C - bC;
   }
   return {
-    feature: f, gain: bestGain, binThreshold: -1, categoriesLeft: left, missingLeft,
-    leftG: bG, leftH: bH, leftCount: bC, rightG: G - bG, rightH: H - bH, rightCount: C - bC,
+    feature: f,
+    gain: bestGain,
+    binThreshold: -1,
+    categoriesLeft: left,
+    missingLeft,
+    leftG: bG,
+    leftH: bH,
+    leftCount: bC,
+    rightG: G - bG,
+    rightH: H - bH,
+    rightCount: C - bC,
   };
 }

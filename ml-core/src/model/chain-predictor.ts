@@ -203,7 +203,17 @@ export class ChainPredictor implements Predictor {
     const treeOutput = Int32Array.from(model.trees, (t) => t.output);
     const slotsIn = (trees: readonly number[]): number => trees.reduce((n, i) => n + treeSlots[i]!, 1);
     this.walkRows = rowsWalker(
-      groups.map((g) => buildChains(model.trees, Array.from({ length: this.nOutputs }, (_, k) => g.filter((i) => treeOutput[i] === k)), slotsIn(g), sortedCuts, catSets, this.catCount, layout)),
+      groups.map((g) =>
+        buildChains(
+          model.trees,
+          Array.from({ length: this.nOutputs }, (_, k) => g.filter((i) => treeOutput[i] === k)),
+          slotsIn(g),
+          sortedCuts,
+          catSets,
+          this.catCount,
+          layout,
+        ),
+      ),
       layout,
       catSets,
       baseline,
@@ -350,7 +360,10 @@ function buildChains(
         return ((childSlot.get(i) as number) << childShift) | (rank << columnBits) | (t.missingLeft[i]! ? f : nF + f);
       };
       for (const [i, s] of childSlot) {
-        for (const [slot, child] of [[s, t.left[i]!], [s + 1, t.right[i]!]] as const) {
+        for (const [slot, child] of [
+          [s, t.left[i]!],
+          [s + 1, t.right[i]!],
+        ] as const) {
           if (t.feature[child]! < 0) {
             word[slot] = nextRoot | LEAF_BIT;
             value[slot] = t.value[child]!;
@@ -376,7 +389,9 @@ type RowWalk = (ranks: Uint16Array, at: number, out: Float64Array, o: number) =>
 
 function rowsWalker(groups: readonly ChainTable[], layout: WordLayout, sets: CategorySets, baseline: Float64Array, nFeatures: number): RowsWalk {
   const nOut = baseline.length;
-  const walks = groups.map((table) => (layout.catFlag === 0 ? groupRowsWalker(table, layout, nOut, nFeatures) : groupRowsWalkerCategorical(table, layout, sets, nOut, nFeatures)));
+  const walks = groups.map((table) =>
+    layout.catFlag === 0 ? groupRowsWalker(table, layout, nOut, nFeatures) : groupRowsWalkerCategorical(table, layout, sets, nOut, nFeatures),
+  );
   return (ranks, nRows, out) => {
     for (let r = 0; r < nRows; r++) for (let k = 0; k < nOut; k++) out[r * nOut + k] = baseline[k]!;
     for (const walk of walks) walk(ranks, nRows, out);
@@ -394,13 +409,25 @@ function groupRowsWalker(table: ChainTable, layout: WordLayout, nOut: number, nF
   const w = 2 * nFeatures;
   return (ranks, nRows, out) => {
     for (let r = 0; r < nRows; r += LANES) {
-      const b0 = r * w, b1 = b0 + w, b2 = b1 + w, b3 = b2 + w;
+      const b0 = r * w,
+        b1 = b0 + w,
+        b2 = b1 + w,
+        b3 = b2 + w;
       for (let k = 0; k < nOut; k++) {
         const o = r * nOut + k;
         const start = first[k]!;
-        let w0 = start, w1 = start, w2 = start, w3 = start;
-        let s0 = out[o]!, s1 = out[o + nOut]!, s2 = out[o + 2 * nOut]!, s3 = out[o + 3 * nOut]!;
-        let e0 = END, e1 = END, e2 = END, e3 = END;
+        let w0 = start,
+          w1 = start,
+          w2 = start,
+          w3 = start;
+        let s0 = out[o]!,
+          s1 = out[o + nOut]!,
+          s2 = out[o + 2 * nOut]!,
+          s3 = out[o + 3 * nOut]!;
+        let e0 = END,
+          e1 = END,
+          e2 = END,
+          e3 = END;
         while ((w0 & w1 & w2 & w3) >= 0) {
           e0 = ((w0 >> childShift) & childMask) + +(ranks[b0 + (w0 & columnMask)]! > ((w0 >> columnBits) & rankMask));
           w0 = W[e0]!;
@@ -438,7 +465,9 @@ function rowWalker(
   // (where handling the request has pushed the tables out of the L1 cache) is cache lines saved.
   const leaves = new Int32Array(groups.reduce((n, g) => Math.max(n, g.treeStart[LANES]! - g.treeStart[0]!), 0) + LANES);
   const walks = groups.map((g) =>
-    layout.catFlag === 0 ? groupRowWalker(g.table, g.treeStart, layout, treeOutput, leaves) : groupRowWalkerCategorical(g.table, g.treeStart, layout, sets, treeOutput, leaves),
+    layout.catFlag === 0
+      ? groupRowWalker(g.table, g.treeStart, layout, treeOutput, leaves)
+      : groupRowWalkerCategorical(g.table, g.treeStart, layout, sets, treeOutput, leaves),
   );
   return (ranks, b, out, o) => {
     for (let k = 0; k < nOut; k++) out[o + k] = baseline[k]!;
@@ -455,8 +484,14 @@ function groupRowWalker(table: ChainTable, treeStart: Int32Array, layout: WordLa
   const childMask = (LEAF_BIT - 1) >>> childShift;
   const t0 = treeStart[0]!;
   return (ranks, b, out, o) => {
-    let w0 = first[0]!, w1 = first[1]!, w2 = first[2]!, w3 = first[3]!;
-    let p0 = 0, p1 = treeStart[1]! - t0 + 1, p2 = treeStart[2]! - t0 + 2, p3 = treeStart[3]! - t0 + 3;
+    let w0 = first[0]!,
+      w1 = first[1]!,
+      w2 = first[2]!,
+      w3 = first[3]!;
+    let p0 = 0,
+      p1 = treeStart[1]! - t0 + 1,
+      p2 = treeStart[2]! - t0 + 2,
+      p3 = treeStart[3]! - t0 + 3;
     let e = END;
     while ((w0 & w1 & w2 & w3) >= 0) {
       e = ((w0 >> childShift) & childMask) + +(ranks[b + (w0 & columnMask)]! > ((w0 >> columnBits) & rankMask));
@@ -500,13 +535,25 @@ function groupRowsWalkerCategorical(table: ChainTable, layout: WordLayout, sets:
   const w = 2 * nFeatures;
   return (ranks, nRows, out) => {
     for (let r = 0; r < nRows; r += LANES) {
-      const b0 = r * w, b1 = b0 + w, b2 = b1 + w, b3 = b2 + w;
+      const b0 = r * w,
+        b1 = b0 + w,
+        b2 = b1 + w,
+        b3 = b2 + w;
       for (let k = 0; k < nOut; k++) {
         const o = r * nOut + k;
         const start = first[k]!;
-        let w0 = start, w1 = start, w2 = start, w3 = start;
-        let s0 = out[o]!, s1 = out[o + nOut]!, s2 = out[o + 2 * nOut]!, s3 = out[o + 3 * nOut]!;
-        let e0 = END, e1 = END, e2 = END, e3 = END;
+        let w0 = start,
+          w1 = start,
+          w2 = start,
+          w3 = start;
+        let s0 = out[o]!,
+          s1 = out[o + nOut]!,
+          s2 = out[o + 2 * nOut]!,
+          s3 = out[o + 3 * nOut]!;
+        let e0 = END,
+          e1 = END,
+          e2 = END,
+          e3 = END;
         while ((w0 & w1 & w2 & w3) >= 0) {
           let v = ranks[b0 + (w0 & columnMask)]!;
           let t = (w0 >> columnBits) & rankMask;
@@ -546,7 +593,14 @@ function groupRowsWalkerCategorical(table: ChainTable, layout: WordLayout, sets:
   };
 }
 
-function groupRowWalkerCategorical(table: ChainTable, treeStart: Int32Array, layout: WordLayout, sets: CategorySets, treeOutput: Int32Array, leaves: Int32Array): RowWalk {
+function groupRowWalkerCategorical(
+  table: ChainTable,
+  treeStart: Int32Array,
+  layout: WordLayout,
+  sets: CategorySets,
+  treeOutput: Int32Array,
+  leaves: Int32Array,
+): RowWalk {
   const { word: W, value: V, first } = table;
   const { columnBits, childShift } = layout;
   const { bits: S, words: SW } = sets;
@@ -556,8 +610,14 @@ function groupRowWalkerCategorical(table: ChainTable, treeStart: Int32Array, lay
   const childMask = (LEAF_BIT - 1) >>> childShift;
   const t0 = treeStart[0]!;
   return (ranks, b, out, o) => {
-    let w0 = first[0]!, w1 = first[1]!, w2 = first[2]!, w3 = first[3]!;
-    let p0 = 0, p1 = treeStart[1]! - t0 + 1, p2 = treeStart[2]! - t0 + 2, p3 = treeStart[3]! - t0 + 3;
+    let w0 = first[0]!,
+      w1 = first[1]!,
+      w2 = first[2]!,
+      w3 = first[3]!;
+    let p0 = 0,
+      p1 = treeStart[1]! - t0 + 1,
+      p2 = treeStart[2]! - t0 + 2,
+      p3 = treeStart[3]! - t0 + 3;
     let e = END;
     while ((w0 & w1 & w2 & w3) >= 0) {
       let v = ranks[b + (w0 & columnMask)]!;

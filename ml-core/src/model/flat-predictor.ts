@@ -53,9 +53,7 @@ export class FlatPredictor implements Predictor {
     this.classes = model.classes ?? undefined;
     this.nOutputs = outputCount(model.objective, model.classes);
     this.nTrees = model.trees.length;
-    this.categoryCodes = model.features.map((f) =>
-      f.kind === "categorical" ? new Map(f.categories.map((c, i) => [c, i])) : undefined,
-    );
+    this.categoryCodes = model.features.map((f) => (f.kind === "categorical" ? new Map(f.categories.map((c, i) => [c, i])) : undefined));
 
     let nNodes = 0;
     let nCategorical = 0;
@@ -148,15 +146,24 @@ export class FlatPredictor implements Predictor {
     // time on 100 trees of 31 leaves. NaN: `v > t` is false (left); `c & 1` sends it right.
     const n4 = nRows - (nRows % 4);
     for (let r = 0; r < n4; r += 4) {
-      const b0 = r * nF, b1 = b0 + nF, b2 = b1 + nF, b3 = b2 + nF;
-      const o0 = r * nOut, o1 = o0 + nOut, o2 = o1 + nOut, o3 = o2 + nOut;
+      const b0 = r * nF,
+        b1 = b0 + nF,
+        b2 = b1 + nF,
+        b3 = b2 + nF;
+      const o0 = r * nOut,
+        o1 = o0 + nOut,
+        o2 = o1 + nOut,
+        o3 = o2 + nOut;
       for (let t = 0; t < nTrees; t++) {
         const k = treeOutput[t]!;
         if (treeHasCategorical[t] === 1) {
           this.walkCategorical4(t, x, b0, nF, out, o0 + k, nOut);
           continue;
         }
-        let n0 = roots[t]!, n1 = n0, n2 = n0, n3 = n0;
+        let n0 = roots[t]!,
+          n1 = n0,
+          n2 = n0,
+          n3 = n0;
         while ((L[n0]! & L[n1]! & L[n2]! & L[n3]!) === 0) {
           let v = x[b0 + F[n0]!]!;
           let c = C[n0]!;
@@ -197,7 +204,10 @@ export class FlatPredictor implements Predictor {
         for (let u = t; u < t + 4; u++) out[o + treeOutput[u]!]! += V[this.walk(u, x, b)]!;
         continue;
       }
-      let n0 = roots[t]!, n1 = roots[t + 1]!, n2 = roots[t + 2]!, n3 = roots[t + 3]!;
+      let n0 = roots[t]!,
+        n1 = roots[t + 1]!,
+        n2 = roots[t + 2]!,
+        n3 = roots[t + 3]!;
       while ((L[n0]! & L[n1]! & L[n2]! & L[n3]!) === 0) {
         let v = x[b + F[n0]!]!;
         let c = C[n0]!;
@@ -228,8 +238,13 @@ export class FlatPredictor implements Predictor {
    */
   private walkCategorical4(t: number, x: Float64Array, b0: number, nF: number, out: Float64Array, o0: number, nOut: number): void {
     const { feature: F, threshold: T, child: C, isLeaf: L, bitsetOffset: B, rightBitsets: R, value: V } = this;
-    const b1 = b0 + nF, b2 = b1 + nF, b3 = b2 + nF;
-    let n0 = this.roots[t]!, n1 = n0, n2 = n0, n3 = n0;
+    const b1 = b0 + nF,
+      b2 = b1 + nF,
+      b3 = b2 + nF;
+    let n0 = this.roots[t]!,
+      n1 = n0,
+      n2 = n0,
+      n3 = n0;
     while ((L[n0]! & L[n1]! & L[n2]! & L[n3]!) === 0) {
       let v = x[b0 + F[n0]!]!;
       let c = C[n0]!;

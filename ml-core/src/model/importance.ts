@@ -45,7 +45,9 @@ export function describeModel(m: ModelJson): ModelDescription {
     objective: m.objective,
     label: m.label,
     classes: m.classes,
-    features: m.features.map((f) => (f.kind === "categorical" ? { name: f.name, kind: f.kind, categories: f.categories.length } : { name: f.name, kind: f.kind })),
+    features: m.features.map((f) =>
+      f.kind === "categorical" ? { name: f.name, kind: f.kind, categories: f.categories.length } : { name: f.name, kind: f.kind },
+    ),
     trees: m.trees.length,
     rounds: m.training.rounds,
     leaves: m.trees.reduce((s, t) => s + t.feature.filter((f) => f < 0).length, 0),

@@ -62,9 +62,7 @@ export function parseModel(text: string, source = MODEL_FILE): ModelJson {
     throw new ModelFormatError(`${source} is not an ml-core model (expected "format": "${MODEL_FORMAT}")`);
   }
   if (doc.formatVersion !== MODEL_FORMAT_VERSION) {
-    throw new ModelFormatError(
-      `${source} has formatVersion ${JSON.stringify(doc.formatVersion)}; this ml-core reads version ${MODEL_FORMAT_VERSION} only`,
-    );
+    throw new ModelFormatError(`${source} has formatVersion ${JSON.stringify(doc.formatVersion)}; this ml-core reads version ${MODEL_FORMAT_VERSION} only`);
   }
   const problems = checkModel(doc);
   if (problems.length > 0) {
@@ -111,7 +109,12 @@ function checkModel(m: Record<string, unknown>): string[] {
   if (!isObject(m.training)) problems.push("training must be an object");
   if (!isObject(m.metrics)) problems.push("metrics must be an object");
   const fi = m.featureImportance;
-  if (fi !== undefined && (!Array.isArray(fi) || fi.length !== m.features.length || !fi.every((f: unknown) => isObject(f) && typeof f.gain === "number" && typeof f.splits === "number"))) {
+  if (
+    fi !== undefined &&
+    (!Array.isArray(fi) ||
+      fi.length !== m.features.length ||
+      !fi.every((f: unknown) => isObject(f) && typeof f.gain === "number" && typeof f.splits === "number"))
+  ) {
     problems.push(`featureImportance must hold, per feature (${m.features.length}), its gain and splits`);
   }
   return problems;
@@ -140,10 +143,15 @@ function checkTree(t: unknown, ti: number, nCategories: (number | undefined)[], 
       if (typeof value[i] !== "number" || !Number.isFinite(value[i])) return [`${where} node ${i}: leaf value must be a finite number`];
       continue;
     }
-    if (!Number.isInteger(f) || (f as number) < 0 || (f as number) >= nCategories.length) return [`${where} node ${i}: feature ${JSON.stringify(f)} out of range`];
+    if (!Number.isInteger(f) || (f as number) < 0 || (f as number) >= nCategories.length)
+      return [`${where} node ${i}: feature ${JSON.stringify(f)} out of range`];
     // Children must come after their parent: the predictor's walk then always ends (no cycles).
-    for (const [side, c] of [["left", left[i]], ["right", right[i]]] as const) {
-      if (!Number.isInteger(c) || (c as number) <= i || (c as number) >= n) return [`${where} node ${i}: ${side} child ${JSON.stringify(c)} must be a later node of the same tree`];
+    for (const [side, c] of [
+      ["left", left[i]],
+      ["right", right[i]],
+    ] as const) {
+      if (!Number.isInteger(c) || (c as number) <= i || (c as number) >= n)
+        return [`${where} node ${i}: ${side} child ${JSON.stringify(c)} must be a later node of the same tree`];
     }
     const nCat = nCategories[f as number];
     if (nCat === undefined) {

@@ -7,9 +7,7 @@ import { serveCommand } from "./serve";
 import { trainCommand } from "./train";
 
 export function main(argv: string[]): void {
-  const program = new Command("ml-core")
-    .description("Gradient-boosted trees behind the SageMaker training and hosting contract")
-    .showHelpAfterError();
+  const program = new Command("ml-core").description("Gradient-boosted trees behind the SageMaker training and hosting contract").showHelpAfterError();
   program.addCommand(trainCommand());
   program.addCommand(serveCommand());
   program.addCommand(predictCommand());

@@ -84,14 +84,17 @@ export function channelFiles(paths: ContractPaths): Record<string, string[]> {
     }
     names = Object.keys(cfg);
     for (const [name, c] of Object.entries(cfg)) {
-      if (c.TrainingInputMode !== undefined && c.TrainingInputMode !== "File") problems.push(`channel "${name}": TrainingInputMode ${c.TrainingInputMode} is not supported (use File)`);
-      if (c.ContentType !== undefined && !SUPPORTED_CONTENT_TYPES.includes(c.ContentType.toLowerCase())) problems.push(`channel "${name}": ContentType ${c.ContentType} is not supported (use text/csv)`);
+      if (c.TrainingInputMode !== undefined && c.TrainingInputMode !== "File")
+        problems.push(`channel "${name}": TrainingInputMode ${c.TrainingInputMode} is not supported (use File)`);
+      if (c.ContentType !== undefined && !SUPPORTED_CONTENT_TYPES.includes(c.ContentType.toLowerCase()))
+        problems.push(`channel "${name}": ContentType ${c.ContentType} is not supported (use text/csv)`);
     }
   } else {
     names = fs.existsSync(paths.dataDir) ? fs.readdirSync(paths.dataDir).filter((d) => fs.statSync(path.join(paths.dataDir, d)).isDirectory()) : [];
   }
   const unknown = names.filter((n) => n !== TRAIN_CHANNEL && n !== VALIDATION_CHANNEL);
-  if (unknown.length > 0) problems.push(`unknown channel(s) ${unknown.join(", ")}: this algorithm reads "${TRAIN_CHANNEL}" (required) and "${VALIDATION_CHANNEL}" (optional)`);
+  if (unknown.length > 0)
+    problems.push(`unknown channel(s) ${unknown.join(", ")}: this algorithm reads "${TRAIN_CHANNEL}" (required) and "${VALIDATION_CHANNEL}" (optional)`);
   if (!names.includes(TRAIN_CHANNEL)) problems.push(`no "${TRAIN_CHANNEL}" channel`);
   if (problems.length > 0) throw new ContractError(problems.join("\n"));
   const out: Record<string, string[]> = {};

@@ -135,7 +135,13 @@ export function evaluateCommand(): Command {
     .action((opts: EvaluateOptions & { json?: boolean }) => {
       const report = evaluateModel(unpackedModelDir(opts.modelDir), opts.data, opts.channel);
       writeReport(report, opts.output);
-      process.stdout.write(opts.json ? JSON.stringify(report) + "\n" : Object.entries(report.metrics).map(([k, v]) => `${k}=${v.toFixed(6)}`).join("\n") + "\n");
+      process.stdout.write(
+        opts.json
+          ? JSON.stringify(report) + "\n"
+          : Object.entries(report.metrics)
+              .map(([k, v]) => `${k}=${v.toFixed(6)}`)
+              .join("\n") + "\n",
+      );
     });
 }
 

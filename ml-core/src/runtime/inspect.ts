@@ -23,7 +23,9 @@ export function formatDescription(d: ModelDescription): string {
     "",
   ];
   const width = Math.max(7, ...d.importance.map((f) => f.name.length));
-  lines.push(`${"feature".padEnd(width)}  ${"kind".padEnd(11)}  ${"gain".padStart(14)}  ${"gain %".padStart(6)}  ${"splits".padStart(7)}  ${"split %".padStart(7)}`);
+  lines.push(
+    `${"feature".padEnd(width)}  ${"kind".padEnd(11)}  ${"gain".padStart(14)}  ${"gain %".padStart(6)}  ${"splits".padStart(7)}  ${"split %".padStart(7)}`,
+  );
   const kind = new Map(d.features.map((f) => [f.name, f.kind]));
   for (const f of d.importance) {
     lines.push(

@@ -2,7 +2,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { predictFile, type PredictOptions, type PredictSummary } from "../batch/predict-file";
 
-
 /** The `predict` command. */
 export function predictCommand(): Command {
   return new Command("predict")
@@ -12,7 +11,11 @@ export function predictCommand(): Command {
     .option("--output <file>", 'where to write predictions; "-" for stdout', "-")
     .addOption(new Option("--content-type <type>", "input format, when the extension does not say (text/csv, application/json, application/jsonlines)"))
     .addOption(new Option("--accept <type>", "output format (default: from the output's extension, else the input's format)"))
-    .addOption(new Option("--threads <n>", "scoring threads, this one included, for inputs larger than one 4 MiB chunk (default: one per CPU)").argParser(positiveInt("--threads")))
+    .addOption(
+      new Option("--threads <n>", "scoring threads, this one included, for inputs larger than one 4 MiB chunk (default: one per CPU)").argParser(
+        positiveInt("--threads"),
+      ),
+    )
     .option("--json", "print the summary as JSON")
     .action(async (opts: PredictOptions & { json?: boolean }) => {
       const summary = await predictFile(opts);

@@ -117,7 +117,13 @@ export function resolveServeConfig(env: NodeJS.ProcessEnv, flags: ServeFlags = {
     else problems.push(`SAGEMAKER_BATCH_STRATEGY (${JSON.stringify(strategyText)}) must be MULTI_RECORD or SINGLE_RECORD`);
   }
   // One transform per worker keeps every core busy without queueing inside a worker.
-  const concurrent = int("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", env.SAGEMAKER_MAX_CONCURRENT_TRANSFORMS, 1, MAX_CONCURRENT_TRANSFORMS_LIMIT, Math.min(workers, MAX_CONCURRENT_TRANSFORMS_LIMIT));
+  const concurrent = int(
+    "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS",
+    env.SAGEMAKER_MAX_CONCURRENT_TRANSFORMS,
+    1,
+    MAX_CONCURRENT_TRANSFORMS_LIMIT,
+    Math.min(workers, MAX_CONCURRENT_TRANSFORMS_LIMIT),
+  );
 
   const logLevel = parseLogLevel(env.LOG_LEVEL);
   if (logLevel === undefined) problems.push(`LOG_LEVEL (${JSON.stringify(env.LOG_LEVEL)}) must be one of debug, info, warn, error, silent`);
@@ -249,7 +255,12 @@ async function runWorker(config: ServeConfig, deps: ServeDeps): Promise<void> {
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === "object" && address !== null ? address.port : config.port;
-    logger.info("listening", { host: config.host, port, batch: config.batch, maxPayloadBytes: config.maxPayloadBytes === Infinity ? null : config.maxPayloadBytes });
+    logger.info("listening", {
+      host: config.host,
+      port,
+      batch: config.batch,
+      maxPayloadBytes: config.maxPayloadBytes === Infinity ? null : config.maxPayloadBytes,
+    });
   });
 }
 
@@ -331,12 +342,16 @@ function supervise(config: ServeConfig): void {
 /** The `serve` command. */
 export function serveCommand(deps: ServeDeps = {}): Command {
   return new Command("serve")
-    .description("Serve the model over HTTP as SageMaker hosting and batch transform expect (GET /ping, POST /invocations), and by the Open Inference Protocol (/v2/...)")
+    .description(
+      "Serve the model over HTTP as SageMaker hosting and batch transform expect (GET /ping, POST /invocations), and by the Open Inference Protocol (/v2/...)",
+    )
     .option("--model-dir <dir>", "model directory (default: $SAGEMAKER_BASE_DIR/model, i.e. /opt/ml/model)")
     .option("--host <address>", "address to listen on", DEFAULT_HOST)
     .addOption(new Option("--port <port>", "port to listen on (default: $SAGEMAKER_BIND_TO_PORT or 8080; 0 picks a free one)"))
     .addOption(new Option("--workers <n>", "worker processes (default: $SAGEMAKER_MODEL_SERVER_WORKERS or one per CPU)"))
-    .addOption(new Option("--model-name <name>", "the model's name in the Open Inference Protocol routes /v2/models/<name>/... (default: $ML_CORE_MODEL_NAME or model)"))
+    .addOption(
+      new Option("--model-name <name>", "the model's name in the Open Inference Protocol routes /v2/models/<name>/... (default: $ML_CORE_MODEL_NAME or model)"),
+    )
     .action(async (opts: ServeFlags) => {
       await serve(resolveServeConfig(process.env, opts), deps);
     });

@@ -57,7 +57,8 @@ async function train(opts: TrainOptions): Promise<JobOutcome> {
   }
   const paths = contractPaths(baseDirFromEnv(process.env));
   try {
-    if (opts.validation !== undefined || opts.modelDir !== undefined) throw new Error("--validation and --model-dir need --train (without it, train follows the SageMaker contract)");
+    if (opts.validation !== undefined || opts.modelDir !== undefined)
+      throw new Error("--validation and --model-dir need --train (without it, train follows the SageMaker contract)");
     const channels = channelFiles(paths);
     const spec: TrainingJobSpec = {
       // channelFiles fails when there is no train channel.

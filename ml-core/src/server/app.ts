@@ -91,9 +91,7 @@ const CONTENT_TYPE_OUT: Readonly<Record<Format, string>> = {
 export function createApp(options: AppOptions): App {
   const logger = options.logger ?? createLogger();
   const maxPayloadBytes = options.maxPayloadBytes ?? REALTIME_MAX_PAYLOAD_BYTES;
-  const executionParameters = JSON.stringify(
-    options.executionParameters ?? { MaxConcurrentTransforms: 1, BatchStrategy: "MULTI_RECORD", MaxPayloadInMB: 6 },
-  );
+  const executionParameters = JSON.stringify(options.executionParameters ?? { MaxConcurrentTransforms: 1, BatchStrategy: "MULTI_RECORD", MaxPayloadInMB: 6 });
   const scorer = new Scorer(options.predictor, options.sliceRows ?? DEFAULT_SLICE_ROWS);
   // A body this small holds at most one slice of rows (a row takes at least two bytes, its value
   // and a line break), which the generator path would also score without yielding; so it is
@@ -138,7 +136,14 @@ export function createApp(options: AppOptions): App {
     const url = req.url ?? "";
     const isPing = url === "/ping" || (url !== "/invocations" && isOipProbe(url));
     if (status >= 500) {
-      logger.error("request failed", { method: req.method, path: req.url, status, ms: Number(elapsed(started)), bytesIn: extra?.bytesIn ?? 0, error: extra?.error });
+      logger.error("request failed", {
+        method: req.method,
+        path: req.url,
+        status,
+        ms: Number(elapsed(started)),
+        bytesIn: extra?.bytesIn ?? 0,
+        error: extra?.error,
+      });
     } else if (isPing ? logPings : logRequests) {
       // Serialized by hand: this line is written for every request.
       const path = url === "/invocations" ? INVOCATIONS_JSON : url === "/ping" ? PING_JSON : JSON.stringify(url);
@@ -156,7 +161,10 @@ export function createApp(options: AppOptions): App {
       send(req, res, started, err.status, json ? MEDIA_TYPE.json : TEXT, body, { ...extra, headers: err.headers, error: err.message });
     } else {
       // A bug, not the client's doing: the details go to the log only.
-      send(req, res, started, 500, json ? MEDIA_TYPE.json : TEXT, json ? '{"error":"internal server error"}' : "internal server error\n", { ...extra, error: err });
+      send(req, res, started, 500, json ? MEDIA_TYPE.json : TEXT, json ? '{"error":"internal server error"}' : "internal server error\n", {
+        ...extra,
+        error: err,
+      });
     }
   }
 
@@ -176,7 +184,14 @@ export function createApp(options: AppOptions): App {
    * Reads the body within the payload limit and hands it to `then`; answers 413 itself, and
    * `early` (an error found in the headers) once the body has been read. Errors are JSON when `json`.
    */
-  function receive(req: IncomingMessage, res: ServerResponse, started: number, early: unknown, json: boolean, then: (body: Buffer, size: number) => void): void {
+  function receive(
+    req: IncomingMessage,
+    res: ServerResponse,
+    started: number,
+    early: unknown,
+    json: boolean,
+    then: (body: Buffer, size: number) => void,
+  ): void {
     const declared = contentLength(req);
     if (declared > maxPayloadBytes + DISCARD_LIMIT_BYTES) {
       sendError(req, res, started, tooLarge(maxPayloadBytes), { close: true }, json);
@@ -235,16 +250,30 @@ export function createApp(options: AppOptions): App {
     } catch (e) {
       return discardThen(req, res, started, e as HttpError, true);
     }
-    if (route === undefined) return discardThen(req, res, started, new HttpError(404, `no route ${method ?? ""} ${path}; Open Inference Protocol routes: ${ROUTE_LIST}`), true);
+    if (route === undefined)
+      return discardThen(req, res, started, new HttpError(404, `no route ${method ?? ""} ${path}; Open Inference Protocol routes: ${ROUTE_LIST}`), true);
     const post = route.kind === "infer";
-    if (post ? method !== "POST" : method !== "GET" && method !== "HEAD") return discardThen(req, res, started, methodNotAllowed(post ? "POST" : "GET, HEAD"), true);
+    if (post ? method !== "POST" : method !== "GET" && method !== "HEAD")
+      return discardThen(req, res, started, methodNotAllowed(post ? "POST" : "GET, HEAD"), true);
     if ("name" in route) {
       if (route.name !== oipModel.name) {
-        return discardThen(req, res, started, new HttpError(404, `unknown model ${JSON.stringify(route.name)}; this server serves ${JSON.stringify(oipModel.name)}`), true);
+        return discardThen(
+          req,
+          res,
+          started,
+          new HttpError(404, `unknown model ${JSON.stringify(route.name)}; this server serves ${JSON.stringify(oipModel.name)}`),
+          true,
+        );
       }
       if (route.version !== undefined && route.version !== oipModel.version) {
         const known = oipModel.version === undefined ? "it has no versions" : `its version is ${JSON.stringify(oipModel.version)}`;
-        return discardThen(req, res, started, new HttpError(404, `model ${JSON.stringify(route.name)} has no version ${JSON.stringify(route.version)}; ${known}`), true);
+        return discardThen(
+          req,
+          res,
+          started,
+          new HttpError(404, `model ${JSON.stringify(route.name)} has no version ${JSON.stringify(route.version)}; ${known}`),
+          true,
+        );
       }
     }
     switch (route.kind) {
@@ -266,7 +295,9 @@ export function createApp(options: AppOptions): App {
   function infer(req: IncomingMessage, res: ServerResponse, started: number): void {
     // Triton's binary tensor extension sends a JSON header followed by raw tensor bytes.
     const binary = requestHeader(req, "inference-header-content-length") !== undefined;
-    const early = binary ? new HttpError(400, "binary tensor data (Inference-Header-Content-Length) is not supported; send the tensors' data as JSON") : undefined;
+    const early = binary
+      ? new HttpError(400, "binary tensor data (Inference-Header-Content-Length) is not supported; send the tensors' data as JSON")
+      : undefined;
     receive(req, res, started, early, true, (body, size) => {
       const count: RowCount = { rows: 0 };
       let parts: Generator<string, void, undefined>;
@@ -335,7 +366,15 @@ export function createApp(options: AppOptions): App {
           return discardThen(req, res, started, methodNotAllowed("GET, HEAD"));
         default:
           if (path === "/v2" || path.startsWith("/v2/")) return oip(req, res, started, path, method);
-          return discardThen(req, res, started, new HttpError(404, `no route ${method ?? ""} ${path}; routes: GET /ping, POST /invocations, GET /execution-parameters, and the Open Inference Protocol's under /v2`));
+          return discardThen(
+            req,
+            res,
+            started,
+            new HttpError(
+              404,
+              `no route ${method ?? ""} ${path}; routes: GET /ping, POST /invocations, GET /execution-parameters, and the Open Inference Protocol's under /v2`,
+            ),
+          );
       }
     } catch (e) {
       sendError(req, res, started, e);

@@ -25,7 +25,12 @@ export function createHttpServer(app: App, logger: Logger, options: HttpServerOp
     // Unparseable HTTP: answer like Node's default handler would, and note it at debug level.
     logger.debug("client error", { code: err.code, message: err.message });
     if (!socket.writable || (err.code === "ECONNRESET" && socket.destroyed)) return socket.destroy();
-    const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
+    const status =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? "431 Request Header Fields Too Large"
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? "408 Request Timeout"
+          : "400 Bad Request";
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
   return server;

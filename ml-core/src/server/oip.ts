@@ -35,7 +35,8 @@ export type OipRoute =
   | { readonly kind: "live" | "ready" | "server" }
   | { readonly kind: "model" | "modelReady" | "infer"; readonly name: string; readonly version: string | undefined };
 
-export const ROUTE_LIST = "GET /v2/health/live, GET /v2/health/ready, GET /v2, GET /v2/models/{name}, GET /v2/models/{name}/ready, POST /v2/models/{name}/infer";
+export const ROUTE_LIST =
+  "GET /v2/health/live, GET /v2/health/ready, GET /v2, GET /v2/models/{name}, GET /v2/models/{name}/ready, POST /v2/models/{name}/infer";
 
 /**
  * The route a path under /v2 names, or undefined for none. Name and version are percent-decoded;

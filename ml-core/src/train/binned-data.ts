@@ -4,7 +4,19 @@
  */
 import { BINNING_SAMPLE, BinMapper, findThresholds } from "../gbdt/binning";
 import type { Random } from "../gbdt/random";
-import { categoryState, DataError, growTo, inferSchema, keepCategories, LabelBuilder, scan, type ColumnSpec, type DataSchema, type LabelColumn, type LayoutOptions } from "../data/table";
+import {
+  categoryState,
+  DataError,
+  growTo,
+  inferSchema,
+  keepCategories,
+  LabelBuilder,
+  scan,
+  type ColumnSpec,
+  type DataSchema,
+  type LabelColumn,
+  type LayoutOptions,
+} from "../data/table";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): features and rows index arrays sized from the
 // schema and the row count. A check per read would cost the hot loops; the emitted JavaScript is
@@ -30,7 +42,13 @@ export interface BinnedTable {
  * sample; pass 2 bins every value. With fewer rows than the sample size every row is used, and the
  * thresholds are exactly those of `BinMapper.fit` on the full columns.
  */
-export function readBinnedTrainingData(files: readonly string[], channel: string, opts: LayoutOptions, maxBins: number, rng: Random): { schema: DataSchema; mapper: BinMapper; table: BinnedTable } {
+export function readBinnedTrainingData(
+  files: readonly string[],
+  channel: string,
+  opts: LayoutOptions,
+  maxBins: number,
+  rng: Random,
+): { schema: DataSchema; mapper: BinMapper; table: BinnedTable } {
   if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
   const inferred = inferSchema(files[0]!, opts);
   const nF = inferred.features.length;

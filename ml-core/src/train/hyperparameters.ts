@@ -29,32 +29,132 @@ export interface HyperparameterSpec {
 export const MAX_HYPERPARAMETER_LENGTH = 256;
 
 export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
-  { name: "objective", kind: { type: "enum", values: ["auto", "binary", "multiclass", "regression"] }, default: "auto", doc: "auto: text labels or exactly two distinct numeric labels give classification (binary or multiclass), other numeric labels regression." },
-  { name: "label", kind: { type: "string" }, default: undefined, doc: "Name of the label column; the CSV files then have a header row. Unset: no header, the label is the first column (SageMaker built-in algorithms' convention) and features are named f0, f1, ..." },
-  { name: "categorical_columns", kind: { type: "string" }, default: "", doc: "Comma-separated feature names to treat as categorical even if their values look numeric. Other columns are categorical only when every non-missing value in their first 1000 rows is text; a column that mixes numbers and text there is an error." },
-  { name: "ignore_columns", kind: { type: "string" }, default: "", doc: "Comma-separated column names that are neither label nor feature (ids, other targets)." },
+  {
+    name: "objective",
+    kind: { type: "enum", values: ["auto", "binary", "multiclass", "regression"] },
+    default: "auto",
+    doc: "auto: text labels or exactly two distinct numeric labels give classification (binary or multiclass), other numeric labels regression.",
+  },
+  {
+    name: "label",
+    kind: { type: "string" },
+    default: undefined,
+    doc: "Name of the label column; the CSV files then have a header row. Unset: no header, the label is the first column (SageMaker built-in algorithms' convention) and features are named f0, f1, ...",
+  },
+  {
+    name: "categorical_columns",
+    kind: { type: "string" },
+    default: "",
+    doc: "Comma-separated feature names to treat as categorical even if their values look numeric. Other columns are categorical only when every non-missing value in their first 1000 rows is text; a column that mixes numbers and text there is an error.",
+  },
+  {
+    name: "ignore_columns",
+    kind: { type: "string" },
+    default: "",
+    doc: "Comma-separated column names that are neither label nor feature (ids, other targets).",
+  },
   { name: "num_round", kind: { type: "int", min: 1, max: 100_000 }, default: "100", doc: "Boosting rounds (trees per output)." },
   { name: "learning_rate", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "0.1", doc: "Shrinkage applied to every leaf value." },
-  { name: "grow_policy", kind: { type: "enum", values: ["leafwise", "depthwise"] }, default: "leafwise", doc: "leafwise: split the leaf with the largest gain first (LightGBM, scikit-learn); depthwise: level by level (XGBoost)." },
-  { name: "max_leaf_nodes", kind: { type: "int", min: 0, max: 65_536 }, default: undefined, doc: "Most leaves per tree; 0 = no limit. Default 31 for leafwise, 0 for depthwise. Must be 0 or at least 2." },
-  { name: "max_depth", kind: { type: "int", min: 0, max: 64 }, default: undefined, doc: "Deepest level of a tree (root = 0); 0 = no limit. Default 0 for leafwise, 6 for depthwise." },
+  {
+    name: "grow_policy",
+    kind: { type: "enum", values: ["leafwise", "depthwise"] },
+    default: "leafwise",
+    doc: "leafwise: split the leaf with the largest gain first (LightGBM, scikit-learn); depthwise: level by level (XGBoost).",
+  },
+  {
+    name: "max_leaf_nodes",
+    kind: { type: "int", min: 0, max: 65_536 },
+    default: undefined,
+    doc: "Most leaves per tree; 0 = no limit. Default 31 for leafwise, 0 for depthwise. Must be 0 or at least 2.",
+  },
+  {
+    name: "max_depth",
+    kind: { type: "int", min: 0, max: 64 },
+    default: undefined,
+    doc: "Deepest level of a tree (root = 0); 0 = no limit. Default 0 for leafwise, 6 for depthwise.",
+  },
   { name: "min_samples_leaf", kind: { type: "int", min: 1, max: 1e9 }, default: "20", doc: "Fewest training rows in a leaf." },
-  { name: "min_sum_hessian_in_leaf", kind: { type: "float", min: 0, max: 1e9 }, default: "0.001", doc: "Smallest hessian sum in a leaf (XGBoost's min_child_weight)." },
+  {
+    name: "min_sum_hessian_in_leaf",
+    kind: { type: "float", min: 0, max: 1e9 },
+    default: "0.001",
+    doc: "Smallest hessian sum in a leaf (XGBoost's min_child_weight).",
+  },
   { name: "l2_regularization", kind: { type: "float", min: 0, max: 1e9 }, default: "0", doc: "L2 penalty on leaf values (XGBoost's lambda)." },
-  { name: "min_gain_to_split", kind: { type: "float", min: 0, max: 1e9 }, default: "0", doc: "A split must gain more than this. Gains omit the ½ of the loss, as scikit-learn's do: XGBoost's gamma g is 2g here." },
-  { name: "max_bins", kind: { type: "int", min: 2, max: MAX_BINS }, default: "255", doc: "Bins per numeric feature, and most categories kept per categorical feature (the most frequent; others read as missing)." },
+  {
+    name: "min_gain_to_split",
+    kind: { type: "float", min: 0, max: 1e9 },
+    default: "0",
+    doc: "A split must gain more than this. Gains omit the ½ of the loss, as scikit-learn's do: XGBoost's gamma g is 2g here.",
+  },
+  {
+    name: "max_bins",
+    kind: { type: "int", min: 2, max: MAX_BINS },
+    default: "255",
+    doc: "Bins per numeric feature, and most categories kept per categorical feature (the most frequent; others read as missing).",
+  },
   { name: "subsample", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of rows drawn for each round." },
   { name: "colsample_bytree", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of features drawn for each tree." },
-  { name: "colsample_bynode", kind: { type: "float", min: 0, max: 1, minExclusive: true }, default: "1", doc: "Fraction of the tree's features considered at each split." },
-  { name: "weight_column", kind: { type: "string" }, default: "", doc: "Name of a column of sample weights (non-negative numbers; the data needs a header). A row of weight w counts as w rows in the bin thresholds, gradients, leaf values, early stopping and every metric. Not a feature." },
-  { name: "scale_pos_weight", kind: { type: "float", min: 0, max: 1e9, minExclusive: true }, default: "1", doc: "Binary only: the training weight of positive rows is multiplied by this (XGBoost's; e.g. negatives / positives for unbalanced classes). Validation metrics are not reweighted." },
-  { name: "early_stopping_rounds", kind: { type: "int", min: 0, max: 100_000 }, default: "10", doc: "With a validation channel: stop when the validation loss has not improved for this many rounds, and keep the model of the best round; 0 = off." },
-  { name: "early_stopping_metric", kind: { type: "enum", values: ["loss", ...METRIC_NAMES.classification, ...METRIC_NAMES.regression] }, default: "loss", doc: "What early stopping watches on the validation channel: loss (the objective's: log loss, or squared error), or a metric: auc, logloss, accuracy, f1 (classification), rmse, mae, r2 (regression). The model of the round with the best value is kept." },
-  { name: "early_stopping_tol", kind: { type: "float", min: 0, max: 1e9 }, default: "1e-7", doc: "An improvement must lower the validation loss by more than this." },
-  { name: "threads", kind: { type: "int", min: 0, max: 1024 }, default: "0", doc: "Threads building histograms; 0 = every CPU the job sees (Node's availableParallelism: the instance's vCPUs on SageMaker). The model is the same for any thread count, so it is not recorded in the model." },
-  { name: "checkpoint_interval", kind: { type: "string" }, default: "0", doc: "Save a checkpoint every N rounds (10) or every N seconds (60s), written atomically, so a job killed without warning (SIGKILL, a lost instance) resumes from the last one and ends with the same model; 0 = only on SIGTERM. Needs a checkpoint directory (SageMaker's checkpoints/ or --checkpoint-dir)." },
-  { name: "monotone_constraints", kind: { type: "string" }, default: "", doc: "Features predictions may only rise (1) or only fall (-1) with: by name (distance:1,age:-1; others free) or one 1, -1 or 0 per feature in order ((1,0,-1), XGBoost's form). Enforced in split finding and leaf values; numeric features only." },
-  { name: "seed", kind: { type: "int", min: 0, max: 4_294_967_295 }, default: "0", doc: "Seed of every random draw (binning sample, row and column subsampling). Same seed, data and hyperparameters: same model." },
+  {
+    name: "colsample_bynode",
+    kind: { type: "float", min: 0, max: 1, minExclusive: true },
+    default: "1",
+    doc: "Fraction of the tree's features considered at each split.",
+  },
+  {
+    name: "weight_column",
+    kind: { type: "string" },
+    default: "",
+    doc: "Name of a column of sample weights (non-negative numbers; the data needs a header). A row of weight w counts as w rows in the bin thresholds, gradients, leaf values, early stopping and every metric. Not a feature.",
+  },
+  {
+    name: "scale_pos_weight",
+    kind: { type: "float", min: 0, max: 1e9, minExclusive: true },
+    default: "1",
+    doc: "Binary only: the training weight of positive rows is multiplied by this (XGBoost's; e.g. negatives / positives for unbalanced classes). Validation metrics are not reweighted.",
+  },
+  {
+    name: "early_stopping_rounds",
+    kind: { type: "int", min: 0, max: 100_000 },
+    default: "10",
+    doc: "With a validation channel: stop when the validation loss has not improved for this many rounds, and keep the model of the best round; 0 = off.",
+  },
+  {
+    name: "early_stopping_metric",
+    kind: { type: "enum", values: ["loss", ...METRIC_NAMES.classification, ...METRIC_NAMES.regression] },
+    default: "loss",
+    doc: "What early stopping watches on the validation channel: loss (the objective's: log loss, or squared error), or a metric: auc, logloss, accuracy, f1 (classification), rmse, mae, r2 (regression). The model of the round with the best value is kept.",
+  },
+  {
+    name: "early_stopping_tol",
+    kind: { type: "float", min: 0, max: 1e9 },
+    default: "1e-7",
+    doc: "An improvement must lower the validation loss by more than this.",
+  },
+  {
+    name: "threads",
+    kind: { type: "int", min: 0, max: 1024 },
+    default: "0",
+    doc: "Threads building histograms; 0 = every CPU the job sees (Node's availableParallelism: the instance's vCPUs on SageMaker). The model is the same for any thread count, so it is not recorded in the model.",
+  },
+  {
+    name: "checkpoint_interval",
+    kind: { type: "string" },
+    default: "0",
+    doc: "Save a checkpoint every N rounds (10) or every N seconds (60s), written atomically, so a job killed without warning (SIGKILL, a lost instance) resumes from the last one and ends with the same model; 0 = only on SIGTERM. Needs a checkpoint directory (SageMaker's checkpoints/ or --checkpoint-dir).",
+  },
+  {
+    name: "monotone_constraints",
+    kind: { type: "string" },
+    default: "",
+    doc: "Features predictions may only rise (1) or only fall (-1) with: by name (distance:1,age:-1; others free) or one 1, -1 or 0 per feature in order ((1,0,-1), XGBoost's form). Enforced in split finding and leaf values; numeric features only.",
+  },
+  {
+    name: "seed",
+    kind: { type: "int", min: 0, max: 4_294_967_295 },
+    default: "0",
+    doc: "Seed of every random draw (binning sample, row and column subsampling). Same seed, data and hyperparameters: same model.",
+  },
 ];
 
 /** Hyperparameters that do not change the model, and so are not recorded in it. */
@@ -102,7 +202,8 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     if (typeof value === "string") given[key] = value;
     else if (typeof value === "number" || typeof value === "boolean") given[key] = String(value);
     else problems.push(`${key}: ${JSON.stringify(value)} is not a string`);
-    if (given[key] !== undefined && given[key].length > MAX_HYPERPARAMETER_LENGTH) problems.push(`${key}: value longer than ${MAX_HYPERPARAMETER_LENGTH} characters`);
+    if (given[key] !== undefined && given[key].length > MAX_HYPERPARAMETER_LENGTH)
+      problems.push(`${key}: value longer than ${MAX_HYPERPARAMETER_LENGTH} characters`);
   }
   const values = new Map<string, string | number>();
   for (const spec of HYPERPARAMETERS) {
@@ -110,15 +211,18 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     if (text === undefined) continue;
     const v = parseValue(spec, text.trim());
     if (typeof v === "string" && spec.kind.type !== "enum" && spec.kind.type !== "string") problems.push(`${spec.name}: ${v}`);
-    else if (spec.kind.type === "enum" && !spec.kind.values.includes(text.trim())) problems.push(`${spec.name}: ${JSON.stringify(text)} is not one of ${spec.kind.values.join(", ")}`);
+    else if (spec.kind.type === "enum" && !spec.kind.values.includes(text.trim()))
+      problems.push(`${spec.name}: ${JSON.stringify(text)} is not one of ${spec.kind.values.join(", ")}`);
     else values.set(spec.name, v);
   }
-  const get = <T extends string | number>(name: string): T => (values.get(name) ?? parseValue(specs.get(name) as HyperparameterSpec, (specs.get(name) as HyperparameterSpec).default as string)) as T;
+  const get = <T extends string | number>(name: string): T =>
+    (values.get(name) ?? parseValue(specs.get(name) as HyperparameterSpec, (specs.get(name) as HyperparameterSpec).default as string)) as T;
   const growPolicy = get<GrowPolicy>("grow_policy");
   const maxLeafNodes = (values.get("max_leaf_nodes") as number | undefined) ?? (growPolicy === "leafwise" ? 31 : 0);
   const maxDepth = (values.get("max_depth") as number | undefined) ?? (growPolicy === "depthwise" ? 6 : 0);
   if (maxLeafNodes === 1) problems.push("max_leaf_nodes: 1 is not allowed (0 = no limit, or at least 2)");
-  if (growPolicy === "depthwise" && maxDepth === 0 && maxLeafNodes === 0) problems.push("grow_policy depthwise needs max_depth or max_leaf_nodes to bound the tree");
+  if (growPolicy === "depthwise" && maxDepth === 0 && maxLeafNodes === 0)
+    problems.push("grow_policy depthwise needs max_depth or max_leaf_nodes to bound the tree");
   const label = values.get("label") as string | undefined;
   if (label !== undefined && label.length === 0) problems.push(`label: must name a column (or be left out for headerless data)`);
   const stoppingMetric = get<string>("early_stopping_metric");
@@ -128,14 +232,18 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     if (problem !== undefined) problems.push(`early_stopping_metric: ${problem}`);
   }
   const scalePosWeight = get<number>("scale_pos_weight");
-  if (scalePosWeight !== 1 && objective !== "auto" && objective !== "binary") problems.push(`scale_pos_weight: applies to binary classification only, objective is ${objective}`);
+  if (scalePosWeight !== 1 && objective !== "auto" && objective !== "binary")
+    problems.push(`scale_pos_weight: applies to binary classification only, objective is ${objective}`);
   const monotone = parseMonotoneConstraints(get<string>("monotone_constraints"));
   if (typeof monotone === "string") problems.push(`monotone_constraints: ${monotone}`);
   const checkpointInterval = parseCheckpointInterval(get<string>("checkpoint_interval"));
   if (typeof checkpointInterval === "string") problems.push(`checkpoint_interval: ${checkpointInterval}`);
   if (problems.length > 0) throw new HyperparameterError(`invalid hyperparameters:\n  ${problems.join("\n  ")}`);
 
-  const categoricalColumns = (get<string>("categorical_columns") || "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const categoricalColumns = (get<string>("categorical_columns") || "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   const params: FitParams = {
     objective: get("objective"),
     maxBins: get("max_bins"),
@@ -163,10 +271,13 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
   for (const spec of HYPERPARAMETERS) {
     // How the work is spread does not change the model: left out of model.json and of a checkpoint's fingerprint.
     if (NOT_RECORDED.has(spec.name)) continue;
-    const v = spec.name === "max_leaf_nodes" ? maxLeafNodes : spec.name === "max_depth" ? maxDepth : values.get(spec.name) ?? spec.default;
+    const v = spec.name === "max_leaf_nodes" ? maxLeafNodes : spec.name === "max_depth" ? maxDepth : (values.get(spec.name) ?? spec.default);
     if (v !== undefined) resolved[spec.name] = String(v);
   }
-  const ignoreColumns = (get<string>("ignore_columns") || "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const ignoreColumns = (get<string>("ignore_columns") || "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   const weightColumn = get<string>("weight_column").trim();
   return {
     params,

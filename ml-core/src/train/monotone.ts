@@ -10,7 +10,10 @@ export type MonotoneSpec = { readonly byName: ReadonlyMap<string, number> } | { 
 
 /** The spec, or a sentence saying what is wrong; undefined for an empty value. */
 export function parseMonotoneConstraints(text: string): MonotoneSpec | string | undefined {
-  const body = text.trim().replace(/^\((.*)\)$/, "$1").trim();
+  const body = text
+    .trim()
+    .replace(/^\((.*)\)$/, "$1")
+    .trim();
   if (body === "") return undefined;
   const items = body.split(",").map((s) => s.trim());
   const direction = (s: string): number | undefined => (s === "1" || s === "+1" ? 1 : s === "-1" ? -1 : s === "0" ? 0 : undefined);
@@ -25,7 +28,8 @@ export function parseMonotoneConstraints(text: string): MonotoneSpec | string | 
     const colon = item.lastIndexOf(":");
     const name = item.slice(0, colon).trim();
     const d = colon > 0 ? direction(item.slice(colon + 1).trim()) : undefined;
-    if (colon <= 0 || name === "" || d === undefined) return `${JSON.stringify(item)} is not feature:1, feature:-1 or feature:0 (or give one 1, -1 or 0 per feature, in order)`;
+    if (colon <= 0 || name === "" || d === undefined)
+      return `${JSON.stringify(item)} is not feature:1, feature:-1 or feature:0 (or give one 1, -1 or 0 per feature, in order)`;
     if (byName.has(name)) return `feature "${name}" is listed twice`;
     byName.set(name, d);
   }
@@ -38,7 +42,8 @@ export function resolveMonotoneConstraints(spec: MonotoneSpec | undefined, featu
   const out = new Int8Array(features.length);
   const problems: string[] = [];
   if ("positional" in spec) {
-    if (spec.positional.length !== features.length) problems.push(`monotone_constraints: ${spec.positional.length} values for ${features.length} features (${features.map((f) => f.name).join(", ")})`);
+    if (spec.positional.length !== features.length)
+      problems.push(`monotone_constraints: ${spec.positional.length} values for ${features.length} features (${features.map((f) => f.name).join(", ")})`);
     else spec.positional.forEach((d, i) => (out[i] = d));
   } else {
     for (const [name, d] of spec.byName) {

@@ -97,14 +97,21 @@ export class TrainingSession {
 
   constructor(input: FitInput, resume?: Checkpoint) {
     const { schema, train, validation, params, mapper } = input;
-    this.input = { schema, hyperparameters: input.hyperparameters, params, train: { dataHash: train.dataHash, nRows: train.nRows }, validation: validation && { nRows: validation.nRows } };
+    this.input = {
+      schema,
+      hyperparameters: input.hyperparameters,
+      params,
+      train: { dataHash: train.dataHash, nRows: train.nRows },
+      validation: validation && { nRows: validation.nRows },
+    };
     const labels = resolveLabels(params.objective, schema.label, train.label, validation?.label);
     this.objective = labels.objective;
     this.classes = labels.classes;
     this.yTrain = labels.yTrain;
     this.yValid = labels.yValid;
     this.fingerprint = fingerprintOf(input);
-    if (params.scalePosWeight !== 1 && this.objective !== "binary") throw new LabelError(`scale_pos_weight applies to binary classification only; the label makes this ${this.objective}`);
+    if (params.scalePosWeight !== 1 && this.objective !== "binary")
+      throw new LabelError(`scale_pos_weight applies to binary classification only; the label makes this ${this.objective}`);
     this.wTrain = trainingWeights(train.weights, this.yTrain, params.scalePosWeight);
     this.wValid = validation?.weights;
     this.trainWeightsAsGiven = train.weights;
@@ -157,7 +164,8 @@ export class TrainingSession {
       numRound: this.input.params.numRound,
       trainLoss: this.booster.currentTrainLoss(),
       validationLoss: this.booster.currentValidationLoss(),
-      validationMetric: metric === undefined || this.booster.stoppingMetric === undefined ? undefined : { name: this.booster.stoppingMetric.name, value: metric },
+      validationMetric:
+        metric === undefined || this.booster.stoppingMetric === undefined ? undefined : { name: this.booster.stoppingMetric.name, value: metric },
     };
   }
 
@@ -252,7 +260,13 @@ export function fingerprintOf(input: Pick<FitInput, "train" | "validation" | "hy
   h.update(input.train.dataHash);
   h.update(input.validation?.dataHash ?? "-");
   const hp = input.hyperparameters;
-  h.update(JSON.stringify(Object.keys(hp).sort().map((k) => [k, hp[k]])));
+  h.update(
+    JSON.stringify(
+      Object.keys(hp)
+        .sort()
+        .map((k) => [k, hp[k]]),
+    ),
+  );
   return `sha256:${h.digest("hex")}`;
 }
 
@@ -290,7 +304,9 @@ export function resolveLabels(objective: Objective | "auto", labelName: string, 
   const classes = [...[...numericValues].sort((a, b) => a - b).map(String), ...[...train.texts].sort()];
   if (classes.length < 2) throw new LabelError(`column "${labelName}" has a single value (${classes[0]}): nothing to classify`);
   if (resolved === "binary" && classes.length !== 2) {
-    throw new LabelError(`objective binary needs exactly 2 label values, column "${labelName}" has ${classes.length} (${classes.slice(0, 10).join(", ")}${classes.length > 10 ? ", …" : ""}); use objective=multiclass`);
+    throw new LabelError(
+      `objective binary needs exactly 2 label values, column "${labelName}" has ${classes.length} (${classes.slice(0, 10).join(", ")}${classes.length > 10 ? ", …" : ""}); use objective=multiclass`,
+    );
   }
   const index = new Map(classes.map((c, i) => [c, i]));
   const encode = (col: LabelColumn, channel: string): Float64Array => {
@@ -299,7 +315,8 @@ export function resolveLabels(objective: Objective | "auto", labelName: string, 
       const code = col.textCode === undefined ? -1 : col.textCode[i]!;
       const name = code < 0 ? String(col.numeric[i]!) : col.texts[code]!;
       const k = index.get(name);
-      if (k === undefined) throw new LabelError(`${channel} label ${JSON.stringify(name)} (row ${i + 1}) is not one of the training classes: ${classes.join(", ")}`);
+      if (k === undefined)
+        throw new LabelError(`${channel} label ${JSON.stringify(name)} (row ${i + 1}) is not one of the training classes: ${classes.join(", ")}`);
       y[i] = k;
     }
     return y;

@@ -30,15 +30,21 @@ export function stoppingMetric(name: string, objective: Objective, nClasses: num
     // A copy for multiclass: the softmax works in place, and these are the booster's running scores.
     const p = rawToOutputs(objective, objective === "multiclass" ? raw.slice(0, n * k) : raw.subarray(0, n), n, k);
     switch (name) {
-      case "rmse": return rmse(y, p, w);
-      case "mae": return mae(y, p, w);
-      case "r2": return r2(y, p, w);
-      case "accuracy": return accuracy(y, p, k, w);
-      case "logloss": return logloss(y, p, k, w);
-      case "f1": return f1(y, p, k, w);
-      default: return auc(y, p, k, w);
+      case "rmse":
+        return rmse(y, p, w);
+      case "mae":
+        return mae(y, p, w);
+      case "r2":
+        return r2(y, p, w);
+      case "accuracy":
+        return accuracy(y, p, k, w);
+      case "logloss":
+        return logloss(y, p, k, w);
+      case "f1":
+        return f1(y, p, k, w);
+      default:
+        return auc(y, p, k, w);
     }
   };
   return { name, higherIsBetter: name === "auc" || name === "accuracy" || name === "f1" || name === "r2", evaluate };
 }
-

@@ -47,7 +47,12 @@ export type JobOutcome =
  * Reads the channels and builds the session (resuming from a matching checkpoint). A function of
  * its own so that the tables go out of scope once the session holds what it needs.
  */
-function startSession(spec: TrainingJobSpec, hp: ReturnType<typeof parseHyperparameters>, io: JobIO, seconds: () => number): { session: TrainingSession; resume: Checkpoint | undefined } {
+function startSession(
+  spec: TrainingJobSpec,
+  hp: ReturnType<typeof parseHyperparameters>,
+  io: JobIO,
+  seconds: () => number,
+): { session: TrainingSession; resume: Checkpoint | undefined } {
   const layout = { ...hp.layout, maxCategories: hp.params.maxBins };
   const { schema, mapper, table: train } = readBinnedTrainingData(spec.trainFiles, "train", layout, hp.params.maxBins, new Random(binningSeed(hp.params.seed)));
   const validation = spec.validationFiles && spec.validationFiles.length > 0 ? readBinnedTable(spec.validationFiles, "validation", schema, mapper) : undefined;
@@ -80,7 +85,8 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
 
   const interval = hp.checkpointInterval;
   const periodic = interval.rounds > 0 || interval.seconds > 0;
-  if (periodic && spec.checkpointDir === undefined) throw new Error("checkpoint_interval needs a checkpoint directory (--checkpoint-dir, or SageMaker's checkpoints/)");
+  if (periodic && spec.checkpointDir === undefined)
+    throw new Error("checkpoint_interval needs a checkpoint directory (--checkpoint-dir, or SageMaker's checkpoints/)");
   let lastSaved = performance.now();
   const numRound = hp.params.numRound;
   const group = Math.max(1, Math.floor(numRound / 10));
@@ -99,7 +105,11 @@ export async function runTrainingJob(spec: TrainingJobSpec, io: JobIO): Promise<
     while (!session.done) {
       if (io.stopRequested() && spec.checkpointDir !== undefined) return stop();
       session.step();
-      if (periodic && !session.done && (interval.rounds > 0 ? session.round % interval.rounds === 0 : performance.now() - lastSaved >= interval.seconds * 1000)) {
+      if (
+        periodic &&
+        !session.done &&
+        (interval.rounds > 0 ? session.round % interval.rounds === 0 : performance.now() - lastSaved >= interval.seconds * 1000)
+      ) {
         const file = saveCheckpoint(spec.checkpointDir as string, session.checkpoint());
         lastSaved = performance.now();
         io.progress(`saved a checkpoint at round ${session.round} to ${file}`);
