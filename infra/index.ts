@@ -68,11 +68,12 @@ const executionRoleArgs = { ...account, store, repositoryArns: images.arns };
 const trainingRole = new ExecutionRole("training-execution", { ...executionRoleArgs, duty: "training" }, opts);
 // Fixed per stack: clients, alarms, the log group and the roles' policies know it before it exists.
 const plannedEndpointName = `${config.modelName}-${config.stack}`;
-const hostingRole = new ExecutionRole(
-  "hosting-execution",
-  { ...executionRoleArgs, duty: "hosting", rollbackAlarmPrefix: rollbackAlarmPrefix(plannedEndpointName) },
-  opts,
-);
+// The hosting role and the endpoint-updater exist only where SageMaker serves; a Kubernetes stack's
+// pods have their own identity (PodIdentity) and its `pulumi up` changes a Deployment.
+const servesOnSageMaker = config.serving.target === "sagemaker";
+const hostingRole = servesOnSageMaker
+  ? new ExecutionRole("hosting-execution", { ...executionRoleArgs, duty: "hosting", rollbackAlarmPrefix: rollbackAlarmPrefix(plannedEndpointName) }, opts)
+  : undefined;
 
 const registry = new ModelRegistry("registry", { modelName: config.modelName }, { ...opts, retainOnDelete: config.artifactStore.retainOnDelete });
 
@@ -90,7 +91,7 @@ const self =
 // Nothing to serve until a version is pinned (the first `ml-deploy` promotion writes it). Where it
 // is served is `serving.target`: a SageMaker endpoint, or an existing Kubernetes cluster.
 const endpoint =
-  config.model && isSageMakerStack(config)
+  config.model && isSageMakerStack(config) && hostingRole
     ? new InferenceEndpoint(
         ENDPOINT,
         {
@@ -202,23 +203,25 @@ const deployer = new DeployerRole("deployer", deployerArgs, opts);
 
 // `pulumi up` of a model change runs as this role (assumed by the deployer), never as the deployer
 // or an administrator.
-const updater = new EndpointUpdaterRole(
-  "endpoint-updater",
-  {
-    ...account,
-    // The `stack` default tag (platformTags) tells this stack's Models and configs from other stacks'.
-    stackTag: { key: "stack", value: platformTags(config).stack! },
-    endpointName: plannedEndpointName,
-    namePrefixes: endpointNamePrefixes(ENDPOINT),
-    hostingRoleArn: hostingRole.arn,
-    kmsKeyArn: store.key.arn,
-    requireNetworkIsolation: config.serving.target === "sagemaker" && config.serving.mode === "instances",
-    deployerRoleArn: deployer.arn,
-    trustedPrincipalArns: config.updater.trustedPrincipalArns,
-  },
-  opts,
-);
-deployer.attachPermissions(updater.arn);
+const updater = hostingRole
+  ? new EndpointUpdaterRole(
+      "endpoint-updater",
+      {
+        ...account,
+        // The `stack` default tag (platformTags) tells this stack's Models and configs from other stacks'.
+        stackTag: { key: "stack", value: platformTags(config).stack! },
+        endpointName: plannedEndpointName,
+        namePrefixes: endpointNamePrefixes(ENDPOINT),
+        hostingRoleArn: hostingRole.arn,
+        kmsKeyArn: store.key.arn,
+        requireNetworkIsolation: config.serving.target === "sagemaker" && config.serving.mode === "instances",
+        deployerRoleArn: deployer.arn,
+        trustedPrincipalArns: config.updater.trustedPrincipalArns,
+      },
+      opts,
+    )
+  : undefined;
+if (updater) deployer.attachPermissions(updater.arn);
 
 const approver = new ApproverRole(
   "approver",
@@ -242,12 +245,12 @@ export const promotedModelsUri = pulumi.interpolate`s3://${store.artifacts.name}
 /** The role training jobs run as (`ml-deploy train` passes it). */
 export const trainingRoleArn = trainingRole.arn;
 /** The role the endpoint's model runs as. */
-export const hostingRoleArn = hostingRole.arn;
+export const hostingRoleArn = hostingRole?.arn;
 /** @deprecated Same as trainingRoleArn; kept while `ml-deploy train` reads this name. */
 export const executionRoleArn = trainingRole.arn;
 export const deployerRoleArn = deployer.arn;
 /** The identity of `pulumi up` of a model change: run it with ML_PLATFORM_PROVIDER_ROLE_ARN set to this (PROVIDER_ROLE_ENV). */
-export const updaterRoleArn = updater.arn;
+export const updaterRoleArn = updater?.arn;
 /** The role that approves or rejects this stage's versions. */
 export const approverRoleArn = approver.arn;
 export { deployerStage };

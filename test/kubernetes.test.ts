@@ -38,7 +38,7 @@ describe("the dev-k8s stack", () => {
     expect(plan.outputs.endpointName).toBeUndefined();
   });
 
-  it("still creates the platform's target-independent parts: store, key, registry, repositories, roles", () => {
+  it("still creates the platform's target-independent parts (store, key, registry, repositories, roles), and no SageMaker-only role", () => {
     // Datasets, artifacts, and the access-log bucket both log to.
     expect(ofType(plan, "aws:s3/bucket:Bucket")).toHaveLength(3);
     one(plan, "aws:kms/key:Key");
@@ -48,7 +48,8 @@ describe("the dev-k8s stack", () => {
       ofType(plan, "aws:iam/role:Role")
         .map((r) => r.name)
         .sort(),
-    ).toEqual(["approver-role", "deployer-role", "endpoint-updater-role", "hosting-execution-role", "serving-identity-role", "training-execution-role"]);
+    ).toEqual(["approver-role", "deployer-role", "serving-identity-role", "training-execution-role"]);
+    // SageMaker's hosting role and endpoint-updater have nothing to do on a Kubernetes stack.
   });
 
   it("deploys every Kubernetes object through the provider of the configured kubeconfig context, creating no cluster", () => {
