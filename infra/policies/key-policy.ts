@@ -81,15 +81,8 @@ export function platformKeyPolicy({ accountId, partition, region }: KeyPolicyArg
       Sid: "CloudWatchLogsEncryptsThisAccountsLogGroups",
       Effect: "Allow",
       Principal: { Service: `logs.${region}.amazonaws.com` },
-      Action: [
-        "kms:Encrypt",
-        "kms:Decrypt",
-        "kms:ReEncryptFrom",
-        "kms:ReEncryptTo",
-        "kms:GenerateDataKey",
-        "kms:GenerateDataKeyWithoutPlaintext",
-        "kms:DescribeKey",
-      ],
+      // Exactly the use of the key on data, as the account's identities get it.
+      Action: [...KEY_USE_ACTIONS],
       Resource: "*",
       Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${partition}:logs:${region}:${accountId}:log-group:*` } },
     },
