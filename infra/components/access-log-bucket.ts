@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { accessLogBucketPolicy } from "../policies/bucket-policy";
+import { bucketGuardrails } from "./secure-bucket";
 
 export interface AccessLogBucketArgs {
   readonly accountId: pulumi.Input<string>;
@@ -44,19 +45,9 @@ export class AccessLogBucket extends pulumi.ComponentResource {
     this.bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: args.forceDestroy ?? false }, { ...child, retainOnDelete: opts?.retainOnDelete });
     const bucketId = this.bucket.id;
     // ACLs disabled: log delivery is granted by the bucket policy instead of the log-delivery group ACL.
-    this.ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucketId, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
-    this.publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucketId,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      child,
-    );
-    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucketId, versioningConfiguration: { status: "Enabled" } }, child);
+    const { ownership, publicAccess, versioning } = bucketGuardrails(name, bucketId, this);
+    this.ownership = ownership;
+    this.publicAccess = publicAccess;
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
       {

@@ -40,35 +40,7 @@ export class SecureBucket extends pulumi.ComponentResource {
     this.bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy }, { ...child, retainOnDelete: opts?.retainOnDelete });
     const bucketId = this.bucket.id;
 
-    const ownership = new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      {
-        bucket: bucketId,
-        rule: { objectOwnership: "BucketOwnerEnforced" },
-      },
-      child,
-    );
-
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucketId,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      child,
-    );
-
-    const versioning = new aws.s3.BucketVersioning(
-      `${name}-versioning`,
-      {
-        bucket: bucketId,
-        versioningConfiguration: { status: "Enabled" },
-      },
-      child,
-    );
+    const { ownership, publicAccess, versioning } = bucketGuardrails(name, bucketId, this);
 
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
@@ -124,4 +96,21 @@ export class SecureBucket extends pulumi.ComponentResource {
     this.name = this.bucket.bucket;
     this.registerOutputs({ arn: this.arn, name: this.name });
   }
+}
+
+/**
+ * What every platform bucket has, whatever it holds: ACLs disabled (bucket owner enforced), all
+ * public access blocked, versioning on. Children of `parent`, named `<name>-ownership`,
+ * `<name>-public-access` and `<name>-versioning`.
+ */
+export function bucketGuardrails(name: string, bucketId: pulumi.Input<string>, parent: pulumi.Resource) {
+  const child = { parent };
+  const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucketId, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
+  const publicAccess = new aws.s3.BucketPublicAccessBlock(
+    `${name}-public-access`,
+    { bucket: bucketId, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+    child,
+  );
+  const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucketId, versioningConfiguration: { status: "Enabled" } }, child);
+  return { ownership, publicAccess, versioning };
 }
