@@ -1,11 +1,4 @@
-import {
-  CONFIG_NAMESPACE,
-  parseStackSettings,
-  platformSettingsSchema,
-  type PlatformSettings,
-  type PromotionSettings,
-  type TrainingSettings,
-} from "@ml-platform/contract";
+import { CONFIG_NAMESPACE, parseStackSettings, type PlatformSettings, type PromotionSettings, type TrainingSettings } from "@ml-platform/contract";
 
 /**
  * A stack's config (`stacks/Pulumi.<stack>.yaml`) as the commands see it. The schema is the
@@ -14,10 +7,6 @@ import {
  */
 export { CONFIG_NAMESPACE };
 export type { PromotionSettings, TrainingSettings };
-
-export const pinnedModelSchema = platformSettingsSchema.shape.model;
-export const trainingSchema = platformSettingsSchema.shape.training;
-export const promotionSchema = platformSettingsSchema.shape.promotion;
 
 /**
  * The pinned version, read field by field: `packageArn`, or `artifactUri` + `image`; newest first
