@@ -1,12 +1,7 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { hasInstanceStorage } from "@ml-platform/deploy-scripts/dist/aws/limits";
-import { trainingJobInput } from "@ml-platform/deploy-scripts";
-import { parseSettings } from "@ml-platform/deploy-scripts/dist/config/stack-file";
-import { stackOutputsSchema } from "@ml-platform/deploy-scripts/dist/stacks/gateway";
+import { stackOutputsSchema } from "@ml-platform/contract";
+import { StackFiles, trainingJobInput } from "@ml-platform/deploy-scripts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STACKS_DIR, type PlanResult } from "../infra/offline/mock-run";
-import { hasLocalInstanceStorage } from "../infra/policy-pack/lib/instance-storage";
 import { TRAINING_JOB_RULES, validateTrainingJobRequest, type TrainingJobRequest } from "../infra/policy-pack/policies";
 import { planStack } from "./helpers/platform";
 
@@ -79,25 +74,6 @@ describe("training job rules (pure functions over a CreateTrainingJob request)",
     expect(new Set(TRAINING_JOB_RULES.map((r) => r.name)).size).toBe(TRAINING_JOB_RULES.length);
     for (const rule of TRAINING_JOB_RULES) expect(rule.description.length, rule.name).toBeGreaterThan(20);
   });
-
-  it.each([
-    "ml.m5.large",
-    "ml.m5d.xlarge",
-    "ml.c6id.2xlarge",
-    "ml.g4dn.xlarge",
-    "ml.g5.2xlarge",
-    "ml.g6.xlarge",
-    "ml.p3.2xlarge",
-    "ml.p3dn.24xlarge",
-    "ml.p4d.24xlarge",
-    "ml.p5.48xlarge",
-    "ml.trn1.2xlarge",
-    "ml.inf2.xlarge",
-    "ml.c6i.xlarge",
-    "ml.r5d.large",
-  ])("agrees with the deploy tool on whether %s has local instance storage", (type) => {
-    expect(hasLocalInstanceStorage(type)).toBe(hasInstanceStorage(type));
-  });
 });
 
 describe("the deploy tool's real CreateTrainingJob requests", () => {
@@ -107,8 +83,8 @@ describe("the deploy tool's real CreateTrainingJob requests", () => {
   });
 
   /** What `ml-deploy train --stack <stack>` sends: the stack file's settings and the program's outputs. */
-  function requestFor(stack: string, training: Record<string, unknown> = {}): TrainingJobRequest {
-    const settings = parseSettings(stack, fs.readFileSync(path.join(STACKS_DIR, `Pulumi.${stack}.yaml`), "utf8"));
+  async function requestFor(stack: string, training: Record<string, unknown> = {}): Promise<TrainingJobRequest> {
+    const { settings } = await new StackFiles(STACKS_DIR).read(stack);
     const outputs = stackOutputsSchema.parse(plans[stack].outputs);
     return trainingJobInput({
       jobName: `flight-delays-${stack}-20250101-000000`,
@@ -123,20 +99,20 @@ describe("the deploy tool's real CreateTrainingJob requests", () => {
     }) as TrainingJobRequest;
   }
 
-  it.each(["dev", "staging", "prod"])("%s: passes every training rule, single-instance inter-container encryption included", (stack) => {
-    const request = requestFor(stack);
+  it.each(["dev", "staging", "prod"])("%s: passes every training rule, single-instance inter-container encryption included", async (stack) => {
+    const request = await requestFor(stack);
     expect(request.ResourceConfig?.InstanceCount).toBe(1);
     expect(validateTrainingJobRequest(request)).toEqual([]);
   });
 
-  it("a distributed job from the builder passes every training rule, inter-container encryption included", () => {
-    const request = requestFor("prod", { instanceCount: 2 });
+  it("a distributed job from the builder passes every training rule, inter-container encryption included", async () => {
+    const request = await requestFor("prod", { instanceCount: 2 });
     expect(request.EnableInterContainerTrafficEncryption).toBe(true);
     expect(validateTrainingJobRequest(request)).toEqual([]);
   });
 
-  it("a job on local NVMe storage from the builder passes: no volume key is demanded where SageMaker rejects it", () => {
-    const request = requestFor("staging", { instanceType: "ml.m5d.xlarge", instanceCount: 2 });
+  it("a job on local NVMe storage from the builder passes: no volume key is demanded where SageMaker rejects it", async () => {
+    const request = await requestFor("staging", { instanceType: "ml.m5d.xlarge", instanceCount: 2 });
     expect(request.ResourceConfig?.VolumeKmsKeyId).toBeUndefined();
     expect(validateTrainingJobRequest(request)).toEqual([]);
   });
