@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { baseDirFromEnv, channelFiles, contractPaths, listDataFiles, readHyperparametersFile, TRAIN_CHANNEL, VALIDATION_CHANNEL } from "./contract";
 import { runTrainingJob, type JobIO, type JobOutcome, type TrainingJobSpec } from "../train/training-job";
+import { baselineFromBins, writeBaseline, type Baseline } from "../profile/baseline";
 
 /** Exit status after a SIGTERM stop with a saved checkpoint (128 + SIGTERM, the shell's convention). */
 export const EXIT_STOPPED = 143;
@@ -50,7 +51,7 @@ async function train(opts: TrainOptions): Promise<JobOutcome> {
   if (!contract) {
     try {
       if (opts.modelDir === undefined) throw new Error("--model-dir is required with --train");
-      return await runTrainingJob(convenienceSpec(opts, opts.modelDir), io);
+      return await trainWithBaseline(convenienceSpec(opts, opts.modelDir), io);
     } finally {
       stop.dispose();
     }
@@ -68,7 +69,7 @@ async function train(opts: TrainOptions): Promise<JobOutcome> {
       modelDir: paths.modelDir,
       checkpointDir: opts.checkpointDir ?? paths.checkpointDir,
     };
-    return await runTrainingJob(spec, io);
+    return await trainWithBaseline(spec, io);
   } catch (e) {
     // SageMaker shows this file's text as the job's FailureReason.
     fs.mkdirSync(paths.outputDir, { recursive: true });
@@ -77,6 +78,14 @@ async function train(opts: TrainOptions): Promise<JobOutcome> {
   } finally {
     stop.dispose();
   }
+}
+
+/** The job, with the training data's baseline statistics written beside the model (statistics.json, constraints.json). */
+async function trainWithBaseline(spec: TrainingJobSpec, io: JobIO): Promise<JobOutcome> {
+  let baseline: Baseline | undefined;
+  const outcome = await runTrainingJob(spec, { ...io, trainingData: (d) => (baseline = baselineFromBins(d.schema, d.mapper, d.table)) });
+  if (outcome.status === "completed" && baseline !== undefined) writeBaseline(spec.modelDir, baseline);
+  return outcome;
 }
 
 function convenienceSpec(opts: TrainOptions, modelDir: string): TrainingJobSpec {

@@ -2,7 +2,9 @@
  * One training job, whichever way it was started (SageMaker contract or the convenience CLI form):
  * hyperparameters → data → rounds (with checkpoint on request) → model directory and metric lines.
  */
-import { readBinnedTable, readBinnedTrainingData } from "./binned-data";
+import { readBinnedTable, readBinnedTrainingData, type BinnedTable } from "./binned-data";
+import type { BinMapper } from "../gbdt/binning";
+import type { DataSchema } from "../data/table";
 import { Random } from "../gbdt/random";
 import { formatMetricLine } from "../eval/metrics";
 import { binningSeed, fingerprintOf, TrainingSession, type Checkpoint } from "./session";
@@ -27,6 +29,8 @@ export interface JobIO {
   metric(line: string): void;
   /** True once the job was asked to stop (SIGTERM). Polled between rounds. */
   stopRequested(): boolean;
+  /** Called once the training channel is read into bins (the baseline statistics are taken from them). */
+  trainingData?(data: { schema: DataSchema; mapper: BinMapper; table: BinnedTable }): void;
 }
 
 export type JobOutcome =
@@ -55,6 +59,7 @@ function startSession(
 ): { session: TrainingSession; resume: Checkpoint | undefined } {
   const layout = { ...hp.layout, maxCategories: hp.params.maxBins };
   const { schema, mapper, table: train } = readBinnedTrainingData(spec.trainFiles, "train", layout, hp.params.maxBins, new Random(binningSeed(hp.params.seed)));
+  io.trainingData?.({ schema, mapper, table: train });
   const validation = spec.validationFiles && spec.validationFiles.length > 0 ? readBinnedTable(spec.validationFiles, "validation", schema, mapper) : undefined;
   io.progress(
     `read ${train.nRows} training rows${validation ? ` and ${validation.nRows} validation rows` : ""}; ` +
