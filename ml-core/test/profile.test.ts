@@ -109,7 +109,9 @@ describe("baseline statistics of the training data", () => {
 
   it("ml-core train writes statistics.json and constraints.json beside model.json", () => {
     const out = path.join(dir, "model");
-    const r = spawnSync(process.execPath, [BIN, "train", "--train", trainFile, "--model-dir", out, "--hp", "label=y", "--hp", "num_round=3"], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [BIN, "train", "--train", trainFile, "--model-dir", out, "--hp", "label=y", "--hp", "num_round=3"], {
+      encoding: "utf8",
+    });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     const stats = parseStatistics(fs.readFileSync(path.join(out, STATISTICS_FILE), "utf8"), STATISTICS_FILE);

@@ -125,7 +125,12 @@ export function baselineFromBins(schema: DataSchema, mapper: BinMapper, table: {
       const s = f.inferred_type === "String" ? f.string_statistics : f.numerical_statistics;
       const completeness = n === 0 ? 0 : s.common.num_present / n;
       return f.inferred_type === "String"
-        ? { name: f.name, inferred_type: f.inferred_type, completeness, string_constraints: { domains: f.string_statistics.distribution.categorical.buckets.map((b) => b.value) } }
+        ? {
+            name: f.name,
+            inferred_type: f.inferred_type,
+            completeness,
+            string_constraints: { domains: f.string_statistics.distribution.categorical.buckets.map((b) => b.value) },
+          }
         : { name: f.name, inferred_type: f.inferred_type, completeness };
     }),
   };
@@ -202,7 +207,8 @@ export function parseStatistics(text: string, where: string): BaselineStatistics
       count(b.count, `${bt}.count`);
       if (f.inferred_type === "String" ? typeof b.value !== "string" : typeof b.upper_bound !== "number") fail(bt, "has no value or upper_bound");
     });
-    if (f.inferred_type !== "String" && f.inferred_type !== "Fractional" && f.inferred_type !== "Integral") fail(`${at}.inferred_type`, `is ${JSON.stringify(f.inferred_type)}`);
+    if (f.inferred_type !== "String" && f.inferred_type !== "Fractional" && f.inferred_type !== "Integral")
+      fail(`${at}.inferred_type`, `is ${JSON.stringify(f.inferred_type)}`);
   });
   return doc as unknown as BaselineStatistics;
 }
