@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { approveCommand, rejectCommand } from "./commands/approve";
 import { deployCommand } from "./commands/deploy";
+import { driftCommand } from "./commands/drift";
 import { imagesCommand } from "./commands/images";
 import { localCommand } from "./commands/local";
 import { promoteCommand } from "./commands/promote";
@@ -29,6 +30,7 @@ export function createProgram(deps: () => Deps): Command {
     smokeCommand,
     rollbackCommand,
     statusCommand,
+    driftCommand,
     localCommand,
   ]) {
     program.addCommand(factory(deps).exitOverride());

@@ -20,13 +20,15 @@ const ROOMS: Readonly<Record<string, { readonly paths: readonly string[]; readon
   // One file per verb: parse options, call a domain module, format its result.
   commands: {
     paths: ["src/commands/"],
-    mayImport: ["cli", "images", "training", "registry", "promotion", "smoke", "local", "output", "errors"],
+    mayImport: ["cli", "images", "training", "registry", "promotion", "smoke", "local", "drift", "output", "errors"],
     notWithin: true,
   },
   // commander helpers every command uses (options, the collect-then-print action).
   cli: { paths: ["src/cli.ts"], mayImport: ["context"] },
   // Domain rooms, from the last step of the lifecycle to the first.
-  local: { paths: ["src/local/"], mayImport: ["training", "registry", "smoke", ...BASE] },
+  local: { paths: ["src/local/"], mayImport: ["training", "registry", "smoke", "drift", ...BASE] },
+  // Captured requests against the served version's training baseline.
+  drift: { paths: ["src/drift/"], mayImport: ["registry", "smoke", ...BASE] },
   promotion: { paths: ["src/promotion/"], mayImport: ["registry", "smoke", "images", ...BASE] },
   registry: { paths: ["src/registry/"], mayImport: ["training", ...BASE] },
   training: { paths: ["src/training/"], mayImport: ["images", ...BASE] },

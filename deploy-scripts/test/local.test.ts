@@ -75,6 +75,29 @@ describe("ml-deploy local: the whole lifecycle on this machine", () => {
     expect(result.smoke.passed).toBe(true);
   });
 
+  it("captures the smoke requests as SageMaker data capture and measures them against the training baseline", () => {
+    const result = JSON.parse(runs[0].stdout);
+    // ml-core train wrote the baseline beside the model, so it ships in model.tar.gz.
+    for (const file of ["statistics.json", "constraints.json"]) expect(fs.existsSync(path.join(result.modelDir, file))).toBe(true);
+    const captureDir = path.join(tmp, "work", "runs", result.runId, "data-capture", result.runId, "local");
+    const files = (fs.readdirSync(captureDir, { recursive: true }) as string[]).filter((f) => f.endsWith(".jsonl"));
+    const records = files.flatMap((f) =>
+      fs
+        .readFileSync(path.join(captureDir, f), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    );
+    expect(records.map((r) => r.captureData.endpointInput.observedContentType)).toEqual(["text/csv", "text/csv", "application/json"]);
+    expect(records[0].captureData.endpointOutput).toMatchObject({ mode: "OUTPUT", encoding: "JSON" });
+    // The warm-up, then 5 rows as CSV and as JSON: too few for a verdict, but every feature is measured.
+    expect(result.drift.rows).toBe(15);
+    expect(result.drift.features.map((f: { name: string }) => f.name)).toEqual(["departure_hour", "weekday", "month", "distance", "origin", "destination"]);
+    expect(result.drift.features.every((f: { verdict: string }) => f.verdict === "too few rows")).toBe(true);
+    expect(runs[0].stderr).toContain("==> Drift of the captured requests");
+    expect(runs[0].stderr).toMatch(/departure_hour\s+numeric\s+\d+\.\d{4}\s+too few rows/);
+  });
+
   it("shows each step's progress", () => {
     for (const step of ["Training", "Evaluating", "Registering", "Serving", "Smoke-testing", "Stopping the server"])
       expect(runs[0].stderr).toContain(`==> ${step}`);

@@ -9,7 +9,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { DATASET_CHANNELS, FILES, VALIDATION_CHANNEL } from "@ml-platform/contract";
-import { MODEL_FILE, modelIdentity } from "@ml-platform/ml-core";
+import { MODEL_FILE, modelIdentity, type DriftReport } from "@ml-platform/ml-core";
 import type { StackSettings } from "../config/settings";
 import { CliError } from "../errors";
 import type { Output } from "../output";
@@ -22,6 +22,8 @@ import { httpTransport } from "../smoke/transports";
 import { resolveHyperparameters } from "../training/hyperparameters";
 import { hyperparameterSources } from "../training/job";
 import { contentDigest, LocalModelRegistry } from "./registry";
+import { capturingTransport, localDrift } from "../drift/local";
+import { formatDriftTable } from "../drift/format";
 
 /** How long `ml-core serve` may take to answer /ping (SageMaker allows a container far longer). */
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -57,6 +59,8 @@ export interface LifecycleResult {
   readonly registryDir: string;
   readonly endpoint: string;
   readonly smoke: SmokeResult;
+  /** The smoke requests, captured as an endpoint's data capture, against the training baseline. */
+  readonly drift: DriftReport;
   readonly secondsByStep: Record<string, number>;
 }
 
@@ -125,6 +129,7 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
   const endpoint = `http://127.0.0.1:${port}`;
   const server = await timed("serve", () => startServer(opts.mlCoreBin, base, port, out));
   let smoke: SmokeResult;
+  const captureDir = path.join(opts.workDir, "runs", runId, "data-capture");
   try {
     out.info(`listening on ${endpoint}`);
     out.step(`Smoke-testing ${endpoint} with the cloud smoke test's client`);
@@ -132,7 +137,10 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
     const sample = sampleFromCsv(validation, { label, maxRows: opts.smokeRows });
     // The registered identity must be what answers: the same check as a promotion's smoke test.
     smoke = await timed("smoke", () =>
-      runSmoke(httpTransport(endpoint), sample, { maxLatencyMs: settings.promotion.smokeMaxLatencyMs, expectedIdentity: version.metadata[META.modelIdentity] }),
+      runSmoke(capturingTransport(httpTransport(endpoint), captureDir, runId), sample, {
+        maxLatencyMs: settings.promotion.smokeMaxLatencyMs,
+        expectedIdentity: version.metadata[META.modelIdentity],
+      }),
     );
     for (const r of smoke.requests) out.info(`${r.name}: ${r.latencyMs} ms${r.problems.length ? ` - ${r.problems.join("; ")}` : ""}`);
   } finally {
@@ -140,8 +148,11 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
     await stopServer(server);
   }
   if (!smoke.passed) throw new CliError("the local smoke test failed", { details: [...smoke.problems] });
+  out.step(`Drift of the captured requests (${captureDir}) against the training baseline`);
+  const drift = await localDrift(modelDir, captureDir);
+  for (const line of formatDriftTable(drift)) out.info(line);
 
-  return { runId, trainingDir: base, modelDir, metrics, gateFailures, version, registryDir, endpoint, smoke, secondsByStep: timings };
+  return { runId, trainingDir: base, modelDir, metrics, gateFailures, version, registryDir, endpoint, smoke, drift, secondsByStep: timings };
 }
 
 /**
