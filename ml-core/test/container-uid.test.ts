@@ -92,7 +92,7 @@ describe.skipIf(!isRoot)(
       expect(run.status, run.stderr).toBe(0);
       expect(fs.statSync(path.join(base, "model", MODEL_FILE)).uid).toBe(UID);
       const added = tree(base).filter((f) => !before.includes(f));
-      expect(added.sort()).toEqual(["model/metrics.json", "model/model.json"]);
+      expect(added.sort()).toEqual(["model/constraints.json", "model/metrics.json", "model/model.json", "model/statistics.json"]);
       expect(tree(home)).toEqual([]);
       expect(tree(cwd)).toEqual([]);
     }, 60_000);
