@@ -218,7 +218,7 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
     const spot = t.spot ? { low: 1 - SPOT_TRAINING_MAX_SAVINGS, expected: 1, high: 1 } : same(1);
     line(
       METERS.training(t.instanceType),
-      `training: runs × ${t.instanceCount} × ${t.instanceType}${t.spot ? " (spot: low case saves the most AWS states)" : ""}`,
+      `training: runs × ${t.instanceCount} × ${t.instanceType}${t.spot ? ` (managed spot: the low case takes AWS's "up to ${SPOT_TRAINING_MAX_SAVINGS * 100}%" saving, expected and high none)` : ""}`,
       [],
       instanceHours,
       { factor: spot },
