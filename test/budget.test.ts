@@ -149,6 +149,35 @@ describe("refresh-pricing (the Price List API, mocked)", () => {
     ).toBe(0.023);
   });
 
+  it("matches region-prefixed usage types by substring (CloudWatch alarms, serverless inference)", async () => {
+    pricing.reset();
+    pricing
+      .on(GetProductsCommand)
+      .resolvesOnce({ PriceList: [product("GDMKAEDCSYJAKBZQ", "Alarms", [{ usd: "0.1000000000" }])] })
+      .resolvesOnce({ PriceList: [product("SRVLS1GB", "Second", [{ usd: "0.0000200000" }])] });
+    const queries = meterQueries({ hosting: [], training: [] });
+    const alarm = await queryPrice(
+      client,
+      "eu-west-1",
+      queries.find((q) => q.meter === "cloudwatch/alarm-metric")!,
+    );
+    expect(alarm).toMatchObject({ usd: 0.1, unit: "alarm-metric-month", source: "AWS Price List API: AmazonCloudWatch SKU GDMKAEDCSYJAKBZQ" });
+    expect(pricing.commandCalls(GetProductsCommand)[0].args[0].input).toMatchObject({
+      ServiceCode: "AmazonCloudWatch",
+      Filters: [
+        { Type: "TERM_MATCH", Field: "regionCode", Value: "eu-west-1" },
+        { Type: "CONTAINS", Field: "usagetype", Value: "CW:AlarmMonitorUsage" },
+      ],
+    });
+    // The 1 GB size's per-second price is the GB-second price.
+    const serverless = await queryPrice(
+      client,
+      "eu-west-1",
+      queries.find((q) => q.meter === "sagemaker/serverless-inference")!,
+    );
+    expect(serverless).toMatchObject({ usd: 0.00002, unit: "GB-second" });
+  });
+
   it("leaves an ambiguous answer unpriced and keeps an earlier figure, noting the failed refresh", async () => {
     pricing.reset();
     pricing.on(GetProductsCommand).resolves({ PriceList: [product("A", "Hrs", [{ usd: "1" }]), product("B", "Hrs", [{ usd: "2" }])] });
