@@ -10,9 +10,10 @@ import { engineView, runStackPolicy } from "./helpers/policy-harness";
 import { planStack } from "./helpers/platform";
 
 const plans: Record<string, PlanResult> = {};
+// Running the program once per stack takes seconds; more on a loaded machine than the default 10 s.
 beforeAll(async () => {
   for (const stack of ["dev", "prod"]) plans[stack] = await planStack(stack);
-});
+}, 120_000);
 
 const budgetRule = policies.find((p) => p.name === "stack-monthly-budget")!;
 
