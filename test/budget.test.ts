@@ -10,29 +10,41 @@ import { engineView, runStackPolicy } from "./helpers/policy-harness";
 import { planStack } from "./helpers/platform";
 
 const plans: Record<string, PlanResult> = {};
+// Running the program once per stack takes seconds; more on a loaded machine than the default 10 s.
 beforeAll(async () => {
   for (const stack of ["dev", "prod"]) plans[stack] = await planStack(stack);
-});
+}, 120_000);
 
 const budgetRule = policies.find((p) => p.name === "stack-monthly-budget")!;
 
 describe("the stack-monthly-budget rule", () => {
-  it("passes prod within its budget (the config `npm run plan -- prod --budget-config` prints)", async () => {
-    const config = budgetPolicyConfig("prod") as Record<string, Record<string, unknown>>;
-    expect(config["stack-monthly-budget"]).toMatchObject({ monthlyUsd: 1500, region: "eu-west-1" });
-    const outcome = await runStackPolicy(budgetRule, engineView(plans.prod).outputs, config);
+  it("passes dev within its budget (the config `npm run plan -- dev --budget-config` prints)", async () => {
+    const config = budgetPolicyConfig("dev") as Record<string, Record<string, unknown>>;
+    expect(config["stack-monthly-budget"]).toMatchObject({ monthlyUsd: 50, region: "eu-west-1" });
+    const outcome = await runStackPolicy(budgetRule, engineView(plans.dev).outputs, config);
     expect(outcome).toEqual({ violations: [] });
   });
 
   it("reports a stack over its budget, naming the estimate, the budget and the largest lines", async () => {
     const config = budgetPolicyConfig("prod") as Record<string, Record<string, unknown>>;
-    // Priced in eu-west-1: data processed ($0.92), training volumes, the key ($1): about $2 expected.
-    const tight = { "stack-monthly-budget": { ...config["stack-monthly-budget"], monthlyUsd: 1 } };
+    // Priced in eu-west-1 (see the plan's table): logs ingestion 20 GB × $0.57 = $11.40, logs
+    // storage 20 GB × 365/30.4 months × $0.03 = $7.20, S3 200 GB × $0.023 = $4.60, ...: $29.76.
+    const tight = { "stack-monthly-budget": { ...config["stack-monthly-budget"], monthlyUsd: 10 } };
     const { violations } = await runStackPolicy(budgetRule, engineView(plans.prod).outputs, tight);
     expect(violations).toHaveLength(1);
     expect(violations[0].message).toMatch(
-      /^the stack's expected monthly cost is \$2\.00, over its budget of \$1\.00 \(largest: kms\/key \$1\.00, sagemaker\/data-processed \$0\.92, .*; 10 unpriced lines not counted\)$/,
+      /^the stack's expected monthly cost is \$29\.76, over its budget of \$10\.00 \(largest: cloudwatch\/logs-ingestion \$11\.40, cloudwatch\/logs-storage \$7\.20, s3\/standard-storage \$4\.60; 5 unpriced lines not counted\)$/,
     );
+  });
+
+  it("cannot confirm prod's budget while its instances have no price, unless told to accept that", async () => {
+    const config = budgetPolicyConfig("prod") as Record<string, Record<string, unknown>>;
+    const { violations } = await runStackPolicy(budgetRule, engineView(plans.prod).outputs, config);
+    expect(violations.map((v) => v.message)).toEqual([
+      "the budget of $1500.00 cannot be confirmed: the pricing table has no eu-west-1 price for sagemaker/hosting/ml.c6i.xlarge, billed without traffic (the priced lines come to $29.76). Run `npm run refresh-pricing -- --region eu-west-1`, or set allowUnpricedIdle to accept it.",
+    ]);
+    const accepting = { "stack-monthly-budget": { ...config["stack-monthly-budget"], allowUnpricedIdle: true } };
+    expect(await runStackPolicy(budgetRule, engineView(plans.prod).outputs, accepting)).toEqual({ violations: [] });
   });
 
   it("does not apply without a budget, and says what is missing when the config lacks the usage profile", async () => {
@@ -63,6 +75,9 @@ describe("the cost in the plan", () => {
   it("shows what prod adds to dev", () => {
     const d = diffCosts("dev", costOf(plans.dev), "prod", costOf(plans.prod));
     expect(d.unpriced).toEqual(expect.arrayContaining(["sagemaker/hosting/ml.c6i.xlarge", "sagemaker/serverless-inference"]));
+    // Logs ingestion: (20 − 1) GB × $0.57; ECR: (2 − 2) GB, so no change.
+    expect(d.meters.find((m) => m.meter === "cloudwatch/logs-ingestion")!.deltaUsd!.expected).toBeCloseTo(19 * 0.57, 10);
+    expect(d.meters.find((m) => m.meter === "ecr/storage")!.deltaUsd!.expected).toBe(0);
     // Data processed: (30,000,000 − 20,000) requests × 2 KB / 1024² × $0.016.
     expect(d.meters.find((m) => m.meter === "sagemaker/data-processed")!.deltaUsd!.expected).toBeCloseTo((((30_000_000 - 20_000) * 2) / 1048576) * 0.016, 10);
     expect(renderCostDiff(d)).toContain("monthly cost: what prod adds to dev (USD)");
@@ -133,6 +148,35 @@ describe("refresh-pricing (the Price List API, mocked)", () => {
         )
       ).usd,
     ).toBe(0.023);
+  });
+
+  it("matches region-prefixed usage types by substring (CloudWatch alarms, serverless inference)", async () => {
+    pricing.reset();
+    pricing
+      .on(GetProductsCommand)
+      .resolvesOnce({ PriceList: [product("GDMKAEDCSYJAKBZQ", "Alarms", [{ usd: "0.1000000000" }])] })
+      .resolvesOnce({ PriceList: [product("SRVLS1GB", "Second", [{ usd: "0.0000200000" }])] });
+    const queries = meterQueries({ hosting: [], training: [] });
+    const alarm = await queryPrice(
+      client,
+      "eu-west-1",
+      queries.find((q) => q.meter === "cloudwatch/alarm-metric")!,
+    );
+    expect(alarm).toMatchObject({ usd: 0.1, unit: "alarm-metric-month", source: "AWS Price List API: AmazonCloudWatch SKU GDMKAEDCSYJAKBZQ" });
+    expect(pricing.commandCalls(GetProductsCommand)[0].args[0].input).toMatchObject({
+      ServiceCode: "AmazonCloudWatch",
+      Filters: [
+        { Type: "TERM_MATCH", Field: "regionCode", Value: "eu-west-1" },
+        { Type: "CONTAINS", Field: "usagetype", Value: "CW:AlarmMonitorUsage" },
+      ],
+    });
+    // The 1 GB size's per-second price is the GB-second price.
+    const serverless = await queryPrice(
+      client,
+      "eu-west-1",
+      queries.find((q) => q.meter === "sagemaker/serverless-inference")!,
+    );
+    expect(serverless).toMatchObject({ usd: 0.00002, unit: "GB-second" });
   });
 
   it("leaves an ambiguous answer unpriced and keeps an earlier figure, noting the failed refresh", async () => {

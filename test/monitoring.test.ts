@@ -4,9 +4,10 @@ import type { PlanResult } from "../infra/offline/mock-run";
 import { ofType, one, planStack } from "./helpers/platform";
 
 const plans: Record<string, PlanResult> = {};
+// Running the program once per stack takes seconds; more on a loaded machine than the default 10 s.
 beforeAll(async () => {
   for (const stack of ["dev", "staging", "prod"]) plans[stack] = await planStack(stack);
-});
+}, 120_000);
 
 const monitoringAlarms = (stack: string) => ofType(plans[stack], "aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.parent === "monitoring");
 const alarmNamed = (stack: string, suffix: string) => monitoringAlarms(stack).find((a) => a.name === `monitoring-${suffix}`);

@@ -352,6 +352,12 @@ const usage = z.strictObject({
   kmsRequestsPerMonth: z.number().nonnegative().default(10000),
   /** Log events ingested into CloudWatch Logs per month, in GB. */
   logGbPerMonth: z.number().nonnegative().default(1),
+  /** Feature Store write request units per month (priced only where a feature group exists). */
+  featureStoreWritesPerMonth: z.number().nonnegative().default(0),
+  /** Feature Store online-store read request units per month. */
+  featureStoreReadsPerMonth: z.number().nonnegative().default(0),
+  /** Data kept in Feature Store online stores, in GB. */
+  featureStoreOnlineGb: z.number().nonnegative().default(0),
   /** Share by which the low and high estimates scale the traffic figures down and up (0.5: ×0.5 and ×1.5). */
   variation: z.number().min(0).max(1).default(0.5),
 });

@@ -3,6 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringSettings } from "@ml-platform/contract";
 import { policy, type PolicyDocument } from "../policies/documents";
 
+// Metric names, namespaces and the EndpointName/VariantName dimensions are SageMaker's own
+// (SageMaker Developer Guide, "Amazon SageMaker AI metrics in Amazon CloudWatch",
+// https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html: Invocations,
+// Invocation4XXErrors, Invocation5XXErrors, InvocationsPerInstance, ModelLatency in AWS/SageMaker;
+// CPUUtilization, MemoryUtilization in /aws/sagemaker/Endpoints). The event detail types are those
+// SageMaker sends to EventBridge (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-sagemaker.html).
+
 /** The endpoint's invocation metrics (per endpoint and variant). */
 const INVOCATION_NAMESPACE = "AWS/SageMaker";
 /** The endpoint instances' utilisation metrics. */

@@ -6,7 +6,9 @@
 // - traffic-driven figures (requests, training runs): scaled by 1 - variation / 1 / 1 + variation;
 // - training: the high case bills every run to training.maxRuntimeSeconds; spot saves only in the
 //   low case (by the most AWS states);
-// - fixed charges (keys, alarms, dashboards, storage) are the same in all three.
+// - fixed charges (keys, alarms, dashboards, storage, an EKS control plane) are the same in all three;
+// - Feature Store (a feature group in the plan) from the usage profile's feature store figures;
+// - Kubernetes pods on an existing cluster: their pod-hours, unpriced (the nodes are the cluster's).
 // Free tiers are not subtracted. A meter without a price is listed as unpriced and left out of the
 // totals, never guessed.
 import { METERS, priceOf, SPOT_TRAINING_MAX_SAVINGS, type PricingTable } from "./pricing";
@@ -61,6 +63,7 @@ export interface CostEstimate {
 }
 
 const HOURS_PER_MONTH = 730;
+const DAYS_PER_MONTH = HOURS_PER_MONTH / 24;
 const SECONDS_PER_HOUR = 3600;
 const KB_PER_GB = 1024 * 1024;
 
@@ -75,12 +78,13 @@ const ALARM = ["aws:cloudwatch/metricAlarm:MetricAlarm", "aws-native:cloudwatch:
 const DASHBOARD = ["aws:cloudwatch/dashboard:Dashboard", "aws-native:cloudwatch:Dashboard"];
 const LOG_GROUP = ["aws:cloudwatch/logGroup:LogGroup", "aws-native:logs:LogGroup"];
 const EVENT_RULE = ["aws:cloudwatch/eventRule:EventRule", "aws-native:events:Rule"];
+const FEATURE_GROUP = ["aws:sagemaker/featureGroup:FeatureGroup", "aws-native:sagemaker:FeatureGroup"];
+const EKS_CLUSTER = ["aws:eks/cluster:Cluster", "aws-native:eks:Cluster"];
+const K8S_WORKLOAD = ["kubernetes:apps/v1:Deployment"];
+const K8S_AUTOSCALER = ["kubernetes:autoscaling/v2:HorizontalPodAutoscaler"];
 /** Resources that bill, but that the table has no meter for yet: listed as unpriced by type. */
 const BILLABLE_WITHOUT_METER: Readonly<Record<string, string>> = {
   "aws:sns/topic:Topic": "SNS notifications",
-  "aws:sagemaker/featureGroup:FeatureGroup": "Feature Store reads, writes and storage",
-  "aws-native:sagemaker:FeatureGroup": "Feature Store reads, writes and storage",
-  "aws:eks/cluster:Cluster": "EKS control plane hours",
   "aws:eks/nodeGroup:NodeGroup": "EKS worker instances",
 };
 /** Every type a line below prices (the rest are unmetered). */
@@ -93,6 +97,10 @@ const METERED = new Set([
   ...DASHBOARD,
   ...LOG_GROUP,
   ...EVENT_RULE,
+  ...FEATURE_GROUP,
+  ...EKS_CLUSTER,
+  ...K8S_WORKLOAD,
+  ...K8S_AUTOSCALER,
   ...SCALABLE_TARGET,
   ...SCALING_POLICY,
   ...LIFECYCLE,
@@ -183,7 +191,7 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
       const share = Number(capture.initialSamplingPercentage ?? 100) / 100;
       const days = captureRetentionDays(resources);
       // Steady state: each month's capture is kept for `days` (30.4 days a month on average).
-      const monthsKept = days === undefined ? 1 : days / (HOURS_PER_MONTH / 24);
+      const monthsKept = days === undefined ? 1 : days / DAYS_PER_MONTH;
       line(
         METERS.s3Storage,
         `captured traffic: ${share * 100}% × requests × ${usage.payloadKb} KB, kept ${days ?? "?"} days`,
@@ -210,7 +218,7 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
     const spot = t.spot ? { low: 1 - SPOT_TRAINING_MAX_SAVINGS, expected: 1, high: 1 } : same(1);
     line(
       METERS.training(t.instanceType),
-      `training: runs × ${t.instanceCount} × ${t.instanceType}${t.spot ? " (spot: low case saves the most AWS states)" : ""}`,
+      `training: runs × ${t.instanceCount} × ${t.instanceType}${t.spot ? ` (managed spot: the low case takes AWS's "up to ${SPOT_TRAINING_MAX_SAVINGS * 100}%" saving, expected and high none)` : ""}`,
       [],
       instanceHours,
       { factor: spot },
@@ -239,8 +247,63 @@ export function estimateCost(resources: readonly CostedResource[], pricing: Pric
   }
   const dashboards = ofType(DASHBOARD).map((r) => r.name);
   if (dashboards.length > 0) line(METERS.dashboard, "CloudWatch dashboards", dashboards, same(dashboards.length));
-  const logGroups = ofType(LOG_GROUP).map((r) => r.name);
-  if (logGroups.length > 0) line(METERS.logsIngestion, `CloudWatch Logs ingestion: ${usage.logGbPerMonth} GB`, logGroups, traffic(usage.logGbPerMonth));
+  const logGroups = ofType(LOG_GROUP);
+  if (logGroups.length > 0) {
+    const names = logGroups.map((r) => r.name);
+    line(METERS.logsIngestion, `CloudWatch Logs ingestion: ${usage.logGbPerMonth} GB`, names, traffic(usage.logGbPerMonth));
+    // Steady state: a month's logs are kept for the longest retention of the stack's log groups.
+    // Logs storage bills compressed bytes, so the ingested volume is an upper bound.
+    const days = Math.max(...logGroups.map((r) => Number(r.props.retentionInDays ?? 0)));
+    if (days > 0)
+      line(
+        METERS.logsStorage,
+        `CloudWatch Logs storage: ${usage.logGbPerMonth} GB a month kept ${days} days (uncompressed: an upper bound)`,
+        names,
+        traffic(usage.logGbPerMonth * (days / DAYS_PER_MONTH)),
+      );
+  }
+  // Feature Store (the feature-store component): request units and online storage, from the usage profile.
+  const featureGroups = ofType(FEATURE_GROUP);
+  if (featureGroups.length > 0) {
+    const names = featureGroups.map((r) => r.name);
+    line(
+      METERS.featureStoreWrites,
+      `Feature Store writes: ${usage.featureStoreWritesPerMonth} write units`,
+      names,
+      traffic(usage.featureStoreWritesPerMonth / 1e6),
+    );
+    const online = featureGroups.filter((r) => r.props.onlineStoreConfig?.enableOnlineStore === true).map((r) => r.name);
+    if (online.length > 0) {
+      line(
+        METERS.featureStoreReads,
+        `Feature Store online reads: ${usage.featureStoreReadsPerMonth} read units`,
+        online,
+        traffic(usage.featureStoreReadsPerMonth / 1e6),
+      );
+      line(METERS.featureStoreStorage, `Feature Store online storage: ${usage.featureStoreOnlineGb} GB`, online, same(usage.featureStoreOnlineGb));
+    }
+  }
+  // Kubernetes: a cluster this stack creates bills its control plane every hour; pods of a stack
+  // that deploys into an existing cluster run on that cluster's nodes, billed where the nodes are.
+  const clusters = ofType(EKS_CLUSTER).map((r) => r.name);
+  if (clusters.length > 0) line(METERS.eksCluster, "EKS control plane", clusters, same(clusters.length * HOURS_PER_MONTH), { idle: true });
+  for (const workload of ofType(K8S_WORKLOAD)) {
+    const pods = podRange(resources, workload);
+    line(
+      METERS.kubernetesPods,
+      `Kubernetes pods (${pods.low}/${pods.high}) of ${workload.name} on the cluster's nodes`,
+      [workload.name],
+      scale(pods, usage.activeHoursPerMonth),
+      {
+        idle: true,
+        note:
+          clusters.length > 0
+            ? "pod-hours on the cluster's nodes: priced by the node groups"
+            : "pod-hours on an existing cluster's nodes, billed to that cluster; this stack creates no cluster, so no EKS control-plane hour is counted",
+      },
+    );
+  }
+
   const rules = ofType(EVENT_RULE).map((r) => r.name);
   if (rules.length > 0) line(METERS.serviceEventRule, "EventBridge rules on SageMaker events", rules, same(rules.length));
 
@@ -303,6 +366,19 @@ export function instanceRange(
   const perMinute = usage.activeHoursPerMonth > 0 ? usage.requestsPerMonth / (usage.activeHoursPerMonth * 60) : 0;
   const needed = perInstance > 0 ? Math.ceil(perMinute / perInstance) : initial;
   return { low: min, expected: Math.min(max, Math.max(min, needed)), high: max };
+}
+
+/** Pods of a Deployment: its HorizontalPodAutoscaler's min and max (expected: the min), else its replicas. */
+function podRange(resources: readonly CostedResource[], workload: CostedResource): Range {
+  const name = workload.props.metadata?.name;
+  const hpa = resources.find(
+    (r) => K8S_AUTOSCALER.includes(r.type) && r.props.spec?.scaleTargetRef?.kind === "Deployment" && r.props.spec?.scaleTargetRef?.name === name,
+  );
+  if (hpa) {
+    const min = Number(hpa.props.spec.minReplicas ?? 1);
+    return { low: min, expected: min, high: Number(hpa.props.spec.maxReplicas) };
+  }
+  return same(Number(workload.props.spec?.replicas ?? 1));
 }
 
 /** Days the artifact bucket keeps captured traffic (its `expire-data-capture` lifecycle rule). */

@@ -9,16 +9,22 @@ export interface MeterQuery {
   readonly serviceCode: string;
   /** Product attributes, matched exactly (TERM_MATCH); the region is added. */
   readonly attributes: Readonly<Record<string, string>>;
-  /** The price dimension's unit in the Price List (`Hrs`, `GB-Mo`). */
-  readonly priceListUnit: string;
+  /**
+   * Attributes matched as substrings (CONTAINS): usage types carry a region prefix
+   * (`EU-CW:AlarmMonitorUsage` in eu-west-1), so the part after it is matched. @default - none
+   */
+  readonly contains?: Readonly<Record<string, string>>;
+  /** The price dimension's unit in the Price List (`Hrs`, `GB-Mo`); any of them when several spellings exist. */
+  readonly priceListUnit: string | readonly string[];
   /** The unit the table records. */
   readonly unit: string;
 }
 
 /**
  * The queries the refresh runs. Attribute names and values are the Price List's own (SageMaker
- * hosting and volume products as AWS's llmeter samples query them; S3 Standard storage). Meters
- * not listed here keep their cited figures.
+ * hosting and volume products as AWS's llmeter samples query them; S3 Standard storage; the
+ * usage types of CloudWatch, ECR, serverless inference and EKS as Price List extracts and
+ * Infracost's SageMaker resource name them). Meters not listed here keep their cited figures.
  */
 export function meterQueries(instanceTypes: { hosting: readonly string[]; training: readonly string[] }): MeterQuery[] {
   return [
@@ -50,7 +56,26 @@ export function meterQueries(instanceTypes: { hosting: readonly string[]; traini
       priceListUnit: "GB-Mo",
       unit: "GB-month",
     },
+    // Serverless inference is priced per second for each memory size, in proportion to it: the
+    // 1 GB size's per-second price is the price of a GB-second.
+    {
+      meter: METERS.serverlessInference,
+      serviceCode: "AmazonSageMaker",
+      attributes: {},
+      contains: { usagetype: "ServerlessInf:Mem-1GB" },
+      priceListUnit: ["Second", "Seconds"],
+      unit: "GB-second",
+    },
+    usageType(METERS.ecrStorage, "AmazonECR", "TimedStorage-ByteHrs", "GB-Mo", "GB-month"),
+    usageType(METERS.alarmMetric, "AmazonCloudWatch", "CW:AlarmMonitorUsage", "Alarms", "alarm-metric-month"),
+    usageType(METERS.logsIngestion, "AmazonCloudWatch", "-DataProcessing-Bytes", "GB", "GB"),
+    usageType(METERS.logsStorage, "AmazonCloudWatch", "-TimedStorage-ByteHrs", "GB-Mo", "GB-month"),
+    usageType(METERS.eksCluster, "AmazonEKS", "AmazonEKS-Hours:perCluster", ["Hrs", "Hours"], "cluster-hour"),
   ];
+}
+
+function usageType(meter: string, serviceCode: string, usagetype: string, priceListUnit: string | string[], unit: string): MeterQuery {
+  return { meter, serviceCode, attributes: {}, contains: { usagetype }, priceListUnit, unit };
 }
 
 interface PriceListProduct {
@@ -65,23 +90,25 @@ interface PriceListProduct {
 
 /** Runs one query (every page) and reads its on-demand USD price; an ambiguous or empty answer is unpriced, saying why. */
 export async function queryPrice(client: PricingClient, region: string, q: MeterQuery): Promise<UnitPrice> {
-  const filters: Filter[] = [...Object.entries(q.attributes), ["regionCode", region]].map(([Field, Value]) => ({ Type: "TERM_MATCH", Field, Value }));
+  const filters: Filter[] = [
+    ...[...Object.entries(q.attributes), ["regionCode", region]].map(([Field, Value]) => ({ Type: "TERM_MATCH" as const, Field, Value })),
+    ...Object.entries(q.contains ?? {}).map(([Field, Value]) => ({ Type: "CONTAINS" as const, Field, Value })),
+  ];
+  const units = (typeof q.priceListUnit === "string" ? [q.priceListUnit] : q.priceListUnit).map((u) => u.toLowerCase());
   const products: PriceListProduct[] = [];
   for await (const page of paginateGetProducts({ client }, { ServiceCode: q.serviceCode, Filters: filters, FormatVersion: "aws_v1" })) {
     for (const item of page.PriceList ?? []) products.push(JSON.parse(item) as PriceListProduct);
   }
-  const where = `${q.serviceCode} ${JSON.stringify(q.attributes)} in ${region}`;
+  const where = `${q.serviceCode} ${JSON.stringify({ ...q.attributes, ...q.contains })} in ${region}`;
   if (products.length !== 1) return { usd: null, unit: q.unit, note: `the Price List API matched ${products.length} products for ${where}` };
   const [product] = products as [PriceListProduct];
   const terms = Object.values(product.terms?.OnDemand ?? {});
   const [term] = terms;
   if (terms.length !== 1 || term === undefined) return { usd: null, unit: q.unit, note: `${terms.length} on-demand terms for ${where}` };
   // Tiered prices (S3) list a dimension per tier: the first tier is what a platform's volumes pay.
-  const dimensions = Object.values(term.priceDimensions ?? {}).filter(
-    (d) => d.unit?.toLowerCase() === q.priceListUnit.toLowerCase() && (d.beginRange ?? "0") === "0",
-  );
+  const dimensions = Object.values(term.priceDimensions ?? {}).filter((d) => units.includes(d.unit?.toLowerCase() ?? "") && (d.beginRange ?? "0") === "0");
   const usd = dimensions.length === 1 ? Number(dimensions[0]?.pricePerUnit?.USD) : NaN;
-  if (!Number.isFinite(usd)) return { usd: null, unit: q.unit, note: `no single ${q.priceListUnit} USD price for ${where}` };
+  if (!Number.isFinite(usd)) return { usd: null, unit: q.unit, note: `no single ${units.join("/")} USD price for ${where}` };
   return {
     usd,
     unit: q.unit,

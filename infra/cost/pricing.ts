@@ -37,6 +37,13 @@ export const METERS = {
   alarmMetric: "cloudwatch/alarm-metric",
   dashboard: "cloudwatch/dashboard",
   logsIngestion: "cloudwatch/logs-ingestion",
+  logsStorage: "cloudwatch/logs-storage",
+  /** The hook for the feature store component: priced whenever the plan holds a feature group. */
+  featureStoreWrites: "sagemaker/feature-store-writes",
+  featureStoreReads: "sagemaker/feature-store-reads",
+  featureStoreStorage: "sagemaker/feature-store-storage",
+  eksCluster: "eks/cluster",
+  kubernetesPods: "kubernetes/pods",
   serviceEventRule: "events/aws-service-events",
 } as const;
 

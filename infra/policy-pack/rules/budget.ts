@@ -12,6 +12,11 @@ export interface BudgetConfig {
   /** The stack's AWS region (prices differ by region). */
   region?: string;
   usage?: UsageProfile;
+  /**
+   * Pass although a line billed without traffic (instances, provisioned concurrency) has no price.
+   * @default false - the budget cannot be confirmed, which is a violation
+   */
+  allowUnpricedIdle?: boolean;
 }
 
 export const stackMonthlyBudget: PlatformPolicy = {
@@ -25,6 +30,7 @@ export const stackMonthlyBudget: PlatformPolicy = {
       monthlyUsd: { type: "number", exclusiveMinimum: 0, description: "The stack's monthly budget in USD (mlPlatform:budget.monthlyUsd)." },
       region: { type: "string", description: "The stack's AWS region." },
       usage: { type: "object", description: "The stack's usage profile (mlPlatform:usage plus the training settings)." },
+      allowUnpricedIdle: { type: "boolean", description: "Pass although idle compute (instances) has no price in the table." },
     },
   },
   validateStack: (args, reportViolation) => {
@@ -46,6 +52,15 @@ export const stackMonthlyBudget: PlatformPolicy = {
         .map((l) => `${l.meter} $${l.monthlyUsd!.expected.toFixed(2)}`);
       reportViolation(
         `the stack's expected monthly cost is $${expected.toFixed(2)}, over its budget of $${config.monthlyUsd.toFixed(2)} (largest: ${top.join(", ")}; ${estimate.unpriced.length} unpriced line${estimate.unpriced.length === 1 ? "" : "s"} not counted)`,
+      );
+      return;
+    }
+    // What is billed whatever the traffic is usually most of the bill: without its price, a total
+    // under the budget proves nothing.
+    const unpricedIdle = estimate.unpriced.filter((l) => l.idle).map((l) => l.meter);
+    if (unpricedIdle.length > 0 && !config.allowUnpricedIdle) {
+      reportViolation(
+        `the budget of $${config.monthlyUsd.toFixed(2)} cannot be confirmed: the pricing table has no ${config.region} price for ${unpricedIdle.join(", ")}, billed without traffic (the priced lines come to $${expected.toFixed(2)}). Run \`npm run refresh-pricing -- --region ${config.region}\`, or set allowUnpricedIdle to accept it.`,
       );
     }
   },
