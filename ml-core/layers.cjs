@@ -8,7 +8,7 @@ const LAYERS = [
   ["gbdt"], // the algorithm: binning, histogram, split, grower, booster, losses
   ["eval", "model"], // metrics; the model file format, load/save and predictors
   ["train", "codec"], // the training session and job; request/response formats and scoring
-  ["server", "batch"], // HTTP; batch scoring of files
+  ["server", "batch", "export"], // HTTP; batch scoring of files; other model formats (ONNX)
   ["runtime"], // the contract entry points: the only place that reads env vars or fixed paths
 ];
 
