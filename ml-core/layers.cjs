@@ -8,7 +8,7 @@ const LAYERS = [
   ["gbdt"], // the algorithm: binning, histogram, split, grower, booster, losses
   ["eval", "model"], // metrics; the model file format, load/save and predictors
   ["train", "codec"], // the training session and job; request/response formats and scoring
-  ["server", "batch", "profile"], // HTTP; batch scoring of files; training baselines and drift of requests
+  ["server", "batch", "profile", "export"], // HTTP; batch scoring of files; training baselines and drift of requests; other model formats (ONNX)
   ["runtime"], // the contract entry points: the only place that reads env vars or fixed paths
 ];
 
