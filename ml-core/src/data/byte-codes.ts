@@ -19,7 +19,8 @@ export class ByteCodes {
   private values = new Float64Array(32);
   private arena = new Uint8Array(1024);
   private arenaUsed = 0;
-  private size = 0;
+  /** Entries memoised. */
+  size = 0;
 
   /** The value memoised for `buf[start .. end)`, or undefined. */
   get(buf: Uint8Array, start: number, end: number): number | undefined {
