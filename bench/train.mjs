@@ -3,6 +3,7 @@
 // hyperparameters, one run, printed side by side. Not a test.
 //
 //   node bench/train.mjs [--task binary|regression|both] [--rows N] [--threads 1,2] [--repeat N]
+//                        [--schedule auto|rows|features[,…]]
 //
 // Each thread count runs ml-core (`threads` hyperparameter) and scikit-learn (OMP_NUM_THREADS)
 // alternately, `repeat` times; medians are reported with the spread and the load average.
@@ -25,6 +26,8 @@ const rows = Number(arg("--rows", "0"));
 const threadCounts = arg("--threads", `1,${os.availableParallelism()}`).split(",").map(Number);
 const skThreads = threadCounts;
 const repeat = Number(arg("--repeat", "1"));
+// ml-core's histogram_schedule; several (rows,features) run each multi-thread count once per schedule.
+const schedules = arg("--schedule", "auto").split(",");
 
 // Matching hyperparameters: scikit-learn's defaults, no early stopping (same number of trees).
 const HP = { num_round: 100, learning_rate: 0.1, max_leaf_nodes: 31, min_samples_leaf: 20, l2_regularization: 0, max_bins: 255 };
@@ -104,7 +107,7 @@ const load1 = () => os.loadavg()[0];
 
 for (const task of tasks) {
   const t = TASKS[task];
-  const ourHp = (threads) =>
+  const ourHp = (threads, schedule) =>
     JSON.stringify({
       ...Object.fromEntries(Object.entries(HP).map(([k, v]) => [k, String(v)])),
       objective: task,
@@ -113,19 +116,25 @@ for (const task of tasks) {
       categorical_columns: CATEGORICAL,
       early_stopping_rounds: "0",
       threads: String(threads),
+      histogram_schedule: schedule,
     });
   const skArgs = [path.join(here, "train_sklearn.py"), train, holdout, task, t.label, t.ignore, CATEGORICAL, JSON.stringify(HP)];
   // The configurations, run alternately (ours, theirs, ours, theirs, ...) `repeat` times, so a change
   // in the shared machine's load hits both sides alike; each run records the load average beside it.
   const configs = [
-    ...threadCounts.map((n) => ({
-      name: `ml-core ${n} thr`,
-      run: () => runJson(process.execPath, [path.join(here, "train-worker.mjs"), train, holdout, ourHp(n)]),
-    })),
-    ...(skVersion ? skThreads.map((n) => ({ name: `sklearn ${n} thr`, run: () => runJson("/usr/bin/python3", skArgs, { OMP_NUM_THREADS: String(n) }) })) : []),
+    ...threadCounts.flatMap((n) =>
+      (n > 1 ? schedules : schedules.slice(0, 1)).map((schedule, i) => ({
+        name: i === 0 ? `ml-core ${n} thr` : `ml-core ${n} thr ${schedule}`,
+        threads: n,
+        run: () => runJson(process.execPath, [path.join(here, "train-worker.mjs"), train, holdout, ourHp(n, schedule)]),
+      })),
+    ),
+    ...(skVersion
+      ? skThreads.map((n) => ({ name: `sklearn ${n} thr`, threads: n, run: () => runJson("/usr/bin/python3", skArgs, { OMP_NUM_THREADS: String(n) }) }))
+      : []),
   ];
   // Interleave: ml-core n, sklearn n, for each thread count.
-  const order = threadCounts.flatMap((n) => configs.filter((c) => c.name.endsWith(` ${n} thr`)));
+  const order = threadCounts.flatMap((n) => configs.filter((c) => c.threads === n));
   for (const c of configs) if (!order.includes(c)) order.push(c);
   const runs = new Map(configs.map((c) => [c.name, []]));
   for (let r = 0; r < repeat; r++) {
@@ -139,7 +148,10 @@ for (const task of tasks) {
   }
   const first = runs.get(configs[0].name)[0];
   console.log(
-    `\n${t.title} — ${first.trainRows.toLocaleString("en")} training rows, ${(first.holdoutRows ?? 598834).toLocaleString("en")} holdout rows; ${repeat} alternating run(s) each, medians (min–max)`,
+    (schedules.length > 1
+      ? `\nml-core ${threadCounts.filter((n) => n > 1).join(", ")} thr: histogram_schedule ${schedules[0]}; "… thr <schedule>": the others`
+      : "") +
+      `\n${t.title} — ${first.trainRows.toLocaleString("en")} training rows, ${(first.holdoutRows ?? 598834).toLocaleString("en")} holdout rows; ${repeat} alternating run(s) each, medians (min–max)`,
   );
   const names = configs.map((c) => c.name);
   const med = (name, key) => median(runs.get(name).map((x) => x[key]));

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { BinMapper } from "../src/gbdt/binning";
 import { Booster, type BinnedData, type BoosterOptions } from "../src/gbdt/booster";
 import { growTree, type GrowerContext, type GrowerOptions } from "../src/gbdt/grower";
-import { accumulate, BINS_PER_FEATURE, FEATURE_STRIDE, HistogramPool, subtractInto } from "../src/gbdt/histogram";
+import { accumulate, BINS_PER_FEATURE, blockCount, FEATURE_STRIDE, HistogramPool, subtractInto } from "../src/gbdt/histogram";
+import { partialHistograms, TrainingThreads } from "../src/gbdt/training-threads";
 import { lossFor } from "../src/gbdt/loss";
 import { Random } from "../src/gbdt/random";
 import type { BinTree } from "../src/gbdt/tree";
@@ -141,17 +142,32 @@ const GROWER: GrowerOptions = {
   minGainToSplit: 0,
 };
 
-function context(data: BinnedData, mapper: BinMapper): GrowerContext {
+function context(data: BinnedData, mapper: BinMapper, g: Float32Array): GrowerContext {
   const n = data.nRows;
-  return {
+  const histLength = N_FEATURES * FEATURE_STRIDE;
+  const arrays = {
     bins: data.bins,
     nRows: n,
-    featureBins: mapper.features,
-    pool: new HistogramPool(N_FEATURES),
     rows: Uint32Array.from({ length: n }, (_, i) => i),
     scratch: new Uint32Array(n),
     orderedG: new Float32Array(n),
     orderedH: new Float32Array(n),
+    g: [g],
+    h: [new Float32Array(0)],
+    partials: partialHistograms(n, histLength, (length) => new Float64Array(length)),
+    y: data.y,
+    raw: new Float64Array(n),
+    weights: undefined,
+    lut: new Uint8Array(256),
+    leftCounts: new Int32Array(blockCount(n)),
+  };
+  const threads = new TrainingThreads(1, arrays, N_FEATURES, { name: "squared_error", nOutputs: 1 });
+  return {
+    featureBins: mapper.features,
+    pool: new HistogramPool(N_FEATURES, (length) => threads.allocate(length)),
+    rows: arrays.rows,
+    threads,
+    lut: arrays.lut,
   };
 }
 
@@ -161,8 +177,8 @@ function grow(
   nRows = 4000,
 ): { tree: BinTree; leaves: { node: number; start: number; count: number }[]; ctx: GrowerContext; g: Float32Array } {
   const { mapper, data } = binned(nRows, 5);
-  const ctx = context(data, mapper);
   const g = Float32Array.from(data.y, (v) => -v);
+  const ctx = context(data, mapper, g);
   const { tree, leaves } = growTree(ctx, nRows, true, g, null, Uint32Array.from([0, 1, 2, 3]), { ...GROWER, ...opts }, new Random(1));
   return { tree, leaves, ctx, g };
 }

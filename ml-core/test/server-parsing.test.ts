@@ -101,6 +101,20 @@ describe("CSV numbers", () => {
     parseCsv("1\n2.50\n", predictor);
     expect(seen).toEqual(["1", "2.50"]);
   });
+
+  it("encodes a shipped model's categories as its encode does, seen before or not, past the memo's size", () => {
+    // The parser memoises a categorical field's bytes (codec/rows.ts): repeats, near misses,
+    // quoted and missing texts, and more distinct unseen texts than the memo keeps.
+    const predictor = new ChainPredictor(testModel({ seed: 3 }));
+    const c = predictor.features.length - 1;
+    const texts = ["red", "green", "red", "re", "redd", "", "NA", '"red"', " red", "blue", "green"];
+    for (let i = 0; i < 1500; i++) texts.push(`unseen${i}`, "red", "NA");
+    const body = texts.map((t) => `1,2,3,4,${t}`).join("\n") + "\n";
+    const decoded = parseCsv(body, predictor).map((r) => r[c]);
+    const expected = texts.map((t) => predictor.encode(c, t.startsWith('"') ? t.slice(1, -1) : t));
+    expect(decoded).toEqual(expected);
+    expect(new Set(decoded.filter((v) => v === v)).size).toBeGreaterThan(1);
+  });
 });
 
 describe("CSV records", () => {

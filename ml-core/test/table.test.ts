@@ -1,10 +1,11 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { ByteCodes } from "../src/data/byte-codes";
 import { readTableWithSchema, readTrainingTable } from "../src/data/table";
 import { readBinnedTable, readBinnedTrainingData } from "../src/train/binned-data";
 import { BinMapper } from "../src/gbdt/binning";
 import { Random } from "../src/gbdt/random";
-import { tmpDir, writeFile } from "./helpers";
+import { lcg, tmpDir, writeFile } from "./helpers";
 
 const layout = { labelColumn: "y", maxCategories: 255 };
 
@@ -14,6 +15,40 @@ function csvFiles(...texts: string[]): string[] {
 }
 
 describe("reading the training channel", () => {
+  it("decodes repeated categorical fields alike, however they are spelled (quoted, escaped quotes, missing, long)", () => {
+    // Each value twice or more: the second read comes from the memo of raw bytes (data/byte-codes.ts).
+    const long = "x".repeat(80);
+    const rows = ['"a""b"', "NA", '"red"', "red", long, '"a""b"', "", "NA", "red", '"red"', long, "blue", ""];
+    const text = "color,y\n" + rows.map((c, i) => `${c},${i % 2}`).join("\n") + "\n";
+    const { schema, table } = readTrainingTable(csvFiles(text), "train", { ...layout, categoricalColumns: ["color"] });
+    const cats = schema.features[0]!.categories as string[];
+    const decoded = Array.from(table.columns[0]!, (v) => (v !== v ? null : cats[v]));
+    expect(decoded).toEqual(['a"b', null, "red", "red", long, 'a"b', null, null, "red", "red", long, "blue", null]);
+    // Against a schema (no learning): unknown texts read as missing, every time.
+    const other = readTableWithSchema(csvFiles("color,y\ngreen,0\nred,1\ngreen,0\nred,1\n"), "validation", schema);
+    expect(Array.from(other.columns[0]!, (v) => (v !== v ? null : cats[v]))).toEqual([null, "red", null, "red"]);
+  });
+
+  it("memoises raw bytes to codes without mixing keys up, through growth", () => {
+    const memo = new ByteCodes();
+    const rand = lcg(3);
+    const keys = Array.from({ length: 5000 }, (_, i) => Buffer.from(`k${Math.floor(rand() * 1e9)}-${i}`.slice(0, 1 + (i % 12))));
+    const expected = new Map<string, number>();
+    keys.forEach((k, i) => {
+      const id = k.toString("latin1");
+      if (expected.has(id)) return;
+      expect(memo.get(k, 0, k.length)).toBeUndefined();
+      memo.set(k, 0, k.length, i);
+      expected.set(id, i);
+    });
+    // Read back from inside a larger buffer, as fields are.
+    for (const [id, v] of expected) {
+      const buf = Buffer.from(`,,${id},`, "latin1");
+      expect(memo.get(buf, 2, 2 + id.length)).toBe(v);
+    }
+    expect(memo.get(Buffer.from("absent-key"), 0, 10)).toBeUndefined();
+  });
+
   it("with a header: the label is the named column, text columns become categorical", () => {
     const { schema, table } = readTrainingTable(csvFiles("x,color,y\n1.5,red,0\n2.5,blue,1\n,red,1\n"), "train", layout);
     expect(schema.features.map((f) => [f.name, f.kind])).toEqual([

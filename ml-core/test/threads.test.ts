@@ -1,69 +1,140 @@
 /**
- * Training on several threads gives the model of one thread, byte for byte: each feature's
- * histogram is summed by one thread with the single-thread loop (gbdt/histogram-threads.ts).
+ * Training on several threads gives the model of one thread, byte for byte, whichever way the
+ * histogram work is shared (gbdt/training-threads.ts): histograms are summed in fixed blocks of
+ * rows added in block order, and gradients, gathers and partitions are exact whatever the split.
  * Worker threads run the compiled module, so these tests need the build (rebuilt if stale).
  */
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { accumulate, FEATURE_STRIDE } from "../src/gbdt/histogram";
-import { HistogramThreads, PARALLEL_MIN_WORK, sharedArray } from "../src/gbdt/histogram-threads";
+import { accumulateBlock, BLOCK_ROWS, blockCount, FEATURE_STRIDE, reduceBlocks } from "../src/gbdt/histogram";
+import { binaryLogloss } from "../src/gbdt/loss/binary-logloss";
+import {
+  PARALLEL_MIN_ROWS,
+  PARALLEL_MIN_WORK,
+  partialHistograms,
+  sharedArray,
+  TrainingThreads,
+  type HistogramSchedule,
+  type SharedTrainingArrays,
+} from "../src/gbdt/training-threads";
 import { lcg, tmpDir, toCsv, writeFile } from "./helpers";
 import { ensureBuilt } from "./server-helpers";
 import { trainFiles } from "./train-helpers";
 
 beforeAll(() => ensureBuilt(), 120_000);
 
-describe("histogram threads", () => {
-  it("sum every feature of a node into the bits one thread sums (natural order and gathered rows)", () => {
-    const n = 50_000;
-    const nF = 5;
-    const rand = lcg(1);
-    // On shared memory (a typed array's map() would copy to an unshared buffer).
-    const shared = <T extends Uint8Array | Uint32Array | Float32Array>(
-      Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
-      length: number,
-      value: (i: number) => number,
-    ): T => {
-      const a = sharedArray(Ctor, length);
-      for (let i = 0; i < length; i++) a[i] = value(i);
-      return a;
-    };
-    const bins = shared(Uint8Array, n * nF, () => Math.floor(rand() * 256));
-    const g = shared(Float32Array, n, () => rand() - 0.5);
-    const h = shared(Float32Array, n, () => rand());
-    // Odd rows only, gathered, as a child's range is.
-    const odd = Array.from({ length: n / 2 }, (_, i) => 2 * i + 1);
-    const rows = shared(Uint32Array, n, (i) => odd[i] ?? 0);
-    const orderedG = shared(Float32Array, n, (i) => (i < odd.length ? g[odd[i]!]! : 0));
-    const orderedH = shared(Float32Array, n, (i) => (i < odd.length ? h[odd[i]!]! : 0));
-    const arrays = { bins, nRows: n, rows, orderedG, orderedH, g: [g], h: [h] };
-    const features = Uint32Array.from([4, 0, 2, 1, 3]);
-    expect(odd.length * nF).toBeGreaterThan(PARALLEL_MIN_WORK);
-    for (const [natural, count] of [
-      [true, n],
-      [false, odd.length],
-    ] as const) {
-      const expected = new Float64Array(nF * FEATURE_STRIDE);
-      for (const f of features)
-        accumulate(expected, f, bins.subarray(f * n, (f + 1) * n), natural ? null : rows, 0, count, natural ? g : orderedG, natural ? h : orderedH);
-      for (const size of [2, 3]) {
-        const threads = new HistogramThreads(size, arrays, nF);
-        try {
-          const hist = threads.allocate(nF * FEATURE_STRIDE);
-          threads.build(hist, natural, 0, count, natural ? 0 : -1, true, features);
-          expect(Buffer.from(hist.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
-        } finally {
-          threads.close();
-        }
-      }
-    }
+const equalBits = (a: Float64Array | Float32Array | Uint32Array, b: Float64Array | Float32Array | Uint32Array): boolean =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+describe("training threads", () => {
+  // More rows than two blocks per thread, so that both schedules split nodes by rows and features.
+  const n = 5 * BLOCK_ROWS + 1234;
+  const nF = 5;
+  const rand = lcg(1);
+  // On shared memory (a typed array's map() would copy to an unshared buffer).
+  const shared = <T extends Uint8Array | Uint32Array | Float32Array | Float64Array>(
+    Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+    length: number,
+    value: (i: number) => number,
+  ): T => {
+    const a = sharedArray(Ctor, length);
+    for (let i = 0; i < length; i++) a[i] = value(i);
+    return a;
+  };
+  // Runs of equal bins, as sorted or few-valued columns have, and missing values.
+  const bins = shared(Uint8Array, n * nF, (i) => (i % 7 === 0 ? 255 : Math.floor(rand() * 40) * (1 + (i % nF))));
+  const g = shared(Float32Array, n, () => rand() - 0.5);
+  const h = shared(Float32Array, n, () => rand());
+  const y = shared(Float64Array, n, () => (rand() < 0.3 ? 1 : 0));
+  const raw = shared(Float64Array, n, () => rand() * 6 - 3);
+  // Odd rows only, as a child's range is (gathered before its histogram).
+  const odd = Array.from({ length: Math.floor(n / 2) }, (_, i) => 2 * i + 1);
+  const arraysFor = (rows: Uint32Array): SharedTrainingArrays => ({
+    bins,
+    nRows: n,
+    rows,
+    scratch: sharedArray(Uint32Array, n),
+    orderedG: sharedArray(Float32Array, n),
+    orderedH: sharedArray(Float32Array, n),
+    g: [g],
+    h: [h],
+    partials: partialHistograms(n, nF * FEATURE_STRIDE, (length) => sharedArray(Float64Array, length)),
+    y,
+    raw,
+    weights: undefined,
+    lut: sharedArray(Uint8Array, 256),
+    leftCounts: sharedArray(Int32Array, blockCount(n)),
   });
+  const features = Uint32Array.from([4, 0, 2, 1, 3]);
+  const withThreads = (size: number, arrays: SharedTrainingArrays, schedule: HistogramSchedule, run: (t: TrainingThreads) => void): void => {
+    const t = new TrainingThreads(size, arrays, nF, { name: "binary_logloss", nOutputs: 1 }, schedule);
+    try {
+      run(t);
+    } finally {
+      t.close();
+    }
+  };
+
+  it("sum a node's histogram into the bits of one thread's block sums, for every schedule (natural order and gathered rows)", () => {
+    expect(odd.length * nF).toBeGreaterThan(PARALLEL_MIN_WORK);
+    for (const natural of [true, false]) {
+      const count = natural ? n : odd.length;
+      const arrays = arraysFor(shared(Uint32Array, n, (i) => (natural ? i : (odd[i] ?? 0))));
+      // The reference: one thread, block by block, gathered in a plain loop.
+      const orderedG = Float32Array.from(odd, (r) => g[r]!);
+      const orderedH = Float32Array.from(odd, (r) => h[r]!);
+      const expected = new Float64Array(nF * FEATURE_STRIDE);
+      const partials = partialHistograms(n, nF * FEATURE_STRIDE, (length) => new Float64Array(length));
+      for (const f of features)
+        for (let b = 0; b < blockCount(count); b++)
+          accumulateBlock(b === 0 ? expected : partials[b - 1]!, f, bins, n, arrays.rows, natural, 0, count, natural ? g : orderedG, natural ? h : orderedH, b);
+      reduceBlocks(expected, partials, blockCount(count), features);
+      for (const size of [1, 2, 3])
+        for (const schedule of ["rows", "features", "auto"] as const)
+          withThreads(size, arrays, schedule, (t) => {
+            const hist = t.allocate(nF * FEATURE_STRIDE);
+            if (!natural) t.gather(0, count, 0, true);
+            t.build(hist, natural, 0, count, natural ? 0 : -1, true, features);
+            expect(equalBits(hist, expected), `${size} thread(s), ${schedule}, natural ${natural}`).toBe(true);
+          });
+    }
+  }, 30_000);
+
+  it("partition a node's rows stably, as one pass does, and compute every row's gradients", () => {
+    const start = 777;
+    const count = n - 2000;
+    expect(count).toBeGreaterThan(PARALLEL_MIN_ROWS);
+    const feature = 3;
+    const isLeft = (row: number): boolean => bins[feature * n + row]! % 3 === 0 || bins[feature * n + row] === 255;
+    const initial = Uint32Array.from({ length: n }, (_, i) => (i * 7919) % n);
+    const node = Array.from(initial.subarray(start, start + count));
+    const expected = Uint32Array.from([
+      ...initial.subarray(0, start),
+      ...node.filter(isLeft),
+      ...node.filter((r) => !isLeft(r)),
+      ...initial.subarray(start + count),
+    ]);
+    const gExpected = new Float32Array(n);
+    const hExpected = new Float32Array(n);
+    binaryLogloss.gradients(y, raw, n, [gExpected], [hExpected]);
+    for (const size of [1, 2, 3]) {
+      const arrays = arraysFor(shared(Uint32Array, n, (i) => initial[i]!));
+      for (let bin = 0; bin < 256; bin++) arrays.lut[bin] = bin % 3 === 0 || bin === 255 ? 1 : 0;
+      withThreads(size, arrays, "auto", (t) => {
+        expect(t.partition(start, count, feature)).toBe(node.filter(isLeft).length);
+        expect(equalBits(arrays.rows, expected), `${size} thread(s)`).toBe(true);
+        t.gradients(n);
+        expect(equalBits(arrays.g[0]!, gExpected) && equalBits(arrays.h[0]!, hExpected), `${size} thread(s)`).toBe(true);
+      });
+    }
+  }, 30_000);
 });
 
 describe("training on threads", () => {
   const rand = lcg(5);
   const colors = ["red", "green", "blue", "black", "white"];
-  const rows = Array.from({ length: 30_000 }, () => {
+  // Enough rows for several summation blocks and for partitions shared among threads.
+  const rows = Array.from({ length: PARALLEL_MIN_ROWS + 5000 }, () => {
     const a = rand() * 4 - 2;
     const color = colors[Math.floor(rand() * colors.length)];
     const m = rand() < 0.2 ? null : rand();
@@ -76,12 +147,26 @@ describe("training on threads", () => {
   it.each([
     ["binary", { objective: "binary" }],
     ["multiclass, row and column subsampling", { subsample: "0.8", colsample_bytree: "0.8", colsample_bynode: "0.8" }],
-  ])("gives the same model.json bytes for 1, 2 and 3 threads (%s)", (_, extra) => {
-    const binary = (extra as Record<string, string>).objective === "binary";
-    const data = binary ? writeFile(path.join(tmpDir(), "binary.csv"), toCsv(rows.map((r) => ({ ...r, y: r.y === "high" ? 1 : 0 })))) : file;
-    const models = ["1", "2", "3"].map((threads) => JSON.stringify(trainFiles([data], { label: "y", num_round: "12", ...extra, threads }).model));
-    expect(models[1]).toBe(models[0]);
-    expect(models[2]).toBe(models[0]);
-    expect(JSON.parse(models[0]!).hyperparameters.threads).toBeUndefined();
-  });
+  ])(
+    "gives the same model.json bytes for 1, 2 and 3 threads and every histogram schedule (%s)",
+    (_, extra) => {
+      const binary = (extra as Record<string, string>).objective === "binary";
+      const data = binary ? writeFile(path.join(tmpDir(), "binary.csv"), toCsv(rows.map((r) => ({ ...r, y: r.y === "high" ? 1 : 0 })))) : file;
+      const runs: [string, string][] = [
+        ["1", "auto"],
+        ["2", "auto"],
+        ["3", "auto"],
+        ["2", "rows"],
+        ["2", "features"],
+      ];
+      const models = runs.map(([threads, histogram_schedule]) =>
+        JSON.stringify(trainFiles([data], { label: "y", num_round: "8", ...extra, threads, histogram_schedule }).model),
+      );
+      for (let i = 1; i < models.length; i++) expect(models[i], runs[i]!.join(" threads, ")).toBe(models[0]);
+      const hp = JSON.parse(models[0]!).hyperparameters;
+      expect(hp.threads).toBeUndefined();
+      expect(hp.histogram_schedule).toBeUndefined();
+    },
+    60_000,
+  );
 });

@@ -157,7 +157,7 @@ export class CsvRows implements RowSource {
           if (!fast) {
             const fieldStart = p;
             while (p < end && (c = buf[p]!) !== COMMA && c !== LF && c !== CR) p++;
-            value = schema.encode(row, t, buf.toString("utf8", fieldStart, p));
+            value = schema.encodeField(row, t, buf, fieldStart, p);
           }
           x[base + t] = value;
         } else {

@@ -3,6 +3,7 @@
  * caller owns, a slice at a time. Slicing bounds memory for large batch payloads and lets the
  * server answer /ping between slices.
  */
+import { ByteCodes } from "../data/byte-codes";
 import { ChainPredictor } from "../model/chain-predictor";
 import { FlatPredictor } from "../model/flat-predictor";
 import type { Predictor } from "../model/predictor";
@@ -28,6 +29,9 @@ export interface RowSource {
   next(x: Float64Array, maxRows: number): number;
 }
 
+/** Texts memoised per categorical feature at most (a client's stream of unseen texts must not grow it without bound). */
+const MEMO_MAX_ENTRIES = 1024;
+
 /** What parsers need to know about the model's inputs, computed once per predictor. */
 export class FeatureSchema {
   readonly nFeatures: number;
@@ -42,6 +46,8 @@ export class FeatureSchema {
   readonly finiteNumbersEncodeAsThemselves: boolean;
   /** CSV columns that are the features in order (request bodies, headerless files); built once. */
   readonly featureOrder: ColumnLayout;
+  /** Per categorical feature of a shipped predictor (whose `encode` depends on the text alone), raw bytes → encoded value. */
+  private readonly memos: (ByteCodes | undefined)[];
 
   constructor(readonly predictor: Predictor) {
     this.names = predictor.features.map((f) => f.name);
@@ -50,6 +56,22 @@ export class FeatureSchema {
     this.indexOf = new Map(this.names.map((n, i) => [n, i]));
     this.finiteNumbersEncodeAsThemselves = predictor instanceof FlatPredictor || predictor instanceof ChainPredictor;
     this.featureOrder = identityLayout(this.nFeatures);
+    this.memos = predictor.features.map((f) => (this.finiteNumbersEncodeAsThemselves && f.kind !== "numeric" ? new ByteCodes() : undefined));
+  }
+
+  /**
+   * `encode` of the field `buf[start .. end)` (unquoted). A categorical feature's texts are
+   * memoised by their bytes: no string and no Map lookup for a text seen before (100-row requests
+   * of the flights model spent about a fifth of their parsing there).
+   */
+  encodeField(row: number, feature: number, buf: Buffer, start: number, end: number): number {
+    const memo = this.memos[feature];
+    if (memo === undefined) return this.encode(row, feature, buf.toString("utf8", start, end));
+    const known = memo.get(buf, start, end);
+    if (known !== undefined) return known;
+    const v = this.encode(row, feature, buf.toString("utf8", start, end));
+    if (memo.size < MEMO_MAX_ENTRIES) memo.set(buf, start, end, v);
+    return v;
   }
 
   /** `encode` for text and JSON values, turning its RangeError into a 400 that names the cell. */

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import { ByteCodes } from "./byte-codes";
 import { CsvError, fieldText, readCsv, type CsvRecord } from "./csv";
 import { MISSING_TOKENS, parseNumberBytes } from "./values";
 
@@ -224,6 +225,7 @@ export function scan(
   const nF = schema.features.length;
   const specs = schema.features;
   const values = new Float64Array(nF);
+  const memos = codeMaps.map((m) => (m === undefined ? undefined : new ByteCodes()));
   let n = 0;
   for (const file of files) {
     let headerPending = schema.header;
@@ -279,11 +281,20 @@ export function scan(
               }
               values[j] = v;
             } else {
+              const memo = memos[j]!;
+              const known = memo.get(r.buf, r.starts[c]!, r.ends[c]!);
+              if (known !== undefined) {
+                values[j] = known;
+                continue;
+              }
+              // The same bytes always decode alike within a scan: a learned code stays, a
+              // missing token or (not learning) an unknown text stays NaN.
               const text = fieldText(r, c);
               let code = codes.get(text);
               if (code === undefined) {
                 if (!learnCategories || MISSING_TOKENS.has(text.trim())) {
                   values[j] = NaN;
+                  memo.set(r.buf, r.starts[c]!, r.ends[c]!, NaN);
                   continue;
                 }
                 code = codes.size;
@@ -291,6 +302,7 @@ export function scan(
                 (learned[j] as string[]).push(text);
               }
               values[j] = code;
+              memo.set(r.buf, r.starts[c]!, r.ends[c]!, code);
             }
           }
           onRow(n, values, labelNum, labelCode, weight);

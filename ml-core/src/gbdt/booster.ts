@@ -10,8 +10,8 @@
  */
 import type { BinMapper } from "./binning";
 import { growTree, type GrowerContext, type GrowerOptions } from "./grower";
-import { HistogramPool } from "./histogram";
-import { HistogramThreads, sharedArray } from "./histogram-threads";
+import { blockCount, FEATURE_STRIDE, HistogramPool } from "./histogram";
+import { partialHistograms, sharedArray, TrainingThreads, type HistogramSchedule } from "./training-threads";
 import type { Loss } from "./loss";
 import { Random } from "./random";
 import { addBinnedPredictions, fromTreeJson, toTreeJson } from "./tree";
@@ -31,8 +31,10 @@ export interface BoosterOptions extends GrowerOptions {
   /** An improvement must better the watched metric by more than this. */
   readonly earlyStoppingTol: number;
   readonly seed: number;
-  /** Threads building histograms (1 = this thread alone). The model does not depend on it. */
+  /** Threads training (1 = this thread alone). The model does not depend on it. */
   readonly threads: number;
+  /** How histogram work is shared among threads (default `auto`). The model does not depend on it. */
+  readonly histogramSchedule?: HistogramSchedule;
 }
 
 export interface BinnedData {
@@ -88,7 +90,7 @@ export class Booster {
   private readonly g: GradientArray[];
   private readonly h: GradientArray[];
   private readonly allFeatures: Uint32Array;
-  private readonly threads: HistogramThreads | undefined;
+  private readonly threads: TrainingThreads;
   private readonly constantHessian: boolean;
 
   constructor(
@@ -107,16 +109,23 @@ export class Booster {
     // Weights make every hessian differ (h = w for squared error): the histograms must sum them.
     this.constantHessian = loss.constantHessian && train.weights === undefined;
     const constantHessian = this.constantHessian;
-    this.trainRaw = new Float64Array(n * K);
+    const nFeatures = mapper.features.length;
+    const threaded = opts.threads > 1;
+    // With threads, what they read and write lives on shared memory (inputs copied there once).
+    const float32 = (length: number): GradientArray => (threaded ? sharedArray(GradientArray, length) : new GradientArray(length));
+    const float64 = (length: number): Float64Array => (threaded ? sharedArray(Float64Array, length) : new Float64Array(length));
+    const shared = <T extends Uint8Array | Float64Array>(a: T): T => {
+      if (!threaded) return a;
+      const s = (a instanceof Uint8Array ? sharedArray(Uint8Array, a.length) : sharedArray(Float64Array, a.length)) as T;
+      s.set(a);
+      return s;
+    };
+    this.trainRaw = float64(n * K);
     for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) this.trainRaw[i * K + k] = this.baseline[k]!;
     if (valid) {
       this.validRaw = new Float64Array(valid.nRows * K);
       for (let i = 0; i < valid.nRows; i++) for (let k = 0; k < K; k++) this.validRaw[i * K + k] = this.baseline[k]!;
     }
-    const nFeatures = mapper.features.length;
-    const threaded = opts.threads > 1 && nFeatures > 1;
-    // With threads, what they read lives on shared memory (the bins are copied there once).
-    const float32 = (length: number): GradientArray => (threaded ? sharedArray(GradientArray, length) : new GradientArray(length));
     this.g = Array.from({ length: K }, () => float32(n));
     this.h = Array.from({ length: K }, () => float32(constantHessian ? 0 : n));
     this.allFeatures = Uint32Array.from({ length: nFeatures }, (_, i) => i);
@@ -124,26 +133,29 @@ export class Booster {
     // subsampled root, which is gathered whole.
     const ordered = opts.subsample < 1 ? n : Math.ceil(n / 2);
     const arrays = {
-      bins: threaded ? sharedCopy(train.bins) : train.bins,
+      bins: shared(train.bins),
       nRows: n,
       rows: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
+      scratch: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
       orderedG: float32(ordered),
       orderedH: float32(constantHessian ? 0 : ordered),
       g: this.g,
       h: this.h,
+      partials: partialHistograms(n, nFeatures * FEATURE_STRIDE, float64),
+      y: shared(train.y),
+      raw: this.trainRaw,
+      weights: train.weights && shared(train.weights),
+      lut: threaded ? sharedArray(Uint8Array, 256) : new Uint8Array(256),
+      leftCounts: threaded ? sharedArray(Int32Array, blockCount(n)) : new Int32Array(blockCount(n)),
     };
-    this.threads = threaded ? new HistogramThreads(opts.threads, arrays, nFeatures) : undefined;
+    this.threads = new TrainingThreads(Math.max(1, opts.threads), arrays, nFeatures, { name: loss.name, nOutputs: K }, opts.histogramSchedule);
     const threads = this.threads;
     this.ctx = {
-      bins: arrays.bins,
-      nRows: n,
       featureBins: mapper.features,
-      pool: new HistogramPool(nFeatures, threads && ((length) => threads.allocate(length))),
+      pool: new HistogramPool(nFeatures, (length) => threads.allocate(length)),
       rows: arrays.rows,
-      scratch: new RowIndexArray(n),
-      orderedG: arrays.orderedG,
-      orderedH: arrays.orderedH,
       threads,
+      lut: arrays.lut,
     };
     this.rng = new Random(opts.seed);
     if (resume) this.restore(resume);
@@ -168,8 +180,7 @@ export class Booster {
     const { loss, train, opts, ctx } = this;
     const K = loss.nOutputs;
     const n = train.nRows;
-    loss.gradients(train.y, this.trainRaw, n, this.g, this.h);
-    if (train.weights !== undefined) for (let k = 0; k < K; k++) applyWeights(this.g[k]!, this.h[k]!, train.weights, loss.constantHessian, n);
+    this.threads.gradients(n);
 
     let nSample = n;
     const natural = opts.subsample >= 1;
@@ -223,7 +234,7 @@ export class Booster {
 
   /** Stops the histogram threads; the booster can still report, not train. */
   close(): void {
-    this.threads?.close();
+    this.threads.close();
   }
 
   /** Mean training loss at the current round (costs a pass over the data; for progress lines). */
@@ -298,19 +309,6 @@ export class Booster {
     this.round = s.round;
     if (this.valid && this.opts.earlyStoppingRounds > 0 && this.round - this.bestRound >= this.opts.earlyStoppingRounds && this.round > 0) this.stopped = true;
   }
-}
-
-/** Gradients and hessians of a weighted loss: each row's times its weight (a loss with constant hessian 1 gets h = w). */
-function applyWeights(g: GradientArray, h: GradientArray, w: Float64Array, constantHessian: boolean, n: number): void {
-  for (let i = 0; i < n; i++) g[i]! *= w[i]!;
-  if (constantHessian) for (let i = 0; i < n; i++) h[i] = w[i]!;
-  else for (let i = 0; i < n; i++) h[i]! *= w[i]!;
-}
-
-function sharedCopy(a: Uint8Array): Uint8Array {
-  const s = sharedArray(Uint8Array, a.length);
-  s.set(a);
-  return s;
 }
 
 // Small hot loops live in their own functions: V8 optimizes them on their own, whatever the rest

@@ -7,12 +7,12 @@
  * `maxLeafNodes`; depth-wise growth (XGBoost's default) splits level by level until `maxDepth`.
  */
 import type { FeatureBins } from "./binning";
-import { accumulate, HistogramPool, subtractInto } from "./histogram";
-import type { HistogramThreads } from "./histogram-threads";
+import { HistogramPool, subtractInto } from "./histogram";
+import type { TrainingThreads } from "./training-threads";
 import type { Random } from "./random";
 import { boundedValue, findBestSplit, UNBOUNDED, type SplitConstraints, type SplitInfo, type ValueBounds } from "./split";
 import type { BinTree } from "./tree";
-import { MISSING_BIN, type BinMatrix, type GradientArray, type RowIndexArray } from "./types";
+import { MISSING_BIN, type GradientArray, type RowIndexArray } from "./types";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): node ids and row ranges are the grower's own,
 // and the candidate lists are non-empty where read. A check per read would cost the hot loops; the
@@ -33,17 +33,14 @@ export interface GrowerOptions extends SplitConstraints {
 
 /** Shared, reused buffers for growing many trees on one training set. */
 export interface GrowerContext {
-  readonly bins: BinMatrix;
-  readonly nRows: number;
   readonly featureBins: readonly FeatureBins[];
   readonly pool: HistogramPool;
-  /** Row indices of the tree's sample; partitioned in place while growing. */
+  /** Row indices of the tree's sample (`threads`' shared `rows`); partitioned in place while growing. */
   readonly rows: RowIndexArray;
-  readonly scratch: RowIndexArray;
-  readonly orderedG: GradientArray;
-  readonly orderedH: GradientArray;
-  /** Threads that share the histogram work (their shared arrays are these); none: this thread alone. */
-  readonly threads?: HistogramThreads;
+  /** The threads (one or more) that run the data-parallel loops over the shared arrays. */
+  readonly threads: TrainingThreads;
+  /** A split's side per bin, read by the partition (`threads`' shared `lut`). */
+  readonly lut: Uint8Array;
 }
 
 interface Node {
@@ -126,7 +123,7 @@ export function growTree(
 
   if (canSplit(root)) {
     root.hist = ctx.pool.acquire();
-    buildHistogram(ctx, root, natural, g, h, treeFeatures, output);
+    buildHistogram(ctx, root, natural, h, treeFeatures, output);
     findSplit(root);
   } else {
     finalize(root);
@@ -154,7 +151,7 @@ export function growTree(
     if (splitL || splitR) {
       const [small, large] = l.count <= r.count ? [l, r] : [r, l];
       small.hist = ctx.pool.acquire();
-      buildHistogram(ctx, small, false, g, h, treeFeatures, output);
+      buildHistogram(ctx, small, false, h, treeFeatures, output);
       subtractInto(node.hist as Float64Array, small.hist, treeFeatures);
       large.hist = node.hist;
       node.hist = null;
@@ -189,54 +186,20 @@ function childBounds(node: Node, s: SplitInfo, opts: GrowerOptions): [ValueBound
 }
 
 /** `natural`: the node is every row in order (the root without subsampling): no gather needed. */
-function buildHistogram(ctx: GrowerContext, n: Node, natural: boolean, g: GradientArray, h: GradientArray | null, features: Uint32Array, output: number): void {
-  const hist = n.hist as Float64Array;
-  const rows = ctx.rows;
-  let gi = g;
-  let hi = h;
-  if (!natural) {
-    // Gather the node's gradients once into row order; every feature pass then streams them.
-    const { orderedG, orderedH } = ctx;
-    const end = n.start + n.count;
-    for (let i = n.start, j = 0; i < end; i++, j++) orderedG[j] = g[rows[i]!]!;
-    if (h !== null) for (let i = n.start, j = 0; i < end; i++, j++) orderedH[j] = h[rows[i]!]!;
-    gi = orderedG;
-    hi = h === null ? null : orderedH;
-  }
-  if (ctx.threads !== undefined) {
-    ctx.threads.build(hist, natural, n.start, n.count, natural ? output : -1, h !== null, features);
-    return;
-  }
-  for (let i = 0; i < features.length; i++) {
-    const f = features[i]!;
-    accumulate(hist, f, ctx.bins.subarray(f * ctx.nRows, (f + 1) * ctx.nRows), natural ? null : rows, n.start, n.count, gi, hi);
-  }
+function buildHistogram(ctx: GrowerContext, n: Node, natural: boolean, h: GradientArray | null, features: Uint32Array, output: number): void {
+  // Gather the node's gradients once into row order; every feature pass then streams them.
+  if (!natural) ctx.threads.gather(n.start, n.count, output, h !== null);
+  ctx.threads.build(n.hist as Float64Array, natural, n.start, n.count, natural ? output : -1, h !== null, features);
 }
 
 /** Stable in-place partition of the node's range (left rows first); returns the left row count. */
 function partition(ctx: GrowerContext, n: Node, s: SplitInfo): number {
-  const lut = new Uint8Array(256);
+  const lut = ctx.lut;
+  lut.fill(0);
   if (s.categoriesLeft === null) lut.fill(1, 0, s.binThreshold + 1);
   else for (const c of s.categoriesLeft) lut[c] = 1;
   lut[MISSING_BIN] = s.missingLeft ? 1 : 0;
-  const col = ctx.bins.subarray(s.feature * ctx.nRows, (s.feature + 1) * ctx.nRows);
-  const { rows, scratch } = ctx;
-  let l = n.start;
-  let r = 0;
-  const end = n.start + n.count;
-  // Branch-free: write the row to both sides and advance one (rows[l] is safe to write: l <= i).
-  // Which side a row goes is data-dependent, so a branch here mispredicts often: measured ~5%
-  // faster training overall on the flights benchmark.
-  for (let i = n.start; i < end; i++) {
-    const row = rows[i]!;
-    const left = lut[col[row]!]!;
-    rows[l] = row;
-    scratch[r] = row;
-    l += left;
-    r += left ^ 1;
-  }
-  rows.set(scratch.subarray(0, r), l);
-  return l - n.start;
+  return ctx.threads.partition(n.start, n.count, s.feature);
 }
 
 function popBest(candidates: Node[]): Node {

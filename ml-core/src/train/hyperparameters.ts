@@ -5,6 +5,7 @@
  */
 import type { LayoutOptions } from "../data/table";
 import type { GrowPolicy } from "../gbdt/grower";
+import type { HistogramSchedule } from "../gbdt/training-threads";
 import { MAX_BINS } from "../gbdt/types";
 import { METRIC_NAMES } from "../eval/metrics";
 import { stoppingMetricProblem } from "./stopping-metric";
@@ -135,7 +136,13 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
     name: "threads",
     kind: { type: "int", min: 0, max: 1024 },
     default: "0",
-    doc: "Threads building histograms; 0 = every CPU the job sees (Node's availableParallelism: the instance's vCPUs on SageMaker). The model is the same for any thread count, so it is not recorded in the model.",
+    doc: "Threads training (gradients, partitions, histograms); 0 = every CPU the job sees (Node's availableParallelism: the instance's vCPUs on SageMaker). The model is the same for any thread count, so it is not recorded in the model.",
+  },
+  {
+    name: "histogram_schedule",
+    kind: { type: "enum", values: ["auto", "rows", "features"] },
+    default: "auto",
+    doc: "How threads share a node's histogram: by blocks of rows (each thread sums every feature over its blocks), by features (each thread sums whole features), or auto (rows when the node has at least two blocks of 32,768 rows per thread, else features), like LightGBM's force_row_wise and force_col_wise. The model is the same for every choice, so it is not recorded.",
   },
   {
     name: "checkpoint_interval",
@@ -158,7 +165,7 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
 ];
 
 /** Hyperparameters that do not change the model, and so are not recorded in it. */
-const NOT_RECORDED = new Set(["threads", "checkpoint_interval"]);
+const NOT_RECORDED = new Set(["threads", "histogram_schedule", "checkpoint_interval"]);
 
 /** When periodic checkpoints are written: every `rounds` rounds, or every `seconds` seconds; both 0 = never. */
 export interface CheckpointInterval {
@@ -263,6 +270,7 @@ export function parseHyperparameters(raw: Record<string, unknown>): ParsedHyperp
     earlyStoppingTol: get("early_stopping_tol"),
     seed: get("seed"),
     threads: get("threads"),
+    histogramSchedule: get<HistogramSchedule>("histogram_schedule"),
     earlyStoppingMetric: stoppingMetric,
     scalePosWeight,
     monotoneConstraints: monotone as MonotoneSpec | undefined,

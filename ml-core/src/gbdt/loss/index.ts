@@ -16,3 +16,15 @@ export function lossFor(objective: Objective, nClasses: number): Loss {
       return multiclassLogloss(nClasses);
   }
 }
+
+/** The loss a model's trees were trained on, by its name (what a training thread rebuilds). */
+export function lossNamed(name: Loss["name"], nOutputs: number): Loss {
+  switch (name) {
+    case "squared_error":
+      return squaredError;
+    case "binary_logloss":
+      return binaryLogloss;
+    case "multiclass_logloss":
+      return multiclassLogloss(nOutputs);
+  }
+}

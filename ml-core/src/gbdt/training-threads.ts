@@ -1,0 +1,486 @@
+/**
+ * Training's data-parallel loops on several threads over shared memory: gradients, the gather of a
+ * node's gradients, the partition of a node's rows at a split, and histograms. Every loop gives the
+ * bits of one thread, whatever the thread count:
+ *
+ * - gradients and the gather are element-wise, and a stable partition has one result;
+ * - a histogram is summed in fixed blocks of rows (`BLOCK_ROWS`, histogram.ts), each block by the
+ *   single-thread loop, and the blocks' partials are added in block order by the main thread. The
+ *   one-thread path sums the same blocks, so the model does not depend on the thread count, nor on
+ *   how the blocks are handed out: by feature (a thread sums one feature over every block), by
+ *   rows (a thread sums one block of rows over every feature), or `auto` (rows when a node has
+ *   enough blocks for every thread, else features).
+ *
+ * The main thread hands out a job by writing it into a shared control array and bumping a
+ * sequence number (`Atomics.notify`). Every thread, the main one included, then claims units of
+ * work from one cursor (a compare-and-swap of `job stamp << 12 | next unit`): a worker that wakes
+ * late finds the cursor stamped with a later job and claims nothing, and one that never starts
+ * cannot stall training, since the main thread claims whatever is left. The main thread waits
+ * (`Atomics.wait`) only for units a worker claimed. Training stays synchronous: no promise, no
+ * event loop turn per node. This file is also the workers' entry point.
+ */
+import * as path from "node:path";
+import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
+import { accumulateBlock, BLOCK_ROWS, blockCount, reduceBlocks } from "./histogram";
+import { lossNamed, type Loss } from "./loss";
+import type { GradientArray, RowIndexArray } from "./types";
+
+// Indexed reads carry `!` (noUncheckedIndexedAccess): control slots, blocks and feature lists are
+// sized here. A check per read would cost the hot loops; the emitted JavaScript is unchanged.
+
+/** Control array slots. */
+const SEQ = 0;
+/** Units of the current job finished. */
+const DONE = 1;
+const STOP = 2;
+const FAILED = 3;
+/** `job stamp << 12 | next unit to claim`. */
+const CURSOR = 4;
+const KIND = 5;
+const UNITS = 6;
+/** Items per unit (a job of more than 4095 items groups them). */
+const STEP = 7;
+const ITEMS = 8;
+const REGISTERED = 9;
+const P_HIST = 10;
+const P_NATURAL = 11;
+const P_START = 12;
+const P_COUNT = 13;
+/** -1: the gathered (ordered) gradients; k ≥ 0: output k's gradients indexed by row. */
+const P_SOURCE = 14;
+const P_HAS_H = 15;
+const P_ROWS_FIRST = 16;
+const P_FEATURE = 17;
+const P_N_FEATURES = 18;
+/** Then the job's features. */
+const FEATURES = 24;
+
+const MAX_UNITS = 4095;
+/** A cursor no stamp matches (stamps are below 2^19). */
+const CLOSED = -1;
+const STAMP_MASK = 0x7ffff;
+
+const HISTOGRAM = 0;
+const GRADIENTS = 1;
+const PARTITION = 2;
+const GATHER = 3;
+
+/** Rows per unit of the gradient job (element-wise: any split gives the same bits). */
+const GRADIENT_ROWS = 65536;
+
+/** Below this many row × feature additions a node is summed by the main thread alone: waking the workers costs more. */
+export const PARALLEL_MIN_WORK = 100_000;
+/** Below this many rows a partition, gather or gradient pass runs on the main thread alone. */
+export const PARALLEL_MIN_ROWS = 2 * BLOCK_ROWS;
+
+/** How histogram work is handed to threads (the model is the same for every choice). */
+export type HistogramSchedule = "features" | "rows" | "auto";
+
+/** The shared arrays every thread reads. */
+export interface SharedTrainingArrays {
+  readonly bins: Uint8Array;
+  readonly nRows: number;
+  readonly rows: RowIndexArray;
+  /** Right-hand rows of a partition, block by block. */
+  readonly scratch: RowIndexArray;
+  readonly orderedG: GradientArray;
+  readonly orderedH: GradientArray;
+  /** Per output, gradients and hessians indexed by row (hessians empty for a constant hessian). */
+  readonly g: readonly GradientArray[];
+  readonly h: readonly GradientArray[];
+  /** Partial histograms of blocks 1, 2, … of a node (block 0 is summed into the node's own). */
+  readonly partials: readonly Float64Array[];
+  /** Labels and raw predictions (row-major, rows × outputs), for the gradient job. */
+  readonly y: Float64Array;
+  readonly raw: Float64Array;
+  readonly weights: Float64Array | undefined;
+  /** A split's side per bin (1 = left), for the partition job. */
+  readonly lut: Uint8Array;
+  /** Left rows per block of the last partition. */
+  readonly leftCounts: Int32Array;
+}
+
+/** What the gradient job needs to rebuild the loss in a worker. */
+export interface LossSpec {
+  readonly name: Loss["name"];
+  readonly nOutputs: number;
+}
+
+interface ThreadInit {
+  readonly mlCoreTrainingThread: true;
+  readonly control: Int32Array;
+  readonly arrays: SharedTrainingArrays;
+  readonly loss: LossSpec;
+  readonly port: MessagePort;
+}
+
+/** A typed array on a SharedArrayBuffer, so that worker threads see the same memory. */
+export function sharedArray<T extends Uint8Array | Int32Array | Uint32Array | Float32Array | Float64Array>(
+  Ctor: { new (b: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
+  return new Ctor(new SharedArrayBuffer(length * Ctor.BYTES_PER_ELEMENT));
+}
+
+/** Partial histogram buffers for nodes of up to `nRows` rows. */
+export function partialHistograms(nRows: number, histLength: number, allocate: (length: number) => Float64Array): Float64Array[] {
+  return Array.from({ length: blockCount(nRows) - 1 }, () => allocate(histLength));
+}
+
+/** One job's parameters, as every thread reads them from the control array. */
+interface Job {
+  readonly kind: number;
+  readonly items: number;
+  readonly hist: Float64Array | undefined;
+  readonly natural: boolean;
+  readonly start: number;
+  readonly count: number;
+  readonly source: number;
+  readonly hasH: boolean;
+  readonly rowsFirst: boolean;
+  readonly feature: number;
+  readonly features: Int32Array;
+}
+
+export class TrainingThreads {
+  /** Threads sharing the work, the main thread included. */
+  readonly size: number;
+  private readonly workers: Worker[];
+  private readonly ports: MessagePort[];
+  private readonly control: Int32Array;
+  private readonly histIds = new Map<Float64Array, number>();
+  private readonly hists: Float64Array[] = [];
+  private readonly loss: Loss;
+  private job = 0;
+  private closed = false;
+
+  constructor(
+    threads: number,
+    private readonly arrays: SharedTrainingArrays,
+    nFeatures: number,
+    loss: LossSpec,
+    private readonly schedule: HistogramSchedule = "auto",
+  ) {
+    this.size = threads;
+    this.loss = lossNamed(loss.name, loss.nOutputs);
+    this.control = new Int32Array(new SharedArrayBuffer((FEATURES + nFeatures) * 4));
+    this.control[CURSOR] = CLOSED;
+    this.ports = [];
+    this.workers = Array.from({ length: threads - 1 }, () => {
+      const { port1, port2 } = new MessageChannel();
+      this.ports.push(port1);
+      const init: ThreadInit = { mlCoreTrainingThread: true, control: this.control, arrays, loss, port: port2 };
+      const w = new Worker(workerEntry(), { workerData: init, transferList: [port2] });
+      // A worker must never keep the process alive (the job may end without close()).
+      w.unref();
+      port1.unref();
+      return w;
+    });
+  }
+
+  /** A histogram buffer (on shared memory when there are workers), made known to every worker. */
+  allocate(length: number): Float64Array {
+    const h = this.workers.length > 0 ? sharedArray(Float64Array, length) : new Float64Array(length);
+    this.histIds.set(h, this.hists.length);
+    this.hists.push(h);
+    for (const p of this.ports) p.postMessage(h);
+    return h;
+  }
+
+  /**
+   * Sums `features` of the node `rows[start .. start+count)` into `hist` (from `allocate`), block
+   * by block, then adds the blocks' partials in block order. `source`: -1 the gathered gradients,
+   * k output k's by row (`natural`).
+   */
+  build(hist: Float64Array, natural: boolean, start: number, count: number, source: number, hasH: boolean, features: ArrayLike<number>): void {
+    const id = this.histIds.get(hist);
+    if (id === undefined) throw new Error("histogram was not allocated by these threads");
+    const nB = blockCount(count);
+    const rowsFirst = this.schedule === "rows" || (this.schedule === "auto" && nB >= 2 * this.size);
+    const c = this.control;
+    c[P_HIST] = id;
+    c[P_NATURAL] = natural ? 1 : 0;
+    c[P_START] = start;
+    c[P_COUNT] = count;
+    c[P_SOURCE] = source;
+    c[P_HAS_H] = hasH ? 1 : 0;
+    c[P_ROWS_FIRST] = rowsFirst ? 1 : 0;
+    c[P_N_FEATURES] = features.length;
+    for (let i = 0; i < features.length; i++) c[FEATURES + i] = features[i]!;
+    const parallel = count * features.length >= PARALLEL_MIN_WORK;
+    this.run(HISTOGRAM, rowsFirst ? nB : features.length, parallel);
+    reduceBlocks(hist, this.arrays.partials, nB, features);
+  }
+
+  /** Gradients and hessians of every row at the current raw predictions (weighted when weights are given). */
+  gradients(nRows: number): void {
+    this.run(GRADIENTS, Math.ceil(nRows / GRADIENT_ROWS), nRows >= PARALLEL_MIN_ROWS);
+  }
+
+  /** Gathers the gradients (and hessians) of output `source` for `rows[start .. start+count)` into the ordered arrays. */
+  gather(start: number, count: number, source: number, hasH: boolean): void {
+    const c = this.control;
+    c[P_START] = start;
+    c[P_COUNT] = count;
+    c[P_SOURCE] = source;
+    c[P_HAS_H] = hasH ? 1 : 0;
+    this.run(GATHER, blockCount(count), count >= PARALLEL_MIN_ROWS);
+  }
+
+  /**
+   * Stable partition of `rows[start .. start+count)` by feature `feature` and the side per bin in
+   * `lut` (shared `arrays.lut`, filled by the caller): left rows first. Returns the left count.
+   */
+  partition(start: number, count: number, feature: number): number {
+    const c = this.control;
+    c[P_START] = start;
+    c[P_COUNT] = count;
+    c[P_FEATURE] = feature;
+    const { rows, scratch, leftCounts, bins, nRows, lut } = this.arrays;
+    if (this.workers.length === 0 || count < PARALLEL_MIN_ROWS) {
+      // One pass over the whole range: the same rows in the same order as block by block.
+      const l = partitionRange(rows, scratch, bins.subarray(feature * nRows, (feature + 1) * nRows), lut, start, start + count, 0);
+      rows.set(scratch.subarray(0, start + count - l), l);
+      return l - start;
+    }
+    const nB = blockCount(count);
+    this.run(PARTITION, nB, true);
+    // Each block left its left rows at its own start and its right rows in scratch: join them.
+    let dst = start + leftCounts[0]!;
+    for (let b = 1; b < nB; b++) {
+      const s = start + b * BLOCK_ROWS;
+      rows.copyWithin(dst, s, s + leftCounts[b]!);
+      dst += leftCounts[b]!;
+    }
+    const left = dst - start;
+    for (let b = 0; b < nB; b++) {
+      const s = start + b * BLOCK_ROWS;
+      const right = Math.min(BLOCK_ROWS, count - b * BLOCK_ROWS) - leftCounts[b]!;
+      rows.set(scratch.subarray(s, s + right), dst);
+      dst += right;
+    }
+    return left;
+  }
+
+  /** Runs job `kind` of `items` items: on every thread when `parallel` and there are workers, else here. */
+  private run(kind: number, items: number, parallel: boolean): void {
+    const c = this.control;
+    c[KIND] = kind;
+    c[ITEMS] = items;
+    const step = Math.ceil(items / MAX_UNITS);
+    const units = Math.ceil(items / step);
+    c[STEP] = step;
+    c[UNITS] = units;
+    if (!parallel || this.workers.length === 0 || units < 2) {
+      const job = readJob(c, this.hists);
+      for (let i = 0; i < items; i++) runItem(this.arrays, this.loss, job, i);
+      return;
+    }
+    c[REGISTERED] = this.hists.length;
+    this.job++;
+    const stamp = this.job & STAMP_MASK;
+    Atomics.store(c, DONE, 0);
+    Atomics.store(c, CURSOR, stamp << 12);
+    Atomics.store(c, SEQ, this.job);
+    Atomics.notify(c, SEQ);
+    const job = readJob(c, this.hists);
+    for (let u = claim(c, stamp); u >= 0; u = claim(c, stamp)) {
+      runUnit(this.arrays, this.loss, job, u, step);
+      Atomics.add(c, DONE, 1);
+    }
+    for (let d = Atomics.load(c, DONE); d < units; d = Atomics.load(c, DONE)) Atomics.wait(c, DONE, d);
+    // Closed: a worker that read this job's stamp late can claim nothing once the fields change.
+    Atomics.store(c, CURSOR, CLOSED);
+    if (Atomics.load(c, FAILED) !== 0) throw new Error("a training thread failed");
+  }
+
+  /** Stops the workers (idempotent). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.control, STOP, 1);
+    Atomics.add(this.control, SEQ, 1);
+    Atomics.notify(this.control, SEQ);
+    for (const p of this.ports) p.close();
+    for (const w of this.workers) void w.terminate();
+  }
+}
+
+/** Claims the next unit of the job stamped `stamp`; -1 when none is left (or the job is over). */
+function claim(c: Int32Array, stamp: number): number {
+  for (;;) {
+    const v = Atomics.load(c, CURSOR);
+    if (v >>> 12 !== stamp) return -1;
+    const u = v & 0xfff;
+    // Read after the stamp matched: a later job's count can only make the exchange below fail.
+    if (u >= c[UNITS]!) return -1;
+    if (Atomics.compareExchange(c, CURSOR, v, v + 1) === v) return u;
+  }
+}
+
+function readJob(c: Int32Array, hists: readonly Float64Array[]): Job {
+  const kind = c[KIND]!;
+  return {
+    kind,
+    items: c[ITEMS]!,
+    hist: kind === HISTOGRAM ? hists[c[P_HIST]!] : undefined,
+    natural: c[P_NATURAL] === 1,
+    start: c[P_START]!,
+    count: c[P_COUNT]!,
+    source: c[P_SOURCE]!,
+    hasH: c[P_HAS_H] === 1,
+    rowsFirst: c[P_ROWS_FIRST] === 1,
+    feature: c[P_FEATURE]!,
+    features: kind === HISTOGRAM ? c.slice(FEATURES, FEATURES + c[P_N_FEATURES]!) : EMPTY,
+  };
+}
+
+const EMPTY = new Int32Array(0);
+
+function runUnit(a: SharedTrainingArrays, loss: Loss, job: Job, unit: number, step: number): void {
+  const end = Math.min(job.items, (unit + 1) * step);
+  for (let i = unit * step; i < end; i++) runItem(a, loss, job, i);
+}
+
+function runItem(a: SharedTrainingArrays, loss: Loss, job: Job, i: number): void {
+  switch (job.kind) {
+    case HISTOGRAM:
+      return histogramItem(a, job, i);
+    case GRADIENTS:
+      return gradientItem(a, loss, i);
+    case PARTITION:
+      return partitionBlock(a, job, i);
+    case GATHER:
+      return gatherBlock(a, job, i);
+  }
+}
+
+/** Item i: feature i over every block, or (rows first) block i over every feature. */
+function histogramItem(a: SharedTrainingArrays, job: Job, i: number): void {
+  const hist = job.hist as Float64Array;
+  const g = job.source < 0 ? a.orderedG : a.g[job.source]!;
+  const h = !job.hasH ? null : job.source < 0 ? a.orderedH : a.h[job.source]!;
+  const { features, natural, start, count } = job;
+  if (job.rowsFirst) {
+    const out = i === 0 ? hist : a.partials[i - 1]!;
+    for (let k = 0; k < features.length; k++) accumulateBlock(out, features[k]!, a.bins, a.nRows, a.rows, natural, start, count, g, h, i);
+  } else {
+    const nB = blockCount(count);
+    for (let b = 0; b < nB; b++) accumulateBlock(b === 0 ? hist : a.partials[b - 1]!, features[i]!, a.bins, a.nRows, a.rows, natural, start, count, g, h, b);
+  }
+}
+
+function gradientItem(a: SharedTrainingArrays, loss: Loss, i: number): void {
+  const s = i * GRADIENT_ROWS;
+  const e = Math.min(a.nRows, s + GRADIENT_ROWS);
+  const K = loss.nOutputs;
+  const g = a.g.map((x) => x.subarray(s, e));
+  const h = a.h.map((x) => (x.length === 0 ? x : x.subarray(s, e)));
+  gradientRange(loss, a.y.subarray(s, e), a.raw.subarray(s * K, e * K), e - s, g, h, a.weights?.subarray(s, e));
+}
+
+/** Gradients of rows (of the arrays given, from 0 to n), times their weights when there are weights. */
+export function gradientRange(
+  loss: Loss,
+  y: Float64Array,
+  raw: Float64Array,
+  n: number,
+  g: GradientArray[],
+  h: GradientArray[],
+  w: Float64Array | undefined,
+): void {
+  loss.gradients(y, raw, n, g, h);
+  if (w !== undefined) for (let k = 0; k < g.length; k++) applyWeights(g[k]!, h[k]!, w, loss.constantHessian, n);
+}
+
+/** Gradients and hessians of a weighted loss: each row's times its weight (a loss with constant hessian 1 gets h = w). */
+function applyWeights(g: GradientArray, h: GradientArray, w: Float64Array, constantHessian: boolean, n: number): void {
+  for (let i = 0; i < n; i++) g[i]! *= w[i]!;
+  if (constantHessian) for (let i = 0; i < n; i++) h[i] = w[i]!;
+  else for (let i = 0; i < n; i++) h[i]! *= w[i]!;
+}
+
+/** Block b of the node: left rows kept in order at the block's start, right rows to scratch at the same offsets. */
+function partitionBlock(a: SharedTrainingArrays, job: Job, b: number): void {
+  const s = job.start + b * BLOCK_ROWS;
+  const e = Math.min(job.start + job.count, s + BLOCK_ROWS);
+  a.leftCounts[b] = partitionRange(a.rows, a.scratch, a.bins.subarray(job.feature * a.nRows, (job.feature + 1) * a.nRows), a.lut, s, e, s) - s;
+}
+
+/**
+ * Stable partition of `rows[s .. e)`: left rows to `rows[s ..]`, right rows to `scratch[r0 ..]`.
+ * Returns the end of the left rows. Branch-free: the row is written to both sides and one side
+ * advances (rows[l] is safe to write: l <= i). Which side a row goes is data-dependent, so a
+ * branch mispredicts often: measured ~5% faster training overall on the flights benchmark.
+ */
+export function partitionRange(rows: RowIndexArray, scratch: RowIndexArray, col: Uint8Array, lut: Uint8Array, s: number, e: number, r0: number): number {
+  let l = s;
+  let r = r0;
+  for (let i = s; i < e; i++) {
+    const row = rows[i]!;
+    const left = lut[col[row]!]!;
+    rows[l] = row;
+    scratch[r] = row;
+    l += left;
+    r += left ^ 1;
+  }
+  return l;
+}
+
+function gatherBlock(a: SharedTrainingArrays, job: Job, b: number): void {
+  const s = b * BLOCK_ROWS;
+  const e = Math.min(job.count, s + BLOCK_ROWS);
+  gatherRange(a.rows, job.start, a.g[job.source]!, a.orderedG, s, e);
+  if (job.hasH) gatherRange(a.rows, job.start, a.h[job.source]!, a.orderedH, s, e);
+}
+
+/** `out[j] = v[rows[start + j]]` for j in [s, e). */
+export function gatherRange(rows: RowIndexArray, start: number, v: GradientArray, out: GradientArray, s: number, e: number): void {
+  for (let j = s; j < e; j++) out[j] = v[rows[start + j]!]!;
+}
+
+/**
+ * This module compiled (dist/gbdt/training-threads.js): what a worker runs. Under a TypeScript
+ * runner (the tests) `__filename` is the .ts source, which node cannot run; the build is used.
+ */
+function workerEntry(): string {
+  if (!__filename.endsWith(".ts")) return __filename;
+  return path.join(__dirname, "..", "..", "dist", "gbdt", "training-threads.js");
+}
+
+function runWorker(init: ThreadInit): void {
+  const c = init.control;
+  const loss = lossNamed(init.loss.name, init.loss.nOutputs);
+  const hists: Float64Array[] = [];
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(c, SEQ, seen);
+    seen = Atomics.load(c, SEQ);
+    if (Atomics.load(c, STOP) !== 0) return;
+    const stamp = seen & STAMP_MASK;
+    let job: Job | undefined;
+    for (let u = claim(c, stamp); u >= 0; u = claim(c, stamp)) {
+      // The job's fields, read after a claim for it succeeded, are this job's: a job ends only
+      // when all its units are done, so a later one cannot have begun.
+      const units = c[UNITS]!;
+      try {
+        if (job === undefined) {
+          // Buffers allocated since the last job: posted before the job was, so already queued.
+          const registered = c[REGISTERED]!;
+          while (hists.length < registered) {
+            const m = receiveMessageOnPort(init.port);
+            if (m === undefined) throw new Error(`histogram ${hists.length} was not received`);
+            hists.push(m.message as Float64Array);
+          }
+          job = readJob(c, hists);
+        }
+        runUnit(init.arrays, loss, job, u, c[STEP]!);
+      } catch {
+        Atomics.store(c, FAILED, 1);
+      }
+      if (Atomics.add(c, DONE, 1) + 1 === units) Atomics.notify(c, DONE);
+    }
+  }
+}
+
+if (!isMainThread && (workerData as Partial<ThreadInit> | null)?.mlCoreTrainingThread === true) runWorker(workerData as ThreadInit);
