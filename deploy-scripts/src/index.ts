@@ -1,5 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { approveCommand, rejectCommand } from "./commands/approve";
+import { dataCommand } from "./commands/data";
+import { lineageCommand } from "./commands/lineage";
 import { deployCommand } from "./commands/deploy";
 import { imagesCommand } from "./commands/images";
 import { localCommand } from "./commands/local";
@@ -30,6 +32,8 @@ export function createProgram(deps: () => Deps): Command {
     rollbackCommand,
     statusCommand,
     localCommand,
+    dataCommand,
+    lineageCommand,
   ]) {
     program.addCommand(factory(deps).exitOverride());
   }

@@ -28,3 +28,4 @@ export type { DataSchema, Table, LayoutOptions } from "./data/table";
 export { readBinnedTrainingData, readBinnedTable } from "./train/binned-data";
 export type { BinnedTable } from "./train/binned-data";
 export { Random } from "./gbdt/random";
+export { MANIFEST_CHANNEL, verifyAgainstManifest, fileSha256, ManifestMismatchError } from "./train/manifest";
