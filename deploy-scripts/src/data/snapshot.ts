@@ -102,14 +102,12 @@ async function storeContent(s3: S3Client, t: SnapshotTarget, o: { key: string; v
       hint: "split the dataset into files under 5 GB (a multipart copy with a conditional complete is not built yet)",
     });
   const target = datasetObjectKey(o.sha256);
-  const exists = await s3.send(new HeadObjectCommand({ Bucket: t.bucket, Key: target })).then(
-    () => true,
-    (err: unknown) => {
-      if (isNotFound(err)) return false;
-      throw err;
-    },
-  );
-  if (exists) return false;
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: t.bucket, Key: target }));
+    return false;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
   const body = await s3.send(new GetObjectCommand({ Bucket: t.bucket, Key: o.key, ...(o.versionId ? { VersionId: o.versionId } : {}) }));
   return putOnce(s3, t, target, body.Body as Readable, "text/csv", { ContentLength: o.size, ChecksumSHA256: Buffer.from(o.sha256, "hex").toString("base64") });
 }
@@ -152,7 +150,9 @@ export async function readManifest(s3: S3Client, uri: string): Promise<{ manifes
   let text: string;
   try {
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    text = await (got.Body as { transformToString(): Promise<string> }).transformToString();
+    const chunks: Buffer[] = [];
+    for await (const chunk of got.Body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
+    text = Buffer.concat(chunks).toString("utf8");
   } catch (err) {
     if (isNotFound(err)) throw new CliError(`dataset manifest ${id} does not exist: ${uri}`, { hint: "`ml-deploy data snapshot` prints the ids it writes" });
     throw err;

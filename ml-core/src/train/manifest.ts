@@ -22,6 +22,8 @@ export interface VerifiedManifest {
   readonly id: string;
   /** Files checked, per channel. */
   readonly files: Readonly<Record<string, number>>;
+  /** Each channel file's path → the URI of the object it is a copy of. */
+  readonly sources: ReadonlyMap<string, string>;
 }
 
 interface Expected {
@@ -46,6 +48,7 @@ export function verifyAgainstManifest(
   const id = createHash("sha256").update(bytes).digest("hex");
   const expected = readExpected(bytes, file);
   const checked: Record<string, number> = {};
+  const sources = new Map<string, string>();
   for (const channel of new Set([...Object.keys(expected), ...Object.keys(channels).filter((c) => c !== MANIFEST_CHANNEL)])) {
     const want = expected[channel] ?? new Map<string, Expected>();
     const seen = new Set<string>();
@@ -59,13 +62,24 @@ export function verifyAgainstManifest(
           `${channel}/${name} differs from dataset manifest ${id}: expected SHA-256 ${entry.sha256} (${entry.uri}), actual ${actual}`,
         );
       seen.add(name);
+      sources.set(f, entry.uri);
     }
     const missing = [...want.keys()].filter((n) => !seen.has(n));
     if (missing.length > 0)
       throw new ManifestMismatchError(`${channel}/${missing[0]} (${want.get(missing[0]!)!.uri}) is in dataset manifest ${id} but not in the channel`);
     checked[channel] = seen.size;
   }
-  return { id, files: checked };
+  return { id, files: checked, sources };
+}
+
+/**
+ * A training error names the channel file (`train/<sha256>:3: ...`); people know the object it is
+ * a copy of. Each file path in the message gets its source URI after it.
+ */
+export function withSources(message: string, sources: ReadonlyMap<string, string>): string {
+  let out = message;
+  for (const [file, uri] of sources) out = out.split(file).join(`${file} (${uri})`);
+  return out;
 }
 
 function readExpected(bytes: Buffer, file: string): Record<string, Map<string, Expected>> {
