@@ -62,7 +62,8 @@ export const repositoryUrl = (stack: string) => `${ACCOUNT}.dkr.ecr.${REGION}.am
 export const imageIn = (stack: string) => `${repositoryUrl(stack)}@${IMAGE_DIGEST}`;
 export const IMAGE = imageIn("dev");
 export const updaterRole = (stack: string) => `arn:aws:iam::${ACCOUNT}:role/churn-${stack}-updater`;
-export const configName = (stack: string, n: number) => `churn-${stack}-config-${n}`;
+// The program names configs and models `inference-config-*` and `inference-model-*` (endpointNamePrefixes).
+export const configName = (stack: string, n: number) => `inference-config-${stack}-${n}`;
 /** What ml-core serve answers with for a model file (ml-core's modelIdentity). */
 export const identityOf = (modelJson: string) => `model-sha256=${createHash("sha256").update(modelJson).digest("hex")}`;
 export const modelJsonOf = (job: string) => JSON.stringify({ format: "ml-core-gbdt", trainedBy: job });
@@ -590,11 +591,11 @@ export class World {
         throw notFound("ValidationException", `Could not find endpoint configuration "${input.EndpointConfigName}".`);
       return {
         EndpointConfigName: input.EndpointConfigName,
-        ProductionVariants: [{ VariantName: "AllTraffic", ModelName: `${input.EndpointConfigName}-model` }],
+        ProductionVariants: [{ VariantName: "primary", ModelName: input.EndpointConfigName.replace("-config-", "-model-") }],
       };
     });
     this.sm.on(DescribeModelCommand).callsFake((input) => {
-      const config = input.ModelName.replace(/-model$/, "");
+      const config = input.ModelName.replace("-model-", "-config-");
       if (!this.configPackages.has(config)) throw notFound("ValidationException", `Could not find model "${input.ModelName}".`);
       return {
         ModelName: input.ModelName,
