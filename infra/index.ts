@@ -196,6 +196,7 @@ const deployerArgs = {
   trainingRoleArn: trainingRole.arn,
   training: trainingGuardrails(config.training),
   trainingJobNamePrefix: plannedEndpointName,
+  servingNamePrefixes: endpointNamePrefixes(ENDPOINT),
   sources: sourceStage ? sourceStage.apply((stage) => [stage]) : [],
   trustedPrincipalArns: config.deployer.trustedPrincipalArns,
 };

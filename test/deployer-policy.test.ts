@@ -42,6 +42,7 @@ const stage = (stack: string): DeployerStageArgs => ({
 const deployerArgs = (stack: Stack): DeployerPolicyArgs => ({
   ...stage(stack),
   trainingJobNamePrefix: `churn-${stack}`,
+  servingNamePrefixes: prefixes,
   // deploy-scripts' world names the role training jobs run as "execution".
   trainingRoleArn: executionRole(stack),
   training: { instanceTypes: [TRAINING_TYPE] },
@@ -139,6 +140,7 @@ const env: cli.PermissionEnv = {
 // --- The release flow, run once; each step is done by one stack's identity. ---
 type Step = { stack: Stack; as: Identity; argv: string[] };
 const FLOW: Step[] = [
+  { stack: "dev", as: "deployer", argv: ["data", "snapshot", "--stack", "dev"] },
   { stack: "dev", as: "deployer", argv: ["train", "--stack", "dev", "--image", IMAGE, "--wait"] },
   { stack: "dev", as: "deployer", argv: ["register", "--stack", "dev", "--job", COMPLETED_JOB] },
   { stack: "dev", as: "deployer", argv: ["register", "--stack", "dev", "--job", COMPLETED_JOB] },
@@ -146,6 +148,7 @@ const FLOW: Step[] = [
   { stack: "dev", as: "approver", argv: ["reject", "--stack", "dev", "--version", "2", "--reason", "worse"] },
   { stack: "dev", as: "deployer", argv: ["deploy", "--stack", "dev", "--version", "3"] },
   { stack: "dev", as: "deployer", argv: ["smoke", "--stack", "dev"] },
+  { stack: "dev", as: "deployer", argv: ["lineage", "--stack", "dev"] },
   { stack: "dev", as: "deployer", argv: ["status", "--stack", "dev"] },
   { stack: "staging", as: "deployer", argv: ["promote", "--from", "dev", "--to", "staging", "--dry-run"] },
   { stack: "staging", as: "deployer", argv: ["promote", "--from", "dev", "--to", "staging"] },

@@ -88,12 +88,18 @@ describe("the pipeline definition", () => {
       StoppingCondition: { MaxRuntimeInSeconds: 14400 },
       EnableManagedSpotTraining: false,
     });
-    expect(train.Arguments.InputDataConfig.map((c: any) => c.DataSource.S3DataSource.S3Uri)).toEqual([
-      "s3://datasets-b/datasets/flight-delays/v1/train/",
-      "s3://datasets-b/datasets/flight-delays/v1/validation/",
+    // The DatasetManifest parameter's channels: ManifestFiles of content-addressed keys, and the manifest.
+    const manifest = (suffix: string) => ({
+      "Std:Join": { On: "", Values: ["s3://datasets-b/datasets/manifests/", { Get: "Parameters.DatasetManifest" }, suffix] },
+    });
+    expect(train.Arguments.InputDataConfig.map((c: any) => [c.ChannelName, c.DataSource.S3DataSource.S3DataType, c.DataSource.S3DataSource.S3Uri])).toEqual([
+      ["train", "ManifestFile", manifest("/train.manifest")],
+      ["validation", "ManifestFile", manifest("/validation.manifest")],
+      ["manifest", "S3Prefix", manifest(".json")],
     ]);
+    // No default: a start without a manifest fails before any job runs.
+    expect(prod.Parameters).toContainEqual({ Name: "DatasetManifest", Type: "String" });
     expect(train.Arguments.HyperParameters.num_round).toEqual({ Get: "Parameters.Hp_num_round" });
-    expect(train.Arguments.HyperParameters.dataset_manifest).toEqual({ Get: "Parameters.DatasetManifest" });
     expect(prod.Parameters).toContainEqual({ Name: "Hp_num_round", Type: "String", DefaultValue: "400" });
     expect(prod.Parameters).toContainEqual({ Name: "TrainingInstanceType", Type: "String", DefaultValue: "ml.m5.2xlarge" });
   });

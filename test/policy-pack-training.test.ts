@@ -95,6 +95,7 @@ describe("the deploy tool's real CreateTrainingJob requests", () => {
       stack,
       gitCommit: "0".repeat(40),
       datasetHash: `sha256:${"b".repeat(64)}`,
+      manifestId: "b".repeat(64),
       maxRetries: 2,
     }) as TrainingJobRequest;
   }

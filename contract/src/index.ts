@@ -4,3 +4,4 @@ export * from "./limits";
 export * from "./outputs";
 export * from "./patterns";
 export * from "./settings";
+export * from "./manifest";

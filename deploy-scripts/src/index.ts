@@ -1,5 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { approveCommand, rejectCommand } from "./commands/approve";
+import { dataCommand } from "./commands/data";
+import { lineageCommand } from "./commands/lineage";
 import { deployCommand } from "./commands/deploy";
 import { driftCommand } from "./commands/drift";
 import { imagesCommand } from "./commands/images";
@@ -32,6 +34,8 @@ export function createProgram(deps: () => Deps): Command {
     statusCommand,
     driftCommand,
     localCommand,
+    dataCommand,
+    lineageCommand,
   ]) {
     program.addCommand(factory(deps).exitOverride());
   }

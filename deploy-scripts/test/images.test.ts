@@ -96,6 +96,7 @@ describe("images", () => {
 
   it("train without --image uses the image pushed for the current sources", async () => {
     await world.run(["images", "--stack", "dev"], { exec: fakeExec() });
+    await world.run(["data", "snapshot", "--stack", "dev"]);
     const r = await world.run(["train", "--stack", "dev", "--json"], { exec: fakeExec() });
     expect(r.code).toBe(0);
     expect(r.json().image).toBe(`${REPO}@${DIGEST}`);

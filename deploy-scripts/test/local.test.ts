@@ -155,7 +155,8 @@ describe("ml-deploy local: the whole lifecycle on this machine", () => {
     });
     expect(code).toBe(1);
     // The reason ml-core wrote to output/failure, naming the file and line.
-    expect(io.stderr).toMatch(/error: training failed: .*train\.csv:3: expected 7 fields, found 3/);
+    // The channel file is named by its hash; the message names the object it is a copy of too.
+    expect(io.stderr).toMatch(/error: training failed: .*train\/[0-9a-f]{64} \(file:\/\/.*\/bad\/train\.csv\):3: expected 7 fields, found 3/);
     expect(fs.existsSync(path.join(tmp, "work-bad", "registry"))).toBe(false);
   }, 60_000);
 });

@@ -6,8 +6,12 @@ import { trainingJobName } from "../src/training/job";
 import { IMAGE, World, bucket, executionRole, kmsKey } from "./world";
 
 let world: World;
-beforeEach(() => {
+let manifestId: string;
+beforeEach(async () => {
   world = new World(lib);
+  // Training takes a manifest: the dataset is snapshotted first.
+  manifestId = (await world.run(["data", "snapshot", "--stack", "dev", "--json"])).json().manifestId;
+  world.resetCalls();
 });
 afterEach(() => world.dispose());
 
@@ -23,16 +27,26 @@ describe("train", () => {
       RoleArn: executionRole("dev"),
       AlgorithmSpecification: { TrainingImage: IMAGE, TrainingInputMode: "File" },
       HyperParameters: { objective: "binary", label: "churn", num_round: "200", learning_rate: "0.1", early_stopping_rounds: "10" },
+      // The newest snapshot's channels: SageMaker ManifestFiles of content-addressed keys, and the manifest.
       InputDataConfig: [
         {
           ChannelName: "train",
           ContentType: "text/csv",
-          DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/train/` } },
+          DataSource: {
+            S3DataSource: { S3DataType: "ManifestFile", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/manifests/${manifestId}/train.manifest` },
+          },
         },
         {
           ChannelName: "validation",
           ContentType: "text/csv",
-          DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/validation/` } },
+          DataSource: {
+            S3DataSource: { S3DataType: "ManifestFile", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/manifests/${manifestId}/validation.manifest` },
+          },
+        },
+        {
+          ChannelName: "manifest",
+          ContentType: "application/json",
+          DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: `s3://${bucket("dev", "datasets")}/datasets/manifests/${manifestId}.json` } },
         },
       ],
       OutputDataConfig: { S3OutputPath: `s3://${bucket("dev", "artifacts")}/training-output/`, KmsKeyId: kmsKey("dev") },
@@ -49,7 +63,8 @@ describe("train", () => {
         { Key: "owner", Value: "ml-platform-team" },
         { Key: "ml-platform:git-commit", Value: "0123456789abcdef0123456789abcdef01234567" },
         { Key: "ml-platform:dataset", Value: `s3://${bucket("dev", "datasets")}/datasets/churn/v1/` },
-        { Key: "ml-platform:dataset-hash", Value: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) },
+        { Key: "ml-platform:dataset-hash", Value: `sha256:${manifestId}` },
+        { Key: "ml-platform:dataset-manifest", Value: manifestId },
       ]),
     );
     // ml-core's own definitions for the stack's objective (binary: the classification metrics).
@@ -95,12 +110,21 @@ describe("train", () => {
     expect(world.sent("CreateTrainingJobCommand")).toEqual([]);
   });
 
-  it("names every empty channel before starting anything", async () => {
-    for (const key of [...world.objects.keys()]) if (key.startsWith(`${bucket("dev", "datasets")}/`)) world.objects.delete(key);
-    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE]);
+  it("snapshot names the empty channel; train refuses a manifest that does not exist; nothing is started", async () => {
+    for (const key of [...world.objects.keys()]) if (key.startsWith(`${bucket("dev", "datasets")}/datasets/churn/v1/validation/`)) world.objects.delete(key);
+    const snap = await world.run(["data", "snapshot", "--stack", "dev"]);
+    expect(snap.code).toBe(1);
+    expect(snap.stderr).toContain("the dataset has no data for channel validation");
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE, "--manifest", "0".repeat(64)]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("the dataset has no data for channels train, validation");
+    expect(r.stderr).toContain(`dataset manifest ${"0".repeat(64)} does not exist`);
     expect(world.sent("CreateTrainingJobCommand")).toEqual([]);
+  });
+
+  it("refuses a --manifest that is not an id", async () => {
+    const r = await world.run(["train", "--stack", "dev", "--image", IMAGE, "--manifest", "latest"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--manifest latest: expected a manifest id (64 hex digits)");
   });
 });
 

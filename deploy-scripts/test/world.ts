@@ -17,6 +17,8 @@ import {
   CreateModelPackageCommand,
   CreateTrainingJobCommand,
   DescribeEndpointCommand,
+  DescribeEndpointConfigCommand,
+  DescribeModelCommand,
   DescribeModelPackageCommand,
   DescribeTrainingJobCommand,
   ListModelPackagesCommand,
@@ -60,7 +62,8 @@ export const repositoryUrl = (stack: string) => `${ACCOUNT}.dkr.ecr.${REGION}.am
 export const imageIn = (stack: string) => `${repositoryUrl(stack)}@${IMAGE_DIGEST}`;
 export const IMAGE = imageIn("dev");
 export const updaterRole = (stack: string) => `arn:aws:iam::${ACCOUNT}:role/churn-${stack}-updater`;
-export const configName = (stack: string, n: number) => `churn-${stack}-config-${n}`;
+// The program names configs and models `inference-config-*` and `inference-model-*` (endpointNamePrefixes).
+export const configName = (stack: string, n: number) => `inference-config-${stack}-${n}`;
 /** What ml-core serve answers with for a model file (ml-core's modelIdentity). */
 export const identityOf = (modelJson: string) => `model-sha256=${createHash("sha256").update(modelJson).digest("hex")}`;
 export const modelJsonOf = (job: string) => JSON.stringify({ format: "ml-core-gbdt", trainedBy: job });
@@ -230,10 +233,14 @@ export class World {
   readonly endpoints = new Map<string, string>();
   /** The endpoint configuration each endpoint runs, and the model identity its container answers with. */
   readonly endpointConfigs = new Map<string, string>();
+  /** The model package each endpoint configuration's model was created from (what `up` pinned). */
+  readonly configPackages = new Map<string, string | undefined>();
   readonly served = new Map<string, string | undefined>();
   /** S3 object versions (current only) and the full-object SHA-256 checksums S3 keeps (base64). */
   readonly versions = new Map<string, string>();
   readonly checksums = new Map<string, string>();
+  /** When each object was last written through putObject (ListObjectsV2's LastModified). */
+  readonly modified = new Map<string, Date>();
   /** CopyObject writes other bytes than it read (to test the checksum check). */
   corruptCopies = false;
   /** ECR: what each repository holds, and every blob's bytes by digest. */
@@ -299,6 +306,7 @@ export class World {
       };
       this.repos.set(repositoryName(stack), repo);
       this.endpointConfigs.set(endpoint(stack), configName(stack, 0));
+      this.configPackages.set(configName(stack, 0), this.pinnedArn(stack));
       this.served.set(endpoint(stack), this.identityOfPin(stack));
     }
     IMAGE_BLOBS.forEach((b) => this.blobStore.set(sha256(b), b));
@@ -385,9 +393,14 @@ export class World {
       .digest("hex")
       .slice(0, 8)}`;
     this.versions.set(key, version);
+    this.modified.set(key, new Date(this.clock));
     if (checksum) this.checksums.set(key, createHash("sha256").update(body).digest("base64"));
     else this.checksums.delete(key);
     return version;
+  }
+
+  pinnedArn(stack: string): string | undefined {
+    return /packageArn: (\S+)/.exec(this.stackText(stack))?.[1];
   }
 
   /** The identity of the model the stack file pins (what its endpoint serves after an update). */
@@ -405,6 +418,7 @@ export class World {
   deploy(stack: string): void {
     const name = endpoint(stack);
     const config = configName(stack, ++this.configCounter);
+    this.configPackages.set(config, this.pinnedArn(stack));
     this.stacks.patchOutputs(stack, { endpointConfigName: config });
     if (this.rollsBack.has(stack)) {
       this.rollsBack.delete(stack);
@@ -481,6 +495,8 @@ export class World {
         ModelArtifacts: { S3ModelArtifacts: `${input.OutputDataConfig.S3OutputPath}${input.TrainingJobName}/output/model.tar.gz` },
         CreationTime: new Date(this.clock),
         StoppingCondition: input.StoppingCondition,
+        InputDataConfig: input.InputDataConfig,
+        HyperParameters: input.HyperParameters,
         TrainingJobStatus: "InProgress",
         SecondaryStatus: "Starting",
         tags: input.Tags,
@@ -570,6 +586,23 @@ export class World {
         ...(status === "Failed" ? { FailureReason: "model container failed its ping" } : {}),
       };
     });
+    this.sm.on(DescribeEndpointConfigCommand).callsFake((input) => {
+      if (!this.configPackages.has(input.EndpointConfigName))
+        throw notFound("ValidationException", `Could not find endpoint configuration "${input.EndpointConfigName}".`);
+      return {
+        EndpointConfigName: input.EndpointConfigName,
+        ProductionVariants: [{ VariantName: "primary", ModelName: input.EndpointConfigName.replace("-config-", "-model-") }],
+      };
+    });
+    this.sm.on(DescribeModelCommand).callsFake((input) => {
+      const config = input.ModelName.replace("-model-", "-config-");
+      if (!this.configPackages.has(config)) throw notFound("ValidationException", `Could not find model "${input.ModelName}".`);
+      return {
+        ModelName: input.ModelName,
+        ModelArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model/${input.ModelName}`,
+        PrimaryContainer: { ModelPackageName: this.configPackages.get(config) },
+      };
+    });
     this.runtime.on(InvokeEndpointCommand).callsFake(async (input) => {
       if (this.invokeDelayMs > 0) await new Promise((r) => setTimeout(r, this.invokeDelayMs));
       if (this.invoke === "error") throw Object.assign(new Error("Received server error (500) from primary: model failed"), { name: "ModelError" });
@@ -583,7 +616,7 @@ export class World {
     this.s3.on(ListObjectsV2Command).callsFake((input) => ({
       Contents: [...this.objects.entries()]
         .filter(([k]) => k.startsWith(`${input.Bucket}/${input.Prefix ?? ""}`))
-        .map(([k, v]) => ({ Key: k.slice(input.Bucket.length + 1), Size: v.length, ETag: `"${v.length}"` })),
+        .map(([k, v]) => ({ Key: k.slice(input.Bucket.length + 1), Size: v.length, ETag: `"${v.length}"`, LastModified: this.modified.get(k) })),
     }));
     const noSuchVersion = (key: string) => Object.assign(new Error(`NoSuchVersion: ${key}`), { name: "NoSuchVersion", $metadata: { httpStatusCode: 404 } });
     const preconditionFailed = () =>

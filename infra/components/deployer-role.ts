@@ -14,6 +14,8 @@ export interface DeployerRoleArgs {
   readonly training: TrainingGuardrails;
   /** `ml-deploy train` names jobs `<prefix>-<timestamp>`. */
   readonly trainingJobNamePrefix: string;
+  /** The endpoint's config and model name prefixes, which `ml-deploy lineage` reads. @default - none */
+  readonly servingNamePrefixes?: { readonly model: string; readonly endpointConfig: string };
   /** Earlier stages this stack promotes from, read-only (validated stack outputs). @default - none */
   readonly sources?: pulumi.Input<DeployerStageArgs[]>;
   /**
@@ -72,6 +74,7 @@ export class DeployerRole extends pulumi.ComponentResource {
                 trainingRoleArn,
                 training: args.training,
                 trainingJobNamePrefix: args.trainingJobNamePrefix,
+                servingNamePrefixes: args.servingNamePrefixes,
                 updaterRoleArn: updater,
                 sources,
               }),

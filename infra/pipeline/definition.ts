@@ -4,13 +4,15 @@
 import {
   ARTIFACT_PREFIXES,
   DATASET_CHANNELS,
+  DATASET_MANIFESTS_PREFIX,
+  canonicalJson,
   VALIDATION_CHANNEL,
   hasLocalInstanceStorage,
   type PipelineSettings,
   type PromotionSettings,
   type TrainingSettings,
 } from "@ml-platform/contract";
-import { metricDefinitions } from "@ml-platform/ml-core";
+import { MANIFEST_CHANNEL, metricDefinitions } from "@ml-platform/ml-core";
 
 /** Step names, referenced by each other's properties (`Steps.<name>.…`). */
 export const STEPS = { train: "Train", evaluate: "Evaluate", gate: "QualityGate", register: "Register", fail: "BelowThresholds" } as const;
@@ -90,9 +92,13 @@ export function pipelineDefinition(a: PipelineDefinitionArgs): Record<string, Js
       hyperparameters[key] = String(value);
     }
   }
-  // Issue 17's dataset manifests: the version to train on, recorded as a hyperparameter (so in the
-  // job, the model and the cache key) until the manifest-driven channels exist.
-  hyperparameters.dataset_manifest = get(`Parameters.${PARAMETERS.manifest}`);
+  // The dataset is a manifest id (`ml-deploy data snapshot` prints it): the channels are its
+  // SageMaker ManifestFiles of content-addressed keys, plus the manifest itself, which ml-core
+  // verifies every file against (contract/src/manifest.ts). The id is in the step's arguments, so
+  // step caching reuses a job only for the same bytes. It has no default: a start without one
+  // fails before any job, instead of training on whatever the prefix holds.
+  const manifestUri = (suffix: string): Json =>
+    join(`s3://${a.datasetBucketName}/${DATASET_MANIFESTS_PREFIX}/`, get(`Parameters.${PARAMETERS.manifest}`), suffix);
 
   const train: Json = {
     Name: STEPS.train,
@@ -102,11 +108,18 @@ export function pipelineDefinition(a: PipelineDefinitionArgs): Record<string, Js
     Arguments: {
       AlgorithmSpecification: { TrainingImage: p.image, TrainingInputMode: "File", MetricDefinitions: metricDefinitions() },
       HyperParameters: hyperparameters,
-      InputDataConfig: DATASET_CHANNELS.map((channel) => ({
-        ChannelName: channel,
-        ContentType: "text/csv",
-        DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: dataset(channel), S3DataDistributionType: "FullyReplicated" } },
-      })),
+      InputDataConfig: [
+        ...DATASET_CHANNELS.map((channel) => ({
+          ChannelName: channel,
+          ContentType: "text/csv",
+          DataSource: { S3DataSource: { S3DataType: "ManifestFile", S3Uri: manifestUri(`/${channel}.manifest`), S3DataDistributionType: "FullyReplicated" } },
+        })),
+        {
+          ChannelName: MANIFEST_CHANNEL,
+          ContentType: "application/json",
+          DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: manifestUri(".json"), S3DataDistributionType: "FullyReplicated" } },
+        },
+      ],
       OutputDataConfig: { S3OutputPath: `s3://${a.artifactBucketName}/${ARTIFACT_PREFIXES.trainingOutput}/`, KmsKeyId: a.kmsKeyArn },
       ResourceConfig: {
         InstanceCount: t.instanceCount,
@@ -221,7 +234,7 @@ export function pipelineDefinition(a: PipelineDefinitionArgs): Record<string, Js
     Version: "2020-12-01",
     Metadata: {},
     Parameters: [
-      { Name: PARAMETERS.manifest, Type: "String", DefaultValue: "" },
+      { Name: PARAMETERS.manifest, Type: "String" },
       { Name: PARAMETERS.instanceType, Type: "String", DefaultValue: t.instanceType },
       ...hyperparameterParameters,
     ],
@@ -247,12 +260,7 @@ function describeGates(p: PipelineDefinitionArgs["promotion"]): string {
 
 /**
  * The definition as the Pipeline resource's `pipelineDefinition`: keys sorted at every level and no
- * whitespace, so an unchanged config gives the same bytes and `pulumi up` shows no diff.
+ * whitespace (the contract's canonical JSON, as dataset manifests), so an unchanged config gives the
+ * same bytes and `pulumi up` shows no diff.
  */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
-      : v,
-  );
-}
+export { canonicalJson };

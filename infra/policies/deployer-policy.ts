@@ -1,4 +1,5 @@
 import { policy, PolicyDocument, PolicyStatement } from "./documents";
+import { DATASET_MANIFESTS_PREFIX, DATASET_OBJECTS_PREFIX } from "@ml-platform/contract";
 import { ARTIFACT_PREFIXES, DATASET_PREFIX } from "./execution-role-policy";
 import type { DeployerStageArgs } from "./stage";
 
@@ -24,6 +25,8 @@ export interface DeployerPolicyArgs extends DeployerStageArgs {
   readonly partition?: string;
   /** `<modelName>-<stack>`: `ml-deploy train` names its jobs `<prefix>-<yyyymmdd>-<hhmmss>`. */
   readonly trainingJobNamePrefix: string;
+  /** The endpoint's config and model name prefixes (`lineage` reads them). @default - none: no lineage reads */
+  readonly servingNamePrefixes?: { readonly model: string; readonly endpointConfig: string };
   /** The role training jobs run as: the only role the deployer may pass, and only to SageMaker. */
   readonly trainingRoleArn: string;
   /** Instance types (and which of them have local storage) training jobs may use. */
@@ -187,12 +190,29 @@ export function deployerPolicy(args: DeployerPolicyArgs): PolicyDocument {
       Resource: [...new Set(everyStage.map((s) => s.kmsKeyArn))],
     },
     {
+      // `data snapshot`: content-addressed copies and manifests only, never the raw dataset prefix;
+      // snapshots write with If-None-Match, and a copy's key is the hash ml-core checks it by.
+      Sid: "WriteDatasetSnapshots",
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: [`${args.datasetBucketArn}/${DATASET_OBJECTS_PREFIX}/*`, `${args.datasetBucketArn}/${DATASET_MANIFESTS_PREFIX}/*`],
+    },
+    {
       Sid: "EncryptOwnObjects",
       Effect: "Allow",
       Action: "kms:GenerateDataKey",
       Resource: args.kmsKeyArn,
     },
   );
+  if (args.servingNamePrefixes) {
+    statements.push({
+      // `lineage`: from the endpoint to the version its model was created from.
+      Sid: "ReadServingLineage",
+      Effect: "Allow",
+      Action: ["sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"],
+      Resource: [sm(args, "endpoint-config", `${args.servingNamePrefixes.endpointConfig}*`), sm(args, "model", `${args.servingNamePrefixes.model}*`)],
+    });
+  }
   if (args.updaterRoleArn) {
     statements.push({
       // TagSession: the session is tagged with the ml-deploy command that assumed it (CloudTrail).

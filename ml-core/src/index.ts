@@ -29,3 +29,4 @@ export { readBinnedTrainingData, readBinnedTable } from "./train/binned-data";
 export type { BinnedTable } from "./train/binned-data";
 export { Random } from "./gbdt/random";
 export * from "./profile/index";
+export { MANIFEST_CHANNEL, verifyAgainstManifest, fileSha256, ManifestMismatchError } from "./train/manifest";

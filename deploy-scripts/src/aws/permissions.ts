@@ -56,6 +56,11 @@ export const SDK_PERMISSIONS: Readonly<Record<string, Rule>> = {
   DescribeModelPackageCommand: (input) => [{ action: "sagemaker:DescribeModelPackage", resource: lowerArn(str(input, "ModelPackageName")) }],
   UpdateModelPackageCommand: (input) => [{ action: "sagemaker:UpdateModelPackage", resource: lowerArn(str(input, "ModelPackageArn")) }],
   DescribeEndpointCommand: (input, env) => [{ action: "sagemaker:DescribeEndpoint", resource: sm(env, "endpoint", str(input, "EndpointName")) }],
+  // lineage: the endpoint's config and model.
+  DescribeEndpointConfigCommand: (input, env) => [
+    { action: "sagemaker:DescribeEndpointConfig", resource: sm(env, "endpoint-config", str(input, "EndpointConfigName")) },
+  ],
+  DescribeModelCommand: (input, env) => [{ action: "sagemaker:DescribeModel", resource: sm(env, "model", str(input, "ModelName")) }],
   // SageMaker Runtime
   InvokeEndpointCommand: (input, env) => [{ action: "sagemaker:InvokeEndpoint", resource: sm(env, "endpoint", str(input, "EndpointName")) }],
   // S3 (HeadObject is authorised as s3:GetObject; either with a VersionId as s3:GetObjectVersion)

@@ -17,6 +17,7 @@ export function formatLocal(r: LifecycleResult): string {
       ["metrics", validation.map(([k, v]) => `${k}=${v.toFixed(4)}`).join("  ")],
       ["promotion gates", r.gateFailures.length === 0 ? "met" : `missed: ${r.gateFailures.join("; ")}`],
       ["smoke test", `passed: ${r.smoke.requests.length} requests of ${r.smoke.rows} rows, slowest ${slowest} ms, each answered by the registered model`],
+      ["dataset manifest", `${r.manifestId} (ml-deploy lineage --stack local)`],
       ["model identity", r.version.metadata.modelIdentity],
       ["model", r.modelDir],
       ["training tree", r.trainingDir],

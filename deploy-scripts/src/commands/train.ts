@@ -12,7 +12,8 @@ export function formatTrain(r: TrainResult): string {
       ["job", r.jobName],
       ["status", o ? `${o.status} (${o.secondaryStatus})` : "started (use --wait to follow it)"],
       ["image", r.image],
-      ["dataset", `${r.datasetUri} (${r.datasetHash.slice(0, 19)}…)`],
+      ["dataset", r.datasetUri],
+      ["manifest", r.manifestId],
       ["commit", r.gitCommit],
       ["model", o?.modelArtifact],
       ["training time", o?.trainingSeconds === undefined ? undefined : formatDuration(o.trainingSeconds * 1000)],
@@ -29,6 +30,9 @@ export const trainCommand: CommandFactory = (deps) =>
       .description("Start a SageMaker training job with the stack's role, image, dataset, KMS key and training settings")
       .addOption(stackOption())
       .addOption(new Option("--image <uri>", "training image by digest (default: the image `images` pushed for the current sources)"))
+      .addOption(
+        new Option("--manifest <id>", "dataset manifest to train on, as `data snapshot` prints it (default: the newest snapshot of the stack's dataset)"),
+      )
       .addOption(new Option("--wait", "follow the job until it ends; exit non-zero if it fails"))
       .addOption(
         new Option(

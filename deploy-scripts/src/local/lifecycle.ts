@@ -24,6 +24,8 @@ import { hyperparameterSources } from "../training/job";
 import { contentDigest, LocalModelRegistry } from "./registry";
 import { capturingTransport, localDrift } from "../drift/local";
 import { formatDriftTable } from "../drift/format";
+import { trainFromSnapshot } from "./dataset";
+import { lineageMetadata } from "../registry/lineage-metadata";
 
 /** How long `ml-core serve` may take to answer /ping (SageMaker allows a container far longer). */
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -53,6 +55,8 @@ export interface LifecycleResult {
   readonly trainingDir: string;
   readonly modelDir: string;
   readonly metrics: Metrics;
+  /** The dataset manifest the model was trained on (ml-core verified its files). */
+  readonly manifestId: string;
   /** Promotion gates of the stack the model misses (empty: it would be deployable there). */
   readonly gateFailures: string[];
   readonly version: ModelVersion;
@@ -84,10 +88,11 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
   };
 
   out.step(`Training ${runId} through the SageMaker training contract (${base})`);
-  const datasetHash = await timed("train", async () => {
+  const { datasetHash, dataset } = await timed("train", async () => {
     const hash = prepareTrainingTree(base, opts.dataDir, hyperparameters);
+    const dataset = await trainFromSnapshot(opts.workDir, opts.dataDir, base, out);
     await trainInContainerContract(opts.mlCoreBin, base, out);
-    return hash;
+    return { datasetHash: hash, dataset };
   });
 
   out.step("Evaluating on the validation channel");
@@ -104,25 +109,34 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
   const registryDir = path.join(opts.workDir, "registry");
   const registry = new LocalModelRegistry(registryDir);
   const approved = gateFailures.length === 0 && !settings.promotion.requireApproval;
+  // No container image is built here: the "image" is the ml-core code that ran, by digest.
+  const image = `local/ml-core@${contentDigest(path.join(path.dirname(opts.mlCoreBin), "..", "dist"))}`;
+  const hpStrings = Object.fromEntries(Object.entries(hyperparameters).map(([k, v]) => [k, String(v)]));
   const version = await timed("register", async () =>
     registry.register(
       modelPackageInput({
         group: `${settings.modelName}-local`,
         description: `${settings.modelName} trained locally by ${runId}`,
-        // No container image is built here: the "image" is the ml-core code that ran, by digest.
-        image: `local/ml-core@${contentDigest(path.join(path.dirname(opts.mlCoreBin), "..", "dist"))}`,
+        image,
         modelDataUrl: fileUrl(modelDir),
         metrics,
         metricsReportUri: fileUrl(path.join(modelDir, FILES.metrics)),
         approval: approved ? "Approved" : "PendingManualApproval",
         gitCommit: opts.gitCommit,
         generatedBy: "ml-deploy local",
-        metadata: { trainingJobName: runId, datasetUri: fileUrl(opts.dataDir), datasetHash, stack: "local", [META.modelIdentity]: identity },
+        metadata: {
+          trainingJobName: runId,
+          datasetUri: fileUrl(opts.dataDir),
+          datasetHash,
+          stack: "local",
+          [META.modelIdentity]: identity,
+          ...lineageMetadata({ manifestId: dataset.id, manifestUri: dataset.uri, image, hyperparameters: hpStrings, trainingJobArn: runId }),
+        },
         idempotencyKey: `local/${runId}`,
       }),
     ),
   );
-  out.info(`${version.arn} (${version.approval})`);
+  out.info(`${version.arn} (${version.approval}), trained on dataset manifest ${dataset.id}`);
 
   out.step("Serving it with ml-core serve, as an endpoint's container");
   const port = await freePort();
@@ -152,7 +166,7 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
   const drift = await localDrift(modelDir, captureDir);
   for (const line of formatDriftTable(drift)) out.info(line);
 
-  return { runId, trainingDir: base, modelDir, metrics, gateFailures, version, registryDir, endpoint, smoke, drift, secondsByStep: timings };
+  return { runId, trainingDir: base, modelDir, metrics, manifestId: dataset.id, gateFailures, version, registryDir, endpoint, smoke, drift, secondsByStep: timings };
 }
 
 /**

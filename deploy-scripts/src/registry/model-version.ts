@@ -30,6 +30,14 @@ export const META = {
   artifactSha256: "artifactSha256",
   /** The S3 version of model.tar.gz the version means; promote copies exactly this one. */
   artifactVersionId: "artifactVersionId",
+  /** The dataset manifest the version was trained on: its id (hex SHA-256) and where it is stored. */
+  datasetManifestId: "datasetManifestId",
+  datasetManifestUri: "datasetManifestUri",
+  /** `sha256:<hex>` of the training image (the part after `@` of the image by digest). */
+  imageDigest: "imageDigest",
+  /** The job's hyperparameters as canonical JSON, when it fits a metadata value (256 characters); the hash always. */
+  hyperparameters: "hyperparameters",
+  hyperparametersSha256: "hyperparametersSha256",
   /** Prefix of one key per metric: `metric:validation:auc` = `0.9876`. */
   metricPrefix: "metric:",
 } as const;

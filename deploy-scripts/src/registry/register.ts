@@ -10,6 +10,9 @@ import { META, describeVersion, findVersionByMetadata, type ModelVersion } from 
 import { isPreconditionFailed, readArtifact } from "./artifact";
 import { readStackOutputs } from "../stacks/gateway";
 import { TAG_KEYS, finalMetrics } from "../training/job";
+import { MANIFEST_CHANNEL } from "@ml-platform/ml-core";
+import { manifestIdOf } from "@ml-platform/contract";
+import { lineageMetadata } from "./lineage-metadata";
 
 /** What the container accepts and answers (ml-core's server). */
 export const CONTENT_TYPES = ["text/csv", "application/json"];
@@ -85,6 +88,10 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
     ((await sm.send(new ListTagsCommand({ ResourceArn: job.TrainingJobArn }))).Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]),
   );
   const gitCommit = tags[TAG_KEYS.gitCommit] ?? "unknown";
+  // The manifest channel says which data the job read, whoever started it (this CLI or the pipeline).
+  const manifestUri = job.InputDataConfig?.find((c) => c.ChannelName === MANIFEST_CHANNEL)?.DataSource?.S3DataSource?.S3Uri;
+  const manifestId = manifestUri ? manifestIdOf(manifestUri) : undefined;
+  if (!manifestId) ctx.out.warn(`training job ${opts.job} has no dataset manifest channel: the version's data cannot be traced`);
 
   const reportKey = registeredReportKey(opts.job);
   try {
@@ -118,8 +125,8 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
     generatedBy: job.TrainingJobArn,
     metadata: {
       [META.trainingJob]: opts.job,
-      [META.trainingJobArn]: job.TrainingJobArn ?? "",
       [META.gitCommit]: gitCommit,
+      ...lineageMetadata({ manifestId, manifestUri, image, hyperparameters: job.HyperParameters ?? {}, trainingJobArn: job.TrainingJobArn ?? "" }),
       [META.datasetUri]: tags[TAG_KEYS.dataset] ?? "",
       [META.datasetHash]: tags[TAG_KEYS.datasetHash] ?? "",
       [META.stack]: opts.stack,

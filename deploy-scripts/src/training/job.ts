@@ -17,6 +17,9 @@ import { formatDuration } from "../output";
 import { resolveHyperparameters, type HyperparameterSource } from "./hyperparameters";
 import { readStackOutputs, type StackOutputs } from "../stacks/gateway";
 import { currentImageUri } from "../images/build";
+import { latestManifest, readManifest } from "../data/snapshot";
+import { MANIFEST_ID, emptyChannels, manifestKey } from "@ml-platform/contract";
+import { manifestChannels } from "./manifest-channels";
 
 /** Where SageMaker syncs `CheckpointConfig.S3Uri` to inside the container (its default). */
 export const CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints";
@@ -25,6 +28,7 @@ export const TAG_KEYS = {
   gitCommit: "ml-platform:git-commit",
   dataset: "ml-platform:dataset",
   datasetHash: "ml-platform:dataset-hash",
+  datasetManifest: "ml-platform:dataset-manifest",
   stack: "ml-platform:stack",
 } as const;
 
@@ -35,6 +39,8 @@ export interface TrainOptions {
   maxRetries?: number;
   /** `--hp key=value`: overrides of the stack's hyperparameters for this job. */
   hp?: string[];
+  /** The dataset manifest's id; default: the newest snapshot of the stack's dataset. */
+  manifest?: string;
   json?: boolean;
 }
 
@@ -45,6 +51,7 @@ export interface TrainResult {
   image: string;
   datasetUri: string;
   datasetHash: string;
+  manifestId: string;
   gitCommit: string;
   spot: boolean;
   /** Present with `--wait`. */
@@ -78,8 +85,9 @@ export async function train(ctx: Context, opts: TrainOptions): Promise<TrainResu
   const s3 = ctx.aws.s3(outputs.region);
   const sm = ctx.aws.sagemaker(outputs.region);
 
-  ctx.out.step(`Checking the dataset at ${outputs.datasetUri}`);
-  const datasetHash = await datasetFingerprint(s3, outputs.datasetUri);
+  ctx.out.step(`Reading the dataset manifest of ${outputs.datasetUri}`);
+  const manifestId = await jobManifest(s3, outputs, opts.manifest);
+  const datasetHash = `sha256:${manifestId}`;
   const gitCommit = await ctx.gitCommit();
   const jobName = trainingJobName(settings.modelName, opts.stack, new Date(ctx.now()));
   const input = trainingJobInput({
@@ -91,6 +99,7 @@ export async function train(ctx: Context, opts: TrainOptions): Promise<TrainResu
     stack: opts.stack,
     gitCommit,
     datasetHash,
+    manifestId,
     maxRetries: opts.maxRetries ?? 2,
     hyperparameterOverrides: overrides,
   });
@@ -105,6 +114,7 @@ export async function train(ctx: Context, opts: TrainOptions): Promise<TrainResu
     image,
     datasetUri: outputs.datasetUri,
     datasetHash,
+    manifestId,
     gitCommit,
     spot: settings.training.spot,
   };
@@ -143,6 +153,8 @@ export interface TrainingJobSpec {
   stack: string;
   gitCommit: string;
   datasetHash: string;
+  /** The dataset manifest the job trains on (its channels read exactly its objects). */
+  manifestId: string;
   maxRetries: number;
   /** `--hp` values, over the stack's `training.hyperparameters`. */
   hyperparameterOverrides?: Readonly<Record<string, string>>;
@@ -187,6 +199,7 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
     { Key: TAG_KEYS.gitCommit, Value: spec.gitCommit },
     { Key: TAG_KEYS.dataset, Value: spec.outputs.datasetUri.slice(0, TAGS.maxValueLength) },
     { Key: TAG_KEYS.datasetHash, Value: spec.datasetHash },
+    { Key: TAG_KEYS.datasetManifest, Value: spec.manifestId },
     { Key: TAG_KEYS.stack, Value: spec.stack },
   ];
   if (tags.length > TAGS.maxEntries)
@@ -198,12 +211,7 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
     RoleArn: outputs.executionRoleArn,
     AlgorithmSpecification: { TrainingImage: spec.image, TrainingInputMode: "File", MetricDefinitions: resolved.metricDefinitions },
     HyperParameters: hyperparameters,
-    InputDataConfig: DATASET_CHANNELS.map((channel) => ({
-      ChannelName: channel,
-      ContentType: "text/csv",
-      CompressionType: "None",
-      DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: joinS3(outputs.datasetUri, channel) + "/", S3DataDistributionType: "FullyReplicated" } },
-    })),
+    InputDataConfig: manifestChannels(parseS3Uri(outputs.datasetUri).bucket, spec.manifestId),
     OutputDataConfig: { S3OutputPath: outputs.trainingOutputUri, KmsKeyId: outputs.kmsKeyArn },
     ResourceConfig: {
       InstanceType: t.instanceType as never,
@@ -224,6 +232,18 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
     EnableInterContainerTrafficEncryption: true,
     Tags: tags,
   };
+}
+
+/** The manifest `--manifest` names (checked: it exists, hashes to its id, has every channel), or the newest snapshot. */
+async function jobManifest(s3: S3Client, outputs: StackOutputs, requested: string | undefined): Promise<string> {
+  if (requested !== undefined && !MANIFEST_ID.test(requested))
+    throw new CliError(`--manifest ${requested}: expected a manifest id (64 hex digits), as \`ml-deploy data snapshot\` prints it`, { exitCode: EXIT.usage });
+  const bucket = parseS3Uri(outputs.datasetUri).bucket;
+  const id = requested ?? (await latestManifest(s3, bucket, outputs.datasetUri));
+  const { manifest } = await readManifest(s3, `s3://${bucket}/${manifestKey(id)}`);
+  const empty = emptyChannels(manifest);
+  if (empty.length > 0) throw new CliError(`dataset manifest ${id} has no data for ${empty.join(", ")}`);
+  return id;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { MANIFEST_CHANNEL } from "../train/manifest";
 
 /** As sagemaker-training-toolkit's environment.py: BASE_PATH_ENV and SAGEMAKER_BASE_PATH. */
 export const BASE_DIR_ENV = "SAGEMAKER_BASE_DIR";
@@ -86,15 +87,17 @@ export function channelFiles(paths: ContractPaths): Record<string, string[]> {
     for (const [name, c] of Object.entries(cfg)) {
       if (c.TrainingInputMode !== undefined && c.TrainingInputMode !== "File")
         problems.push(`channel "${name}": TrainingInputMode ${c.TrainingInputMode} is not supported (use File)`);
-      if (c.ContentType !== undefined && !SUPPORTED_CONTENT_TYPES.includes(c.ContentType.toLowerCase()))
+      if (name !== MANIFEST_CHANNEL && c.ContentType !== undefined && !SUPPORTED_CONTENT_TYPES.includes(c.ContentType.toLowerCase()))
         problems.push(`channel "${name}": ContentType ${c.ContentType} is not supported (use text/csv)`);
     }
   } else {
     names = fs.existsSync(paths.dataDir) ? fs.readdirSync(paths.dataDir).filter((d) => fs.statSync(path.join(paths.dataDir, d)).isDirectory()) : [];
   }
-  const unknown = names.filter((n) => n !== TRAIN_CHANNEL && n !== VALIDATION_CHANNEL);
+  const unknown = names.filter((n) => n !== TRAIN_CHANNEL && n !== VALIDATION_CHANNEL && n !== MANIFEST_CHANNEL);
   if (unknown.length > 0)
-    problems.push(`unknown channel(s) ${unknown.join(", ")}: this algorithm reads "${TRAIN_CHANNEL}" (required) and "${VALIDATION_CHANNEL}" (optional)`);
+    problems.push(
+      `unknown channel(s) ${unknown.join(", ")}: this algorithm reads "${TRAIN_CHANNEL}" (required), "${VALIDATION_CHANNEL}" and "${MANIFEST_CHANNEL}" (optional)`,
+    );
   if (!names.includes(TRAIN_CHANNEL)) problems.push(`no "${TRAIN_CHANNEL}" channel`);
   if (problems.length > 0) throw new ContractError(problems.join("\n"));
   const out: Record<string, string[]> = {};

@@ -7,6 +7,7 @@ import { Command, Option } from "commander";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { baseDirFromEnv, channelFiles, contractPaths, listDataFiles, readHyperparametersFile, TRAIN_CHANNEL, VALIDATION_CHANNEL } from "./contract";
+import { MANIFEST_CHANNEL, verifyAgainstManifest, withSources, type VerifiedManifest } from "../train/manifest";
 import { runTrainingJob, type JobIO, type JobOutcome, type TrainingJobSpec } from "../train/training-job";
 import { baselineFromBins, writeBaseline, type Baseline } from "../profile/baseline";
 
@@ -57,10 +58,14 @@ async function train(opts: TrainOptions): Promise<JobOutcome> {
     }
   }
   const paths = contractPaths(baseDirFromEnv(process.env));
+  let manifest: VerifiedManifest | undefined;
   try {
     if (opts.validation !== undefined || opts.modelDir !== undefined)
       throw new Error("--validation and --model-dir need --train (without it, train follows the SageMaker contract)");
     const channels = channelFiles(paths);
+    // With a dataset manifest, the channels must hold exactly its bytes before anything is read.
+    manifest = channels[MANIFEST_CHANNEL] && verifyAgainstManifest(channels[MANIFEST_CHANNEL], channels, paths.dataDir);
+    if (manifest) io.progress(`dataset manifest ${manifest.id}: ${JSON.stringify(manifest.files)} files verified by SHA-256`);
     const spec: TrainingJobSpec = {
       // channelFiles fails when there is no train channel.
       trainFiles: channels[TRAIN_CHANNEL]!,
@@ -73,6 +78,7 @@ async function train(opts: TrainOptions): Promise<JobOutcome> {
   } catch (e) {
     // SageMaker shows this file's text as the job's FailureReason.
     fs.mkdirSync(paths.outputDir, { recursive: true });
+    if (manifest) (e as Error).message = withSources((e as Error).message, manifest.sources);
     fs.writeFileSync(paths.failureFile, `${(e as Error).message}\n`);
     throw e;
   } finally {
