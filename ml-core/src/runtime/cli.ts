@@ -1,6 +1,7 @@
 // The `ml-core` command line: registration only; each command lives in its own file.
 import { Command } from "commander";
 import { evaluateCommand } from "./evaluate";
+import { importCommand } from "./import";
 import { inspectCommand } from "./inspect";
 import { predictCommand } from "./predict";
 import { serveCommand } from "./serve";
@@ -13,6 +14,7 @@ export function main(argv: string[]): void {
   program.addCommand(predictCommand());
   program.addCommand(evaluateCommand());
   program.addCommand(inspectCommand());
+  program.addCommand(importCommand());
   program.parseAsync(argv, { from: "user" }).catch(fail);
 }
 
