@@ -16,7 +16,10 @@ import { tmpDir } from "./helpers";
 
 const FIXTURES = path.join(__dirname, "fixtures/xgboost");
 const rows = JSON.parse(fs.readFileSync(path.join(FIXTURES, "rows.json"), "utf8")) as (number | null)[][];
-const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, "expected.json"), "utf8")) as Record<string, { xgboost: (number | number[])[]; float64: (number | number[])[] }>;
+const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, "expected.json"), "utf8")) as Record<
+  string,
+  { xgboost: (number | number[])[]; float64: (number | number[])[] }
+>;
 const OBJECTIVES = ["binary", "multiclass", "regression"] as const;
 const FORMATS = ["json", "ubj"] as const;
 
@@ -35,14 +38,17 @@ const flat = (v: (number | number[])[]): number[][] => v.map((r) => (Array.isArr
 const read = (name: string): Buffer => fs.readFileSync(path.join(FIXTURES, name));
 
 describe("an XGBoost model, loaded into ml-core's predictor", () => {
-  it.each(OBJECTIVES.flatMap((o) => FORMATS.map((f) => [o, f] as const)))("%s (%s) takes XGBoost's path for every row, missing values included", (objective, format) => {
-    const model = checkedXgboostModel(read(`${objective}.${format}`), `${objective}.${format}`);
-    const exact = flat(expected[objective]!.float64);
-    // The leaves XGBoost chose, summed in float64: equal up to the last bits of exp/log.
-    for (const p of [new ChainPredictor(model), new FlatPredictor(model)]) {
-      scores((x, n) => p.predict(x, n), objective).forEach((r, i) => r.forEach((v, k) => expect(Math.abs(v - exact[i]![k]!)).toBeLessThan(1e-12)));
-    }
-  });
+  it.each(OBJECTIVES.flatMap((o) => FORMATS.map((f) => [o, f] as const)))(
+    "%s (%s) takes XGBoost's path for every row, missing values included",
+    (objective, format) => {
+      const model = checkedXgboostModel(read(`${objective}.${format}`), `${objective}.${format}`);
+      const exact = flat(expected[objective]!.float64);
+      // The leaves XGBoost chose, summed in float64: equal up to the last bits of exp/log.
+      for (const p of [new ChainPredictor(model), new FlatPredictor(model)]) {
+        scores((x, n) => p.predict(x, n), objective).forEach((r, i) => r.forEach((v, k) => expect(Math.abs(v - exact[i]![k]!)).toBeLessThan(1e-12)));
+      }
+    },
+  );
 
   it.each(OBJECTIVES)("%s matches XGBoost's own predict within 1e-6 (XGBoost sums and answers in float32)", (objective) => {
     const p = new ChainPredictor(checkedXgboostModel(read(`${objective}.ubj`), "m"));
@@ -62,7 +68,12 @@ describe("an XGBoost model, loaded into ml-core's predictor", () => {
 
   it("records the objective, classes, intercept and source", () => {
     const reg = checkedXgboostModel(read("regression.json"), "m");
-    expect(reg).toMatchObject({ objective: "regression", classes: null, baseline: [2.5], features: [{ name: "f0", kind: "numeric" }, ...Array(5).fill(expect.anything())] });
+    expect(reg).toMatchObject({
+      objective: "regression",
+      classes: null,
+      baseline: [2.5],
+      features: [{ name: "f0", kind: "numeric" }, ...Array(5).fill(expect.anything())],
+    });
     expect(reg.hyperparameters).toMatchObject({ imported_from: "xgboost", xgboost_version: "1.7.4", xgboost_objective: "reg:squarederror" });
     const bin = checkedXgboostModel(read("binary.json"), "m");
     expect(bin.classes).toEqual(["0", "1"]);
@@ -96,10 +107,15 @@ describe("a model directory holding SageMaker XGBoost's artifact (xgboost-model)
 
 describe("models ml-core refuses, with the reason", () => {
   const doc = (): Record<string, any> => JSON.parse(read("binary.json").toString("utf8"));
-  const refuse = (d: unknown): (() => unknown) => () => checkedXgboostModel(Buffer.from(JSON.stringify(d)), "xgboost-model");
+  const refuse =
+    (d: unknown): (() => unknown) =>
+    () =>
+      checkedXgboostModel(Buffer.from(JSON.stringify(d)), "xgboost-model");
 
   it("the legacy binary format XGBoost before 2.1 writes to a name without .json", () => {
-    expect(() => checkedXgboostModel(Buffer.from("binf\0\0\0?"), "xgboost-model")).toThrow(/xgboost-model is not an XGBoost model in JSON or UBJSON: .*legacy binary/);
+    expect(() => checkedXgboostModel(Buffer.from("binf\0\0\0?"), "xgboost-model")).toThrow(
+      /xgboost-model is not an XGBoost model in JSON or UBJSON: .*legacy binary/,
+    );
   });
   it.each(["reg:logistic", "multi:softmax", "rank:pairwise", "count:poisson"])("objective %s", (name) => {
     const d = doc();
@@ -128,7 +144,9 @@ describe("models ml-core refuses, with the reason", () => {
   });
   it("a truncated UBJSON file", () => {
     const bytes = read("binary.ubj");
-    expect(() => checkedXgboostModel(bytes.subarray(0, 1000), "xgboost-model")).toThrow(/xgboost-model is not valid UBJSON: UBJSON at byte \d+: unexpected end of data/);
+    expect(() => checkedXgboostModel(bytes.subarray(0, 1000), "xgboost-model")).toThrow(
+      /xgboost-model is not valid UBJSON: UBJSON at byte \d+: unexpected end of data/,
+    );
   });
 });
 
@@ -181,12 +199,19 @@ describe("ml-core import --from xgboost", () => {
   it("runs from the command line and names a bad file", () => {
     const bin = path.join(__dirname, "../bin/ml-core.js");
     const dir = tmpDir();
-    const out = execFileSync(process.execPath, [bin, "import", "--from", "xgboost", "--model", path.join(FIXTURES, "binary.json"), "--model-dir", dir, "--json"], { encoding: "utf8" });
+    const out = execFileSync(
+      process.execPath,
+      [bin, "import", "--from", "xgboost", "--model", path.join(FIXTURES, "binary.json"), "--model-dir", dir, "--json"],
+      { encoding: "utf8" },
+    );
     expect(JSON.parse(out)).toMatchObject({ objective: "binary", trees: 20 });
     expect(fs.existsSync(path.join(dir, "model.json"))).toBe(true);
     let stderr = "";
     try {
-      execFileSync(process.execPath, [bin, "import", "--from", "xgboost", "--model", path.join(dir, "nope.json"), "--model-dir", dir], { encoding: "utf8", stdio: "pipe" });
+      execFileSync(process.execPath, [bin, "import", "--from", "xgboost", "--model", path.join(dir, "nope.json"), "--model-dir", dir], {
+        encoding: "utf8",
+        stdio: "pipe",
+      });
     } catch (e) {
       stderr = String((e as { stderr: string }).stderr);
     }

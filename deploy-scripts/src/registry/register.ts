@@ -85,6 +85,8 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
     ((await sm.send(new ListTagsCommand({ ResourceArn: job.TrainingJobArn }))).Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]),
   );
   const gitCommit = tags[TAG_KEYS.gitCommit] ?? "unknown";
+  // A built-in XGBoost job trained with AWS's image; the ml-core image recorded on it serves the model.
+  const servingImage = tags[TAG_KEYS.servingImage] ?? image;
 
   const reportKey = registeredReportKey(opts.job);
   try {
@@ -109,7 +111,7 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   const input = modelPackageInput({
     group,
     description: `Trained by job ${opts.job} from commit ${gitCommit}`,
-    image,
+    image: servingImage,
     modelDataUrl: modelData,
     metrics,
     metricsReportUri: `s3://${outputs.artifactBucketName}/${reportKey}`,

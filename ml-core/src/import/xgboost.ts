@@ -74,7 +74,8 @@ export function readXgboostModel(bytes: Uint8Array, source: string): ImportedXgb
   try {
     doc = format === "json" ? (JSON.parse(Buffer.from(bytes).toString("utf8")) as UbjsonValue) : decodeUbjson(bytes);
   } catch (e) {
-    if (e instanceof SyntaxError || e instanceof UbjsonError) throw new XgboostModelError(`${source} is not valid ${format === "json" ? "JSON" : "UBJSON"}: ${e.message}`);
+    if (e instanceof SyntaxError || e instanceof UbjsonError)
+      throw new XgboostModelError(`${source} is not valid ${format === "json" ? "JSON" : "UBJSON"}: ${e.message}`);
     throw e;
   }
   return convert(doc, format, source);
@@ -86,16 +87,23 @@ function convert(doc: UbjsonValue, format: "json" | "ubjson", source: string): I
   };
   const learner = field(doc, "learner") ?? fail("learner", "is missing: not an XGBoost model document");
   const objectiveName = str(field(field(learner, "objective"), "name")) ?? fail("learner.objective.name", "is missing");
-  const objective = XGBOOST_OBJECTIVES[objectiveName] ?? fail("objective", `${JSON.stringify(objectiveName)} is not supported; ml-core serves ${Object.keys(XGBOOST_OBJECTIVES).join(", ")}`);
+  const objective =
+    XGBOOST_OBJECTIVES[objectiveName] ??
+    fail("objective", `${JSON.stringify(objectiveName)} is not supported; ml-core serves ${Object.keys(XGBOOST_OBJECTIVES).join(", ")}`);
   const booster = field(learner, "gradient_booster");
   const boosterName = str(field(booster, "name"));
-  if (boosterName !== "gbtree") fail("gradient_booster.name", `${JSON.stringify(boosterName)} is not supported; ml-core serves gbtree models (dart and gblinear weigh or combine trees otherwise)`);
+  if (boosterName !== "gbtree")
+    fail(
+      "gradient_booster.name",
+      `${JSON.stringify(boosterName)} is not supported; ml-core serves gbtree models (dart and gblinear weigh or combine trees otherwise)`,
+    );
   const param = field(learner, "learner_model_param") ?? fail("learner.learner_model_param", "is missing");
   const nFeatures = numberOf(field(param, "num_feature"));
   if (nFeatures === undefined || !Number.isInteger(nFeatures) || nFeatures < 1) fail("learner_model_param.num_feature", "must be a positive integer");
   const numClass = numberOf(field(param, "num_class")) ?? 0;
   const nOut = objective === "multiclass" ? numClass : 1;
-  if (objective === "multiclass" && !(Number.isInteger(numClass) && numClass >= 2)) fail("learner_model_param.num_class", `(${numClass}) must be at least 2 for multi:softprob`);
+  if (objective === "multiclass" && !(Number.isInteger(numClass) && numClass >= 2))
+    fail("learner_model_param.num_class", `(${numClass}) must be at least 2 for multi:softprob`);
   const numTarget = numberOf(field(param, "num_target")) ?? 1;
   if (numTarget !== 1) fail("learner_model_param.num_target", `(${numTarget}): multi-target models are not supported`);
   const baseScore = baseScoreOf(field(param, "base_score"), (what) => fail("learner_model_param.base_score", what));
@@ -104,12 +112,16 @@ function convert(doc: UbjsonValue, format: "json" | "ubjson", source: string): I
   const model = field(booster, "model");
   const trees = field(model, "trees");
   const treeInfo = field(model, "tree_info");
-  if (!Array.isArray(trees) || !Array.isArray(treeInfo) || trees.length !== treeInfo.length) fail("gradient_booster.model", "needs trees and tree_info of one length");
+  if (!Array.isArray(trees) || !Array.isArray(treeInfo) || trees.length !== treeInfo.length)
+    fail("gradient_booster.model", "needs trees and tree_info of one length");
   const names = field(learner, "feature_names");
   const featureNames =
-    Array.isArray(names) && names.length === nFeatures && names.every((n) => typeof n === "string") ? (names as string[]) : Array.from({ length: nFeatures! }, (_, i) => `f${i}`);
+    Array.isArray(names) && names.length === nFeatures && names.every((n) => typeof n === "string")
+      ? (names as string[])
+      : Array.from({ length: nFeatures! }, (_, i) => `f${i}`);
   const types = field(learner, "feature_types");
-  if (Array.isArray(types) && types.some((t) => t === "c")) fail("feature_types", "include categorical features (\"c\"); ml-core imports numeric XGBoost features only");
+  if (Array.isArray(types) && types.some((t) => t === "c"))
+    fail("feature_types", 'include categorical features ("c"); ml-core imports numeric XGBoost features only');
 
   return {
     objective,
