@@ -79,7 +79,8 @@ const time = (p) => {
   return (performance.now() - t) / 1000;
 };
 const runs = { mlCore: [], imported: [] };
-(time(mlCore), time(imported)); // warm-up
+time(mlCore); // warm-up
+time(imported);
 for (let i = 0; i < repeat; i++) {
   runs.mlCore.push(time(mlCore));
   runs.imported.push(time(imported));
