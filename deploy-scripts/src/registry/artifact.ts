@@ -36,7 +36,9 @@ export async function readArtifact(s3: S3Client, uri: string): Promise<ArtifactF
   const hash = createHash("sha256");
   let files: Map<string, Buffer>;
   try {
-    files = await readFromTarGz(object.Body as Readable, (name) => name === MODEL_FILE || name === XGBOOST_MODEL_FILE || name === FILES.metrics, { onChunk: (c) => hash.update(c) });
+    files = await readFromTarGz(object.Body as Readable, (name) => name === MODEL_FILE || name === XGBOOST_MODEL_FILE || name === FILES.metrics, {
+      onChunk: (c) => hash.update(c),
+    });
   } catch (err) {
     throw new CliError(`cannot read ${uri}: ${(err as Error).message}`, { cause: err });
   }
