@@ -6,6 +6,7 @@
 const LAYERS = [
   ["data"], // reading CSV into tables; how a field becomes a number
   ["gbdt"], // the algorithm: binning, histogram, split, grower, booster, losses
+  ["import"], // models other libraries saved (XGBoost's JSON and UBJSON), read into gbdt's trees
   ["eval", "model"], // metrics; the model file format, load/save and predictors
   ["train", "codec"], // the training session and job; request/response formats and scoring
   ["server", "batch", "profile", "export"], // HTTP; batch scoring of files; training baselines and drift of requests; other model formats (ONNX)

@@ -263,7 +263,24 @@ const alarms = z.strictObject({
   notifyEmails: z.array(z.email()).default([]),
 });
 
+/**
+ * SageMaker built-in XGBoost container versions `training.xgboostVersion` may name: those whose
+ * artifact ml-core can serve. The container saves `xgboost-model` with `Booster.save_model` and no
+ * extension (sagemaker-xgboost-container, algorithm_mode/train.py); XGBoost writes that as UBJSON
+ * from 2.1 on ("Introduction to Model IO", XGBoost docs), in its legacy binary format before.
+ * 3.0-5 runs XGBoost 3.0.5 (its docker/3.0-5 Dockerfile); 1.7-1 and older write the legacy format.
+ */
+export const XGBOOST_VERSIONS = ["3.0-5"] as const;
+
 const training = z.strictObject({
+  /**
+   * Who trains: ml-core's own container (one instance per model), or SageMaker's built-in XGBoost,
+   * which trains one model across instanceCount instances (each reads its shard of the training
+   * channel). ml-core's image serves either model.
+   */
+  algorithm: z.enum(["ml-core", "xgboost"]).default("ml-core"),
+  /** With algorithm xgboost: the built-in container's version. @default "3.0-5" */
+  xgboostVersion: z.enum(XGBOOST_VERSIONS, { message: `must be one of ${XGBOOST_VERSIONS.join(", ")} (versions whose model ml-core can serve)` }).optional(),
   instanceType: z.string().regex(SAGEMAKER_INSTANCE_TYPE, "must be a SageMaker instance type such as ml.m5.xlarge"),
   instanceCount: positiveInt.default(1),
   /** Instance types the deployer may start training jobs on; absent: only instanceType. */
@@ -576,6 +593,9 @@ function trainingProblems(s: PlatformSettings): Array<[string, string]> {
     problems.push(["training.allowedInstanceTypes", `(${JSON.stringify(allowed)}) does not include training.instanceType (${s.training.instanceType})`]);
   }
   if (s.pipeline) problems.push(...pipelineProblems(s));
+  if (s.training.xgboostVersion !== undefined && s.training.algorithm !== "xgboost") {
+    problems.push(["training.xgboostVersion", `(${s.training.xgboostVersion}) is only used with training.algorithm xgboost (it is ${s.training.algorithm})`]);
+  }
   if (s.training.spot) {
     const wait = s.training.maxWaitSeconds;
     if (wait === undefined) {

@@ -224,6 +224,31 @@ describe("invalid settings", () => {
       "dev: mlPlatform:training.maxWaitSeconds (60) is less than training.maxRuntimeSeconds (3600)",
     ],
     [
+      "an unknown training algorithm",
+      "dev",
+      (r) => {
+        r.training.algorithm = "lightgbm";
+      },
+      'dev: mlPlatform:training.algorithm ("lightgbm")',
+    ],
+    [
+      "an XGBoost container version whose artifact ml-core cannot serve",
+      "dev",
+      (r) => {
+        r.training.algorithm = "xgboost";
+        r.training.xgboostVersion = "1.7-1";
+      },
+      'dev: mlPlatform:training.xgboostVersion ("1.7-1") must be one of 3.0-5 (versions whose model ml-core can serve)',
+    ],
+    [
+      "an XGBoost version on an ml-core stack",
+      "dev",
+      (r) => {
+        r.training.xgboostVersion = "3.0-5";
+      },
+      "dev: mlPlatform:training.xgboostVersion (3.0-5) is only used with training.algorithm xgboost (it is ml-core)",
+    ],
+    [
       "a dataset prefix with a trailing slash",
       "dev",
       (r) => {

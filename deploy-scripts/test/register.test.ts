@@ -70,8 +70,24 @@ describe("register", () => {
     world.putObject(key, tarGz({ "metrics.json": "{}" }));
     const r = await world.run(["register", "--stack", "dev", "--job", "churn-dev-20250103-000000"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("has no model.json: it is not a model ml-core trained");
+    expect(r.stderr).toContain("has no model.json (nor xgboost-model): it is not a model ml-core can serve");
     expect(world.sent("CreateModelPackageCommand")).toEqual([]);
+  });
+
+  it("registers a built-in XGBoost job's model with the ml-core image recorded on the job, and xgboost-model's identity", async () => {
+    const job = "churn-dev-20250104-000000";
+    world.addJob(job, undefined);
+    const key = `${bucket("dev", "artifacts")}/training-output/${job}/output/model.tar.gz`;
+    const xgboostModel = '{"learner":{}}';
+    world.putObject(key, tarGz({ "xgboost-model": xgboostModel }));
+    const state = world.jobs.get(job)! as unknown as { AlgorithmSpecification: { TrainingImage: string }; tags: Array<{ Key: string; Value: string }> };
+    state.AlgorithmSpecification.TrainingImage = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5";
+    state.tags.push({ Key: "ml-platform:serving-image", Value: IMAGE });
+    const r = await world.run(["register", "--stack", "dev", "--job", job]);
+    expect(r.code, r.stderr).toBe(0);
+    const [input] = world.sent("CreateModelPackageCommand");
+    expect(input!.InferenceSpecification).toMatchObject({ Containers: [{ Image: IMAGE }] });
+    expect(input!.CustomerMetadataProperties).toMatchObject({ modelIdentity: identityOf(xgboostModel) });
   });
 
   it("running it twice for the same job creates no second version", async () => {

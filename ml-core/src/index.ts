@@ -8,6 +8,7 @@ export type { ServedModel } from "./model/load";
 // The served model's identity: the header ml-core serve answers with and how its value is computed.
 export { MODEL_IDENTITY_HEADER, CUSTOM_ATTRIBUTES_MAX_LENGTH, modelIdentity, modelSha256 } from "./model/identity";
 export { saveModel } from "./model/save";
+export { XGBOOST_MODEL_FILE } from "./model/xgboost";
 export { featureImportance, describeModel } from "./model/importance";
 export type { ModelDescription } from "./model/importance";
 export { FlatPredictor, sigmoid } from "./model/flat-predictor";

@@ -231,6 +231,6 @@ it("`ml-core serve` exits 1 naming the missing model file", async () => {
   const server = await startServer({ script: BIN, env: { SAGEMAKER_BASE_DIR: "/nonexistent-base" }, waitReady: false });
   expect((await server.exited).code).toBe(1);
   expect(server.logs().find((l) => l.level === "error")?.msg).toBe(
-    "cannot load the model from /nonexistent-base/model: cannot read model /nonexistent-base/model/model.json: no such file",
+    "cannot load the model from /nonexistent-base/model: cannot read model /nonexistent-base/model/model.json: no such file (nor an XGBoost model xgboost-model beside it)",
   );
 });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { FILES } from "@ml-platform/contract";
-import { MODEL_FILE, modelIdentity } from "@ml-platform/ml-core";
+import { MODEL_FILE, XGBOOST_MODEL_FILE, modelIdentity } from "@ml-platform/ml-core";
 import { parseS3Uri, type S3Location } from "../aws/arn";
 import { PUT_OBJECT_MAX_BYTES } from "../aws/limits";
 import { CliError, describeError } from "../errors";
@@ -36,12 +36,15 @@ export async function readArtifact(s3: S3Client, uri: string): Promise<ArtifactF
   const hash = createHash("sha256");
   let files: Map<string, Buffer>;
   try {
-    files = await readFromTarGz(object.Body as Readable, (name) => name === MODEL_FILE || name === FILES.metrics, { onChunk: (c) => hash.update(c) });
+    files = await readFromTarGz(object.Body as Readable, (name) => name === MODEL_FILE || name === XGBOOST_MODEL_FILE || name === FILES.metrics, {
+      onChunk: (c) => hash.update(c),
+    });
   } catch (err) {
     throw new CliError(`cannot read ${uri}: ${(err as Error).message}`, { cause: err });
   }
-  const model = files.get(MODEL_FILE);
-  if (!model) throw new CliError(`${uri} has no ${MODEL_FILE}: it is not a model ml-core trained`);
+  // ml-core serves SageMaker XGBoost's artifact as it is, and answers with that file's identity.
+  const model = files.get(MODEL_FILE) ?? files.get(XGBOOST_MODEL_FILE);
+  if (!model) throw new CliError(`${uri} has no ${MODEL_FILE} (nor ${XGBOOST_MODEL_FILE}): it is not a model ml-core can serve`);
   const metricsBytes = files.get(FILES.metrics);
   let metrics: Metrics | undefined;
   if (metricsBytes) {

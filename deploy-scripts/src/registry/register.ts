@@ -11,7 +11,8 @@ import { isPreconditionFailed, readArtifact } from "./artifact";
 import { readStackOutputs } from "../stacks/gateway";
 import { TAG_KEYS, finalMetrics } from "../training/job";
 import { MANIFEST_CHANNEL } from "@ml-platform/ml-core";
-import { manifestIdOf } from "@ml-platform/contract";
+import { DATASET_CHANNELS, manifestIdOf, manifestKey } from "@ml-platform/contract";
+import { parseS3Uri } from "../aws/arn";
 import { lineageMetadata } from "./lineage-metadata";
 
 /** What the container accepts and answers (ml-core's server). */
@@ -89,9 +90,17 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   );
   const gitCommit = tags[TAG_KEYS.gitCommit] ?? "unknown";
   // The manifest channel says which data the job read, whoever started it (this CLI or the pipeline).
-  const manifestUri = job.InputDataConfig?.find((c) => c.ChannelName === MANIFEST_CHANNEL)?.DataSource?.S3DataSource?.S3Uri;
+  // A built-in XGBoost job has no manifest channel (the algorithm takes only its own): its manifest
+  // id is the tag `train` set, beside the ManifestFile channels in the same bucket.
+  const channelUri = (name: string) => job.InputDataConfig?.find((c) => c.ChannelName === name)?.DataSource?.S3DataSource?.S3Uri;
+  const taggedManifest = tags[TAG_KEYS.datasetManifest];
+  const trainUri = channelUri(DATASET_CHANNELS[0]);
+  const manifestUri =
+    channelUri(MANIFEST_CHANNEL) ?? (taggedManifest && trainUri ? `s3://${parseS3Uri(trainUri).bucket}/${manifestKey(taggedManifest)}` : undefined);
   const manifestId = manifestUri ? manifestIdOf(manifestUri) : undefined;
   if (!manifestId) ctx.out.warn(`training job ${opts.job} has no dataset manifest channel: the version's data cannot be traced`);
+  // A built-in XGBoost job trained with AWS's image; the ml-core image recorded on it serves the model.
+  const servingImage = tags[TAG_KEYS.servingImage] ?? image;
 
   const reportKey = registeredReportKey(opts.job);
   try {
@@ -116,7 +125,7 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   const input = modelPackageInput({
     group,
     description: `Trained by job ${opts.job} from commit ${gitCommit}`,
-    image,
+    image: servingImage,
     modelDataUrl: modelData,
     metrics,
     metricsReportUri: `s3://${outputs.artifactBucketName}/${reportKey}`,

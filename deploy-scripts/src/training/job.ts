@@ -20,6 +20,7 @@ import { currentImageUri } from "../images/build";
 import { latestManifest, readManifest } from "../data/snapshot";
 import { MANIFEST_ID, emptyChannels, manifestKey } from "@ml-platform/contract";
 import { manifestChannels } from "./manifest-channels";
+import { asXgboostJob, DEFAULT_XGBOOST_VERSION, xgboostHyperparameters, xgboostImageUri } from "./xgboost";
 
 /** Where SageMaker syncs `CheckpointConfig.S3Uri` to inside the container (its default). */
 export const CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints";
@@ -30,6 +31,10 @@ export const TAG_KEYS = {
   datasetHash: "ml-platform:dataset-hash",
   datasetManifest: "ml-platform:dataset-manifest",
   stack: "ml-platform:stack",
+  /** `xgboost:<version>` on a built-in XGBoost job. */
+  algorithm: "ml-platform:algorithm",
+  /** The ml-core image (by digest) that serves a built-in XGBoost job's model; `register` reads it. */
+  servingImage: "ml-platform:serving-image",
 } as const;
 
 export interface TrainOptions {
@@ -74,8 +79,10 @@ export async function train(ctx: Context, opts: TrainOptions): Promise<TrainResu
   const overrides = parseHpOptions(opts.hp ?? []);
   // Before anything is looked up or created: a job with hyperparameters ml-core refuses would be
   // billed for its instance and fail minutes later.
-  resolveHyperparameters(opts.stack, hyperparameterSources(opts.stack, settings.training, overrides));
+  const xgboost = settings.training.algorithm === "xgboost";
+  (xgboost ? xgboostHyperparameters : resolveHyperparameters)(opts.stack, hyperparameterSources(opts.stack, settings.training, overrides));
   const outputs = await readStackOutputs(ctx.stacks, opts.stack);
+  // With xgboost, the ml-core image still serves the model: it is checked and recorded on the job.
   const image = opts.image ?? (await currentImageUri(ctx, opts.stack, outputs));
   if (!IMAGE_BY_DIGEST.test(image)) {
     throw new CliError(`--image ${image} is not an ECR image by digest`, {
@@ -91,6 +98,7 @@ export async function train(ctx: Context, opts: TrainOptions): Promise<TrainResu
   const gitCommit = await ctx.gitCommit();
   const jobName = trainingJobName(settings.modelName, opts.stack, new Date(ctx.now()));
   const input = trainingJobInput({
+    ...(xgboost ? { xgboostImage: xgboostImageUri(opts.stack, outputs.region, settings.training.xgboostVersion ?? DEFAULT_XGBOOST_VERSION) } : {}),
     jobName,
     image,
     outputs,
@@ -111,7 +119,7 @@ export async function train(ctx: Context, opts: TrainOptions): Promise<TrainResu
     jobName,
     jobArn: created.TrainingJobArn ?? "",
     stack: opts.stack,
-    image,
+    image: input.AlgorithmSpecification?.TrainingImage ?? image,
     datasetUri: outputs.datasetUri,
     datasetHash,
     manifestId,
@@ -158,6 +166,8 @@ export interface TrainingJobSpec {
   maxRetries: number;
   /** `--hp` values, over the stack's `training.hyperparameters`. */
   hyperparameterOverrides?: Readonly<Record<string, string>>;
+  /** With training.algorithm xgboost: the built-in XGBoost image that trains (`image` then serves). */
+  xgboostImage?: string;
 }
 
 /** Where a job's hyperparameters come from, in order of precedence (the last wins). */
@@ -183,7 +193,9 @@ export function parseHpOptions(pairs: readonly string[]): Record<string, string>
 export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobCommandInput {
   const { training: t, outputs } = spec;
   const problems: string[] = [];
-  const resolved = resolveHyperparameters(spec.stack, hyperparameterSources(spec.stack, t, spec.hyperparameterOverrides));
+  const sources = hyperparameterSources(spec.stack, t, spec.hyperparameterOverrides);
+  const xgboost = t.algorithm === "xgboost" ? { image: spec.xgboostImage ?? "", hyperparameters: xgboostHyperparameters(spec.stack, sources) } : undefined;
+  const resolved = xgboost ? { values: xgboost.hyperparameters, metricDefinitions: [] } : resolveHyperparameters(spec.stack, sources);
   const hyperparameters = resolved.values;
   if (Object.keys(hyperparameters).length > HYPERPARAMETERS.maxEntries)
     problems.push(`mlPlatform:training.hyperparameters has ${Object.keys(hyperparameters).length} entries; SageMaker allows ${HYPERPARAMETERS.maxEntries}`);
@@ -201,12 +213,18 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
     { Key: TAG_KEYS.datasetHash, Value: spec.datasetHash },
     { Key: TAG_KEYS.datasetManifest, Value: spec.manifestId },
     { Key: TAG_KEYS.stack, Value: spec.stack },
+    ...(xgboost
+      ? [
+          { Key: TAG_KEYS.algorithm, Value: `xgboost:${xgboost.image.slice(xgboost.image.lastIndexOf(":") + 1)}` },
+          { Key: TAG_KEYS.servingImage, Value: spec.image },
+        ]
+      : []),
   ];
   if (tags.length > TAGS.maxEntries)
     problems.push(`a training job takes at most ${TAGS.maxEntries} tags; mlPlatform:tags has ${Object.keys(spec.tags).length}`);
   if (problems.length > 0) throw new CliError(`stack "${spec.stack}": cannot start a training job`, { details: problems });
 
-  return {
+  const request: CreateTrainingJobCommandInput = {
     TrainingJobName: spec.jobName,
     RoleArn: outputs.executionRoleArn,
     AlgorithmSpecification: { TrainingImage: spec.image, TrainingInputMode: "File", MetricDefinitions: resolved.metricDefinitions },
@@ -232,6 +250,7 @@ export function trainingJobInput(spec: TrainingJobSpec): CreateTrainingJobComman
     EnableInterContainerTrafficEncryption: true,
     Tags: tags,
   };
+  return xgboost ? asXgboostJob(request, xgboost, DATASET_CHANNELS[0]) : request;
 }
 
 /** The manifest `--manifest` names (checked: it exists, hashes to its id, has every channel), or the newest snapshot. */

@@ -1,6 +1,8 @@
 /**
  * Reading a model directory. The file is checked before use: a model that loads is one the
  * predictor can score without further checks (node references in range, codes within the bitset).
+ * A directory without model.json but with SageMaker XGBoost's artifact (`xgboost-model`, JSON or
+ * UBJSON) is converted at load (model/xgboost.ts), so the ml-core image serves it as it is.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -9,15 +11,16 @@ import { MAX_CATEGORY_CODE } from "./flat-predictor";
 import { MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, outputCount, type ModelJson } from "./format";
 import { modelIdentity } from "./identity";
 import type { Predictor } from "./predictor";
+import { modelFromXgboost, XGBOOST_MODEL_FILE } from "./xgboost";
+import { XgboostModelError } from "../import/xgboost";
 
 export class ModelFormatError extends Error {
   override readonly name = "ModelFormatError";
 }
 
-/** Reads and checks `<modelDir>/model.json`. */
+/** Reads and checks `<modelDir>/model.json`, or converts `<modelDir>/xgboost-model` when there is no model.json. */
 export function loadModel(modelDir: string): ModelJson {
-  const { file, bytes } = readModelFile(modelDir);
-  return parseModel(bytes.toString("utf8"), file);
+  return readModelDir(modelDir).model;
 }
 
 /**
@@ -36,17 +39,42 @@ export interface ServedModel {
 
 /** `loadPredictor`, with the identity of the very bytes it parsed (the file is read once). */
 export function loadServedModel(modelDir: string): ServedModel {
-  const { file, bytes } = readModelFile(modelDir);
-  return { predictor: new ChainPredictor(parseModel(bytes.toString("utf8"), file)), identity: modelIdentity(bytes) };
+  const { model, bytes } = readModelDir(modelDir);
+  return { predictor: new ChainPredictor(model), identity: modelIdentity(bytes) };
 }
 
-function readModelFile(modelDir: string): { file: string; bytes: Buffer } {
+/** The model of a directory and the bytes of the file it came from (read once). */
+function readModelDir(modelDir: string): { model: ModelJson; bytes: Buffer } {
   const file = path.join(modelDir, MODEL_FILE);
+  const bytes = readIfExists(file);
+  if (bytes !== undefined) return { model: parseModel(bytes.toString("utf8"), file), bytes };
+  const xgboostFile = path.join(modelDir, XGBOOST_MODEL_FILE);
+  const xgboostBytes = readIfExists(xgboostFile);
+  if (xgboostBytes === undefined) throw new ModelFormatError(`cannot read model ${file}: no such file (nor an XGBoost model ${XGBOOST_MODEL_FILE} beside it)`);
+  return { model: checkedXgboostModel(xgboostBytes, xgboostFile), bytes: xgboostBytes };
+}
+
+/** An XGBoost model file converted and held to the same checks as a model.json. */
+export function checkedXgboostModel(bytes: Uint8Array, source: string): ModelJson {
+  let model: ModelJson;
   try {
-    return { file, bytes: fs.readFileSync(file) };
+    model = modelFromXgboost(bytes, source);
+  } catch (e) {
+    if (e instanceof XgboostModelError) throw new ModelFormatError(e.message);
+    throw e;
+  }
+  const problems = checkModel(model as unknown as Record<string, unknown>);
+  if (problems.length > 0) throw new ModelFormatError(`${source} converts to an invalid model:\n  ${problems.slice(0, 20).join("\n  ")}`);
+  return model;
+}
+
+function readIfExists(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelFormatError(`cannot read model ${file}: ${code === "ENOENT" ? "no such file" : String(e)}`);
+    if (code === "ENOENT") return undefined;
+    throw new ModelFormatError(`cannot read model ${file}: ${String(e)}`);
   }
 }
 

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { evaluateCommand } from "./evaluate";
 import { exportCommand } from "./export";
+import { importCommand } from "./import";
 import { inspectCommand } from "./inspect";
 import { predictCommand } from "./predict";
 import { serveCommand } from "./serve";
@@ -15,6 +16,7 @@ export function main(argv: string[]): void {
   program.addCommand(evaluateCommand());
   program.addCommand(inspectCommand());
   program.addCommand(exportCommand());
+  program.addCommand(importCommand());
   program.parseAsync(argv, { from: "user" }).catch(fail);
 }
 
