@@ -54,7 +54,7 @@ function instant(date: string): number {
 const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 
 /** The data has no landing time: taxi (30 min) + flying at ~480 mph + the arrival delay. */
-const landing = (f: Flight) => instant(f.date) + (30 + f.distance / 8 + f.delay) * 60_000;
+const landing = (f: Flight) => instant(f.date) + Math.round(30 + f.distance / 8 + f.delay) * 60_000;
 
 /**
  * The feature store's raw events. Each flight gets a record when boarding opens and a rewrite once
