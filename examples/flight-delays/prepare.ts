@@ -94,7 +94,10 @@ function main(): void {
     console.log(`data/${name}.csv: ${lines.length - 1} rows`);
   }
   const events = featureEvents(flights);
-  for (const [name, lines] of [["labels", events.labels], ["feature-records", events.records]] as const) {
+  for (const [name, lines] of [
+    ["labels", events.labels],
+    ["feature-records", events.records],
+  ] as const) {
     fs.writeFileSync(path.join(__dirname, "data", `${name}.csv`), lines.join("\n") + "\n");
     console.log(`data/${name}.csv: ${lines.length - 1} rows`);
   }

@@ -42,5 +42,7 @@ export function loadFeatureSet(file: string): LoadedFeatureSet {
 
 /** `sha256:<hex>` of the schema a model depends on (contract's `featureSchema`). */
 export function featureSchemaHash(set: FeatureSet): string {
-  return `sha256:${createHash("sha256").update(JSON.stringify(featureSchema(set))).digest("hex")}`;
+  return `sha256:${createHash("sha256")
+    .update(JSON.stringify(featureSchema(set)))
+    .digest("hex")}`;
 }

@@ -2,6 +2,7 @@
 // features plus api_invocation_time, write_time, is_deleted), so the Athena query runs on it as is.
 // Training sets come from an ASOF JOIN: the latest record at or before each label's time.
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { EVENT_TIME, OFFLINE_STORE_COLUMNS, offlineStoreColumns, type FeatureSet } from "@ml-platform/contract";
 import { CliError } from "../errors";
@@ -11,6 +12,11 @@ import { asofSql, ident, resultColumns } from "./sql";
 export interface TrainingRows {
   readonly columns: string[];
   readonly rows: string[][];
+}
+
+/** Where the local store of a feature set lives under the work directory (`.local`). */
+export function localStoreFile(workDir: string, set: Pick<FeatureSet, "name">): string {
+  return path.join(workDir, "feature-store", `${set.name}.duckdb`);
 }
 
 type Column = { readonly name: string; readonly type: string };
@@ -38,7 +44,9 @@ export class LocalFeatureStore {
   async ensureTable(set: FeatureSet): Promise<void> {
     const wanted = offlineStoreColumns(set, "duckdb");
     const existing = (
-      await this.connection.runAndReadAll(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ${literal(set.name)} ORDER BY ordinal_position`)
+      await this.connection.runAndReadAll(
+        `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ${literal(set.name)} ORDER BY ordinal_position`,
+      )
     ).getRowsJS() as Array<[string, string]>;
     if (existing.length === 0) {
       await this.connection.run(`CREATE TABLE ${ident(set.name)} (${wanted.map((c) => `${ident(c.name)} ${c.type}`).join(", ")})`);
@@ -78,7 +86,13 @@ export class LocalFeatureStore {
       { name: set.label.eventTime, type: "VARCHAR" },
       { name: set.label.name, type: labelType },
     ];
-    return this.stageCsv(file, columns, columns.map((c) => c.name), set.label.eventTime, table);
+    return this.stageCsv(
+      file,
+      columns,
+      columns.map((c) => c.name),
+      set.label.eventTime,
+      table,
+    );
   }
 
   /** The point-in-time training set for the labels in `labelsFile` (ASOF JOIN). */
@@ -127,8 +141,13 @@ export class LocalFeatureStore {
       const at = `column "${c.name}" (column ${header.indexOf(c.name) + 1})`;
       const checks: Array<[string, string]> = [];
       if (required.includes(c.name)) checks.push([`${ident(c.name)} IS NULL`, "is empty"]);
-      if (c.name === timeColumn) checks.push([`NOT regexp_full_match(${ident(c.name)}, ${literal(EVENT_TIME.source)})`, "is not a UTC time yyyy-MM-ddTHH:mm:ssZ"]);
-      if (c.type !== "VARCHAR") checks.push([`${ident(c.name)} IS NOT NULL AND TRY_CAST(${ident(c.name)} AS ${c.type}) IS NULL`, `is not ${c.type === "BIGINT" ? "an integer" : "a number"}`]);
+      if (c.name === timeColumn)
+        checks.push([`NOT regexp_full_match(${ident(c.name)}, ${literal(EVENT_TIME.source)})`, "is not a UTC time yyyy-MM-ddTHH:mm:ssZ"]);
+      if (c.type !== "VARCHAR")
+        checks.push([
+          `${ident(c.name)} IS NOT NULL AND TRY_CAST(${ident(c.name)} AS ${c.type}) IS NULL`,
+          `is not ${c.type === "BIGINT" ? "an integer" : "a number"}`,
+        ]);
       for (const [where, what] of checks) {
         const bad = (await this.connection.runAndReadAll(`SELECT line, ${ident(c.name)} FROM ${raw} WHERE ${where} ORDER BY line LIMIT 1`)).getRowsJS()[0];
         if (bad) problems.push(`${file}:${String(bad[0])}:${header.indexOf(c.name) + 1}: ${at} ${what}${bad[1] === null ? "" : `: ${JSON.stringify(bad[1])}`}`);

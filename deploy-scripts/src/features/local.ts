@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { DATASET_CHANNELS } from "@ml-platform/contract";
 import type { Output } from "../output";
 import { loadFeatureSet } from "./definition";
-import { LocalFeatureStore } from "./local-store";
+import { LocalFeatureStore, localStoreFile } from "./local-store";
 import { trainingOnFeatureSet, trainingSetFiles } from "./training-set";
 
 export interface LocalFeatureDataset {
@@ -19,9 +19,15 @@ export interface LocalFeatureDataset {
  * Rebuilds the local store from `recordsFile` (a fresh DuckDB file under `workDir`), then writes the
  * point-in-time training set for the definition's labels under `workDir/datasets/<feature set>/`.
  */
-export async function localFeatureDataset(opts: { definition: string; recordsFile: string; workDir: string; repoRoot: string; out: Output }): Promise<LocalFeatureDataset> {
+export async function localFeatureDataset(opts: {
+  definition: string;
+  recordsFile: string;
+  workDir: string;
+  repoRoot: string;
+  out: Output;
+}): Promise<LocalFeatureDataset> {
   const { set, labelsFile } = loadFeatureSet(opts.definition);
-  const storeFile = path.join(opts.workDir, "feature-store", `${set.name}.duckdb`);
+  const storeFile = localStoreFile(opts.workDir, set);
   fs.mkdirSync(path.dirname(storeFile), { recursive: true });
   fs.rmSync(storeFile, { force: true });
   opts.out.step(`Ingesting ${path.relative(opts.repoRoot, opts.recordsFile)} into the local feature store (${storeFile})`);

@@ -14,9 +14,11 @@ export interface TrainingSetFiles {
 /** Splits query rows (in `resultColumns` order) at `training.validationFrom` and renders each channel. */
 export function trainingSetFiles(set: FeatureSet, columns: readonly string[], rows: readonly (readonly string[])[]): TrainingSetFiles {
   const validationFrom = set.training?.validationFrom;
-  if (!validationFrom) throw new CliError(`feature set "${set.name}" has no training.validationFrom: the training set cannot be split into train and validation`);
+  if (!validationFrom)
+    throw new CliError(`feature set "${set.name}" has no training.validationFrom: the training set cannot be split into train and validation`);
   const expected = resultColumns(set);
-  if (columns.join(",") !== expected.join(",")) throw new CliError(`the training-set query returned columns ${columns.join(", ")}; expected ${expected.join(", ")}`);
+  if (columns.join(",") !== expected.join(","))
+    throw new CliError(`the training-set query returned columns ${columns.join(", ")}; expected ${expected.join(", ")}`);
   const timeAt = expected.indexOf(set.label.eventTime);
   const keep = trainingColumns(set).map((c) => expected.indexOf(c));
   const lines: Record<DatasetChannel, string[]> = { train: [], validation: [] };

@@ -25,6 +25,14 @@ export async function local(ctx: Context, opts: LocalOptions): Promise<Lifecycle
     mlCoreBin: require.resolve("@ml-platform/ml-core/bin/ml-core.js"),
     gitCommit: await ctx.gitCommit(),
     out: ctx.out,
-    ...(opts.features ? { features: { definition: path.resolve(ctx.repoRoot, opts.features), recordsFile: path.resolve(ctx.repoRoot, opts.featureRecords), repoRoot: ctx.repoRoot } } : {}),
+    ...(opts.features
+      ? {
+          features: {
+            definition: path.resolve(ctx.repoRoot, opts.features),
+            recordsFile: path.resolve(ctx.repoRoot, opts.featureRecords),
+            repoRoot: ctx.repoRoot,
+          },
+        }
+      : {}),
   });
 }
