@@ -4,6 +4,7 @@ import { dataCommand } from "./commands/data";
 import { lineageCommand } from "./commands/lineage";
 import { deployCommand } from "./commands/deploy";
 import { driftCommand } from "./commands/drift";
+import { featuresCommand } from "./commands/features";
 import { imagesCommand } from "./commands/images";
 import { localCommand } from "./commands/local";
 import { promoteCommand } from "./commands/promote";
@@ -36,6 +37,7 @@ export function createProgram(deps: () => Deps): Command {
     localCommand,
     dataCommand,
     lineageCommand,
+    featuresCommand,
   ]) {
     program.addCommand(factory(deps).exitOverride());
   }

@@ -20,7 +20,7 @@ const ROOMS: Readonly<Record<string, { readonly paths: readonly string[]; readon
   // One file per verb: parse options, call a domain module, format its result.
   commands: {
     paths: ["src/commands/"],
-    mayImport: ["cli", "images", "training", "registry", "promotion", "smoke", "local", "drift", "data", "lineage", "output", "errors"],
+    mayImport: ["cli", "images", "training", "registry", "promotion", "smoke", "local", "drift", "data", "lineage", "features", "output", "errors"],
     notWithin: true,
   },
   // commander helpers every command uses (options, the collect-then-print action).
@@ -28,15 +28,17 @@ const ROOMS: Readonly<Record<string, { readonly paths: readonly string[]; readon
   // Domain rooms, from the last step of the lifecycle to the first.
   // From a served model back to its data: reads the registries (cloud and local) and the manifests.
   lineage: { paths: ["src/lineage/"], mayImport: ["registry", "local", "data", ...BASE] },
-  local: { paths: ["src/local/"], mayImport: ["training", "registry", "smoke", "drift", "data", ...BASE] },
+  local: { paths: ["src/local/"], mayImport: ["training", "registry", "smoke", "drift", "data", "features", ...BASE] },
   // Captured requests against the served version's training baseline.
   drift: { paths: ["src/drift/"], mayImport: ["registry", "smoke", ...BASE] },
-  promotion: { paths: ["src/promotion/"], mayImport: ["registry", "smoke", "images", ...BASE] },
+  promotion: { paths: ["src/promotion/"], mayImport: ["registry", "smoke", "images", "features", ...BASE] },
   registry: { paths: ["src/registry/"], mayImport: ["training", ...BASE] },
   training: { paths: ["src/training/"], mayImport: ["images", "data", ...BASE] },
   // Dataset snapshots and their manifests (S3 and the local store).
   data: { paths: ["src/data/"], mayImport: BASE },
   images: { paths: ["src/images/"], mayImport: BASE },
+  // Feature sets: definitions, the local DuckDB store, point-in-time training sets, the schema gate.
+  features: { paths: ["src/features/"], mayImport: BASE },
   // The stack's smoke test checks the pinned version's recorded model identity.
   smoke: { paths: ["src/smoke/"], mayImport: ["registry", ...BASE] },
   // The base: what a command touches outside its own code, and the error and output conventions.
