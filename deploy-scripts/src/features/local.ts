@@ -38,7 +38,8 @@ export async function localFeatureDataset(opts: {
     opts.out.step(`Building the training set: ${path.relative(opts.repoRoot, labelsFile)} joined point-in-time (ASOF) with "${set.name}"`);
     const { columns, rows } = await store.trainingSet(set, labelsFile);
     const files = trainingSetFiles(set, columns, rows);
-    const dataDir = path.join(opts.workDir, "datasets", set.name);
+    // Apart from the dataset store (`datasets/`), whose `manifests/` and `sha256/` a set name could shadow.
+    const dataDir = path.join(opts.workDir, "training-sets", set.name);
     fs.mkdirSync(dataDir, { recursive: true });
     for (const channel of DATASET_CHANNELS) fs.writeFileSync(path.join(dataDir, `${channel}.csv`), files.channels[channel]);
     opts.out.info(`train ${files.rows.train} rows, validation ${files.rows.validation} rows (${dataDir})`);
