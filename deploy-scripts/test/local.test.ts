@@ -198,3 +198,30 @@ describe("local model registry", () => {
     expect(() => new LocalModelRegistry(os.tmpdir()).list("bad/name")).toThrow(/not a valid model package group name/);
   });
 });
+
+describe("ml-deploy local with no --data: npm start's path, from the feature store", () => {
+  let tmp: string;
+  let run: { code: number; stdout: string; stderr: string };
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ml-local-features-"));
+    const io = capture();
+    const code = await main(["local", "--work-dir", path.join(tmp, "work"), "--json"], {
+      streams: io.streams,
+      repoRoot: ROOT,
+      gitCommit: async () => "0123abc",
+    });
+    run = { code, stdout: io.stdout, stderr: io.stderr };
+  }, 120_000);
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it("trains on the point-in-time training set, with the feature set's columns and categorical_columns, and records its schema", () => {
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain("into the local feature store");
+    const result = JSON.parse(run.stdout);
+    const header = fs.readFileSync(path.join(tmp, "work", "training-sets", "flight-delays", "train.csv"), "utf8").split("\n")[0];
+    expect(header).toContain("origin_delayed_share_24h");
+    expect(result.drift.features.map((f: { name: string }) => f.name)).toContain("origin_delayed_share_24h");
+    expect(result.version.metadata).toMatchObject({ featureSet: "flight-delays", datasetManifestId: result.manifestId });
+    expect(result.version.metadata.featureSchemaHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});

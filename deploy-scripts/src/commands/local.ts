@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { Command, Option } from "commander";
 import { action, positiveInt, withCommon, type CommandFactory } from "../cli";
 import type { LifecycleResult } from "../local/lifecycle";
-import { local } from "../local/run";
+import { LOCAL_DEFAULTS, local } from "../local/run";
 import { formatFields } from "../output";
 
 export function formatLocal(r: LifecycleResult): string {
@@ -49,12 +49,17 @@ export const localCommand: CommandFactory = (deps) =>
         "Run the whole lifecycle on this machine, no cloud account: train through the container contract, evaluate, register (file registry), serve, smoke-test",
       )
       .addOption(new Option("-s, --stack <name>", "the stack whose training settings and promotion gates apply").default("dev"))
-      .addOption(new Option("--data <dir>", "directory with train.csv and validation.csv (with --no-features)").default("examples/flight-delays/data"))
+      .addOption(
+        new Option(
+          "--data <dir>",
+          `directory with train.csv and validation.csv, trained on as they are (default without a feature set: ${LOCAL_DEFAULTS.data})`,
+        ),
+      )
       .addOption(
         new Option(
           "--features <file>",
-          "feature set to train from: its records go into the local feature store, the training set comes out point-in-time",
-        ).default("examples/flight-delays/features.yaml"),
+          `feature set to train from: its records go into the local feature store, the training set comes out point-in-time (default unless --data is given: ${LOCAL_DEFAULTS.features})`,
+        ),
       )
       .addOption(new Option("--no-features", "train on --data as it is, without the feature store"))
       .addOption(
