@@ -50,3 +50,9 @@ export function registeredReportKey(jobName: string): string {
 export function promotedModelPrefix(group: string, version: number): string {
   return `${ARTIFACT_PREFIXES.models}/promoted/${group}/${version}`;
 }
+
+/**
+ * The prefix of the dataset bucket that holds the feature store's offline store: SageMaker writes
+ * under `<prefix>/<account>/sagemaker/<region>/offline-store/<group>-<time>/`.
+ */
+export const FEATURE_STORE_PREFIX = "feature-store";
