@@ -1,4 +1,5 @@
 // What the platform's packages agree on. Each module is named for what it holds; see README.md.
+export * from "./features";
 export * from "./layout";
 export * from "./limits";
 export * from "./outputs";
