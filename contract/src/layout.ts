@@ -56,3 +56,6 @@ export function promotedModelPrefix(group: string, version: number): string {
  * under `<prefix>/<account>/sagemaker/<region>/offline-store/<group>-<time>/`.
  */
 export const FEATURE_STORE_PREFIX = "feature-store";
+
+/** The prefix of the dataset bucket where the feature store's Athena workgroup writes query results. */
+export const FEATURE_QUERY_RESULTS_PREFIX = "feature-store-queries";

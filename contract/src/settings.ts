@@ -435,9 +435,7 @@ export const FEATURE_TTL_UNITS = ["Seconds", "Minutes", "Hours", "Days", "Weeks"
 const featureStore = z.strictObject({
   /** Feature-set definition files (YAML), relative to the repository root: one feature group each. */
   featureSets: z
-    .array(
-      safeRelativePath("a file path").refine((p) => /\.ya?ml$/.test(p), "must name a .yaml file"),
-    )
+    .array(safeRelativePath("a file path").refine((p) => /\.ya?ml$/.test(p), "must name a .yaml file"))
     .min(1)
     .refine((files) => new Set(files).size === files.length, "must not list a file twice"),
   offlineStore: z
