@@ -82,7 +82,10 @@ export const featureSetSchema = z
     }),
     /** The feature that holds each record's event time (SageMaker `EventTimeFeatureName`), see `EVENT_TIME`. */
     eventTime: name,
-    features: z.array(featureDefinitionSchema).min(1).max(MAX_FEATURE_DEFINITIONS - 2),
+    features: z
+      .array(featureDefinitionSchema)
+      .min(1)
+      .max(MAX_FEATURE_DEFINITIONS - 2),
     label: z.strictObject({
       /** The label column in the source and the training set. */
       name,
@@ -117,10 +120,18 @@ export const featureSetSchema = z
         ctx.addIssue({ code: "custom", path: ["features", i, "name"], message: `("${f.name}") is a column the offline store adds to every record` });
       else claim(f.name, ["features", i, "name"], `features[${i}]`);
       if (f.type === "string" && !f.categorical)
-        ctx.addIssue({ code: "custom", path: ["features", i, "categorical"], message: "(false) cannot apply to a string feature: ml-core trains on numbers and categories only" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["features", i, "categorical"],
+          message: "(false) cannot apply to a string feature: ml-core trains on numbers and categories only",
+        });
     });
     if (s.label.name === s.entity.recordIdentifier || s.label.name === s.label.eventTime || s.features.some((f) => f.name === s.label.name))
-      ctx.addIssue({ code: "custom", path: ["label", "name"], message: `("${s.label.name}") must differ from the record identifier, the label's event time and every feature` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["label", "name"],
+        message: `("${s.label.name}") must differ from the record identifier, the label's event time and every feature`,
+      });
     if (s.label.eventTime === s.entity.recordIdentifier)
       ctx.addIssue({ code: "custom", path: ["label", "eventTime"], message: `("${s.label.eventTime}") must differ from the record identifier` });
   });
@@ -144,7 +155,8 @@ export function parseFeatureSet(value: unknown, file: string): FeatureSet {
   const parsed = featureSetSchema.safeParse(value);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.flatMap((issue) => {
-    const at = (path: readonly PropertyKey[]) => path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("") || "(the file)";
+    const at = (path: readonly PropertyKey[]) =>
+      path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("") || "(the file)";
     if (issue.code === "unrecognized_keys") return issue.keys.map((k) => `${file}: ${at([...issue.path, k])} is not a known key`);
     return [`${file}: ${at(issue.path)} ${issue.message}`];
   });
@@ -205,4 +217,16 @@ export function featureSchema(set: FeatureSet): {
     features: set.features.map((f) => ({ name: f.name, type: f.type, categorical: f.categorical })),
     label: { name: set.label.name, type: set.label.type },
   };
+}
+
+/**
+ * The FeatureGroup's physical name in a stack: fixed per stack like the endpoint's, so the tools
+ * find it without a lookup. Throws when the feature set and stack names together exceed SageMaker's
+ * 64 characters.
+ */
+export function featureGroupName(set: Pick<FeatureSet, "name">, stack: string): string {
+  const name = `${set.name}-${stack}`;
+  if (!FEATURE_GROUP_NAME.test(name))
+    throw new Error(`feature group name "${name}" (feature set "${set.name}", stack "${stack}") does not match ${FEATURE_GROUP_NAME}`);
+  return name;
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { approveCommand, rejectCommand } from "./commands/approve";
 import { deployCommand } from "./commands/deploy";
+import { featuresCommand } from "./commands/features";
 import { imagesCommand } from "./commands/images";
 import { localCommand } from "./commands/local";
 import { promoteCommand } from "./commands/promote";
@@ -30,6 +31,7 @@ export function createProgram(deps: () => Deps): Command {
     rollbackCommand,
     statusCommand,
     localCommand,
+    featuresCommand,
   ]) {
     program.addCommand(factory(deps).exitOverride());
   }

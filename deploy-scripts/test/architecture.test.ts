@@ -20,17 +20,19 @@ const ROOMS: Readonly<Record<string, { readonly paths: readonly string[]; readon
   // One file per verb: parse options, call a domain module, format its result.
   commands: {
     paths: ["src/commands/"],
-    mayImport: ["cli", "images", "training", "registry", "promotion", "smoke", "local", "output", "errors"],
+    mayImport: ["cli", "images", "training", "registry", "promotion", "smoke", "local", "features", "output", "errors"],
     notWithin: true,
   },
   // commander helpers every command uses (options, the collect-then-print action).
   cli: { paths: ["src/cli.ts"], mayImport: ["context"] },
   // Domain rooms, from the last step of the lifecycle to the first.
-  local: { paths: ["src/local/"], mayImport: ["training", "registry", "smoke", ...BASE] },
-  promotion: { paths: ["src/promotion/"], mayImport: ["registry", "smoke", "images", ...BASE] },
+  local: { paths: ["src/local/"], mayImport: ["training", "registry", "smoke", "features", ...BASE] },
+  promotion: { paths: ["src/promotion/"], mayImport: ["registry", "smoke", "images", "features", ...BASE] },
   registry: { paths: ["src/registry/"], mayImport: ["training", ...BASE] },
   training: { paths: ["src/training/"], mayImport: ["images", ...BASE] },
   images: { paths: ["src/images/"], mayImport: BASE },
+  // Feature sets: definitions, the local DuckDB store, point-in-time training sets, the schema gate.
+  features: { paths: ["src/features/"], mayImport: BASE },
   // The stack's smoke test checks the pinned version's recorded model identity.
   smoke: { paths: ["src/smoke/"], mayImport: ["registry", ...BASE] },
   // The base: what a command touches outside its own code, and the error and output conventions.

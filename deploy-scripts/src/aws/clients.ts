@@ -1,3 +1,4 @@
+import { AthenaClient } from "@aws-sdk/client-athena";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
@@ -13,6 +14,7 @@ export interface AwsClients {
   s3(region: string): S3Client;
   ecr(region: string): ECRClient;
   sts(region: string): STSClient;
+  athena(region: string): AthenaClient;
 }
 
 export interface RetrySettings {
@@ -57,5 +59,6 @@ export function createAwsClients(opts: ClientOptions = {}): AwsClients {
     s3: (region) => memo(`s3:${region}`, () => new S3Client(clientConfig(region, opts))),
     ecr: (region) => memo(`ecr:${region}`, () => new ECRClient(clientConfig(region, opts))),
     sts: (region) => memo(`sts:${region}`, () => new STSClient(clientConfig(region, opts))),
+    athena: (region) => memo(`athena:${region}`, () => new AthenaClient(clientConfig(region, opts))),
   };
 }

@@ -21,6 +21,7 @@ import { sampleFromCsv } from "../smoke/sample";
 import { httpTransport } from "../smoke/transports";
 import { resolveHyperparameters } from "../training/hyperparameters";
 import { hyperparameterSources } from "../training/job";
+import { localFeatureDataset } from "../features/local";
 import { contentDigest, LocalModelRegistry } from "./registry";
 
 /** How long `ml-core serve` may take to answer /ping (SageMaker allows a container far longer). */
@@ -42,6 +43,8 @@ export interface LifecycleOptions {
   readonly mlCoreBin: string;
   readonly gitCommit: string;
   readonly out: Output;
+  /** Train on the point-in-time training set of this feature set's local store instead of `dataDir`. */
+  readonly features?: { readonly definition: string; readonly recordsFile: string; readonly repoRoot: string };
   /** Run identifier (the training "job" name); a timestamp by default. */
   readonly runId?: string;
 }
@@ -65,7 +68,10 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
   const training = settings.training;
   if (!training) throw new CliError(`stack "${opts.stack}" has no mlPlatform:training settings to train with`);
   // The same check as before a cloud job: a bad key is named with its stack, not by a failed run.
-  const hyperparameters = resolveHyperparameters(opts.stack, hyperparameterSources(opts.stack, training)).values;
+  const resolved = resolveHyperparameters(opts.stack, hyperparameterSources(opts.stack, training)).values;
+  const features = opts.features && (await localFeatureDataset({ ...opts.features, workDir: opts.workDir, out }));
+  const hyperparameters = { ...resolved, ...features?.hyperparameters };
+  const dataDir = features?.dataDir ?? opts.dataDir;
   const label = hyperparameters.label;
   const runId = opts.runId ?? `${settings.modelName}-local-${timestamp(new Date())}`;
   const base = path.join(opts.workDir, "runs", runId, "opt", "ml");
@@ -81,7 +87,7 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
 
   out.step(`Training ${runId} through the SageMaker training contract (${base})`);
   const datasetHash = await timed("train", async () => {
-    const hash = prepareTrainingTree(base, opts.dataDir, hyperparameters);
+    const hash = prepareTrainingTree(base, dataDir, hyperparameters);
     await trainInContainerContract(opts.mlCoreBin, base, out);
     return hash;
   });
@@ -113,7 +119,7 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
         approval: approved ? "Approved" : "PendingManualApproval",
         gitCommit: opts.gitCommit,
         generatedBy: "ml-deploy local",
-        metadata: { trainingJobName: runId, datasetUri: fileUrl(opts.dataDir), datasetHash, stack: "local", [META.modelIdentity]: identity },
+        metadata: { trainingJobName: runId, datasetUri: fileUrl(dataDir), datasetHash, stack: "local", [META.modelIdentity]: identity, ...features?.metadata },
         idempotencyKey: `local/${runId}`,
       }),
     ),
@@ -128,7 +134,7 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
   try {
     out.info(`listening on ${endpoint}`);
     out.step(`Smoke-testing ${endpoint} with the cloud smoke test's client`);
-    const validation = fs.readFileSync(path.join(opts.dataDir, `${VALIDATION_CHANNEL}.csv`), "utf8");
+    const validation = fs.readFileSync(path.join(dataDir, `${VALIDATION_CHANNEL}.csv`), "utf8");
     const sample = sampleFromCsv(validation, { label, maxRows: opts.smokeRows });
     // The registered identity must be what answers: the same check as a promotion's smoke test.
     smoke = await timed("smoke", () =>

@@ -7,6 +7,9 @@ export interface LocalOptions {
   data: string;
   workDir: string;
   rows: number;
+  /** The feature set to train from (its local store); false: train on `data` as it is. */
+  features: string | false;
+  featureRecords: string;
   json?: boolean;
 }
 
@@ -22,5 +25,14 @@ export async function local(ctx: Context, opts: LocalOptions): Promise<Lifecycle
     mlCoreBin: require.resolve("@ml-platform/ml-core/bin/ml-core.js"),
     gitCommit: await ctx.gitCommit(),
     out: ctx.out,
+    ...(opts.features
+      ? {
+          features: {
+            definition: path.resolve(ctx.repoRoot, opts.features),
+            recordsFile: path.resolve(ctx.repoRoot, opts.featureRecords),
+            repoRoot: ctx.repoRoot,
+          },
+        }
+      : {}),
   });
 }

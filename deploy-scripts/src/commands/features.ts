@@ -1,0 +1,36 @@
+import { Command, Option } from "commander";
+import { action, stackOption, withCommon, type CommandFactory } from "../cli";
+import { featuresDataset, type DatasetResult } from "../features/dataset";
+import { formatFields } from "../output";
+
+/** The feature-set file every subcommand reads; the flight-delays example by default. */
+const definitionOption = () => new Option("--definition <file>", "the feature-set file").default("examples/flight-delays/features.yaml");
+
+export function formatDataset(r: DatasetResult): string {
+  return formatFields([
+    ["feature set", `${r.featureSet} (${r.stack === "local" ? "local store" : "feature group"} ${r.source})`],
+    ...(r.queryExecutionId ? [["Athena query", r.queryExecutionId] as [string, string]] : []),
+    ...Object.entries(r.channels).map(([channel, c]) => [channel, `${c.rows} rows: ${c.uri}`] as [string, string]),
+  ]);
+}
+
+const datasetCommand = (deps: Parameters<CommandFactory>[0]) =>
+  withCommon(
+    new Command("dataset")
+      .description("Build a point-in-time training set: each label row gets the latest feature values at or before its time, never after")
+      .addOption(stackOption("the stack whose offline store is queried (Athena), or `local` for the DuckDB store"))
+      .addOption(definitionOption())
+      .addOption(new Option("--labels <file>", "labelled events CSV (record identifier, label time, label); the definition's label.source by default"))
+      .addOption(
+        new Option(
+          "--output <prefix>",
+          "s3://bucket/prefix for a stack, a directory for local: <prefix>/train/train.csv, <prefix>/validation/validation.csv",
+        ).makeOptionMandatory(),
+      )
+      .addOption(new Option("--work-dir <dir>", "where the local store lives (with --stack local)").default(".local"))
+      .addOption(new Option("--workgroup <name>", "the Athena workgroup").default("primary")),
+  ).action(action(deps, featuresDataset, formatDataset));
+
+/** `ml-deploy features <subcommand>`: one subcommand per file of src/features/. */
+export const featuresCommand: CommandFactory = (deps) =>
+  new Command("features").description("Feature sets: point-in-time training sets from the feature store").addCommand(datasetCommand(deps));
