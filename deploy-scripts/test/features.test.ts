@@ -7,6 +7,7 @@ import { DescribeFeatureGroupCommand, SageMakerClient } from "@aws-sdk/client-sa
 import { categoricalColumns, featureGroupDefinitions, parseFeatureSet, trainingColumns, type FeatureSet } from "@ml-platform/contract";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CliError } from "../src/errors";
 import { athenaTrainingSet } from "../src/features/athena";
 import { featureSchemaHash, loadFeatureSet } from "../src/features/definition";
 import { LocalFeatureStore } from "../src/features/local-store";
@@ -221,7 +222,7 @@ describe("ingestion into the local store", () => {
     const store = await LocalFeatureStore.open(":memory:");
     try {
       const file = write("records-bad.csv", [RECORD_ROWS[0], RECORD_ROWS[1], bad].join("\n") + "\n");
-      const err = await store.ingest(small, file).catch((e: unknown) => e as { message: string; details: string[] });
+      const err = (await store.ingest(small, file).catch((e: unknown) => e)) as CliError;
       expect(err.details.join("\n")).toMatch(message);
       expect(Number((await store.connection.runAndReadAll("SELECT count(*) FROM accounts")).getRowsJS()[0]![0])).toBe(0);
     } finally {
@@ -232,9 +233,7 @@ describe("ingestion into the local store", () => {
   it("names a header that does not match the definition", async () => {
     const store = await LocalFeatureStore.open(":memory:");
     try {
-      const err = await store
-        .ingest(small, write("records-header.csv", "account_id,event_time,balance,plan\n"))
-        .catch((e: unknown) => e as { message: string; details: string[] });
+      const err = (await store.ingest(small, write("records-header.csv", "account_id,event_time,balance,plan\n")).catch((e: unknown) => e)) as CliError;
       expect(err.message).toMatch(/records-header\.csv:1: the header must name exactly the columns/);
       expect(err.details).toEqual(['missing column "tier"', 'unknown column "plan"']);
     } finally {
