@@ -3,21 +3,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { CONFIG_NAMESPACE, ConfigError, FEATURE_GROUP_NAME, FeatureSetError, parseFeatureSet, type FeatureSet } from "@ml-platform/contract";
+import { CONFIG_NAMESPACE, ConfigError, featureGroupName, FeatureSetError, parseFeatureSet, type FeatureSet } from "@ml-platform/contract";
 
 /** The repository root: feature-set paths in the stack config are relative to it (this file is infra/feature-sets.ts). */
 export const REPOSITORY_ROOT = path.resolve(__dirname, "..");
-
-/** SageMaker's FeatureGroupName is at most 64 characters (CreateFeatureGroup API reference). */
-export const MAX_FEATURE_GROUP_NAME = 64;
-
-/**
- * The feature group of a feature set in one stack: `<set>-<stack>`, since the stacks of one account
- * and region share SageMaker's namespace of group names.
- */
-export function featureGroupName(set: Pick<FeatureSet, "name">, stack: string): string {
-  return `${set.name}-${stack}`;
-}
 
 /**
  * Reads and validates each feature-set file (paths relative to `root`, the repository). Every
@@ -44,10 +33,11 @@ export function loadFeatureSets(stack: string, files: readonly string[], root: s
   });
   const seen = new Map<string, number>();
   sets.forEach((set) => {
-    const group = featureGroupName(set, stack);
-    if (group.length > MAX_FEATURE_GROUP_NAME || !FEATURE_GROUP_NAME.test(group)) {
+    try {
+      featureGroupName(set, stack);
+    } catch {
       problems.push(
-        `${stack}: ${CONFIG_NAMESPACE}:featureStore.featureSets: the feature group name ${JSON.stringify(group)} (<set name>-<stack>) exceeds ${MAX_FEATURE_GROUP_NAME} characters or is not a SageMaker name`,
+        `${stack}: ${CONFIG_NAMESPACE}:featureStore.featureSets: the feature group name "${set.name}-${stack}" (<set name>-<stack>) exceeds 64 characters or is not a SageMaker name`,
       );
     }
     if (seen.has(set.name))

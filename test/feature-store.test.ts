@@ -4,6 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
+import { requiredPermissions } from "@ml-platform/deploy-scripts";
+import { deployerPolicy } from "../infra/policies/deployer-policy";
 import { beforeAll, describe, expect, it } from "vitest";
 import { featureGroupDefinitions, FEATURE_STORE_PREFIX, parseStackOutputs, type FeatureSet } from "@ml-platform/contract";
 import { loadFeatureSets, REPOSITORY_ROOT } from "../infra/feature-sets";
@@ -197,5 +199,34 @@ describe("the feature store's permissions", () => {
       "Allowed",
     );
     expect(await decide(policy, "glue:UpdateTable", "arn:aws:glue:eu-west-1:111122223333:table/analytics/orders")).toBe("ImplicitlyDenied");
+  });
+
+  it("deployer: allows exactly what `ml-deploy features ingest` sends, only with ingestion.byDeployer", async () => {
+    const stage = {
+      ...base,
+      datasetBucketArn: "arn:aws:s3:::datasets",
+      artifactBucketArn: "arn:aws:s3:::artifacts",
+      kmsKeyArn: KEY,
+      modelPackageGroupName: "flight-delays-prod",
+      endpointName: "flight-delays-prod",
+      repositoryArns: [],
+    };
+    const deployer = (featureIngestion?: { featureGroupNames: string[] }) =>
+      deployerPolicy({
+        ...stage,
+        trainingJobNamePrefix: "flight-delays-prod",
+        trainingRoleArn: "arn:aws:iam::111122223333:role/t",
+        training: { instanceTypes: ["ml.m5.large"] },
+        featureIngestion,
+      });
+    const env = { partition: "aws", region: "eu-west-1", accountId: "111122223333", kmsKeyOfBucket: () => KEY };
+    const calls = [
+      ...requiredPermissions("DescribeFeatureGroupCommand", { FeatureGroupName: "flight-delays-prod" }, env),
+      ...requiredPermissions("PutRecordCommand", { FeatureGroupName: "flight-delays-prod", Record: [] }, env),
+    ];
+    for (const call of calls) {
+      expect(await decide(deployer({ featureGroupNames: ["flight-delays-prod"] }), call.action, call.resource), call.action).toBe("Allowed");
+      expect(await decide(deployer(), call.action, call.resource), call.action).toBe("ImplicitlyDenied");
+    }
   });
 });

@@ -41,18 +41,30 @@ describe("mlPlatform:featureStore", () => {
     [{}, "dev: mlPlatform:featureStore.featureSets is missing"],
     [{ featureSets: [] }, "dev: mlPlatform:featureStore.featureSets ([]) Too small"],
     [{ featureSets: ["features.json"] }, 'dev: mlPlatform:featureStore.featureSets.0 ("features.json") must name a .yaml file'],
-    [{ featureSets: ["../secrets/features.yaml"] }, "dev: mlPlatform:featureStore.featureSets.0 (\"../secrets/features.yaml\") must not contain '.' or '..' segments"],
+    [
+      { featureSets: ["../secrets/features.yaml"] },
+      "dev: mlPlatform:featureStore.featureSets.0 (\"../secrets/features.yaml\") must not contain '.' or '..' segments",
+    ],
     [{ featureSets: ["/etc/features.yaml"] }, 'dev: mlPlatform:featureStore.featureSets.0 ("/etc/features.yaml") must be a file path'],
     [{ featureSets: [SETS[0], SETS[0]] }, ") must not list a file twice"],
     [{ featureSets: SETS, offlineStore: { tableFormat: "Delta" } }, 'dev: mlPlatform:featureStore.offlineStore.tableFormat ("Delta")'],
-    [{ featureSets: SETS, onlineStore: { enabled: true, ttl: { value: 0, unit: "Days" } } }, "dev: mlPlatform:featureStore.onlineStore.ttl.value (0) Too small"],
+    [
+      { featureSets: SETS, onlineStore: { enabled: true, ttl: { value: 0, unit: "Days" } } },
+      "dev: mlPlatform:featureStore.onlineStore.ttl.value (0) Too small",
+    ],
     [{ featureSets: SETS, onlineStore: { enabled: true, ttl: { value: 3, unit: "Months" } } }, 'dev: mlPlatform:featureStore.onlineStore.ttl.unit ("Months")'],
     [
       { featureSets: SETS, onlineStore: { enabled: false, ttl: { value: 3, unit: "Days" } } },
       "dev: mlPlatform:featureStore.onlineStore.ttl is set but featureStore.onlineStore.enabled is false: only an online store expires records",
     ],
-    [{ featureSets: SETS, ingestion: { trustedPrincipalArns: ["pipeline"] } }, 'dev: mlPlatform:featureStore.ingestion.trustedPrincipalArns.0 ("pipeline") must be an IAM principal ARN'],
-    [{ featureSets: SETS, onlineStore: { enabled: true, storageType: "InMemory" } }, "dev: mlPlatform:featureStore.onlineStore.storageType is not a known setting"],
+    [
+      { featureSets: SETS, ingestion: { trustedPrincipalArns: ["pipeline"] } },
+      'dev: mlPlatform:featureStore.ingestion.trustedPrincipalArns.0 ("pipeline") must be an IAM principal ARN',
+    ],
+    [
+      { featureSets: SETS, onlineStore: { enabled: true, storageType: "InMemory" } },
+      "dev: mlPlatform:featureStore.onlineStore.storageType is not a known setting",
+    ],
   ])("rejects %j", (featureStore, message) => {
     expect(problems("dev", featureStore).join("\n")).toContain(message);
   });

@@ -4,6 +4,7 @@ import {
   FEATURE_QUERY_RESULTS_PREFIX,
   FEATURE_STORE_PREFIX,
   featureGroupDefinitions,
+  featureGroupName,
   type FeatureGroupOutput,
   type FeatureSet,
   type FeatureStoreSettings,
@@ -11,7 +12,6 @@ import {
 import { principalTrustPolicy, serviceTrustPolicy } from "../policies/documents";
 import { DUTY_TAG } from "../policies/duties";
 import { featureIngestionPolicy, offlineStoreRolePolicy } from "../policies/feature-store-policy";
-import { featureGroupName } from "../feature-sets";
 import type { ArtifactStore } from "./artifact-store";
 
 export interface FeatureStoreArgs {

@@ -56,6 +56,11 @@ export const SDK_PERMISSIONS: Readonly<Record<string, Rule>> = {
   DescribeModelPackageCommand: (input) => [{ action: "sagemaker:DescribeModelPackage", resource: lowerArn(str(input, "ModelPackageName")) }],
   UpdateModelPackageCommand: (input) => [{ action: "sagemaker:UpdateModelPackage", resource: lowerArn(str(input, "ModelPackageArn")) }],
   DescribeEndpointCommand: (input, env) => [{ action: "sagemaker:DescribeEndpoint", resource: sm(env, "endpoint", str(input, "EndpointName")) }],
+  // SageMaker Feature Store: `features ingest` checks the group, then writes through the runtime.
+  DescribeFeatureGroupCommand: (input, env) => [
+    { action: "sagemaker:DescribeFeatureGroup", resource: sm(env, "feature-group", str(input, "FeatureGroupName")) },
+  ],
+  PutRecordCommand: (input, env) => [{ action: "sagemaker:PutRecord", resource: sm(env, "feature-group", str(input, "FeatureGroupName")) }],
   // SageMaker Runtime
   InvokeEndpointCommand: (input, env) => [{ action: "sagemaker:InvokeEndpoint", resource: sm(env, "endpoint", str(input, "EndpointName")) }],
   // S3 (HeadObject is authorised as s3:GetObject; either with a VersionId as s3:GetObjectVersion)
