@@ -49,9 +49,18 @@ export const localCommand: CommandFactory = (deps) =>
       )
       .addOption(new Option("-s, --stack <name>", "the stack whose training settings and promotion gates apply").default("dev"))
       .addOption(new Option("--data <dir>", "directory with train.csv and validation.csv (with --no-features)").default("examples/flight-delays/data"))
-      .addOption(new Option("--features <file>", "feature set to train from: its records go into the local feature store, the training set comes out point-in-time").default("examples/flight-delays/features.yaml"))
+      .addOption(
+        new Option(
+          "--features <file>",
+          "feature set to train from: its records go into the local feature store, the training set comes out point-in-time",
+        ).default("examples/flight-delays/features.yaml"),
+      )
       .addOption(new Option("--no-features", "train on --data as it is, without the feature store"))
-      .addOption(new Option("--feature-records <file>", "the raw feature records ingested into the local store").default("examples/flight-delays/data/feature-records.csv"))
+      .addOption(
+        new Option("--feature-records <file>", "the raw feature records ingested into the local store").default(
+          "examples/flight-delays/data/feature-records.csv",
+        ),
+      )
       .addOption(new Option("--work-dir <dir>", "where runs, models and the local registry are kept").default(".local"))
       .addOption(new Option("--rows <n>", "rows the smoke test sends").argParser(positiveInt("--rows")).default(5)),
   ).action(action(deps, local, formatLocal));
