@@ -65,8 +65,8 @@ describe("reading feature records", () => {
 });
 
 describe("writing records", () => {
-  const runtime = mockClient(SageMakerFeatureStoreRuntimeClient);
   const client = new SageMakerFeatureStoreRuntimeClient({ region: REGION });
+  const runtime = mockClient(client);
   const records: FeatureRecord[] = Array.from({ length: 20 }, (_, i) => ({ line: i + 2, values: [{ FeatureName: "flight_id", ValueAsString: `F${i}` }] }));
   const delays: number[] = [];
   const options = {
@@ -139,7 +139,6 @@ describe("writing records", () => {
 
 describe("ml-deploy features ingest", () => {
   let world: World;
-  const runtime = mockClient(SageMakerFeatureStoreRuntimeClient);
   const group = {
     featureGroupName: "flight-delays-dev",
     featureGroupArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:feature-group/flight-delays-dev`,
@@ -157,17 +156,15 @@ describe("ml-deploy features ingest", () => {
     world.sm
       .on(DescribeFeatureGroupCommand)
       .resolves({ FeatureGroupName: group.featureGroupName, FeatureGroupStatus: "Created", FeatureDefinitions: definitions });
-    runtime.reset();
   });
   afterEach(() => world.dispose());
-  afterAll(() => runtime.restore());
 
   it("writes every record to the stack's group, with progress on stderr and a summary", async () => {
-    runtime.on(PutRecordCommand).rejectsOnce(awsError("ThrottlingException")).resolves({});
+    world.featureStore.on(PutRecordCommand).rejectsOnce(awsError("ThrottlingException")).resolves({});
     const result = await ingest(file("good.csv", GOOD), "--json");
     expect(result.code).toBe(0);
     expect(result.json()).toMatchObject({ featureGroupName: "flight-delays-dev", records: 2, written: 2, rejected: 0, retries: 1 });
-    expect(runtime.commandCalls(PutRecordCommand).map((c) => c.args[0].input.FeatureGroupName)).toEqual(Array(3).fill("flight-delays-dev"));
+    expect(world.featureStore.commandCalls(PutRecordCommand).map((c) => c.args[0].input.FeatureGroupName)).toEqual(Array(3).fill("flight-delays-dev"));
     expect(result.stderr).toContain("2/2 records (100%)");
   });
 
@@ -176,7 +173,7 @@ describe("ml-deploy features ingest", () => {
     const result = await ingest(file("bad.csv", bad));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('bad.csv:4:6: distance ("many") must be a whole number');
-    expect(runtime.commandCalls(PutRecordCommand)).toHaveLength(0);
+    expect(world.featureStore.commandCalls(PutRecordCommand)).toHaveLength(0);
   });
 
   it("refuses a feature group whose definitions differ from the feature-set file", async () => {
@@ -186,7 +183,7 @@ describe("ml-deploy features ingest", () => {
     const result = await ingest(file("good2.csv", GOOD));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("distance: declared in the feature set, missing from the feature group");
-    expect(runtime.commandCalls(PutRecordCommand)).toHaveLength(0);
+    expect(world.featureStore.commandCalls(PutRecordCommand)).toHaveLength(0);
   });
 
   it("says how to get a feature group where the stack has none", async () => {

@@ -10,7 +10,7 @@ import {
   type FeatureStoreSettings,
 } from "@ml-platform/contract";
 import { principalTrustPolicy, serviceTrustPolicy } from "../policies/documents";
-import { DUTY_TAG } from "../policies/duties";
+import { DUTY_TAG, type Duty } from "../policies/duties";
 import { featureIngestionPolicy, offlineStoreRolePolicy } from "../policies/feature-store-policy";
 import type { ArtifactStore } from "./artifact-store";
 
@@ -102,7 +102,7 @@ export class FeatureStore extends pulumi.ComponentResource {
             JSON.stringify(serviceTrustPolicy("sagemaker.amazonaws.com", accountId, `arn:${partition}:sagemaker:${args.region}:${accountId}:feature-group/*`)),
           ),
         maxSessionDuration: 3600,
-        tags: { [DUTY_TAG]: "feature-store" },
+        tags: { [DUTY_TAG]: "feature-store" satisfies Duty },
       },
       { parent: this },
     );
@@ -144,7 +144,7 @@ export class FeatureStore extends pulumi.ComponentResource {
         description: "ml-platform feature ingestion: writes records to this stack's feature groups (ml-deploy features ingest)",
         assumeRolePolicy: JSON.stringify(principalTrustPolicy("TrustedIngestion", args.ingestionTrustedPrincipalArns ?? [])),
         maxSessionDuration: 3600,
-        tags: { [DUTY_TAG]: "feature-ingestion" },
+        tags: { [DUTY_TAG]: "feature-ingestion" satisfies Duty },
       },
       { parent: this },
     );
