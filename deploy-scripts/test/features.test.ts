@@ -295,6 +295,7 @@ describe("the training set in the cloud (Athena over the offline store)", () => 
       labels: LABEL_ROWS.join("\n") + "\n",
       output: "s3://datasets-bucket/datasets/accounts/v1",
       workgroup: "primary",
+      kmsKeyArn: "arn:aws:kms:eu-west-1:111122223333:key/k",
       runId: "accounts-1",
       clients: { sagemaker: new SageMakerClient({}), athena: new AthenaClient({}), s3: new S3Client({}) },
       sleep: async () => {},
@@ -308,8 +309,12 @@ describe("the training set in the cloud (Athena over the offline store)", () => 
     expect(athena.commandCalls(StartQueryExecutionCommand)[1]!.args[0].input).toMatchObject({
       WorkGroup: "primary",
       QueryExecutionContext: { Catalog: "AwsDataCatalog", Database: "fs" },
-      ResultConfiguration: { OutputLocation: "s3://datasets-bucket/datasets/accounts/v1/athena/" },
+      ResultConfiguration: {
+        OutputLocation: "s3://datasets-bucket/datasets/accounts/v1/athena/",
+        EncryptionConfiguration: { EncryptionOption: "SSE_KMS", KmsKey: "arn:aws:kms:eu-west-1:111122223333:key/k" },
+      },
     });
+    expect(s3.commandCalls(PutObjectCommand).every((c) => c.args[0].input.SSEKMSKeyId === "arn:aws:kms:eu-west-1:111122223333:key/k")).toBe(true);
     expect(result.channels.train).toEqual({ uri: "s3://datasets-bucket/datasets/accounts/v1/train/train.csv", rows: 3 });
     // The same training set as the local store's (the leakage dataset, minus the local-only rewrite and deletion).
     expect(uploads.get("datasets/accounts/v1/train/train.csv")).toBe("balance,tier,churned\n5,free,0\n10,gold,1\n,,0\n");
@@ -332,6 +337,7 @@ describe("the training set in the cloud (Athena over the offline store)", () => 
         labels: LABEL_ROWS.join("\n"),
         output: "s3://datasets-bucket/d",
         workgroup: "primary",
+        kmsKeyArn: "arn:aws:kms:eu-west-1:111122223333:key/k",
         runId: "r",
         clients: { sagemaker: new SageMakerClient({}), athena: new AthenaClient({}), s3: new S3Client({}) },
         sleep: async () => {},

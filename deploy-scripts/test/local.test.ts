@@ -125,7 +125,7 @@ describe("ml-deploy local: the whole lifecycle on this machine", () => {
     fs.writeFileSync(path.join(bad, "train.csv"), `${header}1.5,mon,jan,1750,DTW,LAS,1\n2.5,tue,jan\n`);
     fs.writeFileSync(path.join(bad, "validation.csv"), `${header}1.5,mon,jan,1750,DTW,LAS,1\n`);
     const io = capture();
-    const code = await main(["local", "--data", bad, "--work-dir", path.join(tmp, "work-bad")], {
+    const code = await main(["local", "--no-features", "--data", bad, "--work-dir", path.join(tmp, "work-bad")], {
       streams: io.streams,
       repoRoot: ROOT,
       gitCommit: async () => "0123abc",

@@ -79,6 +79,33 @@ export const SDK_PERMISSIONS: Readonly<Record<string, Rule>> = {
   ListObjectsV2Command: (input, env) => [
     { action: "s3:ListBucket", resource: `arn:${env.partition}:s3:::${str(input, "Bucket")}`, context: { "s3:prefix": String(input.Prefix ?? "") } },
   ],
+  // Feature sets: `features dataset` finds the offline store's table, then queries it with Athena.
+  DescribeFeatureGroupCommand: (input, env) => [
+    { action: "sagemaker:DescribeFeatureGroup", resource: sm(env, "feature-group", str(input, "FeatureGroupName")) },
+  ],
+  StartQueryExecutionCommand: (input, env) => {
+    const context = (input.QueryExecutionContext ?? {}) as Input;
+    const result = (input.ResultConfiguration ?? {}) as Input;
+    const glue = (type: string) => `arn:${env.partition}:glue:${env.region}:${env.accountId}:${type}`;
+    const database = str(context, "Database");
+    const output = /^s3:\/\/([^/]+)\/(.*)$/.exec(str(result, "OutputLocation"));
+    return [
+      { action: "athena:StartQueryExecution", resource: `arn:${env.partition}:athena:${env.region}:${env.accountId}:workgroup/${str(input, "WorkGroup")}` },
+      // Athena acts with the caller's credentials on the catalog and the query's output location.
+      ...["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions", "glue:CreateTable", "glue:DeleteTable"].flatMap((action) => [
+        { action, resource: glue("catalog") },
+        { action, resource: glue(`database/${database}`) },
+        { action, resource: glue(`table/${database}/*`) },
+      ]),
+      ...(output ? [{ action: "s3:PutObject", resource: object(env, output[1]!, `${output[2]}*`) }] : []),
+    ];
+  },
+  GetQueryExecutionCommand: (_input, env) => [
+    { action: "athena:GetQueryExecution", resource: `arn:${env.partition}:athena:${env.region}:${env.accountId}:workgroup/*` },
+  ],
+  GetQueryResultsCommand: (_input, env) => [
+    { action: "athena:GetQueryResults", resource: `arn:${env.partition}:athena:${env.region}:${env.accountId}:workgroup/*` },
+  ],
   // ECR: promote's image copy, on the source repository (read) and the target's (write)
   BatchGetImageCommand: (input, env) => [{ action: "ecr:BatchGetImage", resource: repository(env, input) }],
   GetDownloadUrlForLayerCommand: (input, env) => [{ action: "ecr:GetDownloadUrlForLayer", resource: repository(env, input) }],

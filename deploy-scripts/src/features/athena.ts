@@ -19,6 +19,8 @@ export interface AthenaDatasetOptions {
   /** `s3://bucket/prefix`: labels, Athena's own result files and the channels are written under it. */
   readonly output: string;
   readonly workgroup: string;
+  /** The stack's key: the labels, Athena's result files and the channels are encrypted with it. */
+  readonly kmsKeyArn: string;
   /** Suffix of the temporary labels table, unique per run. */
   readonly runId: string;
   readonly clients: { readonly sagemaker: SageMakerClient; readonly athena: AthenaClient; readonly s3: S3Client };
@@ -44,7 +46,9 @@ export async function athenaTrainingSet(opts: AthenaDatasetOptions): Promise<Ath
   const labelsPrefix = joinS3(opts.output, "labels", opts.runId);
   const labelsObject = parseS3Uri(joinS3(labelsPrefix, "labels.csv"));
   out.step(`Uploading the labels to ${labelsPrefix}/`);
-  await clients.s3.send(new PutObjectCommand({ Bucket: labelsObject.bucket, Key: labelsObject.key, Body: opts.labels, ContentType: "text/csv" }));
+  await clients.s3.send(
+    new PutObjectCommand({ Bucket: labelsObject.bucket, Key: labelsObject.key, Body: opts.labels, ContentType: "text/csv", ...sse(opts.kmsKeyArn) }),
+  );
 
   const labelsTable = `labels_${opts.runId.replace(/[^a-z0-9]/gi, "_").toLowerCase()}`;
   const database = catalog.Database;
@@ -66,12 +70,16 @@ export async function athenaTrainingSet(opts: AthenaDatasetOptions): Promise<Ath
   for (const channel of DATASET_CHANNELS) {
     const uri = joinS3(opts.output, channel, `${channel}.csv`);
     const loc = parseS3Uri(uri);
-    await clients.s3.send(new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: files.channels[channel], ContentType: "text/csv" }));
+    await clients.s3.send(
+      new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: files.channels[channel], ContentType: "text/csv", ...sse(opts.kmsKeyArn) }),
+    );
     out.info(`${uri}: ${files.rows[channel]} rows`);
     channels[channel] = { uri, rows: files.rows[channel] };
   }
   return { queryExecutionId, channels };
 }
+
+const sse = (key: string) => ({ ServerSideEncryption: "aws:kms" as const, SSEKMSKeyId: key });
 
 /** An external table over the uploaded labels CSV (Hive DDL: Athena's DDL dialect uses backticks). */
 export function labelsTableDdl(set: FeatureSet, database: string, table: string, location: string): string {
@@ -89,7 +97,10 @@ async function runQuery(opts: AthenaDatasetOptions, sql: string, what: string, c
       QueryString: sql,
       WorkGroup: opts.workgroup,
       QueryExecutionContext: { Catalog: catalog, Database: database },
-      ResultConfiguration: { OutputLocation: `${joinS3(opts.output, "athena")}/` },
+      ResultConfiguration: {
+        OutputLocation: `${joinS3(opts.output, "athena")}/`,
+        EncryptionConfiguration: { EncryptionOption: "SSE_KMS", KmsKey: opts.kmsKeyArn },
+      },
     }),
   );
   const id = started.QueryExecutionId;

@@ -72,6 +72,7 @@ export async function featuresDataset(ctx: Context, opts: DatasetOptions): Promi
     labels: fs.readFileSync(labelsFile, "utf8"),
     output: opts.output,
     workgroup: opts.workgroup,
+    kmsKeyArn: outputs.kmsKeyArn,
     runId: `${set.name}-${ctx.now()}`,
     clients: { sagemaker: ctx.aws.sagemaker(region), athena: ctx.aws.athena(region), s3: ctx.aws.s3(region) },
     sleep: ctx.sleep,

@@ -13,7 +13,12 @@ export interface FeatureSchemaCheck {
   readonly detail: string;
 }
 
-/** The gate for a version's metadata; a version that claims no feature set passes (it reads CSVs). */
+/** The gates for a version's metadata: none for a version that claims no feature set (it trained on CSVs). */
+export function featureSchemaGates(repoRoot: string, metadata: Readonly<Record<string, string>>): FeatureSchemaCheck[] {
+  return metadata[FEATURE_META.featureSet] ? [featureSchemaCheck(repoRoot, metadata)] : [];
+}
+
+/** The gate for a version's metadata; a version that claims no feature set passes. */
 export function featureSchemaCheck(repoRoot: string, metadata: Readonly<Record<string, string>>): FeatureSchemaCheck {
   const name = "feature schema";
   const claimed = metadata[FEATURE_META.featureSet];

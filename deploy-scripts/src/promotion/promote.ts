@@ -6,7 +6,7 @@ import { DESCRIPTION_MAX_LENGTH } from "../aws/limits";
 import { pinPackage, type ArtifactPin, type StackFile } from "../config/stack-file";
 import type { Context } from "../context";
 import { CliError, EXIT } from "../errors";
-import { featureSchemaCheck } from "../features/schema-check";
+import { featureSchemaGates } from "../features/schema-check";
 import { copyImage, parseEcrImage, repositoryOfUrl } from "../images/copy";
 import { copyArtifactVersion } from "../registry/artifact";
 import { metricGateFailures, modelQualityReport } from "../registry/metrics";
@@ -126,7 +126,7 @@ async function promoteLocked(ctx: Context, opts: PromoteOptions, targetFile: Sta
         )
       : gate("approved", true, `not required by stack "${opts.to}" (version is ${version.approval})`),
     ...metricGates(version, promotion, opts.to),
-    featureSchemaCheck(ctx.repoRoot, version.metadata),
+    ...featureSchemaGates(ctx.repoRoot, version.metadata),
   ];
   if (version.approval === "Rejected" && !promotion.requireApproval)
     gates.push(gate("not rejected", false, `version ${version.version} was rejected: ${version.approvalDescription ?? ""}`));
