@@ -56,10 +56,7 @@ export const SDK_PERMISSIONS: Readonly<Record<string, Rule>> = {
   DescribeModelPackageCommand: (input) => [{ action: "sagemaker:DescribeModelPackage", resource: lowerArn(str(input, "ModelPackageName")) }],
   UpdateModelPackageCommand: (input) => [{ action: "sagemaker:UpdateModelPackage", resource: lowerArn(str(input, "ModelPackageArn")) }],
   DescribeEndpointCommand: (input, env) => [{ action: "sagemaker:DescribeEndpoint", resource: sm(env, "endpoint", str(input, "EndpointName")) }],
-  // SageMaker Feature Store: `features ingest` checks the group, then writes through the runtime.
-  DescribeFeatureGroupCommand: (input, env) => [
-    { action: "sagemaker:DescribeFeatureGroup", resource: sm(env, "feature-group", str(input, "FeatureGroupName")) },
-  ],
+  // SageMaker Feature Store runtime: `features ingest` writes (DescribeFeatureGroup is below, with `features dataset`).
   PutRecordCommand: (input, env) => [{ action: "sagemaker:PutRecord", resource: sm(env, "feature-group", str(input, "FeatureGroupName")) }],
   // SageMaker Runtime
   InvokeEndpointCommand: (input, env) => [{ action: "sagemaker:InvokeEndpoint", resource: sm(env, "endpoint", str(input, "EndpointName")) }],
