@@ -22,6 +22,8 @@ import { EndpointMonitoring } from "./components/monitoring";
 import { TrainingPipeline } from "./components/training-pipeline";
 import { ARTIFACT_PREFIXES } from "./policies/execution-role-policy";
 import { platformTags } from "./tags";
+import { FeatureStore } from "./components/feature-store";
+import { loadFeatureSets, REPOSITORY_ROOT } from "./feature-sets";
 import { isKubernetesStack, isSageMakerStack, kubernetesServingNames, type StackOutputs } from "@ml-platform/contract";
 
 // Throws, listing every problem, before any resource is registered.
@@ -171,6 +173,26 @@ new EndpointMonitoring(
   opts,
 );
 
+// The feature store (mlPlatform:featureStore): its feature sets are read and validated here, before
+// any of them shapes a resource.
+const featureStoreSettings = config.featureStore;
+const featureStore = featureStoreSettings
+  ? new FeatureStore(
+      "features",
+      {
+        ...account,
+        stack: config.stack,
+        featureSets: loadFeatureSets(config.stack, featureStoreSettings.featureSets, REPOSITORY_ROOT),
+        store,
+        tableFormat: featureStoreSettings.offlineStore.tableFormat,
+        onlineStore: featureStoreSettings.onlineStore,
+        ingestionTrustedPrincipalArns: featureStoreSettings.ingestion.trustedPrincipalArns,
+        forceDestroy: config.artifactStore.forceDestroy,
+      },
+      opts,
+    )
+  : undefined;
+
 /** This stack's resources as the deployer role of the next stage (and this one's) sees them. */
 const deployerStage: pulumi.Output<DeployerStageArgs> = pulumi.output({
   region: config.region,
@@ -199,6 +221,11 @@ const deployerArgs = {
   servingNamePrefixes: endpointNamePrefixes(ENDPOINT),
   sources: sourceStage ? sourceStage.apply((stage) => [stage]) : [],
   trustedPrincipalArns: config.deployer.trustedPrincipalArns,
+  // `ml-deploy features ingest` runs as the deployer where the stack says so.
+  featureIngestion:
+    featureStore && featureStoreSettings?.ingestion.byDeployer
+      ? { featureGroupNames: featureStore.groupNames, onlineStoreKmsKeyArn: featureStoreSettings.onlineStore.enabled ? store.key.arn : undefined }
+      : undefined,
 };
 const deployer = new DeployerRole("deployer", deployerArgs, opts);
 
@@ -268,6 +295,10 @@ export const endpointDeployment = endpoint?.deployment;
 /** What the endpoint should run after this update: ml-deploy compares it with DescribeEndpoint (a SageMaker rollback keeps the old one). */
 export const endpointConfigName = endpoint?.endpointConfig.name;
 export const servedModel = config.model ?? null;
+export const featureGroups = featureStore?.outputs;
+export const featureOfflineStoreUri = featureStore?.offlineStoreUri;
+export const featureQueryWorkgroup = featureStore?.workgroup.name;
+export const featureIngestionRoleArn = featureStore?.ingestionRole.arn;
 
 /**
  * Compile-time check of the outputs against the contract the tools parse them with

@@ -7,7 +7,13 @@
  * actions it needs (deploy-scripts' SDK_PERMISSIONS) plus the request's condition keys. The
  * calls of `pulumi up` of a model change and of the image copy come from test/data/release-calls.ts.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { DescribeFeatureGroupCommand } from "@aws-sdk/client-sagemaker";
+import { featureGroupDefinitions, parseFeatureSet } from "@ml-platform/contract";
 import * as cli from "@ml-platform/deploy-scripts";
+import { parse as parseYaml } from "yaml";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { endpointNamePrefixes } from "../infra/components/inference-endpoint";
@@ -48,7 +54,23 @@ const deployerArgs = (stack: Stack): DeployerPolicyArgs => ({
   training: { instanceTypes: [TRAINING_TYPE] },
   updaterRoleArn: roleArn(stack, "updater"),
   sources: SOURCE[stack] ? [stage(SOURCE[stack]!)] : [],
+  // Every stack's deployer ingests (the stacks' default mlPlatform:featureStore.ingestion.byDeployer).
+  featureIngestion: { featureGroupNames: [featureGroup(stack)] },
 });
+
+// `features ingest` writes the example's feature set; two records are enough to see every call.
+const FEATURE_SET_FILE = path.join(__dirname, "..", "examples", "flight-delays", "features.yaml");
+const featureSet = parseFeatureSet(parseYaml(fs.readFileSync(FEATURE_SET_FILE, "utf8")), FEATURE_SET_FILE);
+const featureGroup = (stack: string) => `${featureSet.name}-${stack}`;
+const FEATURE_RECORDS = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "release-")), "records.csv");
+fs.writeFileSync(
+  FEATURE_RECORDS,
+  fs
+    .readFileSync(path.join(__dirname, "..", "examples", "flight-delays", "data", "feature-records.csv"), "utf8")
+    .split("\n")
+    .slice(0, 3)
+    .join("\n") + "\n",
+);
 
 const prefixes = endpointNamePrefixes("inference");
 const POLICIES: Record<Stack, Record<"deployer" | "endpoint-updater" | "approver", PolicyDocument>> = Object.fromEntries(
@@ -155,6 +177,7 @@ const FLOW: Step[] = [
   { stack: "prod", as: "deployer", argv: ["promote", "--from", "staging", "--to", "prod", "--yes"] },
   { stack: "prod", as: "deployer", argv: ["rollback", "--stack", "prod", "--yes"] },
   { stack: "dev", as: "deployer", argv: ["rollback", "--stack", "dev"] },
+  { stack: "dev", as: "deployer", argv: ["features", "ingest", "--stack", "dev", "--definition", FEATURE_SET_FILE, "--input", FEATURE_RECORDS] },
 ];
 
 interface Sent {
@@ -173,6 +196,21 @@ beforeAll(async () => {
   world = new World(cli as unknown as ConstructorParameters<typeof World>[0]);
   // The target stages' repositories start empty, so promotion copies the image's every blob.
   for (const stack of ["staging", "prod"]) world.repos.set(`ml-core-${stack}`, { manifests: new Map(), blobs: new Set() });
+  world.stacks.patchOutputs("dev", {
+    featureGroups: {
+      [featureSet.name]: {
+        featureGroupName: featureGroup("dev"),
+        featureGroupArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:feature-group/${featureGroup("dev")}`,
+        offlineStoreUri: `s3://${bucket("dev", "datasets")}/feature-store/`,
+        glueTable: null,
+        onlineStore: false,
+      },
+    },
+  });
+  world.sm.on(DescribeFeatureGroupCommand).resolves({
+    FeatureGroupStatus: "Created",
+    FeatureDefinitions: featureGroupDefinitions(featureSet).map((d) => ({ FeatureName: d.featureName, FeatureType: d.featureType })),
+  });
   for (const step of FLOW) {
     world.resetCalls();
     const r = await world.run(step.argv);

@@ -130,6 +130,8 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
       "approver-permissions",
       "deployer-permissions",
       "endpoint-updater-permissions",
+      "features-ingestion-permissions",
+      "features-offline-store-permissions",
       "hosting-execution-permissions",
       "training-execution-permissions",
     ]);
@@ -195,6 +197,8 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
       "deployer-role": "deployer",
       "endpoint-updater-role": "endpoint-updater",
       "approver-role": "approver",
+      "features-offline-store-role": "feature-store",
+      "features-ingestion-role": "feature-ingestion",
     });
   });
 

@@ -50,3 +50,12 @@ export function registeredReportKey(jobName: string): string {
 export function promotedModelPrefix(group: string, version: number): string {
   return `${ARTIFACT_PREFIXES.models}/promoted/${group}/${version}`;
 }
+
+/**
+ * The prefix of the dataset bucket that holds the feature store's offline store: SageMaker writes
+ * under `<prefix>/<account>/sagemaker/<region>/offline-store/<group>-<time>/`.
+ */
+export const FEATURE_STORE_PREFIX = "feature-store";
+
+/** The prefix of the dataset bucket where the feature store's Athena workgroup writes query results. */
+export const FEATURE_QUERY_RESULTS_PREFIX = "feature-store-queries";

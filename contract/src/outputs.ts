@@ -1,6 +1,7 @@
 // The stack outputs: what the infra program exports (infra/index.ts, checked against this at compile
 // time) and what the tools read back with `pulumi stack output --json`. One list of names and types.
 import { z } from "zod";
+import { FEATURE_GROUP_NAME } from "./features";
 import { ACCOUNT_ID, ARN, S3_URI } from "./patterns";
 
 const arn = z.string().regex(ARN, "must be an ARN");
@@ -54,6 +55,19 @@ export const endpointDeploymentSchema = z.strictObject({
   /** What the Endpoint's retainAllVariantProperties input was set to. */
   retainAllVariantProperties: z.boolean(),
 });
+
+/** One feature group as the tools (`ml-deploy features ingest`, `features dataset`) find it. */
+export const featureGroupOutputSchema = z.strictObject({
+  featureGroupName: z.string().regex(FEATURE_GROUP_NAME, "must be a feature group name"),
+  featureGroupArn: arn,
+  /** Where SageMaker writes the offline store's records (resolved at creation; the prefix before). */
+  offlineStoreUri: z.string().regex(S3_URI, "must be an s3:// URI"),
+  /** The offline store's Glue table, which Athena queries; null until SageMaker has created it. */
+  glueTable: z.strictObject({ database: z.string().min(1), table: z.string().min(1) }).nullable(),
+  /** Whether the group has an online store (GetRecord). */
+  onlineStore: z.boolean(),
+});
+export type FeatureGroupOutput = z.infer<typeof featureGroupOutputSchema>;
 
 /** The pinned version as the stack serves it (`mlPlatform:model`), or null before the first promotion. */
 const servedModelSchema = z
@@ -119,6 +133,14 @@ export const stackOutputsSchema = z.object({
   /** Read back by the next deployment of this stack (instance endpoints). */
   endpointDeployment: endpointDeploymentSchema.optional(),
   servedModel: servedModelSchema.optional(),
+  /** The feature groups by feature-set name (`mlPlatform:featureStore`); absent without a feature store. */
+  featureGroups: z.record(z.string(), featureGroupOutputSchema).optional(),
+  /** `s3://<dataset bucket>/feature-store/`: the offline stores' prefix. */
+  featureOfflineStoreUri: s3Prefix.optional(),
+  /** The Athena workgroup for queries over the offline store (results encrypted with the platform key). */
+  featureQueryWorkgroup: z.string().min(1).optional(),
+  /** The role a data pipeline assumes to ingest records (PutRecord on this stack's groups only). */
+  featureIngestionRoleArn: arn.optional(),
 });
 
 export type StackOutputs = z.infer<typeof stackOutputsSchema>;

@@ -447,6 +447,44 @@ const pipeline = z.strictObject({
   notifyTopicArn: z.string().regex(TOPIC_ARN, "must be an SNS topic ARN").optional(),
 });
 
+/** Units of an online store's TtlDuration (SageMaker API reference, TtlDuration.Unit). */
+export const FEATURE_TTL_UNITS = ["Seconds", "Minutes", "Hours", "Days", "Weeks"] as const;
+
+/**
+ * The stack's SageMaker Feature Store (infra's FeatureStore component): one feature group per
+ * feature-set file, its offline store on the dataset bucket under the stack's key, and an online
+ * store where enabled. Absent: no feature store.
+ */
+const featureStore = z.strictObject({
+  /** Feature-set definition files (YAML), relative to the repository root: one feature group each. */
+  featureSets: z
+    .array(safeRelativePath("a file path").refine((p) => /\.ya?ml$/.test(p), "must name a .yaml file"))
+    .min(1)
+    .refine((files) => new Set(files).size === files.length, "must not list a file twice"),
+  offlineStore: z
+    .strictObject({
+      /** `Iceberg` (compaction, snapshots, Athena reads the latest state cheaply) or `Glue` (the plain Hive layout). */
+      tableFormat: z.enum(["Iceberg", "Glue"]).default("Iceberg"),
+    })
+    .default({ tableFormat: "Iceberg" }),
+  onlineStore: z
+    .strictObject({
+      /** Serve the latest record per identifier at low latency (GetRecord); billed per read and write and per GB. */
+      enabled: z.boolean().default(false),
+      /** Records expire this long after their event time (`ExpiresAt = EventTime + TtlDuration`); absent: kept until overwritten. */
+      ttl: z.strictObject({ value: positiveInt, unit: z.enum(FEATURE_TTL_UNITS) }).optional(),
+    })
+    .default({ enabled: false }),
+  ingestion: z
+    .strictObject({
+      /** The deployer role runs `ml-deploy features ingest` (PutRecord on this stack's groups). */
+      byDeployer: z.boolean().default(true),
+      /** Principals (e.g. a data pipeline's role) allowed to assume the ingestion role; none by default. */
+      trustedPrincipalArns: principalArns,
+    })
+    .default({ byDeployer: true, trustedPrincipalArns: [] }),
+});
+
 /** Every key a stack may set, with its schema; anything else under `mlPlatform:` is a typo. */
 export const platformSettingsSchema = z.strictObject({
   modelName: z.string().regex(MODEL_NAME, "must be 2-32 lowercase letters, digits or '-', starting with a letter"),
@@ -475,6 +513,8 @@ export const platformSettingsSchema = z.strictObject({
   monitoring: monitoring.default(monitoring.parse({})),
   /** Absent: no training pipeline. */
   pipeline: pipeline.optional(),
+  /** Absent: no feature store. */
+  featureStore: featureStore.optional(),
 });
 
 export type PlatformSettings = z.infer<typeof platformSettingsSchema>;
@@ -515,6 +555,7 @@ export type DeployerSettings = PlatformSettings["deployer"];
 export type UsageSettings = PlatformSettings["usage"];
 export type MonitoringSettings = PlatformSettings["monitoring"];
 export type PolicyPackSettings = PlatformSettings["policyPack"];
+export type FeatureStoreSettings = NonNullable<PlatformSettings["featureStore"]>;
 /** The settings of a pipeline that exists: its image is set. */
 export type PipelineSettings = NonNullable<PlatformSettings["pipeline"]> & { readonly image: string };
 
@@ -552,6 +593,10 @@ function crossFieldProblems(s: PlatformSettings): Array<[string, string]> {
       "artifactStore.forceDestroy",
       "(true) conflicts with artifactStore.protect/retainOnDelete: data cannot be both protected and force-destroyed",
     ]);
+  }
+  const online = s.featureStore?.onlineStore;
+  if (online && !online.enabled && online.ttl) {
+    problems.push(["featureStore.onlineStore.ttl", "is set but featureStore.onlineStore.enabled is false: only an online store expires records"]);
   }
   if (s.serving.target === "kubernetes") return [...problems, ...kubernetesProblems(s, s.serving), ...trainingProblems(s)];
   for (const key of SAGEMAKER_ONLY_KEYS) {

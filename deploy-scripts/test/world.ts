@@ -29,6 +29,7 @@ import {
   type DescribeTrainingJobCommandOutput,
 } from "@aws-sdk/client-sagemaker";
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
+import { PutRecordCommand, SageMakerFeatureStoreRuntimeClient } from "@aws-sdk/client-sagemaker-featurestore-runtime";
 import {
   BatchCheckLayerAvailabilityCommand,
   BatchGetImageCommand,
@@ -277,6 +278,8 @@ export class World {
   readonly s3 = mockClient(S3Client);
   readonly ecr = mockClient(ECRClient);
   readonly sts = mockClient(STSClient);
+  /** `features ingest`'s PutRecord: accepted unless a test says otherwise. */
+  readonly featureStore = mockClient(SageMakerFeatureStoreRuntimeClient);
   private clock = Date.parse("2025-03-01T12:00:00Z");
 
   constructor(private readonly lib: Pick<typeof pkg, "main" | "FakeStackGateway" | "StackFiles" | "createAwsClients">) {
@@ -430,7 +433,7 @@ export class World {
 
   /** Every command sent to any of the clients, in order per client. */
   calls(): SentCall[] {
-    return [this.sm, this.runtime, this.s3, this.ecr, this.sts].flatMap((m) =>
+    return [this.sm, this.runtime, this.s3, this.ecr, this.sts, this.featureStore].flatMap((m) =>
       m.calls().map((c) => {
         const cmd = c.args[0] as unknown as { constructor: { name: string }; input: Record<string, unknown> };
         return { command: cmd.constructor.name, input: cmd.input };
@@ -445,6 +448,7 @@ export class World {
     this.s3.resetHistory();
     this.ecr.resetHistory();
     this.sts.resetHistory();
+    this.featureStore.resetHistory();
   }
 
   sent(command: string): Array<Record<string, unknown>> {
@@ -481,10 +485,12 @@ export class World {
     this.s3.restore();
     this.ecr.restore();
     this.sts.restore();
+    this.featureStore.restore();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
   private install(): void {
+    this.featureStore.on(PutRecordCommand).resolves({});
     const notFound = (name: string, message: string) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } });
     this.sm.on(CreateTrainingJobCommand).callsFake((input) => {
       const script = [...this.jobScript];

@@ -23,6 +23,11 @@ export interface DeployerRoleArgs {
    * @default - none: nobody can assume the role until principals are configured
    */
   readonly trustedPrincipalArns?: readonly string[];
+  /**
+   * The feature groups the deployer writes with `ml-deploy features ingest`, and the online stores' key.
+   * @default - the deployer does not ingest
+   */
+  readonly featureIngestion?: { readonly featureGroupNames: readonly string[]; readonly onlineStoreKmsKeyArn?: pulumi.Input<string> };
 }
 
 /**
@@ -65,8 +70,8 @@ export class DeployerRole extends pulumi.ComponentResource {
       {
         role: this.role.id,
         policy: pulumi
-          .all([args.partition, args.stage, args.trainingRoleArn, args.sources ?? [], updaterRoleArn])
-          .apply(([partition, stage, trainingRoleArn, sources, updater]) =>
+          .all([args.partition, args.stage, args.trainingRoleArn, args.sources ?? [], updaterRoleArn, args.featureIngestion?.onlineStoreKmsKeyArn])
+          .apply(([partition, stage, trainingRoleArn, sources, updater, onlineStoreKmsKeyArn]) =>
             JSON.stringify(
               deployerPolicy({
                 ...stage,
@@ -77,6 +82,7 @@ export class DeployerRole extends pulumi.ComponentResource {
                 servingNamePrefixes: args.servingNamePrefixes,
                 updaterRoleArn: updater,
                 sources,
+                featureIngestion: args.featureIngestion && { featureGroupNames: args.featureIngestion.featureGroupNames, onlineStoreKmsKeyArn },
               }),
             ),
           ),

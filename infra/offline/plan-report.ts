@@ -162,6 +162,24 @@ const KEY_SETTINGS: Record<string, (inputs: Record<string, any>) => Record<strin
       rollbackAlarms: i.deploymentConfig?.autoRollbackConfiguration?.alarms?.length,
     };
   },
+  "aws:sagemaker/featureGroup:FeatureGroup": (i) => {
+    const offline = i.offlineStoreConfig;
+    const online = i.onlineStoreConfig;
+    const ttl = online?.ttlDuration;
+    return {
+      name: i.featureGroupName,
+      features: i.featureDefinitions?.length,
+      offlineStore: offline ? `${offline.tableFormat ?? "Glue"} ${offline.s3StorageConfig?.s3Uri}` : "off",
+      offlineKmsEncrypted: offline ? Boolean(offline.s3StorageConfig?.kmsKeyId) : undefined,
+      onlineStore: online?.enableOnlineStore ? (ttl ? `on, ttl ${ttl.value} ${ttl.unit}` : "on") : "off",
+      onlineKmsEncrypted: online?.enableOnlineStore ? Boolean(online.securityConfig?.kmsKeyId) : undefined,
+    };
+  },
+  "aws:athena/workgroup:Workgroup": (i) => ({
+    results: i.configuration?.resultConfiguration?.outputLocation,
+    encryption: i.configuration?.resultConfiguration?.encryptionConfiguration?.encryptionOption,
+    enforced: i.configuration?.enforceWorkgroupConfiguration,
+  }),
   "aws:appautoscaling/target:Target": (i) => ({ minCapacity: i.minCapacity, maxCapacity: i.maxCapacity }),
   "aws:appautoscaling/policy:Policy": (i) => ({
     metric: i.targetTrackingScalingPolicyConfiguration?.predefinedMetricSpecification?.predefinedMetricType,

@@ -1,6 +1,7 @@
 import { policy, PolicyDocument, PolicyStatement } from "./documents";
 import { DATASET_MANIFESTS_PREFIX, DATASET_OBJECTS_PREFIX } from "@ml-platform/contract";
 import { ARTIFACT_PREFIXES, DATASET_PREFIX } from "./execution-role-policy";
+import { featureIngestionStatements } from "./feature-store-policy";
 import type { DeployerStageArgs } from "./stage";
 
 export type { DeployerStageArgs } from "./stage";
@@ -40,6 +41,12 @@ export interface DeployerPolicyArgs extends DeployerStageArgs {
    * when they are in another account. @default - none
    */
   readonly sources?: readonly DeployerStageArgs[];
+  /**
+   * This stack's feature groups, where the deployer runs `ml-deploy features ingest`
+   * (`featureStore.ingestion.byDeployer`), and the online stores' key if they have one.
+   * @default - the deployer does not ingest
+   */
+  readonly featureIngestion?: { readonly featureGroupNames: readonly string[]; readonly onlineStoreKmsKeyArn?: string };
 }
 
 /**
@@ -251,6 +258,9 @@ export function deployerPolicy(args: DeployerPolicyArgs): PolicyDocument {
       Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
       Resource: sourceRepositories,
     });
+  }
+  if (args.featureIngestion) {
+    statements.push(...featureIngestionStatements({ partition, region: args.region, accountId: args.accountId, ...args.featureIngestion }));
   }
   return policy(...statements);
 }

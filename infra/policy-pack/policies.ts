@@ -2,6 +2,7 @@
 // it in-process. Importing this module starts nothing.
 import type { PlatformPolicy } from "./lib/policy";
 import { budgetPolicies } from "./rules/budget";
+import { featureStorePolicies } from "./rules/feature-store";
 import { iamPolicies } from "./rules/iam";
 import { imagePolicies } from "./rules/images";
 import { kubernetesPolicies } from "./rules/kubernetes";
@@ -19,6 +20,7 @@ export const policies: readonly PlatformPolicy[] = [
   ...iamPolicies,
   ...resourcePolicyPolicies,
   ...sageMakerPolicies,
+  ...featureStorePolicies,
   ...kubernetesPolicies,
   ...monitoringPolicies,
   ...tagPolicies,

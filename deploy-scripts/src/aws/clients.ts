@@ -2,6 +2,7 @@ import { AthenaClient } from "@aws-sdk/client-athena";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
+import { SageMakerFeatureStoreRuntimeClient } from "@aws-sdk/client-sagemaker-featurestore-runtime";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import { STSClient } from "@aws-sdk/client-sts";
 // The SDK's own retry strategies, from `@smithy/core`, what every v3 client is built on.
@@ -15,6 +16,8 @@ export interface AwsClients {
   ecr(region: string): ECRClient;
   sts(region: string): STSClient;
   athena(region: string): AthenaClient;
+  /** PutRecord: one attempt per call, since `features ingest` retries throttled records itself (with backoff, counted in its summary). */
+  featureStoreRuntime(region: string): SageMakerFeatureStoreRuntimeClient;
 }
 
 export interface RetrySettings {
@@ -60,5 +63,7 @@ export function createAwsClients(opts: ClientOptions = {}): AwsClients {
     ecr: (region) => memo(`ecr:${region}`, () => new ECRClient(clientConfig(region, opts))),
     sts: (region) => memo(`sts:${region}`, () => new STSClient(clientConfig(region, opts))),
     athena: (region) => memo(`athena:${region}`, () => new AthenaClient(clientConfig(region, opts))),
+    featureStoreRuntime: (region) =>
+      memo(`featurestore-runtime:${region}`, () => new SageMakerFeatureStoreRuntimeClient(clientConfig(region, { ...opts, retry: { maxAttempts: 1 } }))),
   };
 }

@@ -61,6 +61,8 @@ export const SDK_PERMISSIONS: Readonly<Record<string, Rule>> = {
     { action: "sagemaker:DescribeEndpointConfig", resource: sm(env, "endpoint-config", str(input, "EndpointConfigName")) },
   ],
   DescribeModelCommand: (input, env) => [{ action: "sagemaker:DescribeModel", resource: sm(env, "model", str(input, "ModelName")) }],
+  // SageMaker Feature Store runtime: `features ingest` writes (DescribeFeatureGroup is below, with `features dataset`).
+  PutRecordCommand: (input, env) => [{ action: "sagemaker:PutRecord", resource: sm(env, "feature-group", str(input, "FeatureGroupName")) }],
   // SageMaker Runtime
   InvokeEndpointCommand: (input, env) => [{ action: "sagemaker:InvokeEndpoint", resource: sm(env, "endpoint", str(input, "EndpointName")) }],
   // S3 (HeadObject is authorised as s3:GetObject; either with a VersionId as s3:GetObjectVersion)

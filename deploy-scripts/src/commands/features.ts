@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
-import { action, stackOption, withCommon, type CommandFactory } from "../cli";
+import { action, positiveInt, stackOption, withCommon, type CommandFactory } from "../cli";
 import { featuresDataset, type DatasetResult } from "../features/dataset";
+import { featuresIngest, type IngestResult } from "../features/ingest";
 import { formatFields } from "../output";
 
 /** The feature-set file every subcommand reads; the flight-delays example by default. */
@@ -31,6 +32,29 @@ const datasetCommand = (deps: Parameters<CommandFactory>[0]) =>
       .addOption(new Option("--workgroup <name>", "the Athena workgroup").default("primary")),
   ).action(action(deps, featuresDataset, formatDataset));
 
+export function formatIngest(r: IngestResult): string {
+  return formatFields([
+    ["feature group", `${r.featureGroupName} (feature set ${r.featureSet}, stack ${r.stack})`],
+    ["written", `${r.written} of ${r.records} records${r.retries > 0 ? ` (${r.retries} throttled or failed attempts retried)` : ""}`],
+    ["rejected", r.rejected],
+    ...r.rejections.map((x) => ["  why", `${x.count} × ${x.reason} (lines ${x.lines.join(", ")}${x.count > x.lines.length ? ", …" : ""})`] as [string, string]),
+  ]);
+}
+
+const ingestCommand = (deps: Parameters<CommandFactory>[0]) =>
+  withCommon(
+    new Command("ingest")
+      .description("Write feature records (CSV) to the stack's feature group: every row is checked first, nothing is written from a bad file")
+      .addOption(stackOption())
+      .addOption(definitionOption())
+      .addOption(new Option("--input <file>", "feature records CSV: a header of the record identifier, event time and features").makeOptionMandatory())
+      .addOption(new Option("--concurrency <n>", "PutRecord calls in flight").argParser(positiveInt("--concurrency")).default(8))
+      .addOption(new Option("--max-attempts <n>", "attempts per record on throttling").argParser(positiveInt("--max-attempts")).default(8)),
+  ).action(action(deps, featuresIngest, formatIngest));
+
 /** `ml-deploy features <subcommand>`: one subcommand per file of src/features/. */
 export const featuresCommand: CommandFactory = (deps) =>
-  new Command("features").description("Feature sets: point-in-time training sets from the feature store").addCommand(datasetCommand(deps));
+  new Command("features")
+    .description("Feature sets: point-in-time training sets from the feature store")
+    .addCommand(datasetCommand(deps))
+    .addCommand(ingestCommand(deps));

@@ -23,6 +23,7 @@ export const TYPES = {
   iamGroupPolicyAttachmentsExclusive: "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive",
   sageMakerModel: "aws:sagemaker/model:Model",
   sageMakerEndpointConfig: "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+  featureGroup: "aws:sagemaker/featureGroup:FeatureGroup",
   scalingTarget: "aws:appautoscaling/target:Target",
   kmsKey: "aws:kms/key:Key",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
@@ -43,6 +44,11 @@ export interface EcrRepositoryProps {
   imageTagMutability?: string;
   imageScanningConfiguration?: { scanOnPush?: boolean };
   encryptionConfigurations?: Array<{ encryptionType?: string; kmsKey?: string }>;
+}
+
+export interface FeatureGroupProps {
+  offlineStoreConfig?: { s3StorageConfig: { s3Uri: string; kmsKeyId?: string }; tableFormat?: string };
+  onlineStoreConfig?: { enableOnlineStore?: boolean; securityConfig?: { kmsKeyId?: string } };
 }
 
 export interface LogGroupProps {
