@@ -225,3 +225,55 @@ describe("ml-deploy local with no --data: npm start's path, from the feature sto
     expect(result.version.metadata.featureSchemaHash).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 });
+
+describe("ml-deploy local --model-file: an XGBoost model trained elsewhere, imported, registered and served", () => {
+  const FIXTURES = path.join(ROOT, "ml-core", "test", "fixtures", "xgboost");
+  let tmp: string;
+  let run: { code: number; stdout: string; stderr: string };
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ml-local-xgboost-"));
+    // XGBoost's layout: label first, no header; labels from XGBoost's own predictions of the fixture rows.
+    const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, "expected.json"), "utf8")).binary.xgboost as number[];
+    const rows = fs.readFileSync(path.join(FIXTURES, "rows.csv"), "utf8").trim().split("\n");
+    const labelled = rows.map((r, i) => `${expected[i]! > 0.5 ? 1 : 0},${r}`).join("\n") + "\n";
+    const data = path.join(tmp, "data");
+    fs.mkdirSync(data);
+    for (const channel of ["train", "validation"]) fs.writeFileSync(path.join(data, `${channel}.csv`), labelled);
+    const io = capture();
+    const code = await main(["local", "--model-file", path.join(FIXTURES, "binary.ubj"), "--data", data, "--work-dir", path.join(tmp, "work"), "--json"], {
+      streams: io.streams,
+      repoRoot: ROOT,
+      gitCommit: async () => "0123abc",
+    });
+    run = { code, stdout: io.stdout, stderr: io.stderr };
+  }, 120_000);
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it("serves the XGBoost file itself: the registered identity is its bytes' hash, and the smoke test sees it answer", () => {
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout);
+    const identity = `model-sha256=${createHash("sha256")
+      .update(fs.readFileSync(path.join(FIXTURES, "binary.ubj")))
+      .digest("hex")}`;
+    expect(result.version.metadata.modelIdentity).toBe(identity);
+    expect(fs.existsSync(path.join(result.modelDir, "xgboost-model"))).toBe(true);
+    expect(fs.existsSync(path.join(result.modelDir, "model.json"))).toBe(false);
+    expect(result.smoke.passed).toBe(true);
+    // Labels are XGBoost's own decisions, so ml-core's scores of the same file rank them perfectly.
+    expect(result.metrics["validation:auc"]).toBe(1);
+    expect(result.drift).toBeUndefined();
+    expect(run.stderr).toContain("no drift table");
+  });
+
+  it("refuses --model-file without --data, before doing anything", async () => {
+    const io = capture();
+    const code = await main(["local", "--model-file", path.join(FIXTURES, "binary.ubj"), "--work-dir", path.join(tmp, "work2")], {
+      streams: io.streams,
+      repoRoot: ROOT,
+      gitCommit: async () => "0123abc",
+    });
+    expect(code).toBe(2);
+    expect(io.stderr).toContain("--model-file needs --data DIR");
+    expect(fs.existsSync(path.join(tmp, "work2"))).toBe(false);
+  });
+});

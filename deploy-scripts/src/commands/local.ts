@@ -67,6 +67,12 @@ export const localCommand: CommandFactory = (deps) =>
           "examples/flight-delays/data/feature-records.csv",
         ),
       )
+      .addOption(
+        new Option(
+          "--model-file <file>",
+          "an XGBoost model (JSON or UBJSON) trained elsewhere: imported, evaluated on --data, registered and served instead of training",
+        ),
+      )
       .addOption(new Option("--work-dir <dir>", "where runs, models and the local registry are kept").default(".local"))
       .addOption(new Option("--rows <n>", "rows the smoke test sends").argParser(positiveInt("--rows")).default(5)),
   ).action(action(deps, local, formatLocal));

@@ -9,7 +9,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { DATASET_CHANNELS, FILES, VALIDATION_CHANNEL } from "@ml-platform/contract";
-import { MODEL_FILE, modelIdentity, type DriftReport } from "@ml-platform/ml-core";
+import { STATISTICS_FILE, loadServedModel, type DriftReport } from "@ml-platform/ml-core";
 import type { StackSettings } from "../config/settings";
 import { CliError } from "../errors";
 import type { Output } from "../output";
@@ -23,6 +23,7 @@ import { resolveHyperparameters } from "../training/hyperparameters";
 import { hyperparameterSources } from "../training/job";
 import { localFeatureDataset } from "../features/local";
 import { contentDigest, LocalModelRegistry } from "./registry";
+import { evaluateInContract, importedSample, placeImportedModel } from "./imported";
 import { capturingTransport, localDrift } from "../drift/local";
 import { formatDriftTable } from "../drift/format";
 import { trainFromSnapshot } from "./dataset";
@@ -49,6 +50,12 @@ export interface LifecycleOptions {
   readonly out: Output;
   /** Train on the point-in-time training set of this feature set's local store instead of `dataDir`. */
   readonly features?: { readonly definition: string; readonly recordsFile: string; readonly repoRoot: string };
+  /**
+   * An XGBoost model trained elsewhere (JSON or UBJSON): imported, evaluated, registered and served
+   * instead of training. `dataDir` then holds the data it was trained and is evaluated on, in
+   * XGBoost's layout (label first).
+   */
+  readonly modelFile?: string;
   /** Run identifier (the training "job" name); a timestamp by default. */
   readonly runId?: string;
 }
@@ -66,8 +73,8 @@ export interface LifecycleResult {
   readonly registryDir: string;
   readonly endpoint: string;
   readonly smoke: SmokeResult;
-  /** The smoke requests, captured as an endpoint's data capture, against the training baseline. */
-  readonly drift: DriftReport;
+  /** The smoke requests, captured as an endpoint's data capture, against the training baseline (absent for an imported model). */
+  readonly drift?: DriftReport;
   readonly secondsByStep: Record<string, number>;
 }
 
@@ -93,19 +100,30 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
     }
   };
 
-  out.step(`Training ${runId} through the SageMaker training contract (${base})`);
-  const { datasetHash, dataset } = await timed("train", async () => {
-    const hash = prepareTrainingTree(base, dataDir, hyperparameters);
-    const dataset = await trainFromSnapshot(opts.workDir, dataDir, base, out);
-    await trainInContainerContract(opts.mlCoreBin, base, out);
-    return { datasetHash: hash, dataset };
-  });
+  const modelDir = path.join(base, "model");
+  const modelFile = opts.modelFile;
+  const { datasetHash, dataset } = modelFile
+    ? await timed("import", async () => {
+        out.step(`Importing ${modelFile} as SageMaker's XGBoost container leaves it (${modelDir})`);
+        const hash = prepareTrainingTree(base, dataDir, hyperparameters);
+        const dataset = await trainFromSnapshot(opts.workDir, dataDir, base, out);
+        placeImportedModel(modelFile, modelDir);
+        out.step("Evaluating it on the validation channel with ml-core evaluate");
+        await evaluateInContract(opts.mlCoreBin, modelDir, path.join(base, "input", "data", VALIDATION_CHANNEL), out);
+        return { datasetHash: hash, dataset };
+      })
+    : await timed("train", async () => {
+        out.step(`Training ${runId} through the SageMaker training contract (${base})`);
+        const hash = prepareTrainingTree(base, dataDir, hyperparameters);
+        const dataset = await trainFromSnapshot(opts.workDir, dataDir, base, out);
+        await trainInContainerContract(opts.mlCoreBin, base, out);
+        return { datasetHash: hash, dataset };
+      });
 
   out.step("Evaluating on the validation channel");
-  const modelDir = path.join(base, "model");
   const metrics = parseMetricsJson(fs.readFileSync(path.join(modelDir, FILES.metrics), "utf8"));
   // What ml-core serve will answer with, as register records it from model.tar.gz in the cloud.
-  const identity = modelIdentity(fs.readFileSync(path.join(modelDir, MODEL_FILE)));
+  const identity = loadServedModel(modelDir).identity;
   for (const [name, value] of Object.entries(metrics).filter(([k]) => k.startsWith(`${VALIDATION_CHANNEL}:`))) out.info(`${name} = ${value.toFixed(4)}`);
   const gateFailures = metricGateFailures(metrics, settings.promotion, opts.stack);
   if (gateFailures.length === 0) out.info(`meets ${opts.stack}'s promotion gates`);
@@ -117,12 +135,15 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
   const approved = gateFailures.length === 0 && !settings.promotion.requireApproval;
   // No container image is built here: the "image" is the ml-core code that ran, by digest.
   const image = `local/ml-core@${contentDigest(path.join(path.dirname(opts.mlCoreBin), "..", "dist"))}`;
-  const hpStrings = Object.fromEntries(Object.entries(hyperparameters).map(([k, v]) => [k, String(v)]));
+  // An imported model was not trained with the stack's hyperparameters: it records none.
+  const hpStrings = modelFile ? {} : Object.fromEntries(Object.entries(hyperparameters).map(([k, v]) => [k, String(v)]));
   const version = await timed("register", async () =>
     registry.register(
       modelPackageInput({
         group: `${settings.modelName}-local`,
-        description: `${settings.modelName} trained locally by ${runId}`,
+        description: modelFile
+          ? `${settings.modelName} imported locally from ${path.basename(modelFile)} by ${runId}`
+          : `${settings.modelName} trained locally by ${runId}`,
         image,
         modelDataUrl: fileUrl(modelDir),
         metrics,
@@ -155,7 +176,7 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
     out.info(`listening on ${endpoint}`);
     out.step(`Smoke-testing ${endpoint} with the cloud smoke test's client`);
     const validation = fs.readFileSync(path.join(dataDir, `${VALIDATION_CHANNEL}.csv`), "utf8");
-    const sample = sampleFromCsv(validation, { label, maxRows: opts.smokeRows });
+    const sample = modelFile ? importedSample(validation, opts.smokeRows) : sampleFromCsv(validation, { label, maxRows: opts.smokeRows });
     // The registered identity must be what answers: the same check as a promotion's smoke test.
     smoke = await timed("smoke", () =>
       runSmoke(capturingTransport(httpTransport(endpoint), captureDir, runId), sample, {
@@ -169,9 +190,12 @@ export async function runLocalLifecycle(opts: LifecycleOptions): Promise<Lifecyc
     await stopServer(server);
   }
   if (!smoke.passed) throw new CliError("the local smoke test failed", { details: [...smoke.problems] });
-  out.step(`Drift of the captured requests (${captureDir}) against the training baseline`);
-  const drift = await localDrift(modelDir, captureDir);
-  for (const line of formatDriftTable(drift)) out.info(line);
+  // A model trained elsewhere comes without ml-core's baseline of its training data.
+  const drift = fs.existsSync(path.join(modelDir, STATISTICS_FILE)) ? await localDrift(modelDir, captureDir) : undefined;
+  if (drift) {
+    out.step(`Drift of the captured requests (${captureDir}) against the training baseline`);
+    for (const line of formatDriftTable(drift)) out.info(line);
+  } else out.info(`no drift table: ${modelDir} has no training baseline (${STATISTICS_FILE}), which only ml-core train writes`);
 
   return {
     runId,
