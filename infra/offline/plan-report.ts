@@ -130,7 +130,10 @@ const KEY_SETTINGS: Record<string, (inputs: Record<string, any>) => Record<strin
   }),
   "aws:ecr/lifecyclePolicy:LifecyclePolicy": (i) => ({ rules: (parse(i.policy)?.rules ?? []).map((r: any) => r.description) }),
   "aws:iam/role:Role": (i) => ({
-    trustedBy: (parse(i.assumeRolePolicy)?.Statement ?? []).flatMap((s: any) => [s.Principal?.Service ?? s.Principal?.AWS].flat()),
+    // Only what an Allow lets in: a role whose trust only denies (no principals configured) is trusted by nobody.
+    trustedBy: (parse(i.assumeRolePolicy)?.Statement ?? [])
+      .filter((s: any) => s.Effect === "Allow")
+      .flatMap((s: any) => [s.Principal?.Service ?? s.Principal?.AWS].flat()),
   }),
   "pulumi:pulumi:StackReference": (i) => ({ stack: i.name }),
   "aws:iam/rolePolicy:RolePolicy": (i) => ({ statements: (parse(i.policy)?.Statement ?? []).map((s: any) => s.Sid) }),
