@@ -97,8 +97,11 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
 
   it("sends failed training jobs and pipeline runs to the alarm topic, which admits only those rules", () => {
     const rules = ofType(plans[stack], "aws:cloudwatch/eventRule:EventRule");
+    // A stack with a training pipeline also tells the topic of each version pending approval.
+    const withPipeline = ofType(plans[stack], "aws:sagemaker/pipeline:Pipeline").length > 0;
     expect(rules.map((r) => JSON.parse(r.inputs.eventPattern)["detail-type"][0]).sort()).toEqual([
       "SageMaker Model Building Pipeline Execution Status Change",
+      ...(withPipeline ? ["SageMaker Model Package State Change"] : []),
       "SageMaker Training Job State Change",
     ]);
     const topic = one(plans[stack], "aws:sns/topic:Topic");

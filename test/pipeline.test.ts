@@ -204,7 +204,7 @@ describe("the training pipeline under mocks", () => {
   const plans: Record<string, Plan> = {};
   beforeAll(async () => {
     for (const stack of ["dev", "staging", "prod"]) plans[stack] = await planStack(stack, withImage(stack));
-    for (const stack of ["prod", "dev-k8s"]) plans[`${stack} as committed`] = await planStack(stack);
+    for (const stack of ["prod", "staging", "dev-k8s"]) plans[`${stack} as committed`] = await planStack(stack);
   });
 
   it("prod has a pipeline with a stable name, its own role and a weekly schedule that starts it", () => {
@@ -296,8 +296,14 @@ describe("the training pipeline under mocks", () => {
     expect(violations).toEqual([]);
   });
 
+  it("prod as committed has its pipeline and the weekly schedule that starts it", () => {
+    const plan = plans["prod as committed"]!;
+    expect(ofType(plan, "aws:sagemaker/pipeline:Pipeline")).toHaveLength(1);
+    expect(ofType(plan, "aws:scheduler/schedule:Schedule").map((s) => s.inputs.scheduleExpression)).toEqual(["cron(0 3 ? * MON *)"]);
+  });
+
   it("a stack without mlPlatform:pipeline, or without its image, gets none", () => {
-    for (const stack of ["prod", "dev-k8s"]) {
+    for (const stack of ["staging", "dev-k8s"]) {
       const plan = plans[`${stack} as committed`]!;
       for (const type of ["aws:sagemaker/pipeline:Pipeline", "aws:scheduler/schedule:Schedule", "aws:s3/bucketNotification:BucketNotification"])
         expect(ofType(plan, type), `${stack} ${type}`).toEqual([]);

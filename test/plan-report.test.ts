@@ -18,3 +18,29 @@ describe("a role's summary in the plan", () => {
     expect(role(principalTrustPolicy("Trusted", [])).settings.trustedBy).toEqual([]);
   });
 });
+
+describe("the pipeline and its schedule in the plan", () => {
+  it("names the pipeline's steps and parameters, and the schedule's expression and time zone", () => {
+    const definition = {
+      Parameters: [{ Name: "DatasetManifest" }],
+      Steps: [
+        { Name: "Train", Type: "Training" },
+        { Name: "Gate", Type: "Condition" },
+      ],
+    };
+    const pipeline = summarize({
+      type: "aws:sagemaker/pipeline:Pipeline",
+      name: "p",
+      urn: "urn",
+      inputs: { pipelineName: "m-prod-training", pipelineDefinition: JSON.stringify(definition) },
+    } as never);
+    expect(pipeline.settings).toEqual({ name: "m-prod-training", steps: ["Train:Training", "Gate:Condition"], parameters: ["DatasetManifest"] });
+    const schedule = summarize({
+      type: "aws:scheduler/schedule:Schedule",
+      name: "s",
+      urn: "urn",
+      inputs: { scheduleExpression: "cron(0 3 ? * MON *)", scheduleExpressionTimezone: "Europe/Berlin" },
+    } as never);
+    expect(schedule.settings).toEqual({ schedule: "cron(0 3 ? * MON *)", timezone: "Europe/Berlin" });
+  });
+});

@@ -126,15 +126,21 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
 
   it("grants no wildcard action in any role, and '*' resources only to actions IAM cannot scope", () => {
     const policies = ofType(plan(), T.rolePolicy);
-    expect(policies.map((p) => p.name).sort()).toEqual([
-      "approver-permissions",
-      "deployer-permissions",
-      "endpoint-updater-permissions",
-      "features-ingestion-permissions",
-      "features-offline-store-permissions",
-      "hosting-execution-permissions",
-      "training-execution-permissions",
-    ]);
+    expect(policies.map((p) => p.name).sort()).toEqual(
+      [
+        "approver-permissions",
+        "deployer-permissions",
+        "endpoint-updater-permissions",
+        "features-ingestion-permissions",
+        "features-offline-store-permissions",
+        "hosting-execution-permissions",
+        "training-execution-permissions",
+        // The training pipeline's roles, where the stack has one (prod).
+        ...(ofType(plan(), "aws:sagemaker/pipeline:Pipeline").length > 0
+          ? ["training-evaluation-permissions", "training-pipeline-permissions", "training-scheduler-permissions"]
+          : []),
+      ].sort(),
+    );
     for (const rolePolicy of policies) {
       for (const statement of json(rolePolicy.inputs.policy).Statement) {
         const actions = [statement.Action].flat();
@@ -199,6 +205,9 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
       "approver-role": "approver",
       "features-offline-store-role": "feature-store",
       "features-ingestion-role": "feature-ingestion",
+      ...(ofType(plan(), "aws:sagemaker/pipeline:Pipeline").length > 0
+        ? { "training-pipeline-role": "pipeline", "training-evaluation-role": "evaluation", "training-scheduler-role": "pipeline-starter" }
+        : {}),
     });
   });
 
@@ -490,9 +499,11 @@ describe("stack files", () => {
   it("hold no placeholder ARN: no repository, principal or other ARN of the example or mock accounts", () => {
     for (const stack of ["dev", "staging", "prod"]) {
       const config = readStackConfig(stack);
-      // The pinned model version is written by `ml-deploy promote`/`rollback`, not by hand.
+      // The pinned model version is written by `ml-deploy promote`/`rollback`, and the pipeline's
+      // image by `ml-deploy images`, not by hand.
       const { "mlPlatform:model": _pin, ...rest } = config;
-      const text = JSON.stringify(rest);
+      const { image: _image, ...pipeline } = (rest["mlPlatform:pipeline"] ?? {}) as unknown as Record<string, unknown>;
+      const text = JSON.stringify({ ...rest, "mlPlatform:pipeline": pipeline });
       expect(text, stack).not.toMatch(/111122223333|123456789012|arn:aws/);
     }
   });

@@ -71,6 +71,28 @@ describe("images", () => {
     expect(commands).toContain(`docker push ${REPO}:${result.tag}`);
   });
 
+  it("pins the pushed image as the training pipeline's image in a stack that declares a pipeline, keeping the file's comments", async () => {
+    const declared = world.stackText("dev").replace("config:\n", "config:\n  # retrain weekly\n  mlPlatform:pipeline:\n    schedule: rate(7 days)\n");
+    writeFileSync(world.stackPath("dev"), declared);
+    const r = await world.run(["images", "--stack", "dev", "--json"], { exec: fakeExec() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().pipelineImagePinned).toBe(true);
+    const text = world.stackText("dev");
+    expect(text).toContain(`  mlPlatform:pipeline:\n    schedule: rate(7 days)\n    image: ${REPO}@${DIGEST}\n`);
+    expect(text).toContain("# retrain weekly");
+    // The same image again: the file is left as it is.
+    const again = await world.run(["images", "--stack", "dev", "--json"], { exec: fakeExec() });
+    expect(again.json().pipelineImagePinned).toBe(false);
+    expect(world.stackText("dev")).toBe(text);
+  });
+
+  it("leaves a stack without a pipeline untouched", async () => {
+    const before = world.stackText("dev");
+    const r = await world.run(["images", "--stack", "dev", "--json"], { exec: fakeExec() });
+    expect(r.json().pipelineImagePinned).toBe(false);
+    expect(world.stackText("dev")).toBe(before);
+  });
+
   it("does nothing when the image for these sources is already pushed", async () => {
     const first = await world.run(["images", "--stack", "dev", "--json"], { exec: fakeExec() });
     commands = [];

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PipelineSettings, PromotionSettings, TrainingSettings } from "@ml-platform/contract";
 import { serviceTrustPolicy } from "../policies/documents";
-import { DUTY_TAG } from "../policies/duties";
+import { DUTY_TAG, type Duty } from "../policies/duties";
 import { evaluationRolePolicy, newDataPattern, pendingApprovalPattern, pipelineRolePolicy, startPipelinePolicy } from "../policies/pipeline-policies";
 import { trainingGuardrails } from "../policies/training";
 import { canonicalJson, pipelineDefinition } from "../pipeline/definition";
@@ -53,7 +53,7 @@ export class TrainingPipeline extends pulumi.ComponentResource {
       ([partition, accountId]) => `arn:${partition}:sagemaker:${args.region}:${accountId}:pipeline/${args.pipelineName.toLowerCase()}`,
     );
 
-    const serviceRole = (id: string, duty: string, description: string, service: string, sourceArn: pulumi.Input<string>) =>
+    const serviceRole = (id: string, duty: Duty, description: string, service: string, sourceArn: pulumi.Input<string>) =>
       new aws.iam.Role(
         `${name}-${id}-role`,
         {

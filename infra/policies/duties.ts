@@ -6,7 +6,19 @@ import { PROVIDER_ROLE_ENV } from "@ml-platform/contract";
  */
 export const DUTY_TAG = "mlplatform:duty";
 
-export const DUTIES = ["training", "hosting", "deployer", "endpoint-updater", "approver", "feature-store", "feature-ingestion"] as const;
+export const DUTIES = [
+  "training",
+  "hosting",
+  "deployer",
+  "endpoint-updater",
+  "approver",
+  "feature-store",
+  "feature-ingestion",
+  // The training pipeline's roles: its executor, its evaluation step, and what starts it (schedule, rule).
+  "pipeline",
+  "evaluation",
+  "pipeline-starter",
+] as const;
 export type Duty = (typeof DUTIES)[number];
 
 // The variable ml-deploy sets to the stack's updaterRoleArn for a model change (the contract's, one home).

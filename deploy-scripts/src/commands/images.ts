@@ -9,6 +9,7 @@ export function formatImages(r: ImagesResult): string {
     ["tag", r.tag],
     ["base image", r.baseImage],
     ["built", r.built ? "yes" : "no (already in ECR)"],
+    ["pipeline image", r.pipelineImagePinned ? "pinned in the stack file (apply with `pulumi up`)" : "unchanged"],
   ]);
 }
 

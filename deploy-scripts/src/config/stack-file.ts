@@ -9,6 +9,7 @@ import { CONFIG_NAMESPACE, readStackSettings, type StackSettings } from "./setti
 export const MAX_PREVIOUS_VERSIONS = 10;
 
 const MODEL_KEY = `${CONFIG_NAMESPACE}:model`;
+const PIPELINE_KEY = `${CONFIG_NAMESPACE}:pipeline`;
 
 export interface StackFile {
   readonly stack: string;
@@ -104,6 +105,19 @@ export function pinArtifact(text: string, artifact: ArtifactPin): string {
 export function pinnedPackageArn(text: string): string | undefined {
   const model = (parseDocument(text).toJS() as { config?: Record<string, { packageArn?: unknown } | undefined> } | null)?.config?.[MODEL_KEY];
   return typeof model?.packageArn === "string" ? model.packageArn : undefined;
+}
+
+/**
+ * Returns the file's text with `mlPlatform:pipeline.image` set to `image` (the image the training
+ * pipeline's steps run), or undefined when the stack declares no pipeline. Comments and every
+ * other key are kept.
+ */
+export function pinPipelineImage(text: string, image: string): string | undefined {
+  const doc = parseDocument(text);
+  const pipeline = doc.getIn(["config", PIPELINE_KEY], true);
+  if (!isMap(pipeline)) return undefined;
+  pipeline.set("image", image);
+  return doc.toString();
 }
 
 /** Returns the file's text with the previous version pinned and dropped from the history. */

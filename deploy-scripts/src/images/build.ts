@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { Context } from "../context";
+import { pinPipelineImage } from "../config/stack-file";
 import { CliError } from "../errors";
 import { MissingPrerequisite } from "../prerequisites";
 import { readStackOutputs, type StackOutputs } from "../stacks/gateway";
@@ -47,6 +48,8 @@ export interface ImagesResult {
   imageUri: string;
   built: boolean;
   pushed: boolean;
+  /** The stack file's `mlPlatform:pipeline.image` now names this image (false: no pipeline, or it already did). */
+  pipelineImagePinned: boolean;
 }
 
 /**
@@ -72,7 +75,18 @@ export async function images(ctx: Context, opts: ImagesOptions): Promise<ImagesR
   const existing = await remoteDigest(ctx, ref);
   if (existing) {
     ctx.out.step(`${ref} is already in ECR; nothing to build`);
-    return { stack: opts.stack, repositoryUrl, tag, baseImage, digest: existing, imageUri: `${repositoryUrl}@${existing}`, built: false, pushed: false };
+    const imageUri = `${repositoryUrl}@${existing}`;
+    return {
+      stack: opts.stack,
+      repositoryUrl,
+      tag,
+      baseImage,
+      digest: existing,
+      imageUri,
+      built: false,
+      pushed: false,
+      pipelineImagePinned: await pinForPipeline(ctx, opts.stack, imageUri),
+    };
   }
 
   ctx.out.step(`Building ${ref}${baseImage ? ` on ${baseImage}` : ""}`);
@@ -99,7 +113,31 @@ export async function images(ctx: Context, opts: ImagesOptions): Promise<ImagesR
   if (push.code !== 0) throw new CliError(`docker push failed (exit ${push.code})`, { details: lastLines(push.stderr || push.stdout) });
   const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1] ?? (await remoteDigest(ctx, ref));
   if (!digest) throw new CliError(`pushed ${ref} but could not read its digest`);
-  return { stack: opts.stack, repositoryUrl, tag, baseImage, digest, imageUri: `${repositoryUrl}@${digest}`, built: true, pushed: true };
+  const imageUri = `${repositoryUrl}@${digest}`;
+  return {
+    stack: opts.stack,
+    repositoryUrl,
+    tag,
+    baseImage,
+    digest,
+    imageUri,
+    built: true,
+    pushed: true,
+    pipelineImagePinned: await pinForPipeline(ctx, opts.stack, imageUri),
+  };
+}
+
+/**
+ * The training pipeline runs the image `images` pushed last, as the endpoint runs the version
+ * `promote` pinned: the pin is written into the stack file, and the next `pulumi up` applies it.
+ */
+async function pinForPipeline(ctx: Context, stack: string, imageUri: string): Promise<boolean> {
+  const file = await ctx.stackFiles.read(stack);
+  const text = pinPipelineImage(file.text, imageUri);
+  if (text === undefined || text === file.text) return false;
+  await ctx.stackFiles.write(stack, text);
+  ctx.out.info(`${file.path}: mlPlatform:pipeline.image = ${imageUri} (applied by the next \`pulumi up\`)`);
+  return true;
 }
 
 /**
