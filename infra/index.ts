@@ -226,6 +226,8 @@ const deployerArgs = {
     featureStore && featureStoreSettings?.ingestion.byDeployer
       ? { featureGroupNames: featureStore.groupNames, onlineStoreKmsKeyArn: featureStoreSettings.onlineStore.enabled ? store.key.arn : undefined }
       : undefined,
+  // `ml-deploy features dataset` builds training sets from the offline store through its workgroup.
+  featureQueries: featureStore ? { workgroupName: featureStore.workgroup.name } : undefined,
 };
 const deployer = new DeployerRole("deployer", deployerArgs, opts);
 

@@ -56,21 +56,32 @@ const deployerArgs = (stack: Stack): DeployerPolicyArgs => ({
   sources: SOURCE[stack] ? [stage(SOURCE[stack]!)] : [],
   // Every stack's deployer ingests (the stacks' default mlPlatform:featureStore.ingestion.byDeployer).
   featureIngestion: { featureGroupNames: [featureGroup(stack)] },
+  // ...and builds training sets from its offline store.
+  featureQueries: { workgroupName: workgroup(stack) },
 });
 
 // `features ingest` writes the example's feature set; two records are enough to see every call.
 const FEATURE_SET_FILE = path.join(__dirname, "..", "examples", "flight-delays", "features.yaml");
 const featureSet = parseFeatureSet(parseYaml(fs.readFileSync(FEATURE_SET_FILE, "utf8")), FEATURE_SET_FILE);
 const featureGroup = (stack: string) => `${featureSet.name}-${stack}`;
-const FEATURE_RECORDS = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "release-")), "records.csv");
-fs.writeFileSync(
-  FEATURE_RECORDS,
+// The feature store's Athena workgroup and the Glue table SageMaker names `<group>_<creation time>`.
+const workgroup = (stack: string) => `churn-${stack}-feature-queries`;
+const offlineTable = (stack: string) => `${featureGroup(stack).replaceAll("-", "_")}_1740830400`;
+const OFFLINE_DATABASE = "sagemaker_featurestore";
+const offlineStoreLocation = (stack: string) =>
+  `s3://${bucket(stack, "datasets")}/feature-store/${ACCOUNT}/sagemaker/${REGION}/offline-store/${offlineTable(stack)}/data/`;
+const RELEASE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "release-"));
+const firstLines = (file: string, n: number) =>
   fs
-    .readFileSync(path.join(__dirname, "..", "examples", "flight-delays", "data", "feature-records.csv"), "utf8")
+    .readFileSync(path.join(__dirname, "..", "examples", "flight-delays", "data", file), "utf8")
     .split("\n")
-    .slice(0, 3)
-    .join("\n") + "\n",
-);
+    .slice(0, n)
+    .join("\n") + "\n";
+const FEATURE_RECORDS = path.join(RELEASE_DIR, "records.csv");
+fs.writeFileSync(FEATURE_RECORDS, firstLines("feature-records.csv", 3));
+// `features dataset` joins the example's labels; two rows, and Athena (mocked) answers with one.
+const FEATURE_LABELS = path.join(RELEASE_DIR, "labels.csv");
+fs.writeFileSync(FEATURE_LABELS, firstLines("labels.csv", 3));
 
 const prefixes = endpointNamePrefixes("inference");
 const POLICIES: Record<Stack, Record<"deployer" | "endpoint-updater" | "approver", PolicyDocument>> = Object.fromEntries(
@@ -157,6 +168,17 @@ const env: cli.PermissionEnv = {
   region: REGION,
   accountId: ACCOUNT,
   kmsKeyOfBucket: (name) => kmsKey(/^churn-([a-z]+)-/.exec(name)![1]!),
+  // The FeatureStore component's workgroup enforces its result location (feature-store-queries/).
+  enforcedResultLocation: (name) => {
+    const stack = STACKS.find((s) => workgroup(s) === name);
+    return stack ? `s3://${bucket(stack, "datasets")}/feature-store-queries/` : undefined;
+  },
+  workgroupOfQuery: (id) => world.queryWorkgroups.get(id)!,
+  tableLocation: (database, table) => {
+    const location = world.tableLocations.get(`${database}.${table}`);
+    if (!location) throw new Error(`the release flow queried ${database}.${table}, which has no location in the test's catalog`);
+    return location;
+  },
 };
 
 // --- The release flow, run once; each step is done by one stack's identity. ---
@@ -178,6 +200,7 @@ const FLOW: Step[] = [
   { stack: "prod", as: "deployer", argv: ["rollback", "--stack", "prod", "--yes"] },
   { stack: "dev", as: "deployer", argv: ["rollback", "--stack", "dev"] },
   { stack: "dev", as: "deployer", argv: ["features", "ingest", "--stack", "dev", "--definition", FEATURE_SET_FILE, "--input", FEATURE_RECORDS] },
+  { stack: "dev", as: "deployer", argv: ["features", "dataset", "--stack", "dev", "--definition", FEATURE_SET_FILE, "--labels", FEATURE_LABELS] },
 ];
 
 interface Sent {
@@ -201,16 +224,25 @@ beforeAll(async () => {
       [featureSet.name]: {
         featureGroupName: featureGroup("dev"),
         featureGroupArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:feature-group/${featureGroup("dev")}`,
-        offlineStoreUri: `s3://${bucket("dev", "datasets")}/feature-store/`,
-        glueTable: null,
+        offlineStoreUri: offlineStoreLocation("dev"),
+        glueTable: { database: OFFLINE_DATABASE, table: offlineTable("dev") },
         onlineStore: false,
       },
     },
+    featureOfflineStoreUri: `s3://${bucket("dev", "datasets")}/feature-store/`,
+    featureQueryWorkgroup: workgroup("dev"),
   });
   world.sm.on(DescribeFeatureGroupCommand).resolves({
     FeatureGroupStatus: "Created",
     FeatureDefinitions: featureGroupDefinitions(featureSet).map((d) => ({ FeatureName: d.featureName, FeatureType: d.featureType })),
+    OfflineStoreConfig: {
+      S3StorageConfig: { S3Uri: `s3://${bucket("dev", "datasets")}/feature-store/`, ResolvedOutputS3Uri: offlineStoreLocation("dev") },
+      DataCatalogConfig: { Catalog: "AwsDataCatalog", Database: OFFLINE_DATABASE, TableName: offlineTable("dev") },
+    },
   });
+  world.tableLocations.set(`${OFFLINE_DATABASE}.${offlineTable("dev")}`, offlineStoreLocation("dev"));
+  const columns = [featureSet.entity.recordIdentifier, featureSet.label.eventTime, ...featureSet.features.map((f) => f.name), featureSet.label.name];
+  world.athenaRows = [columns, columns.map((c) => (c === featureSet.label.eventTime ? "2024-01-01T00:00:00Z" : "1"))];
   for (const step of FLOW) {
     world.resetCalls();
     const r = await world.run(step.argv);
@@ -431,6 +463,49 @@ describe("guardrails, each with a violating request", () => {
       ]) {
         expect(await decide("staging", "endpoint-updater", call), call.action).not.toBe("Allowed");
       }
+    });
+  });
+
+  describe("the deployer's feature-store queries (`features dataset`)", () => {
+    const glueTable = (table: string) => `arn:aws:glue:${REGION}:${ACCOUNT}:table/${OFFLINE_DATABASE}/${table}`;
+    const datasets = `arn:aws:s3:::${bucket("dev", "datasets")}`;
+    const put = (key: string, kmsKeyArn = kmsKey("dev")) => ({
+      action: "s3:PutObject",
+      resource: `${datasets}/${key}`,
+      context: {
+        "s3:ObjectCreationOperation": "true",
+        "s3:x-amz-server-side-encryption": "aws:kms",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn,
+      },
+    });
+
+    it("creates and drops its temporary labels tables, never an offline store's table", async () => {
+      expect(await decide("dev", "deployer", { action: "glue:DeleteTable", resource: glueTable("labels_flight_delays_20250301t120000z") })).toBe("Allowed");
+      expect(await decide("dev", "deployer", { action: "glue:DeleteTable", resource: glueTable(offlineTable("dev")) })).toBe("ImplicitlyDenied");
+      expect(await decide("dev", "deployer", { action: "glue:CreateTable", resource: glueTable(offlineTable("dev")) })).toBe("ImplicitlyDenied");
+      expect(await decide("dev", "deployer", { action: "glue:DeleteTable", resource: `arn:aws:glue:${REGION}:${ACCOUNT}:table/other_db/labels_x` })).toBe(
+        "ImplicitlyDenied",
+      );
+    });
+
+    it("writes training sets under datasets/feature-sets/ with the stack key, never the raw datasets", async () => {
+      expect(await decide("dev", "deployer", put("datasets/feature-sets/flight-delays/20250301T120000Z/train/train.csv"))).toBe("Allowed");
+      expect(await decide("dev", "deployer", put("datasets/churn/v1/train/part-0.csv"))).toBe("ImplicitlyDenied");
+      expect(await decide("dev", "deployer", put("feature-store/111122223333/sagemaker/eu-west-1/offline-store/x/data/part.parquet"))).toBe("ImplicitlyDenied");
+      expect(await decide("dev", "deployer", put("datasets/feature-sets/flight-delays/r/train/train.csv", kmsKey("prod")))).toBe("ImplicitlyDenied");
+    });
+
+    it("queries in the stack's workgroup only", async () => {
+      const start = (name: string) => ({ action: "athena:StartQueryExecution", resource: `arn:aws:athena:${REGION}:${ACCOUNT}:workgroup/${name}` });
+      expect(await decide("dev", "deployer", start(workgroup("dev")))).toBe("Allowed");
+      expect(await decide("dev", "deployer", start("primary"))).toBe("ImplicitlyDenied");
+      expect(await decide("dev", "deployer", start(workgroup("prod")))).toBe("ImplicitlyDenied");
+    });
+
+    it("lists the offline stores and training sets, not the rest of the bucket", async () => {
+      const list = (prefix: string) => ({ action: "s3:ListBucket", resource: datasets, context: { "s3:prefix": prefix } });
+      expect(await decide("dev", "deployer", list("feature-store/111122223333/"))).toBe("Allowed");
+      expect(await decide("dev", "deployer", list("feature-store-queries/"))).toBe("ImplicitlyDenied");
     });
   });
 

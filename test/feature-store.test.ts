@@ -219,7 +219,18 @@ describe("the feature store's permissions", () => {
         training: { instanceTypes: ["ml.m5.large"] },
         featureIngestion,
       });
-    const env = { partition: "aws", region: "eu-west-1", accountId: "111122223333", kmsKeyOfBucket: () => KEY };
+    const noQueries = () => {
+      throw new Error("no Athena query here");
+    };
+    const env = {
+      partition: "aws",
+      region: "eu-west-1",
+      accountId: "111122223333",
+      kmsKeyOfBucket: () => KEY,
+      enforcedResultLocation: noQueries,
+      workgroupOfQuery: noQueries,
+      tableLocation: noQueries,
+    };
     const calls = [
       ...requiredPermissions("DescribeFeatureGroupCommand", { FeatureGroupName: "flight-delays-prod" }, env),
       ...requiredPermissions("PutRecordCommand", { FeatureGroupName: "flight-delays-prod", Record: [] }, env),

@@ -59,3 +59,22 @@ export const FEATURE_STORE_PREFIX = "feature-store";
 
 /** The prefix of the dataset bucket where the feature store's Athena workgroup writes query results. */
 export const FEATURE_QUERY_RESULTS_PREFIX = "feature-store-queries";
+
+/**
+ * The prefix of the dataset bucket where `ml-deploy features dataset` writes training sets:
+ * `<prefix>/<feature set>/<run>/` holds the uploaded labels (`labels/`) and the channels. Under the
+ * dataset prefix, so training jobs read them; the deployer may write here but not the raw datasets.
+ */
+export const FEATURE_TRAINING_SETS_PREFIX = `${DATASET_PREFIX}/feature-sets`;
+
+/** Where one run of `features dataset` writes (key prefix, no bucket, no trailing slash). */
+export function featureTrainingSetPrefix(featureSet: string, run: string): string {
+  return `${FEATURE_TRAINING_SETS_PREFIX}/${featureSet}/${run}`;
+}
+
+/**
+ * The temporary Glue table `features dataset` creates over the uploaded labels (and drops after the
+ * query) is named `<this><run>`, in the offline stores' database: the deployer may create and drop
+ * tables matching it there and no other.
+ */
+export const FEATURE_LABELS_TABLE_PREFIX = "labels_";

@@ -8,7 +8,10 @@ import { categoricalColumns, featureGroupDefinitions, parseFeatureSet, trainingC
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CliError } from "../src/errors";
-import { athenaTrainingSet } from "../src/features/athena";
+import { athenaTrainingSet, labelsTableName } from "../src/features/athena";
+import { trainingSetOutput } from "../src/features/dataset";
+import * as lib from "../src/index";
+import { bucket, kmsKey, World } from "./world";
 import { featureSchemaHash, loadFeatureSet } from "../src/features/definition";
 import { LocalFeatureStore } from "../src/features/local-store";
 import { featureSchemaCheck } from "../src/features/schema-check";
@@ -294,7 +297,7 @@ describe("the training set in the cloud (Athena over the offline store)", () => 
       featureGroupName: "accounts-dev",
       labels: LABEL_ROWS.join("\n") + "\n",
       output: "s3://datasets-bucket/datasets/accounts/v1",
-      workgroup: "primary",
+      workgroup: "accounts-queries",
       kmsKeyArn: "arn:aws:kms:eu-west-1:111122223333:key/k",
       runId: "accounts-1",
       clients: { sagemaker: new SageMakerClient({}), athena: new AthenaClient({}), s3: new S3Client({}) },
@@ -306,14 +309,11 @@ describe("the training set in the cloud (Athena over the offline store)", () => 
 
     expect(queries).toHaveLength(3);
     expect(queries[2]).toBe("DROP TABLE IF EXISTS `fs`.`labels_accounts_1`");
-    expect(athena.commandCalls(StartQueryExecutionCommand)[1]!.args[0].input).toMatchObject({
-      WorkGroup: "primary",
-      QueryExecutionContext: { Catalog: "AwsDataCatalog", Database: "fs" },
-      ResultConfiguration: {
-        OutputLocation: "s3://datasets-bucket/datasets/accounts/v1/athena/",
-        EncryptionConfiguration: { EncryptionOption: "SSE_KMS", KmsKey: "arn:aws:kms:eu-west-1:111122223333:key/k" },
-      },
-    });
+    // The workgroup enforces where results go and their key (infra's FeatureStore): the request sets neither.
+    for (const call of athena.commandCalls(StartQueryExecutionCommand)) {
+      expect(call.args[0].input).toMatchObject({ WorkGroup: "accounts-queries", QueryExecutionContext: { Catalog: "AwsDataCatalog", Database: "fs" } });
+      expect(call.args[0].input.ResultConfiguration).toBeUndefined();
+    }
     expect(s3.commandCalls(PutObjectCommand).every((c) => c.args[0].input.SSEKMSKeyId === "arn:aws:kms:eu-west-1:111122223333:key/k")).toBe(true);
     expect(result.channels.train).toEqual({ uri: "s3://datasets-bucket/datasets/accounts/v1/train/train.csv", rows: 3 });
     // The same training set as the local store's (the leakage dataset, minus the local-only rewrite and deletion).
@@ -345,6 +345,85 @@ describe("the training set in the cloud (Athena over the offline store)", () => 
         out: quiet,
       }),
     ).rejects.toThrow("Athena query q failed while creating the labels table fs.labels_r: Insufficient permissions to execute the query");
+  });
+});
+
+describe("`ml-deploy features dataset --stack S`: where the training set lands", () => {
+  const allowed = "s3://b/datasets/feature-sets/";
+  it.each([
+    [undefined, "s3://b/datasets/feature-sets/accounts/20250301T120000Z"],
+    ["s3://b/datasets/feature-sets/accounts/mine/", "s3://b/datasets/feature-sets/accounts/mine"],
+  ])("--output %s → %s", (output, expected) => {
+    expect(trainingSetOutput("dev", "b", output, "accounts", "20250301T120000Z")).toBe(expected);
+  });
+
+  it.each([
+    ["s3://b/datasets/churn/v1", "the raw datasets"],
+    ["s3://other/datasets/feature-sets/accounts", "another bucket"],
+    ["s3://b/datasets/feature-sets/", "the prefix itself"],
+    ["s3://b/datasets/feature-sets/../churn", "a way out of it"],
+    ["s3://b/datasets/feature-setsX/a", "a look-alike prefix"],
+  ])("refuses --output %s (%s)", (output) => {
+    expect(() => trainingSetOutput("dev", "b", output, "accounts", "r")).toThrow(
+      `--output ${output}: for stack "dev" a training set is written under ${allowed} (the dataset bucket's training-set prefix)`,
+    );
+  });
+
+  it("names the temporary labels table labels_<run> (the deployer may create and drop only those)", () => {
+    expect(labelsTableName("flight-delays-20250301T120000Z")).toBe("labels_flight_delays_20250301t120000z");
+  });
+
+  describe("through the CLI", () => {
+    let world: World;
+    const definition = write("accounts.yaml", `${JSON.stringify(SMALL)}\n`);
+    write("labels.csv", LABEL_ROWS.join("\n") + "\n");
+    beforeAll(() => {
+      world = new World(lib);
+      world.sm.on(DescribeFeatureGroupCommand).resolves({
+        FeatureGroupStatus: "Created",
+        OfflineStoreConfig: { S3StorageConfig: { S3Uri: "s3://b/fs" }, DataCatalogConfig: { Catalog: "AwsDataCatalog", Database: "fs", TableName: "t" } },
+      });
+      world.athenaRows = [resultColumns(small), ["a1", "2024-05-01T00:00:00Z", "5", "free", "0"]];
+    });
+    afterAll(() => world.dispose());
+    afterEach(() => world.resetCalls());
+
+    it("refuses a stack without a feature store, naming the stack and mlPlatform:featureStore", async () => {
+      const r = await world.run(["features", "dataset", "--stack", "dev", "--definition", definition]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('stack "dev" has no feature store (no featureQueryWorkgroup output)');
+      expect(r.stderr).toContain("mlPlatform:featureStore");
+      expect(world.sent("StartQueryExecutionCommand")).toEqual([]);
+    });
+
+    it("queries in the stack's workgroup and writes a fresh run under datasets/feature-sets/ by default", async () => {
+      world.stacks.patchOutputs("dev", { featureQueryWorkgroup: "accounts-queries-dev" });
+      const r = await world.run(["features", "dataset", "--stack", "dev", "--definition", definition, "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(world.sent("StartQueryExecutionCommand").map((q) => q.WorkGroup)).toEqual([
+        "accounts-queries-dev",
+        "accounts-queries-dev",
+        "accounts-queries-dev",
+      ]);
+      const keys = world.sent("PutObjectCommand").map((p) => `s3://${String(p.Bucket)}/${String(p.Key)}`);
+      const run = /^s3:\/\/[^/]+\/datasets\/feature-sets\/accounts\/(\d{8}T\d{6}Z)\/labels\//.exec(keys[0]!)?.[1];
+      expect(run, keys[0]).toBeDefined();
+      const prefix = `s3://${bucket("dev", "datasets")}/datasets/feature-sets/accounts/${run}`;
+      expect(keys).toEqual([`${prefix}/labels/accounts-${run}/labels.csv`, `${prefix}/train/train.csv`, `${prefix}/validation/validation.csv`]);
+      expect(world.sent("PutObjectCommand").every((p) => p.SSEKMSKeyId === kmsKey("dev"))).toBe(true);
+      expect(r.json().channels.train).toEqual({ uri: `${prefix}/train/train.csv`, rows: 1 });
+    });
+
+    it("refuses an --output over the raw datasets before anything is written", async () => {
+      const output = `s3://${bucket("dev", "datasets")}/datasets/churn/v1`;
+      const r = await world.run(["features", "dataset", "--stack", "dev", "--definition", definition, "--output", output]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        `--output ${output}: for stack "dev" a training set is written under s3://${bucket("dev", "datasets")}/datasets/feature-sets/`,
+      );
+      expect(world.sent("PutObjectCommand")).toEqual([]);
+      expect(world.sent("StartQueryExecutionCommand")).toEqual([]);
+    });
   });
 });
 

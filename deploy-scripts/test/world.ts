@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from "@aws-sdk/client-athena";
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   CreateModelPackageCommand,
@@ -280,6 +281,13 @@ export class World {
   readonly sts = mockClient(STSClient);
   /** `features ingest`'s PutRecord: accepted unless a test says otherwise. */
   readonly featureStore = mockClient(SageMakerFeatureStoreRuntimeClient);
+  /** `features dataset`'s Athena: every query succeeds; a SELECT returns `athenaRows` (header first). */
+  readonly athena = mockClient(AthenaClient);
+  athenaRows: string[][] = [];
+  /** The workgroup each query ran in, by query execution id. */
+  readonly queryWorkgroups = new Map<string, string>();
+  /** Glue tables' data locations (`db.table` → s3:// URI): the labels tables' DDL adds theirs. */
+  readonly tableLocations = new Map<string, string>();
   private clock = Date.parse("2025-03-01T12:00:00Z");
 
   constructor(private readonly lib: Pick<typeof pkg, "main" | "FakeStackGateway" | "StackFiles" | "createAwsClients">) {
@@ -433,7 +441,7 @@ export class World {
 
   /** Every command sent to any of the clients, in order per client. */
   calls(): SentCall[] {
-    return [this.sm, this.runtime, this.s3, this.ecr, this.sts, this.featureStore].flatMap((m) =>
+    return [this.sm, this.runtime, this.s3, this.ecr, this.sts, this.featureStore, this.athena].flatMap((m) =>
       m.calls().map((c) => {
         const cmd = c.args[0] as unknown as { constructor: { name: string }; input: Record<string, unknown> };
         return { command: cmd.constructor.name, input: cmd.input };
@@ -449,6 +457,7 @@ export class World {
     this.ecr.resetHistory();
     this.sts.resetHistory();
     this.featureStore.resetHistory();
+    this.athena.resetHistory();
   }
 
   sent(command: string): Array<Record<string, unknown>> {
@@ -486,11 +495,23 @@ export class World {
     this.ecr.restore();
     this.sts.restore();
     this.featureStore.restore();
+    this.athena.restore();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
   private install(): void {
     this.featureStore.on(PutRecordCommand).resolves({});
+    this.athena.on(StartQueryExecutionCommand).callsFake((input: { QueryString: string; WorkGroup?: string }) => {
+      const id = `query-${this.queryWorkgroups.size + 1}`;
+      this.queryWorkgroups.set(id, input.WorkGroup ?? "primary");
+      const ddl = /^CREATE EXTERNAL TABLE `([^`]+)`\.`([^`]+)`[\s\S]*LOCATION '([^']+)'/.exec(input.QueryString);
+      if (ddl) this.tableLocations.set(`${ddl[1]}.${ddl[2]}`, ddl[3]!);
+      return { QueryExecutionId: id };
+    });
+    this.athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: "SUCCEEDED" } } });
+    this.athena
+      .on(GetQueryResultsCommand)
+      .callsFake(() => ({ ResultSet: { Rows: this.athenaRows.map((r) => ({ Data: r.map((v) => ({ VarCharValue: v })) })) } }));
     const notFound = (name: string, message: string) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } });
     this.sm.on(CreateTrainingJobCommand).callsFake((input) => {
       const script = [...this.jobScript];

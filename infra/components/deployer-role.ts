@@ -28,6 +28,11 @@ export interface DeployerRoleArgs {
    * @default - the deployer does not ingest
    */
   readonly featureIngestion?: { readonly featureGroupNames: readonly string[]; readonly onlineStoreKmsKeyArn?: pulumi.Input<string> };
+  /**
+   * The feature store's Athena workgroup, where the deployer builds training sets (`ml-deploy features dataset`).
+   * @default - the deployer queries no feature store
+   */
+  readonly featureQueries?: { readonly workgroupName: pulumi.Input<string> };
 }
 
 /**
@@ -70,8 +75,16 @@ export class DeployerRole extends pulumi.ComponentResource {
       {
         role: this.role.id,
         policy: pulumi
-          .all([args.partition, args.stage, args.trainingRoleArn, args.sources ?? [], updaterRoleArn, args.featureIngestion?.onlineStoreKmsKeyArn])
-          .apply(([partition, stage, trainingRoleArn, sources, updater, onlineStoreKmsKeyArn]) =>
+          .all([
+            args.partition,
+            args.stage,
+            args.trainingRoleArn,
+            args.sources ?? [],
+            updaterRoleArn,
+            args.featureIngestion?.onlineStoreKmsKeyArn,
+            args.featureQueries?.workgroupName,
+          ])
+          .apply(([partition, stage, trainingRoleArn, sources, updater, onlineStoreKmsKeyArn, workgroupName]) =>
             JSON.stringify(
               deployerPolicy({
                 ...stage,
@@ -83,6 +96,7 @@ export class DeployerRole extends pulumi.ComponentResource {
                 updaterRoleArn: updater,
                 sources,
                 featureIngestion: args.featureIngestion && { featureGroupNames: args.featureIngestion.featureGroupNames, onlineStoreKmsKeyArn },
+                featureQueries: workgroupName ? { workgroupName } : undefined,
               }),
             ),
           ),

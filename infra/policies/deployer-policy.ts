@@ -1,7 +1,7 @@
 import { policy, PolicyDocument, PolicyStatement } from "./documents";
 import { DATASET_MANIFESTS_PREFIX, DATASET_OBJECTS_PREFIX } from "@ml-platform/contract";
 import { ARTIFACT_PREFIXES, DATASET_PREFIX } from "./execution-role-policy";
-import { featureIngestionStatements } from "./feature-store-policy";
+import { featureIngestionStatements, featureQueryStatements } from "./feature-store-policy";
 import type { DeployerStageArgs } from "./stage";
 
 export type { DeployerStageArgs } from "./stage";
@@ -47,6 +47,13 @@ export interface DeployerPolicyArgs extends DeployerStageArgs {
    * @default - the deployer does not ingest
    */
   readonly featureIngestion?: { readonly featureGroupNames: readonly string[]; readonly onlineStoreKmsKeyArn?: string };
+  /**
+   * This stack's feature store, where the deployer builds training sets with `ml-deploy features
+   * dataset`: its Athena workgroup and the Glue database of its offline stores (the offline stores,
+   * training sets and query results are prefixes of the dataset bucket).
+   * @default - the deployer queries no feature store
+   */
+  readonly featureQueries?: { readonly workgroupName: string; readonly glueDatabase?: string };
 }
 
 /**
@@ -261,6 +268,18 @@ export function deployerPolicy(args: DeployerPolicyArgs): PolicyDocument {
   }
   if (args.featureIngestion) {
     statements.push(...featureIngestionStatements({ partition, region: args.region, accountId: args.accountId, ...args.featureIngestion }));
+  }
+  if (args.featureQueries) {
+    statements.push(
+      ...featureQueryStatements({
+        partition,
+        region: args.region,
+        accountId: args.accountId,
+        datasetBucketArn: args.datasetBucketArn,
+        kmsKeyArn: args.kmsKeyArn,
+        ...args.featureQueries,
+      }),
+    );
   }
   return policy(...statements);
 }

@@ -1,4 +1,4 @@
-import { FEATURE_STORE_PREFIX } from "@ml-platform/contract";
+import { FEATURE_LABELS_TABLE_PREFIX, FEATURE_QUERY_RESULTS_PREFIX, FEATURE_STORE_PREFIX, FEATURE_TRAINING_SETS_PREFIX } from "@ml-platform/contract";
 import { policy, PolicyDocument, PolicyStatement } from "./documents";
 
 /**
@@ -99,4 +99,79 @@ export function featureIngestionStatements(args: FeatureIngestionArgs): PolicySt
 /** The ingestion role's policy: exactly `featureIngestionStatements`. */
 export function featureIngestionPolicy(args: FeatureIngestionArgs): PolicyDocument {
   return policy(...featureIngestionStatements(args));
+}
+
+export interface FeatureQueryArgs {
+  /** AWS partition of every ARN built here. @default "aws" */
+  readonly partition?: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** The stack's Athena workgroup, which enforces its result location (FEATURE_QUERY_RESULTS_PREFIX) and encryption. */
+  readonly workgroupName: string;
+  /** The dataset bucket: offline stores, training sets and query results are prefixes of it. */
+  readonly datasetBucketArn: string;
+  /** The stack's key, which encrypts all three. */
+  readonly kmsKeyArn: string;
+  /** The Glue database of the offline stores' tables. @default FEATURE_STORE_GLUE_DATABASE */
+  readonly glueDatabase?: string;
+}
+
+/**
+ * What `ml-deploy features dataset` needs: Athena queries in the stack's workgroup only, and what
+ * Athena then does with the caller's credentials (Athena User Guide, "Control access to Amazon S3
+ * from Athena" and "Configure access to databases and tables in the AWS Glue Data Catalog"): read
+ * the offline stores' Glue tables and objects, create and drop its own temporary labels tables,
+ * write the results where the workgroup says; then the training set is written under the
+ * training-set prefix with the stack's key. Nothing here can change an offline store or the raw
+ * datasets. kms:Decrypt and kms:GenerateDataKey on the stack key are the deployer's already.
+ */
+export function featureQueryStatements(args: FeatureQueryArgs): PolicyStatement[] {
+  const partition = args.partition ?? "aws";
+  const glue = (resource: string) => `arn:${partition}:glue:${args.region}:${args.accountId}:${resource}`;
+  const database = args.glueDatabase ?? FEATURE_STORE_GLUE_DATABASE;
+  const bucket = args.datasetBucketArn;
+  const withStackKey = { StringEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": args.kmsKeyArn } };
+  return [
+    {
+      Sid: "QueryFeaturesInTheStackWorkgroup",
+      Effect: "Allow",
+      Action: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"],
+      Resource: `arn:${partition}:athena:${args.region}:${args.accountId}:workgroup/${args.workgroupName}`,
+    },
+    {
+      Sid: "ReadOfflineStoreTables",
+      Effect: "Allow",
+      Action: ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+      Resource: [glue("catalog"), glue(`database/${database}`), glue(`table/${database}/*`)],
+    },
+    {
+      // The temporary external table over the uploaded labels; the offline stores' tables are not these.
+      Sid: "CreateAndDropLabelsTables",
+      Effect: "Allow",
+      Action: ["glue:CreateTable", "glue:DeleteTable"],
+      Resource: [glue("catalog"), glue(`database/${database}`), glue(`table/${database}/${FEATURE_LABELS_TABLE_PREFIX}*`)],
+    },
+    {
+      Sid: "ReadOfflineStoresTrainingSetsAndResults",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: [FEATURE_STORE_PREFIX, FEATURE_TRAINING_SETS_PREFIX, FEATURE_QUERY_RESULTS_PREFIX].map((prefix) => `${bucket}/${prefix}/*`),
+    },
+    {
+      Sid: "ListOfflineStoresAndTrainingSets",
+      Effect: "Allow",
+      Action: "s3:ListBucket",
+      Resource: bucket,
+      Condition: { StringLike: { "s3:prefix": [`${FEATURE_STORE_PREFIX}/*`, `${FEATURE_TRAINING_SETS_PREFIX}/*`] } },
+    },
+    { Sid: "LocateTheDatasetBucket", Effect: "Allow", Action: "s3:GetBucketLocation", Resource: bucket },
+    {
+      // Labels, channels, and Athena's result files (the workgroup's enforced location): with the stack key only.
+      Sid: "WriteTrainingSetsAndQueryResults",
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: [`${bucket}/${FEATURE_TRAINING_SETS_PREFIX}/*`, `${bucket}/${FEATURE_QUERY_RESULTS_PREFIX}/*`],
+      Condition: withStackKey,
+    },
+  ];
 }

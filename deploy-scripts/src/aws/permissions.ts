@@ -12,6 +12,15 @@ export interface PermissionEnv {
   readonly accountId: string;
   /** The KMS key that encrypts a bucket's objects by default (SSE-KMS bucket keys). */
   kmsKeyOfBucket(bucket: string): string;
+  /**
+   * Where a workgroup that enforces its configuration writes query results (`s3://bucket/prefix/`);
+   * Athena then ignores the request's ResultConfiguration. Undefined for a workgroup that does not.
+   */
+  enforcedResultLocation(workgroup: string): string | undefined;
+  /** The workgroup a query ran in: GetQueryExecution and GetQueryResults are authorised on it. */
+  workgroupOfQuery(queryExecutionId: string): string;
+  /** A Glue table's data location (`s3://bucket/prefix/`), which Athena reads with the caller's credentials. */
+  tableLocation(database: string, table: string): string;
 }
 
 export interface RequiredPermission {
@@ -75,7 +84,7 @@ export const SDK_PERMISSIONS: Readonly<Record<string, Rule>> = {
     ];
   },
   PutObjectCommand: (input, env) => [
-    { action: "s3:PutObject", resource: object(env, str(input, "Bucket"), str(input, "Key")) },
+    { action: "s3:PutObject", resource: object(env, str(input, "Bucket"), str(input, "Key")), context: sseContext(str(input, "SSEKMSKeyId")) },
     { action: "kms:GenerateDataKey", resource: str(input, "SSEKMSKeyId") },
   ],
   ListObjectsV2Command: (input, env) => [
@@ -85,29 +94,39 @@ export const SDK_PERMISSIONS: Readonly<Record<string, Rule>> = {
   DescribeFeatureGroupCommand: (input, env) => [
     { action: "sagemaker:DescribeFeatureGroup", resource: sm(env, "feature-group", str(input, "FeatureGroupName")) },
   ],
+  // Athena reads the tables' data, writes the results and uses the catalog with the caller's
+  // credentials (Athena User Guide: "Control access to Amazon S3 from Athena", "Configure access to
+  // databases and tables in the AWS Glue Data Catalog"); a workgroup that enforces its configuration
+  // writes where it says, whatever the request asks.
   StartQueryExecutionCommand: (input, env) => {
-    const context = (input.QueryExecutionContext ?? {}) as Input;
-    const result = (input.ResultConfiguration ?? {}) as Input;
-    const glue = (type: string) => `arn:${env.partition}:glue:${env.region}:${env.accountId}:${type}`;
-    const database = str(context, "Database");
-    const output = /^s3:\/\/([^/]+)\/(.*)$/.exec(str(result, "OutputLocation"));
+    const workgroup = str(input, "WorkGroup");
+    const database = str((input.QueryExecutionContext ?? {}) as Input, "Database");
+    const results = env.enforcedResultLocation(workgroup) ?? str((input.ResultConfiguration ?? {}) as Input, "OutputLocation");
+    const kmsKey = env.kmsKeyOfBucket(s3Location(results).bucket);
     return [
-      { action: "athena:StartQueryExecution", resource: `arn:${env.partition}:athena:${env.region}:${env.accountId}:workgroup/${str(input, "WorkGroup")}` },
-      // Athena acts with the caller's credentials on the catalog and the query's output location.
-      ...["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions", "glue:CreateTable", "glue:DeleteTable"].flatMap((action) => [
-        { action, resource: glue("catalog") },
-        { action, resource: glue(`database/${database}`) },
-        { action, resource: glue(`table/${database}/*`) },
-      ]),
-      ...(output ? [{ action: "s3:PutObject", resource: object(env, output[1]!, `${output[2]}*`) }] : []),
+      { action: "athena:StartQueryExecution", resource: athenaWorkgroup(env, workgroup) },
+      ...queryCatalogPermissions(str(input, "QueryString"), database, env),
+      // Every query writes its result file and metadata there, encrypted with the key through S3.
+      { action: "s3:GetBucketLocation", resource: `arn:${env.partition}:s3:::${s3Location(results).bucket}` },
+      { action: "s3:PutObject", resource: `${s3Arn(env, results)}*`, context: sseContext(kmsKey) },
+      { action: "kms:GenerateDataKey", resource: kmsKey, context: viaS3(env) },
     ];
   },
-  GetQueryExecutionCommand: (_input, env) => [
-    { action: "athena:GetQueryExecution", resource: `arn:${env.partition}:athena:${env.region}:${env.accountId}:workgroup/*` },
+  GetQueryExecutionCommand: (input, env) => [
+    { action: "athena:GetQueryExecution", resource: athenaWorkgroup(env, env.workgroupOfQuery(str(input, "QueryExecutionId"))) },
   ],
-  GetQueryResultsCommand: (_input, env) => [
-    { action: "athena:GetQueryResults", resource: `arn:${env.partition}:athena:${env.region}:${env.accountId}:workgroup/*` },
-  ],
+  // The caller also needs s3:GetObject on the result file (GetQueryResults API reference).
+  GetQueryResultsCommand: (input, env) => {
+    const workgroup = env.workgroupOfQuery(str(input, "QueryExecutionId"));
+    const results = env.enforcedResultLocation(workgroup);
+    if (!results) throw new Error(`permission rule: workgroup ${workgroup} has no enforced result location to read the results from`);
+    const bucket = s3Location(results).bucket;
+    return [
+      { action: "athena:GetQueryResults", resource: athenaWorkgroup(env, workgroup) },
+      { action: "s3:GetObject", resource: `${s3Arn(env, results)}*` },
+      { action: "kms:Decrypt", resource: env.kmsKeyOfBucket(bucket), context: viaS3(env) },
+    ];
+  },
   // ECR: promote's image copy, on the source repository (read) and the target's (write)
   BatchGetImageCommand: (input, env) => [{ action: "ecr:BatchGetImage", resource: repository(env, input) }],
   GetDownloadUrlForLayerCommand: (input, env) => [{ action: "ecr:GetDownloadUrlForLayer", resource: repository(env, input) }],
@@ -122,6 +141,49 @@ export const SDK_PERMISSIONS: Readonly<Record<string, Rule>> = {
     ...(Array.isArray(input.Tags) && input.Tags.length > 0 ? [{ action: "sts:TagSession", resource: str(input, "RoleArn") }] : []),
   ],
 };
+
+const athenaWorkgroup = (env: PermissionEnv, name: string) => `arn:${env.partition}:athena:${env.region}:${env.accountId}:workgroup/${name}`;
+const sseContext = (kmsKeyArn: string) => ({ "s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": kmsKeyArn });
+const viaS3 = (env: PermissionEnv) => ({ "kms:ViaService": `s3.${env.region}.amazonaws.com` });
+const s3Location = (uri: string) => {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+  if (!m) throw new Error(`permission rule: ${uri} is not an s3:// URI`);
+  return { bucket: m[1]!, key: m[2]! };
+};
+const s3Arn = (env: PermissionEnv, uri: string) => object(env, s3Location(uri).bucket, s3Location(uri).key);
+
+/**
+ * What the Glue catalog and S3 check for one of `features dataset`'s statements: creating the
+ * labels table, the point-in-time SELECT over tables (`"db"."table"`), dropping the labels table.
+ * A statement of another shape has no entry: add one here with its permissions.
+ */
+function queryCatalogPermissions(sql: string, database: string, env: PermissionEnv): RequiredPermission[] {
+  const glue = (type: string) => `arn:${env.partition}:glue:${env.region}:${env.accountId}:${type}`;
+  // Glue authorises an action on each of its resource types (Service Authorization Reference):
+  // GetDatabase on the catalog and the database, the table actions on the table as well.
+  const onTable = (action: string, db: string, table: string) => [
+    { action, resource: glue("catalog") },
+    { action, resource: glue(`database/${db}`) },
+    ...(action === "glue:GetDatabase" ? [] : [{ action, resource: glue(`table/${db}/${table}`) }]),
+  ];
+  const created = /^CREATE EXTERNAL TABLE `([^`]+)`\.`([^`]+)`/.exec(sql);
+  if (created) return ["glue:GetDatabase", "glue:CreateTable"].flatMap((a) => onTable(a, created[1]!, created[2]!));
+  const dropped = /^DROP TABLE IF EXISTS `([^`]+)`\.`([^`]+)`$/.exec(sql);
+  if (dropped) return ["glue:GetDatabase", "glue:GetTable", "glue:DeleteTable"].flatMap((a) => onTable(a, dropped[1]!, dropped[2]!));
+  if (!/^(WITH|SELECT)\b/.test(sql)) throw new Error(`permission rule: no permissions known for the Athena statement ${sql.slice(0, 60)}`);
+  const tables = [...new Map([...sql.matchAll(/"([^"]+)"\."([^"]+)"/g)].map((m) => [`${m[1]}.${m[2]}`, { db: m[1]!, table: m[2]! }])).values()];
+  if (tables.length === 0) tables.push({ db: database, table: "*" });
+  return tables.flatMap(({ db, table }) => {
+    const location = env.tableLocation(db, table);
+    const { bucket, key } = s3Location(location);
+    return [
+      ...["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"].flatMap((a) => onTable(a, db, table)),
+      { action: "s3:ListBucket", resource: `arn:${env.partition}:s3:::${bucket}`, context: { "s3:prefix": key } },
+      { action: "s3:GetObject", resource: `${s3Arn(env, location)}*` },
+      { action: "kms:Decrypt", resource: env.kmsKeyOfBucket(bucket), context: viaS3(env) },
+    ];
+  });
+}
 
 const getObject = (input: Input) => (typeof input.VersionId === "string" ? "s3:GetObjectVersion" : "s3:GetObject");
 const repository = (env: PermissionEnv, input: Input) =>

@@ -25,11 +25,11 @@ const datasetCommand = (deps: Parameters<CommandFactory>[0]) =>
       .addOption(
         new Option(
           "--output <prefix>",
-          "s3://bucket/prefix for a stack, a directory for local: <prefix>/train/train.csv, <prefix>/validation/validation.csv",
-        ).makeOptionMandatory(),
+          "where <prefix>/train/train.csv and <prefix>/validation/validation.csv go: a directory for local (required); for a stack, under s3://<dataset bucket>/datasets/feature-sets/ (default: <that>/<feature set>/<run>)",
+        ),
       )
       .addOption(new Option("--work-dir <dir>", "where the local store lives (with --stack local)").default(".local"))
-      .addOption(new Option("--workgroup <name>", "the Athena workgroup").default("primary")),
+      .addOption(new Option("--workgroup <name>", "the Athena workgroup (default: the stack's featureQueryWorkgroup output)")),
   ).action(action(deps, featuresDataset, formatDataset));
 
 export function formatIngest(r: IngestResult): string {

@@ -1,10 +1,13 @@
 // The training set in the cloud: the labels go to S3 as an external table next to the offline
 // store's Glue table, Athena runs the point-in-time query over both, and the result is split into
-// the dataset prefix's channels. The offline store's table is found from the FeatureGroup itself.
+// the training-set prefix's channels. The offline store's table is found from the FeatureGroup itself.
+// The stack's workgroup enforces its result location and encryption (infra's FeatureStore), so the
+// requests carry no ResultConfiguration: Athena would ignore it (StartQueryExecution API reference,
+// ResultConfiguration), and the deployer may write only the workgroup's result prefix.
 import { GetQueryExecutionCommand, paginateGetQueryResults, StartQueryExecutionCommand, type AthenaClient } from "@aws-sdk/client-athena";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DescribeFeatureGroupCommand, type SageMakerClient } from "@aws-sdk/client-sagemaker";
-import { DATASET_CHANNELS, type DatasetChannel, type FeatureSet } from "@ml-platform/contract";
+import { DATASET_CHANNELS, FEATURE_LABELS_TABLE_PREFIX, type DatasetChannel, type FeatureSet } from "@ml-platform/contract";
 import { joinS3, parseS3Uri } from "../aws/arn";
 import { CliError } from "../errors";
 import type { Output } from "../output";
@@ -16,10 +19,11 @@ export interface AthenaDatasetOptions {
   readonly featureGroupName: string;
   /** The label source's CSV text (header: record identifier, label time, label). */
   readonly labels: string;
-  /** `s3://bucket/prefix`: labels, Athena's own result files and the channels are written under it. */
+  /** `s3://bucket/prefix`: the labels and the channels are written under it. */
   readonly output: string;
+  /** The stack's workgroup (`featureQueryWorkgroup`), which sets where results go and their encryption. */
   readonly workgroup: string;
-  /** The stack's key: the labels, Athena's result files and the channels are encrypted with it. */
+  /** The stack's key: the labels and the channels are encrypted with it. */
   readonly kmsKeyArn: string;
   /** Suffix of the temporary labels table, unique per run. */
   readonly runId: string;
@@ -50,7 +54,7 @@ export async function athenaTrainingSet(opts: AthenaDatasetOptions): Promise<Ath
     new PutObjectCommand({ Bucket: labelsObject.bucket, Key: labelsObject.key, Body: opts.labels, ContentType: "text/csv", ...sse(opts.kmsKeyArn) }),
   );
 
-  const labelsTable = `labels_${opts.runId.replace(/[^a-z0-9]/gi, "_").toLowerCase()}`;
+  const labelsTable = labelsTableName(opts.runId);
   const database = catalog.Database;
   const run = (sql: string, what: string) => runQuery(opts, sql, what, catalog.Catalog ?? "AwsDataCatalog", database);
   await run(labelsTableDdl(set, database, labelsTable, `${labelsPrefix}/`), `creating the labels table ${database}.${labelsTable}`);
@@ -79,6 +83,11 @@ export async function athenaTrainingSet(opts: AthenaDatasetOptions): Promise<Ath
   return { queryExecutionId, channels };
 }
 
+/** The temporary labels table of a run: `labels_<run>`, in Glue's lower case with underscores. */
+export function labelsTableName(runId: string): string {
+  return `${FEATURE_LABELS_TABLE_PREFIX}${runId.replace(/[^a-z0-9]/gi, "_").toLowerCase()}`;
+}
+
 const sse = (key: string) => ({ ServerSideEncryption: "aws:kms" as const, SSEKMSKeyId: key });
 
 /** An external table over the uploaded labels CSV (Hive DDL: Athena's DDL dialect uses backticks). */
@@ -97,10 +106,6 @@ async function runQuery(opts: AthenaDatasetOptions, sql: string, what: string, c
       QueryString: sql,
       WorkGroup: opts.workgroup,
       QueryExecutionContext: { Catalog: catalog, Database: database },
-      ResultConfiguration: {
-        OutputLocation: `${joinS3(opts.output, "athena")}/`,
-        EncryptionConfiguration: { EncryptionOption: "SSE_KMS", KmsKey: opts.kmsKeyArn },
-      },
     }),
   );
   const id = started.QueryExecutionId;

@@ -2,7 +2,14 @@
 // local DuckDB store (`--stack local`) or from the stack's offline store through Athena.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DATASET_CHANNELS, featureGroupName, type DatasetChannel } from "@ml-platform/contract";
+import {
+  DATASET_CHANNELS,
+  FEATURE_TRAINING_SETS_PREFIX,
+  featureGroupName,
+  featureTrainingSetPrefix,
+  type DatasetChannel,
+  type StackOutputs,
+} from "@ml-platform/contract";
 import type { Context } from "../context";
 import { CliError } from "../errors";
 import { readStackOutputs } from "../stacks/gateway";
@@ -20,11 +27,15 @@ export interface DatasetOptions {
   definition: string;
   /** Label source; the definition's `label.source` by default. */
   labels?: string;
-  /** A directory (local) or `s3://bucket/prefix` (a stack). */
-  output: string;
+  /**
+   * A directory (local, required) or, for a stack, an `s3://` prefix under the dataset bucket's
+   * FEATURE_TRAINING_SETS_PREFIX; by default `<that prefix>/<feature set>/<run>/`.
+   */
+  output?: string;
   /** Where the local store lives (`.local`). */
   workDir: string;
-  workgroup: string;
+  /** The Athena workgroup; the stack's `featureQueryWorkgroup` by default. */
+  workgroup?: string;
   json?: boolean;
 }
 
@@ -42,6 +53,7 @@ export async function featuresDataset(ctx: Context, opts: DatasetOptions): Promi
   if (opts.stack === LOCAL_STACK) {
     const file = localStoreFile(path.resolve(ctx.repoRoot, opts.workDir), set);
     if (!fs.existsSync(file)) throw new CliError(`the local feature store ${file} does not exist`, { hint: "`npm start` builds it from the bundled flights" });
+    if (!opts.output) throw new CliError(`--output: with --stack ${LOCAL_STACK} name the directory the training set is written to`);
     if (opts.output.startsWith("s3://")) throw new CliError(`--output ${opts.output}: with --stack ${LOCAL_STACK} the training set is written to a directory`);
     const store = await LocalFeatureStore.open(file);
     try {
@@ -61,23 +73,57 @@ export async function featuresDataset(ctx: Context, opts: DatasetOptions): Promi
       store.close();
     }
   }
-  if (!opts.output.startsWith("s3://"))
-    throw new CliError(`--output ${opts.output}: for stack "${opts.stack}" the training set is written to an s3://bucket/prefix`);
   const outputs = await readStackOutputs(ctx.stacks, opts.stack);
+  const workgroup = opts.workgroup ?? queryWorkgroup(opts.stack, outputs);
+  const run = runStamp(ctx.now());
+  const output = trainingSetOutput(opts.stack, outputs.datasetBucketName, opts.output, set.name, run);
   const region = outputs.region;
   const group = featureGroupName(set, opts.stack);
   const result = await athenaTrainingSet({
     set,
     featureGroupName: group,
     labels: fs.readFileSync(labelsFile, "utf8"),
-    output: opts.output,
-    workgroup: opts.workgroup,
+    output,
+    workgroup,
     kmsKeyArn: outputs.kmsKeyArn,
-    runId: `${set.name}-${ctx.now()}`,
+    runId: `${set.name}-${run}`,
     clients: { sagemaker: ctx.aws.sagemaker(region), athena: ctx.aws.athena(region), s3: ctx.aws.s3(region) },
     sleep: ctx.sleep,
     pollIntervalMs: Math.min(ctx.pollIntervalMs, 5_000),
     out: ctx.out,
   });
   return { stack: opts.stack, featureSet: set.name, source: group, queryExecutionId: result.queryExecutionId, channels: result.channels };
+}
+
+/** The stack's workgroup for offline-store queries: only a stack with a feature store has one. */
+function queryWorkgroup(stack: string, outputs: StackOutputs): string {
+  if (!outputs.featureQueryWorkgroup)
+    throw new CliError(`stack "${stack}" has no feature store (no featureQueryWorkgroup output): a training set is queried from its offline store`, {
+      hint: "set mlPlatform:featureStore in the stack's file and run `pulumi up`, or pass --workgroup",
+    });
+  return outputs.featureQueryWorkgroup;
+}
+
+/** `20250301T120000Z`: sorts by time, and is a valid S3 key part and (lower-cased) Glue name part. */
+function runStamp(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+}
+
+/**
+ * Where a stack's training set goes: by default a fresh `<FEATURE_TRAINING_SETS_PREFIX>/<set>/<run>`
+ * of the stack's dataset bucket; an --output must lie under that prefix of that bucket, the only
+ * place there the deployer may write training sets (the raw datasets are not its to change).
+ */
+export function trainingSetOutput(stack: string, datasetBucket: string, output: string | undefined, featureSet: string, run: string): string {
+  const allowed = `s3://${datasetBucket}/${FEATURE_TRAINING_SETS_PREFIX}/`;
+  if (output === undefined) return `s3://${datasetBucket}/${featureTrainingSetPrefix(featureSet, run)}`;
+  const prefix = output.replace(/\/+$/, "");
+  if (!prefix.startsWith(allowed) || prefix.length === allowed.length || prefix.split("/").some((part) => part === "." || part === ".."))
+    throw new CliError(`--output ${output}: for stack "${stack}" a training set is written under ${allowed} (the dataset bucket's training-set prefix)`, {
+      hint: `leave --output out to write ${allowed}${featureSet}/<run>/`,
+    });
+  return prefix;
 }
