@@ -2,6 +2,7 @@
 // contract's schema (shared with ml-deploy), throw once before any resource is registered.
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, ConfigError, parseStackSettings, type PlatformSettings } from "@ml-platform/contract";
+import { snapshotPrefixProblems } from "./pipeline/definition";
 
 export { CONFIG_NAMESPACE, ConfigError } from "@ml-platform/contract";
 export type {
@@ -36,7 +37,9 @@ export function parsePlatformConfig(
   if (!region) problems.push(`${stack}: aws:region is missing (set it with \`pulumi config set aws:region <region>\`)`);
   const parsed = parseStackSettings(stack, config);
   if (!parsed.ok) problems.push(...parsed.problems.map((p) => p.text));
-  if (!parsed.ok || !region) throw new ConfigError(stack, problems);
+  // The training pipeline snapshots the dataset prefix: it must be one it can snapshot.
+  if (parsed.ok && parsed.settings.pipeline) problems.push(...snapshotPrefixProblems(parsed.settings.training.datasetPrefix).map((p) => `${stack}: ${p}`));
+  if (!parsed.ok || !region || problems.length > 0) throw new ConfigError(stack, problems);
   return { ...parsed.settings, stack, project, region };
 }
 

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackSettings, type PipelineSettings, type PlatformSettings } from "@ml-platform/contract";
-import { canonicalJson, pipelineDefinition, STEPS, type PipelineDefinitionArgs } from "../infra/pipeline/definition";
+import { canonicalJson, pipelineDefinition, snapshotPrefixProblems, STEPS, type PipelineDefinitionArgs } from "../infra/pipeline/definition";
+import { parsePlatformConfig } from "../infra/config";
 import { pipelineRolePolicy } from "../infra/policies/pipeline-policies";
 import { stackConfig } from "../contract/test/stacks";
 import { pipelineDefinitionSchema } from "./data/pipeline-definition-schema";
@@ -12,6 +13,7 @@ import { engineView, evaluatePack, type PolicyConfig } from "./helpers/policy-ha
 
 const KEY = "arn:aws:kms:eu-west-1:111122223333:key/0f0f0f0f-1111-2222-3333-444455556666";
 const TRAINING_ROLE = "arn:aws:iam::111122223333:role/training";
+const SNAPSHOT_ROLE = "arn:aws:iam::111122223333:role/snapshot";
 /** The committed stack files leave the pipeline's image unset (no placeholder account there): tests set it. */
 const IMAGE = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/images-ml-core-8d2e6b1@sha256:" + "4b1c2f7a9e0d3c5b".repeat(4);
 
@@ -36,6 +38,7 @@ function args(s: PlatformSettings): PipelineDefinitionArgs {
     kmsKeyArn: KEY,
     trainingRoleArn: TRAINING_ROLE,
     evaluationRoleArn: "arn:aws:iam::111122223333:role/evaluation",
+    snapshotRoleArn: SNAPSHOT_ROLE,
     modelPackageGroupName: "flight-delays-prod",
   };
 }
@@ -47,6 +50,9 @@ function references(node: unknown): string[] {
   const o = node as Record<string, unknown>;
   return [...(typeof o.Get === "string" ? [o.Get] : []), ...Object.values(o).flatMap(references)];
 }
+const step = (definition: Record<string, unknown>, name: string): any => (definition.Steps as any[]).find((s) => s.Name === name);
+/** The Snapshot step's record value at a JsonPath, as the later steps read it. */
+const record = (path: string) => ({ "Std:JsonGet": { PropertyFile: { Get: "Steps.Snapshot.PropertyFiles.DatasetSnapshot" }, Path: path } });
 function allSteps(steps: any[]): any[] {
   return steps.flatMap((s) => [s, ...allSteps([...(s.Arguments?.IfSteps ?? []), ...(s.Arguments?.ElseSteps ?? [])])]);
 }
@@ -61,7 +67,7 @@ describe("the pipeline definition", () => {
 
   it("the schema check fails on what SageMaker would refuse", () => {
     const broken = structuredClone(prod) as any;
-    broken.Steps[0].Arguments.ResourceConfig.InstanceTypo = "ml.m5.large";
+    step(broken, STEPS.train).Arguments.ResourceConfig.InstanceTypo = "ml.m5.large";
     expect(pipelineDefinitionSchema.safeParse(broken).success).toBe(false);
   });
 
@@ -88,27 +94,96 @@ describe("the pipeline definition", () => {
       StoppingCondition: { MaxRuntimeInSeconds: 14400 },
       EnableManagedSpotTraining: false,
     });
-    // The DatasetManifest parameter's channels: ManifestFiles of content-addressed keys, and the manifest.
-    const manifest = (suffix: string) => ({
-      "Std:Join": { On: "", Values: ["s3://datasets-b/datasets/manifests/", { Get: "Parameters.DatasetManifest" }, suffix] },
-    });
+    // The run's manifest (the Snapshot step's record): ManifestFiles of content-addressed keys, and the manifest.
     expect(train.Arguments.InputDataConfig.map((c: any) => [c.ChannelName, c.DataSource.S3DataSource.S3DataType, c.DataSource.S3DataSource.S3Uri])).toEqual([
-      ["train", "ManifestFile", manifest("/train.manifest")],
-      ["validation", "ManifestFile", manifest("/validation.manifest")],
-      ["manifest", "S3Prefix", manifest(".json")],
+      ["train", "ManifestFile", record("channels.train")],
+      ["validation", "ManifestFile", record("channels.validation")],
+      ["manifest", "S3Prefix", record("manifest")],
     ]);
-    // No default: a start without a manifest fails before any job runs.
-    expect(prod.Parameters).toContainEqual({ Name: "DatasetManifest", Type: "String" });
+    // Empty by default: a start without one (the schedule, the new-data rule) trains on a fresh snapshot.
+    expect(prod.Parameters).toContainEqual({ Name: "DatasetManifest", Type: "String", DefaultValue: "" });
     expect(train.Arguments.HyperParameters.num_round).toEqual({ Get: "Parameters.Hp_num_round" });
     expect(prod.Parameters).toContainEqual({ Name: "Hp_num_round", Type: "String", DefaultValue: "400" });
     expect(prod.Parameters).toContainEqual({ Name: "TrainingInstanceType", Type: "String", DefaultValue: "ml.m5.2xlarge" });
   });
 
-  it("caches and retries every job step, isolates and encrypts the evaluate step", () => {
+  it("retries every job step and caches each but the snapshot (whose inputs change under the same arguments)", () => {
     for (const step of (prod.Steps as any[]).filter((s) => s.Type === "Training" || s.Type === "Processing")) {
-      expect(step.CacheConfig).toEqual({ Enabled: true, ExpireAfter: "P7D" });
+      expect(step.CacheConfig, step.Name).toEqual(step.Name === STEPS.snapshot ? undefined : { Enabled: true, ExpireAfter: "P7D" });
       expect(step.RetryPolicies[0]).toMatchObject({ MaxAttempts: 3, ExceptionType: expect.arrayContaining(["SageMaker.CAPACITY_ERROR"]) });
     }
+  });
+
+  it("can be started with no parameters: every parameter has a default", () => {
+    for (const stack of ["dev", "staging", "prod"])
+      for (const p of pipelineDefinition(args(settings(stack))).Parameters as any[]) expect(p.DefaultValue, `${stack} ${p.Name}`).toBeDefined();
+  });
+
+  it("snapshots the dataset prefix first, in the stack's image, isolated, encrypted, as its own role", () => {
+    expect((prod.Steps as any[]).map((s) => s.Name).slice(0, 3)).toEqual([STEPS.snapshot, STEPS.train, STEPS.evaluate]);
+    const snapshot = step(prod, STEPS.snapshot);
+    const s = settings("prod");
+    expect(snapshot.Arguments).toMatchObject({
+      AppSpecification: { ImageUri: s.pipeline!.image },
+      RoleArn: SNAPSHOT_ROLE,
+      NetworkConfig: { EnableNetworkIsolation: true, EnableInterContainerTrafficEncryption: true },
+      ProcessingOutputConfig: { KmsKeyId: KEY },
+      ProcessingResources: { ClusterConfig: { InstanceType: "ml.m5.xlarge", VolumeKmsKeyId: KEY, VolumeSizeInGB: 100 } },
+      StoppingCondition: { MaxRuntimeInSeconds: 14400 },
+    });
+    expect(snapshot.Arguments.AppSpecification.ContainerArguments).toEqual([
+      "snapshot",
+      "--input",
+      "/opt/ml/processing/input",
+      "--output",
+      "/opt/ml/processing/output",
+      "--source",
+      "s3://datasets-b/datasets/flight-delays/v1/",
+      "--objects",
+      "s3://datasets-b/datasets/sha256/",
+      "--manifests",
+      "s3://datasets-b/datasets/manifests/",
+      { "Std:Join": { On: "", Values: ["--manifest=", { Get: "Parameters.DatasetManifest" }] } },
+    ]);
+    expect(snapshot.Arguments.ProcessingInputs.map((i: any) => [i.S3Input.S3Uri, i.S3Input.LocalPath])).toEqual([
+      ["s3://datasets-b/datasets/flight-delays/v1/train/", "/opt/ml/processing/input/train"],
+      ["s3://datasets-b/datasets/flight-delays/v1/validation/", "/opt/ml/processing/input/validation"],
+    ]);
+    expect(snapshot.Arguments.ProcessingOutputConfig.Outputs.map((o: any) => [o.OutputName, o.S3Output.S3Uri, o.S3Output.LocalPath])).toEqual([
+      ["objects", "s3://datasets-b/datasets/sha256/", "/opt/ml/processing/output/objects"],
+      ["manifests", "s3://datasets-b/datasets/manifests/", "/opt/ml/processing/output/manifests"],
+      [
+        "record",
+        { "Std:Join": { On: "", Values: ["s3://datasets-b/datasets/pipeline-snapshots/", { Get: "Execution.PipelineExecutionId" }] } },
+        "/opt/ml/processing/output/record",
+      ],
+    ]);
+    expect(snapshot.PropertyFiles).toEqual([{ PropertyFileName: "DatasetSnapshot", OutputName: "record", FilePath: "snapshot.json" }]);
+  });
+
+  it("evaluates on the validation channel of the run's manifest, not on the prefix as it is later", () => {
+    const input = step(prod, STEPS.evaluate).Arguments.ProcessingInputs.find((i: any) => i.InputName === "validation").S3Input;
+    expect(input).toMatchObject({ S3DataType: "ManifestFile", S3Uri: record("channels.validation"), LocalPath: "/opt/ml/processing/validation" });
+  });
+
+  it.each([
+    ["datasets", "must be under datasets/"],
+    ["datasets/sha256", "overlaps datasets/sha256/"],
+    ["datasets/manifests/x", "overlaps datasets/manifests/"],
+    ["datasets/pipeline-snapshots", "overlaps datasets/pipeline-snapshots/"],
+    ["raw/flight-delays", "must be under datasets/"],
+  ])("refuses a dataset prefix the snapshot cannot take (%s) at config time", (prefix, message) => {
+    expect(snapshotPrefixProblems(prefix).join()).toContain(message);
+    const config = {
+      ...stackConfig("prod"),
+      ...withImage("prod"),
+      "mlPlatform:training": { ...(stackConfig("prod")["mlPlatform:training"] as object), datasetPrefix: prefix },
+    };
+    expect(() => parsePlatformConfig("prod", config, "eu-west-1")).toThrow(`mlPlatform:training.datasetPrefix (${prefix})`);
+    expect(snapshotPrefixProblems("datasets/flight-delays/v1")).toEqual([]);
+  });
+
+  it("isolates and encrypts the evaluate step", () => {
     const evaluate = (prod.Steps as any[]).find((s) => s.Name === STEPS.evaluate);
     expect(evaluate.Arguments.NetworkConfig.EnableNetworkIsolation).toBe(true);
     expect(evaluate.Arguments.ProcessingOutputConfig.KmsKeyId).toBe(KEY);
@@ -147,8 +222,8 @@ describe("the pipeline definition", () => {
 
   it("without thresholds, registers right after evaluation", () => {
     const none = pipelineDefinition(args(settings("prod", { "mlPlatform:promotion": {} })));
-    expect((none.Steps as any[]).map((s) => s.Type)).toEqual(["Training", "Processing", "RegisterModel"]);
-    expect((none.Steps as any[])[2].DependsOn).toEqual([STEPS.evaluate]);
+    expect((none.Steps as any[]).map((s) => s.Type)).toEqual(["Processing", "Training", "Processing", "RegisterModel"]);
+    expect((none.Steps as any[])[3].DependsOn).toEqual([STEPS.evaluate]);
   });
 
   it("is byte-identical for an unchanged config, whatever the order of its keys, and changes with it", () => {
@@ -168,7 +243,9 @@ describe("the pipeline role's policy", () => {
     pipelineName: "flight-delays-prod-training",
     trainingRoleArn: TRAINING_ROLE,
     evaluationRoleArn: "arn:aws:iam::111122223333:role/evaluation",
+    snapshotRoleArn: SNAPSHOT_ROLE,
     modelPackageGroupName: "flight-delays-prod",
+    datasetBucketArn: "arn:aws:s3:::datasets-b",
     artifactBucketArn: "arn:aws:s3:::artifacts-b",
     kmsKeyArn: KEY,
     trainingInstanceTypes: ["ml.m5.2xlarge"],
@@ -189,7 +266,7 @@ describe("the pipeline role's policy", () => {
 
   it("passes only the step roles, only to SageMaker, and starts only isolated jobs", () => {
     expect(sid("PassOnlyTheStepRoles")).toMatchObject({
-      Resource: [TRAINING_ROLE, "arn:aws:iam::111122223333:role/evaluation"],
+      Resource: [TRAINING_ROLE, "arn:aws:iam::111122223333:role/evaluation", SNAPSHOT_ROLE],
       Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } },
     });
     expect(sid("StartIsolatedTrainingJobs").Condition).toMatchObject({
@@ -197,6 +274,14 @@ describe("the pipeline role's policy", () => {
       "ForAllValues:StringEquals": { "sagemaker:InstanceTypes": ["ml.m5.2xlarge"] },
     });
     expect(doc.Statement.every((s) => s.Resource !== "*")).toBe(true);
+  });
+
+  it("reads the property files its JsonGets read, and no data", () => {
+    expect(sid("ReadPropertyFiles").Resource).toEqual([
+      "arn:aws:s3:::datasets-b/datasets/pipeline-snapshots/*",
+      "arn:aws:s3:::artifacts-b/models/evaluations/*",
+    ]);
+    expect(doc.Statement.filter((s) => [s.Action].flat().some((a) => a.startsWith("s3:Put")))).toEqual([]);
   });
 });
 
@@ -226,7 +311,7 @@ describe("the training pipeline under mocks", () => {
     const pipeline = one(plans.prod!, "aws:sagemaker/pipeline:Pipeline");
     const key = ofType(plans.prod!, "aws:kms/key:Key")[0]!.state.arn as string;
     const trainingRole = plans.prod!.resources.find((r) => r.name === "training-execution-role")!.state.arn as string;
-    const train = JSON.parse(pipeline.inputs.pipelineDefinition).Steps[0];
+    const train = step(JSON.parse(pipeline.inputs.pipelineDefinition), STEPS.train);
     expect(train.Arguments.RoleArn).toBe(trainingRole);
     expect(train.Arguments.OutputDataConfig.KmsKeyId).toBe(key);
   });
@@ -267,7 +352,12 @@ describe("the training pipeline under mocks", () => {
     const policies = ofType(plans.prod!, "aws:iam/rolePolicy:RolePolicy").filter(
       (p) => p.name.startsWith("training-") && p.name !== "training-execution-permissions",
     );
-    expect(policies.map((p) => p.name).sort()).toEqual(["training-evaluation-permissions", "training-pipeline-permissions", "training-scheduler-permissions"]);
+    expect(policies.map((p) => p.name).sort()).toEqual([
+      "training-evaluation-permissions",
+      "training-pipeline-permissions",
+      "training-scheduler-permissions",
+      "training-snapshot-permissions",
+    ]);
     for (const p of policies) {
       for (const statement of json(p.inputs.policy).Statement.filter((st: any) => st.Effect === "Allow")) {
         const actions = [statement.Action].flat();
@@ -283,10 +373,28 @@ describe("the training pipeline under mocks", () => {
     }
   });
 
-  it("lets the evaluate step read the stack's validation channel only", () => {
+  it("lets the snapshot step read the dataset prefix and write only the copies, manifests and records", () => {
+    const statements = json(plans.prod!.resources.find((r) => r.name === "training-snapshot-permissions")!.inputs.policy).Statement;
+    const bucket = ofType(plans.prod!, "aws:s3/bucket:Bucket").find((b) => String(b.state.arn).includes("dataset"))?.state.arn ?? "";
+    const s3 = statements.filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith("s3:")));
+    expect(s3.map((st: any) => [st.Sid, st.Action, st.Resource])).toEqual([
+      ["ReadTheDataset", "s3:GetObject", `${bucket}/datasets/flight-delays/v1/*`],
+      ["ListTheDataset", "s3:ListBucket", bucket],
+      [
+        "WriteSnapshots",
+        ["s3:PutObject", "s3:AbortMultipartUpload"],
+        [`${bucket}/datasets/sha256/*`, `${bucket}/datasets/manifests/*`, `${bucket}/datasets/pipeline-snapshots/*`],
+      ],
+    ]);
+    const role = plans.prod!.resources.find((r) => r.name === "training-snapshot-role")!;
+    expect(json(role.inputs.assumeRolePolicy).Statement[0].Condition.ArnLike["aws:SourceArn"]).toMatch(/:processing-job\/\*$/);
+  });
+
+  it("lets the evaluate step read the manifests and their copies, not the dataset prefix", () => {
     const statements = json(plans.prod!.resources.find((r) => r.name === "training-evaluation-permissions")!.inputs.policy).Statement;
-    const read = statements.find((st: any) => st.Sid === "ReadTrainedModelsAndValidationData");
-    expect(read.Resource[1]).toMatch(/\/datasets\/flight-delays\/v1\/validation\/\*$/);
+    const read = statements.find((st: any) => st.Sid === "ReadTrainedModelsAndManifestData");
+    expect(read.Resource.slice(1).map((r: string) => r.replace(/^.*:::[^/]+\//, ""))).toEqual(["datasets/manifests/*", "datasets/sha256/*"]);
+    expect(JSON.stringify(statements)).not.toContain("flight-delays/v1");
   });
 
   it.each(["dev", "staging", "prod"])("%s with its pipeline passes every policy of the pack", async (stack) => {

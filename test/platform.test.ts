@@ -137,7 +137,7 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
         "training-execution-permissions",
         // The training pipeline's roles, where the stack has one (prod).
         ...(ofType(plan(), "aws:sagemaker/pipeline:Pipeline").length > 0
-          ? ["training-evaluation-permissions", "training-pipeline-permissions", "training-scheduler-permissions"]
+          ? ["training-evaluation-permissions", "training-pipeline-permissions", "training-scheduler-permissions", "training-snapshot-permissions"]
           : []),
       ].sort(),
     );
@@ -206,7 +206,12 @@ describe.each(["dev", "staging", "prod"])("stack %s", (stack) => {
       "features-offline-store-role": "feature-store",
       "features-ingestion-role": "feature-ingestion",
       ...(ofType(plan(), "aws:sagemaker/pipeline:Pipeline").length > 0
-        ? { "training-pipeline-role": "pipeline", "training-evaluation-role": "evaluation", "training-scheduler-role": "pipeline-starter" }
+        ? {
+            "training-pipeline-role": "pipeline",
+            "training-snapshot-role": "snapshot",
+            "training-evaluation-role": "evaluation",
+            "training-scheduler-role": "pipeline-starter",
+          }
         : {}),
     });
   });

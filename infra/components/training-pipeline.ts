@@ -3,7 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PipelineSettings, PromotionSettings, TrainingSettings } from "@ml-platform/contract";
 import { serviceTrustPolicy } from "../policies/documents";
 import { DUTY_TAG, type Duty } from "../policies/duties";
-import { evaluationRolePolicy, newDataPattern, pendingApprovalPattern, pipelineRolePolicy, startPipelinePolicy } from "../policies/pipeline-policies";
+import {
+  evaluationRolePolicy,
+  newDataPattern,
+  pendingApprovalPattern,
+  pipelineRolePolicy,
+  snapshotRolePolicy,
+  startPipelinePolicy,
+} from "../policies/pipeline-policies";
 import { trainingGuardrails } from "../policies/training";
 import { canonicalJson, pipelineDefinition } from "../pipeline/definition";
 import type { ArtifactStore } from "./artifact-store";
@@ -23,7 +30,7 @@ export interface TrainingPipelineArgs {
   readonly store: ArtifactStore;
   /** The stack's training execution role: the training step runs as it. */
   readonly trainingRoleArn: pulumi.Input<string>;
-  /** This stage's repositories, which the evaluate step may pull from. */
+  /** This stage's repositories, which the snapshot and evaluate steps may pull from. */
   readonly repositoryArns: pulumi.Input<pulumi.Input<string>[]>;
   readonly modelPackageGroupName: pulumi.Input<string>;
   /** Where a new version pending approval is announced (its policy must let EventBridge publish). */
@@ -31,9 +38,11 @@ export interface TrainingPipelineArgs {
 }
 
 /**
- * The stack's training pipeline (a SageMaker Pipeline generated from the config: train, evaluate,
- * gate on the promotion thresholds, register PendingManualApproval), what starts it (an EventBridge
- * Scheduler schedule; a rule on new data) and the rule that announces a version pending approval.
+ * The stack's training pipeline (a SageMaker Pipeline generated from the config: snapshot the
+ * dataset unless a manifest is given, train, evaluate, gate on the promotion thresholds, register
+ * PendingManualApproval), what starts it (an EventBridge Scheduler schedule; a rule on new data:
+ * both start it without parameters, so on a fresh snapshot) and the rule that announces a version
+ * pending approval.
  */
 export class TrainingPipeline extends pulumi.ComponentResource {
   readonly pipeline: aws.sagemaker.Pipeline;
@@ -65,36 +74,47 @@ export class TrainingPipeline extends pulumi.ComponentResource {
         child,
       );
 
+    const processingJobs = account.apply(([partition, accountId]) => `arn:${partition}:sagemaker:${args.region}:${accountId}:processing-job/*`);
+    const stepPermissions = (id: string, role: aws.iam.Role, document: (a: Parameters<typeof snapshotRolePolicy>[0]) => object) =>
+      new aws.iam.RolePolicy(
+        `${name}-${id}-permissions`,
+        {
+          role: role.id,
+          policy: pulumi
+            .all([args.partition, args.accountId, store.datasets.arn, store.artifacts.arn, store.key.arn, args.repositoryArns])
+            .apply(([partition, accountId, datasetBucketArn, artifactBucketArn, kmsKeyArn, repositoryArns]) =>
+              JSON.stringify(
+                document({
+                  partition,
+                  region: args.region,
+                  accountId,
+                  datasetBucketArn,
+                  datasetPrefix: args.training.datasetPrefix,
+                  artifactBucketArn,
+                  kmsKeyArn,
+                  repositoryArns,
+                }),
+              ),
+            ),
+        },
+        child,
+      );
     const evaluationRole = serviceRole(
       "evaluation",
       "evaluation",
       "SageMaker execution role of the ml-platform for the training pipeline's evaluate step",
       "sagemaker.amazonaws.com",
-      account.apply(([partition, accountId]) => `arn:${partition}:sagemaker:${args.region}:${accountId}:processing-job/*`),
+      processingJobs,
     );
-    const evaluationPermissions = new aws.iam.RolePolicy(
-      `${name}-evaluation-permissions`,
-      {
-        role: evaluationRole.id,
-        policy: pulumi
-          .all([args.partition, args.accountId, store.datasets.arn, store.artifacts.arn, store.key.arn, args.repositoryArns])
-          .apply(([partition, accountId, datasetBucketArn, artifactBucketArn, kmsKeyArn, repositoryArns]) =>
-            JSON.stringify(
-              evaluationRolePolicy({
-                partition,
-                region: args.region,
-                accountId,
-                datasetBucketArn,
-                datasetPrefix: args.training.datasetPrefix,
-                artifactBucketArn,
-                kmsKeyArn,
-                repositoryArns,
-              }),
-            ),
-          ),
-      },
-      child,
+    const evaluationPermissions = stepPermissions("evaluation", evaluationRole, evaluationRolePolicy);
+    const snapshotRole = serviceRole(
+      "snapshot",
+      "snapshot",
+      "SageMaker execution role of the ml-platform for the training pipeline's dataset snapshot step",
+      "sagemaker.amazonaws.com",
+      processingJobs,
     );
+    const snapshotPermissions = stepPermissions("snapshot", snapshotRole, snapshotRolePolicy);
 
     const pipelineRole = serviceRole(
       "pipeline",
@@ -109,31 +129,50 @@ export class TrainingPipeline extends pulumi.ComponentResource {
       {
         role: pipelineRole.id,
         policy: pulumi
-          .all([args.partition, args.accountId, args.trainingRoleArn, evaluationRole.arn, args.modelPackageGroupName, store.artifacts.arn, store.key.arn])
-          .apply(([partition, accountId, trainingRoleArn, evaluationRoleArn, modelPackageGroupName, artifactBucketArn, kmsKeyArn]) =>
-            JSON.stringify(
-              pipelineRolePolicy({
-                partition,
-                region: args.region,
-                accountId,
-                pipelineName: args.pipelineName,
-                trainingRoleArn,
-                evaluationRoleArn,
-                modelPackageGroupName,
-                artifactBucketArn,
-                kmsKeyArn,
-                trainingInstanceTypes: guardrails.instanceTypes,
-                evaluationInstanceType: s.evaluationInstanceType,
-              }),
-            ),
+          .all([
+            args.partition,
+            args.accountId,
+            pulumi.all([args.trainingRoleArn, evaluationRole.arn, snapshotRole.arn]),
+            args.modelPackageGroupName,
+            store.datasets.arn,
+            store.artifacts.arn,
+            store.key.arn,
+          ])
+          .apply(
+            ([
+              partition,
+              accountId,
+              [trainingRoleArn, evaluationRoleArn, snapshotRoleArn],
+              modelPackageGroupName,
+              datasetBucketArn,
+              artifactBucketArn,
+              kmsKeyArn,
+            ]) =>
+              JSON.stringify(
+                pipelineRolePolicy({
+                  partition,
+                  accountId,
+                  trainingRoleArn,
+                  evaluationRoleArn,
+                  snapshotRoleArn,
+                  modelPackageGroupName,
+                  datasetBucketArn,
+                  artifactBucketArn,
+                  kmsKeyArn,
+                  region: args.region,
+                  pipelineName: args.pipelineName,
+                  trainingInstanceTypes: guardrails.instanceTypes,
+                  evaluationInstanceType: s.evaluationInstanceType,
+                }),
+              ),
           ),
       },
       child,
     );
 
     const definition = pulumi
-      .all([store.datasets.name, store.artifacts.name, store.key.arn, args.trainingRoleArn, evaluationRole.arn, args.modelPackageGroupName])
-      .apply(([datasetBucketName, artifactBucketName, kmsKeyArn, trainingRoleArn, evaluationRoleArn, modelPackageGroupName]) =>
+      .all([store.datasets.name, store.artifacts.name, store.key.arn, args.trainingRoleArn, evaluationRole.arn, snapshotRole.arn, args.modelPackageGroupName])
+      .apply(([datasetBucketName, artifactBucketName, kmsKeyArn, trainingRoleArn, evaluationRoleArn, snapshotRoleArn, modelPackageGroupName]) =>
         canonicalJson(
           pipelineDefinition({
             training: args.training,
@@ -144,6 +183,7 @@ export class TrainingPipeline extends pulumi.ComponentResource {
             kmsKeyArn,
             trainingRoleArn,
             evaluationRoleArn,
+            snapshotRoleArn,
             modelPackageGroupName,
           }),
         ),
@@ -156,11 +196,11 @@ export class TrainingPipeline extends pulumi.ComponentResource {
       {
         pipelineName: args.pipelineName,
         pipelineDisplayName: args.pipelineName,
-        pipelineDescription: "Train, evaluate, gate on the stack's promotion thresholds, register PendingManualApproval (ml-platform)",
+        pipelineDescription: "Snapshot the dataset, train, evaluate, gate on the stack's promotion thresholds, register PendingManualApproval (ml-platform)",
         roleArn: pipelineRole.arn,
         pipelineDefinition: definition,
       },
-      { ...child, dependsOn: [pipelinePermissions, evaluationPermissions] },
+      { ...child, dependsOn: [pipelinePermissions, evaluationPermissions, snapshotPermissions] },
     );
     this.pipelineArn = this.pipeline.arn;
     this.pipelineName = this.pipeline.pipelineName;

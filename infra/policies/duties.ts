@@ -14,8 +14,9 @@ export const DUTIES = [
   "approver",
   "feature-store",
   "feature-ingestion",
-  // The training pipeline's roles: its executor, its evaluation step, and what starts it (schedule, rule).
+  // The training pipeline's roles: its executor, its snapshot and evaluation steps, and what starts it (schedule, rule).
   "pipeline",
+  "snapshot",
   "evaluation",
   "pipeline-starter",
 ] as const;

@@ -1,8 +1,9 @@
-// The training pipeline's identities as data: the pipeline's execution role, the evaluate step's
-// role and the role that starts the pipeline (schedule, new-data rule). Each does one thing.
-import { ARTIFACT_PREFIXES, VALIDATION_CHANNEL, sagemakerArn } from "@ml-platform/contract";
+// The training pipeline's identities as data: the pipeline's execution role, the snapshot and
+// evaluate steps' roles and the role that starts the pipeline (schedule, new-data rule). Each does
+// one thing.
+import { ARTIFACT_PREFIXES, DATASET_MANIFESTS_PREFIX, DATASET_OBJECTS_PREFIX, sagemakerArn } from "@ml-platform/contract";
 import { policy, type PolicyDocument, type PolicyStatement } from "./documents";
-import { EVALUATIONS_PREFIX } from "../pipeline/definition";
+import { EVALUATIONS_PREFIX, SNAPSHOT_RECORDS_PREFIX } from "../pipeline/definition";
 
 interface Account {
   readonly partition: string;
@@ -14,20 +15,24 @@ export interface PipelineRolePolicyArgs extends Account {
   readonly pipelineName: string;
   readonly trainingRoleArn: string;
   readonly evaluationRoleArn: string;
+  readonly snapshotRoleArn: string;
   readonly modelPackageGroupName: string;
+  readonly datasetBucketArn: string;
   readonly artifactBucketArn: string;
   readonly kmsKeyArn: string;
   /** The instance types the training step may run on (the stack's training guardrails). */
   readonly trainingInstanceTypes: readonly string[];
+  /** The instance type of the Processing steps (snapshot, evaluate). */
   readonly evaluationInstanceType: string;
 }
 
 /**
  * What the pipeline's execution role may do, and nothing more: start, watch and stop the training and
  * processing jobs its steps run (network-isolated, on the allowed instance types), pass exactly the
- * training and evaluation roles to SageMaker, register versions in this stack's group only as
- * PendingManualApproval (the `sagemaker:ModelApprovalStatus` condition key of CreateModelPackage,
- * Service Authorization Reference), and read the evaluation report its JsonGet gate reads.
+ * step roles to SageMaker, register versions in this stack's group only as PendingManualApproval
+ * (the `sagemaker:ModelApprovalStatus` condition key of CreateModelPackage, Service Authorization
+ * Reference), and read the property files its JsonGets read (the snapshot record, the evaluation
+ * report). The data itself is read and written by the step roles, not by this one.
  */
 export function pipelineRolePolicy(a: PipelineRolePolicyArgs): PolicyDocument {
   const sm = (type: string, name: string) => sagemakerArn(a.partition, a.region, a.accountId, type, name);
@@ -45,7 +50,7 @@ export function pipelineRolePolicy(a: PipelineRolePolicyArgs): PolicyDocument {
       Condition: { ...isolated, "ForAllValues:StringEquals": { "sagemaker:InstanceTypes": [...a.trainingInstanceTypes] } },
     },
     {
-      Sid: "StartIsolatedEvaluationJobs",
+      Sid: "StartIsolatedProcessingJobs",
       Effect: "Allow",
       Action: "sagemaker:CreateProcessingJob",
       Resource: processingJobs,
@@ -67,7 +72,7 @@ export function pipelineRolePolicy(a: PipelineRolePolicyArgs): PolicyDocument {
       Sid: "PassOnlyTheStepRoles",
       Effect: "Allow",
       Action: "iam:PassRole",
-      Resource: [a.trainingRoleArn, a.evaluationRoleArn],
+      Resource: [a.trainingRoleArn, a.evaluationRoleArn, a.snapshotRoleArn],
       Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } },
     },
     {
@@ -78,13 +83,13 @@ export function pipelineRolePolicy(a: PipelineRolePolicyArgs): PolicyDocument {
       Condition: { StringEquals: { "sagemaker:ModelApprovalStatus": "PendingManualApproval" } },
     },
     {
-      Sid: "ReadEvaluationReports",
+      Sid: "ReadPropertyFiles",
       Effect: "Allow",
       Action: "s3:GetObject",
-      Resource: `${a.artifactBucketArn}/${EVALUATIONS_PREFIX}/*`,
+      Resource: [`${a.datasetBucketArn}/${SNAPSHOT_RECORDS_PREFIX}/*`, `${a.artifactBucketArn}/${EVALUATIONS_PREFIX}/*`],
     },
     {
-      Sid: "DecryptEvaluationReports",
+      Sid: "DecryptPropertyFiles",
       Effect: "Allow",
       Action: "kms:Decrypt",
       Resource: a.kmsKeyArn,
@@ -93,34 +98,41 @@ export function pipelineRolePolicy(a: PipelineRolePolicyArgs): PolicyDocument {
   );
 }
 
-export interface EvaluationRolePolicyArgs extends Account {
+export interface StepRolePolicyArgs extends Account {
   readonly datasetBucketArn: string;
-  /** The stack's training.datasetPrefix: the evaluate step reads its validation channel only. */
-  readonly datasetPrefix: string;
   readonly artifactBucketArn: string;
   readonly kmsKeyArn: string;
   readonly repositoryArns: readonly string[];
 }
 
+export interface SnapshotRolePolicyArgs extends StepRolePolicyArgs {
+  /** The stack's training.datasetPrefix: what the snapshot step reads. */
+  readonly datasetPrefix: string;
+}
+
 /**
  * The evaluate step's Processing job: read the trained model (training output) and the validation
- * channel, write its report under the evaluations prefix; pull this stage's images, log, use the
- * key for its volume. It can write no model, no dataset, no training output.
+ * channel of the run's manifest (its ManifestFile and the content-addressed copies it lists), write
+ * its report under the evaluations prefix. It can write no model, no dataset, no training output.
  */
-export function evaluationRolePolicy(a: EvaluationRolePolicyArgs): PolicyDocument {
-  const statements: PolicyStatement[] = [
+export function evaluationRolePolicy(a: StepRolePolicyArgs): PolicyDocument {
+  return policy(
     {
-      Sid: "ReadTrainedModelsAndValidationData",
+      Sid: "ReadTrainedModelsAndManifestData",
       Effect: "Allow",
       Action: "s3:GetObject",
-      Resource: [`${a.artifactBucketArn}/${ARTIFACT_PREFIXES.trainingOutput}/*`, `${a.datasetBucketArn}/${a.datasetPrefix}/${VALIDATION_CHANNEL}/*`],
+      Resource: [
+        `${a.artifactBucketArn}/${ARTIFACT_PREFIXES.trainingOutput}/*`,
+        `${a.datasetBucketArn}/${DATASET_MANIFESTS_PREFIX}/*`,
+        `${a.datasetBucketArn}/${DATASET_OBJECTS_PREFIX}/*`,
+      ],
     },
     {
-      Sid: "ListValidationData",
+      Sid: "ListTrainedModels",
       Effect: "Allow",
       Action: "s3:ListBucket",
-      Resource: [a.datasetBucketArn, a.artifactBucketArn],
-      Condition: { StringLike: { "s3:prefix": [`${a.datasetPrefix}/${VALIDATION_CHANNEL}/*`, `${ARTIFACT_PREFIXES.trainingOutput}/*`] } },
+      Resource: a.artifactBucketArn,
+      Condition: { StringLike: { "s3:prefix": [`${ARTIFACT_PREFIXES.trainingOutput}/*`] } },
     },
     {
       Sid: "WriteEvaluationReports",
@@ -128,6 +140,42 @@ export function evaluationRolePolicy(a: EvaluationRolePolicyArgs): PolicyDocumen
       Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
       Resource: `${a.artifactBucketArn}/${EVALUATIONS_PREFIX}/*`,
     },
+    ...processingJobStatements(a),
+  );
+}
+
+/**
+ * The snapshot step's Processing job: read (and list) the dataset prefix, write the
+ * content-addressed copies, the manifests and the per-execution record. It reads no other data and
+ * writes nothing outside those three prefixes (not the dataset, not the artifact bucket).
+ */
+export function snapshotRolePolicy(a: SnapshotRolePolicyArgs): PolicyDocument {
+  return policy(
+    { Sid: "ReadTheDataset", Effect: "Allow", Action: "s3:GetObject", Resource: `${a.datasetBucketArn}/${a.datasetPrefix}/*` },
+    {
+      Sid: "ListTheDataset",
+      Effect: "Allow",
+      Action: "s3:ListBucket",
+      Resource: a.datasetBucketArn,
+      Condition: { StringLike: { "s3:prefix": [`${a.datasetPrefix}/*`] } },
+    },
+    {
+      Sid: "WriteSnapshots",
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+      Resource: [
+        `${a.datasetBucketArn}/${DATASET_OBJECTS_PREFIX}/*`,
+        `${a.datasetBucketArn}/${DATASET_MANIFESTS_PREFIX}/*`,
+        `${a.datasetBucketArn}/${SNAPSHOT_RECORDS_PREFIX}/*`,
+      ],
+    },
+    ...processingJobStatements(a),
+  );
+}
+
+/** What every Processing step of the pipeline needs: the key, this stage's images, its logs. */
+function processingJobStatements(a: StepRolePolicyArgs): PolicyStatement[] {
+  return [
     { Sid: "UsePlatformKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: a.kmsKeyArn },
     {
       Sid: "GrantKeyOnlyToAwsServices",
@@ -154,7 +202,6 @@ export function evaluationRolePolicy(a: EvaluationRolePolicyArgs): PolicyDocumen
       ],
     },
   ];
-  return policy(...statements);
 }
 
 /** The role a schedule or rule starts the pipeline with: StartPipelineExecution on this pipeline only. */

@@ -31,3 +31,4 @@ export type { BinnedTable } from "./train/binned-data";
 export { Random } from "./gbdt/random";
 export * from "./profile/index";
 export { MANIFEST_CHANNEL, verifyAgainstManifest, fileSha256, ManifestMismatchError } from "./train/manifest";
+export { CsvDigest, digestStream, type ObjectFacts } from "./data/csv-digest";

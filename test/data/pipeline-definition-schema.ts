@@ -8,14 +8,17 @@
 // emits; they are added here, each from the SDK (sagemaker/workflow): `PropertyFiles` on a step
 // (properties.py PropertyFile.expr), `Std:JsonGet` (functions.py JsonGet.expr), `Std:Join` with `On`
 // (functions.py Join.expr), `ModelApprovalStatus` of RegisterModel (step_collections.py), and
-// RetryPolicy.ExceptionType as a list (retry.py). The published file is not committed (it is not ours).
+// RetryPolicy.ExceptionType as a list (retry.py). A `Std:JsonGet` may stand for a string argument
+// (the SDK's JsonGet is a PipelineVariable; its doc, amazon_sagemaker_model_building_pipeline.rst
+// "JsonGet", passes one from a property file to a later step's arguments). The published file is
+// not committed (it is not ours).
 import { z } from "zod";
 
 const name = z.string().regex(/^[A-Za-z0-9\-_]{1,64}$/);
 const get = z.strictObject({ Get: z.string().regex(/^(Parameters|Steps|Execution)\./) });
 const join = z.strictObject({ "Std:Join": z.strictObject({ On: z.string(), Values: z.array(z.union([z.string(), get])) }) });
 const jsonGet = z.strictObject({ "Std:JsonGet": z.strictObject({ PropertyFile: get, Path: z.string().min(1) }) });
-const str = z.union([z.string(), get, join]);
+const str = z.union([z.string(), get, join, jsonGet]);
 const int = z.union([z.number().int(), get]);
 const bool = z.union([z.boolean(), get]);
 const num = z.union([z.number(), get, jsonGet]);

@@ -6,6 +6,7 @@ import { importCommand } from "./import";
 import { inspectCommand } from "./inspect";
 import { predictCommand } from "./predict";
 import { serveCommand } from "./serve";
+import { snapshotCommand } from "./snapshot";
 import { trainCommand } from "./train";
 
 export function main(argv: string[]): void {
@@ -17,6 +18,7 @@ export function main(argv: string[]): void {
   program.addCommand(inspectCommand());
   program.addCommand(exportCommand());
   program.addCommand(importCommand());
+  program.addCommand(snapshotCommand());
   program.parseAsync(argv, { from: "user" }).catch(fail);
 }
 

@@ -112,3 +112,49 @@ export function fileSha256(file: string): string {
   }
   return hash.digest("hex");
 }
+
+// --- Writing a manifest (`ml-core snapshot`, the pipeline's Snapshot step). The format is the
+// contract package's (contract/src/manifest.ts: DATASET_MANIFEST_FORMAT, canonicalJson,
+// buildManifest); the image carries no zod, so the few lines that fix its bytes are here too, and a
+// platform test (test/pipeline-snapshot.test.ts) holds both to the same bytes and the same id.
+
+/** contract's DATASET_MANIFEST_FORMAT. */
+export const DATASET_MANIFEST_FORMAT = "ml-platform/dataset-manifest@1";
+
+/** One object of a manifest: contract's ManifestObject. */
+export interface ManifestEntry {
+  readonly channel: string;
+  readonly uri: string;
+  /** The S3 VersionId read; null where none is known (see `ml-core snapshot`). */
+  readonly versionId: string | null;
+  readonly size: number;
+  readonly sha256: string;
+  readonly rows: number;
+  readonly schemaSha256: string;
+}
+
+/** JSON with object keys sorted by UTF-16 code unit at every level and no whitespace. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : v,
+  );
+}
+
+/**
+ * A manifest's canonical bytes and id (their SHA-256): objects sorted by the channel's place in
+ * `channels`, then URI, as contract's buildManifest sorts them.
+ */
+export function manifestBytes(source: string, objects: readonly ManifestEntry[], channels: readonly string[]): { id: string; bytes: string } {
+  const order = (o: ManifestEntry) => `${channels.indexOf(o.channel)}\0${o.uri}`;
+  const sorted = [...objects].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+  const bytes = canonicalJson({ format: DATASET_MANIFEST_FORMAT, source, objects: sorted });
+  return { id: createHash("sha256").update(bytes, "utf8").digest("hex"), bytes };
+}
+
+/** A channel's SageMaker ManifestFile: the prefix of the content-addressed copies, then each distinct hash. */
+export function channelManifestFile(objectsPrefixUri: string, objects: readonly ManifestEntry[], channel: string): string {
+  const hashes = [...new Set(objects.filter((o) => o.channel === channel).map((o) => o.sha256))];
+  return JSON.stringify([{ prefix: objectsPrefixUri }, ...hashes]);
+}
