@@ -279,7 +279,7 @@ describe("the pipeline role's policy", () => {
   it("reads the property files its JsonGets read, and no data", () => {
     expect(sid("ReadPropertyFiles").Resource).toEqual([
       "arn:aws:s3:::datasets-b/datasets/pipeline-snapshots/*",
-      "arn:aws:s3:::artifacts-b/models/evaluations/*",
+      "arn:aws:s3:::artifacts-b/pipeline-evaluations/*",
     ]);
     expect(doc.Statement.filter((s) => [s.Action].flat().some((a) => a.startsWith("s3:Put")))).toEqual([]);
   });
@@ -402,6 +402,21 @@ describe("the training pipeline under mocks", () => {
       stack === "prod" ? (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "infra", "policy-pack", "config", "prod.json"), "utf8")) as PolicyConfig) : {};
     const { violations } = await evaluatePack(policies, engineView(plans[stack]!), config);
     expect(violations).toEqual([]);
+  });
+
+  it("writes the evaluation report where the artifact bucket's policy lets a Processing job's upload (no If-None-Match) through", () => {
+    const plan = plans.prod!;
+    const definition = JSON.parse(one(plan, "aws:sagemaker/pipeline:Pipeline").inputs.pipelineDefinition);
+    const evaluate = definition.Steps.find((st: any) => st.Name === "Evaluate");
+    const join = evaluate.Arguments.ProcessingOutputConfig.Outputs[0].S3Output.S3Uri["Std:Join"].Values;
+    const reportObject = `${join[0]}exec-1/evaluation.json`.replace(/^s3:\/\//, "arn:aws:s3:::");
+    const bucketPolicy = plan.resources.find((r) => r.name === "store-artifacts-tls-only")!;
+    const denials = json(bucketPolicy.inputs.policy).Statement.filter((st: any) => st.Effect === "Deny" && [st.Action].flat().includes("s3:PutObject"));
+    const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
+    const denying = denials.filter((st: any) => [st.Resource].flat().some((r: string) => glob(r).test(reportObject)));
+    // The encryption rules cover it (the step's output is KMS-encrypted with the stack key); no rule demanding If-None-Match may.
+    expect(denying.length).toBeGreaterThan(0);
+    expect(denying.filter((st: any) => JSON.stringify(st.Condition ?? {}).includes("s3:if-none-match")).map((st: any) => st.Sid)).toEqual([]);
   });
 
   it("prod as committed has its pipeline and the weekly schedule that starts it", () => {

@@ -11,6 +11,12 @@ export const ARTIFACT_PREFIXES = {
   dataCapture: "data-capture",
   /** Registry-owned objects: model-quality reports and model artifacts copied in by promotion. */
   models: "models",
+  /**
+   * The training pipeline's evaluation reports, `<prefix>/<execution id>/evaluation.json`. Apart
+   * from `models/`, whose bucket policy refuses any write without If-None-Match, which a
+   * Processing job's output upload does not send.
+   */
+  pipelineEvaluations: "pipeline-evaluations",
 } as const;
 
 export type ArtifactPrefix = (typeof ARTIFACT_PREFIXES)[keyof typeof ARTIFACT_PREFIXES];

@@ -51,7 +51,7 @@ export const PROCESSING_PATHS = {
   report: "/opt/ml/processing/report",
 } as const;
 /** Evaluation reports, per execution: registry-owned objects (the version's model-quality report). */
-export const EVALUATIONS_PREFIX = `${ARTIFACT_PREFIXES.models}/evaluations`;
+export const EVALUATIONS_PREFIX = ARTIFACT_PREFIXES.pipelineEvaluations;
 /**
  * The errors worth retrying: SageMaker's own (capacity, internal), never a failing container
  * (SageMaker Developer Guide, "Retry policy for pipeline steps": supported exception types).

@@ -73,7 +73,10 @@ export function deployerPolicy(args: DeployerPolicyArgs): PolicyDocument {
     `arn:${partition}:sagemaker:${stage.region}:${stage.accountId}:${type}/${name.toLowerCase()}`;
   const everyStage = [args, ...sources];
   const readableModels = (stage: DeployerStageArgs) =>
-    [ARTIFACT_PREFIXES.trainingOutput, ARTIFACT_PREFIXES.models].map((prefix) => `${stage.artifactBucketArn}/${prefix}/*`);
+    // pipelineEvaluations: the model-quality report of a version the pipeline registered.
+    [ARTIFACT_PREFIXES.trainingOutput, ARTIFACT_PREFIXES.models, ARTIFACT_PREFIXES.pipelineEvaluations].map(
+      (prefix) => `${stage.artifactBucketArn}/${prefix}/*`,
+    );
   const trainingJobs = sm(args, "training-job", `${args.trainingJobNamePrefix}-*`);
   const ownVersions = [sm(args, "model-package", `${args.modelPackageGroupName}/*`), sm(args, "model-package-group", args.modelPackageGroupName)];
   const local = new Set(args.training.localStorageInstanceTypes ?? []);
