@@ -38,7 +38,7 @@ const ROOMS: Readonly<Record<string, { readonly paths: readonly string[]; readon
   data: { paths: ["src/data/"], mayImport: BASE },
   images: { paths: ["src/images/"], mayImport: BASE },
   // Feature sets: definitions, the local DuckDB store, point-in-time training sets, the schema gate.
-  features: { paths: ["src/features/"], mayImport: BASE },
+  features: { paths: ["src/features/"], mayImport: ["data", ...BASE] },
   // The stack's smoke test checks the pinned version's recorded model identity.
   smoke: { paths: ["src/smoke/"], mayImport: ["registry", ...BASE] },
   // The base: what a command touches outside its own code, and the error and output conventions.

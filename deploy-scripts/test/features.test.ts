@@ -409,9 +409,18 @@ describe("`ml-deploy features dataset --stack S`: where the training set lands",
       const run = /^s3:\/\/[^/]+\/datasets\/feature-sets\/accounts\/(\d{8}T\d{6}Z)\/labels\//.exec(keys[0]!)?.[1];
       expect(run, keys[0]).toBeDefined();
       const prefix = `s3://${bucket("dev", "datasets")}/datasets/feature-sets/accounts/${run}`;
-      expect(keys).toEqual([`${prefix}/labels/accounts-${run}/labels.csv`, `${prefix}/train/train.csv`, `${prefix}/validation/validation.csv`]);
+      expect(keys.slice(0, 3)).toEqual([`${prefix}/labels/accounts-${run}/labels.csv`, `${prefix}/train/train.csv`, `${prefix}/validation/validation.csv`]);
       expect(world.sent("PutObjectCommand").every((p) => p.SSEKMSKeyId === kmsKey("dev"))).toBe(true);
       expect(r.json().channels.train).toEqual({ uri: `${prefix}/train/train.csv`, rows: 1 });
+      // Then the training set is snapshotted like any dataset: content-addressed copies and its manifest.
+      const manifestId = r.json().manifestId as string;
+      expect(manifestId).toMatch(/^[0-9a-f]{64}$/);
+      const datasets = `s3://${bucket("dev", "datasets")}/datasets`;
+      expect(
+        keys.slice(3).every((k) => k.startsWith(`${datasets}/sha256/`) || k.startsWith(`${datasets}/manifests/`)),
+        keys.join("\n"),
+      ).toBe(true);
+      expect(keys).toContain(`${datasets}/manifests/${manifestId}.json`);
     });
 
     it("refuses an --output over the raw datasets before anything is written", async () => {

@@ -12,6 +12,7 @@ export function formatDataset(r: DatasetResult): string {
     ["feature set", `${r.featureSet} (${r.stack === "local" ? "local store" : "feature group"} ${r.source})`],
     ...(r.queryExecutionId ? [["Athena query", r.queryExecutionId] as [string, string]] : []),
     ...Object.entries(r.channels).map(([channel, c]) => [channel, `${c.rows} rows: ${c.uri}`] as [string, string]),
+    ...(r.manifestId ? [["dataset manifest", r.manifestId] as [string, string]] : []),
   ]);
 }
 

@@ -10,6 +10,8 @@ import {
   type DatasetChannel,
   type StackOutputs,
 } from "@ml-platform/contract";
+import { parseS3Uri } from "../aws/arn";
+import { snapshotS3 } from "../data/snapshot";
 import type { Context } from "../context";
 import { CliError } from "../errors";
 import { readStackOutputs } from "../stacks/gateway";
@@ -45,6 +47,8 @@ export interface DatasetResult {
   readonly source: string;
   readonly queryExecutionId?: string;
   readonly channels: Record<DatasetChannel, { uri: string; rows: number }>;
+  /** The cloud training set's dataset manifest (`data snapshot` of the output prefix). */
+  readonly manifestId?: string;
 }
 
 export async function featuresDataset(ctx: Context, opts: DatasetOptions): Promise<DatasetResult> {
@@ -92,7 +96,18 @@ export async function featuresDataset(ctx: Context, opts: DatasetOptions): Promi
     pollIntervalMs: Math.min(ctx.pollIntervalMs, 5_000),
     out: ctx.out,
   });
-  return { stack: opts.stack, featureSet: set.name, source: group, queryExecutionId: result.queryExecutionId, channels: result.channels };
+  // The training set is pinned as any dataset is: `train --manifest <id>` reads exactly these bytes.
+  const target = parseS3Uri(output);
+  const snap = await snapshotS3(ctx.aws.s3(region), { bucket: target.bucket, prefix: target.key.replace(/\/+$/, ""), kmsKeyArn: outputs.kmsKeyArn }, ctx.out);
+  ctx.out.info(`dataset manifest ${snap.id} (ml-deploy train --stack ${opts.stack} --manifest ${snap.id})`);
+  return {
+    stack: opts.stack,
+    featureSet: set.name,
+    source: group,
+    queryExecutionId: result.queryExecutionId,
+    channels: result.channels,
+    manifestId: snap.id,
+  };
 }
 
 /** The stack's workgroup for offline-store queries: only a stack with a feature store has one. */
