@@ -24,6 +24,13 @@ function capture() {
   };
 }
 
+/** `ml-deploy local …` in process, with this repository as its root. */
+async function runLocal(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = capture();
+  const code = await main(["local", ...argv], { streams: io.streams, repoRoot: ROOT, gitCommit: async () => "0123abc" });
+  return { code, stdout: io.stdout, stderr: io.stderr };
+}
+
 /** The example data, cut to a few thousand rows so the suite stays fast. */
 function smallData(dir: string): string {
   fs.mkdirSync(dir, { recursive: true });
@@ -204,13 +211,7 @@ describe("ml-deploy local with no --data: npm start's path, from the feature sto
   let run: { code: number; stdout: string; stderr: string };
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ml-local-features-"));
-    const io = capture();
-    const code = await main(["local", "--work-dir", path.join(tmp, "work"), "--json"], {
-      streams: io.streams,
-      repoRoot: ROOT,
-      gitCommit: async () => "0123abc",
-    });
-    run = { code, stdout: io.stdout, stderr: io.stderr };
+    run = await runLocal(["--work-dir", path.join(tmp, "work"), "--json"]);
   }, 120_000);
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -239,13 +240,7 @@ describe("ml-deploy local --model-file: an XGBoost model trained elsewhere, impo
     const data = path.join(tmp, "data");
     fs.mkdirSync(data);
     for (const channel of ["train", "validation"]) fs.writeFileSync(path.join(data, `${channel}.csv`), labelled);
-    const io = capture();
-    const code = await main(["local", "--model-file", path.join(FIXTURES, "binary.ubj"), "--data", data, "--work-dir", path.join(tmp, "work"), "--json"], {
-      streams: io.streams,
-      repoRoot: ROOT,
-      gitCommit: async () => "0123abc",
-    });
-    run = { code, stdout: io.stdout, stderr: io.stderr };
+    run = await runLocal(["--model-file", path.join(FIXTURES, "binary.ubj"), "--data", data, "--work-dir", path.join(tmp, "work"), "--json"]);
   }, 120_000);
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -266,14 +261,9 @@ describe("ml-deploy local --model-file: an XGBoost model trained elsewhere, impo
   });
 
   it("refuses --model-file without --data, before doing anything", async () => {
-    const io = capture();
-    const code = await main(["local", "--model-file", path.join(FIXTURES, "binary.ubj"), "--work-dir", path.join(tmp, "work2")], {
-      streams: io.streams,
-      repoRoot: ROOT,
-      gitCommit: async () => "0123abc",
-    });
-    expect(code).toBe(2);
-    expect(io.stderr).toContain("--model-file needs --data DIR");
+    const r = await runLocal(["--model-file", path.join(FIXTURES, "binary.ubj"), "--work-dir", path.join(tmp, "work2")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--model-file needs --data DIR");
     expect(fs.existsSync(path.join(tmp, "work2"))).toBe(false);
   });
 });
