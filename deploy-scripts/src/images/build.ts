@@ -73,22 +73,29 @@ export async function images(ctx: Context, opts: ImagesOptions): Promise<ImagesR
   const ref = `${repositoryUrl}:${tag}`;
 
   const existing = await remoteDigest(ctx, ref);
-  if (existing) {
-    ctx.out.step(`${ref} is already in ECR; nothing to build`);
-    const imageUri = `${repositoryUrl}@${existing}`;
-    return {
-      stack: opts.stack,
-      repositoryUrl,
-      tag,
-      baseImage,
-      digest: existing,
-      imageUri,
-      built: false,
-      pushed: false,
-      pipelineImagePinned: await pinForPipeline(ctx, opts.stack, imageUri),
-    };
-  }
+  if (existing) ctx.out.step(`${ref} is already in ECR; nothing to build`);
+  const digest = existing ?? (await buildAndPush(ctx, opts, { ref, dockerfile, baseImage, repositoryUrl, region: outputs.region }));
+  const imageUri = `${repositoryUrl}@${digest}`;
+  return {
+    stack: opts.stack,
+    repositoryUrl,
+    tag,
+    baseImage,
+    digest,
+    imageUri,
+    built: !existing,
+    pushed: !existing,
+    pipelineImagePinned: await pinForPipeline(ctx, opts.stack, imageUri),
+  };
+}
 
+/** `docker build` and `docker push` of `ref`; returns the pushed image's digest. */
+async function buildAndPush(
+  ctx: Context,
+  opts: ImagesOptions,
+  image: { ref: string; dockerfile: string; baseImage: string | undefined; repositoryUrl: string; region: string },
+): Promise<string> {
+  const { ref, dockerfile, baseImage } = image;
   ctx.out.step(`Building ${ref}${baseImage ? ` on ${baseImage}` : ""}`);
   const buildArgs = baseImage ? ["--build-arg", `${BASE_IMAGE_ARG}=${baseImage}`] : [];
   const build = await ctx.exec(
@@ -107,24 +114,13 @@ export async function images(ctx: Context, opts: ImagesOptions): Promise<ImagesR
     push.code !== 0 &&
     /no basic auth credentials|authorization token has expired|denied: Your authorization token|401 Unauthorized/i.test(push.stderr + push.stdout)
   ) {
-    await ecrLogin(ctx, repositoryUrl, outputs.region);
+    await ecrLogin(ctx, image.repositoryUrl, image.region);
     push = await ctx.exec("docker", ["push", ref], { onOutput: (t) => ctx.out.passthrough(t) });
   }
   if (push.code !== 0) throw new CliError(`docker push failed (exit ${push.code})`, { details: lastLines(push.stderr || push.stdout) });
   const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1] ?? (await remoteDigest(ctx, ref));
   if (!digest) throw new CliError(`pushed ${ref} but could not read its digest`);
-  const imageUri = `${repositoryUrl}@${digest}`;
-  return {
-    stack: opts.stack,
-    repositoryUrl,
-    tag,
-    baseImage,
-    digest,
-    imageUri,
-    built: true,
-    pushed: true,
-    pipelineImagePinned: await pinForPipeline(ctx, opts.stack, imageUri),
-  };
+  return digest;
 }
 
 /**
