@@ -2,13 +2,13 @@
 // A model trained elsewhere (XGBoost's saved model, JSON or UBJSON) is placed where SageMaker's
 // XGBoost container leaves it (`xgboost-model` in the model directory), evaluated by `ml-core
 // evaluate` on the validation channel, then registered, served and smoke-tested like a trained one.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { XGBOOST_MODEL_FILE } from "@ml-platform/ml-core";
 import { CliError } from "../errors";
 import type { Output } from "../output";
 import { sampleFromCsv, type SampleRows } from "../smoke/sample";
+import { runMlCore } from "./ml-core-process";
 
 /** The label's name in XGBoost's CSV layout (label first, no header), as ml-core names it. */
 export const IMPORTED_LABEL = "label";
@@ -21,25 +21,9 @@ export function placeImportedModel(modelFile: string, modelDir: string): void {
 }
 
 /** `ml-core evaluate` on the validation channel, writing metrics.json into the model directory as training would. */
-export function evaluateInContract(mlCoreBin: string, modelDir: string, validationDir: string, out: Output): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [mlCoreBin, "evaluate", "--model-dir", modelDir, "--data", validationDir, "--output", modelDir], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) =>
-      d
-        .toString()
-        .split("\n")
-        .filter(Boolean)
-        .forEach((line) => out.info(line)),
-    );
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new CliError(`the imported model could not be evaluated: ${stderr.trim() || `exit ${code}`}`)),
-    );
-  });
+export async function evaluateInContract(mlCoreBin: string, modelDir: string, validationDir: string, out: Output): Promise<void> {
+  const { code, stderr } = await runMlCore(mlCoreBin, ["evaluate", "--model-dir", modelDir, "--data", validationDir, "--output", modelDir], out);
+  if (code !== 0) throw new CliError(`the imported model could not be evaluated: ${stderr.trim() || `exit ${code}`}`);
 }
 
 /**

@@ -24,6 +24,7 @@ import { hyperparameterSources } from "../training/job";
 import { localFeatureDataset } from "../features/local";
 import { contentDigest, LocalModelRegistry } from "./registry";
 import { evaluateInContract, importedSample, placeImportedModel } from "./imported";
+import { runMlCore } from "./ml-core-process";
 import { capturingTransport, localDrift } from "../drift/local";
 import { formatDriftTable } from "../drift/format";
 import { trainFromSnapshot } from "./dataset";
@@ -242,28 +243,15 @@ export function prepareTrainingTree(base: string, dataDir: string, hyperparamete
 }
 
 /** `docker run IMAGE train`, minus Docker: the same entrypoint, with the base directory moved. */
-function trainInContainerContract(mlCoreBin: string, base: string, out: Output): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [mlCoreBin, "train"], {
-      env: { ...process.env, SAGEMAKER_BASE_DIR: base, TRAINING_JOB_NAME: path.basename(path.dirname(path.dirname(base))) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const forward = (chunk: Buffer) =>
-      chunk
-        .toString()
-        .split("\n")
-        .filter(Boolean)
-        .forEach((line) => out.info(line));
-    child.stdout.on("data", forward);
-    child.stderr.on("data", forward);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code === 0) return resolve();
-      const failureFile = path.join(base, "output", "failure");
-      const reason = fs.existsSync(failureFile) ? fs.readFileSync(failureFile, "utf8").trim() : `ml-core train exited with code ${code}`;
-      reject(new CliError(`training failed: ${reason}`));
-    });
+async function trainInContainerContract(mlCoreBin: string, base: string, out: Output): Promise<void> {
+  const { code } = await runMlCore(mlCoreBin, ["train"], out, {
+    SAGEMAKER_BASE_DIR: base,
+    TRAINING_JOB_NAME: path.basename(path.dirname(path.dirname(base))),
   });
+  if (code === 0) return;
+  const failureFile = path.join(base, "output", "failure");
+  const reason = fs.existsSync(failureFile) ? fs.readFileSync(failureFile, "utf8").trim() : `ml-core train exited with code ${code}`;
+  throw new CliError(`training failed: ${reason}`);
 }
 
 interface RunningServer {
