@@ -136,11 +136,14 @@ const KEY_SETTINGS: Record<string, (inputs: Record<string, any>) => Record<strin
       .flatMap((s: any) => [s.Principal?.Service ?? s.Principal?.AWS].flat()),
   }),
   "pulumi:pulumi:StackReference": (i) => ({ stack: i.name }),
-  "aws:sagemaker/pipeline:Pipeline": (i) => ({
-    name: i.pipelineName,
-    steps: (parse(i.pipelineDefinition)?.Steps ?? []).map((s: any) => `${s.Name}:${s.Type}`),
-    parameters: (parse(i.pipelineDefinition)?.Parameters ?? []).map((p: any) => p.Name),
-  }),
+  "aws:sagemaker/pipeline:Pipeline": (i) => {
+    const definition = parse(i.pipelineDefinition);
+    return {
+      name: i.pipelineName,
+      steps: (definition?.Steps ?? []).map((s: any) => `${s.Name}:${s.Type}`),
+      parameters: (definition?.Parameters ?? []).map((p: any) => p.Name),
+    };
+  },
   "aws:scheduler/schedule:Schedule": (i) => ({ schedule: i.scheduleExpression, timezone: i.scheduleExpressionTimezone, state: i.state }),
   "aws:iam/rolePolicy:RolePolicy": (i) => ({ statements: (parse(i.policy)?.Statement ?? []).map((s: any) => s.Sid) }),
   "aws:sagemaker/modelPackageGroup:ModelPackageGroup": (i) => ({ modelPackageGroupName: i.modelPackageGroupName }),
