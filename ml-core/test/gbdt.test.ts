@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { BinMapper } from "../src/gbdt/binning";
 import { Booster, type BinnedData, type BoosterOptions } from "../src/gbdt/booster";
 import { growTree, type GrowerContext, type GrowerOptions } from "../src/gbdt/grower";
-import { accumulate, BINS_PER_FEATURE, blockCount, FEATURE_STRIDE, HistogramPool, subtractInto } from "../src/gbdt/histogram";
+import { accumulateRows, binsByRow, BINS_PER_FEATURE, blockCount, FEATURE_STRIDE, HistogramPool, subtractInto } from "../src/gbdt/histogram";
 import { partialHistograms, TrainingThreads } from "../src/gbdt/training-threads";
 import { lossFor } from "../src/gbdt/loss";
 import { Random } from "../src/gbdt/random";
@@ -60,12 +60,12 @@ function directHistogram(bins: Uint8Array, nRows: number, rows: ArrayLike<number
   return hist;
 }
 
-/** What the grower does for a node that is not the root: gradients gathered into row order. */
+const ALL_FEATURES = Uint32Array.from({ length: N_FEATURES }, (_, f) => f);
+
+/** What the grower does for a node that is not the root: its rows' bins read row by row. */
 function nodeHistogram(bins: Uint8Array, nRows: number, rows: Uint32Array, g: Float32Array, h: Float32Array | null): Float64Array {
   const hist = new Float64Array(N_FEATURES * FEATURE_STRIDE);
-  const og = Float32Array.from(rows, (r) => g[r]!);
-  const oh = h === null ? null : Float32Array.from(rows, (r) => h[r]!);
-  for (let f = 0; f < N_FEATURES; f++) accumulate(hist, f, bins.subarray(f * nRows, (f + 1) * nRows), rows, 0, rows.length, og, oh);
+  accumulateRows(hist, binsByRow(bins, nRows, N_FEATURES), N_FEATURES, rows, 0, rows.length, g, h, ALL_FEATURES, 0, N_FEATURES);
   return hist;
 }
 
@@ -92,7 +92,8 @@ describe("histograms", () => {
     ["constant hessians (squared error)", null],
   ] as const)("hold, per feature, the sums of gradients, %s and rows of the node", (_, hh) => {
     const hist = new Float64Array(N_FEATURES * FEATURE_STRIDE);
-    for (let f = 0; f < N_FEATURES; f++) accumulate(hist, f, data.bins.subarray(f * nRows, (f + 1) * nRows), null, 0, nRows, g, hh);
+    hist.fill(NaN); // every slot of the features summed is written
+    accumulateRows(hist, binsByRow(data.bins, nRows, N_FEATURES), N_FEATURES, null, 0, nRows, g, hh, ALL_FEATURES, 0, N_FEATURES);
     expectClose(hist, directHistogram(data.bins, nRows, all, g, hh));
     const sumG = g.reduce((a, b) => a + b, 0);
     const sumH = hh === null ? nRows : hh.reduce((a, b) => a + b, 0);
@@ -150,8 +151,11 @@ function context(data: BinnedData, mapper: BinMapper, g: Float32Array): GrowerCo
     nRows: n,
     rows: Uint32Array.from({ length: n }, (_, i) => i),
     scratch: new Uint32Array(n),
-    orderedG: new Float32Array(n),
-    orderedH: new Float32Array(n),
+    scratchLeft: new Uint32Array(0),
+    binsByRow: binsByRow(data.bins, n, N_FEATURES),
+    nFeatures: N_FEATURES,
+    leafStarts: new Int32Array(64),
+    leafValues: new Float64Array(64),
     g: [g],
     h: [new Float32Array(0)],
     partials: partialHistograms(n, histLength, (length) => new Float64Array(length)),

@@ -1,12 +1,12 @@
 /**
  * Training on several threads gives the model of one thread, byte for byte, whichever way the
  * histogram work is shared (gbdt/training-threads.ts): histograms are summed in fixed blocks of
- * rows added in block order, and gradients, gathers and partitions are exact whatever the split.
+ * rows added in block order, and gradients, partitions and leaf values are exact whatever the split.
  * Worker threads run the compiled module, so these tests need the build (rebuilt if stale).
  */
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { accumulateBlock, BLOCK_ROWS, blockCount, FEATURE_STRIDE, reduceBlocks } from "../src/gbdt/histogram";
+import { accumulateRows, binsByRow, BLOCK_ROWS, blockCount, FEATURE_STRIDE, reduceBlocks } from "../src/gbdt/histogram";
 import { binaryLogloss } from "../src/gbdt/loss/binary-logloss";
 import {
   PARALLEL_MIN_ROWS,
@@ -47,15 +47,19 @@ describe("training threads", () => {
   const h = shared(Float32Array, n, () => rand());
   const y = shared(Float64Array, n, () => (rand() < 0.3 ? 1 : 0));
   const raw = shared(Float64Array, n, () => rand() * 6 - 3);
-  // Odd rows only, as a child's range is (gathered before its histogram).
+  const byRow = binsByRow(bins, n, nF, sharedArray(Uint8Array, n * nF));
+  // Odd rows only, as a child's range is.
   const odd = Array.from({ length: Math.floor(n / 2) }, (_, i) => 2 * i + 1);
   const arraysFor = (rows: Uint32Array): SharedTrainingArrays => ({
     bins,
     nRows: n,
     rows,
     scratch: sharedArray(Uint32Array, n),
-    orderedG: sharedArray(Float32Array, n),
-    orderedH: sharedArray(Float32Array, n),
+    scratchLeft: sharedArray(Uint32Array, n),
+    binsByRow: byRow,
+    nFeatures: nF,
+    leafStarts: sharedArray(Int32Array, 65),
+    leafValues: sharedArray(Float64Array, 64),
     g: [g],
     h: [h],
     partials: partialHistograms(n, nF * FEATURE_STRIDE, (length) => sharedArray(Float64Array, length)),
@@ -75,36 +79,35 @@ describe("training threads", () => {
     }
   };
 
-  it("sum a node's histogram into the bits of one thread's block sums, for every schedule (natural order and gathered rows)", () => {
+  it("sum a node's histogram into the bits of one thread's block sums, feature by feature, for every schedule (natural order and a child's rows)", () => {
     expect(odd.length * nF).toBeGreaterThan(PARALLEL_MIN_WORK);
     for (const natural of [true, false]) {
       const count = natural ? n : odd.length;
       const arrays = arraysFor(shared(Uint32Array, n, (i) => (natural ? i : (odd[i] ?? 0))));
-      // The reference: one thread, block by block, gathered in a plain loop.
-      const orderedG = Float32Array.from(odd, (r) => g[r]!);
-      const orderedH = Float32Array.from(odd, (r) => h[r]!);
+      // The reference: one thread, block by block, one feature at a time.
       const expected = new Float64Array(nF * FEATURE_STRIDE);
       const partials = partialHistograms(n, nF * FEATURE_STRIDE, (length) => new Float64Array(length));
-      for (const f of features)
-        for (let b = 0; b < blockCount(count); b++)
-          accumulateBlock(b === 0 ? expected : partials[b - 1]!, f, bins, n, arrays.rows, natural, 0, count, natural ? g : orderedG, natural ? h : orderedH, b);
+      for (let i = 0; i < features.length; i++)
+        for (let b = 0; b < blockCount(count); b++) {
+          const out = b === 0 ? expected : partials[b - 1]!;
+          accumulateRows(out, byRow, nF, natural ? null : arrays.rows, b * BLOCK_ROWS, Math.min(count, (b + 1) * BLOCK_ROWS), g, h, features, i, i + 1);
+        }
       reduceBlocks(expected, partials, blockCount(count), features);
       for (const size of [1, 2, 3])
         for (const schedule of ["rows", "features", "auto"] as const)
           withThreads(size, arrays, schedule, (t) => {
             const hist = t.allocate(nF * FEATURE_STRIDE);
-            if (!natural) t.gather(0, count, 0, true);
-            t.build(hist, natural, 0, count, natural ? 0 : -1, true, features);
+            t.build(hist, natural, 0, count, 0, true, features);
             expect(equalBits(hist, expected), `${size} thread(s), ${schedule}, natural ${natural}`).toBe(true);
           });
     }
   }, 30_000);
 
   it("partition a node's rows stably, as one pass does, and compute every row's gradients", () => {
+    const feature = 3;
     const start = 777;
     const count = n - 2000;
     expect(count).toBeGreaterThan(PARALLEL_MIN_ROWS);
-    const feature = 3;
     const isLeft = (row: number): boolean => bins[feature * n + row]! % 3 === 0 || bins[feature * n + row] === 255;
     const initial = Uint32Array.from({ length: n }, (_, i) => (i * 7919) % n);
     const node = Array.from(initial.subarray(start, start + count));
@@ -125,9 +128,35 @@ describe("training threads", () => {
         expect(equalBits(arrays.rows, expected), `${size} thread(s)`).toBe(true);
         t.gradients(n);
         expect(equalBits(arrays.g[0]!, gExpected) && equalBits(arrays.h[0]!, hExpected), `${size} thread(s)`).toBe(true);
+        // The root in natural order: its rows are written, not read (the array holds anything).
+        arrays.rows.fill(0xdeadbeef);
+        const identity = Array.from({ length: n }, (_, i) => i);
+        expect(t.partition(0, n, feature, true)).toBe(identity.filter(isLeft).length);
+        expect(Array.from(arrays.rows)).toEqual([...identity.filter(isLeft), ...identity.filter((r) => !isLeft(r))]);
       });
     }
   }, 30_000);
+
+  it("add each leaf's value to the raw predictions of the rows in its range", () => {
+    const rows = shared(Uint32Array, n, (i) => (i * 7919) % n);
+    // Leaves of very different sizes: one of 3 rows, some spanning several units of rows.
+    const starts = [0, 3, 70_000, 70_001, 150_000, n - 10];
+    const values = [0.5, -1.25, 3, 0.125, -0.75, 2];
+    const expected = Float64Array.from(raw);
+    starts.forEach((s, j) => {
+      for (let p = s; p < (starts[j + 1] ?? n); p++) expected[rows[p]!]! += values[j]!;
+    });
+    for (const size of [1, 2, 3]) {
+      const arrays = { ...arraysFor(rows), raw: shared(Float64Array, n, (i) => raw[i]!) };
+      starts.forEach((s, j) => {
+        arrays.leafStarts[j] = s;
+        arrays.leafValues[j] = values[j]!;
+      });
+      arrays.leafStarts[starts.length] = n;
+      withThreads(size, arrays, "auto", (t) => t.addLeafValues(starts.length, 0, 1));
+      expect(equalBits(arrays.raw, expected), `${size} thread(s)`).toBe(true);
+    }
+  });
 });
 
 describe("training on threads", () => {

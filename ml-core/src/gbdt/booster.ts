@@ -10,8 +10,8 @@
  */
 import type { BinMapper } from "./binning";
 import { growTree, type GrowerContext, type GrowerOptions } from "./grower";
-import { blockCount, FEATURE_STRIDE, HistogramPool } from "./histogram";
-import { partialHistograms, sharedArray, TrainingThreads, type HistogramSchedule } from "./training-threads";
+import { binsByRow, blockCount, FEATURE_STRIDE, HistogramPool } from "./histogram";
+import { partialHistograms, sharedArray, TrainingThreads, type HistogramSchedule, type SharedTrainingArrays } from "./training-threads";
 import type { Loss } from "./loss";
 import { Random } from "./random";
 import { addBinnedPredictions, fromTreeJson, toTreeJson } from "./tree";
@@ -91,6 +91,7 @@ export class Booster {
   private readonly h: GradientArray[];
   private readonly allFeatures: Uint32Array;
   private readonly threads: TrainingThreads;
+  private readonly arrays: SharedTrainingArrays;
   private readonly constantHessian: boolean;
 
   constructor(
@@ -129,16 +130,14 @@ export class Booster {
     this.g = Array.from({ length: K }, () => float32(n));
     this.h = Array.from({ length: K }, () => float32(constantHessian ? 0 : n));
     this.allFeatures = Uint32Array.from({ length: nFeatures }, (_, i) => i);
-    // Gathered gradients serve the smaller child only (at most half its parent), except for a
-    // subsampled root, which is gathered whole.
-    const ordered = opts.subsample < 1 ? n : Math.ceil(n / 2);
     const arrays = {
       bins: shared(train.bins),
+      binsByRow: binsByRow(train.bins, n, nFeatures, threaded ? sharedArray(Uint8Array, train.bins.length) : undefined),
       nRows: n,
+      nFeatures,
       rows: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
       scratch: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
-      orderedG: float32(ordered),
-      orderedH: float32(constantHessian ? 0 : ordered),
+      scratchLeft: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(0),
       g: this.g,
       h: this.h,
       partials: partialHistograms(n, nFeatures * FEATURE_STRIDE, float64),
@@ -147,7 +146,10 @@ export class Booster {
       weights: train.weights && shared(train.weights),
       lut: threaded ? sharedArray(Uint8Array, 256) : new Uint8Array(256),
       leftCounts: threaded ? sharedArray(Int32Array, blockCount(n)) : new Int32Array(blockCount(n)),
+      leafStarts: threaded ? sharedArray(Int32Array, MAX_LEAVES + 1) : new Int32Array(MAX_LEAVES + 1),
+      leafValues: float64(MAX_LEAVES),
     };
+    this.arrays = arrays;
     this.threads = new TrainingThreads(Math.max(1, opts.threads), arrays, nFeatures, { name: loss.name, nOutputs: K }, opts.histogramSchedule);
     const threads = this.threads;
     this.ctx = {
@@ -191,13 +193,14 @@ export class Booster {
     const sampled = natural ? undefined : ctx.rows.slice(0, nSample);
 
     for (let k = 0; k < K; k++) {
-      if (natural) fillIdentity(ctx.rows, n);
-      else ctx.rows.set(sampled as Uint32Array);
+      // Natural order: the root's partition writes the rows (it reads none).
+      if (!natural) ctx.rows.set(sampled as Uint32Array);
       const features = opts.colsampleBytree < 1 ? sampleSorted(this.allFeatures.length, opts.colsampleBytree, this.rng) : this.allFeatures;
       const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k]!, this.constantHessian ? null : this.h[k]!, features, opts, this.rng, k);
       if (natural) {
         // Every row sits in exactly one leaf's range: no tree walk needed for the training set.
-        for (const leaf of leaves) addToRows(this.trainRaw, ctx.rows, leaf.start, leaf.start + leaf.count, tree.value[leaf.node]!, K, k);
+        if (leaves.length === 1) fillIdentity(ctx.rows, n);
+        this.addLeafValues(leaves, tree.value, k);
       } else {
         addBinnedPredictions(tree, train.bins, n, this.trainRaw, K, k);
       }
@@ -230,6 +233,24 @@ export class Booster {
     } else if (opts.earlyStoppingRounds > 0 && this.round - this.bestRound >= opts.earlyStoppingRounds) {
       this.stopped = true;
     }
+  }
+
+  /** Adds each leaf's value to its rows' raw predictions of output k (the leaves' ranges cover the rows). */
+  private addLeafValues(leaves: readonly { node: number; start: number; count: number }[], value: readonly number[], k: number): void {
+    const K = this.loss.nOutputs;
+    if (leaves.length > MAX_LEAVES) {
+      for (const leaf of leaves) addToRows(this.trainRaw, this.ctx.rows, leaf.start, leaf.start + leaf.count, value[leaf.node]!, K, k);
+      return;
+    }
+    const { leafStarts, leafValues } = this.arrays;
+    const inRowOrder = leaves.slice().sort((a, b) => a.start - b.start);
+    inRowOrder.forEach((leaf, j) => {
+      leafStarts[j] = leaf.start;
+      leafValues[j] = value[leaf.node]!;
+    });
+    const last = inRowOrder.at(-1)!;
+    leafStarts[inRowOrder.length] = last.start + last.count;
+    this.threads.addLeafValues(inRowOrder.length, k, K);
   }
 
   /** Stops the histogram threads; the booster can still report, not train. */
@@ -321,6 +342,9 @@ function addToRows(raw: Float64Array, rows: Uint32Array, start: number, end: num
   if (K === 1) for (let i = start; i < end; i++) raw[rows[i]!]! += v;
   else for (let i = start; i < end; i++) raw[rows[i]! * K + k]! += v;
 }
+
+/** Leaves a tree's values are added by the threads for (a tree with more adds them here). */
+const MAX_LEAVES = 4096;
 
 function sampleSorted(n: number, fraction: number, rng: Random): Uint32Array {
   return rng.sample(n, Math.max(1, Math.round(n * fraction)));

@@ -7,12 +7,12 @@
  * `maxLeafNodes`; depth-wise growth (XGBoost's default) splits level by level until `maxDepth`.
  */
 import type { FeatureBins } from "./binning";
-import { HistogramPool, subtractInto } from "./histogram";
+import { FEATURE_STRIDE, HistogramPool, subtractInto } from "./histogram";
 import type { TrainingThreads } from "./training-threads";
 import type { Random } from "./random";
 import { boundedValue, findBestSplit, UNBOUNDED, type SplitConstraints, type SplitInfo, type ValueBounds } from "./split";
 import type { BinTree } from "./tree";
-import { MISSING_BIN, type GradientArray, type RowIndexArray } from "./types";
+import { HIST_STRIDE, MISSING_BIN, type GradientArray, type RowIndexArray } from "./types";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): node ids and row ranges are the grower's own,
 // and the candidate lists are non-empty where read. A check per read would cost the hot loops; the
@@ -64,8 +64,8 @@ export interface GrownTree {
 
 /**
  * Grows a tree over `ctx.rows[0 .. nSample)`. `natural` says those rows are 0..nRows-1 in order
- * (no subsampling), which lets the root histogram skip the gather. `g`/`h` are indexed by row;
- * `h` null means constant hessian 1.
+ * (no subsampling): then `ctx.rows` is not read but written, by the root's partition (and left as
+ * it was when the root is not split). `g`/`h` are indexed by row; `h` null means constant hessian 1.
  */
 export function growTree(
   ctx: GrowerContext,
@@ -94,14 +94,7 @@ export function growTree(
     return { id, start, count, depth, sumG, sumH, hist: null, split: null, bounds };
   };
 
-  let sumG = 0;
-  let sumH = 0;
-  for (let i = 0; i < nSample; i++) {
-    const r = ctx.rows[i]!;
-    sumG += g[r]!;
-    sumH += h === null ? 1 : h[r]!;
-  }
-  const root = newNode(0, nSample, 0, sumG, sumH);
+  const root = newNode(0, nSample, 0, 0, 0);
   const leaves: Node[] = [];
   const candidates: Node[] = [];
   let nLeaves = 1;
@@ -121,11 +114,15 @@ export function growTree(
     leaves.push(n);
   };
 
-  if (canSplit(root)) {
+  // The root's sums are its histogram's, over any one feature (no pass over the rows of its own).
+  if (canSplit({ ...root, sumH: Infinity }) && treeFeatures.length > 0) {
     root.hist = ctx.pool.acquire();
     buildHistogram(ctx, root, natural, h, treeFeatures, output);
-    findSplit(root);
+    [root.sumG, root.sumH] = histogramSums(root.hist, treeFeatures[0]!);
+    if (canSplit(root)) findSplit(root);
+    else finalize(root);
   } else {
+    [root.sumG, root.sumH] = rowSums(ctx.rows, nSample, natural, g, h);
     finalize(root);
   }
 
@@ -133,7 +130,7 @@ export function growTree(
   while (candidates.length > 0 && nLeaves < maxLeaves) {
     const node = opts.growPolicy === "leafwise" ? popBest(candidates) : (candidates.shift() as Node);
     const split = node.split as SplitInfo;
-    const leftCount = partition(ctx, node, split);
+    const leftCount = partition(ctx, node, split, natural && node === root);
     nLeaves++;
     const [lb, rb] = childBounds(node, split, opts);
     const l = newNode(node.start, leftCount, node.depth + 1, split.leftG, split.leftH, lb);
@@ -185,21 +182,44 @@ function childBounds(node: Node, s: SplitInfo, opts: GrowerOptions): [ValueBound
   return dir > 0 ? [below, above] : [above, below];
 }
 
-/** `natural`: the node is every row in order (the root without subsampling): no gather needed. */
+/** `natural`: the node is every row in order (the root without subsampling): no row index needed. */
 function buildHistogram(ctx: GrowerContext, n: Node, natural: boolean, h: GradientArray | null, features: Uint32Array, output: number): void {
-  // Gather the node's gradients once into row order; every feature pass then streams them.
-  if (!natural) ctx.threads.gather(n.start, n.count, output, h !== null);
-  ctx.threads.build(n.hist as Float64Array, natural, n.start, n.count, natural ? output : -1, h !== null, features);
+  ctx.threads.build(n.hist as Float64Array, natural, n.start, n.count, output, h !== null, features);
 }
 
-/** Stable in-place partition of the node's range (left rows first); returns the left row count. */
-function partition(ctx: GrowerContext, n: Node, s: SplitInfo): number {
+/** A node's sums of gradients and hessians, from its histogram of feature `f`. */
+function histogramSums(hist: Float64Array, f: number): [number, number] {
+  let sumG = 0;
+  let sumH = 0;
+  for (let o = f * FEATURE_STRIDE; o < (f + 1) * FEATURE_STRIDE; o += HIST_STRIDE) {
+    sumG += hist[o]!;
+    sumH += hist[o + 1]!;
+  }
+  return [sumG, sumH];
+}
+
+function rowSums(rows: RowIndexArray, n: number, natural: boolean, g: GradientArray, h: GradientArray | null): [number, number] {
+  let sumG = 0;
+  let sumH = 0;
+  for (let i = 0; i < n; i++) {
+    const r = natural ? i : rows[i]!;
+    sumG += g[r]!;
+    sumH += h === null ? 1 : h[r]!;
+  }
+  return [sumG, sumH];
+}
+
+/**
+ * Stable in-place partition of the node's range (left rows first); returns the left row count.
+ * `natural`: the node is the rows in order, which it writes without reading.
+ */
+function partition(ctx: GrowerContext, n: Node, s: SplitInfo, natural: boolean): number {
   const lut = ctx.lut;
   lut.fill(0);
   if (s.categoriesLeft === null) lut.fill(1, 0, s.binThreshold + 1);
   else for (const c of s.categoriesLeft) lut[c] = 1;
   lut[MISSING_BIN] = s.missingLeft ? 1 : 0;
-  return ctx.threads.partition(n.start, n.count, s.feature);
+  return ctx.threads.partition(n.start, n.count, s.feature, natural);
 }
 
 function popBest(candidates: Node[]): Node {

@@ -33,163 +33,94 @@ export class HistogramPool {
   }
 }
 
-/** Below this many rows a node's histogram is summed directly; above, into four interleaved copies. */
-const SPLIT_ACCUMULATION_MIN_ROWS = 2048;
-const scratch = new Float64Array(4 * FEATURE_STRIDE);
+/** Features summed together in one pass over a block's rows: their histograms (6 KB each) stay in L1. */
+export const MAX_CHUNK_FEATURES = 8;
 
 /**
- * Adds the rows `rows[start .. start+count)` of feature column `col` into `hist`. `g`/`h` are the
- * node's gradients already gathered into row order (`g[i]` belongs to `rows[start + i]`), which
- * turns the random reads of the gradient arrays into a sequential stream. With `h` null every
- * hessian is 1 and only counts are summed (squared error).
- *
- * Consecutive rows often fall into the same bin (few distinct values, sorted data), and then each
- * `+=` waits for the previous store to the same slot. Large nodes therefore sum rows i, i+1, i+2,
- * i+3 into four separate copies that are added up at the end: measured 2-3x faster per row on
- * features with 7 bins and on features with 255.
+ * A kernel summing `n` features of rows `[s, e)`: for each row, its gradient and hessian are read
+ * once and added to the bin of every feature, read from the row-major matrix (`byRow[row * stride +
+ * f]`, the row's features side by side). Column by column, each feature would read the row index,
+ * the gradient and the hessian again; row by row it is one read of each, and one cache line of bins.
+ * On the flights data (500k rows, 6 features) a child's histogram took 0.52x the time of the
+ * column-wise loop with its gradients gathered first, and the root's 0.85x.
  */
-export function accumulate(
-  hist: Float64Array,
-  f: number,
-  col: Uint8Array,
+type RowKernel = (
+  out: Float64Array,
+  byRow: Uint8Array,
+  stride: number,
   rows: RowIndexArray | null,
-  start: number,
-  count: number,
+  s: number,
+  e: number,
   g: GradientArray,
   h: GradientArray | null,
-): void {
-  const base = f * FEATURE_STRIDE;
-  if (rows === null) {
-    accumulateNatural(hist, base, col, count, g, h);
-    return;
-  }
-  if (count < SPLIT_ACCUMULATION_MIN_ROWS) {
-    hist.fill(0, base, base + FEATURE_STRIDE);
-    if (h === null) {
-      for (let i = 0; i < count; i++) {
-        const o = base + col[rows[start + i]!]! * 3;
-        hist[o]! += g[i]!;
-        hist[o + 2]! += 1;
-      }
-      for (let o = base; o < base + FEATURE_STRIDE; o += 3) hist[o + 1] = hist[o + 2]!;
-    } else {
-      for (let i = 0; i < count; i++) {
-        const o = base + col[rows[start + i]!]! * 3;
-        hist[o]! += g[i]!;
-        hist[o + 1]! += h[i]!;
-        hist[o + 2]! += 1;
-      }
-    }
-    return;
-  }
-  const s = scratch;
-  const S = FEATURE_STRIDE;
-  s.fill(0);
-  const end4 = count - (count % 4);
-  if (h === null) {
-    for (let i = 0; i < end4; i += 4) {
-      const r = start + i;
-      let o = col[rows[r]!]! * 3;
-      s[o]! += g[i]!;
-      s[o + 2]! += 1;
-      o = S + col[rows[r + 1]!]! * 3;
-      s[o]! += g[i + 1]!;
-      s[o + 2]! += 1;
-      o = 2 * S + col[rows[r + 2]!]! * 3;
-      s[o]! += g[i + 2]!;
-      s[o + 2]! += 1;
-      o = 3 * S + col[rows[r + 3]!]! * 3;
-      s[o]! += g[i + 3]!;
-      s[o + 2]! += 1;
-    }
-    for (let i = end4; i < count; i++) {
-      const o = col[rows[start + i]!]! * 3;
-      s[o]! += g[i]!;
-      s[o + 2]! += 1;
-    }
-  } else {
-    for (let i = 0; i < end4; i += 4) {
-      const r = start + i;
-      let o = col[rows[r]!]! * 3;
-      s[o]! += g[i]!;
-      s[o + 1]! += h[i]!;
-      s[o + 2]! += 1;
-      o = S + col[rows[r + 1]!]! * 3;
-      s[o]! += g[i + 1]!;
-      s[o + 1]! += h[i + 1]!;
-      s[o + 2]! += 1;
-      o = 2 * S + col[rows[r + 2]!]! * 3;
-      s[o]! += g[i + 2]!;
-      s[o + 1]! += h[i + 2]!;
-      s[o + 2]! += 1;
-      o = 3 * S + col[rows[r + 3]!]! * 3;
-      s[o]! += g[i + 3]!;
-      s[o + 1]! += h[i + 3]!;
-      s[o + 2]! += 1;
-    }
-    for (let i = end4; i < count; i++) {
-      const o = col[rows[start + i]!]! * 3;
-      s[o]! += g[i]!;
-      s[o + 1]! += h[i]!;
-      s[o + 2]! += 1;
-    }
-  }
-  for (let k = 0; k < S; k++) hist[base + k] = s[k]! + s[S + k]! + s[2 * S + k]! + s[3 * S + k]!;
-  if (h === null) for (let o = base; o < base + S; o += 3) hist[o + 1] = hist[o + 2]!;
+  features: ArrayLike<number>,
+  c0: number,
+) => void;
+
+const kernels = new Map<string, RowKernel>();
+
+/**
+ * The kernel for `n` features, straight-line code with one block of statements per feature. A loop
+ * over the features inside the row loop measured 1.6-2.2x slower than this (2.4 M rows, 6 features),
+ * and writing the 2 x 2 x 8 variants by hand would repeat one line 144 times; so the code is
+ * generated once per shape, from integers only.
+ */
+function rowKernel(n: number, natural: boolean, hasH: boolean): RowKernel {
+  const key = `${n}:${natural ? 1 : 0}:${hasH ? 1 : 0}`;
+  let k = kernels.get(key);
+  if (k !== undefined) return k;
+  const lines: string[] = [];
+  for (let j = 0; j < n; j++) lines.push(`const f${j} = features[c0 + ${j}], o${j} = f${j} * ${FEATURE_STRIDE};`);
+  lines.push("for (let i = s; i < e; i++) {");
+  lines.push(natural ? "const row = i;" : "const row = rows[i];");
+  lines.push("const r = row * stride; const gi = g[row];" + (hasH ? " const hi = h[row];" : "") + " let o;");
+  for (let j = 0; j < n; j++) lines.push(`o = o${j} + byRow[r + f${j}] * 3; out[o] += gi;${hasH ? " out[o + 1] += hi;" : ""} out[o + 2] += 1;`);
+  lines.push("}");
+  k = new Function("out", "byRow", "stride", "rows", "s", "e", "g", "h", "features", "c0", lines.join("\n")) as RowKernel;
+  kernels.set(key, k);
+  return k;
 }
 
 /**
- * The root without subsampling: row i is simply i, so the column is read in order with no index
- * array (sklearn's `_build_histogram_root`).
+ * Sums features `features[c0 .. c1)` of rows `[s, e)` into `out` (those features' regions are
+ * zeroed first): each bin gets the rows' gradients, hessians and count, added in row order into
+ * one copy, so a (block, feature) sum has the same bits whichever chunk of features it came with.
+ * `rows` null: the rows are `s .. e - 1` themselves (the root without subsampling). `g`/`h` are
+ * indexed by row; `h` null means every hessian is 1 (only counts are summed, then copied).
+ * `byRow` is the row-major bin matrix of `stride` features per row.
  */
-function accumulateNatural(hist: Float64Array, base: number, col: Uint8Array, count: number, g: GradientArray, h: GradientArray | null): void {
-  const s = scratch;
-  const S = FEATURE_STRIDE;
-  s.fill(0);
-  const end4 = count - (count % 4);
-  if (h === null) {
-    for (let i = 0; i < end4; i += 4) {
-      let o = col[i]! * 3;
-      s[o]! += g[i]!;
-      s[o + 2]! += 1;
-      o = S + col[i + 1]! * 3;
-      s[o]! += g[i + 1]!;
-      s[o + 2]! += 1;
-      o = 2 * S + col[i + 2]! * 3;
-      s[o]! += g[i + 2]!;
-      s[o + 2]! += 1;
-      o = 3 * S + col[i + 3]! * 3;
-      s[o]! += g[i + 3]!;
-      s[o + 2]! += 1;
-    }
-  } else {
-    for (let i = 0; i < end4; i += 4) {
-      let o = col[i]! * 3;
-      s[o]! += g[i]!;
-      s[o + 1]! += h[i]!;
-      s[o + 2]! += 1;
-      o = S + col[i + 1]! * 3;
-      s[o]! += g[i + 1]!;
-      s[o + 1]! += h[i + 1]!;
-      s[o + 2]! += 1;
-      o = 2 * S + col[i + 2]! * 3;
-      s[o]! += g[i + 2]!;
-      s[o + 1]! += h[i + 2]!;
-      s[o + 2]! += 1;
-      o = 3 * S + col[i + 3]! * 3;
-      s[o]! += g[i + 3]!;
-      s[o + 1]! += h[i + 3]!;
-      s[o + 2]! += 1;
-    }
+export function accumulateRows(
+  out: Float64Array,
+  byRow: Uint8Array,
+  stride: number,
+  rows: RowIndexArray | null,
+  s: number,
+  e: number,
+  g: GradientArray,
+  h: GradientArray | null,
+  features: ArrayLike<number>,
+  c0: number,
+  c1: number,
+): void {
+  for (let c = c0; c < c1; c++) out.fill(0, features[c]! * FEATURE_STRIDE, (features[c]! + 1) * FEATURE_STRIDE);
+  for (let c = c0; c < c1; c += MAX_CHUNK_FEATURES) {
+    const n = Math.min(MAX_CHUNK_FEATURES, c1 - c);
+    rowKernel(n, rows === null, h !== null)(out, byRow, stride, rows, s, e, g, h, features, c);
   }
-  for (let i = end4; i < count; i++) {
-    const o = col[i]! * 3;
-    s[o]! += g[i]!;
-    s[o + 1]! += h === null ? 1 : h[i]!;
-    s[o + 2]! += 1;
+  if (h === null)
+    for (let c = c0; c < c1; c++) {
+      const base = features[c]! * FEATURE_STRIDE;
+      for (let o = base; o < base + FEATURE_STRIDE; o += 3) out[o + 1] = out[o + 2]!;
+    }
+}
+
+/** The row-major copy of a column-major bin matrix (`bins[f * nRows + row]`), into `out`. */
+export function binsByRow(bins: Uint8Array, nRows: number, nFeatures: number, out: Uint8Array = new Uint8Array(bins.length)): Uint8Array {
+  for (let f = 0; f < nFeatures; f++) {
+    const col = bins.subarray(f * nRows, (f + 1) * nRows);
+    for (let r = 0, o = f; r < nRows; r++, o += nFeatures) out[o] = col[r]!;
   }
-  for (let k = 0; k < S; k++) hist[base + k] = s[k]! + s[S + k]! + s[2 * S + k]! + s[3 * S + k]!;
-  if (h === null) for (let o = base; o < base + S; o += 3) hist[o + 1] = hist[o + 2]!;
+  return out;
 }
 
 /**
@@ -197,42 +128,13 @@ function accumulateNatural(hist: Float64Array, base: number, col: Uint8Array, co
  * buffer, later blocks into partial buffers) and the partials are then added in block order. The
  * bits of every histogram so depend on this constant only, never on which thread summed which
  * block: threads may split a node by rows, by features or both, and the model stays the same.
- * Large enough that the per-block overhead (zeroing and folding the four copies) stays ~2%.
+ * Large enough that the per-block overhead (zeroing, and adding the partial) stays small.
  */
 export const BLOCK_ROWS = 32768;
 
 /** Summation blocks of a node of `count` rows. */
 export function blockCount(count: number): number {
   return count <= BLOCK_ROWS ? 1 : Math.ceil(count / BLOCK_ROWS);
-}
-
-/**
- * Sums feature `f` over block `b` of the node `rows[start .. start+count)` into `out` (the node's
- * histogram for block 0, the block's partial otherwise). `natural`: the node is rows 0..count-1 in
- * order and `g`/`h` are indexed by row; otherwise they are gathered (`g[i]` is `rows[start + i]`'s).
- */
-export function accumulateBlock(
-  out: Float64Array,
-  f: number,
-  bins: Uint8Array,
-  nRows: number,
-  rows: RowIndexArray,
-  natural: boolean,
-  start: number,
-  count: number,
-  g: GradientArray,
-  h: GradientArray | null,
-  b: number,
-): void {
-  const s = b * BLOCK_ROWS;
-  const len = Math.min(BLOCK_ROWS, count - s);
-  const col = bins.subarray(f * nRows, (f + 1) * nRows);
-  if (natural) {
-    const r = start + s;
-    accumulate(out, f, col.subarray(r), null, 0, len, g.subarray(r), h === null ? null : h.subarray(r));
-  } else {
-    accumulate(out, f, col, rows, start + s, len, s === 0 ? g : g.subarray(s), h === null ? null : s === 0 ? h : h.subarray(s));
-  }
 }
 
 /** Adds the blocks' partials (block b in `partials[b - 1]`) into `hist`, in block order. */
