@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { lossFor } from "../src/gbdt/loss";
+import { fastExp } from "../src/gbdt/loss/exp";
 
 /** Numerical derivative of the summed loss with respect to raw[i]. */
 function numericGradient(loss: ReturnType<typeof lossFor>, y: Float64Array, raw: Float64Array, i: number): number {
@@ -51,5 +52,36 @@ describe("objectives", () => {
     const e = Array.from(b, Math.exp);
     const s = e.reduce((a, x) => a + x, 0);
     expect(e.map((x) => x / s)).toEqual([expect.closeTo(0.5, 12), expect.closeTo(0.25, 12), expect.closeTo(0.25, 12)]);
+  });
+});
+
+describe("the gradients' exp", () => {
+  /** Distance of a from b in units in the last place of b. */
+  const ulps = (a: number, b: number): number => {
+    const next = new Float64Array([b]);
+    new BigInt64Array(next.buffer)[0]! += 1n;
+    return Math.abs(a - b) / (next[0]! - b);
+  };
+
+  it("is within 2 ulps of Math.exp on [-700, 700], and NaN for NaN", () => {
+    let worst = 0;
+    let x = -700;
+    // A fine walk near 0 (where probabilities live) and a coarse one over the whole range.
+    for (let i = 0; i <= 200_000; i++) worst = Math.max(worst, ulps(fastExp((i - 100_000) / 4000), Math.exp((i - 100_000) / 4000)));
+    for (; x <= 700; x += 0.0137) worst = Math.max(worst, ulps(fastExp(x), Math.exp(x)));
+    expect(worst).toBeLessThanOrEqual(2);
+    expect(fastExp(0)).toBe(1);
+    expect(fastExp(NaN)).toBeNaN();
+  });
+
+  it("saturates beyond ±700, so a sigmoid stays a probability (never NaN)", () => {
+    expect(fastExp(-1e6)).toBe(fastExp(-700));
+    expect(fastExp(Infinity)).toBe(fastExp(700));
+    expect(Number.isFinite(fastExp(Infinity))).toBe(true);
+    const g = new Float32Array(2);
+    const h = new Float32Array(2);
+    lossFor("binary", 2).gradients(Float64Array.of(1, 0), Float64Array.of(-1e6, 1e6), 2, [g], [h]);
+    expect(Array.from(g)).toEqual([-1, 1]);
+    expect(Array.from(h)).toEqual([0, 0]);
   });
 });

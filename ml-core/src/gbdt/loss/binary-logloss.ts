@@ -1,4 +1,5 @@
 /** Binary classification: log loss on the log-odds, g = p − y, h = p(1 − p); y is 0 or 1. */
+import { fastExp } from "./exp";
 import type { Loss } from "./loss";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): rows run below nRows. A check per read would
@@ -26,8 +27,7 @@ export const binaryLogloss: Loss = {
     const g0 = g[0]!;
     const h0 = h[0]!;
     for (let i = 0; i < n; i++) {
-      // Branch-free sigmoid: exp overflow gives 1 / Infinity = 0, underflow gives 1; never NaN.
-      const p = 1 / (1 + Math.exp(-raw[i]!));
+      const p = 1 / (1 + fastExp(-raw[i]!));
       g0[i] = p - y[i]!;
       h0[i] = p * (1 - p);
     }

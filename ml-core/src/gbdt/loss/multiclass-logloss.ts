@@ -2,6 +2,7 @@
  * Multiclass: softmax cross-entropy with one raw score (and one tree per round) per class;
  * g_k = p_k − [y = k], h_k = p_k(1 − p_k) (sklearn's HalfMultinomialLoss). y holds class indices.
  */
+import { fastExp } from "./exp";
 import type { Loss } from "./loss";
 import { PROB_EPS } from "./binary-logloss";
 
@@ -39,7 +40,7 @@ export function multiclassLogloss(nClasses: number): Loss {
         for (let k = 0; k < K; k++) if (raw[o + k]! > max) max = raw[o + k]!;
         let sum = 0;
         for (let k = 0; k < K; k++) {
-          p[k] = Math.exp(raw[o + k]! - max);
+          p[k] = fastExp(raw[o + k]! - max);
           sum += p[k]!;
         }
         const yi = y[i];
