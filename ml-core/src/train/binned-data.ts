@@ -2,9 +2,9 @@
  * Training data read straight into the algorithm's bins: the data room's channel scan (data/table.ts)
  * composed with the binning of gbdt/, which is why it lives above both.
  */
+import { availableParallelism } from "node:os";
 import { BINNING_SAMPLE, BinMapper, findThresholds } from "../gbdt/binning";
 import type { Random } from "../gbdt/random";
-import { availableParallelism } from "node:os";
 import { MIN_PARALLEL_BYTES, OneThreadInstead, readBinnedInParallel } from "./binned-read-threads";
 import {
   categoryState,
@@ -47,7 +47,8 @@ export interface BinnedTable {
  *
  * With `threads` above 1 (0, the default: one per CPU) and enough plain (not gzipped) data, the
  * files are read on that many threads (binned-read-threads.ts), with the same result; the arrays
- * of the table are then on shared memory.
+ * of the table are then on shared memory. `unitBytes` sets the size of a thread's unit of work
+ * (tests use small ones to read small files on threads).
  */
 export function readBinnedTrainingData(
   files: readonly string[],
@@ -55,7 +56,7 @@ export function readBinnedTrainingData(
   opts: LayoutOptions,
   maxBins: number,
   rng: Random,
-  { threads = 0 }: { readonly threads?: number } = {},
+  { threads = 0, unitBytes }: { readonly threads?: number; readonly unitBytes?: number } = {},
 ): { schema: DataSchema; mapper: BinMapper; table: BinnedTable } {
   if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
   const inferred = inferSchema(files[0]!, opts);
@@ -63,9 +64,11 @@ export function readBinnedTrainingData(
   if (nThreads > 1 && !files.some((f) => f.endsWith(".gz"))) {
     const sizes = files.map(fileSize);
     const bytes = sizes.reduce((a, b) => a + b, 0);
-    if (bytes >= MIN_PARALLEL_BYTES) {
+    if (bytes >= MIN_PARALLEL_BYTES || unitBytes !== undefined) {
       try {
-        const r = readBinnedInParallel(files, sizes, inferred, maxBins, rng, nThreads, (learned, counts) => keptCategories(inferred, learned, counts, maxBins));
+        const r = readBinnedInParallel(files, sizes, inferred, maxBins, rng, nThreads, unitBytes, (learned, counts) =>
+          keptCategories(inferred, learned, counts, maxBins),
+        );
         const { schema, mapper, ...table } = r;
         return { schema, mapper, table: { ...table, bytes } };
       } catch (e) {

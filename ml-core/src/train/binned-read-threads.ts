@@ -23,6 +23,7 @@ import * as path from "node:path";
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { BINNING_SAMPLE, BinMapper, findThresholds, type FeatureBins } from "../gbdt/binning";
 import type { Random } from "../gbdt/random";
+import { MISSING_BIN } from "../gbdt/types";
 import { readCsvRecordsAt } from "../data/csv";
 import { RowDecoder, scanRange, type DataSchema, type LabelColumn } from "../data/table";
 import { parseNumberBytes } from "../data/values";
@@ -78,7 +79,7 @@ interface CountResult {
   readonly rows: number;
   readonly next: number;
   /** Each row's offset from the unit's start. */
-  readonly offsets: Uint32Array;
+  readonly offsets: Uint32Array<ArrayBuffer>;
   readonly learned: readonly (string[] | undefined)[];
   readonly counts: readonly (number[] | undefined)[];
   readonly labelTexts: readonly string[];
@@ -91,10 +92,13 @@ export class OneThreadInstead extends Error {
   override readonly name = "OneThreadInstead";
 }
 
-/** Cuts files into units of about `total / (4 × threads)` bytes, each starting after a line end. */
-export function splitUnits(files: readonly string[], sizes: readonly number[], threads: number): Unit[] {
+/**
+ * Cuts files into units of about `unitBytes` (default `total / (4 × threads)`, at least 1 MiB: a few
+ * units per thread even out their speeds), each starting after a line end.
+ */
+export function splitUnits(files: readonly string[], sizes: readonly number[], threads: number, unitBytes?: number): Unit[] {
   const total = sizes.reduce((a, b) => a + b, 0);
-  const target = Math.min(MAX_UNIT_BYTES, Math.max(1 << 20, Math.ceil(total / (4 * threads))));
+  const target = Math.min(MAX_UNIT_BYTES, unitBytes ?? Math.max(1 << 20, Math.ceil(total / (4 * threads))));
   const units: Unit[] = [];
   files.forEach((file, i) => {
     const size = sizes[i]!;
@@ -139,10 +143,11 @@ export function readBinnedInParallel(
   maxBins: number,
   rng: Random,
   threads: number,
+  unitBytes: number | undefined,
   finish: (learned: string[][], counts: number[][]) => { schema: DataSchema; remaps: (Float64Array | undefined)[] },
 ): { schema: DataSchema; mapper: BinMapper; nRows: number; bins: Uint8Array; label: LabelColumn; weights?: Float64Array; dataHash: string } {
-  const units = splitUnits(files, sizes, threads);
-  const pool = new ReadThreads(process.env.NOWORKERS ? 0 : Math.min(threads, units.length + 1) - 1);
+  const units = splitUnits(files, sizes, threads, unitBytes);
+  const pool = new ReadThreads(Math.min(threads, units.length + 1) - 1);
   try {
     const nF = inferred.features.length;
     const numeric = inferred.features.map((f, j) => (f.kind === "numeric" ? j : -1)).filter((j) => j >= 0);
@@ -150,7 +155,10 @@ export function readBinnedInParallel(
     const base = { schema: inferred, numeric, maxBins } as const;
 
     // 1. count
-    const counted = pool.run(base, units.map((unit): Task => ({ kind: "count", unit }))) as CountResult[];
+    const counted = pool.run(
+      base,
+      units.map((unit): Task => ({ kind: "count", unit })),
+    ) as CountResult[];
     units.forEach((u, i) => {
       const expected = i + 1 < units.length && units[i + 1]!.file === u.file ? units[i + 1]!.start : sizes[files.indexOf(u.file)]!;
       if (counted[i]!.next !== expected) throw new OneThreadInstead(`${u.file}: a quoted field spans byte ${u.stop}`);
@@ -251,15 +259,13 @@ export function readBinnedInParallel(
     };
     const binTasks: Task[] = [
       { kind: "hash", files },
-      ...units.map(
-        (unit, u): Task => ({
-          kind: "bin",
-          unit,
-          rowStart: rowStarts[u]!,
-          remaps: localToGlobal[u]!.map((map, j) => (map === undefined ? undefined : Float64Array.from(map, (g) => remaps[j]![g]!))),
-          labelRemap: labelRemaps[u]!,
-        }),
-      ),
+      ...units.map((unit, u): Task => ({
+        kind: "bin",
+        unit,
+        rowStart: rowStarts[u]!,
+        remaps: localToGlobal[u]!.map((map, j) => (map === undefined ? undefined : Float64Array.from(map, (g) => remaps[j]![g]!))),
+        labelRemap: labelRemaps[u]!,
+      })),
     ];
     const [hash] = pool.run(shared, binTasks) as [string];
     return {
@@ -276,7 +282,10 @@ export function readBinnedInParallel(
   }
 }
 
-function sharedArray<T extends Uint8Array | Int32Array | Float64Array>(Ctor: { new (b: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number }, length: number): T {
+function sharedArray<T extends Uint8Array | Int32Array | Float64Array>(
+  Ctor: { new (b: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
   return new Ctor(new SharedArrayBuffer(length * Ctor.BYTES_PER_ELEMENT));
 }
 
@@ -308,13 +317,14 @@ class ReadThreads {
     });
   }
 
-  /** Runs `tasks` on every thread; returns their results in task order. */
+  /**
+   * Runs `tasks` on every thread; returns their results in task order. Data errors of the first
+   * phase, which reads every row, throw `OneThreadInstead`; later phases use the random stream.
+   */
   run(shared: PhaseMessage["shared"], tasks: readonly Task[]): unknown[] {
     const phase = this.phase++;
     if (phase >= PHASES) throw new Error("too many phases");
     const message: PhaseMessage = { phase, shared, tasks };
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
     for (const p of this.ports) p.postMessage(message);
     const outcomes: Outcome[] = [];
     runTasks(this.control, message, (i, o) => (outcomes[i] = o));
@@ -326,11 +336,10 @@ class ReadThreads {
         outcomes[i] = outcome;
       }
     }
-    if (process.env.TRACE) console.error(`phase ${phase}: ${tasks.length} tasks ${(performance.now() - t0).toFixed(1)} ms cpu ${(process.cpuUsage(c0).user / 1000).toFixed(1)}`);
     return outcomes.map((o) => {
       if ("ok" in o) return o.ok;
       // Bad data (or a unit cut inside a quoted field): the one-thread read finds and names it.
-      if (o.error.name === "DataError" || o.error.name === "CsvError") throw new OneThreadInstead(o.error.message);
+      if (phase === 0 && (o.error.name === "DataError" || o.error.name === "CsvError")) throw new OneThreadInstead(o.error.message);
       throw new Error(`a reading thread failed: ${o.error.message}`);
     });
   }
@@ -344,13 +353,11 @@ class ReadThreads {
 function runTasks(c: Int32Array, m: PhaseMessage, done: (i: number, o: Outcome) => void): void {
   for (let i = Atomics.add(c, m.phase, 1); i < m.tasks.length; i = Atomics.add(c, m.phase, 1)) {
     let outcome: Outcome;
-    const t0 = performance.now();
     try {
       outcome = { ok: runTask(m.shared as Shared, m.tasks[i]!) };
     } catch (e) {
       outcome = { error: { name: (e as Error).name, message: (e as Error).message } };
     }
-    if (process.env.TRACE) console.error(`  ${isMainThread ? "main" : "worker"} phase ${m.phase} task ${i} ${m.tasks[i]!.kind} ${(performance.now() - t0).toFixed(1)} ms`);
     done(i, outcome);
     Atomics.add(c, PHASES + m.phase, 1);
     Atomics.notify(c, PHASES + m.phase);
@@ -434,9 +441,11 @@ function readSample(s: Shared, file: string, offsets: Float64Array, slots: Int32
 
 function binUnit(s: Shared, unit: Unit, rowStart: number, remaps: readonly (Float64Array | undefined)[], labelRemap: Int32Array): null {
   const d = localDecoder(s.schema);
-  const mapper = new BinMapper(s.features);
-  const { bins, labelNum, labelCode, weights, nRows: n } = s;
-  const nF = s.schema.features.length;
+  const { bins, labelNum, labelCode, weights, nRows: n, features } = s;
+  const nF = features.length;
+  // BinMapper.binOfValue, with its lookups hoisted out of the loop over rows.
+  const thresholds = features.map((f) => f.thresholds);
+  const nBins = features.map((f) => f.nBins);
   let row = rowStart;
   scanRange(unit.file, unit.start, unit.stop, s.schema, d, () => {
     const values = d.values;
@@ -445,8 +454,25 @@ function binUnit(s: Shared, unit: Unit, rowStart: number, remaps: readonly (Floa
     if (weights !== undefined) weights[row] = d.weight;
     for (let j = 0; j < nF; j++) {
       const remap = remaps[j];
-      const v = values[j]!;
-      bins[j * n + row] = mapper.binOfValue(j, remap === undefined || v !== v ? v : remap[v]!);
+      let v = values[j]!;
+      let bin = MISSING_BIN;
+      if (remap !== undefined) {
+        if (v === v) {
+          v = remap[v]!;
+          if (v === v && v < nBins[j]!) bin = v;
+        }
+      } else if (v === v) {
+        const t = thresholds[j]!;
+        let lo = 0;
+        let hi = t.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (v <= t[mid]!) hi = mid;
+          else lo = mid + 1;
+        }
+        bin = lo;
+      }
+      bins[j * n + row] = bin;
     }
     row++;
   });
@@ -459,7 +485,13 @@ function workerEntry(): string {
 }
 
 function runWorker(init: { control: Int32Array; port: MessagePort }): void {
-  init.port.on("message", (m: PhaseMessage) => runTasks(init.control, m, (i, outcome) => init.port.postMessage({ i, outcome })));
+  init.port.on("message", (m: PhaseMessage) =>
+    runTasks(init.control, m, (i, outcome) => {
+      // A unit's row offsets move to the main thread rather than being copied.
+      const offsets = "ok" in outcome ? (outcome.ok as Partial<CountResult> | null)?.offsets : undefined;
+      init.port.postMessage({ i, outcome }, offsets ? [offsets.buffer] : []);
+    }),
+  );
 }
 
 if (!isMainThread && (workerData as { mlCoreReadThread?: boolean } | null)?.mlCoreReadThread === true) {
