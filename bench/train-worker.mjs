@@ -16,6 +16,7 @@ function start() {
     { ...hp.layout, maxCategories: hp.params.maxBins },
     hp.params.maxBins,
     new mlcore.Random(mlcore.binningSeed(hp.params.seed)),
+    { threads: hp.params.threads },
   );
   return { schema, nRows: table.nRows, session: new mlcore.TrainingSession({ schema, mapper, train: table, params: hp.params, hyperparameters: hp.resolved }) };
 }

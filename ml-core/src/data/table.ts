@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { ByteCodes } from "./byte-codes";
-import { CsvError, fieldText, readCsv, type CsvRecord } from "./csv";
+import { CsvError, fieldText, readCsv, readCsvRange, type CsvRecord } from "./csv";
 import { MISSING_TOKENS, parseNumberBytes } from "./values";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): columns and features index the schema's own
@@ -202,11 +202,8 @@ interface ScanSummary {
 }
 
 /**
- * Decodes every row of `files` against `schema`: each feature to a number (a category's code for
- * categorical columns, NaN for missing), the label to a number or a text code. `codeMaps` maps a
- * categorical column's text to its code; with `learnCategories` new texts get the next code and
- * are appended to `learned`, otherwise they read as missing. `onRow` receives the decoded row in a
- * buffer that is reused for the next row.
+ * Decodes every row of `files` against `schema` (see `RowDecoder`). `onRow` receives the decoded
+ * row in a buffer that is reused for the next row.
  */
 export function scan(
   files: readonly string[],
@@ -218,14 +215,10 @@ export function scan(
   label: { texts: string[]; codes: Map<string, number> },
   onRow: (row: number, values: Float64Array, labelNum: number, labelCode: number, weight: number) => void,
 ): ScanSummary {
-  const wc = schema.weightColumn;
   const hash = createHash("sha256");
   let bytes = 0;
   for (const f of files) bytes += fileSize(f);
-  const nF = schema.features.length;
-  const specs = schema.features;
-  const values = new Float64Array(nF);
-  const memos = codeMaps.map((m) => (m === undefined ? undefined : new ByteCodes()));
+  const d = new RowDecoder(schema, codeMaps, learned, learnCategories, label);
   let n = 0;
   for (const file of files) {
     let headerPending = schema.header;
@@ -238,74 +231,8 @@ export function scan(
             checkHeader(r, schema);
             return;
           }
-          if (r.nFields !== schema.nColumns) {
-            throw new DataError(`${r.file}:${r.line}: expected ${schema.nColumns} fields, found ${r.nFields}`);
-          }
-          const lv = parseNumberBytes(r.buf, r.starts[schema.labelColumn]!, r.ends[schema.labelColumn]!);
-          let labelNum = NaN;
-          let labelCode = -1;
-          if (lv === undefined) {
-            const text = fieldText(r, schema.labelColumn);
-            let code = label.codes.get(text);
-            if (code === undefined) {
-              code = label.texts.length;
-              label.texts.push(text);
-              label.codes.set(text, code);
-            }
-            labelCode = code;
-          } else if (lv !== lv) {
-            throw new DataError(`${r.file}:${r.line}: column "${schema.label}" (the label) is missing`);
-          } else {
-            labelNum = lv;
-          }
-          let weight = 1;
-          if (wc >= 0) {
-            const v = parseNumberBytes(r.buf, r.starts[wc]!, r.ends[wc]!);
-            if (v === undefined || !(v >= 0 && v < Infinity)) {
-              throw new DataError(
-                `${r.file}:${r.line}:${wc + 1}: column "${schema.columnNames[wc]}" (the weight) must be a non-negative number, got ${JSON.stringify(fieldText(r, wc))}`,
-              );
-            }
-            weight = v;
-          }
-          for (let j = 0; j < nF; j++) {
-            const c = specs[j]!.column;
-            const codes = codeMaps[j];
-            if (codes === undefined) {
-              const v = parseNumberBytes(r.buf, r.starts[c]!, r.ends[c]!);
-              if (v === undefined) {
-                throw new DataError(
-                  `${r.file}:${r.line}:${c + 1}: column "${specs[j]!.name}" (column ${c + 1}) is numeric but has ${JSON.stringify(fieldText(r, c))}` +
-                    ` (its first ${SCHEMA_SAMPLE_ROWS} rows held no text, so it is numeric); fix the value, or list "${specs[j]!.name}" in categorical_columns if the column really holds categories`,
-                );
-              }
-              values[j] = v;
-            } else {
-              const memo = memos[j]!;
-              const known = memo.get(r.buf, r.starts[c]!, r.ends[c]!);
-              if (known !== undefined) {
-                values[j] = known;
-                continue;
-              }
-              // The same bytes always decode alike within a scan: a learned code stays, a
-              // missing token or (not learning) an unknown text stays NaN.
-              const text = fieldText(r, c);
-              let code = codes.get(text);
-              if (code === undefined) {
-                if (!learnCategories || MISSING_TOKENS.has(text.trim())) {
-                  values[j] = NaN;
-                  memo.set(r.buf, r.starts[c]!, r.ends[c]!, NaN);
-                  continue;
-                }
-                code = codes.size;
-                codes.set(text, code);
-                (learned[j] as string[]).push(text);
-              }
-              values[j] = code;
-              memo.set(r.buf, r.starts[c]!, r.ends[c]!, code);
-            }
-          }
-          onRow(n, values, labelNum, labelCode, weight);
+          d.decode(r);
+          onRow(n, d.values, d.labelNum, d.labelCode, d.weight);
           n++;
         },
         (chunk) => hash.update(chunk),
@@ -315,6 +242,132 @@ export function scan(
   }
   if (n === 0) throw new DataError(`channel "${channel}" has no data rows (files: ${files.join(", ")})`);
   return { nRows: n, dataHash: `sha256:${hash.digest("hex")}`, bytes };
+}
+
+/**
+ * Decodes the records of the byte range `[start, stop)` of a plain CSV file (see `readCsvRange`;
+ * the range at 0 holds the header when the schema has one) with `d`. Returns where the first
+ * record after the range starts. Errors name the file, but lines count from the range's start.
+ */
+export function scanRange(file: string, start: number, stop: number, schema: DataSchema, d: RowDecoder, onRow: (r: CsvRecord) => void): number {
+  let headerPending = start === 0 && schema.header;
+  let next = 0;
+  wrapCsv(() => {
+    next = readCsvRange(file, start, stop, (r) => {
+      if (headerPending) {
+        headerPending = false;
+        checkHeader(r, schema);
+        return;
+      }
+      d.decode(r);
+      onRow(r);
+    });
+  });
+  if (headerPending) throw new DataError(`${file}: empty file (expected a header row)`);
+  return next;
+}
+
+/**
+ * Decodes one record at a time against `schema`: each feature to a number (a category's code for
+ * categorical columns, NaN for missing), the label to a number or a text code, the weight. `codeMaps`
+ * maps a categorical column's text to its code; with `learnCategories` new texts get the next code
+ * and are appended to `learned`, otherwise they read as missing. Codes thus follow the order texts
+ * are first seen in. Bad values throw a DataError naming the file, line and column.
+ */
+export class RowDecoder {
+  /** The last record's features. */
+  readonly values: Float64Array;
+  labelNum = NaN;
+  labelCode = -1;
+  weight = 1;
+  private readonly memos: (ByteCodes | undefined)[];
+
+  constructor(
+    private readonly schema: DataSchema,
+    readonly codeMaps: (Map<string, number> | undefined)[],
+    readonly learned: (string[] | undefined)[],
+    private readonly learnCategories: boolean,
+    readonly label: { texts: string[]; codes: Map<string, number> },
+  ) {
+    this.values = new Float64Array(schema.features.length);
+    this.memos = codeMaps.map((m) => (m === undefined ? undefined : new ByteCodes()));
+  }
+
+  decode(r: CsvRecord): void {
+    const schema = this.schema;
+    const { codeMaps, memos, values, label } = this;
+    if (r.nFields !== schema.nColumns) {
+      throw new DataError(`${r.file}:${r.line}: expected ${schema.nColumns} fields, found ${r.nFields}`);
+    }
+    const lv = parseNumberBytes(r.buf, r.starts[schema.labelColumn]!, r.ends[schema.labelColumn]!);
+    let labelNum = NaN;
+    let labelCode = -1;
+    if (lv === undefined) {
+      const text = fieldText(r, schema.labelColumn);
+      let code = label.codes.get(text);
+      if (code === undefined) {
+        code = label.texts.length;
+        label.texts.push(text);
+        label.codes.set(text, code);
+      }
+      labelCode = code;
+    } else if (lv !== lv) {
+      throw new DataError(`${r.file}:${r.line}: column "${schema.label}" (the label) is missing`);
+    } else {
+      labelNum = lv;
+    }
+    this.labelNum = labelNum;
+    this.labelCode = labelCode;
+    const wc = schema.weightColumn;
+    if (wc >= 0) {
+      const v = parseNumberBytes(r.buf, r.starts[wc]!, r.ends[wc]!);
+      if (v === undefined || !(v >= 0 && v < Infinity)) {
+        throw new DataError(
+          `${r.file}:${r.line}:${wc + 1}: column "${schema.columnNames[wc]}" (the weight) must be a non-negative number, got ${JSON.stringify(fieldText(r, wc))}`,
+        );
+      }
+      this.weight = v;
+    }
+    const specs = schema.features;
+    const nF = specs.length;
+    for (let j = 0; j < nF; j++) {
+      const c = specs[j]!.column;
+      const codes = codeMaps[j];
+      if (codes === undefined) {
+        const v = parseNumberBytes(r.buf, r.starts[c]!, r.ends[c]!);
+        if (v === undefined) {
+          throw new DataError(
+            `${r.file}:${r.line}:${c + 1}: column "${specs[j]!.name}" (column ${c + 1}) is numeric but has ${JSON.stringify(fieldText(r, c))}` +
+              ` (its first ${SCHEMA_SAMPLE_ROWS} rows held no text, so it is numeric); fix the value, or list "${specs[j]!.name}" in categorical_columns if the column really holds categories`,
+          );
+        }
+        values[j] = v;
+      } else {
+        const memo = memos[j]!;
+        const known = memo.get(r.buf, r.starts[c]!, r.ends[c]!);
+        if (known !== undefined) {
+          values[j] = known;
+          continue;
+        }
+        // The same bytes always decode alike within a scan: a learned code stays, a
+        // missing token or (not learning) an unknown text stays NaN.
+        const text = fieldText(r, c);
+        let code = codes.get(text);
+        if (code === undefined) {
+          if (!this.learnCategories || MISSING_TOKENS.has(text.trim())) {
+            values[j] = NaN;
+            memo.set(r.buf, r.starts[c]!, r.ends[c]!, NaN);
+            continue;
+          }
+          code = codes.size;
+          codes.set(text, code);
+          this.learned[j]!.push(text);
+        }
+        values[j] = code;
+        memo.set(r.buf, r.starts[c]!, r.ends[c]!, code);
+      }
+    }
+  }
 }
 
 /** A growable label column (exactly sized when the row count is known). */
@@ -431,7 +484,7 @@ function growIntTo(a: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
   return b;
 }
 
-function fileSize(f: string): number {
+export function fileSize(f: string): number {
   try {
     return fs.statSync(f).size;
   } catch (e) {

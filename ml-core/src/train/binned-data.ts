@@ -2,11 +2,14 @@
  * Training data read straight into the algorithm's bins: the data room's channel scan (data/table.ts)
  * composed with the binning of gbdt/, which is why it lives above both.
  */
+import { availableParallelism } from "node:os";
 import { BINNING_SAMPLE, BinMapper, findThresholds } from "../gbdt/binning";
 import type { Random } from "../gbdt/random";
+import { MIN_PARALLEL_BYTES, OneThreadInstead, readBinnedInParallel } from "./binned-read-threads";
 import {
   categoryState,
   DataError,
+  fileSize,
   growTo,
   inferSchema,
   keepCategories,
@@ -41,6 +44,11 @@ export interface BinnedTable {
  * sample of `BINNING_SAMPLE` rows (reservoir sampling, seeded); the bin thresholds come from the
  * sample; pass 2 bins every value. With fewer rows than the sample size every row is used, and the
  * thresholds are exactly those of `BinMapper.fit` on the full columns.
+ *
+ * With `threads` above 1 (0, the default: one per CPU) and enough plain (not gzipped) data, the
+ * files are read on that many threads (binned-read-threads.ts), with the same result; the arrays
+ * of the table are then on shared memory. `unitBytes` sets the size of a thread's unit of work
+ * (tests use small ones to read small files on threads).
  */
 export function readBinnedTrainingData(
   files: readonly string[],
@@ -48,9 +56,36 @@ export function readBinnedTrainingData(
   opts: LayoutOptions,
   maxBins: number,
   rng: Random,
+  { threads = 0, unitBytes }: { readonly threads?: number; readonly unitBytes?: number } = {},
 ): { schema: DataSchema; mapper: BinMapper; table: BinnedTable } {
   if (files.length === 0) throw new DataError(`channel "${channel}" has no files`);
   const inferred = inferSchema(files[0]!, opts);
+  const nThreads = threads > 0 ? threads : availableParallelism();
+  if (nThreads > 1 && !files.some((f) => f.endsWith(".gz"))) {
+    const sizes = files.map(fileSize);
+    const bytes = sizes.reduce((a, b) => a + b, 0);
+    if (bytes >= MIN_PARALLEL_BYTES || unitBytes !== undefined) {
+      try {
+        const r = readBinnedInParallel(files, sizes, inferred, maxBins, rng, nThreads, unitBytes, (learned, counts) =>
+          keptCategories(inferred, learned, counts, maxBins),
+        );
+        const { schema, mapper, ...table } = r;
+        return { schema, mapper, table: { ...table, bytes } };
+      } catch (e) {
+        if (!(e instanceof OneThreadInstead)) throw e;
+      }
+    }
+  }
+  return readOnOneThread(files, channel, inferred, maxBins, rng);
+}
+
+function readOnOneThread(
+  files: readonly string[],
+  channel: string,
+  inferred: ReturnType<typeof inferSchema>,
+  maxBins: number,
+  rng: Random,
+): { schema: DataSchema; mapper: BinMapper; table: BinnedTable } {
   const nF = inferred.features.length;
   const { codeMaps, learned } = categoryState(inferred, true);
   const numeric = inferred.features.map((f, j) => (f.kind === "numeric" ? j : -1)).filter((j) => j >= 0);
@@ -81,17 +116,8 @@ export function readBinnedTrainingData(
     if (weighted) sampleWeights[slot] = w;
   });
 
-  // Categories: the most frequent maxBins, ordered by name; old code -> new code.
-  const remaps: (Float64Array | undefined)[] = [];
-  const features: ColumnSpec[] = inferred.features.map((f, j) => {
-    if (f.kind !== "categorical") return f;
-    const seen = learned[j] as string[];
-    const c = Float64Array.from(seen, (_, i) => counts[j]![i] ?? 0);
-    const { categories, remap } = keepCategories(seen, c, maxBins);
-    remaps[j] = remap;
-    return { ...f, categories };
-  });
-  const schema: DataSchema = { ...inferred, features };
+  const { schema, remaps } = keptCategories(inferred, learned, counts, maxBins);
+  const features = schema.features;
   const nCategories = features.map((f) => (f.kind === "categorical" ? (f.categories as string[]).length : undefined));
   const mapper = new BinMapper(
     features.map((f, j) => {
@@ -116,6 +142,25 @@ export function readBinnedTrainingData(
     }
   });
   return { schema, mapper, table: { nRows: n, bins, label: labels.build(), weights, dataHash: summary.dataHash, bytes: summary.bytes } };
+}
+
+/** Categories: the most frequent maxBins, ordered by name; the remaps take old codes to new ones. */
+function keptCategories(
+  inferred: DataSchema,
+  learned: readonly (string[] | undefined)[],
+  counts: readonly number[][],
+  maxBins: number,
+): { schema: DataSchema; remaps: (Float64Array | undefined)[] } {
+  const remaps: (Float64Array | undefined)[] = [];
+  const features: ColumnSpec[] = inferred.features.map((f, j) => {
+    if (f.kind !== "categorical") return f;
+    const seen = learned[j] as string[];
+    const c = Float64Array.from(seen, (_, i) => counts[j]![i] ?? 0);
+    const { categories, remap } = keepCategories(seen, c, maxBins);
+    remaps[j] = remap;
+    return { ...f, categories };
+  });
+  return { schema: { ...inferred, features }, remaps };
 }
 
 /** Reads another channel (validation) straight into bins with the training schema and bins. */

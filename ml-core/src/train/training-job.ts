@@ -58,7 +58,13 @@ function startSession(
   seconds: () => number,
 ): { session: TrainingSession; resume: Checkpoint | undefined } {
   const layout = { ...hp.layout, maxCategories: hp.params.maxBins };
-  const { schema, mapper, table: train } = readBinnedTrainingData(spec.trainFiles, "train", layout, hp.params.maxBins, new Random(binningSeed(hp.params.seed)));
+  const {
+    schema,
+    mapper,
+    table: train,
+  } = readBinnedTrainingData(spec.trainFiles, "train", layout, hp.params.maxBins, new Random(binningSeed(hp.params.seed)), {
+    threads: hp.params.threads,
+  });
   io.trainingData?.({ schema, mapper, table: train });
   const validation = spec.validationFiles && spec.validationFiles.length > 0 ? readBinnedTable(spec.validationFiles, "validation", schema, mapper) : undefined;
   io.progress(
