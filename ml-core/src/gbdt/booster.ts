@@ -116,7 +116,7 @@ export class Booster {
     const float32 = (length: number): GradientArray => (threaded ? sharedArray(GradientArray, length) : new GradientArray(length));
     const float64 = (length: number): Float64Array => (threaded ? sharedArray(Float64Array, length) : new Float64Array(length));
     const shared = <T extends Uint8Array | Float64Array>(a: T): T => {
-      if (!threaded) return a;
+      if (!threaded || a.buffer instanceof SharedArrayBuffer) return a;
       const s = (a instanceof Uint8Array ? sharedArray(Uint8Array, a.length) : sharedArray(Float64Array, a.length)) as T;
       s.set(a);
       return s;
