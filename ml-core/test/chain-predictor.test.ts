@@ -244,6 +244,27 @@ describe("ChainPredictor", () => {
     expect(differences(chain.predictRaw(x, 3), new FlatPredictor(m).predictRaw(x, 3))).toEqual([]);
   });
 
+  it("tests a categorical model's numeric splits as sets too, with ranks beyond the codes' words and missing values either way", () => {
+    // Feature 1 gets hundreds of distinct thresholds: its ranks (up to ~400) need sets wider than
+    // the 4-category feature's codes, so every set spans 16 words.
+    const rand = lcg(25);
+    const m = randomModel("binary", 25, { trees: 120, categorical: true });
+    for (const t of m.trees) {
+      t.feature.forEach((f, i) => {
+        if (f === 1) t.threshold[i] = Math.round((rand() * 10 - 5) * 1e6) / 1e6;
+        if (f >= 1) t.missingLeft[i] = rand() < 0.5 ? 1 : 0;
+      });
+    }
+    const distinct = new Set(m.trees.flatMap((t) => t.threshold.filter((_, i) => t.feature[i] === 1)));
+    expect(distinct.size).toBeGreaterThan(256);
+    const chain = new ChainPredictor(m);
+    expect(chain.fast).toBe(true);
+    for (const nRows of [1, 6, 257]) {
+      const x = randomRows(rand, nRows, true);
+      expect(differences(chain.predictRaw(x, nRows), new FlatPredictor(m).predictRaw(x, nRows))).toEqual([]);
+    }
+  });
+
   it("hands a split without a finite threshold to FlatPredictor", () => {
     const m = randomModel("binary", 10, { trees: 3 });
     const t = m.trees.find((tree) => tree.feature[0] >= 0) as TreeJson;

@@ -31,6 +31,14 @@ import { ScoringThreads } from "./threads";
 
 /** Bytes read per chunk: large enough that the carried-over partial record costs nothing. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * Jobs per scoring thread a file is cut into when threads score it, each of at least
+ * MIN_JOB_BYTES. A job goes to a worker with fewer than two queued, else this thread scores it, so
+ * small jobs even out the threads' shares: in 4 MiB chunks, the one worker of two threads scored
+ * three of the flights holdout's four (13 MB) while this thread scored one.
+ */
+const JOBS_PER_THREAD = 8;
+const MIN_JOB_BYTES = 256 * 1024;
 
 export interface PredictOptions {
   readonly modelDir: string;
@@ -103,7 +111,9 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
   // overlaps this thread's model load; for stdin, once a second chunk arrives.
   // This thread scores too, so `threads` scorers take `threads − 1` worker threads.
   const nThreads = predictor === undefined && inputFormat !== "json" ? (options.threads ?? defaultThreads()) : 1;
-  let threads = nThreads > 1 && options.input !== "-" && fileSize(options.input) > chunkBytes ? new ScoringThreads(nThreads - 1, options.modelDir) : undefined;
+  const size = options.input === "-" ? 0 : fileSize(options.input);
+  let threads = nThreads > 1 && size > chunkBytes ? new ScoringThreads(nThreads - 1, options.modelDir) : undefined;
+  const fileChunkBytes = threads === undefined ? chunkBytes : Math.min(chunkBytes, Math.max(MIN_JOB_BYTES, Math.ceil(size / (nThreads * JOBS_PER_THREAD))));
   const pool = (): ScoringThreads | undefined => (nThreads > 1 ? (threads ??= new ScoringThreads(nThreads - 1, options.modelDir)) : undefined);
   let model: Predictor;
   try {
@@ -133,7 +143,7 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
       const source =
         options.input === "-"
           ? { chunks: recordChunks(stream(), inputFormat), owned: false }
-          : { chunks: fileRecordChunks(options.input, inputFormat, chunkBytes), owned: true };
+          : { chunks: fileRecordChunks(options.input, inputFormat, fileChunkBytes), owned: true };
       try {
         header = await scoreRecords(source.chunks, source.owned, inputFormat, outputFormat, scorer, sink, count, pool);
       } finally {
