@@ -142,7 +142,7 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
     name: "histogram_schedule",
     kind: { type: "enum", values: ["auto", "rows", "features"] },
     default: "auto",
-    doc: "How threads share a node's histogram: by blocks of rows (each thread sums every feature over its blocks), by features (each thread sums whole features), or auto (rows when the node has at least two blocks of 32,768 rows per thread, else features), like LightGBM's force_row_wise and force_col_wise. The model is the same for every choice, so it is not recorded.",
+    doc: "How threads share a node's histogram. Each unit of work is one block of 32,768 rows and a chunk of features, summed row by row: rows (every feature in one chunk, at most 8), features (one feature per unit), or auto (chunks just narrow enough that every thread gets two units or more), like LightGBM's force_row_wise and force_col_wise. The model is the same for every choice, so it is not recorded.",
   },
   {
     name: "checkpoint_interval",
