@@ -21,6 +21,7 @@ import { HttpError } from "../codec/errors";
 import { InstanceRows, jsonInstances } from "../codec/json";
 import { requestFormat, type Format } from "../codec/media-types";
 import { Scorer, type RowCount } from "../codec/scoring";
+import type { ChainPredictor } from "../model/chain-predictor";
 import { loadPredictor } from "../model/load";
 import type { Predictor } from "../model/predictor";
 import { fileRecordChunks, fileSize, readAll, recordChunks } from "./chunks";
@@ -108,21 +109,32 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
   const inputFormat = fileFormat(options.input, options.contentType, "csv");
   const outputFormat = fileFormat(options.output, options.accept, inputFormat);
   const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
-  // Threads load the model from its directory (a predictor handed in, in tests, stays on this
-  // one). For a file of more than one chunk they start first, so that their start-up (~130 ms)
-  // overlaps this thread's model load; for stdin, once a second chunk arrives.
-  // This thread scores too, so `threads` scorers take `threads − 1` worker threads.
+  // Threads score with copies of the predictor loaded here (a predictor handed in, in tests, stays
+  // on this thread). For a file of more than one chunk they start first, so that their start-up
+  // (~100 ms: a thread's runtime and modules) overlaps this thread's model load; for stdin, once a
+  // second chunk arrives. This thread scores too, so `threads` scorers take `threads − 1` worker threads.
   const nThreads = predictor === undefined && inputFormat !== "json" ? (options.threads ?? defaultThreads()) : 1;
   const size = options.input === "-" ? 0 : fileSize(options.input);
-  let threads = nThreads > 1 && size > chunkBytes ? new ScoringThreads(nThreads - 1, options.modelDir) : undefined;
+  let threads = nThreads > 1 && size > chunkBytes ? new ScoringThreads(nThreads - 1) : undefined;
   const fileChunkBytes =
     threads === undefined
       ? chunkBytes
       : (position: number) => Math.min(chunkBytes, Math.max(MIN_JOB_BYTES, Math.ceil((size - position) / (nThreads * JOB_SHARE))));
-  const pool = (): ScoringThreads | undefined => (nThreads > 1 ? (threads ??= new ScoringThreads(nThreads - 1, options.modelDir)) : undefined);
+  let loaded: ChainPredictor | undefined;
+  const pool = (): ScoringThreads | undefined => {
+    if (threads === undefined && nThreads > 1 && loaded !== undefined) {
+      threads = new ScoringThreads(nThreads - 1);
+      threads.share(loaded);
+    }
+    return threads;
+  };
   let model: Predictor;
   try {
-    model = predictor ?? loadPredictor(options.modelDir);
+    if (predictor !== undefined) model = predictor;
+    else {
+      model = loaded = loadPredictor(options.modelDir);
+      threads?.share(loaded);
+    }
   } catch (e) {
     await threads?.close();
     throw e;

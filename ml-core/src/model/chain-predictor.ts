@@ -38,7 +38,7 @@
  */
 import { lowerBound } from "../data/sorted";
 import { FeatureCodes, FlatPredictor, rawToOutputs } from "./flat-predictor";
-import { outputCount, type ModelJson, type TreeJson } from "./format";
+import { outputCount, type FeatureSchema, type ModelJson, type TreeJson } from "./format";
 import type { FeatureInfo, Objective, Predictor } from "./predictor";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): words, slots and ranks are built here from a
@@ -90,6 +90,30 @@ interface ChainTable {
   readonly first: Int32Array;
 }
 
+/** A ChainPredictor's tables, as plain data that crosses a thread boundary (`threadTables`). */
+export interface ChainTables {
+  readonly chainTables: true;
+  readonly objective: Objective;
+  readonly features: readonly FeatureSchema[];
+  readonly classes: readonly string[] | null;
+  /** Whether the walks take the model; if not, `model` is kept for the FlatPredictor. */
+  readonly fast: boolean;
+  readonly model: ModelJson | undefined;
+  readonly catCount: Int32Array;
+  readonly cuts: Float64Array;
+  readonly cutsOffset: Int32Array;
+  readonly firstStep: Int32Array;
+  readonly cutCount: Int32Array;
+  readonly layout: WordLayout;
+  readonly sets: CategorySets;
+  readonly baseline: Float64Array;
+  readonly treeOutput: Int32Array;
+  /** Per group of consecutive trees, its table for many rows (one chain per output)… */
+  readonly rowsTables: readonly ChainTable[];
+  /** …and for one row (four chains of consecutive trees starting at `treeStart`). */
+  readonly rowTables: readonly { readonly table: ChainTable; readonly treeStart: Int32Array }[];
+}
+
 export class ChainPredictor implements Predictor {
   readonly objective: Objective;
   readonly features: readonly FeatureInfo[];
@@ -99,6 +123,12 @@ export class ChainPredictor implements Predictor {
   readonly fast: boolean;
   /** Tables of packed words the trees take: one unless the model is too wide or too large for one. */
   readonly tables: number;
+  /**
+   * Everything this predictor scores with, as plain data (typed arrays, no functions): a scoring
+   * thread given it by message builds the same predictor without the model file or the work of
+   * building its tables.
+   */
+  readonly threadTables: ChainTables;
 
   private readonly codes: FeatureCodes;
   /** The model, kept only when the walks cannot take it, for the FlatPredictor built on first use. */
@@ -124,188 +154,30 @@ export class ChainPredictor implements Predictor {
   /** The ranks of the current call's rows, each row twice (NaN lowest, then NaN highest); grown on demand. */
   private ranks = new Uint16Array(0);
 
-  constructor(model: ModelJson, flat?: FlatPredictor) {
+  /**
+   * From a model, or from another predictor's `threadTables` (a scoring thread: the same
+   * predictor without building its tables again).
+   */
+  constructor(source: ModelJson | ChainTables, flat?: FlatPredictor) {
+    const t = "chainTables" in source ? source : buildTables(source);
+    this.threadTables = t;
     this.flatPredictor = flat;
-    this.codes = new FeatureCodes(model);
-    this.objective = model.objective;
-    this.features = model.features.map((f) => ({ name: f.name, kind: f.kind }));
-    this.classes = model.classes ?? undefined;
-    this.nOutputs = outputCount(model.objective, model.classes);
-    const nF = model.features.length;
-    const nTrees = model.trees.length;
-
-    // Built once per process and per scoring thread, before the first row: every node is visited
-    // once here, its word's rank field (threshold rank or set index) kept for both walks' tables.
-    // Sets are deduplicated by their bits: keying them by their codes' text cost 60–200 ms on the
-    // flights model (2,000 categorical splits), most of the command's start-up.
-    this.catCount = Int32Array.from(model.features, (f) => (f.kind === "categorical" ? f.categories.length : -1));
-    const maxCode = this.catCount.reduce((m, n) => Math.max(m, n + 1), 0);
-    const catWords = (maxCode >>> 5) + 1;
-    const thresholds: number[][] = Array.from({ length: nF }, () => []);
-    const catSets: Int32Array[] = [];
-    const catSetIndex = new Map<string, number>();
-    const scratch = new Int32Array(catWords);
-    let supported = true;
-    const field: Int32Array[] = new Array<Int32Array>(nTrees);
-    // Slots per tree: two per inner node; a one-leaf tree becomes a node whose two edges both leave the leaf.
-    const treeSlots = new Int32Array(nTrees);
-    for (let ti = 0; ti < nTrees; ti++) {
-      const t = model.trees[ti]!;
-      const fld = (field[ti] = new Int32Array(t.feature.length));
-      let inner = 0;
-      for (let i = 0; i < t.feature.length; i++) {
-        const f = t.feature[i]!;
-        if (f < 0) continue;
-        inner++;
-        const th = t.threshold[i];
-        const cats = t.categoriesLeft[i];
-        if (cats !== null && cats !== undefined) {
-          const n = this.catCount[f]!;
-          // A category set on a numeric feature (no writer makes one): FlatPredictor's bitset of the value's low byte.
-          if (n < 0) {
-            supported = false;
-            continue;
-          }
-          // The codes going right: every code but those listed (an unseen code, n, included), and missing (n + 1) unless it goes left.
-          scratch.fill(-1);
-          for (const c of cats) scratch[c >>> 5]! &= ~(1 << (c & 31));
-          if (t.missingLeft[i] === 1) scratch[(n + 1) >>> 5]! &= ~(1 << ((n + 1) & 31));
-          let key = "";
-          for (let k = 0; k < catWords; k++) key += String.fromCharCode(scratch[k]! & 0xffff, scratch[k]! >>> 16);
-          let set = catSetIndex.get(key);
-          if (set === undefined) {
-            set = 1 + catSets.length;
-            catSetIndex.set(key, set);
-            catSets.push(scratch.slice());
-          }
-          fld[i] = set;
-        } else if (typeof th !== "number" || !Number.isFinite(th)) supported = false;
-        else thresholds[f]!.push(th === 0 ? 0 : th); // -0 and 0 compare alike: one rank for both
-      }
-      treeSlots[ti] = 2 * Math.max(1, inner);
-    }
-    const sortedCuts = thresholds.map((list) => {
-      const sorted = Float64Array.from(list).sort();
-      let n = 0;
-      for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i]! !== sorted[n - 1]!) sorted[n++] = sorted[i]!;
-      return sorted.slice(0, n);
-    });
-    const maxCuts = sortedCuts.reduce((m, c) => Math.max(m, c.length), 0);
-    const hasCategorical = catSets.length > 0;
-    // A numeric split's field: its threshold's rank; with categorical splits, the index of the set
-    // of ranks above it (one set per distinct rank, after the categorical sets).
-    const rankSet = new Int32Array(hasCategorical ? maxCuts : 0).fill(-1);
-    let nSets = 1 + catSets.length;
-    if (supported) {
-      for (let ti = 0; ti < nTrees; ti++) {
-        const t = model.trees[ti]!;
-        const fld = field[ti]!;
-        for (let i = 0; i < t.feature.length; i++) {
-          const f = t.feature[i]!;
-          if (f < 0 || (t.categoriesLeft[i] !== null && t.categoriesLeft[i] !== undefined)) continue;
-          const rank = lowerBound(sortedCuts[f]!, t.threshold[i] as number);
-          if (!hasCategorical) fld[i] = rank;
-          else fld[i] = rankSet[rank]! >= 0 ? rankSet[rank]! : (rankSet[rank] = nSets++);
-        }
-      }
-    }
-    const columnBits = bitsFor(2 * Math.max(1, nF) - 1);
-    // Row ranks run 0 … maxCuts (numeric) or 0 … n + 1 (categorical). Comparing, END's rank field
-    // (all ones) must be at least every one, so END compares false for every row; testing bits,
-    // the field holds a set's index, and END's is the empty set's.
-    const rankBits = hasCategorical ? bitsFor(nSets - 1) : bitsFor(Math.max(maxCuts, maxCode));
-    const layout: WordLayout = {
-      columnBits,
-      rankBits,
-      childShift: columnBits + rankBits,
-      bitTest: hasCategorical,
-      never: hasCategorical ? 0 : 2 ** rankBits - 1,
-    };
-    // Every rank and code (0 … max(maxCuts, maxCode)) has its bit in each set; a power of two of words.
-    const wordsShift = bitsFor(Math.ceil((Math.max(maxCuts, maxCode) + 1) / 32) - 1);
-    const setWords = 1 << wordsShift;
-    // Consecutive trees in groups whose slots (END's too) fit the word's child field: a wide or
-    // large model takes several tables, walked one after the other, so its sums keep their order.
-    const capacity = 2 ** (30 - layout.childShift);
-    const groups: number[][] = [];
-    let used = capacity;
-    treeSlots.forEach((n, i) => {
-      if (1 + n > capacity) supported = false;
-      if (used + n > capacity) {
-        groups.push([]);
-        used = 1;
-      }
-      groups[groups.length - 1]!.push(i);
-      used += n;
-    });
-    if (rankBits > 16) supported = false;
-    this.fast = supported;
-    this.tables = supported ? groups.length : 0;
-    // Only the models the walks cannot take need the FlatPredictor (built on first use).
-    this.model = supported ? undefined : model;
-
-    this.cutsOffset = new Int32Array(nF);
-    this.firstStep = new Int32Array(nF);
-    this.cutCount = new Int32Array(nF);
-    let cutsLength = 0;
-    sortedCuts.forEach((c, f) => {
-      const padded = 2 ** bitsFor(c.length);
-      this.cutsOffset[f] = cutsLength;
-      this.firstStep[f] = padded >>> 1;
-      this.cutCount[f] = c.length;
-      cutsLength += padded;
-    });
-    this.cuts = new Float64Array(supported ? cutsLength : 0).fill(Infinity);
-    if (!supported) return;
-    sortedCuts.forEach((c, f) => this.cuts.set(c, this.cutsOffset[f]));
-    // Set 0 is empty; a categorical set's words past its codes' are all ones (any code there goes
-    // right); a rank set holds every rank above its own.
-    const bits = new Int32Array(hasCategorical ? nSets * setWords : 0);
-    catSets.forEach((set, i) => {
-      const at = (1 + i) * setWords;
-      bits.set(set, at);
-      bits.fill(-1, at + catWords, at + setWords);
-    });
-    rankSet.forEach((s, rank) => {
-      if (s < 0) return;
-      const at = s * setWords;
-      const from = rank + 1;
-      bits[at + (from >>> 5)] = -1 << (from & 31);
-      bits.fill(-1, at + (from >>> 5) + 1, at + setWords);
-    });
-    const sets: CategorySets = { bits, wordsShift };
-
-    const baseline = Float64Array.from(model.baseline);
-    const treeOutput = Int32Array.from(model.trees, (t) => t.output);
-    const slotsIn = (trees: readonly number[]): number => trees.reduce((n, i) => n + treeSlots[i]!, 1);
-    this.walkRows = rowsWalker(
-      groups.map((g) =>
-        buildChains(
-          model.trees,
-          Array.from({ length: this.nOutputs }, (_, k) => g.filter((i) => treeOutput[i] === k)),
-          slotsIn(g),
-          field,
-          nF,
-          layout,
-        ),
-      ),
-      layout,
-      sets,
-      baseline,
-      nF,
-    );
-    this.walkRow = rowWalker(
-      groups.map((g) => {
-        // Consecutive trees, as evenly as they divide.
-        const treeStart = Int32Array.from({ length: LANES + 1 }, (_, a) => g[0]! + Math.floor((a * g.length) / LANES));
-        const ranges = Array.from({ length: LANES }, (_, a) => g.slice(treeStart[a]! - g[0]!, treeStart[a + 1]! - g[0]!));
-        return { table: buildChains(model.trees, ranges, slotsIn(g), field, nF, layout), treeStart };
-      }),
-      layout,
-      sets,
-      treeOutput,
-      baseline,
-    );
+    this.codes = new FeatureCodes(t.features);
+    this.objective = t.objective;
+    this.features = t.features.map((f) => ({ name: f.name, kind: f.kind }));
+    this.classes = t.classes ?? undefined;
+    this.nOutputs = outputCount(t.objective, t.classes);
+    this.fast = t.fast;
+    this.tables = t.rowsTables.length;
+    this.model = t.model;
+    this.catCount = t.catCount;
+    this.cuts = t.cuts;
+    this.cutsOffset = t.cutsOffset;
+    this.firstStep = t.firstStep;
+    this.cutCount = t.cutCount;
+    if (!t.fast) return;
+    this.walkRows = rowsWalker(t.rowsTables, t.layout, t.sets, t.baseline, t.features.length);
+    this.walkRow = rowWalker(t.rowTables, t.layout, t.sets, t.treeOutput, t.baseline);
   }
 
   encode(featureIndex: number, raw: string | number | boolean | null | undefined): number {
@@ -384,6 +256,192 @@ export class ChainPredictor implements Predictor {
     }
     return ranks;
   }
+}
+
+function buildTables(model: ModelJson): ChainTables {
+  const nOutputs = outputCount(model.objective, model.classes);
+  const nF = model.features.length;
+  const nTrees = model.trees.length;
+
+  // Built once per process and per scoring thread, before the first row: every node is visited
+  // once here, its word's rank field (threshold rank or set index) kept for both walks' tables.
+  // Sets are deduplicated by their bits: keying them by their codes' text cost 60–200 ms on the
+  // flights model (2,000 categorical splits), most of the command's start-up.
+  const catCount = Int32Array.from(model.features, (f) => (f.kind === "categorical" ? f.categories.length : -1));
+  const maxCode = catCount.reduce((m, n) => Math.max(m, n + 1), 0);
+  const catWords = (maxCode >>> 5) + 1;
+  const thresholds: number[][] = Array.from({ length: nF }, () => []);
+  const catSets: Int32Array[] = [];
+  const catSetIndex = new Map<string, number>();
+  const scratch = new Int32Array(catWords);
+  let supported = true;
+  const field: Int32Array[] = new Array<Int32Array>(nTrees);
+  // Slots per tree: two per inner node; a one-leaf tree becomes a node whose two edges both leave the leaf.
+  const treeSlots = new Int32Array(nTrees);
+  for (let ti = 0; ti < nTrees; ti++) {
+    const t = model.trees[ti]!;
+    const fld = (field[ti] = new Int32Array(t.feature.length));
+    let inner = 0;
+    for (let i = 0; i < t.feature.length; i++) {
+      const f = t.feature[i]!;
+      if (f < 0) continue;
+      inner++;
+      const th = t.threshold[i];
+      const cats = t.categoriesLeft[i];
+      if (cats !== null && cats !== undefined) {
+        const n = catCount[f]!;
+        // A category set on a numeric feature (no writer makes one): FlatPredictor's bitset of the value's low byte.
+        if (n < 0) {
+          supported = false;
+          continue;
+        }
+        // The codes going right: every code but those listed (an unseen code, n, included), and missing (n + 1) unless it goes left.
+        scratch.fill(-1);
+        for (const c of cats) scratch[c >>> 5]! &= ~(1 << (c & 31));
+        if (t.missingLeft[i] === 1) scratch[(n + 1) >>> 5]! &= ~(1 << ((n + 1) & 31));
+        let key = "";
+        for (let k = 0; k < catWords; k++) key += String.fromCharCode(scratch[k]! & 0xffff, scratch[k]! >>> 16);
+        let set = catSetIndex.get(key);
+        if (set === undefined) {
+          set = 1 + catSets.length;
+          catSetIndex.set(key, set);
+          catSets.push(scratch.slice());
+        }
+        fld[i] = set;
+      } else if (typeof th !== "number" || !Number.isFinite(th)) supported = false;
+      else thresholds[f]!.push(th === 0 ? 0 : th); // -0 and 0 compare alike: one rank for both
+    }
+    treeSlots[ti] = 2 * Math.max(1, inner);
+  }
+  const sortedCuts = thresholds.map((list) => {
+    const sorted = Float64Array.from(list).sort();
+    let n = 0;
+    for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i]! !== sorted[n - 1]!) sorted[n++] = sorted[i]!;
+    return sorted.slice(0, n);
+  });
+  const maxCuts = sortedCuts.reduce((m, c) => Math.max(m, c.length), 0);
+  const hasCategorical = catSets.length > 0;
+  // A numeric split's field: its threshold's rank; with categorical splits, the index of the set
+  // of ranks above it (one set per distinct rank, after the categorical sets).
+  const rankSet = new Int32Array(hasCategorical ? maxCuts : 0).fill(-1);
+  let nSets = 1 + catSets.length;
+  if (supported) {
+    for (let ti = 0; ti < nTrees; ti++) {
+      const t = model.trees[ti]!;
+      const fld = field[ti]!;
+      for (let i = 0; i < t.feature.length; i++) {
+        const f = t.feature[i]!;
+        if (f < 0 || (t.categoriesLeft[i] !== null && t.categoriesLeft[i] !== undefined)) continue;
+        const rank = lowerBound(sortedCuts[f]!, t.threshold[i] as number);
+        if (!hasCategorical) fld[i] = rank;
+        else fld[i] = rankSet[rank]! >= 0 ? rankSet[rank]! : (rankSet[rank] = nSets++);
+      }
+    }
+  }
+  const columnBits = bitsFor(2 * Math.max(1, nF) - 1);
+  // Row ranks run 0 … maxCuts (numeric) or 0 … n + 1 (categorical). Comparing, END's rank field
+  // (all ones) must be at least every one, so END compares false for every row; testing bits,
+  // the field holds a set's index, and END's is the empty set's.
+  const rankBits = hasCategorical ? bitsFor(nSets - 1) : bitsFor(Math.max(maxCuts, maxCode));
+  const layout: WordLayout = {
+    columnBits,
+    rankBits,
+    childShift: columnBits + rankBits,
+    bitTest: hasCategorical,
+    never: hasCategorical ? 0 : 2 ** rankBits - 1,
+  };
+  // Every rank and code (0 … max(maxCuts, maxCode)) has its bit in each set; a power of two of words.
+  const wordsShift = bitsFor(Math.ceil((Math.max(maxCuts, maxCode) + 1) / 32) - 1);
+  const setWords = 1 << wordsShift;
+  // Consecutive trees in groups whose slots (END's too) fit the word's child field: a wide or
+  // large model takes several tables, walked one after the other, so its sums keep their order.
+  const capacity = 2 ** (30 - layout.childShift);
+  const groups: number[][] = [];
+  let used = capacity;
+  treeSlots.forEach((n, i) => {
+    if (1 + n > capacity) supported = false;
+    if (used + n > capacity) {
+      groups.push([]);
+      used = 1;
+    }
+    groups[groups.length - 1]!.push(i);
+    used += n;
+  });
+  if (rankBits > 16) supported = false;
+  const cutsOffset = new Int32Array(nF);
+  const firstStep = new Int32Array(nF);
+  const cutCount = new Int32Array(nF);
+  let cutsLength = 0;
+  sortedCuts.forEach((c, f) => {
+    const padded = 2 ** bitsFor(c.length);
+    cutsOffset[f] = cutsLength;
+    firstStep[f] = padded >>> 1;
+    cutCount[f] = c.length;
+    cutsLength += padded;
+  });
+  const cuts = new Float64Array(supported ? cutsLength : 0).fill(Infinity);
+  const common = {
+    chainTables: true,
+    objective: model.objective,
+    features: model.features,
+    classes: model.classes,
+    catCount,
+    cuts,
+    cutsOffset,
+    firstStep,
+    cutCount,
+  } as const;
+  // Only the models the walks cannot take need the FlatPredictor (built on first use).
+  if (!supported)
+    return {
+      ...common,
+      fast: false,
+      model,
+      layout,
+      sets: { bits: new Int32Array(0), wordsShift: 0 },
+      baseline: new Float64Array(0),
+      treeOutput: new Int32Array(0),
+      rowsTables: [],
+      rowTables: [],
+    };
+  sortedCuts.forEach((c, f) => cuts.set(c, cutsOffset[f]));
+  // Set 0 is empty; a categorical set's words past its codes' are all ones (any code there goes
+  // right); a rank set holds every rank above its own.
+  const bits = new Int32Array(hasCategorical ? nSets * setWords : 0);
+  catSets.forEach((set, i) => {
+    const at = (1 + i) * setWords;
+    bits.set(set, at);
+    bits.fill(-1, at + catWords, at + setWords);
+  });
+  rankSet.forEach((s, rank) => {
+    if (s < 0) return;
+    const at = s * setWords;
+    const from = rank + 1;
+    bits[at + (from >>> 5)] = -1 << (from & 31);
+    bits.fill(-1, at + (from >>> 5) + 1, at + setWords);
+  });
+  const sets: CategorySets = { bits, wordsShift };
+
+  const baseline = Float64Array.from(model.baseline);
+  const treeOutput = Int32Array.from(model.trees, (t) => t.output);
+  const slotsIn = (trees: readonly number[]): number => trees.reduce((n, i) => n + treeSlots[i]!, 1);
+  const rowsTables = groups.map((g) =>
+    buildChains(
+      model.trees,
+      Array.from({ length: nOutputs }, (_, k) => g.filter((i) => treeOutput[i] === k)),
+      slotsIn(g),
+      field,
+      nF,
+      layout,
+    ),
+  );
+  const rowTables = groups.map((g) => {
+    // Consecutive trees, as evenly as they divide.
+    const treeStart = Int32Array.from({ length: LANES + 1 }, (_, a) => g[0]! + Math.floor((a * g.length) / LANES));
+    const ranges = Array.from({ length: LANES }, (_, a) => g.slice(treeStart[a]! - g[0]!, treeStart[a + 1]! - g[0]!));
+    return { table: buildChains(model.trees, ranges, slotsIn(g), field, nF, layout), treeStart };
+  });
+  return { ...common, fast: true, model: undefined, layout, sets, baseline, treeOutput, rowsTables, rowTables };
 }
 
 /**

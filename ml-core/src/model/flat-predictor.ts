@@ -5,7 +5,7 @@
  */
 import { clampNumber, parseNumber } from "../data/values";
 import type { FeatureInfo, Objective, Predictor } from "./predictor";
-import { outputCount, type ModelJson } from "./format";
+import { outputCount, type FeatureSchema, type ModelJson } from "./format";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): node ids, features and codes come from a
 // model that load.ts checked, and row offsets stay below nRows × nFeatures. A check per read would
@@ -53,7 +53,7 @@ export class FlatPredictor implements Predictor {
     this.classes = model.classes ?? undefined;
     this.nOutputs = outputCount(model.objective, model.classes);
     this.nTrees = model.trees.length;
-    this.codes = new FeatureCodes(model);
+    this.codes = new FeatureCodes(model.features);
 
     let nNodes = 0;
     let nCategorical = 0;
@@ -330,9 +330,9 @@ export class FeatureCodes {
   private readonly features: readonly FeatureInfo[];
   private readonly categoryCodes: (Map<string, number> | undefined)[];
 
-  constructor(model: ModelJson) {
-    this.features = model.features;
-    this.categoryCodes = model.features.map((f) => (f.kind === "categorical" ? new Map(f.categories.map((c, i) => [c, i])) : undefined));
+  constructor(features: readonly FeatureSchema[]) {
+    this.features = features;
+    this.categoryCodes = features.map((f) => (f.kind === "categorical" ? new Map(f.categories.map((c, i) => [c, i])) : undefined));
   }
 
   encode(featureIndex: number, raw: string | number | boolean | null | undefined): number {
