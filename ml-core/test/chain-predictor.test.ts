@@ -275,6 +275,32 @@ describe("ChainPredictor", () => {
     expect(differences(block.predict(x, 30), new FlatPredictor(m).predict(x, 30))).toEqual([]);
   });
 
+  it("is rebuilt from a structured clone of its threadTables (what a scoring thread gets) with the same results and encodings", () => {
+    const unsupported = randomModel("binary", 10, { trees: 3 });
+    (unsupported.trees.find((tree) => tree.feature[0] >= 0) as TreeJson).threshold[0] = null;
+    for (const [m, categorical] of [
+      [randomModel("binary", 25, { trees: 120, categorical: true }), true],
+      [randomModel("multiclass", 15, { trees: 12 }), false],
+      [unsupported, false],
+    ] as const) {
+      const original = new ChainPredictor(m);
+      const copy = new ChainPredictor(structuredClone(original.threadTables));
+      expect([copy.fast, copy.tables, copy.nOutputs, copy.classes, copy.features]).toEqual([
+        original.fast,
+        original.tables,
+        original.nOutputs,
+        original.classes,
+        original.features,
+      ]);
+      const x = randomRows(lcg(31), 203, categorical);
+      const flat = new FlatPredictor(m);
+      expect(differences(copy.predictRaw(x, 203), flat.predictRaw(x, 203))).toEqual([]);
+      expect(differences(copy.predict(x, 1), flat.predict(x, 1))).toEqual([]);
+      const raw = categorical ? "q" : "1.5";
+      expect(Object.is(copy.encode(0, raw), flat.encode(0, raw))).toBe(true);
+    }
+  });
+
   it("encodes fields as FlatPredictor does", () => {
     const m = randomModel("binary", 12, { categorical: true });
     const block = new ChainPredictor(m);

@@ -11,13 +11,15 @@ import type { Format } from "../codec/media-types";
  * The records of a file in chunks of about `chunkBytes`, each read at a record boundary into a
  * buffer of its own (so it can be moved to a scoring thread). The partial record at the end of a
  * read is read again at the start of the next, instead of being joined to it by a copy; a chunk
- * without a complete record is read again twice as large.
+ * without a complete record is read again twice as large. `chunkBytes` may depend on the position
+ * (threads cut a file into jobs that shrink toward its end).
  */
-export async function* fileRecordChunks(file: string, format: Format, chunkBytes: number): AsyncGenerator<Buffer> {
+export async function* fileRecordChunks(file: string, format: Format, chunkBytes: number | ((position: number) => number)): AsyncGenerator<Buffer> {
   const fh = await fs.promises.open(file, "r");
+  const sizeAt = typeof chunkBytes === "number" ? () => chunkBytes : chunkBytes;
   try {
     let position = 0;
-    let size = chunkBytes;
+    let size = sizeAt(0);
     for (;;) {
       const buf = Buffer.allocUnsafeSlow(size);
       let filled = 0;
@@ -38,7 +40,7 @@ export async function* fileRecordChunks(file: string, format: Format, chunkBytes
       }
       yield buf.subarray(0, end);
       position += end;
-      size = chunkBytes;
+      size = sizeAt(position);
     }
   } finally {
     await fh.close();

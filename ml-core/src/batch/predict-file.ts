@@ -21,6 +21,7 @@ import { HttpError } from "../codec/errors";
 import { InstanceRows, jsonInstances } from "../codec/json";
 import { requestFormat, type Format } from "../codec/media-types";
 import { Scorer, type RowCount } from "../codec/scoring";
+import type { ChainPredictor } from "../model/chain-predictor";
 import { loadPredictor } from "../model/load";
 import type { Predictor } from "../model/predictor";
 import { fileRecordChunks, fileSize, readAll, recordChunks } from "./chunks";
@@ -32,13 +33,15 @@ import { ScoringThreads } from "./threads";
 /** Bytes read per chunk: large enough that the carried-over partial record costs nothing. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
 /**
- * Jobs per scoring thread a file is cut into when threads score it, each of at least
- * MIN_JOB_BYTES. A job goes to a worker with fewer than two queued, else this thread scores it, so
- * small jobs even out the threads' shares: in 4 MiB chunks, the one worker of two threads scored
- * three of the flights holdout's four (13 MB) while this thread scored one.
+ * How a file scored on threads is cut into jobs: each job a share 1 / (threads × JOB_SHARE) of the
+ * bytes still unread, between MIN_JOB_BYTES and the chunk size, so jobs shrink toward the end
+ * (guided scheduling). A job goes to a worker with fewer than two queued, else this thread scores
+ * it; with jobs of equal size (an eighth of a thread's share, ~100 ms each on the flights holdout)
+ * this thread finished its last and then waited ~0.2 s for the two queued at the worker (traced),
+ * while the shrinking tail leaves it milliseconds.
  */
-const JOBS_PER_THREAD = 8;
-const MIN_JOB_BYTES = 256 * 1024;
+const JOB_SHARE = 4;
+const MIN_JOB_BYTES = 64 * 1024;
 
 export interface PredictOptions {
   readonly modelDir: string;
@@ -106,18 +109,32 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
   const inputFormat = fileFormat(options.input, options.contentType, "csv");
   const outputFormat = fileFormat(options.output, options.accept, inputFormat);
   const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
-  // Threads load the model from its directory (a predictor handed in, in tests, stays on this
-  // one). For a file of more than one chunk they start first, so that their start-up (~130 ms)
-  // overlaps this thread's model load; for stdin, once a second chunk arrives.
-  // This thread scores too, so `threads` scorers take `threads − 1` worker threads.
+  // Threads score with copies of the predictor loaded here (a predictor handed in, in tests, stays
+  // on this thread). For a file of more than one chunk they start first, so that their start-up
+  // (~100 ms: a thread's runtime and modules) overlaps this thread's model load; for stdin, once a
+  // second chunk arrives. This thread scores too, so `threads` scorers take `threads − 1` worker threads.
   const nThreads = predictor === undefined && inputFormat !== "json" ? (options.threads ?? defaultThreads()) : 1;
   const size = options.input === "-" ? 0 : fileSize(options.input);
-  let threads = nThreads > 1 && size > chunkBytes ? new ScoringThreads(nThreads - 1, options.modelDir) : undefined;
-  const fileChunkBytes = threads === undefined ? chunkBytes : Math.min(chunkBytes, Math.max(MIN_JOB_BYTES, Math.ceil(size / (nThreads * JOBS_PER_THREAD))));
-  const pool = (): ScoringThreads | undefined => (nThreads > 1 ? (threads ??= new ScoringThreads(nThreads - 1, options.modelDir)) : undefined);
+  let threads = nThreads > 1 && size > chunkBytes ? new ScoringThreads(nThreads - 1) : undefined;
+  const fileChunkBytes =
+    threads === undefined
+      ? chunkBytes
+      : (position: number) => Math.min(chunkBytes, Math.max(MIN_JOB_BYTES, Math.ceil((size - position) / (nThreads * JOB_SHARE))));
+  let loaded: ChainPredictor | undefined;
+  const pool = (): ScoringThreads | undefined => {
+    if (threads === undefined && nThreads > 1 && loaded !== undefined) {
+      threads = new ScoringThreads(nThreads - 1);
+      threads.share(loaded);
+    }
+    return threads;
+  };
   let model: Predictor;
   try {
-    model = predictor ?? loadPredictor(options.modelDir);
+    if (predictor !== undefined) model = predictor;
+    else {
+      model = loaded = loadPredictor(options.modelDir);
+      threads?.share(loaded);
+    }
   } catch (e) {
     await threads?.close();
     throw e;

@@ -1,18 +1,24 @@
 /**
- * The scoring threads of batch prediction: a fixed pool of worker threads, each loading its own copy
- * of the model, that score chunks (score-chunk.ts) and send back formatted bytes. This file is also
- * the worker's entry point.
+ * The scoring threads of batch prediction: a fixed pool of worker threads that score chunks
+ * (score-chunk.ts) and send back formatted bytes. Each gets the calling thread's predictor tables
+ * by message (ChainPredictor.threadTables, ~0.3 MB copied for the flights model) rather than
+ * loading the model itself: parsing model.json and building the tables again cost a thread
+ * 50–130 ms before its first job (traced), and the threads start early enough that their own
+ * start-up overlaps the calling thread's model load. This file is also the worker's entry point.
  */
 import { isMainThread, parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { HttpError, RowError } from "../codec/errors";
 import { Scorer } from "../codec/scoring";
-import { loadPredictor } from "../model/load";
+import { ChainPredictor, type ChainTables } from "../model/chain-predictor";
 import { scoreChunk, SLICE_ROWS, type ChunkResult, type ChunkSpec } from "./score-chunk";
 
 /** Messages between the main thread and a scoring thread. */
 interface ThreadInit {
   readonly mlCorePredictThread: true;
-  readonly modelDir: string;
+}
+/** The first message a thread gets, before any job. */
+interface ThreadPredictor {
+  readonly tables: ChainTables;
 }
 interface ThreadJob {
   readonly seq: number;
@@ -26,7 +32,7 @@ type ThreadReply =
   | { readonly seq: number; readonly httpError: { status: number; message: string } }
   | { readonly seq: number; readonly error: { message: string; stack?: string } };
 
-/** A fixed pool of worker threads, each with its own copy of the model, scoring jobs round-robin. */
+/** A fixed pool of worker threads, each with its own copy of the predictor, scoring jobs round-robin. */
 export class ScoringThreads {
   private readonly workers: Worker[];
   private readonly waiting = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: unknown) => void }>();
@@ -37,17 +43,20 @@ export class ScoringThreads {
     return this.waiting.size;
   }
 
-  constructor(
-    readonly size: number,
-    modelDir: string,
-  ) {
-    const workerData: ThreadInit = { mlCorePredictThread: true, modelDir };
+  /** Starts the threads; `share` then gives them the predictor, before any job. */
+  constructor(readonly size: number) {
+    const workerData: ThreadInit = { mlCorePredictThread: true };
     this.workers = Array.from({ length: size }, () => {
       const w = new Worker(__filename, { workerData });
       w.on("message", (reply: ThreadReply) => this.settle(reply));
       w.on("error", (e) => this.failAll(e));
       return w;
     });
+  }
+
+  /** Gives every thread a copy of `predictor`: call once, before `score`. */
+  share(predictor: ChainPredictor): void {
+    for (const w of this.workers) w.postMessage({ tables: predictor.threadTables } satisfies ThreadPredictor);
   }
 
   /**
@@ -97,14 +106,20 @@ export class ScoringThreads {
   }
 }
 
-/** The body of a scoring thread: load the model once, then score chunks as they come. */
-function runScoringThread(init: ThreadInit): void {
-  const scorer = new Scorer(loadPredictor(init.modelDir), SLICE_ROWS);
+/** The body of a scoring thread: take the predictor, then score chunks as they come. */
+function runScoringThread(): void {
+  let scorer: Scorer | undefined;
   const port = parentPort as MessagePort;
-  port.on("message", (job: ThreadJob) => {
+  port.on("message", (message: ThreadJob | ThreadPredictor) => {
+    if ("tables" in message) {
+      scorer = new Scorer(new ChainPredictor(message.tables), SLICE_ROWS);
+      return;
+    }
+    const job = message;
     const { seq } = job;
     try {
       const buf = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+      if (scorer === undefined) throw new Error("a scoring thread got a job before its predictor");
       const result = scoreChunk(scorer, job.spec, buf, job.fileStart);
       port.postMessage(
         { seq, result } satisfies ThreadReply,
@@ -119,5 +134,5 @@ function runScoringThread(init: ThreadInit): void {
 }
 
 if (!isMainThread && (workerData as Partial<ThreadInit> | undefined)?.mlCorePredictThread === true) {
-  runScoringThread(workerData as ThreadInit);
+  runScoringThread();
 }

@@ -37,8 +37,8 @@
  * 1.2 µs (FlatPredictor 2.8).
  */
 import { lowerBound } from "../data/sorted";
-import { FlatPredictor, rawToOutputs } from "./flat-predictor";
-import type { ModelJson, TreeJson } from "./format";
+import { FeatureCodes, FlatPredictor, rawToOutputs } from "./flat-predictor";
+import { outputCount, type FeatureSchema, type ModelJson, type TreeJson } from "./format";
 import type { FeatureInfo, Objective, Predictor } from "./predictor";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): words, slots and ranks are built here from a
@@ -75,8 +75,6 @@ interface WordLayout {
 interface CategorySets {
   readonly bits: Int32Array;
   readonly wordsShift: number;
-  /** Per set's text (codes and missing side, or threshold rank), its index. */
-  readonly index: Map<string, number>;
 }
 
 /**
@@ -92,6 +90,30 @@ interface ChainTable {
   readonly first: Int32Array;
 }
 
+/** A ChainPredictor's tables, as plain data that crosses a thread boundary (`threadTables`). */
+export interface ChainTables {
+  readonly chainTables: true;
+  readonly objective: Objective;
+  readonly features: readonly FeatureSchema[];
+  readonly classes: readonly string[] | null;
+  /** Whether the walks take the model; if not, `model` is kept for the FlatPredictor. */
+  readonly fast: boolean;
+  readonly model: ModelJson | undefined;
+  readonly catCount: Int32Array;
+  readonly cuts: Float64Array;
+  readonly cutsOffset: Int32Array;
+  readonly firstStep: Int32Array;
+  readonly cutCount: Int32Array;
+  readonly layout: WordLayout;
+  readonly sets: CategorySets;
+  readonly baseline: Float64Array;
+  readonly treeOutput: Int32Array;
+  /** Per group of consecutive trees, its table for many rows (one chain per output)… */
+  readonly rowsTables: readonly ChainTable[];
+  /** …and for one row (four chains of consecutive trees starting at `treeStart`). */
+  readonly rowTables: readonly { readonly table: ChainTable; readonly treeStart: Int32Array }[];
+}
+
 export class ChainPredictor implements Predictor {
   readonly objective: Objective;
   readonly features: readonly FeatureInfo[];
@@ -101,8 +123,17 @@ export class ChainPredictor implements Predictor {
   readonly fast: boolean;
   /** Tables of packed words the trees take: one unless the model is too wide or too large for one. */
   readonly tables: number;
+  /**
+   * Everything this predictor scores with, as plain data (typed arrays, no functions): a scoring
+   * thread given it by message builds the same predictor without the model file or the work of
+   * building its tables.
+   */
+  readonly threadTables: ChainTables;
 
-  private readonly flat: FlatPredictor;
+  private readonly codes: FeatureCodes;
+  /** The model, kept only when the walks cannot take it, for the FlatPredictor built on first use. */
+  private readonly model: ModelJson | undefined;
+  private flatPredictor: FlatPredictor | undefined;
   /** Per feature, its sorted distinct thresholds padded with +Infinity to a power of two, back to back. */
   private readonly cuts: Float64Array;
   private readonly cutsOffset: Int32Array;
@@ -123,152 +154,38 @@ export class ChainPredictor implements Predictor {
   /** The ranks of the current call's rows, each row twice (NaN lowest, then NaN highest); grown on demand. */
   private ranks = new Uint16Array(0);
 
-  constructor(model: ModelJson, flat = new FlatPredictor(model)) {
-    this.flat = flat;
-    this.objective = flat.objective;
-    this.features = flat.features;
-    this.classes = flat.classes;
-    this.nOutputs = flat.nOutputs;
-    const nF = model.features.length;
-
-    const thresholds: Set<number>[] = Array.from({ length: nF }, () => new Set());
-    this.catCount = Int32Array.from(model.features, (f) => (f.kind === "categorical" ? f.categories.length : -1));
-    const sets: CategorySets = { bits: new Int32Array(0), wordsShift: 0, index: new Map([[EMPTY_SET, 0]]) };
-    let supported = true;
-    // Slots per tree: two per inner node; a one-leaf tree becomes a node whose two edges both leave the leaf.
-    const treeSlots = model.trees.map((t) => {
-      let inner = 0;
-      for (let i = 0; i < t.feature.length; i++) {
-        const f = t.feature[i]!;
-        if (f < 0) continue;
-        inner++;
-        const th = t.threshold[i];
-        const cats = t.categoriesLeft[i];
-        if (cats !== null && cats !== undefined) {
-          // A category set on a numeric feature (no writer makes one): FlatPredictor's bitset of the value's low byte.
-          if (this.catCount[f]! < 0) supported = false;
-          const key = setKey(this.catCount[f]!, cats, t.missingLeft[i] === 1);
-          if (!sets.index.has(key)) sets.index.set(key, sets.index.size);
-        } else if (typeof th !== "number" || !Number.isFinite(th)) supported = false;
-        else thresholds[f]!.add(th === 0 ? 0 : th); // -0 and 0 compare alike: one rank for both
-      }
-      return 2 * Math.max(1, inner);
-    });
-    const sortedCuts = thresholds.map((s) => Float64Array.from(s).sort());
-    const maxCuts = sortedCuts.reduce((m, c) => Math.max(m, c.length), 0);
-    const hasCategorical = sets.index.size > 1;
-    if (hasCategorical) {
-      // Numeric splits too become sets: one per threshold rank j, of the ranks above j.
-      for (const t of model.trees) {
-        t.feature.forEach((f, i) => {
-          if (f < 0 || (t.categoriesLeft[i] !== null && t.categoriesLeft[i] !== undefined)) return;
-          const key = rankSetKey(lowerBound(sortedCuts[f]!, t.threshold[i] as number));
-          if (!sets.index.has(key)) sets.index.set(key, sets.index.size);
-        });
-      }
-    }
-    const columnBits = bitsFor(2 * Math.max(1, nF) - 1);
-    // Row ranks run 0 … maxCuts (numeric) or 0 … n + 1 (categorical). Comparing, END's rank field
-    // (all ones) must be at least every one, so END compares false for every row; testing bits,
-    // the field holds a set's index, and END's is the empty set's.
-    const maxCode = this.catCount.reduce((m, n) => Math.max(m, n + 1), 0);
-    const rankBits = hasCategorical ? bitsFor(sets.index.size - 1) : bitsFor(Math.max(maxCuts, maxCode));
-    const layout: WordLayout = {
-      columnBits,
-      rankBits,
-      childShift: columnBits + rankBits,
-      bitTest: hasCategorical,
-      never: hasCategorical ? 0 : 2 ** rankBits - 1,
-    };
-    // Every rank and code (0 … max(maxCuts, maxCode)) has its bit in each set; a power of two of words.
-    const wordsShift = bitsFor(Math.ceil((Math.max(maxCuts, maxCode) + 1) / 32) - 1);
-    const setWords = 1 << wordsShift;
-    // Consecutive trees in groups whose slots (END's too) fit the word's child field: a wide or
-    // large model takes several tables, walked one after the other, so its sums keep their order.
-    const capacity = 2 ** (30 - layout.childShift);
-    const groups: number[][] = [];
-    let used = capacity;
-    treeSlots.forEach((n, i) => {
-      if (1 + n > capacity) supported = false;
-      if (used + n > capacity) {
-        groups.push([]);
-        used = 1;
-      }
-      groups[groups.length - 1]!.push(i);
-      used += n;
-    });
-    if (rankBits > 16) supported = false;
-    this.fast = supported;
-    this.tables = supported ? groups.length : 0;
-
-    this.cutsOffset = new Int32Array(nF);
-    this.firstStep = new Int32Array(nF);
-    this.cutCount = new Int32Array(nF);
-    let cutsLength = 0;
-    sortedCuts.forEach((c, f) => {
-      const padded = 2 ** bitsFor(c.length);
-      this.cutsOffset[f] = cutsLength;
-      this.firstStep[f] = padded >>> 1;
-      this.cutCount[f] = c.length;
-      cutsLength += padded;
-    });
-    this.cuts = new Float64Array(supported ? cutsLength : 0).fill(Infinity);
-    if (!supported) return;
-    sortedCuts.forEach((c, f) => this.cuts.set(c, this.cutsOffset[f]));
-    const bits = new Int32Array(hasCategorical ? sets.index.size * setWords : 0);
-    if (hasCategorical) {
-      for (const [key, s] of sets.index) {
-        if (key === EMPTY_SET) continue;
-        const set = bits.subarray(s * setWords, (s + 1) * setWords);
-        const [kind, ...rest] = JSON.parse(key) as number[];
-        if (kind === RANK_SET) {
-          for (let r = rest[0]! + 1; r < 32 * setWords; r++) set[r >>> 5]! |= 1 << (r & 31);
-          continue;
-        }
-        const [n, missingLeft, ...codes] = rest;
-        set.fill(-1);
-        for (const c of codes) set[c >>> 5]! &= ~(1 << (c & 31));
-        if (missingLeft === 1) set[(n! + 1) >>> 5]! &= ~(1 << ((n! + 1) & 31));
-      }
-    }
-    const catSets: CategorySets = { ...sets, bits, wordsShift };
-
-    const baseline = Float64Array.from(model.baseline);
-    const treeOutput = Int32Array.from(model.trees, (t) => t.output);
-    const slotsIn = (trees: readonly number[]): number => trees.reduce((n, i) => n + treeSlots[i]!, 1);
-    this.walkRows = rowsWalker(
-      groups.map((g) =>
-        buildChains(
-          model.trees,
-          Array.from({ length: this.nOutputs }, (_, k) => g.filter((i) => treeOutput[i] === k)),
-          slotsIn(g),
-          sortedCuts,
-          catSets,
-          this.catCount,
-          layout,
-        ),
-      ),
-      layout,
-      catSets,
-      baseline,
-      nF,
-    );
-    this.walkRow = rowWalker(
-      groups.map((g) => {
-        // Consecutive trees, as evenly as they divide.
-        const treeStart = Int32Array.from({ length: LANES + 1 }, (_, a) => g[0]! + Math.floor((a * g.length) / LANES));
-        const ranges = Array.from({ length: LANES }, (_, a) => g.slice(treeStart[a]! - g[0]!, treeStart[a + 1]! - g[0]!));
-        return { table: buildChains(model.trees, ranges, slotsIn(g), sortedCuts, catSets, this.catCount, layout), treeStart };
-      }),
-      layout,
-      catSets,
-      treeOutput,
-      baseline,
-    );
+  /**
+   * From a model, or from another predictor's `threadTables` (a scoring thread: the same
+   * predictor without building its tables again).
+   */
+  constructor(source: ModelJson | ChainTables, flat?: FlatPredictor) {
+    const t = "chainTables" in source ? source : buildTables(source);
+    this.threadTables = t;
+    this.flatPredictor = flat;
+    this.codes = new FeatureCodes(t.features);
+    this.objective = t.objective;
+    this.features = t.features.map((f) => ({ name: f.name, kind: f.kind }));
+    this.classes = t.classes ?? undefined;
+    this.nOutputs = outputCount(t.objective, t.classes);
+    this.fast = t.fast;
+    this.tables = t.rowsTables.length;
+    this.model = t.model;
+    this.catCount = t.catCount;
+    this.cuts = t.cuts;
+    this.cutsOffset = t.cutsOffset;
+    this.firstStep = t.firstStep;
+    this.cutCount = t.cutCount;
+    if (!t.fast) return;
+    this.walkRows = rowsWalker(t.rowsTables, t.layout, t.sets, t.baseline, t.features.length);
+    this.walkRow = rowWalker(t.rowTables, t.layout, t.sets, t.treeOutput, t.baseline);
   }
 
   encode(featureIndex: number, raw: string | number | boolean | null | undefined): number {
-    return this.flat.encode(featureIndex, raw);
+    return this.codes.encode(featureIndex, raw);
+  }
+
+  private get flat(): FlatPredictor {
+    return (this.flatPredictor ??= new FlatPredictor(this.model as ModelJson));
   }
 
   /** Raw scores (before the link function), row-major nRows × nOutputs: FlatPredictor.predictRaw's sums. */
@@ -341,6 +258,192 @@ export class ChainPredictor implements Predictor {
   }
 }
 
+function buildTables(model: ModelJson): ChainTables {
+  const nOutputs = outputCount(model.objective, model.classes);
+  const nF = model.features.length;
+  const nTrees = model.trees.length;
+
+  // Built once per process and per scoring thread, before the first row: every node is visited
+  // once here, its word's rank field (threshold rank or set index) kept for both walks' tables.
+  // Sets are deduplicated by their bits: keying them by their codes' text cost 60–200 ms on the
+  // flights model (2,000 categorical splits), most of the command's start-up.
+  const catCount = Int32Array.from(model.features, (f) => (f.kind === "categorical" ? f.categories.length : -1));
+  const maxCode = catCount.reduce((m, n) => Math.max(m, n + 1), 0);
+  const catWords = (maxCode >>> 5) + 1;
+  const thresholds: number[][] = Array.from({ length: nF }, () => []);
+  const catSets: Int32Array[] = [];
+  const catSetIndex = new Map<string, number>();
+  const scratch = new Int32Array(catWords);
+  let supported = true;
+  const field: Int32Array[] = new Array<Int32Array>(nTrees);
+  // Slots per tree: two per inner node; a one-leaf tree becomes a node whose two edges both leave the leaf.
+  const treeSlots = new Int32Array(nTrees);
+  for (let ti = 0; ti < nTrees; ti++) {
+    const t = model.trees[ti]!;
+    const fld = (field[ti] = new Int32Array(t.feature.length));
+    let inner = 0;
+    for (let i = 0; i < t.feature.length; i++) {
+      const f = t.feature[i]!;
+      if (f < 0) continue;
+      inner++;
+      const th = t.threshold[i];
+      const cats = t.categoriesLeft[i];
+      if (cats !== null && cats !== undefined) {
+        const n = catCount[f]!;
+        // A category set on a numeric feature (no writer makes one): FlatPredictor's bitset of the value's low byte.
+        if (n < 0) {
+          supported = false;
+          continue;
+        }
+        // The codes going right: every code but those listed (an unseen code, n, included), and missing (n + 1) unless it goes left.
+        scratch.fill(-1);
+        for (const c of cats) scratch[c >>> 5]! &= ~(1 << (c & 31));
+        if (t.missingLeft[i] === 1) scratch[(n + 1) >>> 5]! &= ~(1 << ((n + 1) & 31));
+        let key = "";
+        for (let k = 0; k < catWords; k++) key += String.fromCharCode(scratch[k]! & 0xffff, scratch[k]! >>> 16);
+        let set = catSetIndex.get(key);
+        if (set === undefined) {
+          set = 1 + catSets.length;
+          catSetIndex.set(key, set);
+          catSets.push(scratch.slice());
+        }
+        fld[i] = set;
+      } else if (typeof th !== "number" || !Number.isFinite(th)) supported = false;
+      else thresholds[f]!.push(th === 0 ? 0 : th); // -0 and 0 compare alike: one rank for both
+    }
+    treeSlots[ti] = 2 * Math.max(1, inner);
+  }
+  const sortedCuts = thresholds.map((list) => {
+    const sorted = Float64Array.from(list).sort();
+    let n = 0;
+    for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i]! !== sorted[n - 1]!) sorted[n++] = sorted[i]!;
+    return sorted.slice(0, n);
+  });
+  const maxCuts = sortedCuts.reduce((m, c) => Math.max(m, c.length), 0);
+  const hasCategorical = catSets.length > 0;
+  // A numeric split's field: its threshold's rank; with categorical splits, the index of the set
+  // of ranks above it (one set per distinct rank, after the categorical sets).
+  const rankSet = new Int32Array(hasCategorical ? maxCuts : 0).fill(-1);
+  let nSets = 1 + catSets.length;
+  if (supported) {
+    for (let ti = 0; ti < nTrees; ti++) {
+      const t = model.trees[ti]!;
+      const fld = field[ti]!;
+      for (let i = 0; i < t.feature.length; i++) {
+        const f = t.feature[i]!;
+        if (f < 0 || (t.categoriesLeft[i] !== null && t.categoriesLeft[i] !== undefined)) continue;
+        const rank = lowerBound(sortedCuts[f]!, t.threshold[i] as number);
+        if (!hasCategorical) fld[i] = rank;
+        else fld[i] = rankSet[rank]! >= 0 ? rankSet[rank]! : (rankSet[rank] = nSets++);
+      }
+    }
+  }
+  const columnBits = bitsFor(2 * Math.max(1, nF) - 1);
+  // Row ranks run 0 … maxCuts (numeric) or 0 … n + 1 (categorical). Comparing, END's rank field
+  // (all ones) must be at least every one, so END compares false for every row; testing bits,
+  // the field holds a set's index, and END's is the empty set's.
+  const rankBits = hasCategorical ? bitsFor(nSets - 1) : bitsFor(Math.max(maxCuts, maxCode));
+  const layout: WordLayout = {
+    columnBits,
+    rankBits,
+    childShift: columnBits + rankBits,
+    bitTest: hasCategorical,
+    never: hasCategorical ? 0 : 2 ** rankBits - 1,
+  };
+  // Every rank and code (0 … max(maxCuts, maxCode)) has its bit in each set; a power of two of words.
+  const wordsShift = bitsFor(Math.ceil((Math.max(maxCuts, maxCode) + 1) / 32) - 1);
+  const setWords = 1 << wordsShift;
+  // Consecutive trees in groups whose slots (END's too) fit the word's child field: a wide or
+  // large model takes several tables, walked one after the other, so its sums keep their order.
+  const capacity = 2 ** (30 - layout.childShift);
+  const groups: number[][] = [];
+  let used = capacity;
+  treeSlots.forEach((n, i) => {
+    if (1 + n > capacity) supported = false;
+    if (used + n > capacity) {
+      groups.push([]);
+      used = 1;
+    }
+    groups[groups.length - 1]!.push(i);
+    used += n;
+  });
+  if (rankBits > 16) supported = false;
+  const cutsOffset = new Int32Array(nF);
+  const firstStep = new Int32Array(nF);
+  const cutCount = new Int32Array(nF);
+  let cutsLength = 0;
+  sortedCuts.forEach((c, f) => {
+    const padded = 2 ** bitsFor(c.length);
+    cutsOffset[f] = cutsLength;
+    firstStep[f] = padded >>> 1;
+    cutCount[f] = c.length;
+    cutsLength += padded;
+  });
+  const cuts = new Float64Array(supported ? cutsLength : 0).fill(Infinity);
+  const common = {
+    chainTables: true,
+    objective: model.objective,
+    features: model.features,
+    classes: model.classes,
+    catCount,
+    cuts,
+    cutsOffset,
+    firstStep,
+    cutCount,
+  } as const;
+  // Only the models the walks cannot take need the FlatPredictor (built on first use).
+  if (!supported)
+    return {
+      ...common,
+      fast: false,
+      model,
+      layout,
+      sets: { bits: new Int32Array(0), wordsShift: 0 },
+      baseline: new Float64Array(0),
+      treeOutput: new Int32Array(0),
+      rowsTables: [],
+      rowTables: [],
+    };
+  sortedCuts.forEach((c, f) => cuts.set(c, cutsOffset[f]));
+  // Set 0 is empty; a categorical set's words past its codes' are all ones (any code there goes
+  // right); a rank set holds every rank above its own.
+  const bits = new Int32Array(hasCategorical ? nSets * setWords : 0);
+  catSets.forEach((set, i) => {
+    const at = (1 + i) * setWords;
+    bits.set(set, at);
+    bits.fill(-1, at + catWords, at + setWords);
+  });
+  rankSet.forEach((s, rank) => {
+    if (s < 0) return;
+    const at = s * setWords;
+    const from = rank + 1;
+    bits[at + (from >>> 5)] = -1 << (from & 31);
+    bits.fill(-1, at + (from >>> 5) + 1, at + setWords);
+  });
+  const sets: CategorySets = { bits, wordsShift };
+
+  const baseline = Float64Array.from(model.baseline);
+  const treeOutput = Int32Array.from(model.trees, (t) => t.output);
+  const slotsIn = (trees: readonly number[]): number => trees.reduce((n, i) => n + treeSlots[i]!, 1);
+  const rowsTables = groups.map((g) =>
+    buildChains(
+      model.trees,
+      Array.from({ length: nOutputs }, (_, k) => g.filter((i) => treeOutput[i] === k)),
+      slotsIn(g),
+      field,
+      nF,
+      layout,
+    ),
+  );
+  const rowTables = groups.map((g) => {
+    // Consecutive trees, as evenly as they divide.
+    const treeStart = Int32Array.from({ length: LANES + 1 }, (_, a) => g[0]! + Math.floor((a * g.length) / LANES));
+    const ranges = Array.from({ length: LANES }, (_, a) => g.slice(treeStart[a]! - g[0]!, treeStart[a + 1]! - g[0]!));
+    return { table: buildChains(model.trees, ranges, slotsIn(g), field, nF, layout), treeStart };
+  });
+  return { ...common, fast: true, model: undefined, layout, sets, baseline, treeOutput, rowsTables, rowTables };
+}
+
 /**
  * Lays out `chains` (lists of tree indices, each walked in its order) as one table. Each tree's
  * slots are numbered from the last tree of a chain back, so that the edges into its leaves know
@@ -350,13 +453,11 @@ function buildChains(
   trees: readonly TreeJson[],
   chains: readonly (readonly number[])[],
   nSlots: number,
-  sortedCuts: readonly Float64Array[],
-  sets: CategorySets,
-  catCount: Int32Array,
+  field: readonly Int32Array[],
+  nF: number,
   layout: WordLayout,
 ): ChainTable {
   const { columnBits, childShift } = layout;
-  const nF = sortedCuts.length;
   const word = new Int32Array(nSlots);
   const value = new Float64Array(nSlots).fill(-0);
   const first = new Int32Array(chains.length);
@@ -376,33 +477,33 @@ function buildChains(
         nextRoot = (s << childShift) | (layout.never << columnBits);
         continue;
       }
-      const childSlot = new Map<number, number>();
-      for (let i = 0; i < t.feature.length; i++) {
+      const fld = field[chain[ci]!]!;
+      const n = t.feature.length;
+      // Per inner node, the slot of its first edge (both edges adjacent).
+      const childSlot = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
         if (t.feature[i]! < 0) continue;
-        childSlot.set(i, nextSlot);
+        childSlot[i] = nextSlot;
         nextSlot += 2;
       }
+      // A categorical split's column is its feature; a numeric one's says which copy of the
+      // row's ranks to read (NaN lowest when missing values go left, else highest).
       const nodeWord = (i: number): number => {
         const f = t.feature[i]!;
         const cats = t.categoriesLeft[i];
-        if (cats !== null && cats !== undefined) {
-          const set = sets.index.get(setKey(catCount[f]!, cats, t.missingLeft[i] === 1)) as number;
-          return ((childSlot.get(i) as number) << childShift) | (set << columnBits) | f;
-        }
-        let rank = lowerBound(sortedCuts[f]!, t.threshold[i] as number);
-        if (layout.bitTest) rank = sets.index.get(rankSetKey(rank)) as number;
-        return ((childSlot.get(i) as number) << childShift) | (rank << columnBits) | (t.missingLeft[i]! ? f : nF + f);
+        const column = (cats !== null && cats !== undefined) || t.missingLeft[i] ? f : nF + f;
+        return (childSlot[i]! << childShift) | (fld[i]! << columnBits) | column;
       };
-      for (const [i, s] of childSlot) {
-        for (const [slot, child] of [
-          [s, t.left[i]!],
-          [s + 1, t.right[i]!],
-        ] as const) {
+      for (let i = 0; i < n; i++) {
+        if (t.feature[i]! < 0) continue;
+        const s = childSlot[i]!;
+        for (let side = 0; side < 2; side++) {
+          const child = side === 0 ? t.left[i]! : t.right[i]!;
           if (t.feature[child]! < 0) {
-            word[slot] = nextRoot | LEAF_BIT;
-            value[slot] = t.value[child]!;
+            word[s + side] = nextRoot | LEAF_BIT;
+            value[s + side] = t.value[child]!;
           } else {
-            word[slot] = nodeWord(child);
+            word[s + side] = nodeWord(child);
           }
         }
       }
@@ -664,20 +765,6 @@ function groupRowWalkerCategorical(
     }
   };
 }
-
-/** A categorical split's identity among the model's sets: its feature's category count, missing side and codes. */
-function setKey(nCategories: number, codesLeft: readonly number[], missingLeft: boolean): string {
-  return JSON.stringify([CODE_SET, nCategories, missingLeft ? 1 : 0, ...codesLeft]);
-}
-
-/** A numeric split's set among the model's sets: the ranks above its threshold's rank. */
-function rankSetKey(rank: number): string {
-  return JSON.stringify([RANK_SET, rank]);
-}
-
-const CODE_SET = 0;
-const RANK_SET = 1;
-const EMPTY_SET = "[]";
 
 /** Bits to hold every integer 0 … n (at least 1). */
 function bitsFor(n: number): number {

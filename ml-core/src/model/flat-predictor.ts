@@ -5,7 +5,7 @@
  */
 import { clampNumber, parseNumber } from "../data/values";
 import type { FeatureInfo, Objective, Predictor } from "./predictor";
-import { outputCount, type ModelJson } from "./format";
+import { outputCount, type FeatureSchema, type ModelJson } from "./format";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): node ids, features and codes come from a
 // model that load.ts checked, and row offsets stay below nRows × nFeatures. A check per read would
@@ -45,7 +45,7 @@ export class FlatPredictor implements Predictor {
   /** 1 when a tree has a categorical split (it takes the general, branching walk). */
   private readonly treeHasCategorical: Uint8Array;
   private readonly baseline: Float64Array;
-  private readonly categoryCodes: (Map<string, number> | undefined)[];
+  private readonly codes: FeatureCodes;
 
   constructor(model: ModelJson) {
     this.objective = model.objective;
@@ -53,7 +53,7 @@ export class FlatPredictor implements Predictor {
     this.classes = model.classes ?? undefined;
     this.nOutputs = outputCount(model.objective, model.classes);
     this.nTrees = model.trees.length;
-    this.categoryCodes = model.features.map((f) => (f.kind === "categorical" ? new Map(f.categories.map((c, i) => [c, i])) : undefined));
+    this.codes = new FeatureCodes(model.features);
 
     let nNodes = 0;
     let nCategorical = 0;
@@ -113,21 +113,7 @@ export class FlatPredictor implements Predictor {
   }
 
   encode(featureIndex: number, raw: string | number | boolean | null | undefined): number {
-    const info = this.features[featureIndex];
-    if (info === undefined) throw new RangeError(`feature index ${featureIndex} is out of range (0-${this.features.length - 1})`);
-    if (raw === null || raw === undefined) return NaN;
-    const codes = this.categoryCodes[featureIndex];
-    if (codes !== undefined) {
-      const text = typeof raw === "string" ? raw : String(raw);
-      return codes.get(text) ?? NaN;
-    }
-    if (typeof raw === "number") return clampNumber(raw);
-    if (typeof raw === "boolean") return raw ? 1 : 0;
-    const v = parseNumber(raw);
-    if (v === undefined) {
-      throw new RangeError(`feature "${info.name}" is numeric but got ${JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + "…" : raw)}`);
-    }
-    return clampNumber(v);
+    return this.codes.encode(featureIndex, raw);
   }
 
   /**
@@ -337,4 +323,33 @@ export function softmaxInPlace(a: Float64Array, offset: number, n: number): void
     sum += e;
   }
   for (let k = 0; k < n; k++) a[offset + k]! /= sum;
+}
+
+/** `Predictor.encode` of a model's features, shared by the predictors (which differ in their walks only). */
+export class FeatureCodes {
+  private readonly features: readonly FeatureInfo[];
+  private readonly categoryCodes: (Map<string, number> | undefined)[];
+
+  constructor(features: readonly FeatureSchema[]) {
+    this.features = features;
+    this.categoryCodes = features.map((f) => (f.kind === "categorical" ? new Map(f.categories.map((c, i) => [c, i])) : undefined));
+  }
+
+  encode(featureIndex: number, raw: string | number | boolean | null | undefined): number {
+    const info = this.features[featureIndex];
+    if (info === undefined) throw new RangeError(`feature index ${featureIndex} is out of range (0-${this.features.length - 1})`);
+    if (raw === null || raw === undefined) return NaN;
+    const codes = this.categoryCodes[featureIndex];
+    if (codes !== undefined) {
+      const text = typeof raw === "string" ? raw : String(raw);
+      return codes.get(text) ?? NaN;
+    }
+    if (typeof raw === "number") return clampNumber(raw);
+    if (typeof raw === "boolean") return raw ? 1 : 0;
+    const v = parseNumber(raw);
+    if (v === undefined) {
+      throw new RangeError(`feature "${info.name}" is numeric but got ${JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + "…" : raw)}`);
+    }
+    return clampNumber(v);
+  }
 }
