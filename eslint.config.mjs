@@ -33,16 +33,8 @@ export default tseslint.config(
     ignores: ["**/vitest.config.mts"],
     languageOptions: {
       parserOptions: {
-        // The root program type-checks infra, scripts, bench and every package's tests; each
-        // package's own program its sources.
-        project: [
-          "./tsconfig.json",
-          "./tsconfig.test.json",
-          "./ml-core/tsconfig.json",
-          "./deploy-scripts/tsconfig.json",
-          "./contract/tsconfig.json",
-          "./infra/policy-pack/tsconfig.json",
-        ],
+        // One program for every linted file (why: tsconfig.eslint.json).
+        project: ["./tsconfig.eslint.json"],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -1,9 +1,13 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 // One run covers every workspace: the platform's own tests in test/, and each package's suite
 // under its own config.
 export default defineConfig({
   test: {
+    // Vitest keeps a core for itself by default (cores - 1 workers): one worker on a 2-core
+    // machine, running the files one after another. Its own work is light next to the workers'.
+    maxWorkers: availableParallelism(),
     projects: [
       "contract",
       "ml-core",
@@ -13,9 +17,16 @@ export default defineConfig({
           name: "platform",
           include: ["test/**/*.test.ts"],
           env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-          // The Pulumi runtime keeps module-level state (mocks, config, stack); one fork per file
-          // keeps stacks from leaking into each other.
+          // Every plan sets the Pulumi runtime's module-level state afresh (setMocks resets the
+          // options and the stack resource, setAllConfig replaces the config; see
+          // infra/offline/mock-run.ts), so files can share a worker process: a fresh process per
+          // file spent about 2 s per file re-importing @pulumi/aws.
           pool: "forks",
+          isolate: false,
+          // A test here runs the whole program once per plan (about a second each, several times that
+          // on a loaded machine), often several plans: vitest's 5 s default fails them for load alone.
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
     ],
