@@ -136,7 +136,7 @@ export const HYPERPARAMETERS: readonly HyperparameterSpec[] = [
     name: "threads",
     kind: { type: "int", min: 0, max: 1024 },
     default: "0",
-    doc: "Threads reading the training channel (plain CSV of 8 MiB or more) and training (gradients, partitions, histograms); 0 = every CPU the job sees (Node's availableParallelism: the instance's vCPUs on SageMaker). The model is the same for any thread count, so it is not recorded in the model.",
+    doc: "Threads reading the training channel (plain CSV of 32 MiB or more) and training (gradients, partitions, histograms); 0 = every CPU the job sees (Node's availableParallelism: the instance's vCPUs on SageMaker). The model is the same for any thread count, so it is not recorded in the model.",
   },
   {
     name: "histogram_schedule",
