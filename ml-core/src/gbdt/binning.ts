@@ -88,15 +88,7 @@ export class BinMapper {
     const info = this.features[f]!;
     if (v !== v) return MISSING_BIN;
     if (info.categorical) return v >= 0 && v < info.nBins ? v : MISSING_BIN;
-    const t = info.thresholds;
-    let lo = 0;
-    let hi = t.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (v <= t[mid]!) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    return numericBin(info.thresholds, v);
   }
 
   /** The value-space threshold of the split "bin <= b" on numeric feature f. */
@@ -200,4 +192,16 @@ function findWeightedThresholds(col: Float64Array, nRows: number, sample: Uint32
 
 function clampFinite(x: number): number {
   return x > Number.MAX_VALUE ? Number.MAX_VALUE : x < -Number.MAX_VALUE ? -Number.MAX_VALUE : x;
+}
+
+/** The bin of a (non-missing) numeric value: the number of thresholds below it. */
+export function numericBin(thresholds: ArrayLike<number>, v: number): number {
+  let lo = 0;
+  let hi = thresholds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (v <= thresholds[mid]!) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }

@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
-import { BINNING_SAMPLE, BinMapper, findThresholds, type FeatureBins } from "../gbdt/binning";
+import { BINNING_SAMPLE, BinMapper, findThresholds, numericBin, type FeatureBins } from "../gbdt/binning";
 import type { Random } from "../gbdt/random";
 import { MISSING_BIN } from "../gbdt/types";
 import { readCsvRecordsAt } from "../data/csv";
@@ -466,15 +466,7 @@ function binUnit(s: Shared, unit: Unit, rowStart: number, remaps: readonly (Floa
           if (v === v && v < nBins[j]!) bin = v;
         }
       } else if (v === v) {
-        const t = thresholds[j]!;
-        let lo = 0;
-        let hi = t.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (v <= t[mid]!) hi = mid;
-          else lo = mid + 1;
-        }
-        bin = lo;
+        bin = numericBin(thresholds[j]!, v);
       }
       bins[j * n + row] = bin;
     }
