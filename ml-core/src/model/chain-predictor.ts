@@ -519,10 +519,10 @@ type RowsWalk = (ranks: Uint16Array, nRows: number, out: Float64Array) => void;
 /** Walks the one row whose ranks start at `at`, writing its raw scores to `out` from `o`. */
 type RowWalk = (ranks: Uint16Array, at: number, out: Float64Array, o: number) => void;
 
-// The two walks are closures over one model's tables and field widths: shifts by captured
-// constants measured 10% faster than by values read per call. Each walk copies what it captures
-// into locals before its loop: read from the closure inside the loop, every use was a load with a
-// check for an uninitialised binding (V8's optimised code), 15% of the time.
+// The two walks are closures over one model's tables and field widths (shifts by captured
+// constants measured 10% faster than by values read per call), which each copies into locals
+// before its loop: read from the closure inside the loop, every use was a context load with a
+// check for an uninitialised binding in V8's optimised code; the locals saved 15% of a row's time.
 
 function rowsWalker(groups: readonly ChainTable[], layout: WordLayout, sets: CategorySets, baseline: Float64Array, nFeatures: number): RowsWalk {
   const nOut = baseline.length;
