@@ -99,8 +99,9 @@ export function growTree(
   const candidates: Node[] = [];
   let nLeaves = 1;
 
-  const canSplit = (n: Node): boolean =>
-    n.count >= 2 * opts.minSamplesLeaf && n.sumH >= 2 * opts.minSumHessianInLeaf && (opts.maxDepth === 0 || n.depth < opts.maxDepth);
+  /** What a node's row count and depth allow (its hessian sum aside). */
+  const bigEnough = (n: Node): boolean => n.count >= 2 * opts.minSamplesLeaf && (opts.maxDepth === 0 || n.depth < opts.maxDepth);
+  const canSplit = (n: Node): boolean => bigEnough(n) && n.sumH >= 2 * opts.minSumHessianInLeaf;
 
   const findSplit = (n: Node): void => {
     const feats = opts.colsampleBynode < 1 ? sampleFeatures(treeFeatures, opts.colsampleBynode, rng) : treeFeatures;
@@ -115,7 +116,7 @@ export function growTree(
   };
 
   // The root's sums are its histogram's, over any one feature (no pass over the rows of its own).
-  if (canSplit({ ...root, sumH: Infinity }) && treeFeatures.length > 0) {
+  if (bigEnough(root) && treeFeatures.length > 0) {
     root.hist = ctx.pool.acquire();
     buildHistogram(ctx, root, natural, h, treeFeatures, output);
     [root.sumG, root.sumH] = histogramSums(root.hist, treeFeatures[0]!);
