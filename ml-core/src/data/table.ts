@@ -380,8 +380,11 @@ export class LabelBuilder {
     capacity = 1024,
     readonly texts: string[] = [],
     readonly codes = new Map<string, number>(),
+    /** Numeric labels on shared memory (kept there while the capacity is not outgrown). */
+    shared = false,
   ) {
-    this.numeric = new Float64Array(Math.max(capacity, 1));
+    const n = Math.max(capacity, 1);
+    this.numeric = new Float64Array(shared ? new SharedArrayBuffer(n * 8) : new ArrayBuffer(n * 8));
   }
 
   add(row: number, num: number, code: number): void {

@@ -76,7 +76,7 @@ export function readBinnedTrainingData(
       }
     }
   }
-  return readOnOneThread(files, channel, inferred, maxBins, rng);
+  return readOnOneThread(files, channel, inferred, maxBins, rng, nThreads > 1);
 }
 
 function readOnOneThread(
@@ -85,6 +85,8 @@ function readOnOneThread(
   inferred: ReturnType<typeof inferSchema>,
   maxBins: number,
   rng: Random,
+  /** Bins and labels on shared memory, where training threads read them (no copy for them later). */
+  shared: boolean,
 ): { schema: DataSchema; mapper: BinMapper; table: BinnedTable } {
   const nF = inferred.features.length;
   const { codeMaps, learned } = categoryState(inferred, true);
@@ -129,8 +131,8 @@ function readOnOneThread(
 
   // Pass 2: bins and labels, exactly sized. The category and label maps already hold every text.
   const n = summary.nRows;
-  const bins = new Uint8Array(nF * n);
-  const labels = new LabelBuilder(n, labelTexts.texts, labelTexts.codes);
+  const bins = new Uint8Array(shared ? new SharedArrayBuffer(nF * n) : new ArrayBuffer(nF * n));
+  const labels = new LabelBuilder(n, labelTexts.texts, labelTexts.codes, shared);
   const weights = weighted ? new Float64Array(n) : undefined;
   scan(files, channel, inferred, codeMaps, learned, false, labels, (row, values, ln, lc, w) => {
     labels.add(row, ln, lc);
