@@ -81,7 +81,13 @@ describe("training threads", () => {
 
   it("sum a node's histogram into the bits of one thread's block sums, feature by feature, for every schedule (natural order and a child's rows)", () => {
     expect(odd.length * nF).toBeGreaterThan(PARALLEL_MIN_WORK);
-    for (const natural of [true, false]) {
+    // The whole root (natural order) has its counts filled in rather than summed: the same bits.
+    for (const [natural, hh] of [
+      [true, h],
+      [true, null],
+      [false, h],
+      [false, null],
+    ] as const) {
       const count = natural ? n : odd.length;
       const arrays = arraysFor(shared(Uint32Array, n, (i) => (natural ? i : (odd[i] ?? 0))));
       // The reference: one thread, block by block, one feature at a time.
@@ -90,15 +96,15 @@ describe("training threads", () => {
       for (let i = 0; i < features.length; i++)
         for (let b = 0; b < blockCount(count); b++) {
           const out = b === 0 ? expected : partials[b - 1]!;
-          accumulateRows(out, byRow, nF, natural ? null : arrays.rows, b * BLOCK_ROWS, Math.min(count, (b + 1) * BLOCK_ROWS), g, h, features, i, i + 1);
+          accumulateRows(out, byRow, nF, natural ? null : arrays.rows, b * BLOCK_ROWS, Math.min(count, (b + 1) * BLOCK_ROWS), g, hh, features, i, i + 1);
         }
       reduceBlocks(expected, partials, blockCount(count), features);
       for (const size of [1, 2, 3])
         for (const schedule of ["rows", "features", "auto"] as const)
           withThreads(size, arrays, schedule, (t) => {
             const hist = t.allocate(nF * FEATURE_STRIDE);
-            t.build(hist, natural, 0, count, 0, true, features);
-            expect(equalBits(hist, expected), `${size} thread(s), ${schedule}, natural ${natural}`).toBe(true);
+            t.build(hist, natural, 0, count, 0, hh !== null, features);
+            expect(equalBits(hist, expected), `${size} thread(s), ${schedule}, natural ${natural}, hessians ${hh !== null}`).toBe(true);
           });
     }
   }, 30_000);

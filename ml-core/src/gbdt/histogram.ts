@@ -65,8 +65,8 @@ const kernels = new Map<string, RowKernel>();
  * and writing the 2 x 2 x 8 variants by hand would repeat one line 144 times; so the code is
  * generated once per shape, from integers only.
  */
-function rowKernel(n: number, natural: boolean, hasH: boolean): RowKernel {
-  const key = `${n}:${natural ? 1 : 0}:${hasH ? 1 : 0}`;
+function rowKernel(n: number, natural: boolean, hasH: boolean, counts: boolean): RowKernel {
+  const key = `${n}:${natural ? 1 : 0}:${hasH ? 1 : 0}:${counts ? 1 : 0}`;
   let k = kernels.get(key);
   if (k !== undefined) return k;
   const lines: string[] = [];
@@ -74,7 +74,8 @@ function rowKernel(n: number, natural: boolean, hasH: boolean): RowKernel {
   lines.push("for (let i = s; i < e; i++) {");
   lines.push(natural ? "const row = i;" : "const row = rows[i];");
   lines.push("const r = row * stride; const gi = g[row];" + (hasH ? " const hi = h[row];" : "") + " let o;");
-  for (let j = 0; j < n; j++) lines.push(`o = o${j} + byRow[r + f${j}] * 3; out[o] += gi;${hasH ? " out[o + 1] += hi;" : ""} out[o + 2] += 1;`);
+  for (let j = 0; j < n; j++)
+    lines.push(`o = o${j} + byRow[r + f${j}] * 3; out[o] += gi;${hasH ? " out[o + 1] += hi;" : ""}${counts ? " out[o + 2] += 1;" : ""}`);
   lines.push("}");
   k = new Function("out", "byRow", "stride", "rows", "s", "e", "g", "h", "features", "c0", lines.join("\n")) as RowKernel;
   kernels.set(key, k);
@@ -87,7 +88,8 @@ function rowKernel(n: number, natural: boolean, hasH: boolean): RowKernel {
  * one copy, so a (block, feature) sum has the same bits whichever chunk of features it came with.
  * `rows` null: the rows are `s .. e - 1` themselves (the root without subsampling). `g`/`h` are
  * indexed by row; `h` null means every hessian is 1 (only counts are summed, then copied).
- * `byRow` is the row-major bin matrix of `stride` features per row.
+ * `byRow` is the row-major bin matrix of `stride` features per row. `countsKnown`: the counts
+ * (and with `h` null the hessians) are left at 0, for the caller to fill in (`fillRootCounts`).
  */
 export function accumulateRows(
   out: Float64Array,
@@ -101,17 +103,47 @@ export function accumulateRows(
   features: ArrayLike<number>,
   c0: number,
   c1: number,
+  countsKnown = false,
 ): void {
   for (let c = c0; c < c1; c++) out.fill(0, features[c]! * FEATURE_STRIDE, (features[c]! + 1) * FEATURE_STRIDE);
   for (let c = c0; c < c1; c += MAX_CHUNK_FEATURES) {
     const n = Math.min(MAX_CHUNK_FEATURES, c1 - c);
-    rowKernel(n, rows === null, h !== null)(out, byRow, stride, rows, s, e, g, h, features, c);
+    rowKernel(n, rows === null, h !== null, !countsKnown)(out, byRow, stride, rows, s, e, g, h, features, c);
   }
-  if (h === null)
+  if (h === null && !countsKnown)
     for (let c = c0; c < c1; c++) {
       const base = features[c]! * FEATURE_STRIDE;
       for (let o = base; o < base + FEATURE_STRIDE; o += 3) out[o + 1] = out[o + 2]!;
     }
+}
+
+/**
+ * Rows per bin of every feature over all `nRows` rows (`counts[f * 256 + bin]`): the count slots
+ * of every root histogram without subsampling, which are the same every round. Counts are whole
+ * numbers, exact in any order, so filling them in gives the bits of summing them (and saves a
+ * third of the root's additions: 0.8x the time of its histogram on 500k flights rows).
+ */
+export function binCounts(bins: Uint8Array, nRows: number, nFeatures: number): Float64Array {
+  const counts = new Float64Array(nFeatures * BINS_PER_FEATURE);
+  for (let f = 0; f < nFeatures; f++) {
+    const col = bins.subarray(f * nRows, (f + 1) * nRows);
+    const base = f * BINS_PER_FEATURE;
+    for (let r = 0; r < nRows; r++) counts[base + col[r]!]! += 1;
+  }
+  return counts;
+}
+
+/** Writes `binCounts` into a root histogram's count slots (and hessian slots, for a constant hessian). */
+export function fillRootCounts(hist: Float64Array, counts: Float64Array, features: ArrayLike<number>, hasH: boolean): void {
+  for (let i = 0; i < features.length; i++) {
+    const f = features[i]!;
+    for (let b = 0; b < BINS_PER_FEATURE; b++) {
+      const o = f * FEATURE_STRIDE + b * HIST_STRIDE;
+      const c = counts[f * BINS_PER_FEATURE + b]!;
+      hist[o + 2] = c;
+      if (!hasH) hist[o + 1] = c;
+    }
+  }
 }
 
 /** The row-major copy of a column-major bin matrix (`bins[f * nRows + row]`), into `out`. */

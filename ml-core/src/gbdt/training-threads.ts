@@ -20,7 +20,7 @@
  */
 import * as path from "node:path";
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
-import { accumulateRows, BLOCK_ROWS, blockCount, MAX_CHUNK_FEATURES, reduceBlocks } from "./histogram";
+import { accumulateRows, binCounts, BLOCK_ROWS, blockCount, fillRootCounts, MAX_CHUNK_FEATURES, reduceBlocks } from "./histogram";
 import { lossNamed, type Loss } from "./loss";
 import type { GradientArray, RowIndexArray } from "./types";
 
@@ -165,6 +165,8 @@ export class TrainingThreads {
   private readonly loss: Loss;
   private job = 0;
   private closed = false;
+  /** Every root's count slots (`binCounts`), once a root without subsampling is summed. */
+  private rootCounts: Float64Array | undefined;
 
   constructor(
     threads: number,
@@ -222,6 +224,10 @@ export class TrainingThreads {
     const parallel = count * features.length >= PARALLEL_MIN_WORK;
     this.run(HISTOGRAM, nB * Math.ceil(features.length / chunk), parallel);
     reduceBlocks(hist, this.arrays.partials, nB, features);
+    if (isWholeRoot(this.arrays, natural, count)) {
+      this.rootCounts ??= binCounts(this.arrays.bins, this.arrays.nRows, this.arrays.nFeatures);
+      fillRootCounts(hist, this.rootCounts, features, hasH);
+    }
   }
 
   /** Features per histogram unit: the widest chunks that still give every thread two units or more. */
@@ -400,7 +406,13 @@ function histogramItem(a: SharedTrainingArrays, job: Job, i: number): void {
     features,
     c0,
     Math.min(features.length, c0 + chunk),
+    isWholeRoot(a, job.natural, count),
   );
+}
+
+/** Every row in order: its counts are known before it is summed (the build fills them in). */
+function isWholeRoot(a: SharedTrainingArrays, natural: boolean, count: number): boolean {
+  return natural && count === a.nRows;
 }
 
 function gradientItem(a: SharedTrainingArrays, loss: Loss, i: number): void {
