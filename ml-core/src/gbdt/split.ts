@@ -257,6 +257,9 @@ function bestNumericConstrained(
  * all 2^k subsets; for squared error this ordering contains the optimal partition (Fisher, 1958).
  * Missing values take part as a category of their own.
  */
+/** Scratch for `bestCategorical`: each category's gradient / hessian ratio, by bin. */
+const categoryRatios = new Float64Array(MISSING_BIN + 1);
+
 function bestCategorical(
   hist: Float64Array,
   f: number,
@@ -273,18 +276,20 @@ function bestCategorical(
   const base = f * FEATURE_STRIDE;
   const l2 = c.l2Regularization;
   const cats: number[] = [];
-  const ratio = new Map<number, number>();
+  // By bin, not in a Map: the sort reads it ~8 times a category (a Map lookup there was half the
+  // cost of a categorical split search).
+  const ratio = categoryRatios;
   for (let b = 0; b < nBins; b++) considerCategory(b);
   considerCategory(MISSING_BIN);
   function considerCategory(b: number): void {
     const o = base + b * 3;
     if (hist[o + 2]! >= MIN_CAT_SUPPORT) {
       cats.push(b);
-      ratio.set(b, hist[o]! / (hist[o + 1]! + MIN_CAT_SUPPORT));
+      ratio[b] = hist[o]! / (hist[o + 1]! + MIN_CAT_SUPPORT);
     }
   }
   if (cats.length <= 1) return null;
-  cats.sort((a, b) => (ratio.get(a) as number) - (ratio.get(b) as number) || a - b);
+  cats.sort((a, b) => ratio[a]! - ratio[b]! || a - b);
   const parentScore = score(G, H, l2);
   const middle = (cats.length + 1) >> 1;
   let bestGain = c.minGainToSplit;
