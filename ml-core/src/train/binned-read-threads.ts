@@ -27,6 +27,7 @@ import { MISSING_BIN } from "../gbdt/types";
 import { readCsvRecordsAt } from "../data/csv";
 import { RowDecoder, scanRange, type DataSchema, type LabelColumn } from "../data/table";
 import { parseNumberBytes } from "../data/values";
+import { hashFileInto } from "./manifest";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): units, rows and features index arrays sized
 // here. A check per read would cost the hot loops; the emitted JavaScript is unchanged.
@@ -380,15 +381,7 @@ function runTask(s: Shared, t: Task): unknown {
       return binUnit(s, t.unit, t.rowStart, t.remaps, t.labelRemap);
     case "hash": {
       const hash = createHash("sha256");
-      const buf = Buffer.allocUnsafe(1 << 20);
-      for (const file of t.files) {
-        const fd = fs.openSync(file, "r");
-        try {
-          for (let n = fs.readSync(fd, buf); n > 0; n = fs.readSync(fd, buf)) hash.update(buf.subarray(0, n));
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
+      for (const file of t.files) hashFileInto(hash, file);
       return hash.digest("hex");
     }
   }

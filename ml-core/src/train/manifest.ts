@@ -7,7 +7,7 @@
  * channel files are named by their SHA-256 (the content-addressed keys the ManifestFile channels
  * list), so each file's expected hash is known from its name and checked against the manifest.
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -103,6 +103,12 @@ function readExpected(bytes: Buffer, file: string): Record<string, Map<string, E
 /** Streams a file through SHA-256 (a channel file may be larger than a Buffer can hold). */
 export function fileSha256(file: string): string {
   const hash = createHash("sha256");
+  hashFileInto(hash, file);
+  return hash.digest("hex");
+}
+
+/** Feeds a file's bytes to `hash`, a megabyte at a time. */
+export function hashFileInto(hash: Hash, file: string): void {
   const buffer = Buffer.allocUnsafe(1 << 20);
   const fd = fs.openSync(file, "r");
   try {
@@ -110,7 +116,6 @@ export function fileSha256(file: string): string {
   } finally {
     fs.closeSync(fd);
   }
-  return hash.digest("hex");
 }
 
 // --- Writing a manifest (`ml-core snapshot`, the pipeline's Snapshot step). The format is the
