@@ -262,6 +262,19 @@ describe("the grower", () => {
       expect(tree.value[leaf.node]!).toBeCloseTo((-0.3 * sumG) / (leaf.count + 2), 9);
     }
   });
+
+  it("leaves every row in its leaf's range, also when a root in natural order is not split", () => {
+    // Natural order: the rows are written by the root's partition, never read; here there is none.
+    const { mapper, data } = binned(4000, 5);
+    const g = Float32Array.from(data.y, (v) => -v);
+    const ctx = context(data, mapper, g);
+    ctx.rows.fill(7);
+    const { tree, leaves } = growTree(ctx, 4000, true, g, null, Uint32Array.from([0, 1, 2, 3]), { ...GROWER, minSamplesLeaf: 3000 }, new Random(1));
+    expect(leaves).toEqual([{ node: 0, start: 0, count: 4000 }]);
+    expect(tree.feature).toEqual([-1]);
+    const rows = ctx.rows.subarray(0, 4000);
+    expect(rows.every((r, i) => r === i)).toBe(true);
+  });
 });
 
 const BOOSTER: BoosterOptions = {

@@ -199,7 +199,6 @@ export class Booster {
       const { tree, leaves } = growTree(ctx, nSample, natural, this.g[k]!, this.constantHessian ? null : this.h[k]!, features, opts, this.rng, k);
       if (natural) {
         // Every row sits in exactly one leaf's range: no tree walk needed for the training set.
-        if (leaves.length === 1) fillIdentity(ctx.rows, n);
         this.addLeafValues(leaves, tree.value, k);
       } else {
         addBinnedPredictions(tree, train.bins, n, this.trainRaw, K, k);
@@ -334,10 +333,6 @@ export class Booster {
 
 // Small hot loops live in their own functions: V8 optimizes them on their own, whatever the rest
 // of `step` does (measured: the same loops inline in `step` ran ~2x slower).
-function fillIdentity(rows: Uint32Array, n: number): void {
-  for (let i = 0; i < n; i++) rows[i] = i;
-}
-
 function addToRows(raw: Float64Array, rows: Uint32Array, start: number, end: number, v: number, K: number, k: number): void {
   if (K === 1) for (let i = start; i < end; i++) raw[rows[i]!]! += v;
   else for (let i = start; i < end; i++) raw[rows[i]! * K + k]! += v;

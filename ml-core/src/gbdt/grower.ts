@@ -64,8 +64,9 @@ export interface GrownTree {
 
 /**
  * Grows a tree over `ctx.rows[0 .. nSample)`. `natural` says those rows are 0..nRows-1 in order
- * (no subsampling): then `ctx.rows` is not read but written, by the root's partition (and left as
- * it was when the root is not split). `g`/`h` are indexed by row; `h` null means constant hessian 1.
+ * (no subsampling): then `ctx.rows` is not read but written (by the root's partition). Either way
+ * it ends with each leaf's rows in the leaf's range. `g`/`h` are indexed by row; `h` null means
+ * constant hessian 1.
  */
 export function growTree(
   ctx: GrowerContext,
@@ -165,6 +166,8 @@ export function growTree(
     }
   }
   for (const n of candidates) finalize(n);
+  // An unsplit root in natural order never had its rows written: its one leaf's range is every row.
+  if (natural && tree.feature[0] === -1) for (let i = 0; i < nSample; i++) ctx.rows[i] = i;
 
   if (opts.monotone === undefined) for (const n of leaves) tree.value[n.id] = (-opts.learningRate * n.sumG) / (n.sumH + opts.l2Regularization);
   else for (const n of leaves) tree.value[n.id] = opts.learningRate * boundedValue(n.sumG, n.sumH, opts.l2Regularization, n.bounds);
