@@ -8,7 +8,7 @@
  */
 import type { FeatureBins } from "./binning";
 import { FEATURE_STRIDE, HistogramPool, subtractInto } from "./histogram";
-import type { TrainingThreads } from "./training-threads";
+import type { ChildHistogram, TrainingThreads } from "./training-threads";
 import type { Random } from "./random";
 import { boundedValue, findBestSplit, UNBOUNDED, type SplitConstraints, type SplitInfo, type ValueBounds } from "./split";
 import type { BinTree } from "./tree";
@@ -132,11 +132,11 @@ export function growTree(
   while (candidates.length > 0 && nLeaves < maxLeaves) {
     const node = opts.growPolicy === "leafwise" ? popBest(candidates) : (candidates.shift() as Node);
     const split = node.split as SplitInfo;
-    const leftCount = partition(ctx, node, split, natural && node === root);
     nLeaves++;
     const [lb, rb] = childBounds(node, split, opts);
-    const l = newNode(node.start, leftCount, node.depth + 1, split.leftG, split.leftH, lb);
-    const r = newNode(node.start + leftCount, node.count - leftCount, node.depth + 1, split.rightG, split.rightH, rb);
+    // The split's counts are its histogram's, so the children are known before the partition.
+    const l = newNode(node.start, split.leftCount, node.depth + 1, split.leftG, split.leftH, lb);
+    const r = newNode(node.start + split.leftCount, split.rightCount, node.depth + 1, split.rightG, split.rightH, rb);
     tree.feature[node.id] = split.feature;
     tree.binThreshold[node.id] = split.binThreshold;
     tree.categoriesLeft[node.id] = split.categoriesLeft;
@@ -147,23 +147,31 @@ export function growTree(
 
     const splitL = canSplit(l) && nLeaves < maxLeaves;
     const splitR = canSplit(r) && nLeaves < maxLeaves;
-    if (splitL || splitR) {
-      const [small, large] = l.count <= r.count ? [l, r] : [r, l];
-      small.hist = ctx.pool.acquire();
-      buildHistogram(ctx, small, false, h, treeFeatures, output);
+    // Only the smaller child is summed from rows, by the partition; the larger is the parent's
+    // histogram less the smaller's.
+    const [small, large] = l.count <= r.count ? [l, r] : [r, l];
+    const child: ChildHistogram | null =
+      splitL || splitR ? { hist: ctx.pool.acquire(), left: small === l, source: output, hasH: h !== null, features: treeFeatures } : null;
+    // While other threads write the partition back in place, this one finds the children's splits.
+    const children = (): void => {
+      if (child === null) {
+        ctx.pool.release(node.hist as Float64Array);
+        node.hist = null;
+        finalize(l);
+        finalize(r);
+        return;
+      }
+      small.hist = child.hist;
       subtractInto(node.hist as Float64Array, small.hist, treeFeatures);
       large.hist = node.hist;
       node.hist = null;
-      for (const child of [l, r]) {
-        if (child === l ? splitL : splitR) findSplit(child);
-        else finalize(child);
+      for (const c of [l, r]) {
+        if (c === l ? splitL : splitR) findSplit(c);
+        else finalize(c);
       }
-    } else {
-      ctx.pool.release(node.hist as Float64Array);
-      node.hist = null;
-      finalize(l);
-      finalize(r);
-    }
+    };
+    const leftCount = partition(ctx, node, split, natural && node === root, child, children);
+    if (leftCount !== l.count) throw new Error(`partition sent ${leftCount} rows left where the histogram counted ${l.count}`);
   }
   for (const n of candidates) finalize(n);
   // An unsplit root in natural order never had its rows written: its one leaf's range is every row.
@@ -214,16 +222,17 @@ function rowSums(rows: RowIndexArray, n: number, natural: boolean, g: GradientAr
 }
 
 /**
- * Stable in-place partition of the node's range (left rows first); returns the left row count.
- * `natural`: the node is the rows in order, which it writes without reading.
+ * Stable in-place partition of the node's range (left rows first), summing `child`'s histogram on
+ * the way; returns the left row count. `natural`: the node is the rows in order, which it writes
+ * without reading. `beside`: work for this thread while the partition finishes.
  */
-function partition(ctx: GrowerContext, n: Node, s: SplitInfo, natural: boolean): number {
+function partition(ctx: GrowerContext, n: Node, s: SplitInfo, natural: boolean, child: ChildHistogram | null, beside: () => void): number {
   const lut = ctx.lut;
   lut.fill(0);
   if (s.categoriesLeft === null) lut.fill(1, 0, s.binThreshold + 1);
   else for (const c of s.categoriesLeft) lut[c] = 1;
   lut[MISSING_BIN] = s.missingLeft ? 1 : 0;
-  return ctx.threads.partition(n.start, n.count, s.feature, natural);
+  return ctx.threads.split(n.start, n.count, s.feature, natural, child, beside);
 }
 
 function popBest(candidates: Node[]): Node {

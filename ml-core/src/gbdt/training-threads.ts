@@ -54,6 +54,8 @@ const P_FEATURE = 17;
 const P_N_FEATURES = 18;
 const P_N_LEAVES = 19;
 const P_N_OUTPUTS = 20;
+/** Which side of a partition a histogram is summed for (NO_SIDE, LEFT_SIDE or RIGHT_SIDE). */
+const P_SIDE = 21;
 /** Then the job's features. */
 const FEATURES = 24;
 
@@ -67,6 +69,10 @@ const GRADIENTS = 1;
 const PARTITION = 2;
 const JOIN = 3;
 const LEAF_VALUES = 4;
+
+const NO_SIDE = 0;
+const LEFT_SIDE = 1;
+const RIGHT_SIDE = 2;
 
 /** Rows per unit of the gradient job (element-wise: any split gives the same bits). */
 const GRADIENT_ROWS = 65536;
@@ -90,7 +96,7 @@ export interface SharedTrainingArrays {
   readonly rows: RowIndexArray;
   /** Right-hand rows of a partition, block by block. */
   readonly scratch: RowIndexArray;
-  /** Left-hand rows of a partition on threads, block by block (empty with one thread). */
+  /** Left-hand rows of a partition, block by block. */
   readonly scratchLeft: RowIndexArray;
   /** Per output, gradients and hessians indexed by row (hessians empty for a constant hessian). */
   readonly g: readonly GradientArray[];
@@ -152,6 +158,24 @@ interface Job {
   readonly nOutputs: number;
   readonly feature: number;
   readonly features: Int32Array;
+  /** For a partition: the side whose histogram its blocks sum (NO_SIDE: none). */
+  readonly side: number;
+}
+
+/**
+ * The histogram a split's partition sums on its way: the smaller child's. The partition has each
+ * block's rows of that side in cache as it writes them, and a separate job would be one more
+ * hand-off between threads, and one more pass over the rows, per split.
+ */
+export interface ChildHistogram {
+  /** From `allocate`. */
+  readonly hist: Float64Array;
+  /** Whether the child is the left side of the split. */
+  readonly left: boolean;
+  /** Which output's gradients. */
+  readonly source: number;
+  readonly hasH: boolean;
+  readonly features: ArrayLike<number>;
 }
 
 export class TrainingThreads {
@@ -207,20 +231,14 @@ export class TrainingThreads {
    * `natural`: the node is rows `0 .. count - 1` in order (the root without subsampling).
    */
   build(hist: Float64Array, natural: boolean, start: number, count: number, source: number, hasH: boolean, features: ArrayLike<number>): void {
-    const id = this.histIds.get(hist);
-    if (id === undefined) throw new Error("histogram was not allocated by these threads");
     const nB = blockCount(count);
     const chunk = this.chunkFor(nB, features.length);
     const c = this.control;
-    c[P_HIST] = id;
+    this.setHistogram(hist, source, hasH, features);
     c[P_NATURAL] = natural ? 1 : 0;
     c[P_START] = start;
     c[P_COUNT] = count;
-    c[P_SOURCE] = source;
-    c[P_HAS_H] = hasH ? 1 : 0;
     c[P_CHUNK] = chunk;
-    c[P_N_FEATURES] = features.length;
-    for (let i = 0; i < features.length; i++) c[FEATURES + i] = features[i]!;
     const parallel = count * features.length >= PARALLEL_MIN_WORK;
     this.run(HISTOGRAM, nB * Math.ceil(features.length / chunk), parallel);
     reduceBlocks(hist, this.arrays.partials, nB, features);
@@ -228,6 +246,18 @@ export class TrainingThreads {
       this.rootCounts ??= binCounts(this.arrays.bins, this.arrays.nRows, this.arrays.nFeatures);
       fillRootCounts(hist, this.rootCounts, features, hasH);
     }
+  }
+
+  /** Writes which histogram a job sums, of which gradients and features. */
+  private setHistogram(hist: Float64Array, source: number, hasH: boolean, features: ArrayLike<number>): void {
+    const id = this.histIds.get(hist);
+    if (id === undefined) throw new Error("histogram was not allocated by these threads");
+    const c = this.control;
+    c[P_HIST] = id;
+    c[P_SOURCE] = source;
+    c[P_HAS_H] = hasH ? 1 : 0;
+    c[P_N_FEATURES] = features.length;
+    for (let i = 0; i < features.length; i++) c[FEATURES + i] = features[i]!;
   }
 
   /** Features per histogram unit: the widest chunks that still give every thread two units or more. */
@@ -250,19 +280,33 @@ export class TrainingThreads {
    * `natural`: the range is the rows `0 .. count - 1` in order and `rows` is not read (the root).
    */
   partition(start: number, count: number, feature: number, natural = false): number {
-    const c = this.control;
-    c[P_START] = start;
-    c[P_COUNT] = count;
-    c[P_FEATURE] = feature;
-    c[P_NATURAL] = natural ? 1 : 0;
-    const { rows, scratch, leftCounts, bins, nRows, lut } = this.arrays;
     if (this.workers.length === 0 || count < PARALLEL_MIN_ROWS) {
       // One pass over the whole range: the same rows in the same order as block by block.
+      const { rows, scratch, bins, nRows, lut } = this.arrays;
       const col = bins.subarray(feature * nRows, (feature + 1) * nRows);
       const l = partitionRange(natural ? null : rows, rows, scratch, col, lut, start, start + count, start, 0);
       rows.set(scratch.subarray(0, start + count - l), l);
       return l - start;
     }
+    return this.split(start, count, feature, natural, null, () => undefined);
+  }
+
+  /**
+   * A split: the partition of `partition`, block by block, which also sums `child`'s histogram
+   * when given (each block's rows of that side into the block's partial, in row order; the
+   * partials are then added in block order, so the bits do not depend on the threads). `beside`
+   * runs on this thread while the others write the partition's blocks back in place; it must not
+   * touch `rows`.
+   */
+  split(start: number, count: number, feature: number, natural: boolean, child: ChildHistogram | null, beside: () => void): number {
+    const c = this.control;
+    if (child !== null) this.setHistogram(child.hist, child.source, child.hasH, child.features);
+    c[P_SIDE] = child === null ? NO_SIDE : child.left ? LEFT_SIDE : RIGHT_SIDE;
+    c[P_START] = start;
+    c[P_COUNT] = count;
+    c[P_FEATURE] = feature;
+    c[P_NATURAL] = natural ? 1 : 0;
+    const leftCounts = this.arrays.leftCounts;
     // Each block sends its left rows to scratchLeft and its right rows to scratch, at its own
     // offset; then the blocks copy them back in place, every block's destination known from the
     // counts: no block writes where another still reads.
@@ -270,7 +314,8 @@ export class TrainingThreads {
     this.run(PARTITION, nB, true);
     let left = 0;
     for (let b = 0; b < nB; b++) left += leftCounts[b]!;
-    this.run(JOIN, nB, true);
+    if (child !== null) reduceBlocks(child.hist, this.arrays.partials, nB, child.features);
+    this.run(JOIN, nB, true, beside);
     return left;
   }
 
@@ -288,7 +333,7 @@ export class TrainingThreads {
   }
 
   /** Runs job `kind` of `items` items: on every thread when `parallel` and there are workers, else here. */
-  private run(kind: number, items: number, parallel: boolean): void {
+  private run(kind: number, items: number, parallel: boolean, beside?: () => void): void {
     const c = this.control;
     c[KIND] = kind;
     c[ITEMS] = items;
@@ -297,6 +342,7 @@ export class TrainingThreads {
     c[STEP] = step;
     c[UNITS] = units;
     if (!parallel || this.workers.length === 0 || units < 2) {
+      beside?.();
       const job = readJob(c, this.hists);
       for (let i = 0; i < items; i++) runItem(this.arrays, this.loss, job, i);
       return;
@@ -308,14 +354,19 @@ export class TrainingThreads {
     Atomics.store(c, CURSOR, stamp << 12);
     Atomics.store(c, SEQ, this.job);
     Atomics.notify(c, SEQ);
-    const job = readJob(c, this.hists);
-    for (let u = claim(c, stamp); u >= 0; u = claim(c, stamp)) {
-      runUnit(this.arrays, this.loss, job, u, step);
-      Atomics.add(c, DONE, 1);
+    try {
+      beside?.();
+    } finally {
+      // The job is finished even when `beside` threw: the workers may still be writing.
+      const job = readJob(c, this.hists);
+      for (let u = claim(c, stamp); u >= 0; u = claim(c, stamp)) {
+        runUnit(this.arrays, this.loss, job, u, step);
+        Atomics.add(c, DONE, 1);
+      }
+      for (let d = Atomics.load(c, DONE); d < units; d = Atomics.load(c, DONE)) Atomics.wait(c, DONE, d);
+      // Closed: a worker that read this job's stamp late can claim nothing once the fields change.
+      Atomics.store(c, CURSOR, CLOSED);
     }
-    for (let d = Atomics.load(c, DONE); d < units; d = Atomics.load(c, DONE)) Atomics.wait(c, DONE, d);
-    // Closed: a worker that read this job's stamp late can claim nothing once the fields change.
-    Atomics.store(c, CURSOR, CLOSED);
     if (Atomics.load(c, FAILED) !== 0) throw new Error("a training thread failed");
   }
 
@@ -348,7 +399,7 @@ function readJob(c: Int32Array, hists: readonly Float64Array[]): Job {
   return {
     kind,
     items: c[ITEMS]!,
-    hist: kind === HISTOGRAM ? hists[c[P_HIST]!] : undefined,
+    hist: sums(kind, c) ? hists[c[P_HIST]!] : undefined,
     natural: c[P_NATURAL] === 1,
     start: c[P_START]!,
     count: c[P_COUNT]!,
@@ -358,8 +409,14 @@ function readJob(c: Int32Array, hists: readonly Float64Array[]): Job {
     nLeaves: c[P_N_LEAVES]!,
     nOutputs: c[P_N_OUTPUTS]!,
     feature: c[P_FEATURE]!,
-    features: kind === HISTOGRAM ? c.slice(FEATURES, FEATURES + c[P_N_FEATURES]!) : EMPTY,
+    features: sums(kind, c) ? c.slice(FEATURES, FEATURES + c[P_N_FEATURES]!) : EMPTY,
+    side: kind === PARTITION ? c[P_SIDE]! : NO_SIDE,
   };
+}
+
+/** Whether the job in `c` sums a histogram. */
+function sums(kind: number, c: Int32Array): boolean {
+  return kind === HISTOGRAM || (kind === PARTITION && c[P_SIDE] !== NO_SIDE);
 }
 
 const EMPTY = new Int32Array(0);
@@ -445,12 +502,21 @@ function applyWeights(g: GradientArray, h: GradientArray, w: Float64Array, const
   else for (let i = 0; i < n; i++) h[i]! *= w[i]!;
 }
 
-/** Block b of the node: its left rows to scratchLeft, its right rows to scratch, at the block's offset. */
+/**
+ * Block b of the node: its left rows to scratchLeft, its right rows to scratch, at the block's
+ * offset; then, for a split that sums a child's histogram, that side's rows into block b's partial.
+ */
 function partitionBlock(a: SharedTrainingArrays, job: Job, b: number): void {
   const s = job.start + b * BLOCK_ROWS;
   const e = Math.min(job.start + job.count, s + BLOCK_ROWS);
   const col = a.bins.subarray(job.feature * a.nRows, (job.feature + 1) * a.nRows);
-  a.leftCounts[b] = partitionRange(job.natural ? null : a.rows, a.scratchLeft, a.scratch, col, a.lut, s, e, s, s) - s;
+  const l = partitionRange(job.natural ? null : a.rows, a.scratchLeft, a.scratch, col, a.lut, s, e, s, s) - s;
+  a.leftCounts[b] = l;
+  if (job.side === NO_SIDE) return;
+  const rows = job.side === LEFT_SIDE ? a.scratchLeft : a.scratch;
+  const out = b === 0 ? (job.hist as Float64Array) : a.partials[b - 1]!;
+  const h = job.hasH ? a.h[job.source]! : null;
+  accumulateRows(out, a.binsByRow, a.nFeatures, rows, s, s + (job.side === LEFT_SIDE ? l : e - s - l), a.g[job.source]!, h, job.features, 0, job.features.length);
 }
 
 /** Block b's left and right rows back into `rows`, after the left and right rows of the blocks before it. */
