@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest";
 import { BinMapper } from "../src/gbdt/binning";
 import { Booster, type BinnedData, type BoosterOptions } from "../src/gbdt/booster";
 import { growTree, type GrowerContext, type GrowerOptions } from "../src/gbdt/grower";
-import { accumulateRows, binsByRow, BINS_PER_FEATURE, blockCount, FEATURE_STRIDE, HistogramPool, subtractInto } from "../src/gbdt/histogram";
-import { partialHistograms, TrainingThreads } from "../src/gbdt/training-threads";
+import { accumulateRows, binsByRow, BINS_PER_FEATURE, FEATURE_STRIDE, HistogramPool, subtractInto } from "../src/gbdt/histogram";
+import { maxBlocks, partialHistograms, TrainingThreads } from "../src/gbdt/training-threads";
 import { lossFor } from "../src/gbdt/loss";
 import { Random } from "../src/gbdt/random";
 import type { BinTree } from "../src/gbdt/tree";
@@ -163,7 +163,7 @@ function context(data: BinnedData, mapper: BinMapper, g: Float32Array): GrowerCo
     raw: new Float64Array(n),
     weights: undefined,
     lut: new Uint8Array(256),
-    leftCounts: new Int32Array(blockCount(n)),
+    leftCounts: new Int32Array(maxBlocks(n)),
   };
   const threads = new TrainingThreads(1, arrays, N_FEATURES, { name: "squared_error", nOutputs: 1 });
   return {

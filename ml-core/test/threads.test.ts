@@ -11,8 +11,11 @@ import { binaryLogloss } from "../src/gbdt/loss/binary-logloss";
 import {
   PARALLEL_MIN_ROWS,
   PARALLEL_MIN_WORK,
+  maxBlocks,
   partialHistograms,
   sharedArray,
+  SPLIT_PARALLEL_MIN_ROWS,
+  splitBlockRows,
   TrainingThreads,
   type HistogramSchedule,
   type SharedTrainingArrays,
@@ -67,7 +70,7 @@ describe("training threads", () => {
     raw,
     weights: undefined,
     lut: sharedArray(Uint8Array, 256),
-    leftCounts: sharedArray(Int32Array, blockCount(n)),
+    leftCounts: sharedArray(Int32Array, maxBlocks(n)),
   });
   const features = Uint32Array.from([4, 0, 2, 1, 3]);
   const withThreads = (size: number, arrays: SharedTrainingArrays, schedule: HistogramSchedule, run: (t: TrainingThreads) => void): void => {
@@ -142,6 +145,66 @@ describe("training threads", () => {
       });
     }
   }, 30_000);
+
+  it("split a node: partition it stably, sum the chosen side's histogram in the blocks of its size, and run `beside` meanwhile", () => {
+    const feature = 2;
+    const isLeft = (row: number): boolean => bins[feature * n + row]! % 4 === 1 || bins[feature * n + row] === 255;
+    const initial = Uint32Array.from({ length: n }, (_, i) => (i * 7919) % n);
+    // A large node (blocks of BLOCK_ROWS), a mid-sized one (blocks of a quarter of it), a small one.
+    for (const [start, count] of [
+      [777, n - 2000],
+      [1000, 3 * SPLIT_PARALLEL_MIN_ROWS + 17],
+      [5, 3000],
+    ] as const)
+      for (const left of [true, false])
+        for (const hh of [h, null]) {
+          const node = Array.from(initial.subarray(start, start + count));
+          const side = node.filter((r) => isLeft(r) === left);
+          // The reference: the side's rows of each block of the node, in row order, one feature at a time.
+          const expected = new Float64Array(nF * FEATURE_STRIDE);
+          const partials = partialHistograms(n, nF * FEATURE_STRIDE, (length) => new Float64Array(length));
+          const size = splitBlockRows(count);
+          const nB = Math.ceil(count / size);
+          for (let b = 0; b < nB; b++) {
+            const rows = Uint32Array.from(node.slice(b * size, (b + 1) * size).filter((r) => isLeft(r) === left));
+            for (let i = 0; i < features.length; i++) accumulateRows(b === 0 ? expected : partials[b - 1]!, byRow, nF, rows, 0, rows.length, g, hh, features, i, i + 1);
+          }
+          reduceBlocks(expected, partials, nB, features);
+          const rowsExpected = [...initial.subarray(0, start), ...node.filter(isLeft), ...node.filter((r) => !isLeft(r)), ...initial.subarray(start + count)];
+          for (const threads of [1, 2, 3]) {
+            const arrays = arraysFor(shared(Uint32Array, n, (i) => initial[i]!));
+            for (let bin = 0; bin < 256; bin++) arrays.lut[bin] = bin % 4 === 1 || bin === 255 ? 1 : 0;
+            const what = `${threads} thread(s), rows ${start}+${count}, ${left ? "left" : "right"}, hessians ${hh !== null}`;
+            withThreads(threads, arrays, "auto", (t) => {
+              const hist = t.allocate(nF * FEATURE_STRIDE).fill(NaN);
+              let besides = 0;
+              const child = { hist, left, source: 0, hasH: hh !== null, features };
+              expect(t.split(start, count, feature, false, child, () => besides++), what).toBe(node.filter(isLeft).length);
+              expect(besides, what).toBe(1);
+              expect(Array.from(arrays.rows), what).toEqual(rowsExpected);
+              expect(equalBits(hist, expected), what).toBe(true);
+            });
+          }
+          expect(side.length).toBeGreaterThan(0);
+        }
+  }, 60_000);
+
+  it("finish a split's partition when the work beside it throws, and then report the error", () => {
+    const isLeft = (row: number): boolean => bins[n + row]! < 20;
+    for (const threads of [1, 2]) {
+      const arrays = arraysFor(shared(Uint32Array, n, (i) => i));
+      for (let bin = 0; bin < 256; bin++) arrays.lut[bin] = bin < 20 ? 1 : 0;
+      const all = Array.from({ length: n }, (_, i) => i);
+      withThreads(threads, arrays, "auto", (t) => {
+        expect(() =>
+          t.split(0, n, 1, false, null, () => {
+            throw new Error("split finding failed");
+          }),
+        ).toThrow("split finding failed");
+        expect(Array.from(arrays.rows)).toEqual([...all.filter(isLeft), ...all.filter((r) => !isLeft(r))]);
+      });
+    }
+  });
 
   it("add each leaf's value to the raw predictions of the rows in its range", () => {
     const rows = shared(Uint32Array, n, (i) => (i * 7919) % n);

@@ -10,8 +10,8 @@
  */
 import type { BinMapper } from "./binning";
 import { growTree, type GrowerContext, type GrowerOptions } from "./grower";
-import { binsByRow, blockCount, FEATURE_STRIDE, HistogramPool } from "./histogram";
-import { partialHistograms, sharedArray, TrainingThreads, type HistogramSchedule, type SharedTrainingArrays } from "./training-threads";
+import { binsByRow, FEATURE_STRIDE, HistogramPool } from "./histogram";
+import { maxBlocks, partialHistograms, sharedArray, TrainingThreads, type HistogramSchedule, type SharedTrainingArrays } from "./training-threads";
 import type { Loss } from "./loss";
 import { Random } from "./random";
 import { addBinnedPredictions, fromTreeJson, toTreeJson } from "./tree";
@@ -145,7 +145,7 @@ export class Booster {
       raw: this.trainRaw,
       weights: train.weights && shared(train.weights),
       lut: threaded ? sharedArray(Uint8Array, 256) : new Uint8Array(256),
-      leftCounts: threaded ? sharedArray(Int32Array, blockCount(n)) : new Int32Array(blockCount(n)),
+      leftCounts: threaded ? sharedArray(Int32Array, maxBlocks(n)) : new Int32Array(maxBlocks(n)),
       leafStarts: threaded ? sharedArray(Int32Array, MAX_LEAVES + 1) : new Int32Array(MAX_LEAVES + 1),
       leafValues: float64(MAX_LEAVES),
     };

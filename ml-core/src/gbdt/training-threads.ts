@@ -82,6 +82,31 @@ export const PARALLEL_MIN_WORK = 100_000;
 /** Below this many rows a partition or gradient pass runs on the main thread alone. */
 export const PARALLEL_MIN_ROWS = 2 * BLOCK_ROWS;
 
+/** The smallest block of a split (see `splitBlockRows`). */
+const SPLIT_MIN_BLOCK_ROWS = 4096;
+/** Below this many rows a split runs on the main thread alone. */
+export const SPLIT_PARALLEL_MIN_ROWS = 16384;
+
+/**
+ * Rows per block of a split's partition (and of the child histogram it sums): a quarter of the
+ * node, between 4,096 and BLOCK_ROWS rows, so that threads share the many mid-sized nodes of a
+ * tree's last splits. It depends on the node's row count only, so the histogram's bits do not
+ * depend on the threads.
+ */
+export function splitBlockRows(count: number): number {
+  return Math.min(BLOCK_ROWS, Math.max(SPLIT_MIN_BLOCK_ROWS, Math.ceil(count / 4)));
+}
+
+/** Blocks of a split of `count` rows. */
+export function splitBlocks(count: number): number {
+  return Math.max(1, Math.ceil(count / splitBlockRows(count)));
+}
+
+/** Blocks of summation at most, histogram or split, in a node of up to `nRows` rows: what `partials` and `leftCounts` hold. */
+export function maxBlocks(nRows: number): number {
+  return Math.max(blockCount(nRows), Math.min(4, Math.ceil(nRows / SPLIT_MIN_BLOCK_ROWS)));
+}
+
 /** How histogram work is handed to threads (the model is the same for every choice). */
 export type HistogramSchedule = "features" | "rows" | "auto";
 
@@ -109,7 +134,7 @@ export interface SharedTrainingArrays {
   readonly weights: Float64Array | undefined;
   /** A split's side per bin (1 = left), for the partition job. */
   readonly lut: Uint8Array;
-  /** Left rows per block of the last partition. */
+  /** Left rows per block of the last partition (`maxBlocks` of the rows). */
   readonly leftCounts: Int32Array;
   /** A tree's leaves in row order, for the leaf-value job: leaf j owns `rows[leafStarts[j] .. leafStarts[j + 1])`. */
   readonly leafStarts: Int32Array;
@@ -140,7 +165,7 @@ export function sharedArray<T extends Uint8Array | Int32Array | Uint32Array | Fl
 
 /** Partial histogram buffers for nodes of up to `nRows` rows. */
 export function partialHistograms(nRows: number, histLength: number, allocate: (length: number) => Float64Array): Float64Array[] {
-  return Array.from({ length: blockCount(nRows) - 1 }, () => allocate(histLength));
+  return Array.from({ length: maxBlocks(nRows) - 1 }, () => allocate(histLength));
 }
 
 /** One job's parameters, as every thread reads them from the control array. */
@@ -310,12 +335,12 @@ export class TrainingThreads {
     // Each block sends its left rows to scratchLeft and its right rows to scratch, at its own
     // offset; then the blocks copy them back in place, every block's destination known from the
     // counts: no block writes where another still reads.
-    const nB = blockCount(count);
-    this.run(PARTITION, nB, true);
+    const nB = splitBlocks(count);
+    this.run(PARTITION, nB, count >= SPLIT_PARALLEL_MIN_ROWS);
     let left = 0;
     for (let b = 0; b < nB; b++) left += leftCounts[b]!;
     if (child !== null) reduceBlocks(child.hist, this.arrays.partials, nB, child.features);
-    this.run(JOIN, nB, true, beside);
+    this.run(JOIN, nB, count >= SPLIT_PARALLEL_MIN_ROWS, beside);
     return left;
   }
 
@@ -342,9 +367,12 @@ export class TrainingThreads {
     c[STEP] = step;
     c[UNITS] = units;
     if (!parallel || this.workers.length === 0 || units < 2) {
-      beside?.();
-      const job = readJob(c, this.hists);
-      for (let i = 0; i < items; i++) runItem(this.arrays, this.loss, job, i);
+      try {
+        beside?.();
+      } finally {
+        const job = readJob(c, this.hists);
+        for (let i = 0; i < items; i++) runItem(this.arrays, this.loss, job, i);
+      }
       return;
     }
     c[REGISTERED] = this.hists.length;
@@ -507,8 +535,9 @@ function applyWeights(g: GradientArray, h: GradientArray, w: Float64Array, const
  * offset; then, for a split that sums a child's histogram, that side's rows into block b's partial.
  */
 function partitionBlock(a: SharedTrainingArrays, job: Job, b: number): void {
-  const s = job.start + b * BLOCK_ROWS;
-  const e = Math.min(job.start + job.count, s + BLOCK_ROWS);
+  const size = splitBlockRows(job.count);
+  const s = job.start + b * size;
+  const e = Math.min(job.start + job.count, s + size);
   const col = a.bins.subarray(job.feature * a.nRows, (job.feature + 1) * a.nRows);
   const l = partitionRange(job.natural ? null : a.rows, a.scratchLeft, a.scratch, col, a.lut, s, e, s, s) - s;
   a.leftCounts[b] = l;
@@ -521,19 +550,20 @@ function partitionBlock(a: SharedTrainingArrays, job: Job, b: number): void {
 
 /** Block b's left and right rows back into `rows`, after the left and right rows of the blocks before it. */
 function joinBlock(a: SharedTrainingArrays, job: Job, b: number): void {
-  const nB = blockCount(job.count);
+  const nB = splitBlocks(job.count);
+  const blockRows = splitBlockRows(job.count);
   let leftBefore = 0;
   let left = 0;
   for (let k = 0; k < nB; k++) {
     if (k < b) leftBefore += a.leftCounts[k]!;
     left += a.leftCounts[k]!;
   }
-  const s = job.start + b * BLOCK_ROWS;
-  const size = Math.min(BLOCK_ROWS, job.count - b * BLOCK_ROWS);
+  const s = job.start + b * blockRows;
+  const size = Math.min(blockRows, job.count - b * blockRows);
   const l = a.leftCounts[b]!;
   a.rows.set(a.scratchLeft.subarray(s, s + l), job.start + leftBefore);
   // Right rows of the blocks before this one: their sizes less their left rows.
-  a.rows.set(a.scratch.subarray(s, s + size - l), job.start + left + b * BLOCK_ROWS - leftBefore);
+  a.rows.set(a.scratch.subarray(s, s + size - l), job.start + left + b * blockRows - leftBefore);
 }
 
 /** Unit i: the rows at positions `[i * GRADIENT_ROWS, …)` of the leaves' ranges get their leaf's value. */
