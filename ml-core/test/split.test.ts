@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { FeatureBins } from "../src/gbdt/binning";
 import { FEATURE_STRIDE } from "../src/gbdt/histogram";
-import { findBestSplit, MIN_CAT_SUPPORT } from "../src/gbdt/split";
+import { findBestSplit, MIN_CAT_SUPPORT, sortByRatio } from "../src/gbdt/split";
+import { lcg } from "./helpers";
 import { MISSING_BIN } from "../src/gbdt/types";
 
 const constraints = { l2Regularization: 0, minSamplesLeaf: 1, minSumHessianInLeaf: 0, minGainToSplit: 0 };
@@ -110,5 +111,24 @@ describe("split finding", () => {
     ]);
     const [G, H, C] = totals(h);
     expect(findBestSplit(h, [0], [{ categorical: true, nBins: 2, thresholds: new Float64Array(0) }], G, H, C, constraints)).toBeNull();
+  });
+});
+
+describe("the categorical split search's sort", () => {
+  it("orders categories as Array.prototype.sort by ratio, then by category, for every length and with ties and signed zeros", () => {
+    const rand = lcg(7);
+    const ratio = new Float64Array(256);
+    for (let trial = 0; trial < 400; trial++) {
+      const n = 1 + (trial % 256);
+      // Few distinct ratios in some trials, so that ties are common; -0 and 0 compare equal.
+      const distinct = trial % 3 === 0 ? 4 : 1e9;
+      const bins = Array.from({ length: 256 }, (_, b) => b)
+        .filter(() => rand() < 0.9)
+        .slice(0, n);
+      for (const b of bins) ratio[b] = trial % 5 === 0 && b % 7 === 0 ? (b % 2 ? -0 : 0) : Math.floor(rand() * distinct) - distinct / 2;
+      const expected = [...bins].sort((a, b) => ratio[a]! - ratio[b]! || a - b);
+      const cats = Int32Array.from(bins);
+      expect(Array.from(sortByRatio(cats, bins.length, ratio).subarray(0, bins.length)), `trial ${trial}`).toEqual(expected);
+    }
   });
 });
