@@ -151,7 +151,7 @@ function context(data: BinnedData, mapper: BinMapper, g: Float32Array): GrowerCo
     nRows: n,
     rows: Uint32Array.from({ length: n }, (_, i) => i),
     scratch: new Uint32Array(n),
-    scratchLeft: new Uint32Array(n),
+    scratchLeft: new Uint32Array(0),
     binsByRow: binsByRow(data.bins, n, N_FEATURES),
     nFeatures: N_FEATURES,
     leafStarts: new Int32Array(64),

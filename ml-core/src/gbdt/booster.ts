@@ -137,7 +137,7 @@ export class Booster {
       nFeatures,
       rows: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
       scratch: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
-      scratchLeft: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
+      scratchLeft: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(0),
       g: this.g,
       h: this.h,
       partials: partialHistograms(n, nFeatures * FEATURE_STRIDE, float64),

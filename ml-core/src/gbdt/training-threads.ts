@@ -82,19 +82,20 @@ export const PARALLEL_MIN_WORK = 100_000;
 /** Below this many rows a partition or gradient pass runs on the main thread alone. */
 export const PARALLEL_MIN_ROWS = 2 * BLOCK_ROWS;
 
-/** The smallest block of a split (see `splitBlockRows`). */
+/** The smallest and largest blocks of a split (see `splitBlockRows`). */
 const SPLIT_MIN_BLOCK_ROWS = 4096;
+const SPLIT_MAX_BLOCK_ROWS = 2 * BLOCK_ROWS;
 /** Below this many rows a split runs on the main thread alone. */
 export const SPLIT_PARALLEL_MIN_ROWS = 16384;
 
 /**
  * Rows per block of a split's partition (and of the child histogram it sums): a quarter of the
- * node, between 4,096 and BLOCK_ROWS rows, so that threads share the many mid-sized nodes of a
- * tree's last splits. It depends on the node's row count only, so the histogram's bits do not
- * depend on the threads.
+ * node, between 4,096 and 65,536 rows, so that threads share the many mid-sized nodes of a tree's
+ * last splits, while the main thread adds few blocks' partial histograms. It depends on the node's
+ * row count only, so the histogram's bits do not depend on the threads.
  */
 export function splitBlockRows(count: number): number {
-  return Math.min(BLOCK_ROWS, Math.max(SPLIT_MIN_BLOCK_ROWS, Math.ceil(count / 4)));
+  return Math.min(SPLIT_MAX_BLOCK_ROWS, Math.max(SPLIT_MIN_BLOCK_ROWS, Math.ceil(count / 4)));
 }
 
 /** Blocks of a split of `count` rows. */
@@ -121,7 +122,7 @@ export interface SharedTrainingArrays {
   readonly rows: RowIndexArray;
   /** Right-hand rows of a partition, block by block. */
   readonly scratch: RowIndexArray;
-  /** Left-hand rows of a partition, block by block. */
+  /** Left-hand rows of a partition on threads, block by block (empty with one thread). */
   readonly scratchLeft: RowIndexArray;
   /** Per output, gradients and hessians indexed by row (hessians empty for a constant hessian). */
   readonly g: readonly GradientArray[];
@@ -305,25 +306,22 @@ export class TrainingThreads {
    * `natural`: the range is the rows `0 .. count - 1` in order and `rows` is not read (the root).
    */
   partition(start: number, count: number, feature: number, natural = false): number {
-    if (this.workers.length === 0 || count < PARALLEL_MIN_ROWS) {
-      // One pass over the whole range: the same rows in the same order as block by block.
-      const { rows, scratch, bins, nRows, lut } = this.arrays;
-      const col = bins.subarray(feature * nRows, (feature + 1) * nRows);
-      const l = partitionRange(natural ? null : rows, rows, scratch, col, lut, start, start + count, start, 0);
-      rows.set(scratch.subarray(0, start + count - l), l);
-      return l - start;
-    }
     return this.split(start, count, feature, natural, null, () => undefined);
   }
 
   /**
-   * A split: the partition of `partition`, block by block, which also sums `child`'s histogram
-   * when given (each block's rows of that side into the block's partial, in row order; the
-   * partials are then added in block order, so the bits do not depend on the threads). `beside`
-   * runs on this thread while the others write the partition's blocks back in place; it must not
-   * touch `rows`.
+   * A split: the partition of `partition`, block by block (`splitBlockRows`), which also sums
+   * `child`'s histogram when given: each block's rows of that side into the block's partial, in
+   * row order, the partials then added in block order, so the bits do not depend on the threads.
+   * `beside` runs on this thread while the others write the partition's blocks back in place; it
+   * must not touch `rows`.
    */
   split(start: number, count: number, feature: number, natural: boolean, child: ChildHistogram | null, beside: () => void): number {
+    if (this.workers.length === 0 || count < SPLIT_PARALLEL_MIN_ROWS) {
+      const left = this.splitHere(start, count, feature, natural, child);
+      beside();
+      return left;
+    }
     const c = this.control;
     if (child !== null) this.setHistogram(child.hist, child.source, child.hasH, child.features);
     c[P_SIDE] = child === null ? NO_SIDE : child.left ? LEFT_SIDE : RIGHT_SIDE;
@@ -336,12 +334,41 @@ export class TrainingThreads {
     // offset; then the blocks copy them back in place, every block's destination known from the
     // counts: no block writes where another still reads.
     const nB = splitBlocks(count);
-    this.run(PARTITION, nB, count >= SPLIT_PARALLEL_MIN_ROWS);
+    this.run(PARTITION, nB, true);
     let left = 0;
     for (let b = 0; b < nB; b++) left += leftCounts[b]!;
     if (child !== null) reduceBlocks(child.hist, this.arrays.partials, nB, child.features);
-    this.run(JOIN, nB, count >= SPLIT_PARALLEL_MIN_ROWS, beside);
+    this.run(JOIN, nB, true, beside);
     return left;
+  }
+
+  /**
+   * `split` on this thread alone, in one pass: left rows written in place (never ahead of the row
+   * read), right rows to `scratch` and then after them. The same blocks sum the child's histogram.
+   */
+  private splitHere(start: number, count: number, feature: number, natural: boolean, child: ChildHistogram | null): number {
+    const { rows, scratch, bins, nRows, lut, partials, binsByRow, nFeatures } = this.arrays;
+    const col = bins.subarray(feature * nRows, (feature + 1) * nRows);
+    const size = splitBlockRows(count);
+    const end = start + count;
+    let l = start;
+    let r = 0;
+    for (let b = 0, s = start; s < end; b++, s += size) {
+      const e = Math.min(end, s + size);
+      const l0 = l;
+      const r0 = r;
+      l = partitionRange(natural ? null : rows, rows, scratch, col, 1, lut, s, e, l0, r0);
+      r = r0 + (e - s) - (l - l0);
+      if (child === null) continue;
+      const out = b === 0 ? child.hist : partials[b - 1]!;
+      const g = this.arrays.g[child.source]!;
+      const h = child.hasH ? this.arrays.h[child.source]! : null;
+      if (child.left) accumulateRows(out, binsByRow, nFeatures, rows, l0, l, g, h, child.features, 0, child.features.length);
+      else accumulateRows(out, binsByRow, nFeatures, scratch, r0, r, g, h, child.features, 0, child.features.length);
+    }
+    rows.set(scratch.subarray(0, r), l);
+    if (child !== null) reduceBlocks(child.hist, partials, splitBlocks(count), child.features);
+    return l - start;
   }
 
   /**
@@ -539,7 +566,7 @@ function partitionBlock(a: SharedTrainingArrays, job: Job, b: number): void {
   const s = job.start + b * size;
   const e = Math.min(job.start + job.count, s + size);
   const col = a.bins.subarray(job.feature * a.nRows, (job.feature + 1) * a.nRows);
-  const l = partitionRange(job.natural ? null : a.rows, a.scratchLeft, a.scratch, col, a.lut, s, e, s, s) - s;
+  const l = partitionRange(job.natural ? null : a.rows, a.scratchLeft, a.scratch, col, 1, a.lut, s, e, s, s) - s;
   a.leftCounts[b] = l;
   if (job.side === NO_SIDE) return;
   const rows = job.side === LEFT_SIDE ? a.scratchLeft : a.scratch;
@@ -594,6 +621,7 @@ export function partitionRange(
   left: RowIndexArray,
   right: RowIndexArray,
   col: Uint8Array,
+  stride: number,
   lut: Uint8Array,
   s: number,
   e: number,
@@ -604,7 +632,7 @@ export function partitionRange(
   let r = r0;
   if (src === null)
     for (let row = s; row < e; row++) {
-      const isLeft = lut[col[row]!]!;
+      const isLeft = lut[col[row * stride]!]!;
       left[l] = row;
       right[r] = row;
       l += isLeft;
@@ -613,7 +641,7 @@ export function partitionRange(
   else
     for (let i = s; i < e; i++) {
       const row = src[i]!;
-      const isLeft = lut[col[row]!]!;
+      const isLeft = lut[col[row * stride]!]!;
       left[l] = row;
       right[r] = row;
       l += isLeft;
