@@ -89,12 +89,14 @@ const SPLIT_MAX_BLOCK_ROWS = 2 * BLOCK_ROWS;
 export const SPLIT_PARALLEL_MIN_ROWS = 16384;
 
 /**
- * Rows per block of a split's partition (and of the child histogram it sums): a quarter of the
- * node, between 4,096 and 65,536 rows, so that threads share the many mid-sized nodes of a tree's
- * last splits, while the main thread adds few blocks' partial histograms. It depends on the node's
- * row count only, so the histogram's bits do not depend on the threads.
+ * Rows per block of a split's partition (and of the child histogram it sums): a node too small
+ * for threads is one block; a larger one is cut in quarters of 4,096 to 65,536 rows, so that
+ * threads share the many mid-sized nodes of a tree's last splits, while the main thread adds few
+ * blocks' partial histograms. It depends on the node's row count only, so the histogram's bits do
+ * not depend on the threads.
  */
 export function splitBlockRows(count: number): number {
+  if (count < SPLIT_PARALLEL_MIN_ROWS) return Math.max(1, count);
   return Math.min(SPLIT_MAX_BLOCK_ROWS, Math.max(SPLIT_MIN_BLOCK_ROWS, Math.ceil(count / 4)));
 }
 
