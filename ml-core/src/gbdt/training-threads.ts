@@ -359,7 +359,7 @@ export class TrainingThreads {
       const e = Math.min(end, s + size);
       const l0 = l;
       const r0 = r;
-      l = partitionRange(natural ? null : rows, rows, scratch, col, 1, lut, s, e, l0, r0);
+      l = partitionRange(natural ? null : rows, rows, scratch, col, lut, s, e, l0, r0);
       r = r0 + (e - s) - (l - l0);
       if (child === null) continue;
       const out = b === 0 ? child.hist : partials[b - 1]!;
@@ -568,7 +568,7 @@ function partitionBlock(a: SharedTrainingArrays, job: Job, b: number): void {
   const s = job.start + b * size;
   const e = Math.min(job.start + job.count, s + size);
   const col = a.bins.subarray(job.feature * a.nRows, (job.feature + 1) * a.nRows);
-  const l = partitionRange(job.natural ? null : a.rows, a.scratchLeft, a.scratch, col, 1, a.lut, s, e, s, s) - s;
+  const l = partitionRange(job.natural ? null : a.rows, a.scratchLeft, a.scratch, col, a.lut, s, e, s, s) - s;
   a.leftCounts[b] = l;
   if (job.side === NO_SIDE) return;
   const rows = job.side === LEFT_SIDE ? a.scratchLeft : a.scratch;
@@ -623,7 +623,6 @@ export function partitionRange(
   left: RowIndexArray,
   right: RowIndexArray,
   col: Uint8Array,
-  stride: number,
   lut: Uint8Array,
   s: number,
   e: number,
@@ -634,7 +633,7 @@ export function partitionRange(
   let r = r0;
   if (src === null)
     for (let row = s; row < e; row++) {
-      const isLeft = lut[col[row * stride]!]!;
+      const isLeft = lut[col[row]!]!;
       left[l] = row;
       right[r] = row;
       l += isLeft;
@@ -643,7 +642,7 @@ export function partitionRange(
   else
     for (let i = s; i < e; i++) {
       const row = src[i]!;
-      const isLeft = lut[col[row * stride]!]!;
+      const isLeft = lut[col[row]!]!;
       left[l] = row;
       right[r] = row;
       l += isLeft;
