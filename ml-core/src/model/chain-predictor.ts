@@ -35,7 +35,8 @@
  *
  * Measured: many rows 0.9 µs a row (FlatPredictor 2.3; four rows walking each tree in lockstep,
  * this predictor's previous form, 1.6, as every row waited for the deepest of its group); one row
- * 1.2 µs (FlatPredictor 2.8).
+ * 1.2 µs (FlatPredictor 2.8). The flights models' walk alone, many rows: categorical 0.85 µs a row,
+ * numeric 0.62 (four rows side by side: 0.98 and 0.68).
  */
 import { lowerBound } from "../data/sorted";
 import { FeatureCodes, FlatPredictor, rawToOutputs } from "./flat-predictor";
