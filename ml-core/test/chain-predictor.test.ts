@@ -94,7 +94,7 @@ describe("ChainPredictor", () => {
     const flat = new FlatPredictor(m);
     expect(block.fast).toBe(true);
     const rand = lcg(seed + 100);
-    // Row counts around the four-row lanes, and one call after a larger one (reused buffers).
+    // Row counts around the eight-row blocks, and one call after a larger one (reused buffers).
     for (const nRows of [1, 7, 8, 9, 63, 500, 3]) {
       const x = randomRows(rand, nRows);
       expect(differences(block.predict(x, nRows), flat.predict(x, nRows))).toEqual([]);
