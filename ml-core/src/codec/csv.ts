@@ -122,6 +122,13 @@ export class CsvRows implements RowSource {
               digits++;
               i++;
             }
+            // The commonest field of all, an integer before a comma, goes straight to the next field.
+            if (finiteIsIdentity && digits > 0 && digits <= 15 && i < end && buf[i] === COMMA) {
+              x[base + t] = negative ? -mantissa : mantissa;
+              p = i + 1;
+              col++;
+              continue;
+            }
             if (i < end && buf[i]! === DOT) {
               i++;
               while (i < end && (d = buf[i]! - 48) >= 0 && d <= 9) {
