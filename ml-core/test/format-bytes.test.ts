@@ -60,13 +60,15 @@ describe("Formatter.csvBytes", () => {
 
 describe("predictionBytes", () => {
   it.each(["binary", "multiclass", "regression"] as const)("gives the UTF-8 of Scorer.predictions, in every output format (%s)", (objective) => {
+    // Chunks may be cut differently (CSV's first slices are small); joined, they are the same text.
     const predictor = new ChainPredictor(testModel({ objective, trees: 20, depth: 4 }));
     const scorer = new Scorer(predictor, 64);
     const body = Buffer.from(testRows(500).join("\n") + "\n");
     for (const format of ["csv", "json", "jsonlines"] as const) {
       const text = [...scorer.predictions(new CsvRows(body, 0, body.length, scorer.schema), format)];
       const bytes = [...predictionBytes(scorer, new CsvRows(body, 0, body.length, scorer.schema), format)];
-      expect(bytes.map((b) => Buffer.from(b).toString("utf8"))).toEqual(text);
+      const separator = format === "json" ? "," : "";
+      expect(bytes.map((b) => Buffer.from(b).toString("utf8")).join(separator)).toBe(text.join(separator));
     }
   });
 });

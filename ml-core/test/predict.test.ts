@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPredictor } from "../src/model/load";
 import { predictFile } from "../src/batch/predict-file";
+import { formatSummary } from "../src/runtime/predict";
 import { Scorer } from "../src/codec/scoring";
 import type { Format } from "../src/codec/media-types";
 import { BIN, ML_CORE, ensureBuilt } from "./server-helpers";
@@ -160,5 +161,22 @@ describe("the predict command", () => {
     const run = spawnSync(process.execPath, [BIN, "predict", "--model-dir", modelDir, "--input", file("cli-bad.csv", "1,2\n")], { encoding: "utf8" });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/^ml-core: error: .*cli-bad\.csv: row 1: expected 5 features \(x0, x1, x2, x3, color\), found 2 columns\n$/);
+  });
+});
+
+describe("the predict summary", () => {
+  it("groups thousands with commas, as en-US does", () => {
+    const summary = {
+      rows: 1234567,
+      seconds: 1.5,
+      rowsPerSecond: 823044.7,
+      input: "in.csv",
+      output: "-",
+      inputFormat: "csv",
+      outputFormat: "csv",
+      header: true,
+    } as const;
+    expect(formatSummary(summary)).toBe("scored 1,234,567 rows in 1.50 s (823,045 rows/s): in.csv → stdout");
+    expect(formatSummary({ ...summary, rows: 999, rowsPerSecond: 1000 })).toBe("scored 999 rows in 1.50 s (1,000 rows/s): in.csv → stdout");
   });
 });

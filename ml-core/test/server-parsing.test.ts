@@ -102,6 +102,17 @@ describe("CSV numbers", () => {
     expect(seen).toEqual(["1", "2.50"]);
   });
 
+  it("reads a shipped model's numbers before a comma as its encode reads them (its integer shortcut included)", () => {
+    const predictor = new ChainPredictor(testModel({ seed: 3 }));
+    const rand = rng(11);
+    const texts = ["0", "-0", "007", "-12", "123456789012345", "-999999999999999", "1234567890123456", "9007199254740993", "+5", "1.5", "2e3", "NA", "", " 4"];
+    for (let i = 0; i < 2000; i++) texts.push(String(Math.floor(rand() * 10 ** Math.floor(rand() * 18)) * (rand() < 0.3 ? -1 : 1)));
+    const body = texts.map((t) => `${t},${t},1,2,red`).join("\n") + "\n";
+    const got = parseCsv(body, predictor);
+    const mismatches = texts.filter((t, i) => !Object.is(got[i]![0], predictor.encode(0, t)) || !Object.is(got[i]![1], predictor.encode(1, t)));
+    expect(mismatches).toEqual([]);
+  });
+
   it("encodes a shipped model's categories as its encode does, seen before or not, past the memo's size", () => {
     // The parser memoises a categorical field's bytes (codec/rows.ts): repeats, near misses,
     // quoted and missing texts, and more distinct unseen texts than the memo keeps.

@@ -17,17 +17,25 @@ import type { Format } from "../codec/media-types";
 export async function* fileRecordChunks(file: string, format: Format, chunkBytes: number | ((position: number) => number)): AsyncGenerator<Buffer> {
   const fh = await fs.promises.open(file, "r");
   const sizeAt = typeof chunkBytes === "number" ? () => chunkBytes : chunkBytes;
+  const readAt = async (position: number, size: number): Promise<{ buf: Buffer; filled: number }> => {
+    const buf = Buffer.allocUnsafeSlow(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await fh.read(buf, filled, size - filled, position + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return { buf, filled };
+  };
+  // The next read is under way while the caller scores this chunk.
+  let pending: Promise<{ buf: Buffer; filled: number }> | undefined;
   try {
     let position = 0;
     let size = sizeAt(0);
+    pending = readAt(position, size);
     for (;;) {
-      const buf = Buffer.allocUnsafeSlow(size);
-      let filled = 0;
-      while (filled < size) {
-        const { bytesRead } = await fh.read(buf, filled, size - filled, position + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
+      const { buf, filled } = await pending;
+      pending = undefined;
       if (filled < size) {
         // The end of the file: the rest, whether or not its last record ends with a line feed.
         if (filled > 0) yield buf.subarray(0, filled);
@@ -36,13 +44,17 @@ export async function* fileRecordChunks(file: string, format: Format, chunkBytes
       const end = format === "csv" ? lastRecordEnd(buf, 0, filled) : buf.lastIndexOf(10) + 1;
       if (end === 0) {
         size *= 2;
+        pending = readAt(position, size);
         continue;
       }
-      yield buf.subarray(0, end);
       position += end;
       size = sizeAt(position);
+      pending = readAt(position, size);
+      yield buf.subarray(0, end);
     }
   } finally {
+    // A read still under way must end before the file closes; its error, if any, no longer matters.
+    await pending?.catch(() => undefined);
     await fh.close();
   }
 }

@@ -12,6 +12,12 @@ import type { ScoringThreads } from "./threads";
 
 /** Bytes of input a scoring thread gets at a time, at least (a job ends at a chunk's end). */
 const JOB_BYTES = 1024 * 1024;
+/**
+ * Bytes of input whose predictions may wait to be written, behind a job still being scored. This
+ * thread keeps scoring while a worker holds the oldest job, instead of waiting for it: with room
+ * for only a few jobs, it idled ~0.2 s of a 2-thread run (traced). Bounds memory all the same.
+ */
+const AHEAD_BYTES = 32 * 1024 * 1024;
 
 /**
  * Streams CSV or JSON lines through the scorer. A file of more than one chunk is scored by a pool of
@@ -79,22 +85,26 @@ export async function scoreRecords(
     return header;
   }
 
-  // Results in input order; each job is scored by a worker thread with room (two jobs in flight
-  // each), or else here. Scoring here too saves a worker's start-up (~150 ms of a CPU: its own
+  // Results in input order; each job is scored by a worker thread with room (threads.ts), or else
+  // here. Scoring here too saves a worker's start-up (~150 ms of a CPU: its own
   // modules and copy of the model) and puts this thread, otherwise idle between reads and writes,
   // to work while the workers start.
-  const inFlight: { readonly result: Promise<ChunkResult>; settled: boolean }[] = [];
+  const inFlight: { readonly result: Promise<ChunkResult>; readonly bytes: number; settled: boolean }[] = [];
+  let inFlightBytes = 0;
   const drainOne = async (): Promise<void> => {
     let result: ChunkResult;
+    const entry = inFlight.shift() as (typeof inFlight)[number];
+    inFlightBytes -= entry.bytes;
     try {
-      result = await (inFlight.shift() as (typeof inFlight)[number]).result;
+      result = await entry.result;
     } catch (e) {
       throw renumber(e);
     }
     await emit(result);
   };
-  const track = (result: Promise<ChunkResult>): void => {
-    const entry = { result, settled: false };
+  const track = (result: Promise<ChunkResult>, bytes: number): void => {
+    const entry = { result, bytes, settled: false };
+    inFlightBytes += bytes;
     const settle = (): void => {
       entry.settled = true;
     };
@@ -110,8 +120,8 @@ export async function scoreRecords(
   let jobBytes = 0;
   let fileStart = !header;
   const dispatch = async (): Promise<void> => {
-    if (threads.pending < 2 * threads.size) {
-      track(threads.score(spec, job, fileStart, owned));
+    if (threads.hasRoom) {
+      track(threads.score(spec, job, fileStart, owned), jobBytes);
     } else {
       const here = job.length === 1 ? job[0]! : Buffer.concat(job, jobBytes);
       let result: Promise<ChunkResult>;
@@ -121,14 +131,14 @@ export async function scoreRecords(
         // Reported in input order, after the results of earlier jobs (track handles the rejection).
         result = Promise.reject(e);
       }
-      track(result);
+      track(result, jobBytes);
     }
     fileStart = false;
     job = [];
     jobBytes = 0;
     // Write what is done, in order; wait only when too much is pending.
     while (inFlight.length > 0 && inFlight[0]!.settled) await drainOne();
-    while (inFlight.length > 2 * threads.size + 1) await drainOne();
+    while (inFlight.length > 0 && inFlightBytes > AHEAD_BYTES) await drainOne();
   };
   const add = async (b: Buffer): Promise<void> => {
     job.push(b);

@@ -46,8 +46,11 @@ export class FeatureSchema {
   readonly finiteNumbersEncodeAsThemselves: boolean;
   /** CSV columns that are the features in order (request bodies, headerless files); built once. */
   readonly featureOrder: ColumnLayout;
-  /** Per categorical feature of a shipped predictor (whose `encode` depends on the text alone), raw bytes → encoded value. */
-  private readonly memos: (ByteCodes | undefined)[];
+  /**
+   * Per categorical feature of a shipped predictor (whose `encode` depends on the text alone), raw
+   * bytes → encoded value: read by the CSV parser, filled by `encodeField`.
+   */
+  readonly memos: readonly (ByteCodes | undefined)[];
 
   constructor(readonly predictor: Predictor) {
     this.names = predictor.features.map((f) => f.name);

@@ -13,12 +13,22 @@ import { FeatureSchema, type RowSource } from "./rows";
 
 /** Rows per slice: big enough to amortise per-call costs, small enough to stay in L2 and to yield often. */
 export const DEFAULT_SLICE_ROWS = 2048;
+/**
+ * Rows of a scorer's first slice in `predictionBytes`; each next slice 4× larger, up to the slice
+ * size. V8 optimizes the hot loops (parse, walk, format) while they run (on-stack replacement), and
+ * code after a loop that had not yet run has no type feedback: with a full first slice the optimized
+ * parser and formatter deoptimized as the slice ended, and the next slices ran slow code until
+ * recompiled (--trace-deopt), on every thread. Small first slices run every path first.
+ */
+const WARM_SLICE_ROWS = 32;
 
 export class Scorer {
   readonly schema: FeatureSchema;
   readonly formatter: Formatter;
   /** Encoded rows of the current slice; reused, as a slice is encoded and scored without yielding. */
   private readonly x: Float64Array;
+  /** Rows of the next slice of `predictionBytes`, growing to `sliceRows`. */
+  private warmRows = WARM_SLICE_ROWS;
 
   /** The buffer `predictions` encodes a slice into (for `predictionBytes`, which shares it). */
   get sliceBuffer(): Float64Array {
@@ -32,6 +42,13 @@ export class Scorer {
     this.schema = new FeatureSchema(predictor);
     this.formatter = new Formatter(predictor);
     this.x = new Float64Array(sliceRows * Math.max(1, this.schema.nFeatures));
+  }
+
+  /** Rows for the next slice of `predictionBytes`: small while the code warms up, then `sliceRows`. */
+  nextSliceRows(): number {
+    const rows = Math.min(this.warmRows, this.sliceRows);
+    if (rows < this.sliceRows) this.warmRows *= 4;
+    return rows;
   }
 
   /** The rows of a whole request body. */
@@ -100,7 +117,7 @@ export class Scorer {
 /**
  * `predictions` as UTF-8, each chunk in a buffer of its own (transferable to another thread). CSV
  * is formatted straight into bytes (Formatter.csvBytes): the same bytes as the text, without building
- * it.
+ * it, in slices that start small (WARM_SLICE_ROWS).
  */
 export function* predictionBytes(scorer: Scorer, source: RowSource, output: Format, count: RowCount = { rows: 0 }): Generator<Uint8Array, void, undefined> {
   if (output !== "csv") {
@@ -111,10 +128,10 @@ export function* predictionBytes(scorer: Scorer, source: RowSource, output: Form
     }
     return;
   }
-  const { predictor, formatter, sliceRows } = scorer;
+  const { predictor, formatter } = scorer;
   const x = scorer.sliceBuffer;
   let n: number;
-  while ((n = source.next(x, sliceRows)) > 0) {
+  while ((n = source.next(x, scorer.nextSliceRows())) > 0) {
     const y = predictor.predict(x, n);
     count.rows += n;
     yield formatter.csvBytes(y, n);

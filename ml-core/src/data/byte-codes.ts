@@ -11,6 +11,13 @@
 /** Fields longer than this are not memoised (the string path is as cheap for them). */
 const MAX_KEY_BYTES = 64;
 
+/**
+ * FNV-1a, the hash of a key: `h = FNV_OFFSET`, then `h = Math.imul(h ^ byte, FNV_PRIME)` per
+ * byte. A parser that scans a field anyway may hash it on the way and call `find`.
+ */
+export const FNV_OFFSET = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
+
 export class ByteCodes {
   private slots = new Int32Array(64).fill(-1);
   /** Per entry: key offset, key length, value index. */
@@ -24,14 +31,28 @@ export class ByteCodes {
 
   /** The value memoised for `buf[start .. end)`, or undefined. */
   get(buf: Uint8Array, start: number, end: number): number | undefined {
+    const e = this.find(buf, start, end, hashBytes(buf, start, end));
+    return e < 0 ? undefined : this.values[e]!;
+  }
+
+  /**
+   * The entry of `buf[start .. end)`, whose hash is `hash` (FNV-1a, the 32 bits as a signed or
+   * unsigned integer), or -1: for `value`. An integer either way, so a caller's hot loop sees one type.
+   */
+  find(buf: Uint8Array, start: number, end: number, hash: number): number {
     const len = end - start;
-    if (len > MAX_KEY_BYTES) return undefined;
+    if (len > MAX_KEY_BYTES) return -1;
     const mask = this.slots.length - 1;
-    for (let s = hashBytes(buf, start, end) & mask; ; s = (s + 1) & mask) {
+    for (let s = hash & mask; ; s = (s + 1) & mask) {
       const e = this.slots[s]!;
-      if (e < 0) return undefined;
-      if (this.lengths[e] === len && equalBytes(this.arena, this.offsets[e]!, buf, start, len)) return this.values[e]!;
+      if (e < 0) return -1;
+      if (this.lengths[e] === len && equalBytes(this.arena, this.offsets[e]!, buf, start, len)) return e;
     }
+  }
+
+  /** The value of entry `e` (from `find`). */
+  value(e: number): number {
+    return this.values[e]!;
   }
 
   /** Memoises `value` for `buf[start .. end)` (not already present). */
@@ -75,8 +96,8 @@ function grown<T extends Int32Array | Float64Array | Uint8Array>(a: T, Ctor: { n
 }
 
 function hashBytes(buf: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, FNV_PRIME);
   return h >>> 0;
 }
 
