@@ -150,15 +150,17 @@ describe("training threads", () => {
     const feature = 2;
     const isLeft = (row: number): boolean => bins[feature * n + row]! % 4 === 1 || bins[feature * n + row] === 255;
     const initial = Uint32Array.from({ length: n }, (_, i) => (i * 7919) % n);
-    // A large node (blocks of BLOCK_ROWS), a mid-sized one (blocks of a quarter of it), a small one.
-    for (const [start, count] of [
-      [777, n - 2000],
-      [1000, 3 * SPLIT_PARALLEL_MIN_ROWS + 17],
-      [5, 3000],
+    // A large node and a mid-sized one (cut in quarters), a small one (one block), and the root in
+    // natural order, whose rows are written, not read.
+    for (const [start, count, natural] of [
+      [777, n - 2000, false],
+      [1000, 3 * SPLIT_PARALLEL_MIN_ROWS + 17, false],
+      [5, 3000, false],
+      [0, n, true],
     ] as const)
       for (const left of [true, false])
         for (const hh of [h, null]) {
-          const node = Array.from(initial.subarray(start, start + count));
+          const node = natural ? Array.from({ length: n }, (_, i) => i) : Array.from(initial.subarray(start, start + count));
           const side = node.filter((r) => isLeft(r) === left);
           // The reference: the side's rows of each block of the node, in row order, one feature at a time.
           const expected = new Float64Array(nF * FEATURE_STRIDE);
@@ -167,19 +169,23 @@ describe("training threads", () => {
           const nB = Math.ceil(count / size);
           for (let b = 0; b < nB; b++) {
             const rows = Uint32Array.from(node.slice(b * size, (b + 1) * size).filter((r) => isLeft(r) === left));
-            for (let i = 0; i < features.length; i++) accumulateRows(b === 0 ? expected : partials[b - 1]!, byRow, nF, rows, 0, rows.length, g, hh, features, i, i + 1);
+            for (let i = 0; i < features.length; i++)
+              accumulateRows(b === 0 ? expected : partials[b - 1]!, byRow, nF, rows, 0, rows.length, g, hh, features, i, i + 1);
           }
           reduceBlocks(expected, partials, nB, features);
           const rowsExpected = [...initial.subarray(0, start), ...node.filter(isLeft), ...node.filter((r) => !isLeft(r)), ...initial.subarray(start + count)];
           for (const threads of [1, 2, 3]) {
-            const arrays = arraysFor(shared(Uint32Array, n, (i) => initial[i]!));
+            const arrays = arraysFor(shared(Uint32Array, n, (i) => (natural ? 0xdeadbeef : initial[i]!)));
             for (let bin = 0; bin < 256; bin++) arrays.lut[bin] = bin % 4 === 1 || bin === 255 ? 1 : 0;
-            const what = `${threads} thread(s), rows ${start}+${count}, ${left ? "left" : "right"}, hessians ${hh !== null}`;
+            const what = `${threads} thread(s), rows ${start}+${count}${natural ? " in natural order" : ""}, ${left ? "left" : "right"}, hessians ${hh !== null}`;
             withThreads(threads, arrays, "auto", (t) => {
               const hist = t.allocate(nF * FEATURE_STRIDE).fill(NaN);
               let besides = 0;
               const child = { hist, left, source: 0, hasH: hh !== null, features };
-              expect(t.split(start, count, feature, false, child, () => besides++), what).toBe(node.filter(isLeft).length);
+              expect(
+                t.split(start, count, feature, natural, child, () => besides++),
+                what,
+              ).toBe(node.filter(isLeft).length);
               expect(besides, what).toBe(1);
               expect(Array.from(arrays.rows), what).toEqual(rowsExpected);
               expect(equalBits(hist, expected), what).toBe(true);

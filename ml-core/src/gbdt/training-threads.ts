@@ -574,7 +574,19 @@ function partitionBlock(a: SharedTrainingArrays, job: Job, b: number): void {
   const rows = job.side === LEFT_SIDE ? a.scratchLeft : a.scratch;
   const out = b === 0 ? (job.hist as Float64Array) : a.partials[b - 1]!;
   const h = job.hasH ? a.h[job.source]! : null;
-  accumulateRows(out, a.binsByRow, a.nFeatures, rows, s, s + (job.side === LEFT_SIDE ? l : e - s - l), a.g[job.source]!, h, job.features, 0, job.features.length);
+  accumulateRows(
+    out,
+    a.binsByRow,
+    a.nFeatures,
+    rows,
+    s,
+    s + (job.side === LEFT_SIDE ? l : e - s - l),
+    a.g[job.source]!,
+    h,
+    job.features,
+    0,
+    job.features.length,
+  );
 }
 
 /** Block b's left and right rows back into `rows`, after the left and right rows of the blocks before it. */
