@@ -8,7 +8,10 @@
  *   block in row order, and the blocks' partials are added in block order by the main thread. The
  *   one-thread path sums the same blocks, so the model does not depend on the thread count, nor on
  *   how the work is cut: a unit is one block of rows and a chunk of features, all of them at once
- *   (`rows`), one (`features`), or `auto` (chunks just narrow enough for every thread to get work).
+ *   (`rows`), one (`features`), or `auto` (chunks just narrow enough for every thread to get work);
+ * - a split's partition sums the smaller child's histogram block by block as it goes, its blocks
+ *   cut by the node's row count alone (`splitBlockRows`), so those bits do not depend on the
+ *   threads either.
  *
  * The main thread hands out a job by writing it into a shared control array and bumping a
  * sequence number (`Atomics.notify`). Every thread, the main one included, then claims units of
