@@ -133,14 +133,14 @@ describe("training threads", () => {
       const arrays = arraysFor(shared(Uint32Array, n, (i) => initial[i]!));
       for (let bin = 0; bin < 256; bin++) arrays.lut[bin] = bin % 3 === 0 || bin === 255 ? 1 : 0;
       withThreads(size, arrays, "auto", (t) => {
-        expect(t.partition(start, count, feature)).toBe(node.filter(isLeft).length);
+        expect(t.split(start, count, feature, false, null, () => undefined)).toBe(node.filter(isLeft).length);
         expect(equalBits(arrays.rows, expected), `${size} thread(s)`).toBe(true);
         t.gradients(n);
         expect(equalBits(arrays.g[0]!, gExpected) && equalBits(arrays.h[0]!, hExpected), `${size} thread(s)`).toBe(true);
         // The root in natural order: its rows are written, not read (the array holds anything).
         arrays.rows.fill(0xdeadbeef);
         const identity = Array.from({ length: n }, (_, i) => i);
-        expect(t.partition(0, n, feature, true)).toBe(identity.filter(isLeft).length);
+        expect(t.split(0, n, feature, true, null, () => undefined)).toBe(identity.filter(isLeft).length);
         expect(Array.from(arrays.rows)).toEqual([...identity.filter(isLeft), ...identity.filter((r) => !isLeft(r))]);
       });
     }

@@ -306,16 +306,10 @@ export class TrainingThreads {
   }
 
   /**
-   * Stable partition of `rows[start .. start+count)` by feature `feature` and the side per bin in
-   * `lut` (shared `arrays.lut`, filled by the caller): left rows first. Returns the left count.
-   * `natural`: the range is the rows `0 .. count - 1` in order and `rows` is not read (the root).
-   */
-  partition(start: number, count: number, feature: number, natural = false): number {
-    return this.split(start, count, feature, natural, null, () => undefined);
-  }
-
-  /**
-   * A split: the partition of `partition`, block by block (`splitBlockRows`), which also sums
+   * A split: the stable partition of `rows[start .. start+count)` by feature `feature` and the side
+   * per bin in `lut` (shared `arrays.lut`, filled by the caller), left rows first; returns the left
+   * count. `natural`: the range is the rows `0 .. count - 1` in order and `rows` is not read (the
+   * root). The partition runs block by block (`splitBlockRows`), and also sums
    * `child`'s histogram when given: each block's rows of that side into the block's partial, in
    * row order, the partials then added in block order, so the bits do not depend on the threads.
    * `beside` runs on this thread while the others write the partition's blocks back in place; it
