@@ -82,7 +82,7 @@ const GRADIENT_ROWS = 65536;
 
 /** Below this many row × feature additions a node is summed by the main thread alone: waking the workers costs more. */
 export const PARALLEL_MIN_WORK = 100_000;
-/** Below this many rows a partition or gradient pass runs on the main thread alone. */
+/** Below this many rows a gradient or leaf-value pass runs on the main thread alone. */
 export const PARALLEL_MIN_ROWS = 2 * BLOCK_ROWS;
 
 /** The smallest and largest blocks of a split (see `splitBlockRows`). */
