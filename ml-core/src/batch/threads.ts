@@ -50,11 +50,6 @@ export class ScoringThreads {
   private readonly waiting = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: unknown) => void; thread: number }>();
   private seq = 0;
 
-  /** Jobs sent and not yet answered. */
-  get pending(): number {
-    return this.waiting.size;
-  }
-
   /** Starts the threads; `share` then gives them the predictor, before any job. */
   constructor(readonly size: number) {
     const workerData: ThreadInit = { mlCorePredictThread: true };

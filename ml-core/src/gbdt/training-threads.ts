@@ -350,6 +350,8 @@ export class TrainingThreads {
     const col = bins.subarray(feature * nRows, (feature + 1) * nRows);
     const size = splitBlockRows(count);
     const end = start + count;
+    const g = child === null ? null : this.arrays.g[child.source]!;
+    const h = child?.hasH === true ? this.arrays.h[child.source]! : null;
     let l = start;
     let r = 0;
     for (let b = 0, s = start; s < end; b++, s += size) {
@@ -358,10 +360,8 @@ export class TrainingThreads {
       const r0 = r;
       l = partitionRange(natural ? null : rows, rows, scratch, col, lut, s, e, l0, r0);
       r = r0 + (e - s) - (l - l0);
-      if (child === null) continue;
+      if (child === null || g === null) continue;
       const out = b === 0 ? child.hist : partials[b - 1]!;
-      const g = this.arrays.g[child.source]!;
-      const h = child.hasH ? this.arrays.h[child.source]! : null;
       if (child.left) accumulateRows(out, binsByRow, nFeatures, rows, l0, l, g, h, child.features, 0, child.features.length);
       else accumulateRows(out, binsByRow, nFeatures, scratch, r0, r, g, h, child.features, 0, child.features.length);
     }
