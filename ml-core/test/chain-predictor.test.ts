@@ -244,6 +244,67 @@ describe("ChainPredictor", () => {
     expect(differences(chain.predictRaw(x, 3), new FlatPredictor(m).predictRaw(x, 3))).toEqual([]);
   });
 
+  it("walks a categorical model too large for one table in several, in order, and ends every chain of each", () => {
+    // 100 features take 8 column bits and ~3,000 distinct sets 12 (set 0 empty): 2,048 slots a
+    // table, against ~15,000 for 400 trees. Each table's chains end at its END, whose word the
+    // many-rows walk tells by 0 and the one-row walk by its sign.
+    const nF = 100;
+    const rand = lcg(26);
+    const nCats = Array.from({ length: nF }, (_, f) => (f % 4 === 0 ? 40 : 0));
+    const trees = Array.from({ length: 400 }, (_, i) =>
+      inexact(
+        sharedRandomTree(rand, 1 + Math.floor(rand() * 40), i % 3, (r) => {
+          const feature = Math.floor(r() * nF);
+          if (nCats[feature]! === 0) return { feature, threshold: Math.round(r() * 500 - 250) / 50 };
+          return { feature, categoriesLeft: Array.from({ length: nCats[feature]! }, (_, c) => c).filter(() => r() < 0.5) };
+        }),
+      ),
+    );
+    const m: ModelJson = {
+      ...randomModel("multiclass", 26, { trees: 1 }),
+      features: nCats.map((n, i) =>
+        n > 0
+          ? { name: `f${i}`, kind: "categorical" as const, categories: Array.from({ length: n }, (_, c) => `c${c}`) }
+          : { name: `f${i}`, kind: "numeric" as const },
+      ),
+      trees,
+    };
+    const chain = new ChainPredictor(m);
+    const flat = new FlatPredictor(m);
+    expect(chain.fast).toBe(true);
+    expect(chain.tables).toBeGreaterThan(2);
+    const x = Float64Array.from({ length: 21 * nF }, (_, i) =>
+      rand() < 0.05 ? NaN : nCats[i % nF]! > 0 ? Math.floor(rand() * 45) : Math.round(rand() * 600 - 300) / 50,
+    );
+    // 21 rows: two blocks of eight and five single rows.
+    expect(differences(chain.predictRaw(x, 21), flat.predictRaw(x, 21))).toEqual([]);
+    expect(differences(chain.predictRaw(x, 1), flat.predictRaw(x, 1))).toEqual([]);
+  });
+
+  it("takes a lone categorical feature of 256 categories: fewer column bits than a set has words", () => {
+    // One feature is two columns (one bit), its 258 codes eight words of bits a set (three bits):
+    // the column field is widened so a word still turns into its set's first word by one shift.
+    const rand = lcg(27);
+    const trees = Array.from({ length: 30 }, () =>
+      inexact(
+        sharedRandomTree(rand, 1 + Math.floor(rand() * 31), 0, () => ({
+          feature: 0,
+          categoriesLeft: Array.from({ length: 256 }, (_, c) => c).filter(() => rand() < 0.5),
+        })),
+      ),
+    );
+    const m: ModelJson = {
+      ...randomModel("regression", 27, { trees: 1 }),
+      features: [{ name: "f0", kind: "categorical" as const, categories: Array.from({ length: 256 }, (_, c) => `c${c}`) }],
+      trees,
+    };
+    const chain = new ChainPredictor(m);
+    expect(chain.fast).toBe(true);
+    const x = Float64Array.from({ length: 37 }, () => (rand() < 0.1 ? NaN : Math.floor(rand() * 260)));
+    expect(differences(chain.predictRaw(x, 37), new FlatPredictor(m).predictRaw(x, 37))).toEqual([]);
+    expect(differences(chain.predictRaw(x, 1), new FlatPredictor(m).predictRaw(x, 1))).toEqual([]);
+  });
+
   it("tests a categorical model's numeric splits as sets too, with ranks beyond the codes' words and missing values either way", () => {
     // Feature 1 gets hundreds of distinct thresholds: its ranks (up to ~400) need sets wider than
     // the 4-category feature's codes, so every set spans 16 words.

@@ -55,7 +55,7 @@ const LANES = 4;
  * the categorical model, 5–8 % for the numeric one; six about as fast, ten slower.
  */
 const ROWS_LANES = 8;
-/** Slot 0 ends every chain: it leads to itself, carries -0, and compares false for every row. */
+/** Slot 0 ends every chain: it leads to itself (or, in a many-rows table, to slot 1, another END), carries -0. */
 const END = 0;
 /** Set in the word an edge into a leaf leads to: the one-row walk moves on to its next tree's value. */
 const LEAF_BIT = 1 << 30;
@@ -73,6 +73,15 @@ interface WordLayout {
   readonly bitTest: boolean;
   /** The rank field that sends every row left: the highest rank, or the empty set 0. */
   readonly never: number;
+  /** Set in the word an edge into a leaf leads to: LEAF_BIT for the one-row walk, 0 for the many-rows walk. */
+  readonly leafBit: number;
+  /**
+   * END's word, and the slots it takes. One-row tables: one slot, its word's sign bit set. Many-rows
+   * tables: two slots (0 and 1) of word 0, which leads back to them whatever the row, so a word's
+   * child field is the slot alone (no mask), and a walk ends when all its rows' words are 0.
+   */
+  readonly endWord: number;
+  readonly endSlots: number;
 }
 
 /**
@@ -90,7 +99,7 @@ interface CategorySets {
  * edges of a node are adjacent, so a node's word names the first and the comparison adds 0 or 1.
  */
 interface ChainTable {
-  /** Per slot, the word of the node the edge leads to (with LEAF_BIT when it leaves a leaf); END's word has the sign bit set. */
+  /** Per slot, the word of the node the edge leads to (with the layout's `leafBit` when it leaves a leaf); END's slots hold `endWord`. */
   readonly word: Int32Array;
   /** Per slot, the value of the leaf the edge leaves, or -0. */
   readonly value: Float64Array;
@@ -112,7 +121,10 @@ export interface ChainTables {
   readonly cutsOffset: Int32Array;
   readonly firstStep: Int32Array;
   readonly cutCount: Int32Array;
+  /** The one-row tables' word layout… */
   readonly layout: WordLayout;
+  /** …and the many-rows tables'. */
+  readonly rowsLayout: WordLayout;
   readonly sets: CategorySets;
   readonly baseline: Float64Array;
   readonly treeOutput: Int32Array;
@@ -184,7 +196,7 @@ export class ChainPredictor implements Predictor {
     this.firstStep = t.firstStep;
     this.cutCount = t.cutCount;
     if (!t.fast) return;
-    this.walkRows = rowsWalker(t.rowsTables, t.layout, t.sets, t.baseline, t.features.length);
+    this.walkRows = rowsWalker(t.rowsTables, t.rowsLayout, t.sets, t.baseline, t.features.length);
     this.walkRow = rowWalker(t.rowTables, t.layout, t.sets, t.treeOutput, t.baseline);
   }
 
@@ -346,31 +358,40 @@ function buildTables(model: ModelJson): ChainTables {
       }
     }
   }
-  const columnBits = bitsFor(2 * Math.max(1, nF) - 1);
+  // Every rank and code (0 … max(maxCuts, maxCode)) has its bit in each set; a power of two of words.
+  const wordsShift = bitsFor(Math.ceil((Math.max(maxCuts, maxCode) + 1) / 32) - 1);
+  const setWords = 1 << wordsShift;
+  // At least `wordsShift` column bits: then one shift right and a mask turn a word into its set's
+  // first word (see groupRowsWalkerCategorical).
+  const columnBits = Math.max(bitsFor(2 * Math.max(1, nF) - 1), hasCategorical ? wordsShift : 0);
   // Row ranks run 0 … maxCuts (numeric) or 0 … n + 1 (categorical). Comparing, END's rank field
   // (all ones) must be at least every one, so END compares false for every row; testing bits,
   // the field holds a set's index, and END's is the empty set's.
   const rankBits = hasCategorical ? bitsFor(nSets - 1) : bitsFor(Math.max(maxCuts, maxCode));
+  const never = hasCategorical ? 0 : 2 ** rankBits - 1;
+  const childShift = columnBits + rankBits;
   const layout: WordLayout = {
     columnBits,
     rankBits,
-    childShift: columnBits + rankBits,
+    childShift,
     bitTest: hasCategorical,
-    never: hasCategorical ? 0 : 2 ** rankBits - 1,
+    never,
+    leafBit: LEAF_BIT,
+    endWord: (1 << 31) | (END << childShift) | (never << columnBits),
+    endSlots: 1,
   };
-  // Every rank and code (0 … max(maxCuts, maxCode)) has its bit in each set; a power of two of words.
-  const wordsShift = bitsFor(Math.ceil((Math.max(maxCuts, maxCode) + 1) / 32) - 1);
-  const setWords = 1 << wordsShift;
-  // Consecutive trees in groups whose slots (END's too) fit the word's child field: a wide or
-  // large model takes several tables, walked one after the other, so its sums keep their order.
+  const rowsLayout: WordLayout = { ...layout, leafBit: 0, endWord: 0, endSlots: 2 };
+  // Consecutive trees in groups whose slots (END's too) fit the word's child field, below LEAF_BIT:
+  // a wide or large model takes several tables, walked one after the other, so its sums keep
+  // their order.
   const capacity = 2 ** (30 - layout.childShift);
   const groups: number[][] = [];
   let used = capacity;
   treeSlots.forEach((n, i) => {
-    if (1 + n > capacity) supported = false;
+    if (2 + n > capacity) supported = false;
     if (used + n > capacity) {
       groups.push([]);
-      used = 1;
+      used = 2;
     }
     groups[groups.length - 1]!.push(i);
     used += n;
@@ -406,6 +427,7 @@ function buildTables(model: ModelJson): ChainTables {
       fast: false,
       model,
       layout,
+      rowsLayout,
       sets: { bits: new Int32Array(0), wordsShift: 0 },
       baseline: new Float64Array(0),
       treeOutput: new Int32Array(0),
@@ -432,24 +454,24 @@ function buildTables(model: ModelJson): ChainTables {
 
   const baseline = Float64Array.from(model.baseline);
   const treeOutput = Int32Array.from(model.trees, (t) => t.output);
-  const slotsIn = (trees: readonly number[]): number => trees.reduce((n, i) => n + treeSlots[i]!, 1);
+  const slotsIn = (trees: readonly number[], l: WordLayout): number => trees.reduce((n, i) => n + treeSlots[i]!, l.endSlots);
   const rowsTables = groups.map((g) =>
     buildChains(
       model.trees,
       Array.from({ length: nOutputs }, (_, k) => g.filter((i) => treeOutput[i] === k)),
-      slotsIn(g),
+      slotsIn(g, rowsLayout),
       field,
       nF,
-      layout,
+      rowsLayout,
     ),
   );
   const rowTables = groups.map((g) => {
     // Consecutive trees, as evenly as they divide.
     const treeStart = Int32Array.from({ length: LANES + 1 }, (_, a) => g[0]! + Math.floor((a * g.length) / LANES));
     const ranges = Array.from({ length: LANES }, (_, a) => g.slice(treeStart[a]! - g[0]!, treeStart[a + 1]! - g[0]!));
-    return { table: buildChains(model.trees, ranges, slotsIn(g), field, nF, layout), treeStart };
+    return { table: buildChains(model.trees, ranges, slotsIn(g, layout), field, nF, layout), treeStart };
   });
-  return { ...common, fast: true, model: undefined, layout, sets, baseline, treeOutput, rowsTables, rowTables };
+  return { ...common, fast: true, model: undefined, layout, rowsLayout, sets, baseline, treeOutput, rowsTables, rowTables };
 }
 
 /**
@@ -465,13 +487,12 @@ function buildChains(
   nF: number,
   layout: WordLayout,
 ): ChainTable {
-  const { columnBits, childShift } = layout;
+  const { columnBits, childShift, leafBit, endWord, endSlots } = layout;
   const word = new Int32Array(nSlots);
   const value = new Float64Array(nSlots).fill(-0);
   const first = new Int32Array(chains.length);
-  const endWord = (1 << 31) | (END << childShift) | (layout.never << columnBits);
-  word[END] = endWord;
-  let nextSlot = END + 1;
+  word.fill(endWord, END, END + endSlots);
+  let nextSlot = END + endSlots;
   chains.forEach((chain, c) => {
     let nextRoot = endWord;
     for (let ci = chain.length - 1; ci >= 0; ci--) {
@@ -479,7 +500,7 @@ function buildChains(
       if (t.feature[0]! < 0) {
         const s = nextSlot;
         nextSlot += 2;
-        word[s] = word[s + 1] = nextRoot | LEAF_BIT;
+        word[s] = word[s + 1] = nextRoot | leafBit;
         value[s] = value[s + 1] = t.value[0]!;
         // Column 0 and the highest rank: every row takes the first edge.
         nextRoot = (s << childShift) | (layout.never << columnBits);
@@ -508,7 +529,7 @@ function buildChains(
         for (let side = 0; side < 2; side++) {
           const child = side === 0 ? t.left[i]! : t.right[i]!;
           if (t.feature[child]! < 0) {
-            word[s + side] = nextRoot | LEAF_BIT;
+            word[s + side] = nextRoot | leafBit;
             value[s + side] = t.value[child]!;
           } else {
             word[s + side] = nodeWord(child);
@@ -550,8 +571,6 @@ function groupRowsWalker(table: ChainTable, layout: WordLayout, nOut: number, nF
     const { columnBits, childShift } = layout;
     const columnMask = (1 << columnBits) - 1;
     const rankMask = (1 << layout.rankBits) - 1;
-    // The child field alone: without LEAF_BIT, and without the sign bits an arithmetic shift of END's word brings.
-    const childMask = (LEAF_BIT - 1) >>> childShift;
     const w = 2 * nFeatures;
     for (let r = 0; r < nRows; r += ROWS_LANES) {
       const b0 = r * w,
@@ -582,29 +601,29 @@ function groupRowsWalker(table: ChainTable, layout: WordLayout, nOut: number, nF
           s6 = out[o + 6 * nOut]!,
           s7 = out[o + 7 * nOut]!;
         let e = END;
-        while ((w0 & w1 & w2 & w3 & w4 & w5 & w6 & w7) >= 0) {
-          e = ((w0 >> childShift) & childMask) + +(ranks[b0 + (w0 & columnMask)]! > ((w0 >> columnBits) & rankMask));
+        while ((w0 | w1 | w2 | w3 | w4 | w5 | w6 | w7) !== 0) {
+          e = (w0 >> childShift) + +(ranks[b0 + (w0 & columnMask)]! > ((w0 >> columnBits) & rankMask));
           w0 = W[e]!;
           s0 += V[e]!;
-          e = ((w1 >> childShift) & childMask) + +(ranks[b1 + (w1 & columnMask)]! > ((w1 >> columnBits) & rankMask));
+          e = (w1 >> childShift) + +(ranks[b1 + (w1 & columnMask)]! > ((w1 >> columnBits) & rankMask));
           w1 = W[e]!;
           s1 += V[e]!;
-          e = ((w2 >> childShift) & childMask) + +(ranks[b2 + (w2 & columnMask)]! > ((w2 >> columnBits) & rankMask));
+          e = (w2 >> childShift) + +(ranks[b2 + (w2 & columnMask)]! > ((w2 >> columnBits) & rankMask));
           w2 = W[e]!;
           s2 += V[e]!;
-          e = ((w3 >> childShift) & childMask) + +(ranks[b3 + (w3 & columnMask)]! > ((w3 >> columnBits) & rankMask));
+          e = (w3 >> childShift) + +(ranks[b3 + (w3 & columnMask)]! > ((w3 >> columnBits) & rankMask));
           w3 = W[e]!;
           s3 += V[e]!;
-          e = ((w4 >> childShift) & childMask) + +(ranks[b4 + (w4 & columnMask)]! > ((w4 >> columnBits) & rankMask));
+          e = (w4 >> childShift) + +(ranks[b4 + (w4 & columnMask)]! > ((w4 >> columnBits) & rankMask));
           w4 = W[e]!;
           s4 += V[e]!;
-          e = ((w5 >> childShift) & childMask) + +(ranks[b5 + (w5 & columnMask)]! > ((w5 >> columnBits) & rankMask));
+          e = (w5 >> childShift) + +(ranks[b5 + (w5 & columnMask)]! > ((w5 >> columnBits) & rankMask));
           w5 = W[e]!;
           s5 += V[e]!;
-          e = ((w6 >> childShift) & childMask) + +(ranks[b6 + (w6 & columnMask)]! > ((w6 >> columnBits) & rankMask));
+          e = (w6 >> childShift) + +(ranks[b6 + (w6 & columnMask)]! > ((w6 >> columnBits) & rankMask));
           w6 = W[e]!;
           s6 += V[e]!;
-          e = ((w7 >> childShift) & childMask) + +(ranks[b7 + (w7 & columnMask)]! > ((w7 >> columnBits) & rankMask));
+          e = (w7 >> childShift) + +(ranks[b7 + (w7 & columnMask)]! > ((w7 >> columnBits) & rankMask));
           w7 = W[e]!;
           s7 += V[e]!;
         }
@@ -696,11 +715,14 @@ function groupRowWalker(table: ChainTable, treeStart: Int32Array, layout: WordLa
 function groupRowsWalkerCategorical(table: ChainTable, layout: WordLayout, sets: CategorySets, nOut: number, nFeatures: number): RowsWalk {
   return (ranks, nRows, out) => {
     const { word: W, value: V, first } = table;
+    // The many-rows layout: the rank field is the set's first word, the child field is all above it.
     const { columnBits, childShift } = layout;
     const { bits: S, wordsShift } = sets;
     const columnMask = (1 << columnBits) - 1;
-    const rankMask = (1 << layout.rankBits) - 1;
-    const childMask = (LEAF_BIT - 1) >>> childShift;
+    // The set's first word, (set << wordsShift), is the word shifted right by this much and masked
+    // (the column's top bits shifted in fall outside the mask; columnBits >= wordsShift).
+    const setShift = columnBits - wordsShift;
+    const setMask = ((1 << layout.rankBits) - 1) << wordsShift;
     const w = 2 * nFeatures;
     for (let r = 0; r < nRows; r += ROWS_LANES) {
       const b0 = r * w,
@@ -732,37 +754,37 @@ function groupRowsWalkerCategorical(table: ChainTable, layout: WordLayout, sets:
           s7 = out[o + 7 * nOut]!;
         let e = END,
           v = 0;
-        while ((w0 & w1 & w2 & w3 & w4 & w5 & w6 & w7) >= 0) {
+        while ((w0 | w1 | w2 | w3 | w4 | w5 | w6 | w7) !== 0) {
           v = ranks[b0 + (w0 & columnMask)]!;
-          e = ((w0 >> childShift) & childMask) + ((S[(((w0 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+          e = (w0 >> childShift) + ((S[((w0 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
           w0 = W[e]!;
           s0 += V[e]!;
           v = ranks[b1 + (w1 & columnMask)]!;
-          e = ((w1 >> childShift) & childMask) + ((S[(((w1 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+          e = (w1 >> childShift) + ((S[((w1 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
           w1 = W[e]!;
           s1 += V[e]!;
           v = ranks[b2 + (w2 & columnMask)]!;
-          e = ((w2 >> childShift) & childMask) + ((S[(((w2 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+          e = (w2 >> childShift) + ((S[((w2 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
           w2 = W[e]!;
           s2 += V[e]!;
           v = ranks[b3 + (w3 & columnMask)]!;
-          e = ((w3 >> childShift) & childMask) + ((S[(((w3 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+          e = (w3 >> childShift) + ((S[((w3 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
           w3 = W[e]!;
           s3 += V[e]!;
           v = ranks[b4 + (w4 & columnMask)]!;
-          e = ((w4 >> childShift) & childMask) + ((S[(((w4 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+          e = (w4 >> childShift) + ((S[((w4 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
           w4 = W[e]!;
           s4 += V[e]!;
           v = ranks[b5 + (w5 & columnMask)]!;
-          e = ((w5 >> childShift) & childMask) + ((S[(((w5 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+          e = (w5 >> childShift) + ((S[((w5 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
           w5 = W[e]!;
           s5 += V[e]!;
           v = ranks[b6 + (w6 & columnMask)]!;
-          e = ((w6 >> childShift) & childMask) + ((S[(((w6 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+          e = (w6 >> childShift) + ((S[((w6 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
           w6 = W[e]!;
           s6 += V[e]!;
           v = ranks[b7 + (w7 & columnMask)]!;
-          e = ((w7 >> childShift) & childMask) + ((S[(((w7 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+          e = (w7 >> childShift) + ((S[((w7 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
           w7 = W[e]!;
           s7 += V[e]!;
         }
@@ -792,7 +814,9 @@ function groupRowWalkerCategorical(
     const { columnBits, childShift } = layout;
     const { bits: S, wordsShift } = sets;
     const columnMask = (1 << columnBits) - 1;
-    const rankMask = (1 << layout.rankBits) - 1;
+    // The set's first word in one shift and a mask, as in groupRowsWalkerCategorical.
+    const setShift = columnBits - wordsShift;
+    const setMask = ((1 << layout.rankBits) - 1) << wordsShift;
     const childMask = (LEAF_BIT - 1) >>> childShift;
     const t0 = treeStart[0]!;
     const lv = leaves;
@@ -807,22 +831,22 @@ function groupRowWalkerCategorical(
     let e = END;
     while ((w0 & w1 & w2 & w3) >= 0) {
       let v = ranks[b + (w0 & columnMask)]!;
-      e = ((w0 >> childShift) & childMask) + ((S[(((w0 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+      e = ((w0 >> childShift) & childMask) + ((S[((w0 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
       w0 = W[e]!;
       lv[p0] = e;
       p0 += (w0 >> 30) & 1;
       v = ranks[b + (w1 & columnMask)]!;
-      e = ((w1 >> childShift) & childMask) + ((S[(((w1 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+      e = ((w1 >> childShift) & childMask) + ((S[((w1 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
       w1 = W[e]!;
       lv[p1] = e;
       p1 += (w1 >> 30) & 1;
       v = ranks[b + (w2 & columnMask)]!;
-      e = ((w2 >> childShift) & childMask) + ((S[(((w2 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+      e = ((w2 >> childShift) & childMask) + ((S[((w2 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
       w2 = W[e]!;
       lv[p2] = e;
       p2 += (w2 >> 30) & 1;
       v = ranks[b + (w3 & columnMask)]!;
-      e = ((w3 >> childShift) & childMask) + ((S[(((w3 >> columnBits) & rankMask) << wordsShift) + (v >> 5)]! >>> v) & 1);
+      e = ((w3 >> childShift) & childMask) + ((S[((w3 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
       w3 = W[e]!;
       lv[p3] = e;
       p3 += (w3 >> 30) & 1;
