@@ -626,6 +626,13 @@ function leafValuesItem(a: SharedTrainingArrays, job: Job, i: number): void {
  * may be `src` itself with `l0 = s` (left rows written at or before the row being read). Branch-free:
  * the row is written to both sides and one side advances. Which side a row goes is data-dependent,
  * so a branch mispredicts often: measured ~5% faster training overall on the flights benchmark.
+ *
+ * Eight rows at a time, every side looked up before any is written: one row at a time, each
+ * lookup waited behind the stores before it. 500k rows, alone: 2.4 against 4.8 ns a row through
+ * an index, 2.5 against 3.6 in natural order. In a fit the gain is smaller (the 240 M rows a
+ * 500k-row, 100-round fit partitions: ~1.45 → ~1.30 s), as a deep node's rows are sparse and
+ * each reads its bin from another cache line. (Writing to `src` in place stays safe: a block's
+ * rows are all read before its first write, which lands at or before the block's first row.)
  */
 export function partitionRange(
   src: RowIndexArray | null,
@@ -640,23 +647,117 @@ export function partitionRange(
 ): number {
   let l = l0;
   let r = r0;
-  if (src === null)
-    for (let row = s; row < e; row++) {
-      const isLeft = lut[col[row]!]!;
-      left[l] = row;
-      right[r] = row;
+  let i = s;
+  if (src === null) {
+    for (; i + 8 <= e; i += 8) {
+      const a0 = lut[col[i]!]!,
+        a1 = lut[col[i + 1]!]!,
+        a2 = lut[col[i + 2]!]!,
+        a3 = lut[col[i + 3]!]!,
+        a4 = lut[col[i + 4]!]!,
+        a5 = lut[col[i + 5]!]!,
+        a6 = lut[col[i + 6]!]!,
+        a7 = lut[col[i + 7]!]!;
+      left[l] = i;
+      right[r] = i;
+      l += a0;
+      r += a0 ^ 1;
+      left[l] = i + 1;
+      right[r] = i + 1;
+      l += a1;
+      r += a1 ^ 1;
+      left[l] = i + 2;
+      right[r] = i + 2;
+      l += a2;
+      r += a2 ^ 1;
+      left[l] = i + 3;
+      right[r] = i + 3;
+      l += a3;
+      r += a3 ^ 1;
+      left[l] = i + 4;
+      right[r] = i + 4;
+      l += a4;
+      r += a4 ^ 1;
+      left[l] = i + 5;
+      right[r] = i + 5;
+      l += a5;
+      r += a5 ^ 1;
+      left[l] = i + 6;
+      right[r] = i + 6;
+      l += a6;
+      r += a6 ^ 1;
+      left[l] = i + 7;
+      right[r] = i + 7;
+      l += a7;
+      r += a7 ^ 1;
+    }
+    for (; i < e; i++) {
+      const isLeft = lut[col[i]!]!;
+      left[l] = i;
+      right[r] = i;
       l += isLeft;
       r += isLeft ^ 1;
     }
-  else
-    for (let i = s; i < e; i++) {
-      const row = src[i]!;
-      const isLeft = lut[col[row]!]!;
-      left[l] = row;
-      right[r] = row;
-      l += isLeft;
-      r += isLeft ^ 1;
-    }
+    return l;
+  }
+  for (; i + 8 <= e; i += 8) {
+    const w0 = src[i]!,
+      w1 = src[i + 1]!,
+      w2 = src[i + 2]!,
+      w3 = src[i + 3]!,
+      w4 = src[i + 4]!,
+      w5 = src[i + 5]!,
+      w6 = src[i + 6]!,
+      w7 = src[i + 7]!;
+    const a0 = lut[col[w0]!]!,
+      a1 = lut[col[w1]!]!,
+      a2 = lut[col[w2]!]!,
+      a3 = lut[col[w3]!]!,
+      a4 = lut[col[w4]!]!,
+      a5 = lut[col[w5]!]!,
+      a6 = lut[col[w6]!]!,
+      a7 = lut[col[w7]!]!;
+    left[l] = w0;
+    right[r] = w0;
+    l += a0;
+    r += a0 ^ 1;
+    left[l] = w1;
+    right[r] = w1;
+    l += a1;
+    r += a1 ^ 1;
+    left[l] = w2;
+    right[r] = w2;
+    l += a2;
+    r += a2 ^ 1;
+    left[l] = w3;
+    right[r] = w3;
+    l += a3;
+    r += a3 ^ 1;
+    left[l] = w4;
+    right[r] = w4;
+    l += a4;
+    r += a4 ^ 1;
+    left[l] = w5;
+    right[r] = w5;
+    l += a5;
+    r += a5 ^ 1;
+    left[l] = w6;
+    right[r] = w6;
+    l += a6;
+    r += a6 ^ 1;
+    left[l] = w7;
+    right[r] = w7;
+    l += a7;
+    r += a7 ^ 1;
+  }
+  for (; i < e; i++) {
+    const row = src[i]!;
+    const isLeft = lut[col[row]!]!;
+    left[l] = row;
+    right[r] = row;
+    l += isLeft;
+    r += isLeft ^ 1;
+  }
   return l;
 }
 
