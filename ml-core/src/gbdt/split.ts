@@ -56,6 +56,11 @@ export interface SplitInfo {
   readonly missingLeft: boolean;
   readonly leftG: number;
   readonly leftH: number;
+  /**
+   * Row counts, as int32 (`| 0`): summed in a Float64Array histogram they are doubles, and a row
+   * range computed from one reached the partition and the histogram kernels as a heap number, so
+   * V8 deoptimized them ("not a Smi") and re-optimized their loops for doubles.
+   */
   readonly leftCount: number;
   readonly rightG: number;
   readonly rightH: number;
@@ -172,10 +177,10 @@ function bestNumeric(hist: Float64Array, f: number, nBins: number, G: number, H:
     missingLeft,
     leftG: bG,
     leftH: bH,
-    leftCount: bC,
+    leftCount: bC | 0,
     rightG: G - bG,
     rightH: H - bH,
-    rightCount: C - bC,
+    rightCount: (C - bC) | 0,
   };
 }
 
@@ -244,10 +249,10 @@ function bestNumericConstrained(
     missingLeft,
     leftG: bG,
     leftH: bH,
-    leftCount: bC,
+    leftCount: bC | 0,
     rightG: G - bG,
     rightH: H - bH,
-    rightCount: C - bC,
+    rightCount: (C - bC) | 0,
   };
 }
 
@@ -389,9 +394,9 @@ function bestCategorical(
     missingLeft,
     leftG: bG,
     leftH: bH,
-    leftCount: bC,
+    leftCount: bC | 0,
     rightG: G - bG,
     rightH: H - bH,
-    rightCount: C - bC,
+    rightCount: (C - bC) | 0,
   };
 }
