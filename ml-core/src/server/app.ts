@@ -124,7 +124,7 @@ export function createApp(options: AppOptions): App {
   }
 
   /** Writes a complete response and the access log line. */
-  function send(req: IncomingMessage, res: ServerResponse, started: number, status: number, type: string, body: string, extra?: RequestLog): void {
+  function send(req: IncomingMessage, res: ServerResponse, started: number, status: number, type: string, body: string | Uint8Array, extra?: RequestLog): void {
     if (res.headersSent || res.destroyed) return;
     const length = Buffer.byteLength(body);
     const headers: Record<string, string | number> = { "Content-Type": type, "Content-Length": length };
@@ -225,13 +225,13 @@ export function createApp(options: AppOptions): App {
   function scoreBody(req: IncomingMessage, res: ServerResponse, started: number, body: Buffer, size: number, input: Format, output: Format): void {
     const count: RowCount = { rows: 0 };
     if (size <= oneSliceBytes) {
-      let text: string;
+      let bytes: Uint8Array;
       try {
-        text = scorer.scoreAll(body, input, output, count);
+        bytes = scorer.scoreAll(body, input, output, count);
       } catch (e) {
         return sendError(req, res, started, e, { bytesIn: size, rows: count.rows });
       }
-      return send(req, res, started, 200, CONTENT_TYPE_OUT[output], text, { bytesIn: size, rows: count.rows });
+      return send(req, res, started, 200, CONTENT_TYPE_OUT[output], bytes, { bytesIn: size, rows: count.rows });
     }
     let parts: Generator<string, void, undefined>;
     try {
