@@ -205,6 +205,7 @@ describe("ChainPredictor", () => {
     const m = randomModel(objective, seed, { categorical: true });
     const chain = new ChainPredictor(m);
     expect(chain.fast).toBe(true);
+    expect(chain.categorySets).toBe("bytes");
     const rand = lcg(seed + 100);
     for (const nRows of [1, 5, 8, 50, 333]) {
       const x = randomRows(rand, nRows, true);
@@ -244,11 +245,14 @@ describe("ChainPredictor", () => {
     expect(differences(chain.predictRaw(x, 3), new FlatPredictor(m).predictRaw(x, 3))).toEqual([]);
   });
 
-  it("walks a categorical model too large for one table in several, in order, and ends every chain of each", () => {
-    // 100 features take 8 column bits and ~3,000 distinct sets 12 (set 0 empty): 2,048 slots a
-    // table, against ~15,000 for 400 trees. Each table's chains end at its END, whose word the
-    // many-rows walk tells by 0 and the one-row walk by its sign.
-    const nF = 100;
+  it.each([
+    [100, "bits"],
+    [60, "bytes"],
+  ] as const)("walks a categorical model too large for one table in several, in order, and ends every chain of each (%i features: %s)", (nF, sets) => {
+    // 100 features take 8 column bits and ~2,000 distinct sets 11 (set 0 empty): 2,048 slots a
+    // table, against ~15,000 for 400 trees; their sets of 128 codes are tested as bits (the set
+    // field sits above bit 7), 60 features' as bytes. Each table's chains end at its END, whose
+    // word the many-rows walk tells by 0 and the one-row walk by its sign.
     const rand = lcg(26);
     const nCats = Array.from({ length: nF }, (_, f) => (f % 4 === 0 ? 40 : 0));
     const trees = Array.from({ length: 400 }, (_, i) =>
@@ -273,6 +277,7 @@ describe("ChainPredictor", () => {
     const flat = new FlatPredictor(m);
     expect(chain.fast).toBe(true);
     expect(chain.tables).toBeGreaterThan(2);
+    expect(chain.categorySets).toBe(sets);
     const x = Float64Array.from({ length: 21 * nF }, (_, i) =>
       rand() < 0.05 ? NaN : nCats[i % nF]! > 0 ? Math.floor(rand() * 45) : Math.round(rand() * 600 - 300) / 50,
     );
@@ -303,6 +308,38 @@ describe("ChainPredictor", () => {
     const x = Float64Array.from({ length: 37 }, () => (rand() < 0.1 ? NaN : Math.floor(rand() * 260)));
     expect(differences(chain.predictRaw(x, 37), new FlatPredictor(m).predictRaw(x, 37))).toEqual([]);
     expect(differences(chain.predictRaw(x, 1), new FlatPredictor(m).predictRaw(x, 1))).toEqual([]);
+  });
+
+  it.each([
+    ["150 features, so a word's set field sits above a set's bytes", 150, 60],
+    ["a numeric feature of 6,000 thresholds, so the byte sets would take ~50 MB", 2, 6000],
+  ] as const)("tests bits, not bytes, for a categorical model of %s", (_, nF, thresholds) => {
+    const rand = lcg(28);
+    const trees = Array.from({ length: 200 }, (_t, i) =>
+      inexact(
+        sharedRandomTree(rand, 31, i % 2, (r) => {
+          if (r() < 0.3) return { feature: 0, categoriesLeft: [0, 1, 2, 3, 4].filter(() => r() < 0.5) };
+          return { feature: 1 + Math.floor(r() * (nF - 1)), threshold: Math.floor(r() * thresholds) / 7 };
+        }),
+      ),
+    );
+    const m: ModelJson = {
+      ...randomModel("multiclass", 28, { trees: 1 }),
+      classes: ["a", "b"],
+      baseline: [0.5, -0.25],
+      features: Array.from({ length: nF }, (_f, i) =>
+        i === 0 ? { name: "f0", kind: "categorical" as const, categories: ["p", "q", "r", "s", "t"] } : { name: `f${i}`, kind: "numeric" as const },
+      ),
+      trees,
+    };
+    const chain = new ChainPredictor(m);
+    expect(chain.fast).toBe(true);
+    expect(chain.categorySets).toBe("bits");
+    const x = Float64Array.from({ length: 21 * nF }, (_x, i) =>
+      rand() < 0.05 ? NaN : i % nF === 0 ? Math.floor(rand() * 7) : Math.floor(rand() * thresholds) / 7,
+    );
+    // Two blocks of eight and five single rows.
+    expect(differences(chain.predictRaw(x, 21), new FlatPredictor(m).predictRaw(x, 21))).toEqual([]);
   });
 
   it("tests a categorical model's numeric splits as sets too, with ranks beyond the codes' words and missing values either way", () => {
