@@ -615,8 +615,28 @@ function leafValuesItem(a: SharedTrainingArrays, job: Job, i: number): void {
   for (let p = s; p < e; j++) {
     const end = Math.min(e, leafStarts[j + 1]!);
     const v = leafValues[j]!;
-    if (K === 1) for (; p < end; p++) raw[rows[p]!]! += v;
-    else for (; p < end; p++) raw[rows[p]! * K + k]! += v;
+    if (K === 1) {
+      // Eight rows' indices read before their sums are (as in partitionRange).
+      for (; p + 8 <= end; p += 8) {
+        const r0 = rows[p]!,
+          r1 = rows[p + 1]!,
+          r2 = rows[p + 2]!,
+          r3 = rows[p + 3]!,
+          r4 = rows[p + 4]!,
+          r5 = rows[p + 5]!,
+          r6 = rows[p + 6]!,
+          r7 = rows[p + 7]!;
+        raw[r0]! += v;
+        raw[r1]! += v;
+        raw[r2]! += v;
+        raw[r3]! += v;
+        raw[r4]! += v;
+        raw[r5]! += v;
+        raw[r6]! += v;
+        raw[r7]! += v;
+      }
+      for (; p < end; p++) raw[rows[p]!]! += v;
+    } else for (; p < end; p++) raw[rows[p]! * K + k]! += v;
   }
 }
 
