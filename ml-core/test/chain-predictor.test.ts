@@ -74,6 +74,20 @@ function randomRows(rand: () => number, nRows: number, categorical = false): Flo
   return x;
 }
 
+/** Features f0, f1, …: feature i categorical with categories c0 … c(n-1) when nCats[i] = n > 0, else numeric. */
+function featuresOf(nCats: readonly number[]): ModelJson["features"] {
+  return nCats.map((n, i) =>
+    n > 0
+      ? { name: `f${i}`, kind: "categorical" as const, categories: Array.from({ length: n }, (_, c) => `c${c}`) }
+      : { name: `f${i}`, kind: "numeric" as const },
+  );
+}
+
+/** About half the codes 0 … n-1, drawn with `r`: a split's categories going left. */
+function someCodes(r: () => number, n: number): number[] {
+  return Array.from({ length: n }, (_, c) => c).filter(() => r() < 0.5);
+}
+
 /** Indices where the two outputs differ in any bit (Object.is tells -0 from 0 and matches NaN). */
 function differences(a: Float64Array, b: Float64Array): number[] {
   expect(a.length).toBe(b.length);
@@ -225,17 +239,13 @@ describe("ChainPredictor", () => {
       inexact(
         sharedRandomTree(rand, 1 + Math.floor(rand() * 31), i % 3, (r) => {
           const feature = r() < 0.5 ? 0 : 3;
-          return { feature, categoriesLeft: Array.from({ length: nCats[feature]! }, (_, c) => c).filter(() => r() < 0.5) };
+          return { feature, categoriesLeft: someCodes(r, nCats[feature]!) };
         }),
       ),
     );
     const m: ModelJson = {
       ...randomModel("multiclass", 24, { trees: 1 }),
-      features: nCats.map((n, i) =>
-        n > 0
-          ? { name: `f${i}`, kind: "categorical" as const, categories: Array.from({ length: n }, (_, c) => `c${c}`) }
-          : { name: `f${i}`, kind: "numeric" as const },
-      ),
+      features: featuresOf(nCats),
       trees,
     };
     const chain = new ChainPredictor(m);
@@ -260,17 +270,13 @@ describe("ChainPredictor", () => {
         sharedRandomTree(rand, 1 + Math.floor(rand() * 40), i % 3, (r) => {
           const feature = Math.floor(r() * nF);
           if (nCats[feature]! === 0) return { feature, threshold: Math.round(r() * 500 - 250) / 50 };
-          return { feature, categoriesLeft: Array.from({ length: nCats[feature]! }, (_, c) => c).filter(() => r() < 0.5) };
+          return { feature, categoriesLeft: someCodes(r, nCats[feature]!) };
         }),
       ),
     );
     const m: ModelJson = {
       ...randomModel("multiclass", 26, { trees: 1 }),
-      features: nCats.map((n, i) =>
-        n > 0
-          ? { name: `f${i}`, kind: "categorical" as const, categories: Array.from({ length: n }, (_, c) => `c${c}`) }
-          : { name: `f${i}`, kind: "numeric" as const },
-      ),
+      features: featuresOf(nCats),
       trees,
     };
     const chain = new ChainPredictor(m);
@@ -291,20 +297,16 @@ describe("ChainPredictor", () => {
     // the column field is widened so a word still turns into its set's first word by one shift.
     const rand = lcg(27);
     const trees = Array.from({ length: 30 }, () =>
-      inexact(
-        sharedRandomTree(rand, 1 + Math.floor(rand() * 31), 0, () => ({
-          feature: 0,
-          categoriesLeft: Array.from({ length: 256 }, (_, c) => c).filter(() => rand() < 0.5),
-        })),
-      ),
+      inexact(sharedRandomTree(rand, 1 + Math.floor(rand() * 31), 0, (r) => ({ feature: 0, categoriesLeft: someCodes(r, 256) }))),
     );
     const m: ModelJson = {
       ...randomModel("regression", 27, { trees: 1 }),
-      features: [{ name: "f0", kind: "categorical" as const, categories: Array.from({ length: 256 }, (_, c) => `c${c}`) }],
+      features: featuresOf([256]),
       trees,
     };
     const chain = new ChainPredictor(m);
     expect(chain.fast).toBe(true);
+    expect(chain.categorySets).toBe("bytes");
     const x = Float64Array.from({ length: 37 }, () => (rand() < 0.1 ? NaN : Math.floor(rand() * 260)));
     expect(differences(chain.predictRaw(x, 37), new FlatPredictor(m).predictRaw(x, 37))).toEqual([]);
     expect(differences(chain.predictRaw(x, 1), new FlatPredictor(m).predictRaw(x, 1))).toEqual([]);
@@ -318,7 +320,7 @@ describe("ChainPredictor", () => {
     const trees = Array.from({ length: 200 }, (_t, i) =>
       inexact(
         sharedRandomTree(rand, 31, i % 2, (r) => {
-          if (r() < 0.3) return { feature: 0, categoriesLeft: [0, 1, 2, 3, 4].filter(() => r() < 0.5) };
+          if (r() < 0.3) return { feature: 0, categoriesLeft: someCodes(r, 5) };
           return { feature: 1 + Math.floor(r() * (nF - 1)), threshold: Math.floor(r() * thresholds) / 7 };
         }),
       ),
@@ -327,9 +329,7 @@ describe("ChainPredictor", () => {
       ...randomModel("multiclass", 28, { trees: 1 }),
       classes: ["a", "b"],
       baseline: [0.5, -0.25],
-      features: Array.from({ length: nF }, (_f, i) =>
-        i === 0 ? { name: "f0", kind: "categorical" as const, categories: ["p", "q", "r", "s", "t"] } : { name: `f${i}`, kind: "numeric" as const },
-      ),
+      features: featuresOf(Array.from({ length: nF }, (_f, i) => (i === 0 ? 5 : 0))),
       trees,
     };
     const chain = new ChainPredictor(m);
