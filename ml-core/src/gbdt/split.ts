@@ -57,9 +57,10 @@ export interface SplitInfo {
   readonly leftG: number;
   readonly leftH: number;
   /**
-   * Row counts, as int32 (`| 0`): summed in a Float64Array histogram they are doubles, and a row
-   * range computed from one reached the partition and the histogram kernels as a heap number, so
-   * V8 deoptimized them ("not a Smi") and re-optimized their loops for doubles.
+   * Row counts (this and `rightCount`), as int32 (`| 0`): summed in a Float64Array histogram they
+   * are doubles, and a row range computed from one reached the partition and the histogram
+   * kernels as a heap number, so V8 deoptimized them ("not a Smi") and re-optimized their loops
+   * for doubles.
    */
   readonly leftCount: number;
   readonly rightG: number;

@@ -28,7 +28,9 @@ const ROUNDER = 6755399441055744;
 
 export function fastExp(x: number): number {
   // Math.min/max and the rounder compile to branch-free instructions; clamping with comparisons
-  // and rounding with Math.floor made the binary gradient pass 1.45x slower (7.8 against 5.4 ns a row).
+  // and rounding with Math.floor made the binary gradient pass 1.35x slower (8.4 against 6.2 ns a
+  // row). The same bits as that form on 16 M arguments (Horner's polynomial kept: Estrin's form
+  // was faster but up to 3 ulps from Math.exp).
   const v = Math.min(Math.max(x, -LIMIT), LIMIT);
   const kf = v * INV_LN2_64 + ROUNDER - ROUNDER;
   const k = kf | 0;
