@@ -746,7 +746,7 @@ function groupRowWalker(table: ChainTable, treeStart: Int32Array, layout: WordLa
 function groupRowsWalkerCategorical(table: ChainTable, layout: WordLayout, sets: CategorySets, nOut: number, nFeatures: number): RowsWalk {
   return (ranks, nRows, out) => {
     const { word: W, value: V, first } = table;
-    // The many-rows layout: the rank field is the set's first word, the child field is all above it.
+    // The many-rows layout: the child field is all above the set index (no LEAF_BIT; END is word 0).
     const { columnBits, childShift } = layout;
     const { bits: S, wordsShift } = sets;
     const columnMask = (1 << columnBits) - 1;
