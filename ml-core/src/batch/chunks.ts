@@ -9,16 +9,22 @@ import type { Format } from "../codec/media-types";
 
 /**
  * The records of a file in chunks of about `chunkBytes`, each read at a record boundary into a
- * buffer of its own (so it can be moved to a scoring thread). The partial record at the end of a
- * read is read again at the start of the next, instead of being joined to it by a copy; a chunk
- * without a complete record is read again twice as large. `chunkBytes` may depend on the position
- * (threads cut a file into jobs that shrink toward its end).
+ * buffer of its own; `shared` puts that buffer in shared memory, so a scoring thread can be handed
+ * it as is (threads.ts). The partial record at the end of a read is read again at the start of the
+ * next, instead of being joined to it by a copy; a chunk without a complete record is read again
+ * twice as large. `chunkBytes` may depend on the position (threads cut a file into jobs that
+ * shrink toward its end).
  */
-export async function* fileRecordChunks(file: string, format: Format, chunkBytes: number | ((position: number) => number)): AsyncGenerator<Buffer> {
+export async function* fileRecordChunks(
+  file: string,
+  format: Format,
+  chunkBytes: number | ((position: number) => number),
+  shared = false,
+): AsyncGenerator<Buffer> {
   const fh = await fs.promises.open(file, "r");
   const sizeAt = typeof chunkBytes === "number" ? () => chunkBytes : chunkBytes;
   const readAt = async (position: number, size: number): Promise<{ buf: Buffer; filled: number }> => {
-    const buf = Buffer.allocUnsafeSlow(size);
+    const buf = shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size);
     let filled = 0;
     while (filled < size) {
       const { bytesRead } = await fh.read(buf, filled, size - filled, position + filled);

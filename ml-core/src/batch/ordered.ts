@@ -22,11 +22,12 @@ const AHEAD_BYTES = 32 * 1024 * 1024;
 /**
  * Streams CSV or JSON lines through the scorer. A file of more than one chunk is scored by a pool of
  * threads (the predictor is CPU-bound and a file job has nothing else to wait on), with results
- * written in input order. Returns whether a CSV header was found.
+ * written in input order. `shared` says the chunks are reads of their own in shared memory, each a
+ * job as it is. Returns whether a CSV header was found.
  */
 export async function scoreRecords(
   chunks: AsyncGenerator<Buffer>,
-  owned: boolean,
+  shared: boolean,
   format: Format,
   outputFormat: Format,
   scorer: Scorer,
@@ -111,17 +112,17 @@ export async function scoreRecords(
     result.then(settle, settle);
     inFlight.push(entry);
   };
-  // A file's chunks each go to a thread as they are. Stdin's come as a large chunk and a
-  // one-record seam chunk (the record split between two reads): sent alone, round-robin, every
-  // seam went to the same thread, which then idled while the other scored every large chunk; so
-  // those are joined into jobs of at least JOB_BYTES, in the one copy that hands a thread a
-  // buffer it owns.
+  // A file's chunks, each a read of its own in shared memory, go to a thread as they are. Stdin's
+  // come as a large chunk and a one-record seam chunk (the record split between two reads): sent
+  // alone, round-robin, every seam went to the same thread, which then idled while the other scored
+  // every large chunk; so those are joined into jobs of at least JOB_BYTES, in the one copy that
+  // puts a job in shared memory.
   let job: Buffer[] = [];
   let jobBytes = 0;
   let fileStart = !header;
   const dispatch = async (): Promise<void> => {
     if (threads.hasRoom) {
-      track(threads.score(spec, job, fileStart, owned), jobBytes);
+      track(threads.score(spec, job, fileStart), jobBytes);
     } else {
       const here = job.length === 1 ? job[0]! : Buffer.concat(job, jobBytes);
       let result: Promise<ChunkResult>;
@@ -143,7 +144,7 @@ export async function scoreRecords(
   const add = async (b: Buffer): Promise<void> => {
     job.push(b);
     jobBytes += b.length;
-    if (owned || jobBytes >= JOB_BYTES) await dispatch();
+    if (shared || jobBytes >= JOB_BYTES) await dispatch();
   };
   await add(buf);
   await add(second.value);

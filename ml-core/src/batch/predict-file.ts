@@ -155,14 +155,14 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
       const whole = await readAll(stream());
       for (const part of scorer.predictions(new InstanceRows(jsonInstances(whole), scorer.schema), outputFormat, count)) await sink.write(part);
     } else {
-      // A file is read at record boundaries into buffers of its own, which go to the threads
-      // without a copy; stdin comes as the stream cuts it.
+      // A file scored on threads is read at record boundaries into shared buffers of its own, which
+      // go to the threads without a copy; stdin comes as the stream cuts it.
       const source =
         options.input === "-"
-          ? { chunks: recordChunks(stream(), inputFormat), owned: false }
-          : { chunks: fileRecordChunks(options.input, inputFormat, fileChunkBytes), owned: true };
+          ? { chunks: recordChunks(stream(), inputFormat), shared: false }
+          : { chunks: fileRecordChunks(options.input, inputFormat, fileChunkBytes, threads !== undefined), shared: threads !== undefined };
       try {
-        header = await scoreRecords(source.chunks, source.owned, inputFormat, outputFormat, scorer, sink, count, pool);
+        header = await scoreRecords(source.chunks, source.shared, inputFormat, outputFormat, scorer, sink, count, pool);
       } finally {
         // Closes the file when scoring stopped early (an error) or never iterated to the end.
         await source.chunks.return(undefined);

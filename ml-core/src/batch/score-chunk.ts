@@ -17,8 +17,8 @@ export interface ChunkResult {
   /**
    * The formatted predictions as UTF-8, one buffer per slice (JSON records comma-separated, without
    * the surrounding array). Bytes rather than strings: a chunk's worth of row strings kept until
-   * written outlived the young generation, and promoting them cost more than formatting them; each
-   * buffer owns its memory, so a scoring thread can transfer it instead of copying.
+   * written outlived the young generation, and promoting them cost more than formatting them. A
+   * scoring thread hands them back joined in one buffer of shared memory (threads.ts).
    */
   readonly parts: Uint8Array[];
   readonly rows: number;

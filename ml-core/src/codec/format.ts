@@ -50,10 +50,9 @@ export class Formatter {
   }
 
   /**
-   * The bytes of `format("csv", y, nRows)`, written straight into one buffer that owns its memory
-   * (so a scoring thread can transfer it). For `ml-core predict`: concatenating a slice's rows
-   * into a string, then encoding it, cost more than the numbers' own conversion and most of the
-   * garbage collection of a file job.
+   * The bytes of `format("csv", y, nRows)`, written straight into one buffer of its own. For
+   * `ml-core predict`: concatenating a slice's rows into a string, then encoding it, cost more than
+   * the numbers' own conversion and most of the garbage collection of a file job.
    */
   csvBytes(y: Float64Array, nRows: number): Uint8Array {
     const k = this.nClasses;

@@ -131,9 +131,9 @@ export class Scorer {
 }
 
 /**
- * `predictions` as UTF-8, each chunk in a buffer of its own (transferable to another thread). CSV
- * is formatted straight into bytes (Formatter.csvBytes): the same bytes as the text, without building
- * it, in slices that start small (WARM_SLICE_ROWS).
+ * `predictions` as UTF-8, each chunk in a buffer of its own. CSV is formatted straight into bytes
+ * (Formatter.csvBytes): the same bytes as the text, without building it, in slices that start small
+ * (WARM_SLICE_ROWS).
  */
 export function* predictionBytes(scorer: Scorer, source: RowSource, output: Format, count: RowCount = { rows: 0 }): Generator<Uint8Array, void, undefined> {
   if (output !== "csv") {

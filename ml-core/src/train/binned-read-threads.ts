@@ -83,8 +83,8 @@ type Task =
 interface CountResult {
   readonly rows: number;
   readonly next: number;
-  /** Each row's offset from the unit's start. */
-  readonly offsets: Uint32Array<ArrayBuffer>;
+  /** Each row's offset from the unit's start, in shared memory (see runWorker). */
+  readonly offsets: Uint32Array<SharedArrayBuffer>;
   readonly learned: readonly (string[] | undefined)[];
   readonly counts: readonly (number[] | undefined)[];
   readonly labelTexts: readonly string[];
@@ -419,7 +419,9 @@ function countUnit(s: Shared, unit: Unit): CountResult {
     }
     offsets[rows++] = r.offset - unit.start;
   });
-  return { rows, next, offsets: offsets.slice(0, rows), learned: d.learned, counts, labelTexts: d.label.texts };
+  const shared = new Uint32Array(new SharedArrayBuffer(rows * Uint32Array.BYTES_PER_ELEMENT));
+  shared.set(offsets.subarray(0, rows));
+  return { rows, next, offsets: shared, learned: d.learned, counts, labelTexts: d.label.texts };
 }
 
 function readSample(s: Shared, file: string, offsets: Float64Array, slots: Int32Array): null {
@@ -476,9 +478,10 @@ function workerEntry(): string {
 function runWorker(init: { control: Int32Array; port: MessagePort }): void {
   init.port.on("message", (m: PhaseMessage) =>
     runTasks(init.control, m, (i, outcome) => {
-      // A unit's row offsets move to the main thread rather than being copied.
-      const offsets = "ok" in outcome ? (outcome.ok as Partial<CountResult> | null)?.offsets : undefined;
-      init.port.postMessage({ i, outcome }, offsets ? [offsets.buffer] : []);
+      // A unit's row offsets reach the main thread in shared memory, neither copied nor transferred:
+      // a transfer detaches the buffer, after which this thread's optimized code checks every
+      // typed-array access for a detached buffer (batch/threads.ts says what that cost).
+      init.port.postMessage({ i, outcome });
     }),
   );
 }
