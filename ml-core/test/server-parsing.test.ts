@@ -115,10 +115,13 @@ describe("CSV numbers", () => {
 
   it("encodes a shipped model's categories as its encode does, seen before or not, past the memo's size", () => {
     // The parser memoises a categorical field's bytes (codec/rows.ts): repeats, near misses,
-    // quoted and missing texts, and more distinct unseen texts than the memo keeps.
+    // quoted and missing texts, and more distinct unseen texts than the memo keeps. Fields of up to
+    // four bytes are compared packed in an integer (data/byte-codes.ts): a leading NUL packs alike
+    // ("\0red" and "red"), in either order; multi-byte UTF-8 sets the packed integer's sign bit.
     const predictor = new ChainPredictor(testModel({ seed: 3 }));
     const c = predictor.features.length - 1;
-    const texts = ["red", "green", "red", "re", "redd", "", "NA", '"red"', " red", "blue", "green"];
+    const texts = ["red", "green", "red", "re", "redd", "", "NA", '"red"', " red", "blue", "green", "\0red", "red", "\0\0re", "\0re", "re", "\0blue"];
+    texts.push("\0\0\0\0", "\0", "é", "éé", "\0é", "é", "ü", "日本", "xgreen", "green", "xred", "red");
     for (let i = 0; i < 1500; i++) texts.push(`unseen${i}`, "red", "NA");
     const body = texts.map((t) => `1,2,3,4,${t}`).join("\n") + "\n";
     const decoded = parseCsv(body, predictor).map((r) => r[c]);

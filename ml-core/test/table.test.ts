@@ -49,6 +49,17 @@ describe("reading the training channel", () => {
     expect(memo.get(Buffer.from("absent-key"), 0, 10)).toBeUndefined();
   });
 
+  it("memoises keys of up to four bytes packed, telling apart keys that pack alike", () => {
+    // A leading NUL byte packs alike ("a" and "\0a"); multi-byte UTF-8 sets the sign bit.
+    const keys = ["a", "\0a", "\0\0a", "\0\0\0a", "\0\0\0\0a", "", "\0", "ab", "\0ab", "ÿÿÿÿ", "ÿÿÿ", "日", "ab日", "abcd", "xabcd"].map((k) => Buffer.from(k));
+    const memo = new ByteCodes();
+    keys.forEach((k, i) => {
+      expect(memo.get(k, 0, k.length)).toBeUndefined();
+      memo.set(k, 0, k.length, i);
+    });
+    keys.forEach((k, i) => expect(memo.get(Buffer.concat([Buffer.from(","), k, Buffer.from(",")]), 1, 1 + k.length)).toBe(i));
+  });
+
   it("with a header: the label is the named column, text columns become categorical", () => {
     const { schema, table } = readTrainingTable(csvFiles("x,color,y\n1.5,red,0\n2.5,blue,1\n,red,1\n"), "train", layout);
     expect(schema.features.map((f) => [f.name, f.kind])).toEqual([

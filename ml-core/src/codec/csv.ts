@@ -7,7 +7,6 @@
  * whitespace, hex — is decoded and handed to the predictor's `encode`, so the two paths cannot
  * disagree about what a field means.
  */
-import { FNV_OFFSET, FNV_PRIME } from "../data/byte-codes";
 import { HttpError, badRow } from "./errors";
 import type { ColumnLayout, FeatureSchema, RowSource } from "./rows";
 
@@ -170,14 +169,14 @@ export class CsvRows implements RowSource {
               while (p < end && (c = buf[p]!) !== COMMA && c !== LF && c !== CR) p++;
               value = schema.encodeField(row, t, buf, fieldStart, p);
             } else {
-              // A category seen before: hashed while scanning and found in the memo here, not by a
-              // second pass through encodeField (parsing the flights holdout: -6 %).
-              let h = FNV_OFFSET;
+              // A category seen before: its bytes packed while scanning (ByteCodes.findPacked) and
+              // found in the memo here, not by a second pass through encodeField.
+              let packed = 0;
               while (p < end && (c = buf[p]!) !== COMMA && c !== LF && c !== CR) {
-                h = Math.imul(h ^ c, FNV_PRIME);
+                packed = (packed << 8) | c;
                 p++;
               }
-              const e = memo.find(buf, fieldStart, p, h);
+              const e = memo.findPacked(buf, fieldStart, p, packed);
               value = e >= 0 ? memo.value(e) : schema.encodeField(row, t, buf, fieldStart, p);
             }
           }

@@ -1,9 +1,15 @@
 /**
  * A memo from a field's raw bytes to what its text decoded to (a category's code, or NaN), so
  * that a categorical column's repeated values skip making a string for a Map lookup: decoding the
- * text (`Buffer.toString`) was a fifth of reading the flights CSV's 500,000 rows. Open addressing
- * over FNV-1a hashes of the bytes; keys are kept in one growing byte arena and compared byte by
- * byte, so a hash collision never mixes two values up.
+ * text (`Buffer.toString`) was a fifth of reading the flights CSV's 500,000 rows. Open addressing;
+ * keys are kept in one growing byte arena and compared byte by byte, so a hash collision never
+ * mixes two values up.
+ *
+ * Keys of up to four bytes (codes of airports, states, countries, currencies) are also kept packed
+ * in an integer, hashed and compared as one: a parser packs a field's bytes as it scans it and
+ * calls `findPacked`. Hashing such a field byte by byte (FNV-1a, a multiplication a byte) and
+ * comparing it in a loop took ~30 ns a field; parsing a 100-row request of the flights model's
+ * two airport columns, 12.4 µs against 6.1 without them.
  */
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): slots and arena offsets are this class's own.
@@ -11,18 +17,18 @@
 /** Fields longer than this are not memoised (the string path is as cheap for them). */
 const MAX_KEY_BYTES = 64;
 
-/**
- * FNV-1a, the hash of a key: `h = FNV_OFFSET`, then `h = Math.imul(h ^ byte, FNV_PRIME)` per
- * byte. A parser that scans a field anyway may hash it on the way and call `find`.
- */
-export const FNV_OFFSET = 0x811c9dc5;
-export const FNV_PRIME = 0x01000193;
+/** Keys of up to this many bytes are hashed and compared packed in an integer (`packBytes`). */
+export const PACKED_KEY_BYTES = 4;
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
 
 export class ByteCodes {
   private slots = new Int32Array(64).fill(-1);
-  /** Per entry: key offset, key length, value index. */
+  /** Per entry: key offset, key length, the key packed (up to PACKED_KEY_BYTES bytes), value. */
   private offsets = new Int32Array(32);
   private lengths = new Int32Array(32);
+  private packed = new Int32Array(32);
   private values = new Float64Array(32);
   private arena = new Uint8Array(1024);
   private arenaUsed = 0;
@@ -31,19 +37,27 @@ export class ByteCodes {
 
   /** The value memoised for `buf[start .. end)`, or undefined. */
   get(buf: Uint8Array, start: number, end: number): number | undefined {
-    const e = this.find(buf, start, end, hashBytes(buf, start, end));
+    const e = this.findPacked(buf, start, end, packBytes(buf, start, end));
     return e < 0 ? undefined : this.values[e]!;
   }
 
   /**
-   * The entry of `buf[start .. end)`, whose hash is `hash` (FNV-1a, the 32 bits as a signed or
-   * unsigned integer), or -1: for `value`. An integer either way, so a caller's hot loop sees one type.
+   * The entry of `buf[start .. end)`, or -1: for `value`. `packed` is `packBytes` of the same
+   * bytes (only its last PACKED_KEY_BYTES matter), which a parser gets as it scans the field. An
+   * integer either way, so a caller's hot loop sees one type.
    */
-  find(buf: Uint8Array, start: number, end: number, hash: number): number {
+  findPacked(buf: Uint8Array, start: number, end: number, packed: number): number {
     const len = end - start;
     if (len > MAX_KEY_BYTES) return -1;
     const mask = this.slots.length - 1;
-    for (let s = hash & mask; ; s = (s + 1) & mask) {
+    if (len <= PACKED_KEY_BYTES) {
+      for (let s = packedHash(packed) & mask; ; s = (s + 1) & mask) {
+        const e = this.slots[s]!;
+        if (e < 0) return -1;
+        if (this.packed[e] === packed && this.lengths[e] === len) return e;
+      }
+    }
+    for (let s = fnvHash(buf, start, end) & mask; ; s = (s + 1) & mask) {
       const e = this.slots[s]!;
       if (e < 0) return -1;
       if (this.lengths[e] === len && equalBytes(this.arena, this.offsets[e]!, buf, start, len)) return e;
@@ -63,6 +77,7 @@ export class ByteCodes {
     if (this.size === this.offsets.length) {
       this.offsets = grown(this.offsets, Int32Array);
       this.lengths = grown(this.lengths, Int32Array);
+      this.packed = grown(this.packed, Int32Array);
       this.values = grown(this.values, Float64Array);
     }
     while (this.arenaUsed + len > this.arena.length) this.arena = grown(this.arena, Uint8Array);
@@ -70,6 +85,7 @@ export class ByteCodes {
     this.arena.set(buf.subarray(start, end), this.arenaUsed);
     this.offsets[e] = this.arenaUsed;
     this.lengths[e] = len;
+    this.packed[e] = len <= PACKED_KEY_BYTES ? packBytes(buf, start, end) : 0;
     this.values[e] = value;
     this.arenaUsed += len;
     this.insert(e);
@@ -78,7 +94,8 @@ export class ByteCodes {
   private insert(e: number): void {
     const mask = this.slots.length - 1;
     const o = this.offsets[e]!;
-    let s = hashBytes(this.arena, o, o + this.lengths[e]!) & mask;
+    const len = this.lengths[e]!;
+    let s = (len <= PACKED_KEY_BYTES ? packedHash(this.packed[e]!) : fnvHash(this.arena, o, o + len)) & mask;
     while (this.slots[s]! >= 0) s = (s + 1) & mask;
     this.slots[s] = e;
   }
@@ -95,7 +112,25 @@ function grown<T extends Int32Array | Float64Array | Uint8Array>(a: T, Ctor: { n
   return b;
 }
 
-function hashBytes(buf: Uint8Array, start: number, end: number): number {
+/**
+ * The last PACKED_KEY_BYTES bytes of `buf[start .. end)` in one integer, the last byte lowest:
+ * what `packed = (packed << 8) | byte` over the bytes gives. Keys of different lengths may pack
+ * alike (a leading NUL byte); entries compare lengths too.
+ */
+export function packBytes(buf: Uint8Array, start: number, end: number): number {
+  let packed = 0;
+  for (let i = Math.max(start, end - PACKED_KEY_BYTES); i < end; i++) packed = (packed << 8) | buf[i]!;
+  return packed;
+}
+
+/** A packed key's hash: a multiplication by the golden ratio, its high bits folded into the low (the slot). */
+function packedHash(packed: number): number {
+  const h = Math.imul(packed, 0x9e3779b1);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** FNV-1a of the bytes, for longer keys. */
+function fnvHash(buf: Uint8Array, start: number, end: number): number {
   let h = FNV_OFFSET;
   for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, FNV_PRIME);
   return h >>> 0;
