@@ -7,9 +7,9 @@
  *
  * Keys of up to four bytes (codes of airports, states, countries, currencies) are also kept packed
  * in an integer, hashed and compared as one: a parser packs a field's bytes as it scans it and
- * calls `findPacked`. Hashing such a field byte by byte (FNV-1a, a multiplication a byte) and
- * comparing it in a loop took ~30 ns a field; parsing a 100-row request of the flights model's
- * two airport columns, 12.4 µs against 6.1 without them.
+ * calls `findPacked`. Hashed byte by byte (FNV-1a, a multiplication a byte) and compared in a
+ * loop, parsing a 100-row request of the flights model (two airport columns) took 12.4 µs, 6.1
+ * without the airports; packed, 9.9 µs.
  */
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): slots and arena offsets are this class's own.
