@@ -157,10 +157,11 @@ export async function predictFile(options: PredictOptions, predictor?: Predictor
     } else {
       // A file scored on threads is read at record boundaries into shared buffers of its own, which
       // go to the threads without a copy; stdin comes as the stream cuts it.
-      const source =
-        options.input === "-"
-          ? { chunks: recordChunks(stream(), inputFormat), shared: false }
-          : { chunks: fileRecordChunks(options.input, inputFormat, fileChunkBytes, threads !== undefined), shared: threads !== undefined };
+      const shared = options.input !== "-" && threads !== undefined;
+      const source = {
+        chunks: options.input === "-" ? recordChunks(stream(), inputFormat) : fileRecordChunks(options.input, inputFormat, fileChunkBytes, shared),
+        shared,
+      };
       try {
         header = await scoreRecords(source.chunks, source.shared, inputFormat, outputFormat, scorer, sink, count, pool);
       } finally {
