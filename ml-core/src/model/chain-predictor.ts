@@ -382,7 +382,7 @@ function buildTables(model: ModelJson): ChainTables {
   const wordsShift = bitsFor(Math.ceil((Math.max(maxCuts, maxCode) + 1) / 32) - 1);
   const setWords = 1 << wordsShift;
   // At least `wordsShift` column bits: then one shift right and a mask turn a word into its set's
-  // first word (see groupRowsWalkerCategorical).
+  // first word (see stepSource).
   const columnBits = Math.max(bitsFor(2 * Math.max(1, nF) - 1), hasCategorical ? wordsShift : 0);
   // Row ranks run 0 … maxCuts (numeric) or 0 … n + 1 (categorical). Comparing, END's rank field
   // (all ones) must be at least every one, so END compares false for every row; testing bits,
@@ -573,99 +573,141 @@ type RowsWalk = (ranks: Uint16Array, nRows: number, out: Float64Array) => void;
 /** Walks the one row whose ranks start at `at`, writing its raw scores to `out` from `o`. */
 type RowWalk = (ranks: Uint16Array, at: number, out: Float64Array, o: number) => void;
 
-// The two walks are closures over one model's tables and field widths (shifts by captured
-// constants measured 10% faster than by values read per call), which each copies into locals
-// before its loop: read from the closure inside the loop, every use was a context load with a
-// check for an uninitialised binding in V8's optimised code; the locals saved 15% of a row's time.
+/*
+ * The walks are generated, one function per table from its own source text (`new Function`), with
+ * the table's field widths written in as literals. V8 compiles a closure against its captured
+ * values as constants (the tables' arrays, their lengths) only while it is the one closure of its
+ * function: a second closure of the same function, from a second table or a second predictor in
+ * the process, made every walk of the flights models ~1.8× slower (96 rows: categorical 77 →
+ * 138 µs, numeric 62 → 99 µs; the arrays then took registers, and eight lanes spilled). Each
+ * source carries a serial number, so that V8's compilation cache never hands two walks one
+ * function. The three steps (a comparison, a bit of a set, a byte of a set) share one template,
+ * as the histogram kernels do (gbdt/histogram.ts).
+ */
+
+/** How a step tests its node: the rank against the word's, or the rank's bit or byte in the word's set. */
+type StepKind = "compare" | "bits" | "bytes";
+
+let walkSerial = 0;
+
+/** The walks' numbers, as source: integers only. */
+function int(n: number): string {
+  if (!Number.isInteger(n)) throw new Error(`a walk's constant is not an integer: ${n}`);
+  return `(${n})`;
+}
+
+/**
+ * Statements that set `e` to the slot lane `q` steps to from word `w${q}`, for rows whose ranks
+ * start at `base`. `child` is the child slot of the word (an expression of `w`).
+ */
+function stepSource(kind: StepKind, q: number, base: string, child: string, layout: WordLayout, wordsShift: number): string {
+  const w = `w${q}`;
+  const { columnBits } = layout;
+  const rank = `ranks[${base} + (${w} & ${int((1 << columnBits) - 1)})]`;
+  switch (kind) {
+    case "compare":
+      return `e = ${child} + +(${rank} > ((${w} >> ${int(columnBits)}) & ${int((1 << layout.rankBits) - 1)}));`;
+    case "bits":
+      // The set's first word, (set << wordsShift), is the word shifted right and masked (the
+      // column's top bits shifted in fall outside the mask: columnBits >= wordsShift).
+      return (
+        `v = ${rank}; ` +
+        `e = ${child} + ((S[((${w} >> ${int(columnBits - wordsShift)}) & ${int(((1 << layout.rankBits) - 1) << wordsShift)}) + (v >> 5)] >>> v) & 1);`
+      );
+    case "bytes":
+      // A set's first byte, (set << (wordsShift + 5)), is the word's set field shifted left.
+      return `v = ${rank}; e = ${child} + S[((${w} & ${int(((1 << layout.rankBits) - 1) << columnBits)}) << ${int(wordsShift + 5 - columnBits)}) + v];`;
+  }
+}
+
+/** Adds one table's trees to the running sums in `out`, ROWS_LANES rows side by side. */
+function groupRowsWalker(table: ChainTable, layout: WordLayout, kind: StepKind, sets: CategorySets, nOut: number, nFeatures: number): RowsWalk {
+  const lanes = Array.from({ length: ROWS_LANES }, (_, q) => q);
+  const w = int(2 * nFeatures);
+  const source = [
+    `// ml-core chain walk ${walkSerial++}: many rows, ${kind}`,
+    "return (ranks, nRows, out) => {",
+    // Locals, not the factory's parameters: used from the closure in the loop, every use was a
+    // load from the context (96 rows of the categorical model: 90 against 77 µs).
+    "const W = table.word, V = table.value, first = table.first, S = sets;",
+    `for (let r = 0; r < nRows; r += ${int(ROWS_LANES)}) {`,
+    `const b0 = r * ${w}${lanes
+      .slice(1)
+      .map((q) => `, b${q} = b${q - 1} + ${w}`)
+      .join("")};`,
+    `for (let k = 0; k < ${int(nOut)}; k++) {`,
+    `const o = r * ${int(nOut)} + k;`,
+    "const start = first[k];",
+    `let ${lanes.map((q) => `w${q} = start`).join(", ")};`,
+    `let ${lanes.map((q) => `s${q} = out[o + ${q} * ${int(nOut)}]`).join(", ")};`,
+    `let e = ${int(END)}, v = 0;`,
+    `while ((${lanes.map((q) => `w${q}`).join(" | ")}) !== 0) {`,
+    ...lanes.map((q) => `${stepSource(kind, q, `b${q}`, `(w${q} >> ${int(layout.childShift)})`, layout, sets.wordsShift)} w${q} = W[e]; s${q} += V[e];`),
+    "}",
+    ...lanes.map((q) => `out[o + ${q} * ${int(nOut)}] = s${q};`),
+    "}",
+    "}",
+    "};",
+  ];
+  const make = new Function("table", "sets", source.join("\n")) as (table: ChainTable, sets: Int32Array | Uint8Array | null) => RowsWalk;
+  return make(table, kind === "bytes" ? sets.bytes : kind === "bits" ? sets.bits : null);
+}
+
+/** Adds one table's trees to one row's running sums in `out`, LANES runs of trees side by side. */
+function groupRowWalker(
+  table: ChainTable,
+  treeStart: Int32Array,
+  layout: WordLayout,
+  kind: StepKind,
+  sets: CategorySets,
+  treeOutput: Int32Array,
+  leaves: Int32Array,
+): RowWalk {
+  const lanes = Array.from({ length: LANES }, (_, q) => q);
+  const childMask = int((LEAF_BIT - 1) >>> layout.childShift);
+  const source = [
+    `// ml-core chain walk ${walkSerial++}: one row, ${kind}`,
+    "return (ranks, b, out, o) => {",
+    // Locals, as in groupRowsWalker.
+    "const W = table.word, V = table.value, first = table.first, S = sets, treeStart = starts, treeOutput = outputs, leaves = slots;",
+    "const t0 = treeStart[0];",
+    `let ${lanes.map((q) => `w${q} = first[${q}]`).join(", ")};`,
+    `let ${lanes.map((q) => (q === 0 ? "p0 = 0" : `p${q} = treeStart[${q}] - t0 + ${q}`)).join(", ")};`,
+    `let e = ${int(END)}, v = 0;`,
+    `while ((${lanes.map((q) => `w${q}`).join(" & ")}) >= 0) {`,
+    ...lanes.map(
+      (q) =>
+        `${stepSource(kind, q, "b", `((w${q} >> ${int(layout.childShift)}) & ${childMask})`, layout, sets.wordsShift)} ` +
+        `w${q} = W[e]; leaves[p${q}] = e; p${q} += (w${q} >> 30) & 1;`,
+    ),
+    "}",
+    `for (let a = 0; a < ${int(LANES)}; a++) {`,
+    "for (let t = treeStart[a], end = treeStart[a + 1]; t < end; t++) out[o + treeOutput[t]] += V[leaves[t - t0 + a]];",
+    "}",
+    "};",
+  ];
+  const make = new Function("table", "starts", "outputs", "slots", "sets", source.join("\n")) as (
+    table: ChainTable,
+    starts: Int32Array,
+    outputs: Int32Array,
+    slots: Int32Array,
+    sets: Int32Array | Uint8Array | null,
+  ) => RowWalk;
+  return make(table, treeStart, treeOutput, leaves, kind === "bytes" ? sets.bytes : kind === "bits" ? sets.bits : null);
+}
+
+/** Which step a model's walks take. */
+function stepKind(layout: WordLayout, sets: CategorySets): StepKind {
+  return !layout.bitTest ? "compare" : sets.bytes !== null ? "bytes" : "bits";
+}
 
 function rowsWalker(groups: readonly ChainTable[], layout: WordLayout, sets: CategorySets, baseline: Float64Array, nFeatures: number): RowsWalk {
   const nOut = baseline.length;
-  const walks = groups.map((table) =>
-    !layout.bitTest
-      ? groupRowsWalker(table, layout, nOut, nFeatures)
-      : sets.bytes !== null
-        ? groupRowsWalkerCategoricalBytes(table, layout, sets.bytes, sets.wordsShift, nOut, nFeatures)
-        : groupRowsWalkerCategorical(table, layout, sets, nOut, nFeatures),
-  );
+  const kind = stepKind(layout, sets);
+  const walks = groups.map((table) => groupRowsWalker(table, layout, kind, sets, nOut, nFeatures));
   return (ranks, nRows, out) => {
     for (let r = 0; r < nRows; r++) for (let k = 0; k < nOut; k++) out[r * nOut + k] = baseline[k]!;
     for (const walk of walks) walk(ranks, nRows, out);
-  };
-}
-
-/** Adds one group's trees to the running sums in `out`, eight rows side by side. */
-function groupRowsWalker(table: ChainTable, layout: WordLayout, nOut: number, nFeatures: number): RowsWalk {
-  return (ranks, nRows, out) => {
-    const { word: W, value: V, first } = table;
-    const { columnBits, childShift } = layout;
-    const columnMask = (1 << columnBits) - 1;
-    const rankMask = (1 << layout.rankBits) - 1;
-    const w = 2 * nFeatures;
-    for (let r = 0; r < nRows; r += ROWS_LANES) {
-      const b0 = r * w,
-        b1 = b0 + w,
-        b2 = b1 + w,
-        b3 = b2 + w,
-        b4 = b3 + w,
-        b5 = b4 + w,
-        b6 = b5 + w,
-        b7 = b6 + w;
-      for (let k = 0; k < nOut; k++) {
-        const o = r * nOut + k;
-        const start = first[k]!;
-        let w0 = start,
-          w1 = start,
-          w2 = start,
-          w3 = start,
-          w4 = start,
-          w5 = start,
-          w6 = start,
-          w7 = start;
-        let s0 = out[o]!,
-          s1 = out[o + 1 * nOut]!,
-          s2 = out[o + 2 * nOut]!,
-          s3 = out[o + 3 * nOut]!,
-          s4 = out[o + 4 * nOut]!,
-          s5 = out[o + 5 * nOut]!,
-          s6 = out[o + 6 * nOut]!,
-          s7 = out[o + 7 * nOut]!;
-        let e = END;
-        while ((w0 | w1 | w2 | w3 | w4 | w5 | w6 | w7) !== 0) {
-          e = (w0 >> childShift) + +(ranks[b0 + (w0 & columnMask)]! > ((w0 >> columnBits) & rankMask));
-          w0 = W[e]!;
-          s0 += V[e]!;
-          e = (w1 >> childShift) + +(ranks[b1 + (w1 & columnMask)]! > ((w1 >> columnBits) & rankMask));
-          w1 = W[e]!;
-          s1 += V[e]!;
-          e = (w2 >> childShift) + +(ranks[b2 + (w2 & columnMask)]! > ((w2 >> columnBits) & rankMask));
-          w2 = W[e]!;
-          s2 += V[e]!;
-          e = (w3 >> childShift) + +(ranks[b3 + (w3 & columnMask)]! > ((w3 >> columnBits) & rankMask));
-          w3 = W[e]!;
-          s3 += V[e]!;
-          e = (w4 >> childShift) + +(ranks[b4 + (w4 & columnMask)]! > ((w4 >> columnBits) & rankMask));
-          w4 = W[e]!;
-          s4 += V[e]!;
-          e = (w5 >> childShift) + +(ranks[b5 + (w5 & columnMask)]! > ((w5 >> columnBits) & rankMask));
-          w5 = W[e]!;
-          s5 += V[e]!;
-          e = (w6 >> childShift) + +(ranks[b6 + (w6 & columnMask)]! > ((w6 >> columnBits) & rankMask));
-          w6 = W[e]!;
-          s6 += V[e]!;
-          e = (w7 >> childShift) + +(ranks[b7 + (w7 & columnMask)]! > ((w7 >> columnBits) & rankMask));
-          w7 = W[e]!;
-          s7 += V[e]!;
-        }
-        out[o] = s0;
-        out[o + 1 * nOut] = s1;
-        out[o + 2 * nOut] = s2;
-        out[o + 3 * nOut] = s3;
-        out[o + 4 * nOut] = s4;
-        out[o + 5 * nOut] = s5;
-        out[o + 6 * nOut] = s6;
-        out[o + 7 * nOut] = s7;
-      }
-    }
   };
 }
 
@@ -682,359 +724,11 @@ function rowWalker(
   // not values: the values are read for the leaves alone, not at every step, which in a server
   // (where handling the request has pushed the tables out of the L1 cache) is cache lines saved.
   const leaves = new Int32Array(groups.reduce((n, g) => Math.max(n, g.treeStart[LANES]! - g.treeStart[0]!), 0) + LANES);
-  const walks = groups.map((g) =>
-    !layout.bitTest
-      ? groupRowWalker(g.table, g.treeStart, layout, treeOutput, leaves)
-      : sets.bytes !== null
-        ? groupRowWalkerCategoricalBytes(g.table, g.treeStart, layout, sets.bytes, sets.wordsShift, treeOutput, leaves)
-        : groupRowWalkerCategorical(g.table, g.treeStart, layout, sets, treeOutput, leaves),
-  );
+  const kind = stepKind(layout, sets);
+  const walks = groups.map((g) => groupRowWalker(g.table, g.treeStart, layout, kind, sets, treeOutput, leaves));
   return (ranks, b, out, o) => {
     for (let k = 0; k < nOut; k++) out[o + k] = baseline[k]!;
     for (const walk of walks) walk(ranks, b, out, o);
-  };
-}
-
-/** Adds one group's trees to one row's running sums in `out`, four runs of trees side by side. */
-function groupRowWalker(table: ChainTable, treeStart: Int32Array, layout: WordLayout, treeOutput: Int32Array, leaves: Int32Array): RowWalk {
-  return (ranks, b, out, o) => {
-    const { word: W, value: V, first } = table;
-    const { columnBits, childShift } = layout;
-    const columnMask = (1 << columnBits) - 1;
-    const rankMask = (1 << layout.rankBits) - 1;
-    const childMask = (LEAF_BIT - 1) >>> childShift;
-    const t0 = treeStart[0]!;
-    const lv = leaves;
-    let w0 = first[0]!,
-      w1 = first[1]!,
-      w2 = first[2]!,
-      w3 = first[3]!;
-    let p0 = 0,
-      p1 = treeStart[1]! - t0 + 1,
-      p2 = treeStart[2]! - t0 + 2,
-      p3 = treeStart[3]! - t0 + 3;
-    let e = END;
-    while ((w0 & w1 & w2 & w3) >= 0) {
-      e = ((w0 >> childShift) & childMask) + +(ranks[b + (w0 & columnMask)]! > ((w0 >> columnBits) & rankMask));
-      w0 = W[e]!;
-      lv[p0] = e;
-      p0 += (w0 >> 30) & 1;
-      e = ((w1 >> childShift) & childMask) + +(ranks[b + (w1 & columnMask)]! > ((w1 >> columnBits) & rankMask));
-      w1 = W[e]!;
-      lv[p1] = e;
-      p1 += (w1 >> 30) & 1;
-      e = ((w2 >> childShift) & childMask) + +(ranks[b + (w2 & columnMask)]! > ((w2 >> columnBits) & rankMask));
-      w2 = W[e]!;
-      lv[p2] = e;
-      p2 += (w2 >> 30) & 1;
-      e = ((w3 >> childShift) & childMask) + +(ranks[b + (w3 & columnMask)]! > ((w3 >> columnBits) & rankMask));
-      w3 = W[e]!;
-      lv[p3] = e;
-      p3 += (w3 >> 30) & 1;
-    }
-    for (let a = 0; a < LANES; a++) {
-      for (let t = treeStart[a]!, end = treeStart[a + 1]!; t < end; t++) out[o + treeOutput[t]!]! += V[leaves[t - t0 + a]!]!;
-    }
-  };
-}
-
-/*
- * The walks of a model with categorical splits: the same as above, but each step reads the bit of
- * the row's rank or code in the node's set (`>>>` takes the shift modulo 32).
- */
-
-function groupRowsWalkerCategorical(table: ChainTable, layout: WordLayout, sets: CategorySets, nOut: number, nFeatures: number): RowsWalk {
-  return (ranks, nRows, out) => {
-    const { word: W, value: V, first } = table;
-    // The many-rows layout: the child field is all above the set index (no LEAF_BIT; END is word 0).
-    const { columnBits, childShift } = layout;
-    const { bits: S, wordsShift } = sets;
-    const columnMask = (1 << columnBits) - 1;
-    // The set's first word, (set << wordsShift), is the word shifted right by this much and masked
-    // (the column's top bits shifted in fall outside the mask; columnBits >= wordsShift).
-    const setShift = columnBits - wordsShift;
-    const setMask = ((1 << layout.rankBits) - 1) << wordsShift;
-    const w = 2 * nFeatures;
-    for (let r = 0; r < nRows; r += ROWS_LANES) {
-      const b0 = r * w,
-        b1 = b0 + w,
-        b2 = b1 + w,
-        b3 = b2 + w,
-        b4 = b3 + w,
-        b5 = b4 + w,
-        b6 = b5 + w,
-        b7 = b6 + w;
-      for (let k = 0; k < nOut; k++) {
-        const o = r * nOut + k;
-        const start = first[k]!;
-        let w0 = start,
-          w1 = start,
-          w2 = start,
-          w3 = start,
-          w4 = start,
-          w5 = start,
-          w6 = start,
-          w7 = start;
-        let s0 = out[o]!,
-          s1 = out[o + 1 * nOut]!,
-          s2 = out[o + 2 * nOut]!,
-          s3 = out[o + 3 * nOut]!,
-          s4 = out[o + 4 * nOut]!,
-          s5 = out[o + 5 * nOut]!,
-          s6 = out[o + 6 * nOut]!,
-          s7 = out[o + 7 * nOut]!;
-        let e = END,
-          v = 0;
-        while ((w0 | w1 | w2 | w3 | w4 | w5 | w6 | w7) !== 0) {
-          v = ranks[b0 + (w0 & columnMask)]!;
-          e = (w0 >> childShift) + ((S[((w0 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-          w0 = W[e]!;
-          s0 += V[e]!;
-          v = ranks[b1 + (w1 & columnMask)]!;
-          e = (w1 >> childShift) + ((S[((w1 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-          w1 = W[e]!;
-          s1 += V[e]!;
-          v = ranks[b2 + (w2 & columnMask)]!;
-          e = (w2 >> childShift) + ((S[((w2 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-          w2 = W[e]!;
-          s2 += V[e]!;
-          v = ranks[b3 + (w3 & columnMask)]!;
-          e = (w3 >> childShift) + ((S[((w3 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-          w3 = W[e]!;
-          s3 += V[e]!;
-          v = ranks[b4 + (w4 & columnMask)]!;
-          e = (w4 >> childShift) + ((S[((w4 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-          w4 = W[e]!;
-          s4 += V[e]!;
-          v = ranks[b5 + (w5 & columnMask)]!;
-          e = (w5 >> childShift) + ((S[((w5 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-          w5 = W[e]!;
-          s5 += V[e]!;
-          v = ranks[b6 + (w6 & columnMask)]!;
-          e = (w6 >> childShift) + ((S[((w6 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-          w6 = W[e]!;
-          s6 += V[e]!;
-          v = ranks[b7 + (w7 & columnMask)]!;
-          e = (w7 >> childShift) + ((S[((w7 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-          w7 = W[e]!;
-          s7 += V[e]!;
-        }
-        out[o] = s0;
-        out[o + 1 * nOut] = s1;
-        out[o + 2 * nOut] = s2;
-        out[o + 3 * nOut] = s3;
-        out[o + 4 * nOut] = s4;
-        out[o + 5 * nOut] = s5;
-        out[o + 6 * nOut] = s6;
-        out[o + 7 * nOut] = s7;
-      }
-    }
-  };
-}
-
-function groupRowsWalkerCategoricalBytes(
-  table: ChainTable,
-  layout: WordLayout,
-  bytes: Uint8Array,
-  wordsShift: number,
-  nOut: number,
-  nFeatures: number,
-): RowsWalk {
-  return (ranks, nRows, out) => {
-    const { word: W, value: V, first } = table;
-    const { columnBits, childShift } = layout;
-    const S = bytes;
-    const columnMask = (1 << columnBits) - 1;
-    // A set's first byte, (set << (wordsShift + 5)), is the word's set field shifted left by this much.
-    const setField = ((1 << layout.rankBits) - 1) << columnBits;
-    const byteShift = wordsShift + 5 - columnBits;
-    const w = 2 * nFeatures;
-    for (let r = 0; r < nRows; r += ROWS_LANES) {
-      const b0 = r * w,
-        b1 = b0 + w,
-        b2 = b1 + w,
-        b3 = b2 + w,
-        b4 = b3 + w,
-        b5 = b4 + w,
-        b6 = b5 + w,
-        b7 = b6 + w;
-      for (let k = 0; k < nOut; k++) {
-        const o = r * nOut + k;
-        const start = first[k]!;
-        let w0 = start,
-          w1 = start,
-          w2 = start,
-          w3 = start,
-          w4 = start,
-          w5 = start,
-          w6 = start,
-          w7 = start;
-        let s0 = out[o]!,
-          s1 = out[o + 1 * nOut]!,
-          s2 = out[o + 2 * nOut]!,
-          s3 = out[o + 3 * nOut]!,
-          s4 = out[o + 4 * nOut]!,
-          s5 = out[o + 5 * nOut]!,
-          s6 = out[o + 6 * nOut]!,
-          s7 = out[o + 7 * nOut]!;
-        let e = END,
-          v = 0;
-        while ((w0 | w1 | w2 | w3 | w4 | w5 | w6 | w7) !== 0) {
-          v = ranks[b0 + (w0 & columnMask)]!;
-          e = (w0 >> childShift) + S[((w0 & setField) << byteShift) + v]!;
-          w0 = W[e]!;
-          s0 += V[e]!;
-          v = ranks[b1 + (w1 & columnMask)]!;
-          e = (w1 >> childShift) + S[((w1 & setField) << byteShift) + v]!;
-          w1 = W[e]!;
-          s1 += V[e]!;
-          v = ranks[b2 + (w2 & columnMask)]!;
-          e = (w2 >> childShift) + S[((w2 & setField) << byteShift) + v]!;
-          w2 = W[e]!;
-          s2 += V[e]!;
-          v = ranks[b3 + (w3 & columnMask)]!;
-          e = (w3 >> childShift) + S[((w3 & setField) << byteShift) + v]!;
-          w3 = W[e]!;
-          s3 += V[e]!;
-          v = ranks[b4 + (w4 & columnMask)]!;
-          e = (w4 >> childShift) + S[((w4 & setField) << byteShift) + v]!;
-          w4 = W[e]!;
-          s4 += V[e]!;
-          v = ranks[b5 + (w5 & columnMask)]!;
-          e = (w5 >> childShift) + S[((w5 & setField) << byteShift) + v]!;
-          w5 = W[e]!;
-          s5 += V[e]!;
-          v = ranks[b6 + (w6 & columnMask)]!;
-          e = (w6 >> childShift) + S[((w6 & setField) << byteShift) + v]!;
-          w6 = W[e]!;
-          s6 += V[e]!;
-          v = ranks[b7 + (w7 & columnMask)]!;
-          e = (w7 >> childShift) + S[((w7 & setField) << byteShift) + v]!;
-          w7 = W[e]!;
-          s7 += V[e]!;
-        }
-        out[o] = s0;
-        out[o + 1 * nOut] = s1;
-        out[o + 2 * nOut] = s2;
-        out[o + 3 * nOut] = s3;
-        out[o + 4 * nOut] = s4;
-        out[o + 5 * nOut] = s5;
-        out[o + 6 * nOut] = s6;
-        out[o + 7 * nOut] = s7;
-      }
-    }
-  };
-}
-
-function groupRowWalkerCategorical(
-  table: ChainTable,
-  treeStart: Int32Array,
-  layout: WordLayout,
-  sets: CategorySets,
-  treeOutput: Int32Array,
-  leaves: Int32Array,
-): RowWalk {
-  return (ranks, b, out, o) => {
-    const { word: W, value: V, first } = table;
-    const { columnBits, childShift } = layout;
-    const { bits: S, wordsShift } = sets;
-    const columnMask = (1 << columnBits) - 1;
-    // The set's first word in one shift and a mask, as in groupRowsWalkerCategorical.
-    const setShift = columnBits - wordsShift;
-    const setMask = ((1 << layout.rankBits) - 1) << wordsShift;
-    const childMask = (LEAF_BIT - 1) >>> childShift;
-    const t0 = treeStart[0]!;
-    const lv = leaves;
-    let w0 = first[0]!,
-      w1 = first[1]!,
-      w2 = first[2]!,
-      w3 = first[3]!;
-    let p0 = 0,
-      p1 = treeStart[1]! - t0 + 1,
-      p2 = treeStart[2]! - t0 + 2,
-      p3 = treeStart[3]! - t0 + 3;
-    let e = END;
-    while ((w0 & w1 & w2 & w3) >= 0) {
-      let v = ranks[b + (w0 & columnMask)]!;
-      e = ((w0 >> childShift) & childMask) + ((S[((w0 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-      w0 = W[e]!;
-      lv[p0] = e;
-      p0 += (w0 >> 30) & 1;
-      v = ranks[b + (w1 & columnMask)]!;
-      e = ((w1 >> childShift) & childMask) + ((S[((w1 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-      w1 = W[e]!;
-      lv[p1] = e;
-      p1 += (w1 >> 30) & 1;
-      v = ranks[b + (w2 & columnMask)]!;
-      e = ((w2 >> childShift) & childMask) + ((S[((w2 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-      w2 = W[e]!;
-      lv[p2] = e;
-      p2 += (w2 >> 30) & 1;
-      v = ranks[b + (w3 & columnMask)]!;
-      e = ((w3 >> childShift) & childMask) + ((S[((w3 >> setShift) & setMask) + (v >> 5)]! >>> v) & 1);
-      w3 = W[e]!;
-      lv[p3] = e;
-      p3 += (w3 >> 30) & 1;
-    }
-    for (let a = 0; a < LANES; a++) {
-      for (let t = treeStart[a]!, end = treeStart[a + 1]!; t < end; t++) out[o + treeOutput[t]!]! += V[leaves[t - t0 + a]!]!;
-    }
-  };
-}
-function groupRowWalkerCategoricalBytes(
-  table: ChainTable,
-  treeStart: Int32Array,
-  layout: WordLayout,
-  bytes: Uint8Array,
-  wordsShift: number,
-  treeOutput: Int32Array,
-  leaves: Int32Array,
-): RowWalk {
-  return (ranks, b, out, o) => {
-    const { word: W, value: V, first } = table;
-    const { columnBits, childShift } = layout;
-    const S = bytes;
-    const columnMask = (1 << columnBits) - 1;
-    // A set's first byte, as in groupRowsWalkerCategoricalBytes.
-    const setField = ((1 << layout.rankBits) - 1) << columnBits;
-    const byteShift = wordsShift + 5 - columnBits;
-    const childMask = (LEAF_BIT - 1) >>> childShift;
-    const t0 = treeStart[0]!;
-    const lv = leaves;
-    let w0 = first[0]!,
-      w1 = first[1]!,
-      w2 = first[2]!,
-      w3 = first[3]!;
-    let p0 = 0,
-      p1 = treeStart[1]! - t0 + 1,
-      p2 = treeStart[2]! - t0 + 2,
-      p3 = treeStart[3]! - t0 + 3;
-    let e = END;
-    while ((w0 & w1 & w2 & w3) >= 0) {
-      let v = ranks[b + (w0 & columnMask)]!;
-      e = ((w0 >> childShift) & childMask) + S[((w0 & setField) << byteShift) + v]!;
-      w0 = W[e]!;
-      lv[p0] = e;
-      p0 += (w0 >> 30) & 1;
-      v = ranks[b + (w1 & columnMask)]!;
-      e = ((w1 >> childShift) & childMask) + S[((w1 & setField) << byteShift) + v]!;
-      w1 = W[e]!;
-      lv[p1] = e;
-      p1 += (w1 >> 30) & 1;
-      v = ranks[b + (w2 & columnMask)]!;
-      e = ((w2 >> childShift) & childMask) + S[((w2 & setField) << byteShift) + v]!;
-      w2 = W[e]!;
-      lv[p2] = e;
-      p2 += (w2 >> 30) & 1;
-      v = ranks[b + (w3 & columnMask)]!;
-      e = ((w3 >> childShift) & childMask) + S[((w3 & setField) << byteShift) + v]!;
-      w3 = W[e]!;
-      lv[p3] = e;
-      p3 += (w3 >> 30) & 1;
-    }
-    for (let a = 0; a < LANES; a++) {
-      for (let t = treeStart[a]!, end = treeStart[a + 1]!; t < end; t++) out[o + treeOutput[t]!]! += V[leaves[t - t0 + a]!]!;
-    }
   };
 }
 
