@@ -578,7 +578,7 @@ type RowWalk = (ranks: Uint16Array, at: number, out: Float64Array, o: number) =>
  * the table's field widths written in as literals. V8 compiles a closure against its captured
  * values as constants (the tables' arrays, their lengths) only while it is the one closure of its
  * function: a second closure of the same function, from a second table or a second predictor in
- * the process, made every walk of the flights models ~1.8× slower (96 rows: categorical 77 →
+ * * the process, made every walk of the flights models 1.6–1.8× slower (96 rows: categorical 77 →
  * 138 µs, numeric 62 → 99 µs; the arrays then took registers, and eight lanes spilled). Each
  * source carries a serial number, so that V8's compilation cache never hands two walks one
  * function. The three steps (a comparison, a bit of a set, a byte of a set) share one template,
