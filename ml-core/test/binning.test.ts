@@ -1,9 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { BinMapper, findThresholds } from "../src/gbdt/binning";
+import { BinMapper, findThresholds, numericBin } from "../src/gbdt/binning";
 import { Random } from "../src/gbdt/random";
 import { MISSING_BIN } from "../src/gbdt/types";
 
 describe("binning", () => {
+  it("bins a value by the count of thresholds below it, repeated thresholds, zeros and infinities included", () => {
+    const rng = new Random(41);
+    for (let len = 0; len <= 300; len += len < 20 ? 1 : 37) {
+      // Sorted, with repeats (a heavy value repeats a quantile) and both zeros.
+      const t = Float64Array.from({ length: len }, () => [0, -0, 1.5][rng.int(6)] ?? Math.round(rng.next() * 40 - 20) / 4).sort();
+      const values = [...t, -0, 0, Infinity, -Infinity, Number.MAX_VALUE, ...Array.from({ length: 50 }, () => rng.next() * 50 - 25)];
+      const wrong = values.filter((v) => numericBin(t, v) !== t.filter((x) => x < v).length);
+      expect(wrong).toEqual([]);
+    }
+  });
+
   it("uses midpoints between distinct values when there are few of them", () => {
     expect(Array.from(findThresholds(Float64Array.of(3, 1, 2, 2, NaN, 1), 6, undefined, 255))).toEqual([1.5, 2.5]);
   });
