@@ -578,7 +578,7 @@ type RowWalk = (ranks: Uint16Array, at: number, out: Float64Array, o: number) =>
  * the table's field widths written in as literals. V8 compiles a closure against its captured
  * values as constants (the tables' arrays, their lengths) only while it is the one closure of its
  * function: a second closure of the same function, from a second table or a second predictor in
- * * the process, made every walk of the flights models 1.6–1.8× slower (96 rows: categorical 77 →
+ * the process, made every walk of the flights models 1.6–1.8× slower (96 rows: categorical 77 →
  * 138 µs, numeric 62 → 99 µs; the arrays then took registers, and eight lanes spilled). Each
  * source carries a serial number, so that V8's compilation cache never hands two walks one
  * function. The three steps (a comparison, a bit of a set, a byte of a set) share one template,
@@ -650,7 +650,7 @@ function groupRowsWalker(table: ChainTable, layout: WordLayout, kind: StepKind, 
     "};",
   ];
   const make = new Function("table", "sets", source.join("\n")) as (table: ChainTable, sets: Int32Array | Uint8Array | null) => RowsWalk;
-  return make(table, kind === "bytes" ? sets.bytes : kind === "bits" ? sets.bits : null);
+  return make(table, setsFor(kind, sets));
 }
 
 /** Adds one table's trees to one row's running sums in `out`, LANES runs of trees side by side. */
@@ -693,12 +693,17 @@ function groupRowWalker(
     slots: Int32Array,
     sets: Int32Array | Uint8Array | null,
   ) => RowWalk;
-  return make(table, treeStart, treeOutput, leaves, kind === "bytes" ? sets.bytes : kind === "bits" ? sets.bits : null);
+  return make(table, treeStart, treeOutput, leaves, setsFor(kind, sets));
 }
 
 /** Which step a model's walks take. */
 function stepKind(layout: WordLayout, sets: CategorySets): StepKind {
   return !layout.bitTest ? "compare" : sets.bytes !== null ? "bytes" : "bits";
+}
+
+/** The sets a step of `kind` reads (`S` in its source): none for a comparison. */
+function setsFor(kind: StepKind, sets: CategorySets): Int32Array | Uint8Array | null {
+  return kind === "bytes" ? sets.bytes : kind === "bits" ? sets.bits : null;
 }
 
 function rowsWalker(groups: readonly ChainTable[], layout: WordLayout, sets: CategorySets, baseline: Float64Array, nFeatures: number): RowsWalk {
