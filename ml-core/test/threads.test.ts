@@ -213,9 +213,22 @@ describe("training threads", () => {
   });
 
   it("add each leaf's value to the raw predictions of the rows in its range", () => {
-    const rows = shared(Uint32Array, n, (i) => (i * 7919) % n);
-    // Leaves of very different sizes: one of 3 rows, some spanning several units of rows.
-    const starts = [0, 3, 70_000, 70_001, 150_000, n - 10];
+    // As a tree leaves them: every row once, each leaf's rows ascending and spread over all rows.
+    // Leaves of very different sizes: one of 3 rows, one of 1, some spanning several units of rows.
+    const sizes = [3, 69_997, 1, 79_999, n - 150_010, 10];
+    const starts = sizes.map((_, j) => sizes.slice(0, j).reduce((a, b) => a + b, 0));
+    const leafOf = new Int32Array(n);
+    const pick = lcg(11);
+    const left = sizes.slice();
+    for (let r = 0; r < n; r++) {
+      let j = Math.floor(pick() * sizes.length);
+      while (left[j] === 0) j = (j + 1) % sizes.length;
+      left[j]!--;
+      leafOf[r] = j;
+    }
+    const next = starts.slice();
+    const rows = shared(Uint32Array, n, () => 0);
+    for (let r = 0; r < n; r++) rows[next[leafOf[r]!]!++] = r;
     const values = [0.5, -1.25, 3, 0.125, -0.75, 2];
     const expected = Float64Array.from(raw);
     starts.forEach((s, j) => {
