@@ -104,6 +104,23 @@ describe("split finding", () => {
     expect(s?.leftCount).toBe(2 * n);
   });
 
+  it("lists the categories going left in ascending order, missing values apart", () => {
+    const n = MIN_CAT_SUPPORT;
+    // In ratio order: 3, missing, 1 (pulling down), then 0 and 2 (pulling up).
+    const h = hist(
+      [
+        [n, n, n],
+        [-n, n, n],
+        [2 * n, n, n],
+        [-3 * n, n, n],
+      ],
+      [-2 * n, n, n],
+    );
+    const [G, H, C] = totals(h);
+    const s = findBestSplit(h, [0], [{ categorical: true, nBins: 4, thresholds: new Float64Array(0) }], G, H, C, constraints);
+    expect(s).toMatchObject({ categoriesLeft: [1, 3], missingLeft: true, leftCount: 3 * n });
+  });
+
   it("ignores categories seen fewer than MIN_CAT_SUPPORT times", () => {
     const h = hist([
       [-3, 3, 3],

@@ -268,26 +268,41 @@ const categoryRatios = new Float64Array(MISSING_BIN + 1);
 /** Scratch for `bestCategorical`: the categories taking part, then sorted; and the sort's other buffer. */
 const categoryOrder = new Int32Array(MISSING_BIN + 1);
 const sortBuffer = new Int32Array(MISSING_BIN + 1);
+/** Scratch for `sortByRatio`: the ratios, moved with their categories (two buffers, as those). */
+const sortKeys = new Float64Array(MISSING_BIN + 1);
+const sortKeysBuffer = new Float64Array(MISSING_BIN + 1);
+/** Scratch for `bestCategorical`: 1 for the bins of the categories going left, cleared after use. */
+const categoryMarks = new Uint8Array(MISSING_BIN + 1);
 
 /**
  * Sorts `cats[0 .. n)`, given in ascending order, by `ratio`, ties staying in ascending order: as
  * `Array.prototype.sort` with the comparator `ratio[a] - ratio[b] || a - b`, at 0.4x its time on
  * 227 categories (a call of the comparator per comparison was most of it, and a split search sorts
- * every categorical feature of every node). Insertion sort of runs of 8, then merges.
+ * every categorical feature of every node). Insertion sort of runs of 8, then merges, each ratio
+ * moved beside its category, so a comparison reads two ratios, not two categories and then their
+ * ratios (200 random ratios: 11.2 → 10.5 µs a sort).
  */
 export function sortByRatio(cats: Int32Array, n: number, ratio: Float64Array): Int32Array {
+  const keys = sortKeys;
+  for (let i = 0; i < n; i++) keys[i] = ratio[cats[i]!]!;
   for (let s = 0; s < n; s += 8) {
     const e = Math.min(n, s + 8);
     for (let i = s + 1; i < e; i++) {
       const v = cats[i]!;
-      const r = ratio[v]!;
+      const r = keys[i]!;
       let j = i - 1;
-      for (; j >= s && ratio[cats[j]!]! > r; j--) cats[j + 1] = cats[j]!;
+      for (; j >= s && keys[j]! > r; j--) {
+        cats[j + 1] = cats[j]!;
+        keys[j + 1] = keys[j]!;
+      }
       cats[j + 1] = v;
+      keys[j + 1] = r;
     }
   }
   let src: Int32Array = cats;
   let dst: Int32Array = sortBuffer;
+  let srcKeys: Float64Array = keys;
+  let dstKeys: Float64Array = sortKeysBuffer;
   for (let w = 8; w < n; w *= 2) {
     for (let lo = 0; lo < n; lo += 2 * w) {
       const mid = Math.min(n, lo + w);
@@ -297,13 +312,25 @@ export function sortByRatio(cats: Int32Array, n: number, ratio: Float64Array): I
       let k = lo;
       while (i < mid && j < hi) {
         // The right run's category first only when strictly lower: ties keep their order.
-        if (ratio[src[j]!]! < ratio[src[i]!]!) dst[k++] = src[j++]!;
-        else dst[k++] = src[i++]!;
+        if (srcKeys[j]! < srcKeys[i]!) {
+          dstKeys[k] = srcKeys[j]!;
+          dst[k++] = src[j++]!;
+        } else {
+          dstKeys[k] = srcKeys[i]!;
+          dst[k++] = src[i++]!;
+        }
       }
-      while (i < mid) dst[k++] = src[i++]!;
-      while (j < hi) dst[k++] = src[j++]!;
+      for (; i < mid; i++, k++) {
+        dstKeys[k] = srcKeys[i]!;
+        dst[k] = src[i]!;
+      }
+      for (; j < hi; j++, k++) {
+        dstKeys[k] = srcKeys[j]!;
+        dst[k] = src[j]!;
+      }
     }
     [src, dst] = [dst, src];
+    [srcKeys, dstKeys] = [dstKeys, srcKeys];
   }
   if (src !== cats) cats.set(src.subarray(0, n));
   return cats;
@@ -328,9 +355,9 @@ function bestCategorical(
   // cost of a categorical split search).
   const ratio = categoryRatios;
   let nCats = 0;
-  for (let b = 0; b < nBins; b++) considerCategory(b);
-  considerCategory(MISSING_BIN);
-  function considerCategory(b: number): void {
+  // Every bin, then the missing one (a bin past nBins when there are 255 categories or fewer).
+  for (let i = 0; i <= nBins; i++) {
+    const b = i < nBins ? i : MISSING_BIN;
     const o = base + b * 3;
     if (hist[o + 2]! >= MIN_CAT_SUPPORT) {
       categoryOrder[nCats++] = b;
@@ -376,7 +403,17 @@ function bestCategorical(
     }
   }
   if (bestEnd < 0) return null;
-  const left = Array.from(bestDir === 1 ? cats.subarray(0, bestEnd + 1) : cats.subarray(cats.length - 1 - bestEnd)).sort((a, b) => a - b);
+  // The categories going left, ascending: marked by bin and collected in bin order (sorting them
+  // with a comparator took a fifth of the search).
+  const chosen = bestDir === 1 ? cats.subarray(0, bestEnd + 1) : cats.subarray(cats.length - 1 - bestEnd);
+  const marked = categoryMarks;
+  for (let i = 0; i < chosen.length; i++) marked[chosen[i]!] = 1;
+  const left: number[] = [];
+  for (let b = 0; b <= MISSING_BIN; b++)
+    if (marked[b] === 1) {
+      left.push(b);
+      marked[b] = 0;
+    }
   const mC = hist[base + MISSING_BIN * 3 + 2]!;
   let missingLeft: boolean;
   if (left.includes(MISSING_BIN)) {
