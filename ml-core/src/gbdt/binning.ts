@@ -113,9 +113,18 @@ export function findThresholds(col: Float64Array, nRows: number, sample: Uint32A
   if (weights !== undefined) return findWeightedThresholds(col, nRows, sample, maxBins, weights);
   const n = sample ? sample.length : nRows;
   const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = col[sample ? sample[i]! : i]!;
+  return thresholdsInPlace(values, n, maxBins);
+}
+
+/**
+ * `findThresholds` of the values `values[0 .. n)`, which it reorders (missing values dropped, the
+ * rest sorted): for a sample that is scratch already (the readers' reservoirs), without a copy.
+ */
+export function thresholdsInPlace(values: Float64Array, n: number, maxBins: number): Float64Array {
   let m = 0;
   for (let i = 0; i < n; i++) {
-    const v = col[sample ? sample[i]! : i]!;
+    const v = values[i]!;
     if (v === v) values[m++] = v;
   }
   const sorted = values.subarray(0, m).sort();

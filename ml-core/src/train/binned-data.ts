@@ -3,7 +3,7 @@
  * composed with the binning of gbdt/, which is why it lives above both.
  */
 import { availableParallelism } from "node:os";
-import { BINNING_SAMPLE, BinMapper, findThresholds } from "../gbdt/binning";
+import { BINNING_SAMPLE, BinMapper, findThresholds, thresholdsInPlace } from "../gbdt/binning";
 import type { Random } from "../gbdt/random";
 import { MIN_PARALLEL_BYTES, OneThreadInstead, readBinnedInParallel } from "./binned-read-threads";
 import {
@@ -92,10 +92,13 @@ function readOnOneThread(
   const { codeMaps, learned } = categoryState(inferred, true);
   const numeric = inferred.features.map((f, j) => (f.kind === "numeric" ? j : -1)).filter((j) => j >= 0);
   const K = BINNING_SAMPLE;
-  const sample = numeric.map(() => new Float64Array(1024));
+  // The reservoir, at its full size from the start: pages never written take no memory, and
+  // arrays grown by doubling left as much again for the collector (peak memory of a 500k-row,
+  // two-thread training, where no collection came before training's own allocations).
+  const sample = numeric.map(() => new Float64Array(K));
   // The sampled rows' weights: thresholds are weighted quantiles (a row of weight 2 counts twice).
   const weighted = inferred.weightColumn >= 0;
-  let sampleWeights = new Float64Array(weighted ? 1024 : 0);
+  const sampleWeights = new Float64Array(weighted ? K : 0);
   const counts: number[][] = inferred.features.map(() => []);
   const labelTexts = { texts: [] as string[], codes: new Map<string, number>() };
   let sampleRows = 0;
@@ -111,8 +114,6 @@ function readOnOneThread(
       if (slot >= K) return;
     } else {
       sampleRows = row + 1;
-      if (row === sample[0]?.length) for (let k = 0; k < sample.length; k++) sample[k] = growTo(sample[k]!, Math.min(K, row * 2));
-      if (weighted && row === sampleWeights.length) sampleWeights = growTo(sampleWeights, Math.min(K, row * 2));
     }
     for (let k = 0; k < numeric.length; k++) sample[k]![slot] = values[numeric[k]!]!;
     if (weighted) sampleWeights[slot] = w;
@@ -124,7 +125,9 @@ function readOnOneThread(
   const mapper = new BinMapper(
     features.map((f, j) => {
       if (f.kind === "categorical") return { categorical: true, nBins: Math.max(nCategories[j] as number, 1), thresholds: new Float64Array(0) };
-      const thresholds = findThresholds(sample[numeric.indexOf(j)]!, sampleRows, undefined, maxBins, weighted ? sampleWeights : undefined);
+      const values = sample[numeric.indexOf(j)]!;
+      // The reservoir is scratch: sorted in place unless weighted (weights stay beside their values).
+      const thresholds = weighted ? findThresholds(values, sampleRows, undefined, maxBins, sampleWeights) : thresholdsInPlace(values, sampleRows, maxBins);
       return { categorical: false, nBins: thresholds.length + 1, thresholds };
     }),
   );
