@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { lcg } from "./helpers";
 import { accuracy, auc, binaryMetricsInPlace, f1, formatMetricLine, logloss, mae, metricDefinitions, METRIC_NAMES, r2, rmse } from "../src/eval/metrics";
 
 // Binary probabilities as [p0, p1] pairs.
@@ -59,6 +60,17 @@ describe("binaryMetricsInPlace (training's evaluation of large sets)", () => {
     const p1 = [0.2, 0.6, 0.6, 0.9, 0, 0, 0.5, 0.5, 1, 0.35];
     const general = { accuracy: accuracy(y, probs(p1), 2), auc: auc(y, probs(p1), 2), logloss: logloss(y, probs(p1), 2), f1: f1(y, probs(p1), 2) };
     const fast = binaryMetricsInPlace(y, Float64Array.from(p1));
+    for (const k of Object.keys(general) as (keyof typeof general)[]) expect(fast[k]).toBeCloseTo(general[k], 12);
+  });
+
+  it("matches them on a training set's size too (its AUC sorted by radix, in the scratch given)", () => {
+    const rand = lcg(9);
+    const n = 60_000;
+    const y = Float64Array.from({ length: n }, () => (rand() < 0.3 ? 1 : 0));
+    // Coarse probabilities: many ties between and within the classes.
+    const p1 = Array.from(y, (v) => Math.round((0.3 * v + 0.7 * rand()) * 200) / 200);
+    const general = { accuracy: accuracy(y, probs(p1), 2), auc: auc(y, probs(p1), 2), logloss: logloss(y, probs(p1), 2), f1: f1(y, probs(p1), 2) };
+    const fast = binaryMetricsInPlace(y, Float64Array.from(p1), new Uint32Array(2 * n));
     for (const k of Object.keys(general) as (keyof typeof general)[]) expect(fast[k]).toBeCloseTo(general[k], 12);
   });
 });

@@ -3,6 +3,7 @@
  * SageMaker MetricDefinitions match.
  */
 import type { Objective } from "../gbdt/types";
+import { sortFloat64 } from "../data/sorted";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): every index runs below the length of the
 // arrays it reads (n rows, nClasses columns). A check per read would cost the hot loops; the
@@ -40,9 +41,10 @@ export function computeMetrics(
 /**
  * Binary metrics from the positive class's probabilities alone (`p1[i]`), without the n × 2 matrix
  * and without a copy: training evaluates millions of rows this way. Same values as `computeMetrics`
- * ("binary"). Overwrites `p1` (it is sorted in place for the AUC).
+ * ("binary"). Overwrites `p1` (it is sorted in place for the AUC, through `scratch`, two words a
+ * row: see `sortFloat64`).
  */
-export function binaryMetricsInPlace(y: Float64Array, p1: Float64Array): Record<string, number> {
+export function binaryMetricsInPlace(y: Float64Array, p1: Float64Array, scratch?: Uint32Array): Record<string, number> {
   const n = y.length;
   let right = 0;
   let ll = 0;
@@ -67,7 +69,7 @@ export function binaryMetricsInPlace(y: Float64Array, p1: Float64Array): Record<
       nNeg++;
     }
   }
-  p1.sort();
+  sortFloat64(p1, scratch);
   const nPos = n - nNeg;
   let auc = NaN;
   if (nPos > 0 && nNeg > 0) {

@@ -92,6 +92,8 @@ export class Booster {
   private readonly allFeatures: Uint32Array;
   private readonly threads: TrainingThreads;
   private readonly arrays: SharedTrainingArrays;
+  /** `rows` and `scratch`, one buffer (two words a row): free between rounds, and lent by `result`. */
+  private readonly rowBuffers: RowIndexArray;
   private readonly constantHessian: boolean;
 
   constructor(
@@ -130,13 +132,14 @@ export class Booster {
     this.g = Array.from({ length: K }, () => float32(n));
     this.h = Array.from({ length: K }, () => float32(constantHessian ? 0 : n));
     this.allFeatures = Uint32Array.from({ length: nFeatures }, (_, i) => i);
+    this.rowBuffers = threaded ? sharedArray(RowIndexArray, 2 * n) : new RowIndexArray(2 * n);
     const arrays = {
       bins: shared(train.bins),
       binsByRow: binsByRow(train.bins, n, nFeatures, threaded ? sharedArray(Uint8Array, train.bins.length) : undefined),
       nRows: n,
       nFeatures,
-      rows: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
-      scratch: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(n),
+      rows: this.rowBuffers.subarray(0, n),
+      scratch: this.rowBuffers.subarray(n),
       scratchLeft: threaded ? sharedArray(RowIndexArray, n) : new RowIndexArray(0),
       g: this.g,
       h: this.h,
@@ -280,17 +283,23 @@ export class Booster {
    * The model to keep: with early stopping on a validation set, the trees up to the best round;
    * otherwise all of them. Raw predictions match the kept trees.
    */
-  result(): { trees: TreeJson[]; rounds: number; trainRaw: Float64Array; validRaw: Float64Array | undefined } {
+  /**
+   * The model so far and its raw scores. `scratch`: the rows' two buffers (two words a training
+   * row), which a round leaves with nothing training needs: room to sort the scores in.
+   */
+  result(): { trees: TreeJson[]; rounds: number; trainRaw: Float64Array; validRaw: Float64Array | undefined; scratch: Uint32Array } {
     const K = this.loss.nOutputs;
+    const scratch = this.rowBuffers;
     if (this.valid && this.opts.earlyStoppingRounds > 0 && this.bestRound > 0 && this.bestRound < this.round) {
       return {
         trees: this.trees.slice(0, this.bestRound * K),
         rounds: this.bestRound,
         trainRaw: this.bestTrainRaw as Float64Array,
         validRaw: this.bestValidRaw,
+        scratch,
       };
     }
-    return { trees: this.trees.slice(), rounds: this.round, trainRaw: this.trainRaw, validRaw: this.validRaw };
+    return { trees: this.trees.slice(), rounds: this.round, trainRaw: this.trainRaw, validRaw: this.validRaw, scratch };
   }
 
   state(): BoosterState {

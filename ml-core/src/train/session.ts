@@ -181,13 +181,14 @@ export class TrainingSession {
     const nClasses = this.classes?.length ?? 0;
     const metrics: Record<string, number> = {};
     const add = (channel: string, y: Float64Array, raw: Float64Array, w: Float64Array | undefined): void => {
+      // Sorted for the AUC in the booster's row buffers, not in a new array (see sortFloat64).
       // Probabilities overwrite the raw scores in place: no second copy of a large training set.
       let m: Record<string, number>;
       if (w !== undefined) {
         m = computeMetrics(this.objective, y, probabilities(this.objective, raw, y.length, nClasses), nClasses, w);
       } else if (this.objective === "binary") {
         for (let i = 0; i < y.length; i++) raw[i] = 1 / (1 + Math.exp(-raw[i]!));
-        m = binaryMetricsInPlace(y, raw);
+        m = binaryMetricsInPlace(y, raw, result.scratch);
       } else {
         if (this.objective === "multiclass") for (let i = 0; i < y.length; i++) softmaxInPlace(raw, i * nClasses, nClasses);
         m = computeMetrics(this.objective, y, raw, nClasses);
