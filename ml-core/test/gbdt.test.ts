@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { BinMapper } from "../src/gbdt/binning";
 import { Booster, type BinnedData, type BoosterOptions } from "../src/gbdt/booster";
 import { growTree, type GrowerContext, type GrowerOptions } from "../src/gbdt/grower";
-import { accumulateRows, binsByRow, BINS_PER_FEATURE, FEATURE_STRIDE, HistogramPool, subtractInto } from "../src/gbdt/histogram";
+import { accumulateRows, binsByRow, BINS_PER_FEATURE, FEATURE_STRIDE, HistogramPool, reduceBlocks, subtractInto } from "../src/gbdt/histogram";
 import { maxBlocks, partialHistograms, TrainingThreads } from "../src/gbdt/training-threads";
 import { lossFor } from "../src/gbdt/loss";
 import { Random } from "../src/gbdt/random";
@@ -82,6 +82,23 @@ function gradients(nRows: number, seed: number): { g: Float32Array; h: Float32Ar
 }
 
 describe("histograms", () => {
+  it("add the blocks' partials one block at a time, in block order, to the bit, for odd and even block counts", () => {
+    let seed = 5;
+    const rand = (): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 2 ** ((seed >>> 20) % 40);
+    const length = N_FEATURES * FEATURE_STRIDE;
+    const partials = Array.from({ length: 6 }, () => Float64Array.from({ length }, rand));
+    // Features 0 and 2 only: the other's slots stay as they were.
+    const features = [2, 0];
+    for (let nBlocks = 1; nBlocks <= 7; nBlocks++) {
+      const hist = Float64Array.from({ length }, rand);
+      const expected = hist.slice();
+      for (const f of features)
+        for (let b = 1; b < nBlocks; b++) for (let o = f * FEATURE_STRIDE; o < (f + 1) * FEATURE_STRIDE; o++) expected[o]! += partials[b - 1]![o]!;
+      reduceBlocks(hist, partials, nBlocks, features);
+      expect(Buffer.from(hist.buffer).equals(Buffer.from(expected.buffer)), `${nBlocks} blocks`).toBe(true);
+    }
+  });
+
   const nRows = 6000;
   const { data } = binned(nRows, 3);
   const { g, h } = gradients(nRows, 4);
