@@ -281,11 +281,9 @@ export class Booster {
 
   /**
    * The model to keep: with early stopping on a validation set, the trees up to the best round;
-   * otherwise all of them. Raw predictions match the kept trees.
-   */
-  /**
-   * The model so far and its raw scores. `scratch`: the rows' two buffers (two words a training
-   * row), which a round leaves with nothing training needs: room to sort the scores in.
+   * otherwise all of them. Raw predictions match the kept trees. `scratch`: the rows' two buffers
+   * (two words a training row), which a round leaves with nothing training needs: room to sort the
+   * scores in.
    */
   result(): { trees: TreeJson[]; rounds: number; trainRaw: Float64Array; validRaw: Float64Array | undefined; scratch: Uint32Array } {
     const K = this.loss.nOutputs;
