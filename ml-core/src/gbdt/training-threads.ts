@@ -21,6 +21,7 @@
  * (`Atomics.wait`) only for units a worker claimed. Training stays synchronous: no promise, no
  * event loop turn per node. This file is also the workers' entry point.
  */
+import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { accumulateRows, binCounts, BLOCK_ROWS, blockCount, fillRootCounts, MAX_CHUNK_FEATURES, reduceBlocks } from "./histogram";
@@ -91,7 +92,8 @@ const WATCH_MS = 0.2;
  * How long the main thread watches for a job's last units before it sleeps (ms). It waits only for
  * units a worker has claimed and is running, so the wait is at most one unit's time; sleeping in
  * `Atomics.wait` added the ~30 µs of a wake-up to most partitions (500k rows, 2 threads: the
- * partitions' waits 110 → 67 ms a fit, the joins' 19 → 8).
+ * partitions' waits 110 → 67 ms a fit, the joins' 19 → 8). Not with more threads than CPUs: the
+ * worker it waits for may then need this thread's CPU.
  */
 const MAIN_WATCH_MS = 1;
 
@@ -240,6 +242,8 @@ export class TrainingThreads {
   private readonly hists: Float64Array[] = [];
   private readonly loss: Loss;
   private job = 0;
+  /** MAIN_WATCH_MS, or 0 with more threads than CPUs. */
+  private readonly watchMs: number;
   private closed = false;
   /** Every root's count slots (`binCounts`), once a root without subsampling is summed. */
   private rootCounts: Float64Array | undefined;
@@ -252,6 +256,7 @@ export class TrainingThreads {
     private readonly schedule: HistogramSchedule = "auto",
   ) {
     this.size = threads;
+    this.watchMs = threads <= availableParallelism() ? MAIN_WATCH_MS : 0;
     this.loss = lossNamed(loss.name, loss.nOutputs);
     this.control = new Int32Array(new SharedArrayBuffer((FEATURES + nFeatures) * 4));
     this.control[CURSOR] = CLOSED;
@@ -441,7 +446,7 @@ export class TrainingThreads {
         Atomics.add(c, DONE, 1);
       }
       const watched = performance.now();
-      while (Atomics.load(c, DONE) < units && performance.now() - watched < MAIN_WATCH_MS);
+      while (Atomics.load(c, DONE) < units && performance.now() - watched < this.watchMs);
       for (let d = Atomics.load(c, DONE); d < units; d = Atomics.load(c, DONE)) Atomics.wait(c, DONE, d);
       // Closed: a worker that read this job's stamp late can claim nothing once the fields change.
       Atomics.store(c, CURSOR, CLOSED);
