@@ -1,7 +1,10 @@
-/** How many entries of ascending `sorted` are below `v`: where `v` would be inserted, before its equals. */
-export function lowerBound(sorted: ArrayLike<number>, v: number): number {
-  let lo = 0;
-  let hi = sorted.length;
+/**
+ * How many entries of ascending `sorted` are below `v`: where `v` would be inserted, before its
+ * equals. Within `[from, to)` (ascending there), the position there, from `from`.
+ */
+export function lowerBound(sorted: ArrayLike<number>, v: number, from = 0, to = sorted.length): number {
+  let lo = from;
+  let hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (sorted[mid]! < v) lo = mid + 1;

@@ -26,6 +26,7 @@ import * as path from "node:path";
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { accumulateRows, binCounts, BLOCK_ROWS, blockCount, fillRootCounts, MAX_CHUNK_FEATURES, reduceBlocks } from "./histogram";
 import { lossNamed, type Loss } from "./loss";
+import { lowerBound } from "../data/sorted";
 import type { GradientArray, RowIndexArray } from "./types";
 
 // Indexed reads carry `!` (noUncheckedIndexedAccess): control slots, blocks and feature lists are
@@ -648,8 +649,8 @@ function leafValuesItem(a: SharedTrainingArrays, job: Job, i: number): void {
   const hi = Math.min(job.count, lo + GRADIENT_ROWS);
   for (let j = 0; j < nLeaves; j++) {
     const leafEnd = leafStarts[j + 1]!;
-    let p = firstAtLeast(rows, leafStarts[j]!, leafEnd, lo);
-    const end = firstAtLeast(rows, p, leafEnd, hi);
+    let p = lowerBound(rows, lo, leafStarts[j]!, leafEnd);
+    const end = lowerBound(rows, hi, p, leafEnd);
     const v = leafValues[j]!;
     if (K === 1) {
       // Eight rows' indices read before their sums are (as in partitionRange).
@@ -674,18 +675,6 @@ function leafValuesItem(a: SharedTrainingArrays, job: Job, i: number): void {
       for (; p < end; p++) raw[rows[p]!]! += v;
     } else for (; p < end; p++) raw[rows[p]! * K + k]! += v;
   }
-}
-
-/** The first position in `[s, e)` of ascending `rows` whose row is at least `row` (`e` if none). */
-function firstAtLeast(rows: RowIndexArray, s: number, e: number, row: number): number {
-  let lo = s;
-  let hi = e;
-  while (lo < hi) {
-    const m = (lo + hi) >>> 1;
-    if (rows[m]! < row) lo = m + 1;
-    else hi = m;
-  }
-  return lo;
 }
 
 /**
