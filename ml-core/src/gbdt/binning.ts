@@ -120,8 +120,11 @@ export function findThresholds(col: Float64Array, nRows: number, sample: Uint32A
 /**
  * `findThresholds` of the values `values[0 .. n)`, which it reorders (missing values dropped, the
  * rest sorted): for a sample that is scratch already (the readers' reservoirs), without a copy.
+ * With `weights` (indexed like `values`), the weighted thresholds, which keep each weight beside
+ * its value: the values are then left in place.
  */
-export function thresholdsInPlace(values: Float64Array, n: number, maxBins: number): Float64Array {
+export function thresholdsInPlace(values: Float64Array, n: number, maxBins: number, weights?: Float64Array): Float64Array {
+  if (weights !== undefined) return findWeightedThresholds(values, n, undefined, maxBins, weights);
   let m = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i]!;

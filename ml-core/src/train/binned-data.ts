@@ -3,7 +3,7 @@
  * composed with the binning of gbdt/, which is why it lives above both.
  */
 import { availableParallelism } from "node:os";
-import { BINNING_SAMPLE, BinMapper, findThresholds, thresholdsInPlace } from "../gbdt/binning";
+import { BINNING_SAMPLE, BinMapper, thresholdsInPlace } from "../gbdt/binning";
 import type { Random } from "../gbdt/random";
 import { MIN_PARALLEL_BYTES, OneThreadInstead, readBinnedInParallel } from "./binned-read-threads";
 import {
@@ -125,9 +125,8 @@ function readOnOneThread(
   const mapper = new BinMapper(
     features.map((f, j) => {
       if (f.kind === "categorical") return { categorical: true, nBins: Math.max(nCategories[j] as number, 1), thresholds: new Float64Array(0) };
-      const values = sample[numeric.indexOf(j)]!;
-      // The reservoir is scratch: sorted in place unless weighted (weights stay beside their values).
-      const thresholds = weighted ? findThresholds(values, sampleRows, undefined, maxBins, sampleWeights) : thresholdsInPlace(values, sampleRows, maxBins);
+      // The reservoir is scratch: its thresholds are found in place.
+      const thresholds = thresholdsInPlace(sample[numeric.indexOf(j)]!, sampleRows, maxBins, weighted ? sampleWeights : undefined);
       return { categorical: false, nBins: thresholds.length + 1, thresholds };
     }),
   );

@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData, type MessagePort } from "node:worker_threads";
-import { BINNING_SAMPLE, BinMapper, findThresholds, numericBin, thresholdsInPlace, type FeatureBins } from "../gbdt/binning";
+import { BINNING_SAMPLE, BinMapper, numericBin, thresholdsInPlace, type FeatureBins } from "../gbdt/binning";
 import type { Random } from "../gbdt/random";
 import { MISSING_BIN } from "../gbdt/types";
 import { readCsvRecordsAt } from "../data/csv";
@@ -376,10 +376,8 @@ function runTask(s: Shared, t: Task): unknown {
     case "sample":
       return readSample(s, t.file, t.offsets, t.slots);
     case "thresholds":
-      // The sample is scratch: sorted in place unless weighted (weights stay beside their values).
-      return s.sampleWeights === undefined
-        ? thresholdsInPlace(s.sample[t.k]!, s.sampleRows, s.maxBins)
-        : findThresholds(s.sample[t.k]!, s.sampleRows, undefined, s.maxBins, s.sampleWeights);
+      // The sample is scratch: its thresholds are found in place.
+      return thresholdsInPlace(s.sample[t.k]!, s.sampleRows, s.maxBins, s.sampleWeights);
     case "bin":
       return binUnit(s, t.unit, t.rowStart, t.remaps, t.labelRemap);
     case "hash": {
