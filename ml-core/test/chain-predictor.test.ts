@@ -108,8 +108,9 @@ describe("ChainPredictor", () => {
     const flat = new FlatPredictor(m);
     expect(block.fast).toBe(true);
     const rand = lcg(seed + 100);
-    // Row counts around the eight-row blocks, and one call after a larger one (reused buffers).
-    for (const nRows of [1, 7, 8, 9, 63, 500, 3]) {
+    // Row counts around the eight-row blocks (a last block of 1, 2, 3 or 4, 5 or 7 rows: one at a
+    // time, in a padded block of four, in one of eight), and calls after a larger one (reused buffers).
+    for (const nRows of [1, 7, 8, 9, 63, 500, 3, 10, 4]) {
       const x = randomRows(rand, nRows);
       expect(differences(block.predict(x, nRows), flat.predict(x, nRows))).toEqual([]);
       expect(differences(block.predictRaw(x, nRows), flat.predictRaw(x, nRows))).toEqual([]);
@@ -221,7 +222,7 @@ describe("ChainPredictor", () => {
     expect(chain.fast).toBe(true);
     expect(chain.categorySets).toBe("bytes");
     const rand = lcg(seed + 100);
-    for (const nRows of [1, 5, 8, 50, 333]) {
+    for (const nRows of [1, 5, 8, 50, 333, 12, 3]) {
       const x = randomRows(rand, nRows, true);
       // Codes no encode() makes still score as FlatPredictor scores them: out of range, negative, fractional, infinite.
       for (let r = 0; r < nRows; r += 7) x[r * N_FEATURES] = [4, 255, 256, -1, 2.5, Infinity, -Infinity][r % 7]!;

@@ -58,13 +58,16 @@ const LANES = 4;
  */
 const ROWS_LANES = 8;
 /**
- * Rows left over after the many-rows walk's blocks from which they are walked as one more block,
- * padded with copies of the last row, rather than one at a time (each in four chains of trees).
- * Flights models, in process, a call of 4 / 5 / 6 / 7 rows: categorical 17.9 / 21.6 / 25.2 / 29.6
- * µs one at a time, 19.5 / 19.3 / 19.4 / 19.7 padded; numeric 14.7 / 18.3 / 21.7 / 25.4 against
- * 16.5 / 16.4 / 16.7 / 16.8.
+ * The rows left over after the many-rows walk's blocks of eight, from which they are walked as one
+ * more block (of eight, or of four for up to four rows), padded with copies of the last row,
+ * rather than one at a time (each in four chains of trees). Flights models, in process, calls of
+ * 4 / 5 / 6 / 7 rows: categorical 17.9 / 21.6 / 25.2 / 29.6 µs one at a time, 19.5 / 19.3 / 19.4 /
+ * 19.7 in a padded block of eight; numeric 14.7 / 18.3 / 21.7 / 25.4 against 16.5 / 16.4 / 16.7 /
+ * 16.8. And of 2 / 3 / 4 rows: categorical 8.4 / 12.1 / 15.8 one at a time, 10.6 / 10.5 / 10.5 in
+ * a block of four; numeric 6.6 / 9.6 / 13.2 against 8.2 / 8.2 / 8.3. A single row stays alone.
  */
 const PAD_MIN_ROWS = 5;
+const HALF_PAD_MIN_ROWS = 3;
 /** Slot 0 ends every chain: it leads to itself (or, in a many-rows table, to slot 1, another END), carries -0. */
 const END = 0;
 /** Set in the word an edge into a leaf leads to: the one-row walk moves on to its next tree's value. */
@@ -196,6 +199,8 @@ export class ChainPredictor implements Predictor {
   private readonly catCount: Int32Array;
   /** Eight rows side by side, one chain per output (unused when not `fast`). */
   private readonly walkRows: RowsWalk = () => {};
+  /** Four rows side by side, for a last block of two to four rows. */
+  private readonly walkHalfRows: RowsWalk = () => {};
   /** One row, four chains of consecutive trees side by side (unused when not `fast`). */
   private readonly walkRow: RowWalk = () => {};
   /** The ranks of the current call's rows, each row twice (NaN lowest, then NaN highest); grown on demand. */
@@ -224,7 +229,8 @@ export class ChainPredictor implements Predictor {
     this.firstStep = t.firstStep;
     this.cutCount = t.cutCount;
     if (!t.fast) return;
-    this.walkRows = rowsWalker(t.rowsTables, t.rowsLayout, t.sets, t.baseline, t.features.length);
+    this.walkRows = rowsWalker(t.rowsTables, t.rowsLayout, t.sets, t.baseline, t.features.length, ROWS_LANES);
+    this.walkHalfRows = rowsWalker(t.rowsTables, t.rowsLayout, t.sets, t.baseline, t.features.length, ROWS_LANES / 2);
     this.walkRow = rowWalker(t.rowTables, t.layout, t.sets, t.treeOutput, t.baseline);
   }
 
@@ -247,15 +253,16 @@ export class ChainPredictor implements Predictor {
     const left = nRows % ROWS_LANES;
     const inBlocks = nRows - left;
     this.walkRows(ranks, inBlocks, out);
-    if (left >= PAD_MIN_ROWS) {
+    const size = left >= PAD_MIN_ROWS ? ROWS_LANES : left >= HALF_PAD_MIN_ROWS ? ROWS_LANES / 2 : 0;
+    if (size > 0) {
       // The last block: its rows, then copies of the last row (`rank` left room for them; ranks
       // of this model, so the walk never reads outside its sets), walked into a block of its
       // own, of which the real rows' sums are kept. The same sums in the same order as the
       // one-row walk's: every tree in turn, onto the baseline.
       const w = 2 * nF;
-      for (let r = nRows; r < inBlocks + ROWS_LANES; r++) ranks.copyWithin(r * w, (nRows - 1) * w, nRows * w);
-      const block = new Float64Array(ROWS_LANES * nOut);
-      this.walkRows(ranks.subarray(inBlocks * w), ROWS_LANES, block);
+      for (let r = nRows; r < inBlocks + size; r++) ranks.copyWithin(r * w, (nRows - 1) * w, nRows * w);
+      const block = new Float64Array(size * nOut);
+      (size === ROWS_LANES ? this.walkRows : this.walkHalfRows)(ranks.subarray(inBlocks * w), size, block);
       out.set(block.subarray(0, left * nOut), inBlocks * nOut);
     } else {
       for (let r = inBlocks; r < nRows; r++) this.walkRow(ranks, r * 2 * nF, out, r * nOut);
@@ -591,7 +598,7 @@ function buildChains(
   return { word, value, first };
 }
 
-/** Walks `nRows` (a multiple of ROWS_LANES) rows' ranks along every output's chain, writing raw scores to `out`. */
+/** Walks `nRows` (a multiple of its lanes: ROWS_LANES, or half as many) rows' ranks along every output's chain, writing raw scores to `out`. */
 type RowsWalk = (ranks: Uint16Array, nRows: number, out: Float64Array) => void;
 /** Walks the one row whose ranks start at `at`, writing its raw scores to `out` from `o`. */
 type RowWalk = (ranks: Uint16Array, at: number, out: Float64Array, o: number) => void;
@@ -643,9 +650,9 @@ function stepSource(kind: StepKind, q: number, base: string, child: string, layo
   }
 }
 
-/** Adds one table's trees to the running sums in `out`, ROWS_LANES rows side by side. */
-function groupRowsWalker(table: ChainTable, layout: WordLayout, kind: StepKind, sets: CategorySets, nOut: number, nFeatures: number): RowsWalk {
-  const lanes = Array.from({ length: ROWS_LANES }, (_, q) => q);
+/** Adds one table's trees to the running sums in `out`, `nLanes` rows side by side. */
+function groupRowsWalker(table: ChainTable, layout: WordLayout, kind: StepKind, sets: CategorySets, nOut: number, nFeatures: number, nLanes: number): RowsWalk {
+  const lanes = Array.from({ length: nLanes }, (_, q) => q);
   const w = int(2 * nFeatures);
   const source = [
     `// ml-core chain walk ${walkSerial++}: many rows, ${kind}`,
@@ -653,7 +660,7 @@ function groupRowsWalker(table: ChainTable, layout: WordLayout, kind: StepKind, 
     // Locals, not the factory's parameters: used from the closure in the loop, every use was a
     // load from the context (96 rows of the categorical model: 90 against 77 µs).
     "const W = table.word, V = table.value, first = table.first, S = sets;",
-    `for (let r = 0; r < nRows; r += ${int(ROWS_LANES)}) {`,
+    `for (let r = 0; r < nRows; r += ${int(nLanes)}) {`,
     `const b0 = r * ${w}${lanes
       .slice(1)
       .map((q) => `, b${q} = b${q - 1} + ${w}`)
@@ -729,10 +736,10 @@ function setsFor(kind: StepKind, sets: CategorySets): Int32Array | Uint8Array | 
   return kind === "bytes" ? sets.bytes : kind === "bits" ? sets.bits : null;
 }
 
-function rowsWalker(groups: readonly ChainTable[], layout: WordLayout, sets: CategorySets, baseline: Float64Array, nFeatures: number): RowsWalk {
+function rowsWalker(groups: readonly ChainTable[], layout: WordLayout, sets: CategorySets, baseline: Float64Array, nFeatures: number, nLanes: number): RowsWalk {
   const nOut = baseline.length;
   const kind = stepKind(layout, sets);
-  const walks = groups.map((table) => groupRowsWalker(table, layout, kind, sets, nOut, nFeatures));
+  const walks = groups.map((table) => groupRowsWalker(table, layout, kind, sets, nOut, nFeatures, nLanes));
   return (ranks, nRows, out) => {
     for (let r = 0; r < nRows; r++) for (let k = 0; k < nOut; k++) out[r * nOut + k] = baseline[k]!;
     for (const walk of walks) walk(ranks, nRows, out);
