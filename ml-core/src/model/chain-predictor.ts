@@ -736,7 +736,14 @@ function setsFor(kind: StepKind, sets: CategorySets): Int32Array | Uint8Array | 
   return kind === "bytes" ? sets.bytes : kind === "bits" ? sets.bits : null;
 }
 
-function rowsWalker(groups: readonly ChainTable[], layout: WordLayout, sets: CategorySets, baseline: Float64Array, nFeatures: number, nLanes: number): RowsWalk {
+function rowsWalker(
+  groups: readonly ChainTable[],
+  layout: WordLayout,
+  sets: CategorySets,
+  baseline: Float64Array,
+  nFeatures: number,
+  nLanes: number,
+): RowsWalk {
   const nOut = baseline.length;
   const kind = stepKind(layout, sets);
   const walks = groups.map((table) => groupRowsWalker(table, layout, kind, sets, nOut, nFeatures, nLanes));
