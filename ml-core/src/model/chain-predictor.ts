@@ -199,7 +199,7 @@ export class ChainPredictor implements Predictor {
   private readonly catCount: Int32Array;
   /** Eight rows side by side, one chain per output (unused when not `fast`). */
   private readonly walkRows: RowsWalk = () => {};
-  /** Four rows side by side, for a last block of two to four rows. */
+  /** Four rows side by side, for a last block of three or four rows. */
   private readonly walkHalfRows: RowsWalk = () => {};
   /** One row, four chains of consecutive trees side by side (unused when not `fast`). */
   private readonly walkRow: RowWalk = () => {};
