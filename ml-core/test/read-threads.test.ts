@@ -15,18 +15,21 @@ function read(files: string[], threads: number, unitBytes?: number, layout: obje
   return readBinnedTrainingData(files, "train", { labelColumn: "y", maxCategories: 16, ...layout }, 16, new Random(7), { threads, unitBytes });
 }
 
-/** Everything a read returns, as plain values (shared and unshared arrays compare alike). */
+/** An array's bytes as text: shared and unshared arrays compare alike, and `toEqual` compares one string, not 200,000 numbers. */
+const bytesOf = (a: ArrayBufferView | undefined): string | undefined => a && Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+
+/** Everything a read returns, as plain values. */
 function plain(r: Read): unknown {
   const { table } = r;
   return {
     schema: r.schema,
     bins: r.mapper.features.map((f) => ({ categorical: f.categorical, nBins: f.nBins, thresholds: Array.from(f.thresholds) })),
     nRows: table.nRows,
-    matrix: Buffer.from(table.bins.buffer, table.bins.byteOffset, table.bins.length).toString("base64"),
-    labels: Array.from(table.label.numeric),
-    labelCodes: table.label.textCode && Array.from(table.label.textCode),
+    matrix: bytesOf(table.bins),
+    labels: bytesOf(table.label.numeric),
+    labelCodes: bytesOf(table.label.textCode),
     labelTexts: table.label.texts,
-    weights: table.weights && Array.from(table.weights),
+    weights: bytesOf(table.weights),
     dataHash: table.dataHash,
     bytes: table.bytes,
   };
