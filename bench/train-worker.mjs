@@ -1,7 +1,8 @@
-// One timed training run of ml-core in a fresh process (so that maxRSS is this run's own), for
+// One timed training run of ml-core in a fresh process (so that its peak RSS is this run's own), for
 // bench/train.mjs. Prints one JSON line.
 import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
+import { peakRssBytes } from "./peak-rss.mjs";
 const require = createRequire(import.meta.url);
 const mlcore = require("../ml-core/dist/index.js");
 
@@ -32,7 +33,7 @@ const t2 = performance.now();
 const c2 = process.cpuUsage(c1);
 const readCpu = (c1.user + c1.system - c0.user - c0.system) / 1e6;
 // High-water mark of reading and training only (before the holdout is read and scored).
-const trainMaxRss = process.resourceUsage().maxRSS * 1024;
+const trainMaxRss = peakRssBytes();
 
 const holdout = mlcore.readTableWithSchema([holdoutFile], "holdout", schema);
 // The shipped scorer (what loadPredictor returns), categorical splits included.

@@ -72,12 +72,13 @@ const skVersion = hasSklearn();
 const pyBaseline = skVersion
   ? runJson("/usr/bin/python3", [
       "-c",
-      "import json, resource, pandas, numpy, sklearn.ensemble, sklearn.metrics; print(json.dumps({'maxRssBytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))",
+      `import sys; sys.path.insert(0, ${JSON.stringify(here)}); import json, pandas, numpy, sklearn.ensemble, sklearn.metrics; from peak_rss import peak_rss_bytes; print(json.dumps({'maxRssBytes': peak_rss_bytes()}))`,
     ])
   : undefined;
 const nodeBaseline = runJson(process.execPath, [
+  "--input-type=module",
   "-e",
-  `require(${JSON.stringify(path.join(here, "../ml-core/dist/index.js"))}); console.log(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }))`,
+  `import ${JSON.stringify(path.join(here, "../ml-core/dist/index.js"))}; import { peakRssBytes } from ${JSON.stringify(path.join(here, "peak-rss.mjs"))}; console.log(JSON.stringify({ maxRssBytes: peakRssBytes() }))`,
 ]);
 
 const mb = (b) => (b / 1e6).toFixed(0);

@@ -4,12 +4,14 @@ Categorical columns get the same treatment as in ml-core: the max_bins most freq
 become codes, the rest (and unseen holdout values) are missing.
 """
 import json
-import resource
 import sys
 import time
 
 import numpy as np
 import pandas as pd
+
+from peak_rss import peak_rss_bytes
+
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import log_loss, mean_absolute_error, mean_squared_error, r2_score, roc_auc_score
 
@@ -43,7 +45,7 @@ model.fit(X, y)
 t3 = time.perf_counter()
 c3 = time.process_time()
 # High-water mark of reading and training only (before the holdout is read and scored).
-train_max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+train_max_rss = peak_rss_bytes()
 holdout = pd.read_csv(holdout_file)
 for c in categorical:
     holdout[c] = holdout[c].astype(dtypes[c]).cat.codes.replace(-1, np.nan)
