@@ -106,11 +106,17 @@ interface CategorySets {
   readonly bits: Int32Array;
   readonly wordsShift: number;
   /**
-   * The same sets, a byte per rank or code (1: right), `1 << (wordsShift + 5)` bytes each; null
-   * when that would take more than BYTE_SETS_MAX_BYTES, or when a word's set field sits above
-   * bit `wordsShift + 5` (over 2^(wordsShift + 4) features): then the walks test bits.
+   * The same sets, a byte per rank or code (1: right), laid out by rank or code: the byte of
+   * rank v in set s is at `v × nSets + s`, so the bytes a row's value reads in every set are
+   * side by side (`rankScale`). Null when they would take more than BYTE_SETS_MAX_BYTES: then the
+   * walks test bits.
    */
   readonly bytes: Uint8Array | null;
+  /**
+   * What a row's rank or code is multiplied by when stored for the walks: the number of sets with
+   * byte sets (a step then adds its set's index to the stored value), else 1.
+   */
+  readonly rankScale: number;
 }
 
 /**
@@ -119,6 +125,12 @@ interface CategorySets {
  * categorical model's walk (2,236 sets of 256 codes: 572 KB, against 72 KB of bits) took 0.78
  * against 0.88 µs a row, 100 rows 78 against 87 µs (in process). A model whose sets are wider
  * (a numeric feature of thousands of thresholds beside a categorical one) keeps the bits.
+ *
+ * The bytes are laid out by code, not by set: a row reads one code of each categorical feature
+ * in every set it meets, so its reads fall in a few runs of `nSets` bytes instead of one cache
+ * line a set. With the sets one after the other, 100-row requests of the flights model (2,084
+ * sets) took 104.7 against 96.7 µs, 2,048 rows 1,995 against 1,924 µs (in process, 40 different
+ * bodies); the numeric model's were unchanged.
  */
 const BYTE_SETS_MAX_BYTES = 4 << 20;
 
@@ -203,8 +215,13 @@ export class ChainPredictor implements Predictor {
   private readonly walkHalfRows: RowsWalk = () => {};
   /** One row, four chains of consecutive trees side by side (unused when not `fast`). */
   private readonly walkRow: RowWalk = () => {};
-  /** The ranks of the current call's rows, each row twice (NaN lowest, then NaN highest); grown on demand. */
-  private ranks = new Uint16Array(0);
+  /**
+   * The ranks of the current call's rows, each row twice (NaN lowest, then NaN highest), times the
+   * sets' `rankScale`; grown on demand.
+   */
+  private ranks = new Int32Array(0);
+  /** CategorySets.rankScale. */
+  private readonly rankScale: number;
 
   /**
    * From a model, or from another predictor's `threadTables` (a scoring thread: the same
@@ -228,6 +245,7 @@ export class ChainPredictor implements Predictor {
     this.cutsOffset = t.cutsOffset;
     this.firstStep = t.firstStep;
     this.cutCount = t.cutCount;
+    this.rankScale = t.sets.rankScale;
     if (!t.fast) return;
     this.walkRows = rowsWalker(t.rowsTables, t.rowsLayout, t.sets, t.baseline, t.features.length, ROWS_LANES);
     this.walkHalfRows = rowsWalker(t.rowsTables, t.rowsLayout, t.sets, t.baseline, t.features.length, ROWS_LANES / 2);
@@ -276,13 +294,13 @@ export class ChainPredictor implements Predictor {
   }
 
   /** Every value's rank among its feature's thresholds, twice per row (NaN lowest, then highest). */
-  private rank(x: Float64Array, nRows: number): Uint16Array {
+  private rank(x: Float64Array, nRows: number): Int32Array {
     const nF = this.features.length;
     const w = 2 * nF;
     // Room for a whole last block (predictRaw pads it).
     const rows = Math.ceil(nRows / ROWS_LANES) * ROWS_LANES;
-    if (this.ranks.length < rows * w) this.ranks = new Uint16Array(rows * w);
-    const { ranks, cuts, cutsOffset, firstStep, cutCount, catCount } = this;
+    if (this.ranks.length < rows * w) this.ranks = new Int32Array(rows * w);
+    const { ranks, cuts, cutsOffset, firstStep, cutCount, catCount, rankScale } = this;
     for (let r = 0, i = 0, j = 0; r < nRows; r++, j += w) {
       for (let f = 0; f < nF; f++, i++) {
         const v = x[i]!;
@@ -290,7 +308,7 @@ export class ChainPredictor implements Predictor {
         if (nCat >= 0) {
           // FlatPredictor's code of v (`v & 255`), or n for codes no set lists, n + 1 for missing.
           const code = v & 255;
-          ranks[j + f] = ranks[j + nF + f] = v !== v ? nCat + 1 : code < nCat ? code : nCat;
+          ranks[j + f] = ranks[j + nF + f] = (v !== v ? nCat + 1 : code < nCat ? code : nCat) * rankScale;
           continue;
         }
         // Branch-free binary search for the count of cuts below v (a comparison with NaN is false),
@@ -320,8 +338,8 @@ export class ChainPredictor implements Predictor {
         if (step >= 2) p += 2 * +(cuts[p + 1]! < v);
         p += +(cuts[p]! < v);
         const rank = p - base;
-        ranks[j + f] = rank;
-        ranks[j + nF + f] = v !== v ? cutCount[f]! : rank;
+        ranks[j + f] = rank * rankScale;
+        ranks[j + nF + f] = (v !== v ? cutCount[f]! : rank) * rankScale;
       }
     }
     return ranks;
@@ -478,7 +496,7 @@ function buildTables(model: ModelJson): ChainTables {
       model,
       layout,
       rowsLayout,
-      sets: { bits: new Int32Array(0), wordsShift: 0, bytes: null },
+      sets: { bits: new Int32Array(0), wordsShift: 0, bytes: null, rankScale: 1 },
       baseline: new Float64Array(0),
       treeOutput: new Int32Array(0),
       rowsTables: [],
@@ -501,11 +519,15 @@ function buildTables(model: ModelJson): ChainTables {
     bits.fill(-1, at + (from >>> 5) + 1, at + setWords);
   });
   let bytes: Uint8Array | null = null;
-  if (bits.length * 32 <= BYTE_SETS_MAX_BYTES && columnBits <= wordsShift + 5) {
+  if (bits.length * 32 <= BYTE_SETS_MAX_BYTES) {
+    // By rank or code: rank v of set s at v × nSets + s.
     bytes = new Uint8Array(bits.length * 32);
-    for (let i = 0; i < bytes.length; i++) bytes[i] = (bits[i >>> 5]! >>> (i & 31)) & 1;
+    const perSet = setWords * 32;
+    for (let s = 0; s < nSets; s++) {
+      for (let v = 0; v < perSet; v++) bytes[v * nSets + s] = (bits[s * setWords + (v >>> 5)]! >>> (v & 31)) & 1;
+    }
   }
-  const sets: CategorySets = { bits, wordsShift, bytes };
+  const sets: CategorySets = { bits, wordsShift, bytes, rankScale: bytes !== null ? nSets : 1 };
 
   const baseline = Float64Array.from(model.baseline);
   const treeOutput = Int32Array.from(model.trees, (t) => t.output);
@@ -599,9 +621,9 @@ function buildChains(
 }
 
 /** Walks `nRows` (a multiple of its lanes: ROWS_LANES, or half as many) rows' ranks along every output's chain, writing raw scores to `out`. */
-type RowsWalk = (ranks: Uint16Array, nRows: number, out: Float64Array) => void;
+type RowsWalk = (ranks: Int32Array, nRows: number, out: Float64Array) => void;
 /** Walks the one row whose ranks start at `at`, writing its raw scores to `out` from `o`. */
-type RowWalk = (ranks: Uint16Array, at: number, out: Float64Array, o: number) => void;
+type RowWalk = (ranks: Int32Array, at: number, out: Float64Array, o: number) => void;
 
 /*
  * The walks are generated, one function per table from its own source text (`new Function`), with
@@ -645,8 +667,8 @@ function stepSource(kind: StepKind, q: number, base: string, child: string, layo
         `e = ${child} + ((S[((${w} >> ${int(columnBits - wordsShift)}) & ${int(((1 << layout.rankBits) - 1) << wordsShift)}) + (v >> 5)] >>> v) & 1);`
       );
     case "bytes":
-      // A set's first byte, (set << (wordsShift + 5)), is the word's set field shifted left.
-      return `v = ${rank}; e = ${child} + S[((${w} & ${int(((1 << layout.rankBits) - 1) << columnBits)}) << ${int(wordsShift + 5 - columnBits)}) + v];`;
+      // The rank, stored times the number of sets, plus the word's set field.
+      return `v = ${rank}; e = ${child} + S[((${w} >> ${int(columnBits)}) & ${int((1 << layout.rankBits) - 1)}) + v];`;
   }
 }
 
