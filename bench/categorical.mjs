@@ -206,7 +206,7 @@ if (batch.sklearn.length > 0) {
 lines.push(`categorical / numeric batch rows/s: ${(median(batch.numeric) / median(batch.categorical)).toFixed(2)}`);
 lines.push(
   ``,
-  `100-row requests (${BODIES} different ones, cycled), ml-core serve (1 worker), ${ROUNDS} rounds of ${(DURATION / ROUNDS).toFixed(1)} s a model; medians; a pair's ratio is categorical / numeric req/s within one round`,
+  `100-row requests (${BODIES === 1 ? "the same one every time" : `${BODIES} different ones, cycled`}), ml-core serve (1 worker), ${ROUNDS} rounds of ${(DURATION / ROUNDS).toFixed(1)} s a model; medians; a pair's ratio is categorical / numeric req/s within one round`,
 );
 const pct = (x) => `${(100 * x).toFixed(0)}%`;
 lines.push(
