@@ -9,11 +9,10 @@ import time
 
 import numpy as np
 import pandas as pd
-
-from peak_rss import peak_rss_bytes
-
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import log_loss, mean_absolute_error, mean_squared_error, r2_score, roc_auc_score
+
+from peak_rss import peak_rss_bytes
 
 train_file, holdout_file, task, label, ignore, categorical, params_json = sys.argv[1:8]
 params = json.loads(params_json)
