@@ -133,6 +133,7 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
     const block = new ChainPredictor(m, undefined, options);
     const flat = new FlatPredictor(m);
     expect(block.fast).toBe(true);
+    expect(block.steps).toBe("merged");
     const rand = lcg(seed + 100);
     // Row counts around the eight-row blocks (a last block of 1, 2, 3 or 4, 5 or 7 rows: one at a
     // time, in a padded block of four, in one of eight), and calls after a larger one (reused buffers).
@@ -246,7 +247,7 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
     const m = randomModel(objective, seed, { categorical: true });
     const chain = new ChainPredictor(m, undefined, options);
     expect(chain.fast).toBe(true);
-    expect(chain.categorySets).toBe("bytes");
+    expect(chain.steps).toBe("merged");
     const rand = lcg(seed + 100);
     for (const nRows of [1, 5, 8, 50, 333, 12, 3]) {
       const x = randomRows(rand, nRows, true);
@@ -307,7 +308,7 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
     const flat = new FlatPredictor(m);
     expect(chain.fast).toBe(true);
     expect(chain.tables).toBeGreaterThan(2);
-    expect(chain.categorySets).toBe("bytes");
+    expect(chain.steps).toBe("merged");
     const x = Float64Array.from({ length: 21 * nF }, (_, i) =>
       rand() < 0.05 ? NaN : nCats[i % nF]! > 0 ? Math.floor(rand() * 45) : Math.round(rand() * 600 - 300) / 50,
     );
@@ -330,7 +331,7 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
     };
     const chain = new ChainPredictor(m, undefined, options);
     expect(chain.fast).toBe(true);
-    expect(chain.categorySets).toBe("bytes");
+    expect(chain.steps).toBe("merged");
     const x = Float64Array.from({ length: 37 }, () => (rand() < 0.1 ? NaN : Math.floor(rand() * 260)));
     expect(differences(chain.predictRaw(x, 37), new FlatPredictor(m).predictRaw(x, 37))).toEqual([]);
     expect(differences(chain.predictRaw(x, 1), new FlatPredictor(m).predictRaw(x, 1))).toEqual([]);
@@ -338,7 +339,7 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
 
   it.each([
     // Byte sets laid out by code take any number of columns.
-    ["150 features, so a word's set field sits above a set's bits", 150, 60, "bytes"],
+    ["150 features, so a word's set field sits above a set's bits", 150, 60, "merged"],
     ["a numeric feature of 6,000 thresholds, so the byte sets would take ~50 MB", 2, 6000, "bits"],
   ] as const)("tests the right sets for a categorical model of %s", (_, nF, thresholds, kind) => {
     const rand = lcg(28);
@@ -359,12 +360,50 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
     };
     const chain = new ChainPredictor(m, undefined, options);
     expect(chain.fast).toBe(true);
-    expect(chain.categorySets).toBe(kind);
+    expect(chain.steps).toBe(kind);
     if (kind === "bits") expect(chain.tables).toBeGreaterThan(1);
     const x = Float64Array.from({ length: 21 * nF }, (_x, i) =>
       rand() < 0.05 ? NaN : i % nF === 0 ? Math.floor(rand() * 7) : Math.floor(rand() * thresholds) / 7,
     );
     // Two blocks of eight and five single rows.
+    expect(differences(chain.predictRaw(x, 21), new FlatPredictor(m).predictRaw(x, 21))).toEqual([]);
+  });
+
+  it("merges a node and its descendants on the same feature into one step, missing values going each node's way", () => {
+    // Trees of 2 to 40 leaves on one feature each (numeric or categorical), missing values either
+    // way at every node: one step a tree, its exits the tree's leaves. A many-rows table holds
+    // END's two slots, then each tree's exits (at least two: a one-leaf tree takes two).
+    const rand = lcg(29);
+    const nCats = [0, 6, 0];
+    const trees = Array.from({ length: 60 }, (_, i) => {
+      const feature = i % 3;
+      return inexact(
+        sharedRandomTree(rand, 1 + Math.floor(rand() * 40), 0, (r) =>
+          nCats[feature]! > 0 ? { feature, categoriesLeft: someCodes(r, nCats[feature]!) } : { feature, threshold: Math.round(r() * 40 - 20) / 8 },
+        ),
+      );
+    });
+    const m: ModelJson = { ...randomModel("binary", 29, { trees: 1 }), features: featuresOf(nCats), trees };
+    const chain = new ChainPredictor(m, undefined, options);
+    expect(chain.steps).toBe("merged");
+    const leaves = trees.reduce((n, t) => n + Math.max(2, t.feature.filter((f) => f < 0).length), 0);
+    expect(chain.threadTables.rowsTables.map((table) => table.word.length)).toEqual([2 + leaves]);
+    const x = Float64Array.from({ length: 203 * 3 }, (_, i) =>
+      rand() < 0.15 ? NaN : i % 3 === 1 ? Math.floor(rand() * 8) : ([Infinity, -Infinity, -0][Math.floor(rand() * 40)] ?? Math.round(rand() * 48 - 24) / 8),
+    );
+    for (const nRows of [203, 1, 6]) expect(differences(chain.predictRaw(x, nRows), new FlatPredictor(m).predictRaw(x, nRows))).toEqual([]);
+  });
+
+  it("walks a numeric model whose merged sets would not fit node by node, comparing ranks", () => {
+    // 6,000 thresholds on one feature: merged, each step's set would take a byte per rank.
+    const rand = lcg(30);
+    const trees = Array.from({ length: 200 }, () =>
+      inexact(sharedRandomTree(rand, 31, 0, (r) => ({ feature: Math.floor(r() * 2), threshold: Math.floor(r() * 6000) / 7 }))),
+    );
+    const m: ModelJson = { ...randomModel("regression", 30, { trees: 1 }), features: featuresOf([0, 0]), trees };
+    const chain = new ChainPredictor(m, undefined, options);
+    expect(chain.steps).toBe("compare");
+    const x = Float64Array.from({ length: 21 * 2 }, () => (rand() < 0.05 ? NaN : Math.floor(rand() * 6000) / 7));
     expect(differences(chain.predictRaw(x, 21), new FlatPredictor(m).predictRaw(x, 21))).toEqual([]);
   });
 

@@ -26,7 +26,14 @@
  *   Measured on the flights model (2,000 of 3,000 splits categorical): 1.3–1.5 µs a row against
  *   1.6–2.2 for a step that computed both the comparison and the bit and picked one
  *   arithmetically. A set is a byte per code when the sets fit in 4 MiB (BYTE_SETS_MAX_BYTES),
- *   else a bit per code. Models without categorical splits keep the plain comparison.
+ *   else a bit per code.
+ * - Merged steps: with byte sets, a node and the descendants it reaches on its own feature are one
+ *   step, whose set holds, per rank or code, the index of the edge the row leaves the step by
+ *   (mergedSteps), added to the word's first slot as a set's 0 or 1 is. Numeric models take them
+ *   too: the flights models walked 4.97 → 3.75 steps a tree (categorical), 4.74 → 2.44 (numeric),
+ *   and 100 rows took 92.8 → 83.8 and 83.8 → 62.1 µs (in process, WebAssembly). A model whose
+ *   merged sets would not fit in BYTE_SETS_MAX_BYTES is walked node by node: bytes or bits of sets
+ *   with categorical splits, the plain comparison without.
  * - Several walks run side by side for instruction-level parallelism, so none waits on its own
  *   loads (a step is a chain of dependent loads). Many rows: eight rows, each along one chain per
  *   output, adding every edge's value to its sum (an inner edge carries -0, which leaves any sum
@@ -79,14 +86,14 @@ const LEAF_BIT = 1 << 30;
 
 /**
  * How a node's word is packed: `(first child slot << childShift) | (rank << columnBits) | column`.
- * In a model with categorical splits every node is a bit test, and the rank field holds the index
- * of the node's set of right-going ranks or codes.
+ * Testing sets (merged steps, or a categorical model's nodes), the rank field holds the index of
+ * a step's set: of right-going ranks or codes, or of each rank's or code's exit.
  */
 interface WordLayout {
   readonly columnBits: number;
   readonly rankBits: number;
   readonly childShift: number;
-  /** Whether nodes test bits of sets (a model with categorical splits) rather than compare ranks. */
+  /** Whether steps test sets (bytes or bits) rather than compare ranks. */
   readonly bitTest: boolean;
   /** The rank field that sends every row left: the highest rank, or the empty set 0. */
   readonly never: number;
@@ -102,15 +109,18 @@ interface WordLayout {
 }
 
 /**
- * The sets of ranks or codes going right of a model with categorical splits, `1 << wordsShift`
- * 32-bit words each, back to back: set 0 is empty; a categorical split's set holds the codes it
- * sends right (missing included), a numeric split's the ranks above its threshold's rank.
+ * The sets the steps test. Node by node (a categorical model too large to merge): the ranks or
+ * codes going right, `1 << wordsShift` 32-bit words each, back to back: set 0 is empty; a
+ * categorical split's set holds the codes it sends right (missing included), a numeric split's
+ * the ranks above its threshold's rank. Merged steps: bytes only, each the index of the exit a
+ * rank or code leaves its step by (set 0 all 0).
  */
 interface CategorySets {
+  /** Empty with merged steps. */
   readonly bits: Int32Array;
   readonly wordsShift: number;
   /**
-   * The same sets, a byte per rank or code (1: right), laid out by rank or code: the byte of
+   * The same sets, a byte per rank or code (1: right; merged, the exit), laid out by rank or code: the byte of
    * rank v in set s is at `v × nSets + s`, so the bytes a row's value reads in every set are
    * side by side (`rankScale`). Null when they would take more than BYTE_SETS_MAX_BYTES: then the
    * walks test bits.
@@ -121,6 +131,12 @@ interface CategorySets {
    * byte sets (a step then adds its set's index to the stored value), else 1.
    */
   readonly rankScale: number;
+  /**
+   * Whether a missing value of a numeric feature ranks on its own, one above +Infinity, in both
+   * copies of the row (merged steps, whose sets send it each node's way), rather than lowest in
+   * the first copy and highest in the second.
+   */
+  readonly missingRank: boolean;
 }
 
 /**
@@ -195,8 +211,12 @@ export class ChainPredictor implements Predictor {
   readonly fast: boolean;
   /** Tables of packed words the trees take: one unless the model is too wide or too large for one. */
   readonly tables: number;
-  /** How a categorical model's nodes test their sets: a byte per code, or a bit (undefined: no sets). */
-  readonly categorySets: "bytes" | "bits" | undefined;
+  /**
+   * How the walks step: merged steps of byte sets, node by node with byte or bit sets (a
+   * categorical model too large to merge), or comparing ranks (a numeric one); undefined when
+   * FlatPredictor scores the model.
+   */
+  readonly steps: "merged" | "bytes" | "bits" | "compare" | undefined;
   /**
    * Everything this predictor scores with, as plain data (typed arrays, no functions): a scoring
    * thread given it by message builds the same predictor without the model file or the work of
@@ -234,6 +254,8 @@ export class ChainPredictor implements Predictor {
   private ranks = new Int32Array(0);
   /** CategorySets.rankScale. */
   private readonly rankScale: number;
+  /** CategorySets.missingRank. */
+  private readonly missingRank: boolean;
   private readonly baseline: Float64Array;
   /** The WebAssembly many-rows walk: built on the first call of several rows; null when not used. */
   private wasm: WasmRowsWalk | null | undefined;
@@ -253,7 +275,7 @@ export class ChainPredictor implements Predictor {
     this.nOutputs = outputCount(t.objective, t.classes);
     this.fast = t.fast;
     this.tables = t.rowsTables.length;
-    this.categorySets = !t.fast || !t.layout.bitTest ? undefined : t.sets.bytes !== null ? "bytes" : "bits";
+    this.steps = !t.fast ? undefined : t.sets.missingRank ? "merged" : stepKind(t.layout, t.sets);
     this.model = t.model;
     this.catCount = t.catCount;
     this.cuts = t.cuts;
@@ -261,6 +283,7 @@ export class ChainPredictor implements Predictor {
     this.firstStep = t.firstStep;
     this.cutCount = t.cutCount;
     this.rankScale = t.sets.rankScale;
+    this.missingRank = t.sets.missingRank;
     this.baseline = t.baseline;
     if (options.webAssembly === false) this.wasm = null;
     if (!t.fast) return;
@@ -369,7 +392,7 @@ export class ChainPredictor implements Predictor {
   private rank(x: Float64Array, nRows: number, ranks: Int32Array): Int32Array {
     const nF = this.features.length;
     const w = 2 * nF;
-    const { cuts, cutsOffset, firstStep, cutCount, catCount, rankScale } = this;
+    const { cuts, cutsOffset, firstStep, cutCount, catCount, rankScale, missingRank } = this;
     for (let r = 0, i = 0, j = 0; r < nRows; r++, j += w) {
       for (let f = 0; f < nF; f++, i++) {
         const v = x[i]!;
@@ -407,8 +430,12 @@ export class ChainPredictor implements Predictor {
         if (step >= 2) p += 2 * +(cuts[p + 1]! < v);
         p += +(cuts[p]! < v);
         const rank = p - base;
-        ranks[j + f] = rank * rankScale;
-        ranks[j + nF + f] = (v !== v ? cutCount[f]! : rank) * rankScale;
+        if (missingRank) {
+          ranks[j + f] = ranks[j + nF + f] = (v !== v ? cutCount[f]! + 1 : rank) * rankScale;
+        } else {
+          ranks[j + f] = rank * rankScale;
+          ranks[j + nF + f] = (v !== v ? cutCount[f]! : rank) * rankScale;
+        }
       }
     }
     return ranks;
@@ -498,20 +525,27 @@ function buildTables(model: ModelJson): ChainTables {
   // Every rank and code (0 … max(maxCuts, maxCode)) has its bit in each set; a power of two of words.
   const wordsShift = bitsFor(Math.ceil((Math.max(maxCuts, maxCode) + 1) / 32) - 1);
   const setWords = 1 << wordsShift;
+  // With byte sets, a node and the descendants it reaches on its own column are one step (see
+  // mergedSteps); otherwise every inner node is a step of two exits.
+  const merged = supported ? mergedSteps(model, field, catSets, sortedCuts, catCount, Math.max(maxCuts + 2, maxCode + 1)) : null;
+  const steps = merged?.steps ?? model.trees.map((t, ti) => nodeSteps(t, field[ti]!, nF));
+  if (merged) nSets = merged.nSets;
+  const setMode = hasCategorical || merged !== null;
+  steps.forEach((st, ti) => (treeSlots[ti] = Math.max(2, st.exits.length)));
   // At least `wordsShift` column bits: then one shift right and a mask turn a word into its set's
   // first word (see stepSource).
-  const columnBits = Math.max(bitsFor(2 * Math.max(1, nF) - 1), hasCategorical ? wordsShift : 0);
+  const columnBits = Math.max(bitsFor(2 * Math.max(1, nF) - 1), setMode ? wordsShift : 0);
   // Row ranks run 0 … maxCuts (numeric) or 0 … n + 1 (categorical). Comparing, END's rank field
   // (all ones) must be at least every one, so END compares false for every row; testing bits,
   // the field holds a set's index, and END's is the empty set's.
-  const rankBits = hasCategorical ? bitsFor(nSets - 1) : bitsFor(Math.max(maxCuts, maxCode));
-  const never = hasCategorical ? 0 : 2 ** rankBits - 1;
+  const rankBits = setMode ? bitsFor(nSets - 1) : bitsFor(Math.max(maxCuts, maxCode));
+  const never = setMode ? 0 : 2 ** rankBits - 1;
   const childShift = columnBits + rankBits;
   const layout: WordLayout = {
     columnBits,
     rankBits,
     childShift,
-    bitTest: hasCategorical,
+    bitTest: setMode,
     never,
     leafBit: LEAF_BIT,
     endWord: (1 << 31) | (END << childShift) | (never << columnBits),
@@ -565,7 +599,7 @@ function buildTables(model: ModelJson): ChainTables {
       model,
       layout,
       rowsLayout,
-      sets: { bits: new Int32Array(0), wordsShift: 0, bytes: null, rankScale: 1 },
+      sets: { bits: new Int32Array(0), wordsShift: 0, bytes: null, rankScale: 1, missingRank: false },
       baseline: new Float64Array(0),
       treeOutput: new Int32Array(0),
       rowsTables: [],
@@ -574,21 +608,30 @@ function buildTables(model: ModelJson): ChainTables {
   sortedCuts.forEach((c, f) => cuts.set(c, cutsOffset[f]));
   // Set 0 is empty; a categorical set's words past its codes' are all ones (any code there goes
   // right); a rank set holds every rank above its own.
-  const bits = new Int32Array(hasCategorical ? nSets * setWords : 0);
-  catSets.forEach((set, i) => {
-    const at = (1 + i) * setWords;
-    bits.set(set, at);
-    bits.fill(-1, at + catWords, at + setWords);
-  });
-  rankSet.forEach((s, rank) => {
-    if (s < 0) return;
-    const at = s * setWords;
-    const from = rank + 1;
-    bits[at + (from >>> 5)] = -1 << (from & 31);
-    bits.fill(-1, at + (from >>> 5) + 1, at + setWords);
-  });
+  const bits = new Int32Array(hasCategorical && !merged ? nSets * setWords : 0);
+  if (!merged)
+    catSets.forEach((set, i) => {
+      const at = (1 + i) * setWords;
+      bits.set(set, at);
+      bits.fill(-1, at + catWords, at + setWords);
+    });
+  if (!merged)
+    rankSet.forEach((s, rank) => {
+      if (s < 0) return;
+      const at = s * setWords;
+      const from = rank + 1;
+      bits[at + (from >>> 5)] = -1 << (from & 31);
+      bits.fill(-1, at + (from >>> 5) + 1, at + setWords);
+    });
   let bytes: Uint8Array | null = null;
-  if (bits.length * 32 <= BYTE_SETS_MAX_BYTES) {
+  if (merged) {
+    // By rank or code: rank v of set s at v × nSets + s, its exit.
+    const { perSet } = merged;
+    bytes = new Uint8Array(nSets * perSet);
+    merged.exitsOf.forEach((exits, i) => {
+      for (let v = 0; v < perSet; v++) bytes![v * nSets + 1 + i] = exits[v]!;
+    });
+  } else if (bits.length * 32 <= BYTE_SETS_MAX_BYTES) {
     // By rank or code: rank v of set s at v × nSets + s.
     bytes = new Uint8Array(bits.length * 32);
     const perSet = setWords * 32;
@@ -596,7 +639,7 @@ function buildTables(model: ModelJson): ChainTables {
       for (let v = 0; v < perSet; v++) bytes[v * nSets + s] = (bits[s * setWords + (v >>> 5)]! >>> (v & 31)) & 1;
     }
   }
-  const sets: CategorySets = { bits, wordsShift, bytes, rankScale: bytes !== null ? nSets : 1 };
+  const sets: CategorySets = { bits, wordsShift, bytes, rankScale: bytes !== null ? nSets : 1, missingRank: merged !== null };
 
   const baseline = Float64Array.from(model.baseline);
   const treeOutput = Int32Array.from(model.trees, (t) => t.output);
@@ -606,8 +649,7 @@ function buildTables(model: ModelJson): ChainTables {
       model.trees,
       Array.from({ length: nOutputs }, (_, k) => g.filter((i) => treeOutput[i] === k)),
       slotsIn(g, rowsLayout),
-      field,
-      nF,
+      steps,
       rowsLayout,
     ),
   );
@@ -615,7 +657,7 @@ function buildTables(model: ModelJson): ChainTables {
     // Consecutive trees, as evenly as they divide.
     const treeStart = Int32Array.from({ length: LANES + 1 }, (_, a) => g[0]! + Math.floor((a * g.length) / LANES));
     const ranges = Array.from({ length: LANES }, (_, a) => g.slice(treeStart[a]! - g[0]!, treeStart[a + 1]! - g[0]!));
-    return { table: buildChains(model.trees, ranges, slotsIn(g, layout), field, nF, layout), treeStart };
+    return { table: buildChains(model.trees, ranges, slotsIn(g, layout), steps, layout), treeStart };
   });
   return { ...common, fast: true, model: undefined, layout, rowsLayout, sets, baseline, treeOutput, rowsTables, rowTables };
 }
@@ -629,8 +671,7 @@ function buildChains(
   trees: readonly TreeJson[],
   chains: readonly (readonly number[])[],
   nSlots: number,
-  field: readonly Int32Array[],
-  nF: number,
+  steps: readonly TreeSteps[],
   layout: WordLayout,
 ): ChainTable {
   const { columnBits, childShift, leafBit, endWord, endSlots } = layout;
@@ -648,45 +689,195 @@ function buildChains(
         nextSlot += 2;
         word[s] = word[s + 1] = nextRoot | leafBit;
         value[s] = value[s + 1] = t.value[0]!;
-        // Column 0 and the highest rank: every row takes the first edge.
+        // Column 0 and the highest rank (or the empty set): every row takes the first edge.
         nextRoot = (s << childShift) | (layout.never << columnBits);
         continue;
       }
-      const fld = field[chain[ci]!]!;
-      const n = t.feature.length;
-      // Per inner node, the slot of its first edge (both edges adjacent).
-      const childSlot = new Int32Array(n);
-      for (let i = 0; i < n; i++) {
-        if (t.feature[i]! < 0) continue;
-        childSlot[i] = nextSlot;
-        nextSlot += 2;
+      const st = steps[chain[ci]!]!;
+      const nSteps = st.node.length;
+      // Per step, the slot of its first exit (its exits adjacent).
+      const childSlot = new Int32Array(nSteps);
+      for (let k = 0; k < nSteps; k++) {
+        childSlot[k] = nextSlot;
+        nextSlot += st.exitStart[k + 1]! - st.exitStart[k]!;
       }
       // A categorical split's column is its feature; a numeric one's says which copy of the
       // row's ranks to read (NaN lowest when missing values go left, else highest).
-      const nodeWord = (i: number): number => {
-        const f = t.feature[i]!;
-        const cats = t.categoriesLeft[i];
-        const column = (cats !== null && cats !== undefined) || t.missingLeft[i] ? f : nF + f;
-        return (childSlot[i]! << childShift) | (fld[i]! << columnBits) | column;
-      };
-      for (let i = 0; i < n; i++) {
-        if (t.feature[i]! < 0) continue;
-        const s = childSlot[i]!;
-        for (let side = 0; side < 2; side++) {
-          const child = side === 0 ? t.left[i]! : t.right[i]!;
+      const stepWord = (k: number): number => (childSlot[k]! << childShift) | (st.field[k]! << columnBits) | st.column[k]!;
+      for (let k = 0; k < nSteps; k++) {
+        for (let x = st.exitStart[k]!, slot = childSlot[k]!; x < st.exitStart[k + 1]!; x++, slot++) {
+          const child = st.exits[x]!;
           if (t.feature[child]! < 0) {
-            word[s + side] = nextRoot | leafBit;
-            value[s + side] = t.value[child]!;
+            word[slot] = nextRoot | leafBit;
+            value[slot] = t.value[child]!;
           } else {
-            word[s + side] = nodeWord(child);
+            word[slot] = stepWord(st.stepOf[child]!);
           }
         }
       }
-      nextRoot = nodeWord(0);
+      nextRoot = stepWord(st.stepOf[0]!);
     }
     first[c] = nextRoot;
   });
   return { word, value, first };
+}
+
+/** The column of a row's ranks node `i` reads: its feature, or (numeric, missing values right) the copy with NaN highest. */
+function nodeColumn(t: TreeJson, i: number, nF: number): number {
+  const f = t.feature[i]!;
+  const cats = t.categoriesLeft[i];
+  return (cats !== null && cats !== undefined) || t.missingLeft[i] ? f : nF + f;
+}
+
+/**
+ * A tree as the walks take it: steps, each a node (with, merged, some of its descendants), whose
+ * word's field gives each row the index of an exit; an exit leads to a leaf or another step.
+ */
+interface TreeSteps {
+  /** Per step, its first node (step 0 is the root's). */
+  readonly node: Int32Array;
+  /** Per step, its word's rank field: a threshold's rank or a set's index… */
+  readonly field: Int32Array;
+  /** …and its column of the row's ranks (nodeColumn, or a merged step's feature). */
+  readonly column: Int32Array;
+  /** Per step k, its exits (nodes, leaves included) are `exits[exitStart[k] … exitStart[k + 1])`. */
+  readonly exitStart: Int32Array;
+  readonly exits: Int32Array;
+  /** Per node, the step it starts, or -1. */
+  readonly stepOf: Int32Array;
+}
+
+/** Every inner node a step, its exits its two children. */
+function nodeSteps(t: TreeJson, field: Int32Array, nF: number): TreeSteps {
+  const inner: number[] = [];
+  t.feature.forEach((f, i) => f >= 0 && inner.push(i));
+  const stepOf = new Int32Array(t.feature.length).fill(-1);
+  inner.forEach((i, k) => (stepOf[i] = k));
+  return {
+    node: Int32Array.from(inner),
+    field: Int32Array.from(inner, (i) => field[i]!),
+    column: Int32Array.from(inner, (i) => nodeColumn(t, i, nF)),
+    exitStart: Int32Array.from({ length: inner.length + 1 }, (_, k) => 2 * k),
+    exits: Int32Array.from(inner.flatMap((i) => [t.left[i]!, t.right[i]!])),
+    stepOf,
+  };
+}
+
+/** Nodes one merged step may take: its exits (one more) must fit a byte. */
+const MERGED_STEP_NODES = 64;
+
+/**
+ * Steps of nodes merged along their column, for byte sets: a child reading the same column of the
+ * row's ranks as its parent (a split on the same feature, and numeric, with missing values the
+ * same way) joins its parent's step. A step's set gives, per rank or code, the index of the exit
+ * the row leaves the step by, which the walk adds to the word's first slot as it adds a set's 0 or
+ * 1 — the same instructions, fewer of them in a row. Sets are deduplicated by their bytes. Null
+ * when the sets would take more than BYTE_SETS_MAX_BYTES (the walks then test bits, node by node).
+ *
+ * Measured on the flights models' trees (20,000 holdout rows): steps walked per tree 4.97 → 4.02
+ * for the categorical model (two airports, four numbers), 4.74 → 3.01 for the numeric one.
+ */
+function mergedSteps(
+  model: ModelJson,
+  field: readonly Int32Array[],
+  catSets: readonly Int32Array[],
+  sortedCuts: readonly Float64Array[],
+  catCount: Int32Array,
+  perSet: number,
+): { steps: TreeSteps[]; exitsOf: Uint8Array[]; nSets: number; perSet: number } | null {
+  const exitsOf: Uint8Array[] = [];
+  const setIndex = new Map<string, number>();
+  const steps: TreeSteps[] = [];
+  for (let ti = 0; ti < model.trees.length; ti++) {
+    const t = model.trees[ti]!;
+    const fld = field[ti]!;
+    const n = t.feature.length;
+    const stepOf = new Int32Array(n).fill(-1);
+    const node: number[] = [];
+    const fields: number[] = [];
+    const columns: number[] = [];
+    const exitStart: number[] = [0];
+    const exits: number[] = [];
+    // Per node of the step being built, the exit index of each side, or -1 (the child is in the step).
+    const exitOf = new Int32Array(2 * n).fill(-1);
+    const inStep = new Uint8Array(n);
+    // A numeric node's threshold rank: it sends right the ranks above it.
+    const rankOf = Int32Array.from(t.feature, (f, i) => {
+      const cats = t.categoriesLeft[i];
+      return f < 0 || (cats !== null && cats !== undefined) ? 0 : lowerBound(sortedCuts[f]!, t.threshold[i] as number);
+    });
+    // Steps from the root down, breadth first, so that step 0 is the root's.
+    const roots = t.feature[0]! >= 0 ? [0] : [];
+    for (let r = 0; r < roots.length; r++) {
+      const root = roots[r]!;
+      const f = t.feature[root]!;
+      const members = [root];
+      inStep[root] = 1;
+      for (let m = 0; m < members.length; m++) {
+        const i = members[m]!;
+        for (let side = 0; side < 2; side++) {
+          const child = side === 0 ? t.left[i]! : t.right[i]!;
+          if (t.feature[child]! === f && members.length < MERGED_STEP_NODES) {
+            members.push(child);
+            inStep[child] = 1;
+          }
+        }
+      }
+      for (const i of members) {
+        for (let side = 0; side < 2; side++) {
+          const child = side === 0 ? t.left[i]! : t.right[i]!;
+          if (inStep[child] === 1) continue;
+          exitOf[2 * i + side] = exits.length - exitStart[exitStart.length - 1]!;
+          exits.push(child);
+          if (t.feature[child]! >= 0) roots.push(child);
+        }
+      }
+      // Per rank or code, the exit a row leaves by: down the step's nodes as FlatPredictor goes.
+      const nValues = catCount[f]! >= 0 ? catCount[f]! + 2 : sortedCuts[f]!.length + 2;
+      const out = new Uint8Array(perSet);
+      for (let v = 0; v < nValues; v++) {
+        let i = root;
+        for (;;) {
+          const cats = t.categoriesLeft[i];
+          const right =
+            cats !== null && cats !== undefined
+              ? (catSets[fld[i]! - 1]![v >>> 5]! >>> (v & 31)) & 1
+              : v === nValues - 1
+                ? +(t.missingLeft[i] !== 1)
+                : +(v > rankOf[i]!);
+          const x = exitOf[2 * i + right]!;
+          if (x >= 0) {
+            out[v] = x;
+            break;
+          }
+          i = right === 1 ? t.right[i]! : t.left[i]!;
+        }
+      }
+      const key = Buffer.from(out.buffer, 0, nValues).toString("latin1");
+      let set = setIndex.get(key);
+      if (set === undefined) {
+        set = 1 + exitsOf.length;
+        setIndex.set(key, set);
+        exitsOf.push(out);
+        if ((1 + exitsOf.length) * perSet > BYTE_SETS_MAX_BYTES) return null;
+      }
+      stepOf[root] = node.length;
+      node.push(root);
+      fields.push(set);
+      columns.push(f);
+      exitStart.push(exits.length);
+      for (const i of members) inStep[i] = 0;
+    }
+    steps.push({
+      node: Int32Array.from(node),
+      field: Int32Array.from(fields),
+      column: Int32Array.from(columns),
+      exitStart: Int32Array.from(exitStart),
+      exits: Int32Array.from(exits),
+      stepOf,
+    });
+  }
+  return { steps, exitsOf, nSets: 1 + exitsOf.length, perSet };
 }
 
 /** Walks `nRows` (a multiple of its lanes: ROWS_LANES, or half as many) rows' ranks along every output's chain, writing raw scores to `out`. */
