@@ -96,9 +96,22 @@ function differences(a: Float64Array, b: Float64Array): number[] {
   return bad;
 }
 
-// Every test takes both many-rows walks: WebAssembly (the default) and JavaScript (where it is missing).
-describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows walked in %s", (rowsWalk) => {
-  const options = { webAssembly: rowsWalk === "webassembly" };
+// Every test takes both many-rows walks, WebAssembly (the default) and JavaScript (where it is
+// missing), and three ways of stepping: as measured to pay (the default), merged whatever the
+// model, node by node.
+describe.each([
+  ["webassembly", "as measured to pay"],
+  ["javascript", "as measured to pay"],
+  ["webassembly", "merged"],
+  ["webassembly", "node by node"],
+] as const)("ChainPredictor, many rows walked in %s, steps %s", (rowsWalk, stepping) => {
+  const options = { webAssembly: rowsWalk === "webassembly", merge: stepping === "merged" ? true : stepping === "node by node" ? false : undefined };
+
+  /** A model whose sets fit either way steps merged when told to, node by node (`unmerged`) when told to, and one or the other by default. */
+  const expectSteps = (chain: ChainPredictor, unmerged: ChainPredictor["steps"]): void => {
+    const expected = options.merge === true ? "merged" : options.merge === false ? unmerged : chain.steps === "merged" ? "merged" : unmerged;
+    expect(chain.steps).toBe(expected);
+  };
 
   it("walks many rows in the engine asked for, one row always in JavaScript", () => {
     const m = randomModel("binary", 3, { categorical: true });
@@ -133,7 +146,7 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
     const block = new ChainPredictor(m, undefined, options);
     const flat = new FlatPredictor(m);
     expect(block.fast).toBe(true);
-    expect(block.steps).toBe("merged");
+    expectSteps(block, "compare");
     const rand = lcg(seed + 100);
     // Row counts around the eight-row blocks (a last block of 1, 2, 3 or 4, 5 or 7 rows: one at a
     // time, in a padded block of four, in one of eight), and calls after a larger one (reused buffers).
@@ -247,7 +260,7 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
     const m = randomModel(objective, seed, { categorical: true });
     const chain = new ChainPredictor(m, undefined, options);
     expect(chain.fast).toBe(true);
-    expect(chain.steps).toBe("merged");
+    expectSteps(chain, "bytes");
     const rand = lcg(seed + 100);
     for (const nRows of [1, 5, 8, 50, 333, 12, 3]) {
       const x = randomRows(rand, nRows, true);
@@ -308,7 +321,7 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
     const flat = new FlatPredictor(m);
     expect(chain.fast).toBe(true);
     expect(chain.tables).toBeGreaterThan(2);
-    expect(chain.steps).toBe("merged");
+    expectSteps(chain, "bytes");
     const x = Float64Array.from({ length: 21 * nF }, (_, i) =>
       rand() < 0.05 ? NaN : nCats[i % nF]! > 0 ? Math.floor(rand() * 45) : Math.round(rand() * 600 - 300) / 50,
     );
@@ -331,7 +344,7 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
     };
     const chain = new ChainPredictor(m, undefined, options);
     expect(chain.fast).toBe(true);
-    expect(chain.steps).toBe("merged");
+    expectSteps(chain, "bytes");
     const x = Float64Array.from({ length: 37 }, () => (rand() < 0.1 ? NaN : Math.floor(rand() * 260)));
     expect(differences(chain.predictRaw(x, 37), new FlatPredictor(m).predictRaw(x, 37))).toEqual([]);
     expect(differences(chain.predictRaw(x, 1), new FlatPredictor(m).predictRaw(x, 1))).toEqual([]);
@@ -339,7 +352,7 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
 
   it.each([
     // Byte sets laid out by code take any number of columns.
-    ["150 features, so a word's set field sits above a set's bits", 150, 60, "merged"],
+    ["150 features, so a word's set field sits above a set's bits", 150, 60, "bytes"],
     ["a numeric feature of 6,000 thresholds, so the byte sets would take ~50 MB", 2, 6000, "bits"],
   ] as const)("tests the right sets for a categorical model of %s", (_, nF, thresholds, kind) => {
     const rand = lcg(28);
@@ -360,38 +373,14 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
     };
     const chain = new ChainPredictor(m, undefined, options);
     expect(chain.fast).toBe(true);
-    expect(chain.steps).toBe(kind);
+    if (kind === "bits") expect(chain.steps).toBe("bits");
+    else expectSteps(chain, kind);
     if (kind === "bits") expect(chain.tables).toBeGreaterThan(1);
     const x = Float64Array.from({ length: 21 * nF }, (_x, i) =>
       rand() < 0.05 ? NaN : i % nF === 0 ? Math.floor(rand() * 7) : Math.floor(rand() * thresholds) / 7,
     );
     // Two blocks of eight and five single rows.
     expect(differences(chain.predictRaw(x, 21), new FlatPredictor(m).predictRaw(x, 21))).toEqual([]);
-  });
-
-  it("merges a node and its descendants on the same feature into one step, missing values going each node's way", () => {
-    // Trees of 2 to 40 leaves on one feature each (numeric or categorical), missing values either
-    // way at every node: one step a tree, its exits the tree's leaves. A many-rows table holds
-    // END's two slots, then each tree's exits (at least two: a one-leaf tree takes two).
-    const rand = lcg(29);
-    const nCats = [0, 6, 0];
-    const trees = Array.from({ length: 60 }, (_, i) => {
-      const feature = i % 3;
-      return inexact(
-        sharedRandomTree(rand, 1 + Math.floor(rand() * 40), 0, (r) =>
-          nCats[feature]! > 0 ? { feature, categoriesLeft: someCodes(r, nCats[feature]!) } : { feature, threshold: Math.round(r() * 40 - 20) / 8 },
-        ),
-      );
-    });
-    const m: ModelJson = { ...randomModel("binary", 29, { trees: 1 }), features: featuresOf(nCats), trees };
-    const chain = new ChainPredictor(m, undefined, options);
-    expect(chain.steps).toBe("merged");
-    const leaves = trees.reduce((n, t) => n + Math.max(2, t.feature.filter((f) => f < 0).length), 0);
-    expect(chain.threadTables.rowsTables.map((table) => table.word.length)).toEqual([2 + leaves]);
-    const x = Float64Array.from({ length: 203 * 3 }, (_, i) =>
-      rand() < 0.15 ? NaN : i % 3 === 1 ? Math.floor(rand() * 8) : ([Infinity, -Infinity, -0][Math.floor(rand() * 40)] ?? Math.round(rand() * 48 - 24) / 8),
-    );
-    for (const nRows of [203, 1, 6]) expect(differences(chain.predictRaw(x, nRows), new FlatPredictor(m).predictRaw(x, nRows))).toEqual([]);
   });
 
   it("walks a numeric model whose merged sets would not fit node by node, comparing ranks", () => {
@@ -402,6 +391,7 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
     );
     const m: ModelJson = { ...randomModel("regression", 30, { trees: 1 }), features: featuresOf([0, 0]), trees };
     const chain = new ChainPredictor(m, undefined, options);
+    // Too large to merge even when told to.
     expect(chain.steps).toBe("compare");
     const x = Float64Array.from({ length: 21 * 2 }, () => (rand() < 0.05 ? NaN : Math.floor(rand() * 6000) / 7));
     expect(differences(chain.predictRaw(x, 21), new FlatPredictor(m).predictRaw(x, 21))).toEqual([]);
@@ -519,6 +509,63 @@ describe.each(["webassembly", "javascript"] as const)("ChainPredictor, many rows
       const { x, table } = featureMatrix([testFile], t.schema);
       expect(differences(block.predict(x, table.nRows), t.predictor.predict(x, table.nRows))).toEqual([]);
     });
+  });
+});
+
+describe("ChainPredictor's choice of steps", () => {
+  it("merges a node and its descendants on the same feature into one step, missing values going each node's way", () => {
+    // Trees of 2 to 40 leaves on one feature each (numeric or categorical), missing values either
+    // way at every node: one step a tree, its exits the tree's leaves. A many-rows table holds
+    // END's two slots, then each tree's exits (at least two: a one-leaf tree takes two).
+    const rand = lcg(29);
+    const nCats = [0, 6, 0];
+    const trees = Array.from({ length: 60 }, (_, i) => {
+      const feature = i % 3;
+      return inexact(
+        sharedRandomTree(rand, 1 + Math.floor(rand() * 40), 0, (r) =>
+          nCats[feature]! > 0 ? { feature, categoriesLeft: someCodes(r, nCats[feature]!) } : { feature, threshold: Math.round(r() * 40 - 20) / 8 },
+        ),
+      );
+    });
+    const m: ModelJson = { ...randomModel("binary", 29, { trees: 1 }), features: featuresOf(nCats), trees };
+    const chain = new ChainPredictor(m);
+    expect(chain.steps).toBe("merged");
+    const leaves = trees.reduce((n, t) => n + Math.max(2, t.feature.filter((f) => f < 0).length), 0);
+    expect(chain.threadTables.rowsTables.map((table) => table.word.length)).toEqual([2 + leaves]);
+    const x = Float64Array.from({ length: 203 * 3 }, (_, i) =>
+      rand() < 0.15 ? NaN : i % 3 === 1 ? Math.floor(rand() * 8) : ([Infinity, -Infinity, -0][Math.floor(rand() * 40)] ?? Math.round(rand() * 48 - 24) / 8),
+    );
+    for (const nRows of [203, 1, 6]) expect(differences(chain.predictRaw(x, nRows), new FlatPredictor(m).predictRaw(x, nRows))).toEqual([]);
+  });
+
+  /** Random trees of 31 leaves over `nF` features, the first `nCats` categorical (6 categories). */
+  function spreadModel(seed: number, nF: number, nCats: number): ModelJson {
+    const rand = lcg(seed);
+    const nCatsOf = Array.from({ length: nF }, (_, f) => (f < nCats ? 6 : 0));
+    const trees = Array.from({ length: 100 }, () =>
+      inexact(
+        sharedRandomTree(rand, 31, 0, (r) => {
+          const feature = Math.floor(r() * nF);
+          return feature < nCats ? { feature, categoriesLeft: someCodes(r, 6) } : { feature, threshold: Math.round(r() * 200) / 8 };
+        }),
+      ),
+    );
+    return { ...randomModel("binary", seed, { trees: 1 }), features: featuresOf(nCatsOf), trees };
+  }
+
+  it.each([
+    // Nodes against steps, weighed by depth: ~1.6 for two features, ~1.08 for ten (NUMERIC_MERGE_MIN 1.2, CATEGORICAL_MERGE_MIN 1.12).
+    ["numeric, two features", 2, 0, "merged"],
+    ["numeric, ten features", 10, 0, "compare"],
+    ["categorical and numeric, three features", 3, 1, "merged"],
+    ["categorical and numeric, ten features", 10, 2, "bytes"],
+  ] as const)("merges the steps of a model whose trees split on one feature in a row often enough: %s", (_, nF, nCats, expected) => {
+    const m = spreadModel(31 + nF, nF, nCats);
+    const chain = new ChainPredictor(m);
+    expect(chain.steps).toBe(expected);
+    const rand = lcg(32);
+    const x = Float64Array.from({ length: 99 * nF }, (_x, i) => (rand() < 0.05 ? NaN : i % nF < nCats ? Math.floor(rand() * 7) : rand() * 25));
+    expect(differences(chain.predictRaw(x, 99), new FlatPredictor(m).predictRaw(x, 99))).toEqual([]);
   });
 });
 

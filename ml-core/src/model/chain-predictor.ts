@@ -29,11 +29,12 @@
  *   else a bit per code.
  * - Merged steps: with byte sets, a node and the descendants it reaches on its own feature are one
  *   step, whose set holds, per rank or code, the index of the edge the row leaves the step by
- *   (mergedSteps), added to the word's first slot as a set's 0 or 1 is. Numeric models take them
- *   too: the flights models walked 4.97 → 3.75 steps a tree (categorical), 4.74 → 2.44 (numeric),
- *   and 100 rows took 92.8 → 83.8 and 83.8 → 62.1 µs (in process, WebAssembly). A model whose
- *   merged sets would not fit in BYTE_SETS_MAX_BYTES is walked node by node: bytes or bits of sets
- *   with categorical splits, the plain comparison without.
+ *   (mergedSteps), added to the word's first slot as a set's 0 or 1 is. Numeric models whose
+ *   trees split on one feature in a row take them too: the flights models walked 4.97 → 3.75
+ *   steps a tree (categorical), 4.74 → 2.44 (numeric), and 100 rows took 92.8 → 83.8 and 83.8 →
+ *   62.1 µs (in process, WebAssembly). A categorical model whose merged sets would not fit in
+ *   BYTE_SETS_MAX_BYTES is walked node by node, with bytes or bits; a numeric model keeps the
+ *   plain comparison unless merging pays (NUMERIC_MERGE_MIN).
  * - Several walks run side by side for instruction-level parallelism, so none waits on its own
  *   loads (a step is a chain of dependent loads). Many rows: eight rows, each along one chain per
  *   output, adding every edge's value to its sum (an inner edge carries -0, which leaves any sum
@@ -200,6 +201,12 @@ export interface ChainPredictorOptions {
    * which is also what runs where WebAssembly is missing or its memory cannot be reserved.
    */
   readonly webAssembly?: boolean;
+  /**
+   * Merge steps (true) or walk node by node (false) whatever the model; by default, as measured
+   * to pay (CATEGORICAL_MERGE_MIN, NUMERIC_MERGE_MIN). Either way only as far as the sets fit.
+   * For tests and benchmarks.
+   */
+  readonly merge?: boolean;
 }
 
 export class ChainPredictor implements Predictor {
@@ -265,7 +272,7 @@ export class ChainPredictor implements Predictor {
    * predictor without building its tables again).
    */
   constructor(source: ModelJson | ChainTables, flat?: FlatPredictor, options: ChainPredictorOptions = {}) {
-    const t = "chainTables" in source ? source : buildTables(source);
+    const t = "chainTables" in source ? source : buildTables(source, options.merge);
     this.threadTables = t;
     this.flatPredictor = flat;
     this.codes = new FeatureCodes(t.features);
@@ -442,7 +449,7 @@ export class ChainPredictor implements Predictor {
   }
 }
 
-function buildTables(model: ModelJson): ChainTables {
+function buildTables(model: ModelJson, merge: boolean | undefined): ChainTables {
   const nOutputs = outputCount(model.objective, model.classes);
   const nF = model.features.length;
   const nTrees = model.trees.length;
@@ -527,7 +534,20 @@ function buildTables(model: ModelJson): ChainTables {
   const setWords = 1 << wordsShift;
   // With byte sets, a node and the descendants it reaches on its own column are one step (see
   // mergedSteps); otherwise every inner node is a step of two exits.
-  const merged = supported ? mergedSteps(model, field, catSets, sortedCuts, catCount, Math.max(maxCuts + 2, maxCode + 1)) : null;
+  const minMerge = merge === true ? 0 : hasCategorical ? CATEGORICAL_MERGE_MIN : NUMERIC_MERGE_MIN;
+  const merged =
+    supported && merge !== false
+      ? mergedSteps(
+          model,
+          field,
+          catSets,
+          sortedCuts,
+          catCount,
+          Math.max(maxCuts + 2, maxCode + 1),
+          minMerge,
+          hasCategorical ? BYTE_SETS_MAX_BYTES : NUMERIC_MERGE_MAX_BYTES,
+        )
+      : null;
   const steps = merged?.steps ?? model.trees.map((t, ti) => nodeSteps(t, field[ti]!, nF));
   if (merged) nSets = merged.nSets;
   const setMode = hasCategorical || merged !== null;
@@ -749,33 +769,60 @@ interface TreeSteps {
 
 /** Every inner node a step, its exits its two children. */
 function nodeSteps(t: TreeJson, field: Int32Array, nF: number): TreeSteps {
-  const inner: number[] = [];
-  t.feature.forEach((f, i) => f >= 0 && inner.push(i));
-  const stepOf = new Int32Array(t.feature.length).fill(-1);
-  inner.forEach((i, k) => (stepOf[i] = k));
-  return {
-    node: Int32Array.from(inner),
-    field: Int32Array.from(inner, (i) => field[i]!),
-    column: Int32Array.from(inner, (i) => nodeColumn(t, i, nF)),
-    exitStart: Int32Array.from({ length: inner.length + 1 }, (_, k) => 2 * k),
-    exits: Int32Array.from(inner.flatMap((i) => [t.left[i]!, t.right[i]!])),
-    stepOf,
-  };
+  const n = t.feature.length;
+  let nInner = 0;
+  for (let i = 0; i < n; i++) nInner += +(t.feature[i]! >= 0);
+  const node = new Int32Array(nInner);
+  const fields = new Int32Array(nInner);
+  const column = new Int32Array(nInner);
+  const exitStart = new Int32Array(nInner + 1);
+  const exits = new Int32Array(2 * nInner);
+  const stepOf = new Int32Array(n).fill(-1);
+  for (let i = 0, k = 0; i < n; i++) {
+    if (t.feature[i]! < 0) continue;
+    node[k] = i;
+    fields[k] = field[i]!;
+    column[k] = nodeColumn(t, i, nF);
+    exits[2 * k] = t.left[i]!;
+    exits[2 * k + 1] = t.right[i]!;
+    stepOf[i] = k++;
+    exitStart[k] = 2 * k;
+  }
+  return { node, field: fields, column, exitStart, exits, stepOf };
 }
 
 /** Nodes one merged step may take: its exits (one more) must fit a byte. */
 const MERGED_STEP_NODES = 64;
 
 /**
- * Steps of nodes merged along their column, for byte sets: a child reading the same column of the
- * row's ranks as its parent (a split on the same feature, and numeric, with missing values the
- * same way) joins its parent's step. A step's set gives, per rank or code, the index of the exit
+ * When a model takes merged steps: when its inner nodes are at least this many times its steps,
+ * each weighed by the share of rows that would reach it were every split even (2^-depth), and (a
+ * model without categorical splits, whose other way is to compare ranks, with no sets to read)
+ * its sets fit in NUMERIC_MERGE_MAX_BYTES. A merged step costs what a node's does, but merged sets
+ * deduplicate less well than a node's 0s and 1s, and a set's byte is a load a comparison does not
+ * make. Measured on random models (2,048 rows, in process; weighed ratio: merged against node by
+ * node): without categorical splits, 100 trees of 31 leaves, 1.57: 0.67, 1.34: 0.81, 1.23: 0.95,
+ * 1.17: 1.02, 1.13: 1.04, 1.08: 1.09; 300 trees of 63 leaves, 1.37 (sets of 0.9 MB): 0.97; 500
+ * trees of 255 leaves, 1.39 and 1.26 (4.1 and 3.9 MB): 1.31 and 1.39. With two categorical
+ * features: 1.24: 0.88, 1.15: 0.94, 1.10: 0.98, 1.08: 1.01, and 500 trees of 255 leaves, 1.09:
+ * 1.10. The flights models: categorical 1.17, numeric 1.61 (sets of 526 and 181 KB).
+ */
+const NUMERIC_MERGE_MIN = 1.2;
+const CATEGORICAL_MERGE_MIN = 1.12;
+const NUMERIC_MERGE_MAX_BYTES = 1 << 20;
+
+/**
+ * Steps of nodes merged along their feature, for byte sets: a child splitting on its parent's
+ * feature joins its parent's step (a missing value of a numeric feature has a rank of its own, so
+ * the nodes' ways for it may differ). A step's set gives, per rank or code, the index of the exit
  * the row leaves the step by, which the walk adds to the word's first slot as it adds a set's 0 or
  * 1 — the same instructions, fewer of them in a row. Sets are deduplicated by their bytes. Null
- * when the sets would take more than BYTE_SETS_MAX_BYTES (the walks then test bits, node by node).
+ * when the inner nodes are fewer than `minMerge` times the steps (weighed), or the sets would take
+ * more than `maxBytes`: the walks then go node by node.
  *
- * Measured on the flights models' trees (20,000 holdout rows): steps walked per tree 4.97 → 4.02
- * for the categorical model (two airports, four numbers), 4.74 → 3.01 for the numeric one.
+ * Measured on the flights models' trees (20,000 holdout rows), steps walked a tree: categorical
+ * model (two airports, four numbers) 4.97 node by node, 4.02 merged along the column of the
+ * row's ranks (missing values the same way), 3.75 along the feature; numeric 4.74, 3.01, 2.44.
  */
 function mergedSteps(
   model: ModelJson,
@@ -784,7 +831,30 @@ function mergedSteps(
   sortedCuts: readonly Float64Array[],
   catCount: Int32Array,
   perSet: number,
+  minMerge: number,
+  maxBytes: number,
 ): { steps: TreeSteps[]; exitsOf: Uint8Array[]; nSets: number; perSet: number } | null {
+  // Inner nodes against steps, each weighed by the share of rows reaching it were every split
+  // even (2^-depth), counted before the sets are built: a child on its parent's feature joins
+  // its step (the MERGED_STEP_NODES cap aside, which only a deep tree meets).
+  let nodes = 0;
+  let starts = 0;
+  for (const t of model.trees) {
+    const stack = t.feature[0]! >= 0 ? [0, 1, -1] : [];
+    while (stack.length > 0) {
+      const parentFeature = stack.pop()!;
+      const weight = stack.pop()!;
+      const i = stack.pop()!;
+      const f = t.feature[i]!;
+      nodes += weight;
+      if (f !== parentFeature) starts += weight;
+      const left = t.left[i]!;
+      const right = t.right[i]!;
+      if (t.feature[left]! >= 0) stack.push(left, weight / 2, f);
+      if (t.feature[right]! >= 0) stack.push(right, weight / 2, f);
+    }
+  }
+  if (nodes < minMerge * starts) return null;
   const exitsOf: Uint8Array[] = [];
   const setIndex = new Map<string, number>();
   const steps: TreeSteps[] = [];
@@ -833,25 +903,28 @@ function mergedSteps(
         }
       }
       // Per rank or code, the exit a row leaves by: down the step's nodes as FlatPredictor goes.
-      const nValues = catCount[f]! >= 0 ? catCount[f]! + 2 : sortedCuts[f]!.length + 2;
-      const out = new Uint8Array(perSet);
-      for (let v = 0; v < nValues; v++) {
-        let i = root;
-        for (;;) {
-          const cats = t.categoriesLeft[i];
-          const right =
-            cats !== null && cats !== undefined
-              ? (catSets[fld[i]! - 1]![v >>> 5]! >>> (v & 31)) & 1
-              : v === nValues - 1
-                ? +(t.missingLeft[i] !== 1)
-                : +(v > rankOf[i]!);
+      const categorical = catCount[f]! >= 0;
+      const nValues = categorical ? catCount[f]! + 2 : sortedCuts[f]!.length + 2;
+      const exitFor = (v: number): number => {
+        for (let i = root; ;) {
+          const right = categorical ? (catSets[fld[i]! - 1]![v >>> 5]! >>> (v & 31)) & 1 : v === nValues - 1 ? +(t.missingLeft[i] !== 1) : +(v > rankOf[i]!);
           const x = exitOf[2 * i + right]!;
-          if (x >= 0) {
-            out[v] = x;
-            break;
-          }
+          if (x >= 0) return x;
           i = right === 1 ? t.right[i]! : t.left[i]!;
         }
+      };
+      const out = new Uint8Array(perSet);
+      if (categorical) {
+        for (let v = 0; v < nValues; v++) out[v] = exitFor(v);
+      } else {
+        // Ranks between two of the step's thresholds leave alike: one walk a run of them.
+        const bounds = [...new Set(members.map((i) => rankOf[i]!))].sort((a, b) => a - b);
+        let from = 0;
+        for (const b of [...bounds, nValues - 2]) {
+          if (b >= from) out.fill(exitFor(from), from, b + 1);
+          from = b + 1;
+        }
+        out[nValues - 1] = exitFor(nValues - 1);
       }
       const key = Buffer.from(out.buffer, 0, nValues).toString("latin1");
       let set = setIndex.get(key);
@@ -859,7 +932,7 @@ function mergedSteps(
         set = 1 + exitsOf.length;
         setIndex.set(key, set);
         exitsOf.push(out);
-        if ((1 + exitsOf.length) * perSet > BYTE_SETS_MAX_BYTES) return null;
+        if ((1 + exitsOf.length) * perSet > maxBytes) return null;
       }
       stepOf[root] = node.length;
       node.push(root);
