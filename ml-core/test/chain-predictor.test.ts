@@ -538,6 +538,22 @@ describe("ChainPredictor's choice of steps", () => {
     for (const nRows of [203, 1, 6]) expect(differences(chain.predictRaw(x, nRows), new FlatPredictor(m).predictRaw(x, nRows))).toEqual([]);
   });
 
+  it("walks node by node a model whose merged words would leave too few bits for its largest tree", () => {
+    // One tree of 20,000 leaves over three numeric features of 60 thresholds: comparing, a word's
+    // rank field takes 6 bits; merged, thousands of distinct sets take more than 11, leaving the
+    // child field fewer slots than the tree's 40,000. The model must not fall back to FlatPredictor.
+    const rand = lcg(33);
+    const tree = sharedRandomTree(rand, 20_000, 0, (r) => ({ feature: Math.floor(r() * 3), threshold: Math.floor(r() * 60) / 2 }));
+    const m: ModelJson = { ...randomModel("regression", 33, { trees: 1 }), features: featuresOf([0, 0, 0]), trees: [tree] };
+    const flat = new FlatPredictor(m);
+    const x = Float64Array.from({ length: 50 * 3 }, () => (rand() < 0.1 ? NaN : Math.floor(rand() * 62) / 2 - 0.25));
+    for (const merge of [undefined, true]) {
+      const chain = new ChainPredictor(m, undefined, { merge });
+      expect([chain.fast, chain.steps]).toEqual([true, "compare"]);
+      expect(differences(chain.predictRaw(x, 50), flat.predictRaw(x, 50))).toEqual([]);
+    }
+  });
+
   /** Random trees of 31 leaves over `nF` features, the first `nCats` categorical (6 categories). */
   function spreadModel(seed: number, nF: number, nCats: number): ModelJson {
     const rand = lcg(seed);

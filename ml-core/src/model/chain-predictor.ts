@@ -41,7 +41,6 @@
  *   unchanged, so the sums are FlatPredictor's in FlatPredictor's order). One row: four chains of
  *   consecutive trees, each writing its leaves' slots in tree order; their values are then summed
  *   in FlatPredictor's order.
- *
  * - Many rows are walked in WebAssembly (wasm-walk.ts), the same steps compiled to about 16
  *   instructions against V8's 40 for the JavaScript walk, which stays for engines without it.
  *
@@ -532,10 +531,10 @@ function buildTables(model: ModelJson, merge: boolean | undefined): ChainTables 
   // Every rank and code (0 … max(maxCuts, maxCode)) has its bit in each set; a power of two of words.
   const wordsShift = bitsFor(Math.ceil((Math.max(maxCuts, maxCode) + 1) / 32) - 1);
   const setWords = 1 << wordsShift;
-  // With byte sets, a node and the descendants it reaches on its own column are one step (see
+  // With byte sets, a node and the descendants it reaches on its own feature are one step (see
   // mergedSteps); otherwise every inner node is a step of two exits.
   const minMerge = merge === true ? 0 : hasCategorical ? CATEGORICAL_MERGE_MIN : NUMERIC_MERGE_MIN;
-  const merged =
+  let merged =
     supported && merge !== false
       ? mergedSteps(
           model,
@@ -548,6 +547,15 @@ function buildTables(model: ModelJson, merge: boolean | undefined): ChainTables 
           hasCategorical ? BYTE_SETS_MAX_BYTES : NUMERIC_MERGE_MAX_BYTES,
         )
       : null;
+  // A merged word holds a set's index where a numeric model's held a rank, and merged sets may
+  // outnumber a node's: a model whose words then leave too few bits for a set or for a tree's
+  // slots is walked node by node, as it was before merging.
+  if (merged) {
+    const columnBits = Math.max(bitsFor(2 * Math.max(1, nF) - 1), wordsShift);
+    const rankBits = bitsFor(merged.nSets - 1);
+    const largest = merged.steps.reduce((n, st) => Math.max(n, st.exits.length), 2);
+    if (rankBits > 16 || 2 + largest > 2 ** (30 - columnBits - rankBits)) merged = null;
+  }
   const steps = merged?.steps ?? model.trees.map((t, ti) => nodeSteps(t, field[ti]!, nF));
   if (merged) nSets = merged.nSets;
   const setMode = hasCategorical || merged !== null;
