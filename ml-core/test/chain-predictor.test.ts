@@ -4,6 +4,7 @@
  * numeric and categorical models: a row's prediction must not depend on how many rows came with
  * it, nor on which predictor a model gets (FlatPredictor takes the rare models ChainPredictor cannot).
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -582,6 +583,32 @@ describe("ChainPredictor's choice of steps", () => {
     const rand = lcg(32);
     const x = Float64Array.from({ length: 99 * nF }, (_x, i) => (rand() < 0.05 ? NaN : i % nF < nCats ? Math.floor(rand() * 7) : rand() * 25));
     expect(differences(chain.predictRaw(x, 99), new FlatPredictor(m).predictRaw(x, 99))).toEqual([]);
+  });
+});
+
+describe("ChainPredictor's WebAssembly memory", () => {
+  it("walks a call its memory cannot grow to in JavaScript, and the calls that fit in WebAssembly", () => {
+    // The compiled predictor in an engine whose WebAssembly memories stop at 32 pages (2 MiB):
+    // 100,000 rows' ranks take 4 MB.
+    const m = randomModel("binary", 34, { categorical: true });
+    const modelFile = writeFile(path.join(tmpDir(), "model.json"), JSON.stringify(m));
+    const dist = (module: string): string => JSON.stringify(path.join(__dirname, "..", "dist", module));
+    const script = `
+      const { ChainPredictor } = require(${dist("model/chain-predictor.js")});
+      const { FlatPredictor } = require(${dist("model/flat-predictor.js")});
+      const m = JSON.parse(require("node:fs").readFileSync(${JSON.stringify(modelFile)}, "utf8"));
+      const chain = new ChainPredictor(m);
+      const flat = new FlatPredictor(m);
+      const same = (n) => {
+        const x = Float64Array.from({ length: n * ${N_FEATURES} }, (_, i) => ((i * 7919) % 13) / 3 - 1);
+        const a = chain.predictRaw(x, n);
+        const b = flat.predictRaw(x, n);
+        return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+      };
+      console.log(JSON.stringify([same(16), chain.rowsWalk, same(100000), same(24), chain.rowsWalk]));`;
+    const run = spawnSync(process.execPath, ["--wasm-max-mem-pages=32", "-e", script], { encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual([true, "webassembly", true, true, "webassembly"]);
   });
 });
 

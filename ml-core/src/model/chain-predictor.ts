@@ -316,9 +316,12 @@ export class ChainPredictor implements Predictor {
     if (!this.fast) return this.flat.predictRaw(x, nRows);
     const nF = this.features.length;
     if (x.length < nRows * nF) throw new RangeError(`x has ${x.length} values, fewer than ${nRows} rows × ${nF} features`);
-    const wasm = nRows >= HALF_PAD_MIN_ROWS ? this.wasmWalk() : null;
     const rows = Math.ceil(nRows / ROWS_LANES) * ROWS_LANES;
-    const ranks = this.rank(x, nRows, wasm ? wasm.ranks(rows) : this.ranksFor(rows));
+    // The WebAssembly walk's ranks, or null (one row, no WebAssembly, or a call larger than its memory can grow to).
+    let wasm = nRows >= HALF_PAD_MIN_ROWS ? this.wasmWalk() : null;
+    const wasmRanks = wasm?.ranks(rows) ?? null;
+    if (wasmRanks === null) wasm = null;
+    const ranks = this.rank(x, nRows, wasmRanks ?? this.ranksFor(rows));
     const nOut = this.nOutputs;
     const out = new Float64Array(nRows * nOut);
     const left = nRows % ROWS_LANES;

@@ -95,14 +95,25 @@ export class WasmRowsWalk {
 
   /**
    * Room for `nRows` rows' ranks and sums. Returns the ranks' array (in this walk's memory, so a
-   * call may invalidate the arrays an earlier call returned).
+   * call may invalidate the arrays an earlier call returned), or null when the memory cannot grow
+   * so far (WebAssembly's 4 GiB, or the engine's limit): the caller walks that call in JavaScript.
    */
-  ranks(nRows: number): Int32Array {
+  ranks(nRows: number): Int32Array | null {
     if (nRows > this.capacity) {
-      const capacity = Math.max(nRows, 2 * this.capacity);
-      const bytes = this.ranksAt + capacity * this.rowBytes + align(capacity * 8 * this.nOutputs) + ALIGN;
-      const pages = Math.ceil(bytes / PAGE) - this.memory.buffer.byteLength / PAGE;
-      if (pages > 0) this.memory.grow(pages);
+      const room = (rows: number): number => Math.ceil((this.ranksAt + rows * this.rowBytes + align(rows * 8 * this.nOutputs) + ALIGN) / PAGE);
+      // Twice the rows if it can, else just enough.
+      const pages = this.memory.buffer.byteLength / PAGE;
+      let capacity = Math.max(nRows, 2 * this.capacity);
+      try {
+        if (room(capacity) > pages) this.memory.grow(room(capacity) - pages);
+      } catch {
+        capacity = nRows;
+        try {
+          if (room(capacity) > pages) this.memory.grow(room(capacity) - pages);
+        } catch {
+          return null;
+        }
+      }
       this.capacity = capacity;
       this.ranksView = new Int32Array(this.memory.buffer, this.ranksAt, (capacity * this.rowBytes) / 4);
       this.outView = new Float64Array(this.memory.buffer, this.outAt(), capacity * this.nOutputs);
