@@ -327,11 +327,14 @@ export class ChainPredictor implements Predictor {
     const left = nRows % ROWS_LANES;
     const inBlocks = nRows - left;
     const size = left >= PAD_MIN_ROWS ? ROWS_LANES : left >= HALF_PAD_MIN_ROWS ? ROWS_LANES / 2 : 0;
+    // The last block (of `size` rows, if any): its rows, then copies of the last row (`rank` left
+    // room for them; ranks of this model, so a walk never reads outside its sets), walked as a
+    // block of its own, of which the real rows' sums are kept. The same sums in the same order as
+    // the one-row walk's: every tree in turn, onto the baseline.
+    const w = 2 * nF;
+    for (let r = nRows; r < inBlocks + size; r++) ranks.copyWithin(r * w, (nRows - 1) * w, nRows * w);
     if (wasm) {
-      // The same blocks as below, the last one padded in place: every block's sums in the walk's
-      // memory, from the baseline.
-      const w = 2 * nF;
-      for (let r = nRows; r < inBlocks + size; r++) ranks.copyWithin(r * w, (nRows - 1) * w, nRows * w);
+      // Every block's sums in the walk's memory, from the baseline.
       const sums = wasm.sums();
       const { baseline } = this;
       for (let r = 0; r < inBlocks + size; r++) for (let k = 0; k < nOut; k++) sums[r * nOut + k] = baseline[k]!;
@@ -343,17 +346,11 @@ export class ChainPredictor implements Predictor {
     }
     this.walkRows(ranks, inBlocks, out);
     if (size > 0) {
-      // The last block: its rows, then copies of the last row (`rank` left room for them; ranks
-      // of this model, so the walk never reads outside its sets), walked into a block of its
-      // own, of which the real rows' sums are kept. The same sums in the same order as the
-      // one-row walk's: every tree in turn, onto the baseline.
-      const w = 2 * nF;
-      for (let r = nRows; r < inBlocks + size; r++) ranks.copyWithin(r * w, (nRows - 1) * w, nRows * w);
       const block = new Float64Array(size * nOut);
       (size === ROWS_LANES ? this.walkRows : this.walkHalfRows)(ranks.subarray(inBlocks * w), size, block);
       out.set(block.subarray(0, left * nOut), inBlocks * nOut);
     } else {
-      for (let r = inBlocks; r < nRows; r++) this.walkRow(ranks, r * 2 * nF, out, r * nOut);
+      for (let r = inBlocks; r < nRows; r++) this.walkRow(ranks, r * w, out, r * nOut);
     }
     return out;
   }
@@ -640,13 +637,12 @@ function buildTables(model: ModelJson, merge: boolean | undefined): ChainTables 
   // Set 0 is empty; a categorical set's words past its codes' are all ones (any code there goes
   // right); a rank set holds every rank above its own.
   const bits = new Int32Array(hasCategorical && !merged ? nSets * setWords : 0);
-  if (!merged)
+  if (!merged) {
     catSets.forEach((set, i) => {
       const at = (1 + i) * setWords;
       bits.set(set, at);
       bits.fill(-1, at + catWords, at + setWords);
     });
-  if (!merged)
     rankSet.forEach((s, rank) => {
       if (s < 0) return;
       const at = s * setWords;
@@ -654,6 +650,7 @@ function buildTables(model: ModelJson, merge: boolean | undefined): ChainTables 
       bits[at + (from >>> 5)] = -1 << (from & 31);
       bits.fill(-1, at + (from >>> 5) + 1, at + setWords);
     });
+  }
   let bytes: Uint8Array | null = null;
   if (merged) {
     // By rank or code: rank v of set s at v × nSets + s, its exit.
