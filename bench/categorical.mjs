@@ -14,9 +14,13 @@
 //   /proc, on Linux) is reported beside it: what the server spends, whatever autocannon, on the
 //   same cores, leaves it.
 //
+// - First, each model's steps walked a tree (20,000 holdout rows), node by node and as ChainPredictor
+//   walks it: a request's walk costs about as many steps.
+//
 //   npx tsc -b && node bench/categorical.mjs [--runs 3] [--rounds 10] [--duration 30] [--bodies 50]
 import autocannon from "autocannon";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
@@ -71,11 +75,50 @@ for (const [name, m] of Object.entries(models)) {
   log(`training the ${name} model`);
   execFileSync(process.execPath, [BIN, "train", "--train", trainFile, "--model-dir", m.dir, ...m.hp], { stdio: ["ignore", "ignore", "inherit"] });
 }
+/**
+ * Steps walked a tree, averaged over `rows` (encoded as the model's features): a node each, or a
+ * run of nodes on one feature each (ChainPredictor's merged steps). What a request's walk costs
+ * is about proportional to it.
+ */
+function stepsPerTree(model, rows, merged) {
+  let steps = 0;
+  for (const t of model.trees) {
+    for (const x of rows) {
+      for (let i = 0, previous = -1; t.feature[i] >= 0;) {
+        const f = t.feature[i];
+        if (!merged || f !== previous) steps++;
+        previous = f;
+        const v = x[f];
+        const cats = t.categoriesLeft[i];
+        const left = Number.isNaN(v) ? t.missingLeft[i] === 1 : cats !== null && cats !== undefined ? cats.includes(v) : v <= t.threshold[i];
+        i = left ? t.left[i] : t.right[i];
+      }
+    }
+  }
+  return steps / model.trees.length / rows.length;
+}
+const { loadPredictor } = createRequire(import.meta.url)("../ml-core/dist/index.js");
+const sampleLines = fs
+  .readFileSync(input, "utf8")
+  .split("\n")
+  .slice(1, 20_001)
+  .filter((l) => l.length > 0);
 for (const [name, m] of Object.entries(models)) {
   const model = JSON.parse(fs.readFileSync(path.join(m.dir, "model.json"), "utf8"));
   const cats = model.trees.reduce((s, t) => s + t.categoriesLeft.filter((c) => c !== null).length, 0);
   const leaves = model.trees.reduce((s, t) => s + t.feature.filter((f) => f < 0).length, 0);
-  log(`${name} model: ${model.trees.length} trees, ${leaves} leaves, ${cats} categorical splits`);
+  const predictor = loadPredictor(m.dir);
+  const codes = model.features.map((f) => (f.kind === "categorical" ? new Map(f.categories.map((c, i) => [c, i])) : null));
+  const rows = sampleLines.map((l) =>
+    l
+      .split(",")
+      .slice(0, model.features.length)
+      .map((v, f) => (codes[f] ? (codes[f].get(v) ?? -1) : v === "" ? NaN : Number(v))),
+  );
+  const walked = predictor.steps === "merged" ? `merged steps, ${stepsPerTree(model, rows, true).toFixed(2)} a tree` : `${predictor.steps} steps`;
+  log(
+    `${name} model: ${model.trees.length} trees, ${leaves} leaves, ${cats} categorical splits; scored with ${walked} (node by node ${stepsPerTree(model, rows, false).toFixed(2)})`,
+  );
 }
 
 // Batch, alternating.
