@@ -14,7 +14,7 @@
 //   /proc, on Linux) is reported beside it: what the server spends, whatever autocannon, on the
 //   same cores, leaves it.
 //
-// - First, each model's steps walked a tree (20,000 holdout rows), node by node and as ChainPredictor
+// - Before both, each model's steps walked a tree (20,000 holdout rows), node by node and as ChainPredictor
 //   walks it: a request's walk costs about as many steps.
 //
 //   npx tsc -b && node bench/categorical.mjs [--runs 3] [--rounds 10] [--duration 30] [--bodies 50]
