@@ -79,6 +79,18 @@ const ROWS_LANES = 8;
  */
 const PAD_MIN_ROWS = 5;
 const HALF_PAD_MIN_ROWS = 3;
+/**
+ * Rows the WebAssembly walk's memory has room for, whose ranks and sums a larger call reuses in
+ * turn: the server's and `ml-core predict`'s slices of 2,048 rows in one go, in at most about
+ * 1 MiB for a wide model (but a block of eight rows at least).
+ */
+const WASM_ROWS = 2048;
+const WASM_ROWS_BYTES = 1 << 20;
+function wasmRows(nFeatures: number, nOutputs: number): number {
+  const rowBytes = 8 * nFeatures + 8 * nOutputs;
+  return Math.max(ROWS_LANES, Math.min(WASM_ROWS, Math.floor(WASM_ROWS_BYTES / rowBytes / ROWS_LANES) * ROWS_LANES));
+}
+
 /** Slot 0 ends every chain: it leads to itself (or, in a many-rows table, to slot 1, another END), carries -0. */
 const END = 0;
 /** Set in the word an edge into a leaf leads to: the one-row walk moves on to its next tree's value. */
@@ -316,43 +328,55 @@ export class ChainPredictor implements Predictor {
     if (!this.fast) return this.flat.predictRaw(x, nRows);
     const nF = this.features.length;
     if (x.length < nRows * nF) throw new RangeError(`x has ${x.length} values, fewer than ${nRows} rows × ${nF} features`);
-    const rows = Math.ceil(nRows / ROWS_LANES) * ROWS_LANES;
-    // The WebAssembly walk's ranks, or null (one row, no WebAssembly, or a call larger than its memory can grow to).
-    let wasm = nRows >= HALF_PAD_MIN_ROWS ? this.wasmWalk() : null;
-    const wasmRanks = wasm?.ranks(rows) ?? null;
-    if (wasmRanks === null) wasm = null;
-    const ranks = this.rank(x, nRows, wasmRanks ?? this.ranksFor(rows));
     const nOut = this.nOutputs;
     const out = new Float64Array(nRows * nOut);
-    const left = nRows % ROWS_LANES;
-    const inBlocks = nRows - left;
-    const size = left >= PAD_MIN_ROWS ? ROWS_LANES : left >= HALF_PAD_MIN_ROWS ? ROWS_LANES / 2 : 0;
-    // The last block (of `size` rows, if any): its rows, then copies of the last row (`rank` left
-    // room for them; ranks of this model, so a walk never reads outside its sets), walked as a
-    // block of its own, of which the real rows' sums are kept. The same sums in the same order as
-    // the one-row walk's: every tree in turn, onto the baseline.
-    const w = 2 * nF;
-    for (let r = nRows; r < inBlocks + size; r++) ranks.copyWithin(r * w, (nRows - 1) * w, nRows * w);
+    const wasm = nRows >= HALF_PAD_MIN_ROWS ? this.wasmWalk() : null;
     if (wasm) {
-      // Every block's sums in the walk's memory, from the baseline.
-      const sums = wasm.sums();
-      const { baseline } = this;
-      for (let r = 0; r < inBlocks + size; r++) for (let k = 0; k < nOut; k++) sums[r * nOut + k] = baseline[k]!;
-      wasm.walk(0, 0, inBlocks);
-      if (size > 0) wasm.walk(size === ROWS_LANES ? 0 : 1, inBlocks, inBlocks + size);
-      out.set(sums.subarray(0, (size > 0 ? nRows : inBlocks) * nOut));
-      for (let r = inBlocks + (size > 0 ? left : 0); r < nRows; r++) this.walkRow(ranks, r * w, out, r * nOut);
+      // The rows in turn, as many as the walk's memory has room for at a time.
+      for (let r0 = 0; r0 < nRows; r0 += wasm.rows) this.walkInWasm(wasm, x.subarray(r0 * nF), Math.min(wasm.rows, nRows - r0), out, r0 * nOut);
       return out;
     }
+    const ranks = this.rank(x, nRows, this.ranksFor(Math.ceil(nRows / ROWS_LANES) * ROWS_LANES));
+    const { inBlocks, left, size } = this.pad(ranks, nRows);
     this.walkRows(ranks, inBlocks, out);
     if (size > 0) {
       const block = new Float64Array(size * nOut);
-      (size === ROWS_LANES ? this.walkRows : this.walkHalfRows)(ranks.subarray(inBlocks * w), size, block);
+      (size === ROWS_LANES ? this.walkRows : this.walkHalfRows)(ranks.subarray(inBlocks * 2 * nF), size, block);
       out.set(block.subarray(0, left * nOut), inBlocks * nOut);
     } else {
-      for (let r = inBlocks; r < nRows; r++) this.walkRow(ranks, r * w, out, r * nOut);
+      for (let r = inBlocks; r < nRows; r++) this.walkRow(ranks, r * 2 * nF, out, r * nOut);
     }
     return out;
+  }
+
+  /**
+   * The blocks of `nRows` ranked rows: `inBlocks` rows in blocks of eight, then `left`, which a last
+   * block of `size` rows takes (0: walked one at a time). That block's rows are followed by copies
+   * of the last row (`rank` left room for them; ranks of this model, so a walk never reads outside
+   * its sets), and of its sums only the real rows' are kept: the same sums in the same order as the
+   * one-row walk's, every tree in turn onto the baseline.
+   */
+  private pad(ranks: Int32Array, nRows: number): { inBlocks: number; left: number; size: number } {
+    const w = 2 * this.features.length;
+    const left = nRows % ROWS_LANES;
+    const inBlocks = nRows - left;
+    const size = left >= PAD_MIN_ROWS ? ROWS_LANES : left >= HALF_PAD_MIN_ROWS ? ROWS_LANES / 2 : 0;
+    for (let r = nRows; r < inBlocks + size; r++) ranks.copyWithin(r * w, (nRows - 1) * w, nRows * w);
+    return { inBlocks, left, size };
+  }
+
+  /** Raw scores of `nRows` rows (at most the walk's rows) into `out` from `o`, walked in WebAssembly. */
+  private walkInWasm(wasm: WasmRowsWalk, x: Float64Array, nRows: number, out: Float64Array, o: number): void {
+    const nOut = this.nOutputs;
+    const { ranks, sums } = wasm;
+    this.rank(x, nRows, ranks);
+    const { inBlocks, left, size } = this.pad(ranks, nRows);
+    const { baseline } = this;
+    for (let r = 0; r < inBlocks + size; r++) for (let k = 0; k < nOut; k++) sums[r * nOut + k] = baseline[k]!;
+    wasm.walk(0, 0, inBlocks);
+    if (size > 0) wasm.walk(size === ROWS_LANES ? 0 : 1, inBlocks, inBlocks + size);
+    out.set(sums.subarray(0, (size > 0 ? nRows : inBlocks) * nOut), o);
+    for (let r = inBlocks + (size > 0 ? left : 0); r < nRows; r++) this.walkRow(ranks, r * 2 * this.features.length, out, o + r * nOut);
   }
 
   predict(x: Float64Array, nRows: number): Float64Array {
@@ -377,6 +401,7 @@ export class ChainPredictor implements Predictor {
         nOutputs: this.nOutputs,
         rowWidth: 2 * this.features.length,
         lanes: [ROWS_LANES, ROWS_LANES / 2],
+        rows: wasmRows(this.features.length, this.nOutputs),
       });
     } catch {
       this.wasm = null;

@@ -17,8 +17,10 @@
  * for bit against FlatPredictor and against the JavaScript walk, which stays for engines without
  * WebAssembly (`node --jitless`) or where its memory cannot be reserved (a low `ulimit -v`).
  *
- * Memory: the tables (each group's words, values and first words), then the sets, then the ranks of
- * the current call's rows, then their sums. The last two grow with the largest call.
+ * Memory: the tables (each group's words, values and first words), then the sets, then room for
+ * the ranks and sums of `rows` rows, which a larger call walks in turn. The memory never grows:
+ * growing detaches its old buffer, and V8's first detach in a process (its ArrayBufferDetaching
+ * protector) makes every typed-array access in the process check for one from then on.
  */
 
 /** How a step tests its node (ChainPredictor's StepKind). */
@@ -47,6 +49,8 @@ export interface WasmWalkSpec {
   readonly rowWidth: number;
   /** Rows walked side by side, per exported walk (8 and 4). */
   readonly lanes: readonly number[];
+  /** Rows the memory has room for (a multiple of every lane count). */
+  readonly rows: number;
 }
 
 const PAGE = 65536;
@@ -54,19 +58,18 @@ const ALIGN = 64;
 const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
 export class WasmRowsWalk {
-  private readonly memory: WebAssembly.Memory;
+  /** Rows whose ranks and sums the memory has room for. */
+  readonly rows: number;
+  /** Room for the ranks of `rows` rows, in the walk's memory: where the caller ranks them… */
+  readonly ranks: Int32Array;
+  /** …and their sums, row-major (rows × nOutputs), which the caller sets to the baseline before a walk. */
+  readonly sums: Float64Array;
   private readonly walks: ((rowStart: number, rowEnd: number, outAt: number) => void)[];
-  private readonly ranksAt: number;
-  private readonly rowBytes: number;
-  private readonly nOutputs: number;
-  /** Rows the ranks and sums have room for. */
-  private capacity = 0;
-  private ranksView = new Int32Array(0);
-  private outView = new Float64Array(0);
+  private readonly sumsAt: number;
 
   /** Throws where WebAssembly is missing or its memory cannot be reserved (callers fall back). */
   constructor(spec: WasmWalkSpec) {
-    const { tables, nOutputs, sets } = spec;
+    const { tables, nOutputs, sets, rows } = spec;
     let at = 0;
     const placed = tables.map((t) => {
       const wordAt = at;
@@ -76,63 +79,29 @@ export class WasmRowsWalk {
       return { wordAt, valueAt, firstAt };
     });
     const setsAt = at;
-    at = align(setsAt + (sets?.byteLength ?? 0));
-    this.ranksAt = at;
-    this.rowBytes = 4 * spec.rowWidth;
-    this.nOutputs = nOutputs;
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil(at / PAGE) + 1 });
-    const buffer = this.memory.buffer;
+    const ranksAt = align(setsAt + (sets?.byteLength ?? 0));
+    const rowBytes = 4 * spec.rowWidth;
+    this.sumsAt = align(ranksAt + rows * rowBytes);
+    const pages = Math.ceil((this.sumsAt + rows * 8 * nOutputs) / PAGE);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    const buffer = memory.buffer;
     tables.forEach((t, g) => {
       new Int32Array(buffer, placed[g]!.wordAt, t.word.length).set(t.word);
       new Float64Array(buffer, placed[g]!.valueAt, t.value.length).set(t.value);
       new Int32Array(buffer, placed[g]!.firstAt, t.first.length).set(t.first);
     });
     if (sets !== null) new Uint8Array(buffer, setsAt, sets.byteLength).set(new Uint8Array(sets.buffer, sets.byteOffset, sets.byteLength));
-    const module = new WebAssembly.Module(walkModule(spec, placed, setsAt, this.ranksAt, this.memory.buffer.byteLength / PAGE));
-    const instance = new WebAssembly.Instance(module, { m: { memory: this.memory } });
+    this.rows = rows;
+    this.ranks = new Int32Array(buffer, ranksAt, rows * spec.rowWidth);
+    this.sums = new Float64Array(buffer, this.sumsAt, rows * nOutputs);
+    const module = new WebAssembly.Module(walkModule(spec, placed, setsAt, ranksAt, pages));
+    const instance = new WebAssembly.Instance(module, { m: { memory } });
     this.walks = spec.lanes.map((_, i) => instance.exports[`walk${i}`] as (rowStart: number, rowEnd: number, outAt: number) => void);
-  }
-
-  /**
-   * Room for `nRows` rows' ranks and sums. Returns the ranks' array (in this walk's memory, so a
-   * call may invalidate the arrays an earlier call returned), or null when the memory cannot grow
-   * so far (WebAssembly's 4 GiB, or the engine's limit): the caller walks that call in JavaScript.
-   */
-  ranks(nRows: number): Int32Array | null {
-    if (nRows > this.capacity) {
-      const room = (rows: number): number => Math.ceil((this.ranksAt + rows * this.rowBytes + align(rows * 8 * this.nOutputs) + ALIGN) / PAGE);
-      // Twice the rows if it can, else just enough.
-      const pages = this.memory.buffer.byteLength / PAGE;
-      let capacity = Math.max(nRows, 2 * this.capacity);
-      try {
-        if (room(capacity) > pages) this.memory.grow(room(capacity) - pages);
-      } catch {
-        capacity = nRows;
-        try {
-          if (room(capacity) > pages) this.memory.grow(room(capacity) - pages);
-        } catch {
-          return null;
-        }
-      }
-      this.capacity = capacity;
-      this.ranksView = new Int32Array(this.memory.buffer, this.ranksAt, (capacity * this.rowBytes) / 4);
-      this.outView = new Float64Array(this.memory.buffer, this.outAt(), capacity * this.nOutputs);
-    }
-    return this.ranksView;
-  }
-
-  /** The sums of the rows that `ranks` made room for, row-major (nRows × nOutputs). */
-  sums(): Float64Array {
-    return this.outView;
   }
 
   /** Adds every tree's values to the sums of rows `rowStart` … `rowEnd` - 1, with the `lanes[i]` walk (the count a multiple of its lanes). */
   walk(i: number, rowStart: number, rowEnd: number): void {
-    this.walks[i]!(rowStart, rowEnd, this.outAt());
-  }
-
-  private outAt(): number {
-    return align(this.ranksAt + this.capacity * this.rowBytes);
+    this.walks[i]!(rowStart, rowEnd, this.sumsAt);
   }
 }
 

@@ -6,7 +6,6 @@ declare namespace WebAssembly {
   class Memory {
     constructor(descriptor: { initial: number; maximum?: number });
     readonly buffer: ArrayBuffer;
-    grow(pages: number): number;
   }
   class Module {
     constructor(bytes: Uint8Array);
