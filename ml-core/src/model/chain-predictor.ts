@@ -491,16 +491,12 @@ function buildTables(model: ModelJson, merge: boolean | undefined): ChainTables 
   const scratch = new Int32Array(catWords);
   let supported = true;
   const field: Int32Array[] = new Array<Int32Array>(nTrees);
-  // Slots per tree: two per inner node; a one-leaf tree becomes a node whose two edges both leave the leaf.
-  const treeSlots = new Int32Array(nTrees);
   for (let ti = 0; ti < nTrees; ti++) {
     const t = model.trees[ti]!;
     const fld = (field[ti] = new Int32Array(t.feature.length));
-    let inner = 0;
     for (let i = 0; i < t.feature.length; i++) {
       const f = t.feature[i]!;
       if (f < 0) continue;
-      inner++;
       const th = t.threshold[i];
       const cats = t.categoriesLeft[i];
       if (cats !== null && cats !== undefined) {
@@ -526,7 +522,6 @@ function buildTables(model: ModelJson, merge: boolean | undefined): ChainTables 
       } else if (typeof th !== "number" || !Number.isFinite(th)) supported = false;
       else thresholds[f]!.push(th === 0 ? 0 : th); // -0 and 0 compare alike: one rank for both
     }
-    treeSlots[ti] = 2 * Math.max(1, inner);
   }
   const sortedCuts = thresholds.map((list) => {
     const sorted = Float64Array.from(list).sort();
@@ -536,28 +531,29 @@ function buildTables(model: ModelJson, merge: boolean | undefined): ChainTables 
   });
   const maxCuts = sortedCuts.reduce((m, c) => Math.max(m, c.length), 0);
   const hasCategorical = catSets.length > 0;
-  // A numeric split's field: its threshold's rank; with categorical splits, the index of the set
-  // of ranks above it (one set per distinct rank, after the categorical sets).
-  const rankSet = new Int32Array(hasCategorical ? maxCuts : 0).fill(-1);
-  let nSets = 1 + catSets.length;
+  // A numeric split's field: its threshold's rank (for a categorical model walked node by node,
+  // turned below into the index of the set of ranks above it).
+  const isNumericSplit = (t: TreeJson, i: number): boolean => t.feature[i]! >= 0 && (t.categoriesLeft[i] === null || t.categoriesLeft[i] === undefined);
   if (supported) {
-    for (let ti = 0; ti < nTrees; ti++) {
-      const t = model.trees[ti]!;
+    model.trees.forEach((t, ti) => {
       const fld = field[ti]!;
-      for (let i = 0; i < t.feature.length; i++) {
-        const f = t.feature[i]!;
-        if (f < 0 || (t.categoriesLeft[i] !== null && t.categoriesLeft[i] !== undefined)) continue;
-        const rank = lowerBound(sortedCuts[f]!, t.threshold[i] as number);
-        if (!hasCategorical) fld[i] = rank;
-        else fld[i] = rankSet[rank]! >= 0 ? rankSet[rank]! : (rankSet[rank] = nSets++);
-      }
-    }
+      for (let i = 0; i < t.feature.length; i++) if (isNumericSplit(t, i)) fld[i] = lowerBound(sortedCuts[t.feature[i]!]!, t.threshold[i] as number);
+    });
   }
   // Every rank and code (0 … max(maxCuts, maxCode)) has its bit in each set; a power of two of words.
   const wordsShift = bitsFor(Math.ceil((Math.max(maxCuts, maxCode) + 1) / 32) - 1);
   const setWords = 1 << wordsShift;
   // With byte sets, a node and the descendants it reaches on its own feature are one step (see
   // mergedSteps); otherwise every inner node is a step of two exits.
+  // A word's column and rank fields. At least `wordsShift` column bits when testing sets: then one
+  // shift right and a mask turn a word into its set's first word (see stepSource). Row ranks run
+  // 0 … maxCuts (numeric) or 0 … n + 1 (categorical). Comparing, END's rank field (all ones) must
+  // be at least every one, so END compares false for every row; testing sets, the field holds a
+  // set's index, and END's is the empty set's.
+  const wordFields = (setMode: boolean, nSets: number): { columnBits: number; rankBits: number } => ({
+    columnBits: Math.max(bitsFor(2 * Math.max(1, nF) - 1), setMode ? wordsShift : 0),
+    rankBits: setMode ? bitsFor(nSets - 1) : bitsFor(Math.max(maxCuts, maxCode)),
+  });
   const minMerge = merge === true ? 0 : hasCategorical ? CATEGORICAL_MERGE_MIN : NUMERIC_MERGE_MIN;
   let merged =
     supported && merge !== false
@@ -576,22 +572,29 @@ function buildTables(model: ModelJson, merge: boolean | undefined): ChainTables 
   // outnumber a node's: a model whose words then leave too few bits for a set or for a tree's
   // slots is walked node by node, as it was before merging.
   if (merged) {
-    const columnBits = Math.max(bitsFor(2 * Math.max(1, nF) - 1), wordsShift);
-    const rankBits = bitsFor(merged.nSets - 1);
+    const { columnBits, rankBits } = wordFields(true, merged.nSets);
     const largest = merged.steps.reduce((n, st) => Math.max(n, st.exits.length), 2);
     if (rankBits > 16 || 2 + largest > 2 ** (30 - columnBits - rankBits)) merged = null;
   }
+  // Walked node by node, a categorical model's numeric split tests the set of ranks above its own
+  // (one set per distinct rank, after the categorical sets).
+  const rankSet = new Int32Array(hasCategorical && !merged ? maxCuts : 0).fill(-1);
+  let nSets = merged?.nSets ?? 1 + catSets.length;
+  if (supported && hasCategorical && !merged) {
+    model.trees.forEach((t, ti) => {
+      const fld = field[ti]!;
+      for (let i = 0; i < t.feature.length; i++) {
+        if (!isNumericSplit(t, i)) continue;
+        const rank = fld[i]!;
+        fld[i] = rankSet[rank]! >= 0 ? rankSet[rank]! : (rankSet[rank] = nSets++);
+      }
+    });
+  }
   const steps = merged?.steps ?? model.trees.map((t, ti) => nodeSteps(t, field[ti]!, nF));
-  if (merged) nSets = merged.nSets;
   const setMode = hasCategorical || merged !== null;
-  steps.forEach((st, ti) => (treeSlots[ti] = Math.max(2, st.exits.length)));
-  // At least `wordsShift` column bits: then one shift right and a mask turn a word into its set's
-  // first word (see stepSource).
-  const columnBits = Math.max(bitsFor(2 * Math.max(1, nF) - 1), setMode ? wordsShift : 0);
-  // Row ranks run 0 … maxCuts (numeric) or 0 … n + 1 (categorical). Comparing, END's rank field
-  // (all ones) must be at least every one, so END compares false for every row; testing bits,
-  // the field holds a set's index, and END's is the empty set's.
-  const rankBits = setMode ? bitsFor(nSets - 1) : bitsFor(Math.max(maxCuts, maxCode));
+  // Slots per tree: its steps' exits; a one-leaf tree becomes a node whose two edges both leave the leaf.
+  const treeSlots = Int32Array.from(steps, (st) => Math.max(2, st.exits.length));
+  const { columnBits, rankBits } = wordFields(setMode, nSets);
   const never = setMode ? 0 : 2 ** rankBits - 1;
   const childShift = columnBits + rankBits;
   const layout: WordLayout = {
@@ -845,7 +848,8 @@ const CATEGORICAL_MERGE_MIN = 1.12;
 const NUMERIC_MERGE_MAX_BYTES = 1 << 20;
 
 /**
- * Steps of nodes merged along their feature, for byte sets: a child splitting on its parent's
+ * Steps of nodes merged along their feature, for byte sets (`field`: a categorical split's set of
+ * codes going right, a numeric split's threshold rank): a child splitting on its parent's
  * feature joins its parent's step (a missing value of a numeric feature has a rank of its own, so
  * the nodes' ways for it may differ). A step's set gives, per rank or code, the index of the exit
  * the row leaves the step by, which the walk adds to the word's first slot as it adds a set's 0 or
@@ -904,11 +908,6 @@ function mergedSteps(
     // Per node of the step being built, the exit index of each side, or -1 (the child is in the step).
     const exitOf = new Int32Array(2 * n).fill(-1);
     const inStep = new Uint8Array(n);
-    // A numeric node's threshold rank: it sends right the ranks above it.
-    const rankOf = Int32Array.from(t.feature, (f, i) => {
-      const cats = t.categoriesLeft[i];
-      return f < 0 || (cats !== null && cats !== undefined) ? 0 : lowerBound(sortedCuts[f]!, t.threshold[i] as number);
-    });
     // Steps from the root down, breadth first, so that step 0 is the root's.
     const roots = t.feature[0]! >= 0 ? [0] : [];
     for (let r = 0; r < roots.length; r++) {
@@ -940,7 +939,7 @@ function mergedSteps(
       const nValues = categorical ? catCount[f]! + 2 : sortedCuts[f]!.length + 2;
       const exitFor = (v: number): number => {
         for (let i = root; ;) {
-          const right = categorical ? (catSets[fld[i]! - 1]![v >>> 5]! >>> (v & 31)) & 1 : v === nValues - 1 ? +(t.missingLeft[i] !== 1) : +(v > rankOf[i]!);
+          const right = categorical ? (catSets[fld[i]! - 1]![v >>> 5]! >>> (v & 31)) & 1 : v === nValues - 1 ? +(t.missingLeft[i] !== 1) : +(v > fld[i]!);
           const x = exitOf[2 * i + right]!;
           if (x >= 0) return x;
           i = right === 1 ? t.right[i]! : t.left[i]!;
@@ -951,7 +950,7 @@ function mergedSteps(
         for (let v = 0; v < nValues; v++) out[v] = exitFor(v);
       } else {
         // Ranks between two of the step's thresholds leave alike: one walk a run of them.
-        const bounds = [...new Set(members.map((i) => rankOf[i]!))].sort((a, b) => a - b);
+        const bounds = [...new Set(members.map((i) => fld[i]!))].sort((a, b) => a - b);
         let from = 0;
         for (const b of [...bounds, nValues - 2]) {
           if (b >= from) out.fill(exitFor(from), from, b + 1);
