@@ -7,12 +7,13 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ChainPredictor } from "../src/model/chain-predictor";
 import { FlatPredictor, MODEL_FORMAT_VERSION, type ModelJson, type Predictor, type TreeJson } from "../src/index";
 import { CsvRows } from "../src/codec/csv";
 import { FeatureSchema } from "../src/codec/rows";
 import { lcg, randomTree as sharedRandomTree, split, tmpDir, toCsv, VEGA, writeFile } from "./helpers";
+import { distModule, ensureBuilt } from "./server-helpers";
 import { featureMatrix, trainFiles } from "./train-helpers";
 
 const N_FEATURES = 5;
@@ -587,6 +588,8 @@ describe("ChainPredictor's choice of steps", () => {
 });
 
 describe("ChainPredictor's WebAssembly memory", () => {
+  beforeAll(() => ensureBuilt(), 120_000);
+
   it("walks calls of any size in its fixed memory, never detaching a buffer", () => {
     // Growing a WebAssembly memory detaches its old buffer, and V8's first detach in a process
     // makes every typed-array access check for one from then on (shared-memory.test.ts). The
@@ -595,10 +598,9 @@ describe("ChainPredictor's WebAssembly memory", () => {
     // four, and of two single rows).
     const m = randomModel("binary", 34, { categorical: true });
     const modelFile = writeFile(path.join(tmpDir(), "model.json"), JSON.stringify(m));
-    const dist = (module: string): string => JSON.stringify(path.join(__dirname, "..", "dist", module));
     const script = `
-      const { ChainPredictor } = require(${dist("model/chain-predictor.js")});
-      const { FlatPredictor } = require(${dist("model/flat-predictor.js")});
+      const { ChainPredictor } = require(${distModule("model/chain-predictor.js")});
+      const { FlatPredictor } = require(${distModule("model/flat-predictor.js")});
       const m = JSON.parse(require("node:fs").readFileSync(${JSON.stringify(modelFile)}, "utf8"));
       const chain = new ChainPredictor(m);
       const flat = new FlatPredictor(m);

@@ -11,7 +11,7 @@ import { predictFile } from "../src/batch/predict-file";
 import { formatSummary } from "../src/runtime/predict";
 import { Scorer } from "../src/codec/scoring";
 import type { Format } from "../src/codec/media-types";
-import { BIN, ML_CORE, ensureBuilt } from "./server-helpers";
+import { BIN, distModule, ensureBuilt } from "./server-helpers";
 import { testRows, writeTestModel } from "./server-model";
 
 let dir: string;
@@ -139,7 +139,7 @@ describe("the predict command", () => {
   it("scores a file of many chunks on several threads, in order, numbering rows across chunks", () => {
     // The compiled module, as the CLI runs it: worker threads load dist/batch/threads.js.
     const script = `
-      const { predictFile } = require(${JSON.stringify(path.join(ML_CORE, "dist", "batch", "predict-file.js"))});
+      const { predictFile } = require(${distModule("batch/predict-file.js")});
       const [modelDir, input, output] = process.argv.slice(1);
       predictFile({ modelDir, input, output, chunkBytes: 4096, threads: 3 }).then(
         (s) => console.log(JSON.stringify(s)),

@@ -24,6 +24,11 @@ export function ensureBuilt(): void {
   }
 }
 
+/** A compiled module's path, as a string literal for the script a child process runs (`require(${distModule(…)})`). */
+export function distModule(module: string): string {
+  return JSON.stringify(path.join(ML_CORE, "dist", module));
+}
+
 /** The `.ts` files under `<root>/src` whose `.js` under `<root>/dist` is missing or older. */
 export function staleSources(root: string): string[] {
   const src = path.join(root, "src");

@@ -9,10 +9,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { lcg, tmpDir, writeFile } from "./helpers";
+import { distModule } from "./server-helpers";
 
 const ML_CORE = path.join(__dirname, "..");
 const BIN = path.join(ML_CORE, "bin", "ml-core.js");
-const dist = (module: string): string => JSON.stringify(path.join(ML_CORE, "dist", module));
 
 /** Runs node with V8's protector trace; returns the protectors invalidated, in any thread, and what else it printed. */
 function traced(args: string[]): { invalidated: string[]; stdout: string; stderr: string; status: number | null } {
@@ -71,8 +71,8 @@ describe("threads share buffers rather than transfer them", () => {
     // 1 MB, this thread counted them all first, and a transfer went unseen).
     const big = writeFile(path.join(dir, "read.csv"), csv(200_000));
     const script = `
-      const { readBinnedTrainingData } = require(${dist("train/binned-data.js")});
-      const { Random } = require(${dist("gbdt/random.js")});
+      const { readBinnedTrainingData } = require(${distModule("train/binned-data.js")});
+      const { Random } = require(${distModule("gbdt/random.js")});
       const r = readBinnedTrainingData([process.argv[1]], "train", { labelColumn: "y" }, 16, new Random(7), { threads: 2, unitBytes: 64 * 1024 });
       console.log(JSON.stringify({ rows: r.table.nRows, shared: r.table.bins.buffer instanceof SharedArrayBuffer }));`;
     const run = traced(["-e", script, big]);
@@ -87,7 +87,7 @@ describe("threads share buffers rather than transfer them", () => {
     if (!fs.existsSync(path.join(modelDir, "model.json"))) expect(spawnSync(process.execPath, trainArgs).status).toBe(0);
     const input = writeFile(path.join(dir, "score.csv"), csv(20_000));
     const script = `
-      const { predictFile } = require(${dist("batch/predict-file.js")});
+      const { predictFile } = require(${distModule("batch/predict-file.js")});
       const [modelDir, input, output] = process.argv.slice(1);
       predictFile({ modelDir, input, output, chunkBytes: 16 * 1024, threads: 3 }).then((s) => console.log(JSON.stringify({ rows: s.rows })));`;
     const run = traced(["-e", script, modelDir, input, path.join(dir, "scored.csv")]);
