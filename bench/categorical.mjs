@@ -63,7 +63,9 @@ if (!fs.existsSync(input)) {
     .filter((l) => l.length > 0);
   fs.writeFileSync(input, lines.map((l) => l.split(",").slice(2).join(",")).join("\n") + "\n");
 }
-const nRows = fs.readFileSync(input, "utf8").split("\n").length - 2;
+// Its lines, the header first (the file ends with a newline).
+const holdoutLines = fs.readFileSync(input, "utf8").split("\n");
+const nRows = holdoutLines.length - 2;
 
 const base = ["--hp", "label=delayed", "--hp", "objective=binary", "--hp", "num_round=100", "--hp", "early_stopping_rounds=0"];
 const models = {
@@ -98,11 +100,7 @@ function stepsPerTree(model, rows, merged) {
   return steps / model.trees.length / rows.length;
 }
 const { loadPredictor } = createRequire(import.meta.url)("../ml-core/dist/index.js");
-const sampleLines = fs
-  .readFileSync(input, "utf8")
-  .split("\n")
-  .slice(1, 20_001)
-  .filter((l) => l.length > 0);
+const sampleLines = holdoutLines.slice(1, 20_001).filter((l) => l.length > 0);
 for (const [name, m] of Object.entries(models)) {
   const model = JSON.parse(fs.readFileSync(path.join(m.dir, "model.json"), "utf8"));
   const cats = model.trees.reduce((s, t) => s + t.categoriesLeft.filter((c) => c !== null).length, 0);
@@ -172,7 +170,6 @@ async function serve(modelDir) {
   throw new Error("server did not start");
 }
 // Headerless rows, as /invocations takes them: the numeric model's without the airports.
-const holdoutLines = fs.readFileSync(input, "utf8").split("\n");
 const requestsOf = (rowText) =>
   Array.from({ length: BODIES }, (_, b) => ({
     method: "POST",
