@@ -99,15 +99,20 @@ function differences(a: Float64Array, b: Float64Array): number[] {
 }
 
 // Every test takes both many-rows walks, WebAssembly (the default) and JavaScript (where it is
-// missing), and three ways of stepping: as measured to pay (the default), merged whatever the
-// model, node by node.
+// missing), and four ways of stepping: as measured to pay (the default), merged whatever the
+// model (each tree resolved where it fits, or along runs of one feature only), node by node.
 describe.each([
   ["webassembly", "as measured to pay"],
   ["javascript", "as measured to pay"],
   ["webassembly", "merged"],
+  ["webassembly", "merged along runs"],
   ["webassembly", "node by node"],
 ] as const)("ChainPredictor, many rows walked in %s, steps %s", (rowsWalk, stepping) => {
-  const options = { webAssembly: rowsWalk === "webassembly", merge: stepping === "merged" ? true : stepping === "node by node" ? false : undefined };
+  const options = {
+    webAssembly: rowsWalk === "webassembly",
+    merge: stepping.startsWith("merged") ? true : stepping === "node by node" ? false : undefined,
+    resolve: stepping !== "merged along runs",
+  };
 
   /** A model whose sets fit either way steps merged when told to, node by node (`unmerged`) when told to, and one or the other by default. */
   const expectSteps = (chain: ChainPredictor, unmerged: ChainPredictor["steps"]): void => {
@@ -299,16 +304,18 @@ describe.each([
   });
 
   it.each([100, 60])("walks a categorical model too large for one table in several, in order, and ends every chain of each (%i features)", (nF) => {
-    // 100 features take 8 column bits and ~2,000 distinct sets 11 (set 0 empty): 2,048 slots a
-    // table, against ~15,000 for 400 trees; 60 features take 7 column bits. Both test bytes (the
-    // bits of many tables are the 6,000 thresholds' case below). Each table's chains end at its
-    // END, whose word the many-rows walk tells by 0 and the one-row walk by its sign.
+    // 100 features take 8 column bits, and half the splits on one feature of 40 categories ~1,000
+    // distinct sets (merged) or ~3,000 (node by node, with the numeric ranks' sets): 10 or 12 bits,
+    // so 4,096 or 1,024 slots a table, against ~10,000–15,000 for 400 trees; 60 features take 7
+    // column bits. Both test bytes (the bits of many tables are the 24,000 thresholds' case
+    // below). Each table's chains end at its END, whose word the many-rows walk tells by 0 and
+    // the one-row walk by its sign.
     const rand = lcg(26);
-    const nCats = Array.from({ length: nF }, (_, f) => (f % 4 === 0 ? 40 : 0));
+    const nCats = Array.from({ length: nF }, (_, f) => (f === 0 ? 40 : 0));
     const trees = Array.from({ length: 400 }, (_, i) =>
       inexact(
         sharedRandomTree(rand, 1 + Math.floor(rand() * 40), i % 3, (r) => {
-          const feature = Math.floor(r() * nF);
+          const feature = r() < 0.5 ? 0 : Math.floor(r() * nF);
           if (nCats[feature]! === 0) return { feature, threshold: Math.round(r() * 500 - 250) / 50 };
           return { feature, categoriesLeft: someCodes(r, nCats[feature]!) };
         }),
@@ -355,10 +362,10 @@ describe.each([
   it.each([
     // Byte sets laid out by code take any number of columns.
     ["150 features, so a word's set field sits above a set's bits", 150, 60, "bytes"],
-    ["a numeric feature of 6,000 thresholds, so the byte sets would take ~50 MB", 2, 6000, "bits"],
+    ["three numeric features of 24,000 thresholds, so the byte sets would take more than 4 MiB, merged or not", 4, 24_000, "bits"],
   ] as const)("tests the right sets for a categorical model of %s", (_, nF, thresholds, kind) => {
     const rand = lcg(28);
-    const trees = Array.from({ length: 200 }, (_t, i) =>
+    const trees = Array.from({ length: kind === "bits" ? 400 : 200 }, (_t, i) =>
       inexact(
         sharedRandomTree(rand, 31, i % 2, (r) => {
           if (r() < 0.3) return { feature: 0, categoriesLeft: someCodes(r, 5) };
@@ -517,8 +524,10 @@ describe.each([
 describe("ChainPredictor's choice of steps", () => {
   it("merges a node and its descendants on the same feature into one step, missing values going each node's way", () => {
     // Trees of 2 to 40 leaves on one feature each (numeric or categorical), missing values either
-    // way at every node: one step a tree, its exits the tree's leaves. A many-rows table holds
-    // END's two slots, then each tree's exits (at least two: a one-leaf tree takes two).
+    // way at every node: one step a tree. Along runs, its exits are the tree's leaves; resolved,
+    // the leaves some value reaches (a random threshold below an ancestor's on its right side
+    // leaves a leaf no row reaches). A many-rows table holds END's two slots, then each tree's
+    // exits (at least two: a one-leaf tree takes two).
     const rand = lcg(29);
     const nCats = [0, 6, 0];
     const trees = Array.from({ length: 60 }, (_, i) => {
@@ -530,22 +539,93 @@ describe("ChainPredictor's choice of steps", () => {
       );
     });
     const m: ModelJson = { ...randomModel("binary", 29, { trees: 1 }), features: featuresOf(nCats), trees };
-    const chain = new ChainPredictor(m);
-    expect(chain.steps).toBe("merged");
-    const leaves = trees.reduce((n, t) => n + Math.max(2, t.feature.filter((f) => f < 0).length), 0);
-    expect(chain.threadTables.rowsTables.map((table) => table.word.length)).toEqual([2 + leaves]);
+    // The leaves a tree's rows can reach: every category and an unseen one, or values on and
+    // between the thresholds' grid of eighths and beyond it; and missing.
+    const values = [NaN, ...Array.from({ length: 7 }, (_, c) => c), -Infinity, Infinity, ...Array.from({ length: 331 }, (_, k) => (k - 165) / 16)];
+    const reached = (t: TreeJson): number => {
+      const leaves = new Set<number>();
+      for (const v of values) {
+        let i = 0;
+        while (t.feature[i]! >= 0) {
+          const cats = t.categoriesLeft[i];
+          const left = Number.isNaN(v) ? t.missingLeft[i] === 1 : cats !== null && cats !== undefined ? cats.includes(v) : v <= (t.threshold[i] as number);
+          i = left ? t.left[i]! : t.right[i]!;
+        }
+        leaves.add(i);
+      }
+      return leaves.size;
+    };
+    const slots = (count: (t: TreeJson) => number): number => trees.reduce((n, t) => n + Math.max(2, count(t)), 2);
+    const byRuns = new ChainPredictor(m, undefined, { resolve: false });
+    const resolved = new ChainPredictor(m);
+    // One-leaf trees have nothing to resolve.
+    const splitting = trees.filter((t) => t.feature[0]! >= 0).length;
+    expect([byRuns.steps, resolved.steps, byRuns.resolvedTrees, resolved.resolvedTrees]).toEqual(["merged", "merged", 0, splitting]);
+    expect(byRuns.threadTables.rowsTables.map((table) => table.word.length)).toEqual([slots((t) => t.feature.filter((f) => f < 0).length)]);
+    expect(resolved.threadTables.rowsTables.map((table) => table.word.length)).toEqual([slots(reached)]);
+    expect(slots(reached)).toBeLessThan(slots((t) => t.feature.filter((f) => f < 0).length));
     const x = Float64Array.from({ length: 203 * 3 }, (_, i) =>
       rand() < 0.15 ? NaN : i % 3 === 1 ? Math.floor(rand() * 8) : ([Infinity, -Infinity, -0][Math.floor(rand() * 40)] ?? Math.round(rand() * 48 - 24) / 8),
     );
-    for (const nRows of [203, 1, 6]) expect(differences(chain.predictRaw(x, nRows), new FlatPredictor(m).predictRaw(x, nRows))).toEqual([]);
+    const flat = new FlatPredictor(m);
+    for (const chain of [byRuns, resolved]) {
+      for (const nRows of [203, 1, 6]) expect(differences(chain.predictRaw(x, nRows), flat.predictRaw(x, nRows))).toEqual([]);
+    }
+  });
+
+  it("resolves a tree so that a row's path tests each feature once", () => {
+    // a <= 1 ? (b in {0} ? (a <= 0 ? L0 : L1) : L2) : L3, missing values left at every node.
+    // Along runs, three steps of two exits (a, b, a again). Resolved, one step on a whose exits
+    // are what remains for a <= 0 (b ? L0 : L2), for 0 < a <= 1 (b ? L1 : L2) and for a > 1
+    // (L3), then the two steps on b: seven slots, and no path longer than two steps.
+    const tree: TreeJson = {
+      output: 0,
+      feature: [0, 1, -1, 0, -1, -1, -1],
+      threshold: [1, null, null, 0, null, null, null],
+      categoriesLeft: [null, [0], null, null, null, null, null],
+      missingLeft: [1, 1, 0, 1, 0, 0, 0],
+      left: [1, 3, -1, 5, -1, -1, -1],
+      right: [2, 4, -1, 6, -1, -1, -1],
+      value: [0, 0, 3 / 8, 0, 1 / 8, 1 / 16, 1 / 32],
+      count: [40, 30, 10, 20, 10, 10, 10],
+      gain: [1, 1, 0, 1, 0, 0, 0],
+    };
+    // Node 2 is L3, node 4 L2, nodes 5 and 6 L0 and L1.
+    const m: ModelJson = { ...randomModel("regression", 35, { trees: 1 }), features: featuresOf([0, 2]), trees: [tree, tree] };
+    const resolved = new ChainPredictor(m, undefined, { merge: true });
+    const byRuns = new ChainPredictor(m, undefined, { merge: true, resolve: false });
+    expect([resolved.resolvedTrees, byRuns.resolvedTrees]).toEqual([2, 0]);
+    expect(resolved.threadTables.rowsTables[0]!.word.length).toBe(2 + 2 * 7);
+    expect(byRuns.threadTables.rowsTables[0]!.word.length).toBe(2 + 2 * 6);
+    const x = Float64Array.from([-1, 0, -1, 1, 0.5, 0, 0.5, 1, 2, 0, 2, 1, NaN, 0, NaN, 1, 0.5, NaN, 0, 2]);
+    const flat = new FlatPredictor(m);
+    for (const chain of [resolved, byRuns]) {
+      for (const nRows of [10, 1]) expect(differences(chain.predictRaw(x, nRows), flat.predictRaw(x, nRows))).toEqual([]);
+    }
+  });
+
+  it("keeps the runs of a tree too large to resolve, and resolves the others", () => {
+    // Trees of 31 leaves resolve; one of 100 (99 inner nodes, more than 64) is merged along runs.
+    const rand = lcg(36);
+    const split = (r: () => number): { feature: number; threshold: number } | { feature: number; categoriesLeft: number[] } => {
+      const feature = Math.floor(r() * 3);
+      return feature === 0 ? { feature, categoriesLeft: someCodes(r, 8) } : { feature, threshold: Math.round(r() * 80 - 40) / 8 };
+    };
+    const trees = [31, 100, 31, 31].map((leaves) => inexact(sharedRandomTree(rand, leaves, 0, split)));
+    const m: ModelJson = { ...randomModel("binary", 36, { trees: 1 }), features: featuresOf([8, 0, 0]), trees };
+    const chain = new ChainPredictor(m, undefined, { merge: true });
+    expect(chain.resolvedTrees).toBe(3);
+    const x = Float64Array.from({ length: 77 * 3 }, (_, i) => (rand() < 0.1 ? NaN : i % 3 === 0 ? Math.floor(rand() * 9) : Math.round(rand() * 96 - 48) / 8));
+    for (const nRows of [77, 1]) expect(differences(chain.predictRaw(x, nRows), new FlatPredictor(m).predictRaw(x, nRows))).toEqual([]);
   });
 
   it("walks node by node a model whose merged words would leave too few bits for its largest tree", () => {
-    // One tree of 20,000 leaves over three numeric features of 60 thresholds: comparing, a word's
-    // rank field takes 6 bits; merged, thousands of distinct sets take more than 11, leaving the
-    // child field fewer slots than the tree's 40,000. The model must not fall back to FlatPredictor.
+    // One tree of 40,000 leaves over three numeric features of 60 thresholds: comparing, a word's
+    // rank field takes 6 bits; merged (along runs: too large to resolve), thousands of distinct
+    // sets a feature take at least 11, leaving the child field at most 65,536 slots, fewer than
+    // the tree's. The model must not fall back to FlatPredictor.
     const rand = lcg(33);
-    const tree = sharedRandomTree(rand, 20_000, 0, (r) => ({ feature: Math.floor(r() * 3), threshold: Math.floor(r() * 60) / 2 }));
+    const tree = sharedRandomTree(rand, 40_000, 0, (r) => ({ feature: Math.floor(r() * 3), threshold: Math.floor(r() * 60) / 2 }));
     const m: ModelJson = { ...randomModel("regression", 33, { trees: 1 }), features: featuresOf([0, 0, 0]), trees: [tree] };
     const flat = new FlatPredictor(m);
     const x = Float64Array.from({ length: 50 * 3 }, () => (rand() < 0.1 ? NaN : Math.floor(rand() * 62) / 2 - 0.25));
