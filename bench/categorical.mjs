@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 // Scoring a categorical model (issue 15): the flights model (100 trees of 31 leaves, origin and
-// destination categorical) against the same-size numeric model (the same rows, airports left out).
+// destination categorical) against two numeric models of the same size (100 trees of 31 leaves,
+// the same rows): one with the airports left out (four columns), and one of the same six columns
+// with each airport as a number (its index among the training rows' airports, sorted: what
+// scikit-learn's OrdinalEncoder gives), what a user without categorical splits would send.
 //
 // - Batch: `ml-core predict` end to end, file to file, on the 598,834 holdout rows, for both models,
 //   alternating with scikit-learn's in-memory `predict_proba` of its own categorical model fitted
 //   on the same rows (OpenMP on every CPU).
 // - 100-row requests: `ml-core serve` (1 worker) for each model side by side, autocannon at
-//   concurrency 1 and 32, in rounds of one pair each (the order alternating). Each connection
+//   concurrency 1 and 32, in rounds of one run of each model (the order rotating). Each connection
 //   cycles through `--bodies` different requests (consecutive holdout rows, 100 a request), as
 //   real traffic does; `--bodies 1` sends the first 100 rows every time. A pair's two runs are
-//   seconds apart, so the ratio within a pair is what a machine whose speed drifts can measure: the
-//   target is judged on the median of the pairs' ratios. The servers' CPU time per request (from
+//   seconds apart, so the ratio within a pair (categorical against either numeric model, the same
+//   round) is what a machine whose speed drifts can measure: the target is judged on the median of
+//   the pairs' ratios. The servers' CPU time per request (from
 //   /proc, on Linux) is reported beside it: what the server spends, whatever autocannon, on the
 //   same cores, leaves it.
 //
@@ -67,28 +71,67 @@ if (!fs.existsSync(input)) {
 const holdoutLines = fs.readFileSync(input, "utf8").split("\n");
 const nRows = holdoutLines.length - 2;
 
+// The same rows, the airports as numbers, for the numeric model of the same columns: each airport
+// its index among the training rows' airports, sorted; one the training rows never had, missing.
+const ordinalTrain = path.join(dir, "train-airports-as-numbers.csv");
+const ordinalInput = path.join(dir, "holdout-airports-as-numbers.csv");
+if (!fs.existsSync(ordinalTrain) || !fs.existsSync(ordinalInput)) {
+  const train = fs.readFileSync(trainFile, "utf8").split("\n");
+  const header = train[0].split(",");
+  const airportColumns = ["origin", "destination"].map((c) => header.indexOf(c));
+  const airports = new Set();
+  for (let i = 1; i < train.length; i++) if (train[i]) for (const c of airportColumns) airports.add(train[i].split(",")[c]);
+  const index = new Map(
+    [...airports]
+      .filter((a) => a !== "")
+      .sort()
+      .map((a, i) => [a, String(i)]),
+  );
+  const encode = (lines, columns) =>
+    lines.map((l, k) =>
+      k === 0 || l === ""
+        ? l
+        : l
+            .split(",")
+            .map((v, c) => (columns.includes(c) ? (index.get(v) ?? "") : v))
+            .join(","),
+    );
+  fs.writeFileSync(ordinalTrain, encode(train, airportColumns).join("\n"));
+  fs.writeFileSync(ordinalInput, encode(holdoutLines, [4, 5]).join("\n"));
+}
+const ordinalLines = fs.readFileSync(ordinalInput, "utf8").split("\n");
+
 const base = ["--hp", "label=delayed", "--hp", "objective=binary", "--hp", "num_round=100", "--hp", "early_stopping_rounds=0"];
 const models = {
-  categorical: { dir: path.join(dir, "model-categorical"), hp: [...base, "--hp", "ignore_columns=delay", "--hp", "categorical_columns=origin,destination"] },
-  numeric: { dir: path.join(dir, "model-numeric"), hp: [...base, "--hp", "ignore_columns=delay,origin,destination"] },
+  categorical: {
+    dir: path.join(dir, "model-categorical"),
+    train: trainFile,
+    lines: holdoutLines,
+    hp: [...base, "--hp", "ignore_columns=delay", "--hp", "categorical_columns=origin,destination"],
+  },
+  numeric: { dir: path.join(dir, "model-numeric"), train: trainFile, lines: holdoutLines, hp: [...base, "--hp", "ignore_columns=delay,origin,destination"] },
+  sameColumns: { dir: path.join(dir, "model-airports-as-numbers"), train: ordinalTrain, lines: ordinalLines, hp: [...base, "--hp", "ignore_columns=delay"] },
 };
 for (const [name, m] of Object.entries(models)) {
   if (fs.existsSync(path.join(m.dir, "model.json"))) continue;
   log(`training the ${name} model`);
-  execFileSync(process.execPath, [BIN, "train", "--train", trainFile, "--model-dir", m.dir, ...m.hp], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(process.execPath, [BIN, "train", "--train", m.train, "--model-dir", m.dir, ...m.hp], { stdio: ["ignore", "ignore", "inherit"] });
 }
 /**
- * Steps walked a tree, averaged over `rows` (encoded as the model's features): a node each, or a
- * run of nodes on one feature each (ChainPredictor's merged steps). What a request's walk costs
- * is about proportional to it.
+ * Steps walked a tree, averaged over `rows` (encoded as the model's features): a node each
+ * ("nodes"), a run of nodes on one feature each ("runs"), or each feature on the path once
+ * ("features": ChainPredictor's resolved trees, at most; fewer where a node whose sides end
+ * alike drops out). What a request's walk costs is about proportional to it.
  */
-function stepsPerTree(model, rows, merged) {
+function stepsPerTree(model, rows, by) {
   let steps = 0;
   for (const t of model.trees) {
     for (const x of rows) {
+      const tested = new Set();
       for (let i = 0, previous = -1; t.feature[i] >= 0;) {
         const f = t.feature[i];
-        if (!merged || f !== previous) steps++;
+        if (by === "nodes" || (by === "runs" && f !== previous) || (by === "features" && !tested.has(f))) steps++;
+        tested.add(f);
         previous = f;
         const v = x[f];
         const cats = t.categoriesLeft[i];
@@ -100,8 +143,8 @@ function stepsPerTree(model, rows, merged) {
   return steps / model.trees.length / rows.length;
 }
 const { loadPredictor } = createRequire(import.meta.url)("../ml-core/dist/index.js");
-const sampleLines = holdoutLines.slice(1, 20_001).filter((l) => l.length > 0);
 for (const [name, m] of Object.entries(models)) {
+  const sampleLines = m.lines.slice(1, 20_001).filter((l) => l.length > 0);
   const model = JSON.parse(fs.readFileSync(path.join(m.dir, "model.json"), "utf8"));
   const cats = model.trees.reduce((s, t) => s + t.categoriesLeft.filter((c) => c !== null).length, 0);
   const leaves = model.trees.reduce((s, t) => s + t.feature.filter((f) => f < 0).length, 0);
@@ -113,9 +156,12 @@ for (const [name, m] of Object.entries(models)) {
       .slice(0, model.features.length)
       .map((v, f) => (codes[f] ? (codes[f].get(v) ?? -1) : v === "" ? NaN : Number(v))),
   );
-  const walked = predictor.steps === "merged" ? `merged steps, ${stepsPerTree(model, rows, true).toFixed(2)} a tree` : `${predictor.steps} steps`;
+  const walked =
+    predictor.steps === "merged"
+      ? `merged steps, ${predictor.resolvedTrees} trees resolved (each feature on a path once: ${stepsPerTree(model, rows, "features").toFixed(2)} steps a tree), along runs ${stepsPerTree(model, rows, "runs").toFixed(2)}`
+      : `${predictor.steps} steps`;
   log(
-    `${name} model: ${model.trees.length} trees, ${leaves} leaves, ${cats} categorical splits; scored with ${walked} (node by node ${stepsPerTree(model, rows, false).toFixed(2)})`,
+    `${name} model: ${model.trees.length} trees, ${leaves} leaves, ${cats} categorical splits; scored with ${walked}; node by node ${stepsPerTree(model, rows, "nodes").toFixed(2)}`,
   );
 }
 
@@ -170,27 +216,33 @@ async function serve(modelDir) {
   throw new Error("server did not start");
 }
 // Headerless rows, as /invocations takes them: the numeric model's without the airports.
-const requestsOf = (rowText) =>
+const requestsOf = (lines, rowText) =>
   Array.from({ length: BODIES }, (_, b) => ({
     method: "POST",
     path: "/invocations",
     headers: { "content-type": "text/csv" },
     body:
-      holdoutLines
+      lines
         .slice(1 + 100 * b, 101 + 100 * b)
         .map(rowText)
         .join("\n") + "\n",
   }));
-const requests = { categorical: requestsOf((l) => l), numeric: requestsOf((l) => l.split(",").slice(0, 4).join(",")) };
+const requests = {
+  categorical: requestsOf(holdoutLines, (l) => l),
+  numeric: requestsOf(holdoutLines, (l) => l.split(",").slice(0, 4).join(",")),
+  sameColumns: requestsOf(ordinalLines, (l) => l),
+};
+const names = Object.keys(requests);
 log(`batch (s): ${JSON.stringify(batch)}`);
-const servers = { categorical: await serve(models.categorical.dir), numeric: await serve(models.numeric.dir) };
+const servers = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await serve(models[name].dir)])));
 // A failed round must not leave the servers running.
 process.on("exit", () => {
   for (const s of Object.values(servers)) if (s.proc.exitCode === null) s.proc.kill("SIGTERM");
 });
-const reqs = { 1: { categorical: [], numeric: [] }, 32: { categorical: [], numeric: [] } };
+const perModel = () => Object.fromEntries(names.map((name) => [name, []]));
+const reqs = { 1: perModel(), 32: perModel() };
 /** Server CPU µs per request, per round. */
-const cpuPerReq = { 1: { categorical: [], numeric: [] }, 32: { categorical: [], numeric: [] } };
+const cpuPerReq = { 1: perModel(), 32: perModel() };
 /** A process's user + system CPU seconds (Linux), or undefined. */
 function cpuSeconds(pid) {
   try {
@@ -203,7 +255,7 @@ function cpuSeconds(pid) {
 const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
 for (let r = 0; r < ROUNDS; r++) {
   for (const c of [1, 32]) {
-    for (const name of r % 2 === 0 ? ["categorical", "numeric"] : ["numeric", "categorical"]) {
+    for (const name of [...names.slice(r % names.length), ...names.slice(0, r % names.length)]) {
       const cpu0 = cpuSeconds(servers[name].proc.pid);
       const result = await new Promise((resolve, reject) =>
         autocannon(
@@ -247,19 +299,22 @@ lines.push(`categorical / numeric batch rows/s: ${(median(batch.numeric) / media
 lines.push(
   ``,
   `100-row requests (${BODIES === 1 ? "the same one every time" : `${BODIES} different ones, cycled`}), ml-core serve (1 worker), ${ROUNDS} rounds of ${(DURATION / ROUNDS).toFixed(1)} s a model; medians; a pair's ratio is categorical / numeric req/s within one round`,
+  `numeric A: airports left out (4 columns); numeric B: the same 6 columns, airports as numbers`,
 );
 const pct = (x) => `${(100 * x).toFixed(0)}%`;
 lines.push(
-  `| concurrency | categorical req/s | numeric req/s | pairs' ratios: median (min–max) | server CPU µs/request, categorical / numeric |`,
-  `|---|---|---|---|---|`,
+  `| concurrency | categorical req/s | numeric A req/s | numeric B req/s | pairs' ratio to A: median (min–max) | to B | server CPU µs/request, categorical / A / B |`,
+  `|---|---|---|---|---|---|---|`,
 );
 for (const c of [1, 32]) {
-  const ratios = reqs[c].categorical.map((a, i) => a / reqs[c].numeric[i]);
+  const r = reqs[c];
+  const ratioText = (other) => {
+    const ratios = r.categorical.map((a, i) => a / r[other][i]);
+    return `${pct(median(ratios))} (${pct(Math.min(...ratios))}–${pct(Math.max(...ratios))})`;
+  };
   const cpu = cpuPerReq[c];
-  const cpuText = cpu.categorical.length > 0 ? `${median(cpu.categorical).toFixed(0)} / ${median(cpu.numeric).toFixed(0)}` : "-";
-  lines.push(
-    `| ${c} | ${Math.round(median(reqs[c].categorical))} | ${Math.round(median(reqs[c].numeric))} | ${pct(median(ratios))} (${pct(Math.min(...ratios))}–${pct(Math.max(...ratios))}) | ${cpuText} |`,
-  );
+  const cpuText = cpu.categorical.length > 0 ? names.map((name) => median(cpu[name]).toFixed(0)).join(" / ") : "-";
+  lines.push(`| ${c} | ${names.map((name) => Math.round(median(r[name]))).join(" | ")} | ${ratioText("numeric")} | ${ratioText("sameColumns")} | ${cpuText} |`);
 }
 lines.push(`target: categorical ≥ 90% of numeric req/s (the pairs' median)`);
 process.stdout.write(lines.join("\n") + "\n");
