@@ -1093,16 +1093,38 @@ function resolvedSteps(
     return id;
   };
   const whole = (i: number): number => (t.feature[i]! < 0 ? ~i : inner(i, whole(t.left[i]!), whole(t.right[i]!)));
-  // What is left of `id` once each node on f has sent the row its way (`goesRight`, by original node).
-  const restrict = (id: number, f: number, goesRight: (i: number) => boolean, memo: Map<number, number>): number => {
+  // Whether original node i sends rank or code v of its feature right (a missing value ranks last).
+  const goesRight = (i: number, v: number): boolean => {
+    const f = t.feature[i]!;
+    if (catCount[f]! >= 0) return ((catSets[fld[i]! - 1]![v >>> 5]! >>> (v & 31)) & 1) === 1;
+    return v === nValues[f]! - 1 ? t.missingLeft[i] !== 1 : v > fld[i]!;
+  };
+  // Per feature of at most 30 nodes in the tree, each value's ways at them, as the bits of a
+  // number (a node's bit: its place among them): a value's class in a step is its ways at the
+  // step's nodes on the feature, so its bits under their mask.
+  const bitOf = new Int32Array(n);
+  const ways = new Map<number, Int32Array | null>();
+  const waysOf = (f: number): Int32Array | null => {
+    let w = ways.get(f);
+    if (w === undefined) {
+      const onF: number[] = [];
+      for (let i = 0; i < n; i++) if (t.feature[i] === f) bitOf[i] = onF.push(i) - 1;
+      w = onF.length > 30 ? null : new Int32Array(nValues[f]!);
+      if (w !== null) for (let v = 0; v < w.length; v++) for (let j = 0; j < onF.length; j++) w[v]! |= +goesRight(onF[j]!, v) << j;
+      ways.set(f, w);
+    }
+    return w;
+  };
+  // What is left of `id` once each node on f has sent value v its way.
+  const restrict = (id: number, f: number, v: number, memo: Map<number, number>): number => {
     if (id < 0) return id;
     let out = memo.get(id);
     if (out === undefined) {
       const i = node[id]!;
       out =
         t.feature[i]! === f
-          ? restrict(goesRight(i) ? right[id]! : left[id]!, f, goesRight, memo)
-          : inner(i, restrict(left[id]!, f, goesRight, memo), restrict(right[id]!, f, goesRight, memo));
+          ? restrict(goesRight(i, v) ? right[id]! : left[id]!, f, v, memo)
+          : inner(i, restrict(left[id]!, f, v, memo), restrict(right[id]!, f, v, memo));
       memo.set(id, out);
     }
     return out;
@@ -1131,22 +1153,17 @@ function resolvedSteps(
     visit(id);
     const categorical = catCount[f]! >= 0;
     const nv = nValues[f]!;
-    const goesRight =
-      (v: number) =>
-      (i: number): boolean =>
-        categorical ? ((catSets[fld[i]! - 1]![v >>> 5]! >>> (v & 31)) & 1) === 1 : v === nv - 1 ? t.missingLeft[i] !== 1 : v > fld[i]!;
-    // Per class of values, the exit: one restriction a class. A class is keyed by its ways as the
-    // bits of a number (as text past 31 nodes).
+    // Per class of values, the exit: one restriction a class, keyed by its ways at the nodes (as
+    // text for a feature of more than 30 nodes in the tree).
+    const allWays = waysOf(f);
+    const mask = onF.reduce((m, i) => m | (1 << bitOf[i]!), 0);
     const exitOfClass = new Map<number | string, number>();
     const exitIds: number[] = [];
     const exitFor = (v: number): number => {
-      const dir = goesRight(v);
-      let key: number | string = 0;
-      if (onF.length <= 31) for (let j = 0; j < onF.length; j++) key |= +dir(onF[j]!) << j;
-      else key = onF.map((i) => +dir(i)).join("");
+      const key = allWays !== null ? allWays[v]! & mask : onF.map((i) => +goesRight(i, v)).join("");
       let x = exitOfClass.get(key);
       if (x === undefined) {
-        const r = restrict(id, f, dir, new Map());
+        const r = restrict(id, f, v, new Map());
         x = exitIds.indexOf(r);
         if (x < 0) x = exitIds.push(r) - 1;
         exitOfClass.set(key, x);
