@@ -1,7 +1,7 @@
 /**
  * The scoring threads of batch prediction: a fixed pool of worker threads that score chunks
  * (score-chunk.ts) and send back formatted bytes. Each gets the calling thread's predictor tables
- * by message (ChainPredictor.threadTables, ~0.3 MB copied for the flights model) rather than
+ * by message (ChainPredictor.threadTables, ~0.7 MB copied for the flights categorical model) rather than
  * loading the model itself: parsing model.json and building the tables again cost a thread
  * 50–130 ms before its first job (traced), and the threads start early enough that their own
  * start-up overlaps the calling thread's model load. This file is also the worker's entry point.
