@@ -1004,19 +1004,7 @@ function mergedSteps(
           i = right === 1 ? t.right[i]! : t.left[i]!;
         }
       };
-      const out = new Uint8Array(nv);
-      if (categorical) {
-        for (let v = 0; v < nv; v++) out[v] = exitFor(v);
-      } else {
-        // Ranks between two of the step's thresholds leave alike: one walk a run of them.
-        const bounds = [...new Set(members.map((i) => fld[i]!))].sort((a, b) => a - b);
-        let from = 0;
-        for (const b of [...bounds, nv - 2]) {
-          if (b >= from) out.fill(exitFor(from), from, b + 1);
-          from = b + 1;
-        }
-        out[nv - 1] = exitFor(nv - 1);
-      }
+      const out = valueExits(nv, categorical ? null : members.map((i) => fld[i]!), exitFor);
       const set = setOf(f, out);
       if (set === null) return null;
       stepOf[root] = node.length;
@@ -1035,6 +1023,26 @@ function mergedSteps(
     });
   }
   return { steps, featureSets, nValues, nSets: 1 + featureSets.reduce((n, sets) => Math.max(n, sets.length), 0), resolved };
+}
+
+/**
+ * A step's set: per rank or code (`nValues` of them), the exit `exitFor` gives. A categorical
+ * step asks for every code; a numeric one (`thresholds`: its nodes' threshold ranks) once for
+ * the ranks between two of its thresholds, which leave alike, and once for missing (ranked last).
+ */
+function valueExits(nValues: number, thresholds: readonly number[] | null, exitFor: (v: number) => number): Uint8Array {
+  const out = new Uint8Array(nValues);
+  if (thresholds === null) {
+    for (let v = 0; v < nValues; v++) out[v] = exitFor(v);
+    return out;
+  }
+  let from = 0;
+  for (const b of [...new Set(thresholds), nValues - 2].sort((x, y) => x - y)) {
+    if (b >= from) out.fill(exitFor(from), from, b + 1);
+    from = b + 1;
+  }
+  out[nValues - 1] = exitFor(nValues - 1);
+  return out;
 }
 
 /**
@@ -1170,18 +1178,7 @@ function resolvedSteps(
       }
       return x;
     };
-    const out = new Uint8Array(nv);
-    if (categorical) {
-      for (let v = 0; v < nv; v++) out[v] = exitFor(v);
-    } else {
-      // Ranks between two of the nodes' thresholds leave alike; missing values rank last.
-      let from = 0;
-      for (const b of [...new Set(onF.map((i) => fld[i]!)), nv - 2].sort((a, b) => a - b)) {
-        if (b >= from) out.fill(exitFor(from), from, b + 1);
-        from = b + 1;
-      }
-      out[nv - 1] = exitFor(nv - 1);
-    }
+    const out = valueExits(nv, categorical ? null : onF.map((i) => fld[i]!), exitFor);
     if (exitIds.length > 255) return undefined;
     const set = setOf(f, out);
     if (set === null) return null;
