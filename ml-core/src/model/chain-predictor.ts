@@ -948,14 +948,18 @@ function mergedSteps(
   for (let ti = 0; ti < model.trees.length; ti++) {
     const t = model.trees[ti]!;
     const fld = field[ti]!;
-    if (resolve) {
-      const r = resolvedSteps(t, fld, catSets, catCount, nValues, setOf);
-      if (r === null) return null;
-      if (r !== undefined) {
-        steps.push(r);
-        resolved++;
-        continue;
+    const r = resolve ? resolvedSteps(t, fld, catSets, catCount, nValues) : undefined;
+    if (r !== undefined) {
+      // Its sets kept only now, so that a tree that keeps its runs leaves none behind.
+      const fields = new Int32Array(r.sets.length);
+      for (let k = 0; k < fields.length; k++) {
+        const set = setOf(r.column[k]!, r.sets[k]!);
+        if (set === null) return null;
+        fields[k] = set;
       }
+      steps.push({ ...r, field: fields });
+      resolved++;
+      continue;
     }
     const n = t.feature.length;
     const stepOf = new Int32Array(n).fill(-1);
@@ -1063,9 +1067,10 @@ const RESOLVED_STEPS_PER_NODE = 4;
  * steps; resolved, two. The flights models' trees: categorical 3.75 → 3.18 steps a tree,
  * numeric 2.44 → 2.07 (20,000 holdout rows); their tables hold 2.3 and 1.6 times as many slots.
  *
- * Undefined (the caller then merges the tree along runs) for a tree larger than
- * RESOLVE_MAX_NODES, or whose diagram would take more than RESOLVED_STEPS_PER_NODE steps per
- * inner node or a step more exits than a byte can number; null when `setOf` runs out of room.
+ * Each step's set comes as its exit per rank or code (`sets`), for the caller to number. Undefined
+ * (the caller then merges the tree along runs) for a tree larger than RESOLVE_MAX_NODES, or whose
+ * diagram would take more than RESOLVED_STEPS_PER_NODE steps per inner node or a step more exits
+ * than a byte can number.
  */
 function resolvedSteps(
   t: TreeJson,
@@ -1073,8 +1078,7 @@ function resolvedSteps(
   catSets: readonly Int32Array[],
   catCount: Int32Array,
   nValues: Int32Array,
-  setOf: (f: number, out: Uint8Array) => number | null,
-): TreeSteps | null | undefined {
+): (Omit<TreeSteps, "field"> & { readonly sets: readonly Uint8Array[] }) | undefined {
   const n = t.feature.length;
   let nInner = 0;
   for (let i = 0; i < n; i++) nInner += +(t.feature[i]! >= 0);
@@ -1088,7 +1092,7 @@ function resolvedSteps(
   const known = new Map<number, number>();
   const inner = (i: number, l: number, r: number): number => {
     if (l === r) return l;
-    // Sides are above -n; ids stay well below 2^20 (a diagram of at most 256 steps of trees of 64 nodes).
+    // Sides are above -n and ids below 2^20 (checked after each step; a step adds at most 257 × 64).
     const key = (i * 2 ** 21 + l + n) * 2 ** 21 + r + n;
     let id = known.get(key);
     if (id === undefined) {
@@ -1140,7 +1144,7 @@ function resolvedSteps(
   // Steps breadth first from the whole tree's (step 0), each a remaining tree met for the first time.
   const order = [whole(0)];
   const stepOf = new Map<number, number>([[order[0]!, 0]]);
-  const fields: number[] = [];
+  const sets: Uint8Array[] = [];
   const columns: number[] = [];
   const exitStart: number[] = [0];
   const exits: number[] = [];
@@ -1178,11 +1182,8 @@ function resolvedSteps(
       }
       return x;
     };
-    const out = valueExits(nv, categorical ? null : onF.map((i) => fld[i]!), exitFor);
+    sets.push(valueExits(nv, categorical ? null : onF.map((i) => fld[i]!), exitFor));
     if (exitIds.length > 255) return undefined;
-    const set = setOf(f, out);
-    if (set === null) return null;
-    fields.push(set);
     columns.push(f);
     for (const r of exitIds) {
       let step = -1;
@@ -1197,7 +1198,7 @@ function resolvedSteps(
     if (order.length > maxSteps || node.length > 2 ** 20 - 2 ** 15) return undefined;
   }
   return {
-    field: Int32Array.from(fields),
+    sets,
     column: Int32Array.from(columns),
     exitStart: Int32Array.from(exitStart),
     exits: Int32Array.from(exits),
