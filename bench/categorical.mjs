@@ -97,7 +97,14 @@ if (!fs.existsSync(ordinalTrain) || !fs.existsSync(ordinalInput)) {
             .join(","),
     );
   fs.writeFileSync(ordinalTrain, encode(train, airportColumns).join("\n"));
-  fs.writeFileSync(ordinalInput, encode(holdoutLines, [4, 5]).join("\n"));
+  const holdoutHeader = holdoutLines[0].split(",");
+  fs.writeFileSync(
+    ordinalInput,
+    encode(
+      holdoutLines,
+      ["origin", "destination"].map((c) => holdoutHeader.indexOf(c)),
+    ).join("\n"),
+  );
 }
 const ordinalLines = fs.readFileSync(ordinalInput, "utf8").split("\n");
 
