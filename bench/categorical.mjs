@@ -127,12 +127,14 @@ for (const [name, m] of Object.entries(models)) {
 /**
  * Steps walked a tree, averaged over `rows` (encoded as the model's features): a node each
  * ("nodes"), a run of nodes on one feature each ("runs"), or each feature on the path once
- * ("features": ChainPredictor's resolved trees, at most; fewer where a node whose sides end
- * alike drops out). What a request's walk costs is about proportional to it.
+ * ("features": a resolved tree, at most; fewer where a node whose sides end alike drops out);
+ * `by` names one for every tree, or is a function of the tree's index (ChainPredictor's, each
+ * tree resolved or along runs). What a request's walk costs is about proportional to it.
  */
-function stepsPerTree(model, rows, by) {
+function stepsPerTree(model, rows, byTree) {
   let steps = 0;
-  for (const t of model.trees) {
+  for (const [ti, t] of model.trees.entries()) {
+    const by = typeof byTree === "function" ? byTree(ti) : byTree;
     for (const x of rows) {
       const tested = new Set();
       for (let i = 0, previous = -1; t.feature[i] >= 0;) {
@@ -163,9 +165,10 @@ for (const [name, m] of Object.entries(models)) {
       .slice(0, model.features.length)
       .map((v, f) => (codes[f] ? (codes[f].get(v) ?? -1) : v === "" ? NaN : Number(v))),
   );
+  const { resolved } = predictor.threadTables;
   const walked =
     predictor.steps === "merged"
-      ? `merged steps, ${predictor.resolvedTrees} trees resolved (each feature on a path once: ${stepsPerTree(model, rows, "features").toFixed(2)} steps a tree), along runs ${stepsPerTree(model, rows, "runs").toFixed(2)}`
+      ? `merged steps, ${predictor.resolvedTrees} trees resolved: ${stepsPerTree(model, rows, (ti) => (resolved[ti] ? "features" : "runs")).toFixed(2)} steps a tree (every tree resolved ${stepsPerTree(model, rows, "features").toFixed(2)}, none ${stepsPerTree(model, rows, "runs").toFixed(2)})`
       : `${predictor.steps} steps`;
   log(
     `${name} model: ${model.trees.length} trees, ${leaves} leaves, ${cats} categorical splits; scored with ${walked}; node by node ${stepsPerTree(model, rows, "nodes").toFixed(2)}`,

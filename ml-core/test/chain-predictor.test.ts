@@ -604,6 +604,24 @@ describe("ChainPredictor's choice of steps", () => {
     }
   });
 
+  it("keeps the runs of trees whose diagrams would grow too large, bit for bit", () => {
+    // Trees of 63 leaves over two categorical features of 250 codes, half of them going left at
+    // each split: resolved, most would take several times their slots along runs (and long to
+    // build), so they keep their runs; the predictions do not change.
+    const rand = lcg(37);
+    const trees = Array.from({ length: 12 }, () =>
+      inexact(sharedRandomTree(rand, 63, 0, (r) => ({ feature: Math.floor(r() * 2), categoriesLeft: someCodes(r, 250) }))),
+    );
+    const m: ModelJson = { ...randomModel("binary", 37, { trees: 1 }), features: featuresOf([250, 250]), trees };
+    const chain = new ChainPredictor(m, undefined, { merge: true });
+    const byRuns = new ChainPredictor(m, undefined, { merge: true, resolve: false });
+    expect(chain.resolvedTrees).toBeLessThan(trees.length / 2);
+    const slots = (p: ChainPredictor): number => p.threadTables.rowsTables.reduce((n, t) => n + t.word.length, 0);
+    expect(slots(chain)).toBeLessThanOrEqual(4 * slots(byRuns));
+    const x = Float64Array.from({ length: 45 * 2 }, () => (rand() < 0.05 ? NaN : Math.floor(rand() * 260)));
+    for (const nRows of [45, 1]) expect(differences(chain.predictRaw(x, nRows), new FlatPredictor(m).predictRaw(x, nRows))).toEqual([]);
+  });
+
   it("keeps the runs of a tree too large to resolve, and resolves the others", () => {
     // Trees of 31 leaves resolve; one of 100 (99 inner nodes, more than 64) is merged along runs.
     const rand = lcg(36);

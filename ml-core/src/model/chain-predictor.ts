@@ -36,8 +36,9 @@
  *   BYTE_SETS_MAX_BYTES is walked node by node, with bytes or bits; a numeric model keeps the
  *   plain comparison unless merging pays (NUMERIC_MERGE_MIN).
  * - Resolved trees: merged, a tree of up to 64 inner nodes becomes a diagram in which a path tests
- *   each feature once (resolvedSteps): a path origin, destination, origin takes two steps, not
- *   three. The flights models: 3.75 → 3.18 steps a tree (categorical), 2.44 → 2.07 (numeric).
+ *   each feature once (resolvedSteps), where that keeps its tables small: a path origin,
+ *   destination, origin takes two steps, not three. The flights models: 3.75 → 3.27 steps a tree
+ *   (categorical), 2.44 → 2.07 (numeric).
  * - Several walks run side by side for instruction-level parallelism, so none waits on its own
  *   loads (a step is a chain of dependent loads). Many rows: eight rows, each along one chain per
  *   output, adding every edge's value to its sum (an inner edge carries -0, which leaves any sum
@@ -207,8 +208,8 @@ export interface ChainTables {
   readonly sets: CategorySets;
   readonly baseline: Float64Array;
   readonly treeOutput: Int32Array;
-  /** Trees walked resolved (resolvedSteps), each path testing a feature once. */
-  readonly resolvedTrees: number;
+  /** Per tree, 1 when it is walked resolved (resolvedSteps), each path testing a feature once. */
+  readonly resolved: Uint8Array;
   /** Per group of consecutive trees, its table for many rows (one chain per output)… */
   readonly rowsTables: readonly ChainTable[];
   /** …and for one row (four chains of consecutive trees starting at `treeStart`). */
@@ -310,7 +311,7 @@ export class ChainPredictor implements Predictor {
     this.nOutputs = outputCount(t.objective, t.classes);
     this.fast = t.fast;
     this.tables = t.rowsTables.length;
-    this.resolvedTrees = t.resolvedTrees;
+    this.resolvedTrees = t.resolved.reduce((n, r) => n + r, 0);
     this.steps = !t.fast ? undefined : t.sets.missingRank ? "merged" : stepKind(t.layout, t.sets);
     this.model = t.model;
     this.catCount = t.catCount;
@@ -668,7 +669,7 @@ function buildTables(model: ModelJson, merge: boolean | undefined, resolve: bool
       sets: { bits: new Int32Array(0), wordsShift: 0, bytes: null, rankBase: new Int32Array(nF), rankScale: new Int32Array(nF).fill(1), missingRank: false },
       baseline: new Float64Array(0),
       treeOutput: new Int32Array(0),
-      resolvedTrees: 0,
+      resolved: new Uint8Array(model.trees.length),
       rowsTables: [],
       rowTables: [],
     };
@@ -746,7 +747,7 @@ function buildTables(model: ModelJson, merge: boolean | undefined, resolve: bool
     sets,
     baseline,
     treeOutput,
-    resolvedTrees: merged?.resolved ?? 0,
+    resolved: merged?.resolved ?? new Uint8Array(nTrees),
     rowsTables,
     rowTables,
   };
@@ -903,7 +904,7 @@ function mergedSteps(
   resolve: boolean,
   minMerge: number,
   maxBytes: number,
-): { steps: TreeSteps[]; featureSets: Uint8Array[][]; nValues: Int32Array; nSets: number; resolved: number } | null {
+): { steps: TreeSteps[]; featureSets: Uint8Array[][]; nValues: Int32Array; nSets: number; resolved: Uint8Array } | null {
   // Inner nodes against steps, each weighed by the share of rows reaching it were every split
   // even (2^-depth), counted before the sets are built: a child on its parent's feature joins
   // its step (the MERGED_STEP_NODES cap aside, which only a deep tree meets).
@@ -932,7 +933,7 @@ function mergedSteps(
   const setIndex: Map<string, number>[] = Array.from({ length: nF }, () => new Map());
   let setBytes = nValues.reduce((a, b) => a + b, 0);
   const steps: TreeSteps[] = [];
-  let resolved = 0;
+  const resolved = new Uint8Array(model.trees.length);
   const setOf = (f: number, out: Uint8Array): number | null => {
     const key = Buffer.from(out.buffer, 0, nValues[f]!).toString("latin1");
     let set = setIndex[f]!.get(key);
@@ -958,7 +959,7 @@ function mergedSteps(
         fields[k] = set;
       }
       steps.push({ ...r, field: fields });
-      resolved++;
+      resolved[ti] = 1;
       continue;
     }
     const n = t.feature.length;
@@ -1056,21 +1057,37 @@ function valueExits(nValues: number, thresholds: readonly number[] | null, exitF
  * features: 3–5 s to build, walked 12–30 ms against 11 merged along runs).
  */
 const RESOLVE_MAX_NODES = 64;
-/** The most steps a resolved tree may take, per inner node; a tree whose diagram would grow past it keeps its runs. */
-const RESOLVED_STEPS_PER_NODE = 4;
+/**
+ * The most nodes a tree's resolving may hash-cons, per inner node of the tree, before it gives
+ * up and keeps its runs: the flights models' trees took 8 and 4 on average (all of them within
+ * 32), random trees of 63 leaves over six categorical features of 200 codes 121. It bounds the
+ * time to build: 500 such trees took 0.90 s to resolve against 0.26 s along runs; 0.43 s with it.
+ */
+const RESOLVE_WORK = 32;
+/**
+ * The most slots a resolved tree may take, in multiples of its slots along runs; a tree whose
+ * diagram would grow past it keeps its runs (its building stops as soon as it does). The extra
+ * slots are reads the walk's caches must hold. Random models, 2,048 rows in process, along runs
+ * against resolved (RESOLVE_WORK applied): 200 trees of 63 leaves over two categorical features
+ * of 250 codes 1.51 against 1.93 ms with no limit (6.5 times the slots, 1.4 s to build), 1.46
+ * against 1.46 with this one (0.48 s to build, 0.13 along runs); at 3 and 5 times, the flights
+ * categorical model resolved 79 and 90 trees of 100 (88 at 4) and walked 5 % and 8 % faster.
+ */
+const RESOLVED_SLOTS_MAX = 4;
 
 /**
  * A tree as a diagram in which a row's path tests each feature at most once: a step on feature f
  * decides every node on f in what is left of the tree, and its exits are the distinct trees that
  * remain (f's nodes replaced by the side each value takes; a node whose sides then match gives
  * way to them). Merged along runs, a path that goes origin, destination, origin takes three
- * steps; resolved, two. The flights models' trees: categorical 3.75 → 3.18 steps a tree,
- * numeric 2.44 → 2.07 (20,000 holdout rows); their tables hold 2.3 and 1.6 times as many slots.
+ * steps; resolved, two. The flights models (20,000 holdout rows): categorical, 88 trees of 100
+ * resolved, 3.75 → 3.27 steps a tree (3.18 were all resolved), numeric, all, 2.44 → 2.07; their
+ * tables hold 1.7 and 1.6 times as many slots.
  *
  * Each step's set comes as its exit per rank or code (`sets`), for the caller to number. Undefined
  * (the caller then merges the tree along runs) for a tree larger than RESOLVE_MAX_NODES, or whose
- * diagram would take more than RESOLVED_STEPS_PER_NODE steps per inner node or a step more exits
- * than a byte can number.
+ * diagram would take more than RESOLVED_SLOTS_MAX times its slots along runs, a step more exits
+ * than a byte can number, or more work than RESOLVE_WORK.
  */
 function resolvedSteps(
   t: TreeJson,
@@ -1083,7 +1100,13 @@ function resolvedSteps(
   let nInner = 0;
   for (let i = 0; i < n; i++) nInner += +(t.feature[i]! >= 0);
   if (nInner === 0 || nInner > RESOLVE_MAX_NODES) return undefined;
-  const maxSteps = RESOLVED_STEPS_PER_NODE * nInner;
+  // Along runs, a tree's slots are its leaves and the runs but the root's.
+  let runs = 1;
+  for (let i = 0; i < n; i++) {
+    const g = t.feature[i]!;
+    if (g >= 0) runs += +(t.feature[t.left[i]!]! >= 0 && t.feature[t.left[i]!]! !== g) + +(t.feature[t.right[i]!]! >= 0 && t.feature[t.right[i]!]! !== g);
+  }
+  const maxSlots = RESOLVED_SLOTS_MAX * (n - nInner + runs - 1);
   // What is left of the tree, hash-consed: a leaf i is ~i, an inner node an index into these
   // arrays (its original node, which gives its test, and its two sides).
   const node: number[] = [];
@@ -1091,6 +1114,7 @@ function resolvedSteps(
   const right: number[] = [];
   const known = new Map<number, number>();
   const inner = (i: number, l: number, r: number): number => {
+    work++;
     if (l === r) return l;
     // Sides are above -n and ids below 2^20 (checked after each step; a step adds at most 257 × 64).
     const key = (i * 2 ** 21 + l + n) * 2 ** 21 + r + n;
@@ -1104,6 +1128,9 @@ function resolvedSteps(
     }
     return id;
   };
+  // Nodes hash-consed so far, against RESOLVE_WORK a node of the tree.
+  let work = 0;
+  const maxWork = RESOLVE_WORK * nInner;
   const whole = (i: number): number => (t.feature[i]! < 0 ? ~i : inner(i, whole(t.left[i]!), whole(t.right[i]!)));
   // Whether original node i sends rank or code v of its feature right (a missing value ranks last).
   const goesRight = (i: number, v: number): boolean => {
@@ -1171,7 +1198,12 @@ function resolvedSteps(
     const mask = onF.reduce((m, i) => m | (1 << bitOf[i]!), 0);
     const exitOfClass = new Map<number | string, number>();
     const exitIds: number[] = [];
+    // The exits this step may have: a byte's worth, and the tree's slots left (two for each step
+    // still to come). Past them the
+    // step gives up (every further value its first exit, no more restrictions).
+    const room = Math.min(255, maxSlots - exits.length - 2 * (order.length - k - 1));
     const exitFor = (v: number): number => {
+      if (exitIds.length > room) return 0;
       const key = allWays !== null ? allWays[v]! & mask : onF.map((i) => +goesRight(i, v)).join("");
       let x = exitOfClass.get(key);
       if (x === undefined) {
@@ -1183,7 +1215,7 @@ function resolvedSteps(
       return x;
     };
     sets.push(valueExits(nv, categorical ? null : onF.map((i) => fld[i]!), exitFor));
-    if (exitIds.length > 255) return undefined;
+    if (exitIds.length > room) return undefined;
     columns.push(f);
     for (const r of exitIds) {
       let step = -1;
@@ -1195,8 +1227,9 @@ function resolvedSteps(
       exitStep.push(step);
     }
     exitStart.push(exits.length);
-    if (order.length > maxSteps || node.length > 2 ** 20 - 2 ** 15) return undefined;
+    if (node.length > 2 ** 20 - 2 ** 15 || work > maxWork) return undefined;
   }
+
   return {
     sets,
     column: Int32Array.from(columns),
