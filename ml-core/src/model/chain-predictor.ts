@@ -563,8 +563,6 @@ function buildTables(model: ModelJson, merge: boolean | undefined, resolve: bool
   // Every rank and code (0 … max(maxCuts, maxCode)) has its bit in each set; a power of two of words.
   const wordsShift = bitsFor(Math.ceil((Math.max(maxCuts, maxCode) + 1) / 32) - 1);
   const setWords = 1 << wordsShift;
-  // With byte sets, a node and the descendants it reaches on its own feature are one step (see
-  // mergedSteps); otherwise every inner node is a step of two exits.
   // A word's column and rank fields. At least `wordsShift` column bits when testing sets: then one
   // shift right and a mask turn a word into its set's first word (see stepSource). Row ranks run
   // 0 … maxCuts (numeric) or 0 … n + 1 (categorical). Comparing, END's rank field (all ones) must
@@ -574,6 +572,8 @@ function buildTables(model: ModelJson, merge: boolean | undefined, resolve: bool
     columnBits: Math.max(bitsFor(2 * Math.max(1, nF) - 1), setMode ? wordsShift : 0),
     rankBits: setMode ? bitsFor(nSets - 1) : bitsFor(Math.max(maxCuts, maxCode)),
   });
+  // With byte sets, a node and the descendants it reaches on its own feature are one step (see
+  // mergedSteps); otherwise every inner node is a step of two exits.
   const minMerge = merge === true ? 0 : hasCategorical ? CATEGORICAL_MERGE_MIN : NUMERIC_MERGE_MIN;
   let merged =
     supported && merge !== false
@@ -792,8 +792,6 @@ function buildChains(
         childSlot[k] = nextSlot;
         nextSlot += st.exitStart[k + 1]! - st.exitStart[k]!;
       }
-      // A categorical split's column is its feature; a numeric one's says which copy of the
-      // row's ranks to read (NaN lowest when missing values go left, else highest).
       const stepWord = (k: number): number => (childSlot[k]! << childShift) | (st.field[k]! << columnBits) | st.column[k]!;
       for (let k = 0; k < nSteps; k++) {
         for (let x = st.exitStart[k]!, slot = childSlot[k]!; x < st.exitStart[k + 1]!; x++, slot++) {
@@ -964,7 +962,6 @@ function mergedSteps(
     }
     const n = t.feature.length;
     const stepOf = new Int32Array(n).fill(-1);
-    const node: number[] = [];
     const fields: number[] = [];
     const columns: number[] = [];
     const exitStart: number[] = [0];
@@ -1003,7 +1000,7 @@ function mergedSteps(
       const nv = nValues[f]!;
       const exitFor = (v: number): number => {
         for (let i = root; ;) {
-          const right = categorical ? (catSets[fld[i]! - 1]![v >>> 5]! >>> (v & 31)) & 1 : v === nv - 1 ? +(t.missingLeft[i] !== 1) : +(v > fld[i]!);
+          const right = +goesRight(t, fld, catSets, catCount, nValues, i, v);
           const x = exitOf[2 * i + right]!;
           if (x >= 0) return x;
           i = right === 1 ? t.right[i]! : t.left[i]!;
@@ -1012,8 +1009,7 @@ function mergedSteps(
       const out = valueExits(nv, categorical ? null : members.map((i) => fld[i]!), exitFor);
       const set = setOf(f, out);
       if (set === null) return null;
-      stepOf[root] = node.length;
-      node.push(root);
+      stepOf[root] = fields.length;
       fields.push(set);
       columns.push(f);
       exitStart.push(exits.length);
@@ -1028,6 +1024,17 @@ function mergedSteps(
     });
   }
   return { steps, featureSets, nValues, nSets: 1 + featureSets.reduce((n, sets) => Math.max(n, sets.length), 0), resolved };
+}
+
+/**
+ * Whether node `i` of a tree sends rank or code `v` of its feature right, as merged steps rank
+ * values: a categorical split by its set of codes going right (`fld[i]`, from 1), a numeric one
+ * by its threshold's rank, a missing value ranked last (`nValues[f] - 1`) going its node's way.
+ */
+function goesRight(t: TreeJson, fld: Int32Array, catSets: readonly Int32Array[], catCount: Int32Array, nValues: Int32Array, i: number, v: number): boolean {
+  const f = t.feature[i]!;
+  if (catCount[f]! >= 0) return ((catSets[fld[i]! - 1]![v >>> 5]! >>> (v & 31)) & 1) === 1;
+  return v === nValues[f]! - 1 ? t.missingLeft[i] !== 1 : v > fld[i]!;
 }
 
 /**
@@ -1113,10 +1120,14 @@ function resolvedSteps(
   const left: number[] = [];
   const right: number[] = [];
   const known = new Map<number, number>();
+  // Nodes hash-consed so far, against RESOLVE_WORK a node of the tree.
+  let work = 0;
+  const maxWork = RESOLVE_WORK * nInner;
   const inner = (i: number, l: number, r: number): number => {
     work++;
     if (l === r) return l;
-    // Sides are above -n and ids below 2^20 (checked after each step; a step adds at most 257 × 64).
+    // Sides are above -n, and ids below 2^20: at most RESOLVE_WORK × 64 nodes before a step, which
+    // makes at most 257 restrictions of 64 nodes.
     const key = (i * 2 ** 21 + l + n) * 2 ** 21 + r + n;
     let id = known.get(key);
     if (id === undefined) {
@@ -1128,16 +1139,8 @@ function resolvedSteps(
     }
     return id;
   };
-  // Nodes hash-consed so far, against RESOLVE_WORK a node of the tree.
-  let work = 0;
-  const maxWork = RESOLVE_WORK * nInner;
   const whole = (i: number): number => (t.feature[i]! < 0 ? ~i : inner(i, whole(t.left[i]!), whole(t.right[i]!)));
-  // Whether original node i sends rank or code v of its feature right (a missing value ranks last).
-  const goesRight = (i: number, v: number): boolean => {
-    const f = t.feature[i]!;
-    if (catCount[f]! >= 0) return ((catSets[fld[i]! - 1]![v >>> 5]! >>> (v & 31)) & 1) === 1;
-    return v === nValues[f]! - 1 ? t.missingLeft[i] !== 1 : v > fld[i]!;
-  };
+  const sendsRight = (i: number, v: number): boolean => goesRight(t, fld, catSets, catCount, nValues, i, v);
   // Per feature of at most 30 nodes in the tree, each value's ways at them, as the bits of a
   // number (a node's bit: its place among them): a value's class in a step is its ways at the
   // step's nodes on the feature, so its bits under their mask.
@@ -1149,7 +1152,7 @@ function resolvedSteps(
       const onF: number[] = [];
       for (let i = 0; i < n; i++) if (t.feature[i] === f) bitOf[i] = onF.push(i) - 1;
       w = onF.length > 30 ? null : new Int32Array(nValues[f]!);
-      if (w !== null) for (let v = 0; v < w.length; v++) for (let j = 0; j < onF.length; j++) w[v]! |= +goesRight(onF[j]!, v) << j;
+      if (w !== null) for (let v = 0; v < w.length; v++) for (let j = 0; j < onF.length; j++) w[v]! |= +sendsRight(onF[j]!, v) << j;
       ways.set(f, w);
     }
     return w;
@@ -1162,7 +1165,7 @@ function resolvedSteps(
       const i = node[id]!;
       out =
         t.feature[i]! === f
-          ? restrict(goesRight(i, v) ? right[id]! : left[id]!, f, v, memo)
+          ? restrict(sendsRight(i, v) ? right[id]! : left[id]!, f, v, memo)
           : inner(i, restrict(left[id]!, f, v, memo), restrict(right[id]!, f, v, memo));
       memo.set(id, out);
     }
@@ -1199,12 +1202,12 @@ function resolvedSteps(
     const exitOfClass = new Map<number | string, number>();
     const exitIds: number[] = [];
     // The exits this step may have: a byte's worth, and the tree's slots left (two for each step
-    // still to come). Past them the
-    // step gives up (every further value its first exit, no more restrictions).
+    // still to come). Past them the step gives up (every further value its first exit, no more
+    // restrictions).
     const room = Math.min(255, maxSlots - exits.length - 2 * (order.length - k - 1));
     const exitFor = (v: number): number => {
       if (exitIds.length > room) return 0;
-      const key = allWays !== null ? allWays[v]! & mask : onF.map((i) => +goesRight(i, v)).join("");
+      const key = allWays !== null ? allWays[v]! & mask : onF.map((i) => +sendsRight(i, v)).join("");
       let x = exitOfClass.get(key);
       if (x === undefined) {
         const r = restrict(id, f, v, new Map());
@@ -1227,9 +1230,8 @@ function resolvedSteps(
       exitStep.push(step);
     }
     exitStart.push(exits.length);
-    if (node.length > 2 ** 20 - 2 ** 15 || work > maxWork) return undefined;
+    if (work > maxWork) return undefined;
   }
-
   return {
     sets,
     column: Int32Array.from(columns),
