@@ -18,8 +18,9 @@
 //   /proc, on Linux) is reported beside it: what the server spends, whatever autocannon, on the
 //   same cores, leaves it.
 //
-// - Before both, each model's steps walked a tree (20,000 holdout rows), node by node and as ChainPredictor
-//   walks it: a request's walk costs about as many steps.
+// - Before both, how ChainPredictor walks each model: by leaf masks (the loads a group of trees
+//   takes), or by chains (the steps walked a tree, 20,000 holdout rows, node by node and as it walks
+//   them: a request's walk costs about as many steps).
 //
 //   npx tsc -b && node bench/categorical.mjs [--runs 3] [--rounds 10] [--duration 30] [--bodies 50]
 import autocannon from "autocannon";
@@ -165,9 +166,11 @@ for (const [name, m] of Object.entries(models)) {
       .slice(0, model.features.length)
       .map((v, f) => (codes[f] ? (codes[f].get(v) ?? -1) : v === "" ? NaN : Number(v))),
   );
-  const { resolved } = predictor.threadTables;
-  const walked =
-    predictor.steps === "merged"
+  const { resolved, leafMasks } = predictor.threadTables;
+  const groups = leafMasks ? leafMasks.groupPart.length - 1 : 0;
+  const walked = leafMasks
+    ? `leaf masks (${Math.round((4 * leafMasks.masks.length) / 1024)} KB, ${leafMasks.laneBits}-bit lanes: ${(leafMasks.partFeature.length / groups).toFixed(2)} loads a group of ${128 / leafMasks.laneBits} trees; a path tests ${stepsPerTree(model, rows, "features").toFixed(2)} features a tree)`
+    : predictor.steps === "merged"
       ? `merged steps, ${predictor.resolvedTrees} trees resolved: ${stepsPerTree(model, rows, (ti) => (resolved[ti] ? "features" : "runs")).toFixed(2)} steps a tree (every tree resolved ${stepsPerTree(model, rows, "features").toFixed(2)}, none ${stepsPerTree(model, rows, "runs").toFixed(2)})`
       : `${predictor.steps} steps`;
   log(

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ChainPredictor } from "../src/model/chain-predictor";
+import { buildLeafMasks, LEAF_MASKS_MAX_BYTES } from "../src/model/leaf-masks";
 import { FlatPredictor, MODEL_FORMAT_VERSION, type ModelJson, type Predictor, type TreeJson } from "../src/index";
 import { CsvRows } from "../src/codec/csv";
 import { FeatureSchema } from "../src/codec/rows";
@@ -98,18 +99,21 @@ function differences(a: Float64Array, b: Float64Array): number[] {
   return bad;
 }
 
-// Every test takes both many-rows walks, WebAssembly (the default) and JavaScript (where it is
-// missing), and four ways of stepping: as measured to pay (the default), merged whatever the
-// model (each tree resolved where it fits, or along runs of one feature only), node by node.
+// Every test takes each walk: leaf masks (the default, where the model and the engine allow), the
+// chains' many-rows walk in WebAssembly and in JavaScript (where it is missing), and the chains'
+// four ways of stepping: as measured to pay (the default), merged whatever the model (each tree
+// resolved where it fits, or along runs of one feature only), node by node.
 describe.each([
+  ["leaf masks", "as measured to pay"],
   ["webassembly", "as measured to pay"],
   ["javascript", "as measured to pay"],
   ["webassembly", "merged"],
   ["webassembly", "merged along runs"],
   ["webassembly", "node by node"],
-] as const)("ChainPredictor, many rows walked in %s, steps %s", (rowsWalk, stepping) => {
+] as const)("ChainPredictor, rows walked by %s, steps %s", (rowsWalk, stepping) => {
   const options = {
-    webAssembly: rowsWalk === "webassembly",
+    webAssembly: rowsWalk !== "javascript",
+    leafMasks: rowsWalk === "leaf masks",
     merge: stepping.startsWith("merged") ? true : stepping === "node by node" ? false : undefined,
     resolve: stepping !== "merged along runs",
   };
@@ -120,13 +124,13 @@ describe.each([
     expect(chain.steps).toBe(expected);
   };
 
-  it("walks many rows in the engine asked for, one row always in JavaScript", () => {
+  it("walks many rows in the engine asked for, one row in JavaScript unless by leaf masks", () => {
     const m = randomModel("binary", 3, { categorical: true });
     const chain = new ChainPredictor(m, undefined, options);
     const flat = new FlatPredictor(m);
     const x = randomRows(lcg(4), 9, true);
     expect(differences(chain.predictRaw(x, 1), flat.predictRaw(x, 1))).toEqual([]);
-    expect(chain.rowsWalk).toBe("javascript");
+    expect(chain.rowsWalk).toBe(rowsWalk === "leaf masks" ? "leaf masks" : "javascript");
     expect(differences(chain.predictRaw(x, 9), flat.predictRaw(x, 9))).toEqual([]);
     expect(chain.rowsWalk).toBe(rowsWalk);
   });
@@ -521,7 +525,114 @@ describe.each([
   });
 });
 
+describe("ChainPredictor's leaf masks", () => {
+  /** A tree: `feature` at each node index (-1 a leaf) with its split, children given per inner node. */
+  const node = (
+    t: TreeJson,
+    i: number,
+    split: { feature: number; threshold?: number; categoriesLeft?: number[]; missingLeft: number },
+    left: number,
+    right: number,
+  ): void => {
+    t.feature[i] = split.feature;
+    t.threshold[i] = split.threshold ?? null;
+    t.categoriesLeft[i] = split.categoriesLeft ?? null;
+    t.missingLeft[i] = split.missingLeft;
+    t.left[i] = left;
+    t.right[i] = right;
+  };
+  const emptyTree = (nodes: number, values: number[]): TreeJson => ({
+    output: 0,
+    feature: new Array<number>(nodes).fill(-1),
+    threshold: new Array<number | null>(nodes).fill(null),
+    categoriesLeft: new Array<number[] | null>(nodes).fill(null),
+    missingLeft: new Array<number>(nodes).fill(0),
+    left: new Array<number>(nodes).fill(-1),
+    right: new Array<number>(nodes).fill(-1),
+    value: values,
+    count: new Array<number>(nodes).fill(1),
+    gain: new Array<number>(nodes).fill(0),
+  });
+
+  it("keeps in a value's mask exactly the leaves whose path that value takes at every node on its feature", () => {
+    // x0 ≤ 0.5 (missing left) → leaf 0 (node 1); else x1 in {c0, c2} (missing right) → leaf 1 (node 3), else leaf 2 (node 4).
+    const t = emptyTree(5, [0, 1, 2, 3, 4]);
+    node(t, 0, { feature: 0, threshold: 0.5, missingLeft: 1 }, 1, 2);
+    node(t, 2, { feature: 1, categoriesLeft: [0, 2], missingLeft: 0 }, 3, 4);
+    const m: ModelJson = { ...randomModel("regression", 1, { trees: 1 }), features: featuresOf([0, 3]), trees: [t, t], baseline: [0] };
+    const masks = new ChainPredictor(m).threadTables.leafMasks!;
+    expect(masks.laneBits).toBe(32);
+    expect(Array.from(masks.partFeature)).toEqual([0, 1]);
+    expect(Array.from(masks.values)).toEqual([1, 3, 4, 1, 3, 4]);
+    // Per value, the vector of four lanes: both trees alike, the two lanes without a tree all ones.
+    const lanes = (at: number, n: number): number[][] => Array.from({ length: n }, (_, v) => Array.from(masks.masks.subarray(at + 4 * v, at + 4 * v + 4)));
+    const both = (mask: number): number[] => [mask, mask, -1, -1];
+    // x0: rank 0 (≤ 0.5) and missing (rank 2) rule out leaves 1 and 2; rank 1 rules out leaf 0.
+    expect(lanes(masks.partAt[0]!, 3)).toEqual([both(~0b110), both(~0b001), both(~0b110)]);
+    // x1: c0 and c2 rule out leaf 2; c1, an unseen code (3) and missing (4) rule out leaf 1.
+    expect(lanes(masks.partAt[1]!, 5)).toEqual([both(~0b100), both(~0b010), both(~0b100), both(~0b010), both(~0b010)]);
+    const x = Float64Array.of(0.5, 1, 0.6, 0, 0.6, 1, NaN, NaN, 0.6, NaN);
+    expect(Array.from(new ChainPredictor(m).predictRaw(x, 5))).toEqual([2, 6, 8, 2, 8]);
+  });
+
+  it("takes trees of 33 to 64 leaves two to a vector, and leaves a model with a tree of 65 to the chains", () => {
+    const rand = lcg(41);
+    const split = (r: () => number): { feature: number; threshold: number } => ({
+      feature: Math.floor(r() * N_FEATURES),
+      threshold: Math.round(r() * 40 - 20) / 8,
+    });
+    const trees = Array.from({ length: 7 }, (_, i) => inexact(sharedRandomTree(rand, 33 + Math.floor(rand() * 32), i % 3, split)));
+    const base = randomModel("multiclass", 42, { trees: 1 });
+    const x = randomRows(lcg(43), 300);
+    for (const [extra, walk] of [
+      [64, "leaf masks"],
+      [65, "webassembly"],
+    ] as const) {
+      const m: ModelJson = { ...base, trees: [...trees, inexact(sharedRandomTree(rand, extra, 1, split))] };
+      const chain = new ChainPredictor(m);
+      expect(chain.threadTables.leafMasks?.laneBits ?? null).toBe(extra === 64 ? 64 : null);
+      for (const nRows of [300, 1, 9]) expect(differences(chain.predictRaw(x, nRows), new FlatPredictor(m).predictRaw(x, nRows))).toEqual([]);
+      expect(chain.rowsWalk).toBe(walk);
+    }
+  });
+
+  it("leaves a model whose masks would pass LEAF_MASKS_MAX_BYTES to the chains", () => {
+    // Trees of 31 leaves over two numeric features, each split's threshold its own: n trees take
+    // 15n thresholds of each, and a group of four trees 2 × 16 bytes a threshold, 120 n² bytes.
+    const features = featuresOf([0, 0]);
+    const split = (r: () => number): { feature: number; threshold: number } => ({ feature: Math.floor(r() * 2), threshold: r() });
+    const rand = lcg(44);
+    const trees = Array.from({ length: 140 }, () => inexact(sharedRandomTree(rand, 31, 0, split)));
+    const rows = Float64Array.from({ length: 2 * 500 }, (_, i) => (i % 97 === 0 ? NaN : ((i * 7919) % 1009) / 1009));
+    for (const [n, walk] of [
+      [100, "leaf masks"],
+      [140, "webassembly"],
+    ] as const) {
+      const m: ModelJson = { ...randomModel("binary", 45, { trees: 1 }), features, trees: trees.slice(0, n) };
+      const chain = new ChainPredictor(m);
+      const bytes = chain.threadTables.leafMasks ? 4 * chain.threadTables.leafMasks.masks.length : null;
+      if (walk === "leaf masks") expect(bytes).toBeGreaterThan(LEAF_MASKS_MAX_BYTES / 2);
+      else expect(bytes).toBeNull();
+      expect(differences(chain.predictRaw(rows, 500), new FlatPredictor(m).predictRaw(rows, 500))).toEqual([]);
+      expect(chain.rowsWalk).toBe(walk);
+    }
+  });
+
+  it("builds masks up to the bound it is given, and none past it", () => {
+    const m = randomModel("binary", 46, { categorical: true });
+    const nValues = Int32Array.of(6, 40, 40, 40, 40);
+    const right = (ti: number, i: number, v: number): boolean => (ti + i + v) % 3 === 0;
+    const fits = buildLeafMasks(m.trees, nValues, right)!;
+    const bytes = 4 * fits.masks.length;
+    expect(buildLeafMasks(m.trees, nValues, right, bytes)?.masks.length).toBe(fits.masks.length);
+    expect(buildLeafMasks(m.trees, nValues, right, bytes - 1)).toBeNull();
+  });
+});
+
 describe("ChainPredictor's choice of steps", () => {
+  /** The chains are what these tests look at: with leaf masks, they would be built only as the fallback. */
+  const CHAINS = { leafMasks: false } as const;
+
   it("merges a node and its descendants on the same feature into one step, missing values going each node's way", () => {
     // Trees of 2 to 40 leaves on one feature each (numeric or categorical), missing values either
     // way at every node: one step a tree. Along runs, its exits are the tree's leaves; resolved,
@@ -556,8 +667,8 @@ describe("ChainPredictor's choice of steps", () => {
       return leaves.size;
     };
     const slots = (count: (t: TreeJson) => number): number => trees.reduce((n, t) => n + Math.max(2, count(t)), 2);
-    const byRuns = new ChainPredictor(m, undefined, { resolve: false });
-    const resolved = new ChainPredictor(m);
+    const byRuns = new ChainPredictor(m, undefined, { ...CHAINS, resolve: false });
+    const resolved = new ChainPredictor(m, undefined, CHAINS);
     // One-leaf trees have nothing to resolve.
     const splitting = trees.filter((t) => t.feature[0]! >= 0).length;
     expect([byRuns.steps, resolved.steps, byRuns.resolvedTrees, resolved.resolvedTrees]).toEqual(["merged", "merged", 0, splitting]);
@@ -592,8 +703,8 @@ describe("ChainPredictor's choice of steps", () => {
     };
     // Node 2 is L3, node 4 L2, nodes 5 and 6 L0 and L1.
     const m: ModelJson = { ...randomModel("regression", 35, { trees: 1 }), features: featuresOf([0, 2]), trees: [tree, tree] };
-    const resolved = new ChainPredictor(m, undefined, { merge: true });
-    const byRuns = new ChainPredictor(m, undefined, { merge: true, resolve: false });
+    const resolved = new ChainPredictor(m, undefined, { ...CHAINS, merge: true });
+    const byRuns = new ChainPredictor(m, undefined, { ...CHAINS, merge: true, resolve: false });
     expect([resolved.resolvedTrees, byRuns.resolvedTrees]).toEqual([2, 0]);
     expect(resolved.threadTables.rowsTables[0]!.word.length).toBe(2 + 2 * 7);
     expect(byRuns.threadTables.rowsTables[0]!.word.length).toBe(2 + 2 * 6);
@@ -613,8 +724,8 @@ describe("ChainPredictor's choice of steps", () => {
       inexact(sharedRandomTree(rand, 63, 0, (r) => ({ feature: Math.floor(r() * 2), categoriesLeft: someCodes(r, 250) }))),
     );
     const m: ModelJson = { ...randomModel("binary", 37, { trees: 1 }), features: featuresOf([250, 250]), trees };
-    const chain = new ChainPredictor(m, undefined, { merge: true });
-    const byRuns = new ChainPredictor(m, undefined, { merge: true, resolve: false });
+    const chain = new ChainPredictor(m, undefined, { ...CHAINS, merge: true });
+    const byRuns = new ChainPredictor(m, undefined, { ...CHAINS, merge: true, resolve: false });
     expect(chain.resolvedTrees).toBeLessThan(trees.length / 2);
     const slots = (p: ChainPredictor): number => p.threadTables.rowsTables.reduce((n, t) => n + t.word.length, 0);
     expect(slots(chain)).toBeLessThanOrEqual(4 * slots(byRuns));
@@ -631,7 +742,7 @@ describe("ChainPredictor's choice of steps", () => {
     };
     const trees = [31, 100, 31, 31].map((leaves) => inexact(sharedRandomTree(rand, leaves, 0, split)));
     const m: ModelJson = { ...randomModel("binary", 36, { trees: 1 }), features: featuresOf([8, 0, 0]), trees };
-    const chain = new ChainPredictor(m, undefined, { merge: true });
+    const chain = new ChainPredictor(m, undefined, { ...CHAINS, merge: true });
     expect(chain.resolvedTrees).toBe(3);
     const x = Float64Array.from({ length: 77 * 3 }, (_, i) => (rand() < 0.1 ? NaN : i % 3 === 0 ? Math.floor(rand() * 9) : Math.round(rand() * 96 - 48) / 8));
     for (const nRows of [77, 1]) expect(differences(chain.predictRaw(x, nRows), new FlatPredictor(m).predictRaw(x, nRows))).toEqual([]);
@@ -648,7 +759,7 @@ describe("ChainPredictor's choice of steps", () => {
     const flat = new FlatPredictor(m);
     const x = Float64Array.from({ length: 50 * 3 }, () => (rand() < 0.1 ? NaN : Math.floor(rand() * 62) / 2 - 0.25));
     for (const merge of [undefined, true]) {
-      const chain = new ChainPredictor(m, undefined, { merge });
+      const chain = new ChainPredictor(m, undefined, { ...CHAINS, merge });
       expect([chain.fast, chain.steps]).toEqual([true, "compare"]);
       expect(differences(chain.predictRaw(x, 50), flat.predictRaw(x, 50))).toEqual([]);
     }
@@ -677,7 +788,7 @@ describe("ChainPredictor's choice of steps", () => {
     ["categorical and numeric, ten features", 10, 2, "bytes"],
   ] as const)("merges the steps of a model whose trees split on one feature in a row often enough: %s", (_, nF, nCats, expected) => {
     const m = spreadModel(31 + nF, nF, nCats);
-    const chain = new ChainPredictor(m);
+    const chain = new ChainPredictor(m, undefined, CHAINS);
     expect(chain.steps).toBe(expected);
     const rand = lcg(32);
     const x = Float64Array.from({ length: 99 * nF }, (_x, i) => (rand() < 0.05 ? NaN : i % nF < nCats ? Math.floor(rand() * 7) : rand() * 25));
@@ -688,7 +799,7 @@ describe("ChainPredictor's choice of steps", () => {
 describe("ChainPredictor's WebAssembly memory", () => {
   beforeAll(() => ensureBuilt(), 120_000);
 
-  it("walks calls of any size in its fixed memory, never detaching a buffer", () => {
+  it("walks calls of any size in its fixed memory, never detaching a buffer, by leaf masks and by chains", () => {
     // Growing a WebAssembly memory detaches its old buffer, and V8's first detach in a process
     // makes every typed-array access check for one from then on (shared-memory.test.ts). The
     // compiled predictor under V8's protector trace: calls of 16 rows, of 100,000 (the memory's
@@ -700,19 +811,46 @@ describe("ChainPredictor's WebAssembly memory", () => {
       const { ChainPredictor } = require(${distModule("model/chain-predictor.js")});
       const { FlatPredictor } = require(${distModule("model/flat-predictor.js")});
       const m = JSON.parse(require("node:fs").readFileSync(${JSON.stringify(modelFile)}, "utf8"));
+      const flat = new FlatPredictor(m);
+      const results = [{}, { leafMasks: false }].map((options) => {
+        const chain = new ChainPredictor(m, undefined, options);
+        const same = (n) => {
+          const x = Float64Array.from({ length: n * ${N_FEATURES} }, (_, i) => ((i * 7919) % 13) / 3 - 1);
+          const a = chain.predictRaw(x, n);
+          const b = flat.predictRaw(x, n);
+          return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+        };
+        return [same(16), same(100000), same(2051), same(2050), chain.rowsWalk];
+      });
+      console.log(JSON.stringify(results));`;
+    const run = spawnSync(process.execPath, ["--trace-protector-invalidation", "-e", script], { encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).not.toContain("ArrayBufferDetaching");
+    expect(JSON.parse(run.stdout.trim().split("\n").at(-1)!)).toEqual([
+      [true, true, true, true, "leaf masks"],
+      [true, true, true, true, "webassembly"],
+    ]);
+  });
+
+  it("falls back to the chains' JavaScript walk where WebAssembly is missing (node --jitless), with the same results", () => {
+    const m = randomModel("multiclass", 35, { categorical: true });
+    const modelFile = writeFile(path.join(tmpDir(), "model.json"), JSON.stringify(m));
+    const script = `
+      const { ChainPredictor } = require(${distModule("model/chain-predictor.js")});
+      const { FlatPredictor } = require(${distModule("model/flat-predictor.js")});
+      const m = JSON.parse(require("node:fs").readFileSync(${JSON.stringify(modelFile)}, "utf8"));
       const chain = new ChainPredictor(m);
       const flat = new FlatPredictor(m);
+      const x = Float64Array.from({ length: 300 * ${N_FEATURES} }, (_, i) => (i % 11 === 0 ? NaN : ((i * 7919) % 13) / 3 - 1));
       const same = (n) => {
-        const x = Float64Array.from({ length: n * ${N_FEATURES} }, (_, i) => ((i * 7919) % 13) / 3 - 1);
         const a = chain.predictRaw(x, n);
         const b = flat.predictRaw(x, n);
         return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
       };
-      console.log(JSON.stringify([same(16), same(100000), same(2051), same(2050), chain.rowsWalk]));`;
-    const run = spawnSync(process.execPath, ["--trace-protector-invalidation", "-e", script], { encoding: "utf8" });
+      console.log(JSON.stringify([typeof WebAssembly, same(300), same(1), same(9), chain.rowsWalk]));`;
+    const run = spawnSync(process.execPath, ["--jitless", "-e", script], { encoding: "utf8" });
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).not.toContain("ArrayBufferDetaching");
-    expect(JSON.parse(run.stdout.trim().split("\n").at(-1)!)).toEqual([true, true, true, true, "webassembly"]);
+    expect(JSON.parse(run.stdout.trim().split("\n").at(-1)!)).toEqual(["undefined", true, true, true, "javascript"]);
   });
 });
 

@@ -11,10 +11,8 @@
  * the flights models, 96 rows, 50 different requests cycled: categorical 62.5 → 49.5 µs, numeric
  * 55.8 → 46.1 (4 lanes 70.1 / 60.6, 6 lanes 52.5 / 47.9, 12 lanes 50.1 / 48.1, 16 lanes 54.3 / 51.8).
  *
- * The bytecode is emitted by hand rather than by an assembler library: it is one function of a
- * few dozen instructions whose constants change with the model, and the assemblers on npm (wabt,
- * binaryen) compile text in a multi-megabyte module at run time. The walk's results are tested bit
- * for bit against FlatPredictor and against the JavaScript walk, which stays for engines without
+ * The bytecode is emitted by hand (wasm-bytecode.ts). The walk's results are tested bit for bit
+ * against FlatPredictor and against the JavaScript walk, which stays for engines without
  * WebAssembly (`node --jitless`) or where its memory cannot be reserved (a low `ulimit -v`).
  *
  * Memory: the tables (each group's words, values and first words), then the sets, then room for
@@ -22,6 +20,8 @@
  * growing detaches its old buffer, and V8's first detach in a process (its ArrayBufferDetaching
  * protector) makes every typed-array access in the process check for one from then on.
  */
+
+import { F64, I32, op, uleb, vec, walksModule } from "./wasm-bytecode";
 
 /** How a step tests its node (ChainPredictor's StepKind). */
 export type WasmStepKind = "compare" | "bits" | "bytes";
@@ -105,68 +105,6 @@ export class WasmRowsWalk {
   }
 }
 
-// ---- The bytecode (WebAssembly core specification 1.0, binary format).
-
-const I32 = 0x7f;
-const F64 = 0x7c;
-const EMPTY_BLOCK = 0x40;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-const vec = (items: readonly (readonly number[])[]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, bytes: readonly number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
-const name = (s: string): number[] => vec([...Buffer.from(s)].map((b) => [b]));
-
-/** The instructions the walks use. Memory operands: alignment (log2) then the constant offset. */
-const op = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  i32: (n: number) => [0x41, ...sleb(n)],
-  load: (offset: number) => [0x28, 2, ...uleb(offset)],
-  load8u: (offset: number) => [0x2d, 0, ...uleb(offset)],
-  f64load: (offset: number) => [0x2b, 3, ...uleb(offset)],
-  f64store: (offset: number) => [0x39, 3, ...uleb(offset)],
-  add: [0x6a],
-  mul: [0x6c],
-  and: [0x71],
-  or: [0x72],
-  shl: [0x74],
-  shrS: [0x75],
-  shrU: [0x76],
-  gtS: [0x4a],
-  geS: [0x4e],
-  eqz: [0x45],
-  f64add: [0xa0],
-  block: [0x02, EMPTY_BLOCK],
-  loop: [0x03, EMPTY_BLOCK],
-  end: [0x0b],
-  br: (depth: number) => [0x0c, ...uleb(depth)],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-};
-
 interface Placed {
   readonly wordAt: number;
   readonly valueAt: number;
@@ -180,15 +118,7 @@ interface Placed {
  */
 function walkModule(spec: WasmWalkSpec, placed: readonly Placed[], setsAt: number, ranksAt: number, pages: number): Uint8Array {
   const functions = spec.lanes.map((lanes) => walkFunction(spec, lanes, placed, setsAt, ranksAt));
-  const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32]]), ...vec([])]])),
-    ...section(2, vec([[...name("m"), ...name("memory"), 0x02, 0x00, ...uleb(pages)]])),
-    ...section(3, vec(functions.map(() => [0]))),
-    ...section(7, vec(functions.map((_, i) => [...name(`walk${i}`), 0x00, i]))),
-    ...section(10, vec(functions.map((f) => [...uleb(f.length), ...f]))),
-  ];
-  return new Uint8Array(bytes);
+  return walksModule(3, functions, pages);
 }
 
 function walkFunction(spec: WasmWalkSpec, lanes: number, placed: readonly Placed[], setsAt: number, ranksAt: number): number[] {
