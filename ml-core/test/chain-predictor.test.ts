@@ -596,6 +596,28 @@ describe("ChainPredictor's leaf masks", () => {
     }
   });
 
+  it("takes a tree 63 splits deep (64 leaves), and leaves one 64 deep to the chains", () => {
+    // A comb: each split on x0 sends the values above its threshold right to a leaf, the rest on down.
+    const comb = (depth: number): TreeJson => {
+      const t = emptyTree(
+        2 * depth + 1,
+        Array.from({ length: 2 * depth + 1 }, (_, i) => i / 3),
+      );
+      for (let d = 0; d < depth; d++) node(t, 2 * d, { feature: 0, threshold: depth - d, missingLeft: d % 2 }, 2 * d + 2, 2 * d + 1);
+      return t;
+    };
+    const x = Float64Array.from({ length: N_FEATURES * 70 }, (_, i) => (i % N_FEATURES === 0 ? (i === 0 ? NaN : i / N_FEATURES - 0.5) : 0));
+    for (const [depth, walk] of [
+      [63, "leaf masks"],
+      [64, "webassembly"],
+    ] as const) {
+      const m: ModelJson = { ...randomModel("regression", 47, { trees: 1 }), trees: [comb(depth), comb(depth)] };
+      const chain = new ChainPredictor(m);
+      expect(differences(chain.predictRaw(x, 70), new FlatPredictor(m).predictRaw(x, 70))).toEqual([]);
+      expect(chain.rowsWalk).toBe(walk);
+    }
+  });
+
   it("leaves a model whose masks would pass LEAF_MASKS_MAX_BYTES to the chains", () => {
     // Trees of 31 leaves over two numeric features, each split's threshold its own: n trees take
     // 15n thresholds of each, and a group of four trees 2 × 16 bytes a threshold, 120 n² bytes.

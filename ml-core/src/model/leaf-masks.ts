@@ -1,6 +1,6 @@
 /**
- * Many rows scored by leaf masks: ChainPredictor's fastest walk, where WebAssembly has SIMD and
- * every tree has at most 64 leaves.
+ * Rows scored by leaf masks: ChainPredictor's fastest walk, where WebAssembly has SIMD and every
+ * tree has at most 64 leaves.
  *
  * A tree's leaves are numbered, and for each feature it splits on and each rank or code of that
  * feature, a mask holds the leaves whose path that value does not rule out: a leaf stays unless
@@ -77,23 +77,24 @@ export function buildLeafMasks(
     const mine: number[] = [];
     const below = new Int32Array(2 * t.feature.length);
     const features = new Set<number>();
-    const visit = (i: number): void => {
+    // False past 64 leaves (or a depth that could only hold more), before any deep recursion.
+    const visit = (i: number, depth: number): boolean => {
       if (t.feature[i]! < 0) {
         const b = mine.length;
         mine.push(i);
         if (b < 64) below[2 * i + (b >>> 5)] = 1 << (b & 31);
-        return;
+        return b < 64;
       }
+      if (depth >= 63) return false;
       features.add(t.feature[i]!);
       const l = t.left[i]!;
       const r = t.right[i]!;
-      visit(l);
-      visit(r);
+      if (!visit(l, depth + 1) || !visit(r, depth + 1)) return false;
       below[2 * i] = below[2 * l]! | below[2 * r]!;
       below[2 * i + 1] = below[2 * l + 1]! | below[2 * r + 1]!;
+      return true;
     };
-    visit(0);
-    if (mine.length > 64) return null;
+    if (!visit(0, 0)) return null;
     leaves.push(mine);
     under.push(below);
     uses.push(features);
