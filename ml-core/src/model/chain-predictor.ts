@@ -772,7 +772,7 @@ function buildTables(model: ModelJson, merge: boolean | undefined, resolve: bool
   const rankScale = new Int32Array(nF).fill(1);
   if (merged) {
     // Per feature, a block of its sets by rank or code: rank v of its set s at base + v × (its sets) + s.
-    const { featureSets, nValues } = merged;
+    const { featureSets } = merged;
     let at = 0;
     featureSets.forEach((list, f) => {
       rankBase[f] = at;
@@ -979,7 +979,7 @@ function mergedSteps(
   resolve: boolean,
   minMerge: number,
   maxBytes: number,
-): { steps: TreeSteps[]; featureSets: Uint8Array[][]; nValues: Int32Array; nSets: number; resolved: Uint8Array } | null {
+): { steps: TreeSteps[]; featureSets: Uint8Array[][]; nSets: number; resolved: Uint8Array } | null {
   // Inner nodes against steps, each weighed by the share of rows reaching it were every split
   // even (2^-depth), counted before the sets are built: a child on its parent's feature joins
   // its step (the MERGED_STEP_NODES cap aside, which only a deep tree meets).
@@ -1099,7 +1099,7 @@ function mergedSteps(
       exitStep: Int32Array.from(exits, (c) => stepOf[c]!),
     });
   }
-  return { steps, featureSets, nValues, nSets: 1 + featureSets.reduce((n, sets) => Math.max(n, sets.length), 0), resolved };
+  return { steps, featureSets, nSets: 1 + featureSets.reduce((n, sets) => Math.max(n, sets.length), 0), resolved };
 }
 
 /**
