@@ -26,7 +26,7 @@
  * for the chain walk, the memory never grows (wasm-walk.ts says why).
  */
 import type { TreeJson } from "./format";
-import { F64, I32, op, uleb, V128, vec, walksModule } from "./wasm-bytecode";
+import { align, F64, I32, op, PAGE, uleb, V128, vec, walksModule } from "./wasm-bytecode";
 
 /** Bytes of a rank's or code's masks in a group: one 128-bit vector, a lane a tree. */
 const VECTOR = 16;
@@ -169,8 +169,6 @@ export interface LeafMaskWalkSpec {
   readonly rows: number;
 }
 
-const align = (n: number, to: number): number => Math.ceil(n / to) * to;
-
 export class LeafMaskWalk {
   /** Rows whose ranks and sums the memory has room for. */
   readonly rows: number;
@@ -185,10 +183,10 @@ export class LeafMaskWalk {
     const { tables, rows, rowWidth } = spec;
     const nOut = spec.baseline.length;
     const masksAt = 0;
-    const valuesAt = align(masksAt + 4 * tables.masks.length, 64);
-    const ranksAt = align(valuesAt + 8 * tables.values.length, 64);
-    const sumsAt = align(ranksAt + 4 * rows * rowWidth, 64);
-    const pages = Math.ceil((sumsAt + 8 * rows * nOut) / 65536);
+    const valuesAt = align(masksAt + 4 * tables.masks.length);
+    const ranksAt = align(valuesAt + 8 * tables.values.length);
+    const sumsAt = align(ranksAt + 4 * rows * rowWidth);
+    const pages = Math.ceil((sumsAt + 8 * rows * nOut) / PAGE);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     const buffer = memory.buffer;
     new Int32Array(buffer, masksAt, tables.masks.length).set(tables.masks);

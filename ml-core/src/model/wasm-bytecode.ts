@@ -8,7 +8,12 @@
 export const I32 = 0x7f;
 export const F64 = 0x7c;
 export const V128 = 0x7b;
-export const EMPTY_BLOCK = 0x40;
+const EMPTY_BLOCK = 0x40;
+/** A memory page's bytes. */
+export const PAGE = 65536;
+
+/** `n` rounded up to a cache line (64 bytes): where each of a walk's tables starts in its memory. */
+export const align = (n: number): number => Math.ceil(n / 64) * 64;
 
 export function uleb(n: number): number[] {
   const out: number[] = [];

@@ -21,7 +21,7 @@
  * protector) makes every typed-array access in the process check for one from then on.
  */
 
-import { F64, I32, op, uleb, vec, walksModule } from "./wasm-bytecode";
+import { align, F64, I32, op, PAGE, uleb, vec, walksModule } from "./wasm-bytecode";
 
 /** How a step tests its node (ChainPredictor's StepKind). */
 export type WasmStepKind = "compare" | "bits" | "bytes";
@@ -52,10 +52,6 @@ export interface WasmWalkSpec {
   /** Rows the memory has room for (a multiple of every lane count). */
   readonly rows: number;
 }
-
-const PAGE = 65536;
-const ALIGN = 64;
-const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
 export class WasmRowsWalk {
   /** Rows whose ranks and sums the memory has room for. */
