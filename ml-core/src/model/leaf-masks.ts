@@ -215,13 +215,15 @@ function walkFunction(spec: LeafMaskWalkSpec, at: { masksAt: number; valuesAt: n
   const nOut = baseline.length;
   const nTrees = treeOutput.length;
   const perGroup = 128 / tables.laneBits;
-  // Locals: the parameters, r (the row), then a rank a feature, a sum an output, the group's vector.
+  // Locals: the parameters, r (the row), b (its ranks' and then its sums' byte offset), a rank a
+  // feature, a sum an output, the group's vector.
   const ROW_START = 0;
   const ROW_END = 1;
   const R = 2;
-  const RANK = (f: number): number => 3 + f;
-  const SUM = (k: number): number => 3 + nFeatures + k;
-  const MASK = 3 + nFeatures + nOut;
+  const B = 3;
+  const RANK = (f: number): number => 4 + f;
+  const SUM = (k: number): number => 4 + nFeatures + k;
+  const MASK = 4 + nFeatures + nOut;
   const rowBytes = 4 * spec.rowWidth;
   const code: number[] = [];
   const emit = (...parts: readonly (readonly number[])[]): void => {
@@ -231,7 +233,8 @@ function walkFunction(spec: LeafMaskWalkSpec, at: { masksAt: number; valuesAt: n
   emit(op.get(ROW_START), op.set(R));
   emit(op.block, op.loop);
   emit(op.get(R), op.get(ROW_END), op.geS, op.brIf(1));
-  for (const f of used) emit(op.get(R), op.i32(rowBytes), op.mul, op.load(at.ranksAt + 4 * f), op.set(RANK(f)));
+  emit(op.get(R), op.i32(rowBytes), op.mul, op.set(B));
+  for (const f of used) emit(op.get(B), op.load(at.ranksAt + 4 * f), op.set(RANK(f)));
   for (let k = 0; k < nOut; k++) emit(op.f64(baseline[k]!), op.set(SUM(k)));
   const nGroups = tables.groupPart.length - 1;
   for (let g = 0; g < nGroups; g++) {
@@ -252,10 +255,11 @@ function walkFunction(spec: LeafMaskWalkSpec, at: { masksAt: number; valuesAt: n
       emit(op.i32(3), op.shl, op.f64load(at.valuesAt + 8 * tables.valueAt[ti]!), op.f64add, op.set(SUM(k)));
     }
   }
-  for (let k = 0; k < nOut; k++) emit(op.get(R), op.i32(8 * nOut), op.mul, op.get(SUM(k)), op.f64store(at.sumsAt + 8 * k));
+  emit(op.get(R), op.i32(8 * nOut), op.mul, op.set(B));
+  for (let k = 0; k < nOut; k++) emit(op.get(B), op.get(SUM(k)), op.f64store(at.sumsAt + 8 * k));
   emit(op.get(R), op.i32(1), op.add, op.set(R), op.br(0), op.end, op.end);
   const locals = vec([
-    [...uleb(1 + nFeatures), I32],
+    [...uleb(2 + nFeatures), I32],
     [...uleb(nOut), F64],
     [1, V128],
   ]);
