@@ -26,7 +26,7 @@
  * for the chain walk, the memory never grows (wasm-walk.ts says why).
  */
 import type { TreeJson } from "./format";
-import { align, F64, I32, op, PAGE, uleb, V128, vec, walksModule } from "./wasm-bytecode";
+import { align, emitter, F64, I32, op, PAGE, uleb, V128, vec, walksModule } from "./wasm-bytecode";
 
 /** Bytes of a rank's or code's masks in a group: one 128-bit vector, a lane a tree. */
 const VECTOR = 16;
@@ -225,10 +225,7 @@ function walkFunction(spec: LeafMaskWalkSpec, at: { masksAt: number; valuesAt: n
   const SUM = (k: number): number => 4 + nFeatures + k;
   const MASK = 4 + nFeatures + nOut;
   const rowBytes = 4 * spec.rowWidth;
-  const code: number[] = [];
-  const emit = (...parts: readonly (readonly number[])[]): void => {
-    for (const p of parts) code.push(...p);
-  };
+  const { code, emit } = emitter();
   const used = new Set(tables.partFeature);
   emit(op.get(ROW_START), op.set(R));
   emit(op.block, op.loop);

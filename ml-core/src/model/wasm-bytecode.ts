@@ -84,6 +84,17 @@ export const op = {
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
 };
 
+/** A function body's code, and `emit`, which appends instructions to it. */
+export function emitter(): { code: number[]; emit: (...parts: readonly (readonly number[])[]) => void } {
+  const code: number[] = [];
+  return {
+    code,
+    emit: (...parts) => {
+      for (const p of parts) code.push(...p);
+    },
+  };
+}
+
 /**
  * A module that imports memory `m.memory` of `pages` pages and exports `functions` (bodies: locals
  * then code) as `walk0`, `walk1`, …, each taking `params` i32 parameters and returning nothing.

@@ -21,7 +21,7 @@
  * protector) makes every typed-array access in the process check for one from then on.
  */
 
-import { align, F64, I32, op, PAGE, uleb, vec, walksModule } from "./wasm-bytecode";
+import { align, emitter, F64, I32, op, PAGE, uleb, vec, walksModule } from "./wasm-bytecode";
 
 /** How a step tests its node (ChainPredictor's StepKind). */
 export type WasmStepKind = "compare" | "bits" | "bytes";
@@ -135,10 +135,7 @@ function walkFunction(spec: WasmWalkSpec, lanes: number, placed: readonly Placed
   const S = (q: number): number => 9 + lanes + q;
   const columnMask = (1 << columnBits) - 1;
   const fieldMask = (1 << rankBits) - 1;
-  const code: number[] = [];
-  const emit = (...parts: readonly (readonly number[])[]): void => {
-    for (const p of parts) code.push(...p);
-  };
+  const { code, emit } = emitter();
   emit(op.get(ROW_START), op.set(R));
   emit(op.block, op.loop);
   emit(op.get(R), op.get(ROW_END), op.geS, op.brIf(1));
